@@ -1,0 +1,147 @@
+"""The composition root: build the database, flows, Bot and Dispatcher and wire them together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand, LinkPreviewOptions
+
+from bot.settings import Settings
+from flows.clock import Clock, SystemClock
+from flows.content import Content, load_content
+from flows.customers import Customers
+from flows.onboarding import Onboarding
+from handlers import get_routers
+from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
+from storage.customers import CustomersRepo
+from storage.db import Database
+from storage.events import EventsRepo
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+@dataclass
+class App:
+    settings: Settings
+    content: Content
+    clock: Clock
+    db: Database
+    bot: Bot
+    dp: Dispatcher
+    inflight: InFlightMiddleware
+    services: dict[str, Any] = field(default_factory=dict)
+
+    async def run_polling(self, *, handle_as_tasks: bool = True, handle_signals: bool = True) -> None:
+        """Long polling until stopped (SIGTERM/SIGINT or `stop`); closes everything on the way out."""
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dp.start_polling(
+            self.bot,
+            handle_as_tasks=handle_as_tasks,
+            handle_signals=handle_signals,
+            close_bot_session=False,
+            polling_timeout=25,
+            tasks_concurrency_limit=64,
+        )
+
+    async def stop(self) -> None:
+        """Stop polling if it runs; in-flight updates finish in the shutdown hook."""
+        try:
+            await self.dp.stop_polling()
+        except RuntimeError:
+            pass  # polling was not running
+
+    async def close(self) -> None:
+        """Let in-flight updates finish, then close the HTTP session and the database."""
+        if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            log.warning("shutting down with updates still in flight")
+        await self.bot.session.close()
+        await self.db.close()
+
+
+def build_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(
+            parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)
+        ),
+    )
+
+
+async def create_app(settings: Settings, *, clock: Clock | None = None) -> App:
+    """Open the database (migrating it), load the content and wire the Dispatcher."""
+    content = load_content(settings.content_file)
+    clock = clock or SystemClock()
+    db = await Database.open(settings.database_path)
+    customers_repo = CustomersRepo(db)
+    services: dict[str, Any] = {
+        "settings": settings,
+        "content": content,
+        "clock": clock,
+        "db": db,
+        "events": EventsRepo(db),
+        "customers": Customers(customers_repo, clock),
+        "onboarding": Onboarding(customers_repo, content, clock),
+    }
+    dp = Dispatcher(**services)
+    inflight = InFlightMiddleware()
+    dp.update.outer_middleware(inflight)
+    dp.update.outer_middleware(CustomerMiddleware(services["customers"], content))
+    dp.include_routers(*get_routers())
+    dp.startup.register(_announce_commands)
+    return App(settings, content, clock, db, build_bot(settings), dp, inflight, services)
+
+
+async def _announce_commands(bot: Bot) -> None:
+    """The command menu customers see next to the input field."""
+    commands = [
+        BotCommand(command="start", description="Start"),
+        BotCommand(command="profile", description="My profile"),
+        BotCommand(command="help", description="What the bot can do"),
+        BotCommand(command="stop", description="No more offers"),
+    ]
+    try:
+        await bot.set_my_commands(commands)
+    except Exception:  # the menu is a nicety: never block start-up on it
+        log.warning("could not set the command menu", exc_info=True)
+
+
+async def run_webhook(app: App) -> None:
+    """Serve Telegram's webhook POSTs (secret token checked on every request) until SIGTERM/SIGINT."""
+    import asyncio
+    import signal
+
+    from aiohttp import web
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
+    settings = app.settings
+    assert settings.webhook_url is not None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    web_app = web.Application()
+    SimpleRequestHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret).register(web_app, path="/telegram")
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    await app.dp.emit_startup(bot=app.bot, **app.dp.workflow_data)
+    await app.bot.set_webhook(f"{settings.webhook_url}/telegram", secret_token=secret, drop_pending_updates=False)
+    log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)

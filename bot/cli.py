@@ -1,0 +1,92 @@
+"""The `nurture-bot` command: run | sandbox | check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError, load_settings
+from flows.content import ContentError, load_content
+from storage.db import SchemaTooNewError
+
+EXIT_CONFIG = 2
+
+
+def _fail(message: str) -> int:
+    print(f"nurture-bot: {message}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiogram logs every handled update at INFO; that is noise for an owner.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+def cmd_check_config(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    content = load_content(settings.content_file)
+    width = max(len(name) for name in settings.masked())
+    for name, value in settings.masked().items():
+        print(f"{name.ljust(width)}  {value}")
+    print(f"\ncontent: {settings.content_file} is valid ({content.business.name}, "
+          f"languages: {', '.join(content.business.languages)})")
+    return 0
+
+
+async def _run(settings: Settings) -> None:
+    from bot.app import create_app, run_webhook
+
+    app = await create_app(settings)
+    try:
+        if settings.webhook_url:
+            await run_webhook(app)
+        else:
+            await app.run_polling()
+    finally:
+        await app.close()
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    logging.getLogger(__name__).info("starting with %s", {k: v for k, v in settings.masked().items()})
+    asyncio.run(_run(settings))
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox.chat import run_sandbox
+
+    return run_sandbox(database=args.database, fresh=args.fresh)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nurture-bot", description="A Telegram bot that brings customers back.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot against Telegram (settings from .env)").set_defaults(func=cmd_run)
+    sandbox = sub.add_parser("sandbox", help="talk to the bot in this terminal: no token, no internet")
+    sandbox.add_argument("--database", default="data/sandbox.db", help="SQLite file (default: data/sandbox.db)")
+    sandbox.add_argument("--fresh", action="store_true", help="start from an empty database")
+    sandbox.set_defaults(func=cmd_sandbox)
+    sub.add_parser("check-config", help="print the effective settings, secrets masked").set_defaults(
+        func=cmd_check_config
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (SettingsError, ContentError, SchemaTooNewError) as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Settings from the environment and `.env` (pydantic-settings); every one is documented in .env.example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from flows.content import example_content_path
+
+OFFICIAL_API = "https://api.telegram.org"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the variable and the problem."""
+
+
+def _ids(value: object) -> object:
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.replace(";", ",").split(",")]
+        return [part for part in parts if part]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr = Field(description="The token BotFather gave you")
+    telegram_api_url: str = Field(OFFICIAL_API, description="Bot API server (a self-hosted one or the emulator)")
+    database_path: Path = Field(Path("data/bot.db"), description="SQLite file; its folder is created")
+    owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, description="Owners' Telegram ids")
+    manager_chat_id: int | None = Field(None, description="Chat where leads go (a group or a forum)")
+    content_file: Path = Field(default_factory=example_content_path, description="The YAML content file")
+    timezone: str = Field("UTC", description="The business's IANA time zone, e.g. Europe/Kyiv")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    webhook_url: str | None = Field(None, description="Public HTTPS URL; empty means long polling")
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(8080, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("owner_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        return _ids(value)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        left, sep, right = value.get_secret_value().partition(":")
+        if not (sep and left.isdigit() and right) or any(ch.isspace() for ch in right):
+            raise ValueError("does not look like a BotFather token (digits:letters)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Kyiv)") from None
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def masked(self) -> dict[str, str]:
+        """The effective configuration with secrets hidden, for check-config and logs."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = _mask(value.get_secret_value())
+            elif isinstance(value, list):
+                text = ",".join(str(item) for item in value)
+            else:
+                text = "" if value is None else str(value)
+            shown[name.upper()] = text
+        return shown
+
+
+def _mask(secret: str) -> str:
+    return "***" if len(secret) < 12 else f"{secret[:4]}…{secret[-2:]} (hidden)"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's errors into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        problem = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "missing":
+            problem = "is required but not set (put it in .env or the environment)"
+        raise SettingsError(f"{variable}: {problem}") from None

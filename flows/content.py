@@ -1,0 +1,217 @@
+"""The owner's content file (YAML): texts in several languages and the onboarding set-up.
+
+Loaded once at start-up into pydantic models. A problem is reported as ``file: key.path: what is wrong``
+so the owner can fix it without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import html
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+LANGUAGES = ("en", "ru", "uk")
+
+# Every text the code refers to, with the placeholders it may use.
+TEXT_KEYS: dict[str, frozenset[str]] = {
+    key: frozenset(fields)
+    for key, fields in {
+        "welcome": {"name", "business"},
+        "welcome_back": {"name", "business"},
+        "resubscribed": set(),
+        "ask_phone": set(),
+        "phone_button": set(),
+        "skip_button": set(),
+        "phone_not_own": set(),
+        "phone_hint": set(),
+        "phone_saved": set(),
+        "ask_birthday": set(),
+        "birthday_hint": set(),
+        "birthday_saved": {"date"},
+        "ask_interests": set(),
+        "interests_done_button": set(),
+        "interests_saved": {"interests"},
+        "interests_none": set(),
+        "onboarding_done": set(),
+        "help": {"business"},
+        "profile": {"name", "username", "phone", "birthday", "language", "interests", "subscription", "since"},
+        "not_set": set(),
+        "subscribed": set(),
+        "unsubscribed": set(),
+        "edit_phone_button": set(),
+        "edit_birthday_button": set(),
+        "edit_interests_button": set(),
+        "language_button": set(),
+        "stopped": set(),
+        "already_stopped": set(),
+        "forget_confirm": set(),
+        "forget_yes_button": set(),
+        "forget_no_button": set(),
+        "forget_done": set(),
+        "forget_cancelled": set(),
+        "choose_language": set(),
+        "language_set": set(),
+        "unknown_command": set(),
+        "free_text": set(),
+        "unsupported_message": set(),
+        "button_expired": set(),
+        "not_allowed": set(),
+        "error_apology": set(),
+    }.items()
+}
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "uk": "Українська"}
+
+
+class ContentError(ValueError):
+    """The content file cannot be used; the message names file, key and problem."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+LocalText = dict[str, str]
+
+
+class Business(_Model):
+    name: str
+    default_language: Literal["en", "ru", "uk"] = "en"
+    languages: list[Literal["en", "ru", "uk"]] = Field(default_factory=lambda: list(LANGUAGES))
+
+    @model_validator(mode="after")
+    def _default_is_offered(self) -> Business:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} is not among languages")
+        return self
+
+
+class Interest(_Model):
+    tag: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    title: LocalText
+
+
+OnboardingStep = Literal["phone", "birthday", "interests"]
+
+
+class Onboarding(_Model):
+    steps: list[OnboardingStep] = Field(default_factory=lambda: ["phone", "birthday", "interests"])
+    interests: list[Interest] = Field(default_factory=list)
+
+    @field_validator("steps")
+    @classmethod
+    def _unique_steps(cls, steps: list[str]) -> list[str]:
+        if len(set(steps)) != len(steps):
+            raise ValueError("a step is listed twice")
+        return steps
+
+    @model_validator(mode="after")
+    def _interests_when_asked(self) -> Onboarding:
+        if "interests" in self.steps and not self.interests:
+            raise ValueError("the interests step is on but no interests are listed")
+        return self
+
+
+class Content(_Model):
+    business: Business
+    onboarding: Onboarding = Field(default_factory=Onboarding)
+    texts: dict[str, dict[str, str]]
+
+    @model_validator(mode="after")
+    def _check_texts(self) -> Content:
+        default = self.business.default_language
+        for language in self.texts:
+            if language not in self.business.languages:
+                raise ValueError(f"texts.{language}: language is not in business.languages")
+        base = self.texts.get(default)
+        if base is None:
+            raise ValueError(f"texts.{default}: the default language needs a full set of texts")
+        missing = sorted(set(TEXT_KEYS) - set(base))
+        if missing:
+            raise ValueError(f"texts.{default}: missing {', '.join(missing)}")
+        for language, texts in self.texts.items():
+            for key, text in texts.items():
+                _check_text(language, key, text)
+        for interest in self.onboarding.interests:
+            if default not in interest.title:
+                raise ValueError(f"onboarding.interests.{interest.tag}.title: needs a {default} title")
+        return self
+
+    def texts_for(self, language: str | None) -> Texts:
+        """Texts in the customer's language, falling back key by key to the default language."""
+        return Texts(self.pick_language(language), self)
+
+    def pick_language(self, language: str | None) -> str:
+        code = (language or "").split("-")[0].lower()
+        return code if code in self.business.languages else self.business.default_language
+
+
+def _check_text(language: str, key: str, text: str) -> None:
+    where = f"texts.{language}.{key}"
+    if key not in TEXT_KEYS:
+        raise ValueError(f"{where}: unknown text key (known keys: see the example content file)")
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"{where}: bad placeholder braces ({exc}); write {{{{ and }}}} for literal braces") from exc
+    unknown = fields - TEXT_KEYS[key]
+    if unknown:
+        allowed = ", ".join(sorted(TEXT_KEYS[key])) or "none"
+        raise ValueError(f"{where}: unknown placeholder {{{sorted(unknown)[0]}}} (allowed: {allowed})")
+
+
+class Texts:
+    """The texts of one language; values put into a text are HTML-escaped (texts are sent as HTML)."""
+
+    def __init__(self, language: str, content: Content) -> None:
+        self.language = language
+        self._own = content.texts.get(language, {})
+        self._fallback = content.texts[content.business.default_language]
+        self._business = content.business.name
+
+    def __call__(self, key: str, **values: Any) -> str:
+        template = self._own.get(key) or self._fallback[key]
+        safe = {name: html.escape(str(value), quote=False) for name, value in values.items()}
+        safe.setdefault("business", html.escape(self._business, quote=False))
+        return template.format_map(_Defaulting(safe))
+
+    def local(self, text: Mapping[str, str], default_language: str) -> str:
+        """Pick this language from a per-language mapping (e.g. an interest title)."""
+        return text.get(self.language) or text[default_language]
+
+
+class _Defaulting(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def load_content(path: Path | str) -> Content:
+    """Read and validate the content file, raising ContentError with file, key and problem."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ContentError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ContentError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ContentError(f"{path}: the file must be a mapping of sections (business, onboarding, texts)")
+    try:
+        return Content.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top)"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ContentError(f"{path}: {key}: {message}") from None
+
+
+def example_content_path() -> Path:
+    """The example content shipped with the package (used by the sandbox and as the default)."""
+    return Path(__file__).resolve().parent.parent / "bot" / "content" / "example.yaml"

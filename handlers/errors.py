@@ -1,0 +1,36 @@
+"""Unexpected errors: logged with the update id; the person gets a short apology; the bot runs on."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.types import ErrorEvent
+
+from flows.content import Content
+
+log = logging.getLogger(__name__)
+router = Router(name="errors")
+
+
+@router.errors()
+async def on_error(event: ErrorEvent, bot: Bot, content: Content) -> bool:
+    update = event.update
+    log.error("update %s failed: %r", update.update_id, event.exception, exc_info=event.exception)
+    user = chat_id = None
+    if update.message:
+        user, chat_id = update.message.from_user, update.message.chat.id
+    elif update.callback_query:
+        user = update.callback_query.from_user
+        chat_id = update.callback_query.message.chat.id if update.callback_query.message else user.id
+    if chat_id is None:
+        return True
+    t = content.texts_for(user.language_code if user else None)
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(t("error_apology"))
+        else:
+            await bot.send_message(chat_id, t("error_apology"))
+    except Exception:  # the apology is best effort: the failure is already logged
+        log.warning("could not apologise for update %s", update.update_id, exc_info=True)
+    return True

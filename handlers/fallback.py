@@ -1,0 +1,31 @@
+"""The last router: whatever nobody else handled still gets a short, specific answer."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
+
+from flows.content import Texts
+
+router = Router(name="fallback")
+
+
+@router.message(F.chat.type == "private", F.text.startswith("/"))
+async def unknown_command(message: Message, t: Texts) -> None:
+    await message.answer(t("unknown_command"))
+
+
+@router.message(F.chat.type == "private", F.text)
+async def free_text(message: Message, t: Texts) -> None:
+    await message.answer(t("free_text"))
+
+
+@router.message(F.chat.type == "private")
+async def other_content(message: Message, t: Texts) -> None:
+    await message.answer(t("unsupported_message"))
+
+
+@router.callback_query()
+async def stale_button(query: CallbackQuery, t: Texts) -> None:
+    """Buttons from old messages or forged data: tell the presser instead of leaving a spinner."""
+    await query.answer(t("button_expired"), show_alert=False)

@@ -1,0 +1,73 @@
+"""Per-update context: the current customer and their texts.
+
+Registered as an outer middleware on updates, after aiogram's own user-context middleware, so every
+handler of a private chat receives `customer` and `t` without asking for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Chat, TelegramObject, User
+
+from flows.content import Content
+from flows.customers import Customers
+
+
+class CustomerMiddleware(BaseMiddleware):
+    def __init__(self, customers: Customers, content: Content) -> None:
+        self._customers = customers
+        self._content = content
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        language = user.language_code if user else None
+        if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
+            customer = await self._customers.seen(
+                user.id, user.first_name, user.last_name, user.username, user.language_code
+            )
+            data["customer"] = customer
+            language = customer.preferred_language
+        data["t"] = self._content.texts_for(language)
+        return await handler(event, data)
+
+
+class InFlightMiddleware(BaseMiddleware):
+    """Counts updates being handled, so a shutdown can let them finish before the database closes."""
+
+    def __init__(self) -> None:
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        self._active += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self._active -= 1
+            if self._active == 0:
+                self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no update is being handled; False if that took longer than `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,73 @@
+"""/start (with a deep-link source), /help and /language."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from flows.content import LANGUAGE_NAMES, Content, Texts
+from flows.customers import Customers
+from flows.onboarding import Onboarding
+from handlers.onboarding import ask
+from storage.customers import Customer
+
+router = Router(name="start")
+router.message.filter(F.chat.type == "private")
+
+
+class LanguageCb(CallbackData, prefix="lang"):
+    code: str
+
+
+@router.message(CommandStart())
+async def start(
+    message: Message,
+    command: CommandObject,
+    customer: Customer,
+    t: Texts,
+    customers: Customers,
+    onboarding: Onboarding,
+) -> None:
+    """Greet, record the source, opt back in, then ask the next onboarding question."""
+    outcome = await customers.start(customer, command.args)
+    name = customer.first_name or customer.display_name
+    await message.answer(t("welcome_back" if outcome.returning else "welcome", name=name))
+    if outcome.resubscribed:
+        await message.answer(t("resubscribed"))
+    step = await onboarding.begin(outcome.customer)
+    if step is not None or not outcome.returning:
+        await ask(message, step, t, onboarding, outcome.customer)
+
+
+@router.message(Command("help"))
+async def help_command(message: Message, t: Texts) -> None:
+    await message.answer(t("help"))
+
+
+def language_keyboard(content: Content) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code in content.business.languages:
+        builder.button(text=LANGUAGE_NAMES[code], callback_data=LanguageCb(code=code))
+    return builder.as_markup()
+
+
+@router.message(Command("language"))
+async def language_command(message: Message, t: Texts, content: Content) -> None:
+    await message.answer(t("choose_language"), reply_markup=language_keyboard(content))
+
+
+@router.callback_query(LanguageCb.filter())
+async def language_chosen(
+    query: CallbackQuery, callback_data: LanguageCb, customer: Customer, customers: Customers, content: Content
+) -> None:
+    if callback_data.code not in content.business.languages:
+        await query.answer(content.texts_for(customer.preferred_language)("button_expired"))
+        return
+    await customers.choose_language(customer, callback_data.code)
+    t = content.texts_for(callback_data.code)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(t("language_set"))

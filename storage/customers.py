@@ -1,0 +1,203 @@
+"""Customers: the upsert on every update, onboarding answers, opt-out, tags and forgetting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database, Row
+from storage.events import append_event
+from storage.timefmt import from_db, to_db
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    tg_id: int | None
+    first_name: str | None
+    last_name: str | None
+    username: str | None
+    language: str | None
+    chosen_language: str | None
+    phone: str | None
+    birthday_day: int | None
+    birthday_month: int | None
+    birthday_year: int | None
+    source: str | None
+    referrer_id: int | None
+    opted_out: bool
+    unreachable: bool
+    onboarding_step: str | None
+    onboarded: bool
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+    @property
+    def display_name(self) -> str:
+        full = " ".join(part for part in (self.first_name, self.last_name) if part)
+        return full or (f"@{self.username}" if self.username else f"#{self.id}")
+
+    @property
+    def preferred_language(self) -> str | None:
+        return self.chosen_language or self.language
+
+
+def _customer(row: Row) -> Customer:
+    return Customer(
+        id=row["id"],
+        tg_id=row["tg_id"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        username=row["username"],
+        language=row["language"],
+        chosen_language=row["chosen_language"],
+        phone=row["phone"],
+        birthday_day=row["birthday_day"],
+        birthday_month=row["birthday_month"],
+        birthday_year=row["birthday_year"],
+        source=row["source"],
+        referrer_id=row["referrer_id"],
+        opted_out=bool(row["opted_out"]),
+        unreachable=bool(row["unreachable"]),
+        onboarding_step=row["onboarding_step"],
+        onboarded=bool(row["onboarded"]),
+        first_seen_at=from_db(row["first_seen_at"]),  # type: ignore[arg-type]
+        last_seen_at=from_db(row["last_seen_at"]),  # type: ignore[arg-type]
+    )
+
+
+_UPSERT = """
+INSERT INTO customers (tg_id, first_name, last_name, username, language, first_seen_at, last_seen_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (tg_id) DO UPDATE SET
+    first_name = excluded.first_name,
+    last_name = excluded.last_name,
+    username = excluded.username,
+    language = COALESCE(excluded.language, customers.language),
+    last_seen_at = excluded.last_seen_at
+RETURNING *
+"""
+
+
+class CustomersRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def upsert_seen(
+        self,
+        tg_id: int,
+        first_name: str | None,
+        last_name: str | None,
+        username: str | None,
+        language: str | None,
+        now: datetime,
+    ) -> Customer:
+        """Create the customer on first contact, otherwise refresh names and last-seen; one statement."""
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            row = await tx.fetch_one(_UPSERT, (tg_id, first_name, last_name, username, language, stamp, stamp))
+        assert row is not None
+        return _customer(row)
+
+    async def get(self, customer_id: int) -> Customer | None:
+        row = await self._db.fetch_one("SELECT * FROM customers WHERE id = ?", (customer_id,))
+        return _customer(row) if row else None
+
+    async def by_tg_id(self, tg_id: int) -> Customer | None:
+        row = await self._db.fetch_one("SELECT * FROM customers WHERE tg_id = ?", (tg_id,))
+        return _customer(row) if row else None
+
+    async def record_start(self, customer_id: int, source: str | None, now: datetime) -> bool:
+        """Log a /start, keep the first known source, and opt back in; True if they had opted out."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetch_one("SELECT opted_out FROM customers WHERE id = ?", (customer_id,))
+            was_out = bool(row and row[0])
+            await tx.execute(
+                "UPDATE customers SET source = COALESCE(source, ?), opted_out = 0, unreachable = 0 WHERE id = ?",
+                (source, customer_id),
+            )
+            await append_event(tx, customer_id, "started", now, {"source": source} if source else None)
+            if was_out:
+                await append_event(tx, customer_id, "opted_in", now)
+        return was_out
+
+    async def set_opted_out(self, customer_id: int, opted_out: bool, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("UPDATE customers SET opted_out = ? WHERE id = ?", (int(opted_out), customer_id))
+            await append_event(tx, customer_id, "opted_out" if opted_out else "opted_in", now)
+
+    async def set_unreachable(self, customer_id: int, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE customers SET unreachable = 1 WHERE id = ? AND unreachable = 0", (customer_id,)
+            )
+            if changed:
+                await append_event(tx, customer_id, "blocked", now)
+
+    async def set_onboarding(self, customer_id: int, step: str | None, *, onboarded: bool | None = None) -> None:
+        if onboarded is None:
+            await self._db.execute("UPDATE customers SET onboarding_step = ? WHERE id = ?", (step, customer_id))
+        else:
+            await self._db.execute(
+                "UPDATE customers SET onboarding_step = ?, onboarded = ? WHERE id = ?",
+                (step, int(onboarded), customer_id),
+            )
+
+    async def set_phone(self, customer_id: int, phone: str, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute("UPDATE customers SET phone = ? WHERE id = ?", (phone, customer_id))
+            await append_event(tx, customer_id, "phone_shared", now)
+
+    async def set_birthday(self, customer_id: int, day: int, month: int, year: int | None, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE customers SET birthday_day = ?, birthday_month = ?, birthday_year = ? WHERE id = ?",
+                (day, month, year, customer_id),
+            )
+            await append_event(tx, customer_id, "birthday_set", now)
+
+    async def set_chosen_language(self, customer_id: int, language: str) -> None:
+        await self._db.execute("UPDATE customers SET chosen_language = ? WHERE id = ?", (language, customer_id))
+
+    async def tags(self, customer_id: int) -> list[str]:
+        rows = await self._db.fetch_all(
+            "SELECT tag FROM customer_tags WHERE customer_id = ? ORDER BY added_at, tag", (customer_id,)
+        )
+        return [row[0] for row in rows]
+
+    async def add_tag(self, customer_id: int, tag: str, now: datetime) -> bool:
+        """Tag the customer; True only when the tag is new (so a trigger fires once)."""
+        async with self._db.transaction() as tx:
+            added = await tx.execute(
+                "INSERT INTO customer_tags (customer_id, tag, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (customer_id, tag, to_db(now)),
+            )
+            if added:
+                await append_event(tx, customer_id, "tag_added", now, {"tag": tag})
+        return bool(added)
+
+    async def remove_tag(self, customer_id: int, tag: str, now: datetime) -> bool:
+        async with self._db.transaction() as tx:
+            removed = await tx.execute(
+                "DELETE FROM customer_tags WHERE customer_id = ? AND tag = ?", (customer_id, tag)
+            )
+            if removed:
+                await append_event(tx, customer_id, "tag_removed", now, {"tag": tag})
+        return bool(removed)
+
+    async def forget(self, customer_id: int, now: datetime) -> None:
+        """Erase everything personal; the row stays, anonymous, so purchase figures still add up."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE customers SET tg_id = NULL, first_name = NULL, last_name = NULL, username = NULL,"
+                " phone = NULL, birthday_day = NULL, birthday_month = NULL, birthday_year = NULL,"
+                " chosen_language = NULL, opted_out = 1, onboarding_step = NULL, forgotten_at = ?"
+                " WHERE id = ?",
+                (to_db(now), customer_id),
+            )
+            await tx.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
+            await tx.execute("UPDATE events SET data = NULL WHERE customer_id = ?", (customer_id,))
+            await append_event(tx, customer_id, "forgotten", now)
+
+    async def count(self) -> int:
+        return int(await self._db.fetch_value("SELECT COUNT(*) FROM customers WHERE tg_id IS NOT NULL"))

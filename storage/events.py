@@ -1,0 +1,46 @@
+"""The append-only event history (started, tag_added, opted_out, purchase, clicked, lead …)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, Tx
+from storage.timefmt import to_db
+
+
+async def append_event(
+    tx: Tx, customer_id: int | None, kind: str, now: datetime, data: dict[str, Any] | None = None
+) -> int:
+    """Record one event inside the caller's transaction, so it commits with the change it describes."""
+    payload = json.dumps(data, ensure_ascii=False, sort_keys=True) if data else None
+    return await tx.insert(
+        "INSERT INTO events (customer_id, kind, data, created_at) VALUES (?, ?, ?, ?)",
+        (customer_id, kind, payload, to_db(now)),
+    )
+
+
+class EventsRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, customer_id: int | None, kind: str, now: datetime, data: dict[str, Any] | None = None) -> int:
+        async with self._db.transaction() as tx:
+            return await append_event(tx, customer_id, kind, now, data)
+
+    async def kinds_for(self, customer_id: int) -> list[str]:
+        """The kinds of the customer's events, oldest first (for tests and the profile)."""
+        rows = await self._db.fetch_all(
+            "SELECT kind FROM events WHERE customer_id = ? ORDER BY id", (customer_id,)
+        )
+        return [row[0] for row in rows]
+
+    async def count(self, kind: str, since: datetime | None = None) -> int:
+        if since is None:
+            return int(await self._db.fetch_value("SELECT COUNT(*) FROM events WHERE kind = ?", (kind,)))
+        return int(
+            await self._db.fetch_value(
+                "SELECT COUNT(*) FROM events WHERE kind = ? AND created_at >= ?", (kind, to_db(since))
+            )
+        )
