@@ -78,9 +78,9 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-async def create_app(settings: Settings, *, clock: Clock | None = None) -> App:
+async def create_app(settings: Settings, *, clock: Clock | None = None, content: Content | None = None) -> App:
     """Open the database (migrating it), load the content and wire the Dispatcher."""
-    content = load_content(settings.content_file)
+    content = content or load_content(settings.content_file)
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
     customers_repo = CustomersRepo(db)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.settings import Settings, SettingsError, load_settings
-from flows.content import ContentError, load_content
+from flows.content import Content, ContentError, load_content
 from storage.db import SchemaTooNewError
 
 EXIT_CONFIG = 2
@@ -37,10 +37,10 @@ def cmd_check_config(_: argparse.Namespace) -> int:
     return 0
 
 
-async def _run(settings: Settings) -> None:
+async def _run(settings: Settings, content: Content) -> None:
     from bot.app import create_app, run_webhook
 
-    app = await create_app(settings)
+    app = await create_app(settings, content=content)
     try:
         if settings.webhook_url:
             await run_webhook(app)
@@ -52,9 +52,10 @@ async def _run(settings: Settings) -> None:
 
 def cmd_run(_: argparse.Namespace) -> int:
     settings = load_settings()
+    content = load_content(settings.content_file)  # fail on bad content before anything else is printed
     _configure_logging(settings.log_level)
-    logging.getLogger(__name__).info("starting with %s", {k: v for k, v in settings.masked().items()})
-    asyncio.run(_run(settings))
+    logging.getLogger(__name__).info("starting with %s", settings.masked())
+    asyncio.run(_run(settings, content))
     return 0
 
 

@@ -6,6 +6,7 @@ so the owner can fix it without reading a traceback.
 
 from __future__ import annotations
 
+import difflib
 import html
 import string
 from collections.abc import Mapping
@@ -131,12 +132,12 @@ class Content(_Model):
         base = self.texts.get(default)
         if base is None:
             raise ValueError(f"texts.{default}: the default language needs a full set of texts")
-        missing = sorted(set(TEXT_KEYS) - set(base))
-        if missing:
-            raise ValueError(f"texts.{default}: missing {', '.join(missing)}")
         for language, texts in self.texts.items():
             for key, text in texts.items():
                 _check_text(language, key, text)
+        missing = sorted(set(TEXT_KEYS) - set(base))
+        if missing:
+            raise ValueError(f"texts.{default}: missing {', '.join(missing)}")
         for interest in self.onboarding.interests:
             if default not in interest.title:
                 raise ValueError(f"onboarding.interests.{interest.tag}.title: needs a {default} title")
@@ -154,7 +155,9 @@ class Content(_Model):
 def _check_text(language: str, key: str, text: str) -> None:
     where = f"texts.{language}.{key}"
     if key not in TEXT_KEYS:
-        raise ValueError(f"{where}: unknown text key (known keys: see the example content file)")
+        close = difflib.get_close_matches(key, TEXT_KEYS, n=1)
+        hint = f"did you mean {close[0]}?" if close else "see the example content file for the keys"
+        raise ValueError(f"{where}: unknown text key ({hint})")
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
@@ -207,9 +210,9 @@ def load_content(path: Path | str) -> Content:
         return Content.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top)"
+        key = ".".join(str(part) for part in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
-        raise ContentError(f"{path}: {key}: {message}") from None
+        raise ContentError(f"{path}: {key}: {message}" if key else f"{path}: {message}") from None
 
 
 def example_content_path() -> Path:

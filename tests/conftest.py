@@ -1,0 +1,101 @@
+"""Shared fixtures: a real bot, over real HTTP, against the local Bot API emulator, on a fresh SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import App, create_app
+from bot.sandbox.driver import ChatDriver
+from bot.sandbox.emulator import Emulator
+from bot.settings import Settings, load_settings
+from flows.clock import FakeClock
+
+OWNER_ID = 900
+TOKEN = "123456:test-token"
+
+
+@dataclass
+class Harness:
+    """One running bot: its emulator, app, clock and the polling task; can be restarted on the same data."""
+
+    emu: Emulator
+    settings: Settings
+    clock: FakeClock
+    app: App = field(init=False)
+    _polling: asyncio.Task[None] | None = None
+
+    async def start(self) -> App:
+        self.app = await create_app(self.settings, clock=self.clock)
+        self._polling = asyncio.create_task(self.app.run_polling(handle_as_tasks=False, handle_signals=False))
+        return self.app
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            await self.app.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
+        await self.app.close()
+
+    async def restart(self) -> App:
+        await self.stop()
+        return await self.start()
+
+    def chat(self, user_id: int = 1001, **kwargs: Any) -> ChatDriver:
+        kwargs.setdefault("first_name", "Anna")
+        return ChatDriver(self.emu, user_id, **kwargs)
+
+    @property
+    def services(self) -> dict[str, Any]:
+        return self.app.services
+
+
+def make_settings(tmp_path: Path, api_base: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "telegram_api_url": api_base,
+        "database_path": tmp_path / "bot.db",
+        "owner_ids": str(OWNER_ID),
+        "timezone": "Europe/Kyiv",
+    }
+    values.update(overrides)
+    return load_settings(_env_file=None, **values)
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    emulator = Emulator()
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings for every test there."""
+    return {}
+
+
+@pytest.fixture
+async def harness(emu: Emulator, tmp_path: Path, settings_overrides: dict[str, Any]) -> AsyncIterator[Harness]:
+    settings = make_settings(tmp_path, emu.api_base, **settings_overrides)
+    h = Harness(emu, settings, FakeClock())
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+
+
+@pytest.fixture
+def chat(harness: Harness) -> ChatDriver:
+    return harness.chat()
