@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,10 +55,8 @@ class App:
 
     async def stop(self) -> None:
         """Stop polling if it runs; in-flight updates finish in the shutdown hook."""
-        try:
+        with contextlib.suppress(RuntimeError):  # polling was not running
             await self.dp.stop_polling()
-        except RuntimeError:
-            pass  # polling was not running
 
     async def close(self) -> None:
         """Let in-flight updates finish, then close the HTTP session and the database."""
@@ -72,9 +71,7 @@ def build_bot(settings: Settings) -> Bot:
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
-        default=DefaultBotProperties(
-            parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)
-        ),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)),
     )
 
 
@@ -121,8 +118,8 @@ async def run_webhook(app: App) -> None:
     import asyncio
     import signal
 
-    from aiohttp import web
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+    from aiohttp import web
 
     settings = app.settings
     assert settings.webhook_url is not None

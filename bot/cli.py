@@ -32,8 +32,10 @@ def cmd_check_config(_: argparse.Namespace) -> int:
     width = max(len(name) for name in settings.masked())
     for name, value in settings.masked().items():
         print(f"{name.ljust(width)}  {value}")
-    print(f"\ncontent: {settings.content_file} is valid ({content.business.name}, "
-          f"languages: {', '.join(content.business.languages)})")
+    print(
+        f"\ncontent: {settings.content_file} is valid ({content.business.name}, "
+        f"languages: {', '.join(content.business.languages)})"
+    )
     return 0
 
 

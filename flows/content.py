@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import difflib
 import html
+import re
 import string
 from collections.abc import Mapping
+from datetime import time as dt_time
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -63,6 +66,9 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "button_expired": set(),
         "not_allowed": set(),
         "error_apology": set(),
+        "interest_noted": set(),
+        "sequence_left": set(),
+        "tag_noted": set(),
     }.items()
 }
 
@@ -118,10 +124,133 @@ class Onboarding(_Model):
         return self
 
 
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str | int) -> timedelta:
+    """`30s`, `10m`, `2h`, `3d`, `1w`, `1d 12h` or a bare number of seconds."""
+    if isinstance(text, int) or str(text).strip().isdigit():
+        return timedelta(seconds=int(text))
+    cleaned = str(text).strip().lower()
+    parts = _DURATION.findall(cleaned)
+    if not parts or _DURATION.sub("", cleaned).strip():
+        raise ValueError(f"{text!r} is not a duration (write e.g. 30s, 10m, 2h, 3d)")
+    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts))
+
+
+Tag = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
+SequenceName = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
+
+
+class StepButton(_Model):
+    type: Literal["link", "more", "interested", "stop", "tag", "sequence"]
+    text: LocalText
+    url: str | None = None
+    tag: Tag | None = None
+    sequence: SequenceName | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> StepButton:
+        needed = {"link": "url", "tag": "tag", "sequence": "sequence"}.get(self.type)
+        if needed and not getattr(self, needed):
+            raise ValueError(f"a {self.type} button needs {needed}")
+        if self.url and not self.url.startswith(("https://", "http://", "tg://")):
+            raise ValueError("url must start with https://")
+        return self
+
+
+class Step(_Model):
+    delay: timedelta = timedelta(0)
+    at: dt_time | None = None  # local time of day to send at, e.g. "10:00"
+    text: LocalText
+    photo: str | None = None
+    buttons: list[StepButton] = Field(default_factory=list)
+
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> timedelta:
+        return value if isinstance(value, timedelta) else parse_duration(value)  # type: ignore[arg-type]
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _clock_time(cls, value: object) -> object:
+        if isinstance(value, int):  # YAML reads 10:00 as sexagesimal 600
+            return dt_time(value // 60, value % 60)
+        return value
+
+    @model_validator(mode="after")
+    def _fits_telegram(self) -> Step:
+        limit = 1024 if self.photo else 4096
+        for language, text in self.text.items():
+            if len(text) > limit:
+                raise ValueError(f"text.{language} is {len(text)} characters; Telegram allows {limit} here")
+        return self
+
+
+class Trigger(_Model):
+    event: Literal["start", "tag", "purchase", "inactivity", "birthday", "manual"]
+    tag: Tag | None = None
+    category: str | None = None
+    min_purchases: int | None = Field(None, ge=1)
+    max_purchases: int | None = Field(None, ge=1)
+    days: int | None = Field(None, ge=1)  # inactivity: days without a purchase (None: their own rhythm)
+
+    @model_validator(mode="after")
+    def _tag_trigger(self) -> Trigger:
+        if self.event == "tag" and not self.tag:
+            raise ValueError("a tag trigger needs tag")
+        return self
+
+
+class Exit(_Model):
+    on_purchase: bool = True
+    on_tags: list[Tag] = Field(default_factory=list)
+
+
+class SequenceDef(_Model):
+    name: SequenceName
+    title: str | None = None
+    trigger: Trigger
+    steps: list[Step] = Field(min_length=1)
+    exit: Exit = Field(default_factory=Exit)
+    reentry: Literal["never"] | timedelta = "never"
+
+    @field_validator("reentry", mode="before")
+    @classmethod
+    def _reentry(cls, value: object) -> object:
+        if value in (None, "never"):
+            return "never"
+        text = str(value).removeprefix("after").strip()
+        return value if isinstance(value, timedelta) else parse_duration(text)
+
+
 class Content(_Model):
     business: Business
     onboarding: Onboarding = Field(default_factory=Onboarding)
+    sequences: list[SequenceDef] = Field(default_factory=list)
     texts: dict[str, dict[str, str]]
+
+    def sequence(self, name: str) -> SequenceDef | None:
+        return next((seq for seq in self.sequences if seq.name == name), None)
+
+    @model_validator(mode="after")
+    def _check_sequences(self) -> Content:
+        names = [seq.name for seq in self.sequences]
+        default = self.business.default_language
+        for seq in self.sequences:
+            if names.count(seq.name) > 1:
+                raise ValueError(f"sequences.{seq.name}: the name is used twice")
+            for index, step in enumerate(seq.steps, 1):
+                where = f"sequences.{seq.name}.steps.{index}"
+                if default not in step.text:
+                    raise ValueError(f"{where}.text: needs a {default} text")
+                for button in step.buttons:
+                    if default not in button.text:
+                        raise ValueError(f"{where}.buttons: every button needs a {default} text")
+                    if button.sequence and button.sequence not in names:
+                        raise ValueError(f"{where}.buttons: unknown sequence {button.sequence!r}")
+        return self
 
     @model_validator(mode="after")
     def _check_texts(self) -> Content:
@@ -161,7 +290,9 @@ def _check_text(language: str, key: str, text: str) -> None:
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
-        raise ValueError(f"{where}: bad placeholder braces ({exc}); write {{{{ and }}}} for literal braces") from exc
+        raise ValueError(
+            f"{where}: bad placeholder braces ({exc}); write {{{{ and }}}} for literal braces"
+        ) from exc
     unknown = fields - TEXT_KEYS[key]
     if unknown:
         allowed = ", ".join(sorted(TEXT_KEYS[key])) or "none"

@@ -101,7 +101,9 @@ class Onboarding:
         """Save a valid birthday and return it; None asks the customer to try again."""
         birthday = parse_birthday(text, self.clock.now().date())
         if birthday is not None:
-            await self.repo.set_birthday(customer.id, birthday.day, birthday.month, birthday.year, self.clock.now())
+            await self.repo.set_birthday(
+                customer.id, birthday.day, birthday.month, birthday.year, self.clock.now()
+            )
         return birthday
 
     def interest_tags(self) -> list[str]:

@@ -6,7 +6,8 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
+    """Fresh routers for one Dispatcher: commands first so they work mid-onboarding, the fallback last."""
     from handlers import errors, fallback, onboarding, profile, start
 
-    # Commands first so they work mid-onboarding; the catch-all fallback last.
-    return [errors.router, start.router, profile.router, onboarding.router, fallback.router]
+    specs = [errors.router, start.router, profile.router, onboarding.router, fallback.router]
+    return [spec.build() for spec in specs]

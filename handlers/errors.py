@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.types import ErrorEvent
 
 from flows.content import Content
+from handlers.routing import RouterSpec
 
 log = logging.getLogger(__name__)
-router = Router(name="errors")
+router = RouterSpec("errors")
 
 
 @router.errors()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.types import CallbackQuery, Message
 
 from flows.content import Texts
+from handlers.routing import RouterSpec
 
-router = Router(name="fallback")
+router = RouterSpec("fallback")
 
 
 @router.message(F.chat.type == "private", F.text.startswith("/"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     CallbackQuery,
@@ -18,10 +18,10 @@ from babel.dates import format_date
 from flows.content import Content, Texts
 from flows.onboarding import Birthday, Onboarding, PhoneAnswer
 from handlers.filters import AwaitingStep, PlainText
+from handlers.routing import RouterSpec
 from storage.customers import Customer
 
-router = Router(name="onboarding")
-router.message.filter(F.chat.type == "private")
+router = RouterSpec("onboarding", message_filters=(F.chat.type == "private",))
 
 
 class StepCb(CallbackData, prefix="ob"):
@@ -36,7 +36,9 @@ def interests_keyboard(t: Texts, content: Content, chosen: set[str]) -> InlineKe
     for interest in content.onboarding.interests:
         mark = "✅ " if interest.tag in chosen else ""
         title = t.local(interest.title, default)
-        builder.button(text=f"{mark}{title}", callback_data=StepCb(step="interests", action="toggle", tag=interest.tag))
+        builder.button(
+            text=f"{mark}{title}", callback_data=StepCb(step="interests", action="toggle", tag=interest.tag)
+        )
     builder.button(text=t("interests_done_button"), callback_data=StepCb(step="interests", action="done"))
     builder.adjust(2)
     return builder.as_markup()
@@ -48,13 +50,18 @@ async def ask(message: Message, step: str | None, t: Texts, onboarding: Onboardi
         await message.answer(t("onboarding_done"), reply_markup=ReplyKeyboardRemove())
     elif step == "phone":
         keyboard = ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text=t("phone_button"), request_contact=True)], [KeyboardButton(text=t("skip_button"))]],
+            keyboard=[
+                [KeyboardButton(text=t("phone_button"), request_contact=True)],
+                [KeyboardButton(text=t("skip_button"))],
+            ],
             resize_keyboard=True,
             one_time_keyboard=True,
         )
         await message.answer(t("ask_phone"), reply_markup=keyboard)
     elif step == "birthday":
-        skip = InlineKeyboardBuilder().button(text=t("skip_button"), callback_data=StepCb(step="birthday", action="skip"))
+        skip = InlineKeyboardBuilder().button(
+            text=t("skip_button"), callback_data=StepCb(step="birthday", action="skip")
+        )
         await message.answer(t("ask_birthday"), reply_markup=skip.as_markup())
     else:
         chosen = await onboarding.chosen_interests(customer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -15,11 +15,11 @@ from flows.content import LANGUAGE_NAMES, Content, Texts
 from flows.customers import Customers
 from flows.onboarding import Birthday, Onboarding
 from handlers.onboarding import ask, birthday_text
+from handlers.routing import RouterSpec
 from handlers.start import language_keyboard
 from storage.customers import Customer
 
-router = Router(name="profile")
-router.message.filter(F.chat.type == "private")
+router = RouterSpec("profile", message_filters=(F.chat.type == "private",))
 
 
 class ProfileCb(CallbackData, prefix="pf"):
@@ -34,7 +34,9 @@ async def render_profile(customer: Customer, t: Texts, onboarding: Onboarding, c
     unset = t("not_set")
     birthday = unset
     if customer.birthday_day and customer.birthday_month:
-        birthday = birthday_text(Birthday(customer.birthday_day, customer.birthday_month, customer.birthday_year), t.language)
+        birthday = birthday_text(
+            Birthday(customer.birthday_day, customer.birthday_month, customer.birthday_year), t.language
+        )
     chosen = await onboarding.chosen_interests(customer)
     default = content.business.default_language
     interests = [t.local(i.title, default) for i in content.onboarding.interests if i.tag in chosen]
@@ -57,7 +59,11 @@ def _long_date(moment: datetime, language: str) -> str:
 
 def profile_keyboard(t: Texts, onboarding: Onboarding) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    labels = {"phone": "edit_phone_button", "birthday": "edit_birthday_button", "interests": "edit_interests_button"}
+    labels = {
+        "phone": "edit_phone_button",
+        "birthday": "edit_birthday_button",
+        "interests": "edit_interests_button",
+    }
     for step in onboarding.steps:
         builder.button(text=t(labels[step]), callback_data=ProfileCb(action=step))
     builder.button(text=t("language_button"), callback_data=ProfileCb(action="language"))
@@ -66,7 +72,9 @@ def profile_keyboard(t: Texts, onboarding: Onboarding) -> InlineKeyboardMarkup:
 
 
 @router.message(Command("profile"))
-async def profile(message: Message, customer: Customer, t: Texts, onboarding: Onboarding, content: Content) -> None:
+async def profile(
+    message: Message, customer: Customer, t: Texts, onboarding: Onboarding, content: Content
+) -> None:
     """Show the customer everything stored about them."""
     text = await render_profile(customer, t, onboarding, content)
     await message.answer(text, reply_markup=profile_keyboard(t, onboarding))
@@ -74,7 +82,12 @@ async def profile(message: Message, customer: Customer, t: Texts, onboarding: On
 
 @router.callback_query(ProfileCb.filter())
 async def profile_edit(
-    query: CallbackQuery, callback_data: ProfileCb, customer: Customer, t: Texts, onboarding: Onboarding, content: Content
+    query: CallbackQuery,
+    callback_data: ProfileCb,
+    customer: Customer,
+    t: Texts,
+    onboarding: Onboarding,
+    content: Content,
 ) -> None:
     await query.answer()
     if not isinstance(query.message, Message):

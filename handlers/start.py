@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -12,10 +12,10 @@ from flows.content import LANGUAGE_NAMES, Content, Texts
 from flows.customers import Customers
 from flows.onboarding import Onboarding
 from handlers.onboarding import ask
+from handlers.routing import RouterSpec
 from storage.customers import Customer
 
-router = Router(name="start")
-router.message.filter(F.chat.type == "private")
+router = RouterSpec("start", message_filters=(F.chat.type == "private",))
 
 
 class LanguageCb(CallbackData, prefix="lang"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from storage.db import Database, Row
 from storage.events import append_event
@@ -201,3 +201,19 @@ class CustomersRepo:
 
     async def count(self) -> int:
         return int(await self._db.fetch_value("SELECT COUNT(*) FROM customers WHERE tg_id IS NOT NULL"))
+
+    async def birthdays_on(self, day: date) -> list[int]:
+        """Reachable, subscribed customers whose birthday is `day` (29 Feb counts on 28 Feb in other years)."""
+        leap = day.year % 4 == 0 and (day.year % 100 != 0 or day.year % 400 == 0)
+        dates = [(day.month, day.day)]
+        if (day.month, day.day) == (2, 28) and not leap:
+            dates.append((2, 29))
+        found: list[int] = []
+        for month, dom in dates:
+            rows = await self._db.fetch_all(
+                "SELECT id FROM customers WHERE birthday_month = ? AND birthday_day = ? AND tg_id IS NOT NULL"
+                " AND opted_out = 0 AND unreachable = 0",
+                (month, dom),
+            )
+            found.extend(row[0] for row in rows)
+        return found

@@ -174,9 +174,7 @@ async def _migrate(conn: aiosqlite.Connection, migrations: list[Migration]) -> N
         if migration.version <= current:
             continue
         log.info("applying migration %04d_%s", migration.version, migration.name)
-        record = (
-            f"INSERT INTO schema_migrations (version, name) VALUES ({migration.version}, '{migration.name}');"
-        )
+        record = f"INSERT INTO schema_migrations (version, name) VALUES ({migration.version}, '{migration.name}');"
         try:
             await conn.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n{record}\nCOMMIT;")
         except BaseException:

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, Tx
+from storage.db import Database, Row, Tx
 from storage.timefmt import to_db
 
 
@@ -25,7 +25,9 @@ class EventsRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, customer_id: int | None, kind: str, now: datetime, data: dict[str, Any] | None = None) -> int:
+    async def add(
+        self, customer_id: int | None, kind: str, now: datetime, data: dict[str, Any] | None = None
+    ) -> int:
         async with self._db.transaction() as tx:
             return await append_event(tx, customer_id, kind, now, data)
 
@@ -44,3 +46,18 @@ class EventsRepo:
                 "SELECT COUNT(*) FROM events WHERE kind = ? AND created_at >= ?", (kind, to_db(since))
             )
         )
+
+
+async def events_after(tx: Tx, cursor: int, kinds: tuple[str, ...], limit: int) -> list[Row]:
+    """Events newer than a cursor, of the given kinds, oldest first."""
+    marks = ", ".join("?" for _ in kinds)
+    return await tx.fetch_all(
+        f"SELECT id, customer_id, kind, data, created_at FROM events WHERE id > ? AND kind IN ({marks})"
+        " ORDER BY id LIMIT ?",
+        (cursor, *kinds, limit),
+    )
+
+
+async def last_event_id(tx: Tx) -> int:
+    row = await tx.fetch_one("SELECT COALESCE(MAX(id), 0) FROM events")
+    return int(row[0]) if row else 0

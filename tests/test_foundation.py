@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import Harness
-
 from bot.sandbox.driver import ChatDriver
 from storage.customers import Customer
+from tests.conftest import Harness
 
 
 async def stored(harness: Harness, tg_id: int = 1001) -> Customer:
@@ -135,7 +134,12 @@ async def test_forget_deletes_personal_data_after_confirmation(harness: Harness,
     assert "has been deleted" in texts(await chat.click("Yes, delete"))
     anonymous = await harness.services["customers"].repo.get(before.id)
     assert anonymous is not None
-    assert (anonymous.tg_id, anonymous.phone, anonymous.first_name, anonymous.birthday_day) == (None, None, None, None)
+    assert (anonymous.tg_id, anonymous.phone, anonymous.first_name, anonymous.birthday_day) == (
+        None,
+        None,
+        None,
+        None,
+    )
     assert await harness.services["customers"].repo.tags(before.id) == []
 
 
@@ -163,7 +167,9 @@ async def test_unknown_command_free_text_and_stickers_get_an_answer(harness: Har
     assert "only read text" in texts(await chat.send_photo())
 
 
-async def test_handler_failure_gets_an_apology_and_the_bot_keeps_running(harness: Harness, chat: ChatDriver) -> None:
+async def test_handler_failure_gets_an_apology_and_the_bot_keeps_running(
+    harness: Harness, chat: ChatDriver
+) -> None:
     await chat.send("/start")
     async with harness.app.db.transaction() as tx:  # the database goes wrong under one request…
         await tx.execute("ALTER TABLE customer_tags RENAME TO customer_tags_away")

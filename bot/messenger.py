@@ -1,0 +1,57 @@
+"""The aiogram side of the `Messenger` port: send, and translate Telegram's answers into outcomes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+
+from flows.messenger import Delivery, DeliveryResult, Outgoing
+
+
+def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    rows = [
+        [InlineKeyboardButton(text=b.text, url=b.url, callback_data=b.data) for b in row]
+        for row in message.buttons
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def photo_input(photo: str) -> str | InputFile:
+    """A local file is uploaded; anything else (an URL or a file_id) is passed through."""
+    path = Path(photo)
+    return FSInputFile(path) if path.is_file() else photo
+
+
+class AiogramMessenger:
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def deliver(self, chat_id: int, message: Outgoing) -> DeliveryResult:
+        try:
+            if message.photo:
+                sent = await self._bot.send_photo(
+                    chat_id, photo_input(message.photo), caption=message.text, reply_markup=keyboard(message)
+                )
+            else:
+                sent = await self._bot.send_message(chat_id, message.text, reply_markup=keyboard(message))
+        except TelegramRetryAfter as exc:
+            return DeliveryResult(Delivery.RETRY_AFTER, retry_after=float(exc.retry_after), error=exc.message)
+        except TelegramForbiddenError as exc:
+            return DeliveryResult(Delivery.BLOCKED, error=exc.message)
+        except (TelegramBadRequest, TelegramNotFound) as exc:
+            return DeliveryResult(Delivery.REJECTED, error=exc.message)
+        except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
+            return DeliveryResult(Delivery.TRANSIENT, error=str(exc) or type(exc).__name__)
+        return DeliveryResult(Delivery.SENT, message_id=sent.message_id)

@@ -1,0 +1,211 @@
+"""The single sender: drains the outbox under Telegram's rate limits and the no-spam rules.
+
+Rules are checked when a message is about to go, not only when it was queued: a customer who opted out
+or blocked the bot in the meantime gets nothing; quiet hours and the contact budget move a message
+later instead of dropping it. A row is claimed before the call and confirmed after, so after a crash
+a row whose fate is unknown is never sent again (a missed message is better than spam).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
+
+from flows.clock import Clock
+from flows.messenger import Delivery, DeliveryResult, Messenger, Outgoing
+from storage.customers import Customer, CustomersRepo
+from storage.outbox import OutboxRepo, QueuedMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    rate_per_second: float = 25.0
+    per_chat_interval: float = 1.0
+    quiet_start: time | None = time(21, 0)  # None switches quiet hours off
+    quiet_end: time = time(9, 0)
+    budget_day: int = 2
+    budget_week: int = 6
+    max_attempts: int = 5
+    concurrency: int = 8
+    zone: tzinfo = UTC
+
+
+def quiet_until(moment: datetime, policy: SendPolicy) -> datetime | None:
+    """The end of the quiet hours `moment` falls in (UTC), or None when it is not quiet then."""
+    start, end = policy.quiet_start, policy.quiet_end
+    if start is None or start == end:
+        return None
+    local = moment.astimezone(policy.zone)
+    now = local.time()
+    wraps = start > end  # e.g. 21:00–09:00 spans midnight
+    quiet = (now >= start or now < end) if wraps else (start <= now < end)
+    if not quiet:
+        return None
+    day = local.date() + timedelta(days=1) if wraps and now >= start else local.date()
+    return datetime.combine(day, end, tzinfo=policy.zone).astimezone(UTC)
+
+
+@dataclass
+class DrainReport:
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, what: str) -> None:
+        self.counts[what] += 1
+
+    def __getitem__(self, what: str) -> int:
+        return self.counts[what]
+
+
+class Sender:
+    """Drains due outbox rows; one instance per process (its pacing state is in memory)."""
+
+    def __init__(
+        self,
+        outbox: OutboxRepo,
+        customers: CustomersRepo,
+        messenger: Messenger,
+        clock: Clock,
+        policy: SendPolicy,
+    ) -> None:
+        self.outbox = outbox
+        self.customers = customers
+        self.messenger = messenger
+        self.clock = clock
+        self.policy = policy
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._last_to_chat: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def recover(self) -> int:
+        """At start-up: rows left 'sending' by a crash become 'unknown' and are never resent."""
+        lost = await self.outbox.recover_interrupted()
+        if lost:
+            log.warning("%d message(s) were interrupted mid-send by a crash; not resending them", lost)
+        return lost
+
+    async def drain(self, limit: int = 500) -> DrainReport:
+        """Send what is due now, at most `limit` rows; one drain at a time."""
+        report = DrainReport()
+        async with self._lock:
+            rows = await self.outbox.due(self.clock.now(), limit)
+            gate = asyncio.Semaphore(self.policy.concurrency)
+            chats_this_round: set[int] = set()
+            async with asyncio.TaskGroup() as group:
+                for row in rows:
+                    if row.chat_id in chats_this_round or self._too_soon_for(row.chat_id):
+                        report.add("waiting")  # next drain picks it up, ≥ 1 s after the last one
+                        continue
+                    if not await self._allowed(row, report):
+                        continue
+                    await gate.acquire()
+                    await self._pace()
+                    if not await self.outbox.claim(row.id, self.clock.now()):
+                        gate.release()
+                        continue
+                    chats_this_round.add(row.chat_id)
+                    self._last_to_chat[row.chat_id] = self.clock.monotonic()
+                    group.create_task(self._send(row, report, gate))
+        self._forget_old_chats()
+        return report
+
+    async def _allowed(self, row: QueuedMessage, report: DrainReport) -> bool:
+        """Check opt-out, reachability, quiet hours and the contact budget; act on a no."""
+        customer = await self.customers.get(row.customer_id) if row.customer_id else None
+        if row.customer_id and (customer is None or customer.tg_id is None):
+            await self.outbox.finish(row.id, "cancelled", "customer data deleted")
+            report.add("cancelled")
+            return False
+        if customer is not None and customer.unreachable:
+            await self.outbox.finish(row.id, "cancelled", "customer blocked the bot")
+            report.add("cancelled")
+            return False
+        if row.transactional:
+            return True
+        if customer is not None and customer.opted_out:
+            await self.outbox.finish(row.id, "cancelled", "customer opted out")
+            report.add("cancelled")
+            return False
+        later = quiet_until(self.clock.now(), self.policy)
+        if later is not None:
+            await self.outbox.postpone(row.id, later, "quiet hours")
+            report.add("postponed")
+            return False
+        if customer is not None:
+            budget_free = await self._budget_frees_at(customer)
+            if budget_free is not None:
+                await self.outbox.postpone(row.id, budget_free, "contact budget")
+                report.add("postponed")
+                return False
+        return True
+
+    async def _budget_frees_at(self, customer: Customer) -> datetime | None:
+        """When the customer may next get a proactive message, or None if they may now."""
+        now = self.clock.now()
+        week = await self.outbox.proactive_sent_since(customer.id, now - timedelta(days=7))
+        day = [moment for moment in week if moment > now - timedelta(days=1)]
+        frees = []
+        if len(day) >= self.policy.budget_day:
+            frees.append(day[-self.policy.budget_day] + timedelta(days=1))
+        if len(week) >= self.policy.budget_week:
+            frees.append(week[-self.policy.budget_week] + timedelta(days=7))
+        return max(frees) if frees else None
+
+    async def _pace(self) -> None:
+        """Wait for a global send slot (rate limit) and for any Telegram-imposed pause."""
+        now = self.clock.monotonic()
+        wait = max(self._next_slot, self._paused_until) - now
+        if wait > 0:
+            await self.clock.sleep(wait)
+            now = self.clock.monotonic()
+        self._next_slot = max(now, self._next_slot) + 1.0 / self.policy.rate_per_second
+
+    def _too_soon_for(self, chat_id: int) -> bool:
+        last = self._last_to_chat.get(chat_id)
+        return last is not None and self.clock.monotonic() - last < self.policy.per_chat_interval
+
+    def _forget_old_chats(self) -> None:
+        horizon = self.clock.monotonic() - self.policy.per_chat_interval
+        if len(self._last_to_chat) > 10_000:
+            self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if t > horizon}
+
+    async def _send(self, row: QueuedMessage, report: DrainReport, gate: asyncio.Semaphore) -> None:
+        try:
+            result = await self.messenger.deliver(row.chat_id, Outgoing.from_payload(row.payload))
+            await self._settle(row, result, report)
+        finally:
+            gate.release()
+
+    async def _settle(self, row: QueuedMessage, result: DeliveryResult, report: DrainReport) -> None:
+        now = self.clock.now()
+        if result.status is Delivery.SENT:
+            await self.outbox.mark_sent(row.id, result.message_id, now)
+            report.add("sent")
+        elif result.status is Delivery.RETRY_AFTER:
+            # Telegram's pause applies to every send from this bot, not just this chat.
+            self._paused_until = max(self._paused_until, self.clock.monotonic() + result.retry_after)
+            await self.outbox.release(row.id, now, f"429: retry after {result.retry_after:g}s")
+            report.add("retry_after")
+        elif result.status is Delivery.BLOCKED:
+            await self.outbox.finish(row.id, "failed", result.error or "blocked by the user")
+            if row.customer_id is not None:
+                await self.customers.set_unreachable(row.customer_id, now)
+                await self.outbox.cancel_pending_for_customer(row.customer_id, "customer blocked the bot")
+            report.add("blocked")
+        elif result.status is Delivery.REJECTED:
+            await self.outbox.finish(row.id, "failed", result.error or "rejected by Telegram")
+            report.add("failed")
+        elif row.attempts + 1 >= self.policy.max_attempts:
+            await self.outbox.finish(
+                row.id, "failed", f"gave up after {row.attempts + 1} attempts: {result.error}"
+            )
+            report.add("failed")
+        else:
+            backoff = timedelta(seconds=min(5 * 2**row.attempts, 3600))
+            await self.outbox.retry_later(row.id, now + backoff, result.error or "transient error")
+            report.add("retrying")

@@ -1,0 +1,268 @@
+"""Warm-up sequences: enrol on triggers, queue each step when due, leave on exit conditions.
+
+Triggers and exits are read from the append-only events table behind a cursor that moves in the same
+transaction as the enrolments it causes, so a crash can neither lose a trigger nor apply it twice.
+Steps are queued in the outbox with the key `seq:<enrolment>:<step>`: queued once, sent once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from flows.clock import Clock
+from flows.content import Content, SequenceDef, Step, StepButton
+from flows.messenger import Button, Outgoing
+from storage.customers import Customer, CustomersRepo
+from storage.db import Database, Row, Tx
+from storage.enrollments import (
+    EnrollmentsRepo,
+    create_enrollment,
+    end_enrollment,
+    last_enrollment,
+    open_enrollments,
+    step_queued,
+)
+from storage.events import append_event, events_after, last_event_id
+from storage.kv import kv_get, kv_set
+from storage.outbox import NewMessage, enqueue
+
+CURSOR_KEY = "sequences.event_cursor"
+WATCHED_EVENTS = ("started", "tag_added", "purchase", "opted_out", "blocked", "forgotten")
+ButtonData = Callable[[int, int, int], str]  # (enrolment, step, button) → callback data
+
+
+def due_time(base: datetime, step: Step, zone: tzinfo) -> datetime:
+    """When a step is due: `delay` after `base`, moved to the step's local `at` time if it has one.
+
+    With a delay of a day or more, `at` picks the time on that day; with a shorter delay, the next
+    time the clock shows `at` after the delay.
+    """
+    moment = base + step.delay
+    if step.at is None:
+        return moment
+    local = moment.astimezone(zone)
+    target = datetime.combine(local.date(), step.at, tzinfo=zone)
+    if step.delay < timedelta(days=1) and target < local:
+        target = datetime.combine(local.date() + timedelta(days=1), step.at, tzinfo=zone)
+    return target.astimezone(base.tzinfo)
+
+
+def birthday_today(customer_day: int, customer_month: int, today: date) -> bool:
+    """29 February birthdays are celebrated on 28 February in other years."""
+    if (customer_month, customer_day) == (today.month, today.day):
+        return True
+    leap = today.year % 4 == 0 and (today.year % 100 != 0 or today.year % 400 == 0)
+    return (customer_month, customer_day) == (2, 29) and not leap and (today.month, today.day) == (2, 28)
+
+
+@dataclass(frozen=True)
+class ButtonOutcome:
+    action: str  # more | interested | left | tagged | enrolled | link | expired
+    sequence: str | None = None
+    detail: str | None = None
+
+
+@dataclass
+class Sequences:
+    db: Database
+    enrollments: EnrollmentsRepo
+    customers: CustomersRepo
+    content: Content
+    clock: Clock
+    zone: tzinfo
+    button_data: ButtonData
+
+    # ---- triggers and exits -------------------------------------------------------------------
+
+    async def process_events(self, limit: int = 1000) -> int:
+        """Apply new events (triggers and exits) once each; returns how many were read."""
+        async with self.db.transaction() as tx:
+            cursor = int(await kv_get(tx, CURSOR_KEY) or 0)
+            newest = await last_event_id(tx)
+            rows = await events_after(tx, cursor, WATCHED_EVENTS, limit)
+            for row in rows:
+                await self._apply(tx, row)
+            moved = rows[-1]["id"] if len(rows) == limit else newest
+            if moved != cursor:
+                await kv_set(tx, CURSOR_KEY, str(moved))
+        return len(rows)
+
+    async def _apply(self, tx: Tx, event: Row) -> None:
+        kind, customer_id = event["kind"], event["customer_id"]
+        data: dict[str, Any] = json.loads(event["data"]) if event["data"] else {}
+        now = self.clock.now()
+        if kind in ("opted_out", "blocked", "forgotten"):
+            for enrollment in await open_enrollments(tx, customer_id):
+                await end_enrollment(tx, enrollment.id, "exited", kind, now)
+            return
+        if kind == "purchase":
+            for enrollment in await open_enrollments(tx, customer_id):
+                seq = self.content.sequence(enrollment.sequence)
+                if seq is None or seq.exit.on_purchase:
+                    await end_enrollment(tx, enrollment.id, "exited", "purchased", now)
+        if kind == "tag_added":
+            for enrollment in await open_enrollments(tx, customer_id):
+                seq = self.content.sequence(enrollment.sequence)
+                if seq is not None and data.get("tag") in seq.exit.on_tags:
+                    await end_enrollment(tx, enrollment.id, "exited", f"tag {data['tag']}", now)
+        for seq in self.content.sequences:
+            if self._triggered_by(seq, kind, data):
+                await self._enroll(tx, customer_id, seq, now)
+
+    @staticmethod
+    def _triggered_by(seq: SequenceDef, kind: str, data: dict[str, Any]) -> bool:
+        trigger = seq.trigger
+        if trigger.event == "start":
+            return kind == "started" and bool(data.get("first"))
+        if trigger.event == "tag":
+            return kind == "tag_added" and data.get("tag") == trigger.tag
+        if trigger.event == "purchase" and kind == "purchase":
+            number = int(data.get("number", 1))
+            categories = data.get("categories") or []
+            return (
+                (trigger.category is None or trigger.category in categories)
+                and (trigger.min_purchases is None or number >= trigger.min_purchases)
+                and (trigger.max_purchases is None or number <= trigger.max_purchases)
+            )
+        return False
+
+    async def _enroll(self, tx: Tx, customer_id: int, seq: SequenceDef, now: datetime) -> int | None:
+        """Start a sequence for a customer if its re-entry rule allows; returns the enrolment id."""
+        customer = await tx.fetch_one(
+            "SELECT tg_id, opted_out, unreachable FROM customers WHERE id = ?", (customer_id,)
+        )
+        if customer is None or customer["tg_id"] is None or customer["opted_out"] or customer["unreachable"]:
+            return None
+        last = await last_enrollment(tx, customer_id, seq.name)
+        if last is not None:
+            if last.state in ("active", "paused") or seq.reentry == "never":
+                return None
+            assert isinstance(seq.reentry, timedelta)
+            if now - (last.ended_at or last.started_at) < seq.reentry:
+                return None
+        enrollment_id = await create_enrollment(
+            tx, customer_id, seq.name, due_time(now, seq.steps[0], self.zone), now
+        )
+        await append_event(tx, customer_id, "enrolled", now, {"sequence": seq.name})
+        return enrollment_id
+
+    async def enroll(self, customer_id: int, name: str) -> int | None:
+        """Start a sequence by hand (a button, a broadcast, the daily job)."""
+        seq = self.content.sequence(name)
+        if seq is None:
+            raise ValueError(f"unknown sequence {name!r}")
+        async with self.db.transaction() as tx:
+            return await self._enroll(tx, customer_id, seq, self.clock.now())
+
+    async def daily(self, today: date) -> int:
+        """Date-driven triggers for one local day: birthdays (inactivity joins with purchases)."""
+        birthday = [seq for seq in self.content.sequences if seq.trigger.event == "birthday"]
+        if not birthday:
+            return 0
+        started = 0
+        for customer_id in await self.customers.birthdays_on(today):
+            for seq in birthday:
+                async with self.db.transaction() as tx:
+                    started += await self._enroll(tx, customer_id, seq, self.clock.now()) is not None
+        return started
+
+    # ---- queuing due steps ----------------------------------------------------------------------
+
+    async def advance(self, limit: int = 500) -> int:
+        """Queue every step that is due now in the outbox; returns how many were queued."""
+        now = self.clock.now()
+        queued = 0
+        for enrollment in await self.enrollments.due(now, limit):
+            seq = self.content.sequence(enrollment.sequence)
+            async with self.db.transaction() as tx:
+                if seq is None or enrollment.step_index >= len(seq.steps):
+                    await end_enrollment(tx, enrollment.id, "finished", None, now)
+                    continue
+                customer = await self.customers.get(enrollment.customer_id)
+                if customer is None or customer.tg_id is None:
+                    await end_enrollment(tx, enrollment.id, "exited", "forgotten", now)
+                    continue
+                index = enrollment.step_index
+                following = seq.steps[index + 1] if index + 1 < len(seq.steps) else None
+                message = NewMessage(
+                    key=f"seq:{enrollment.id}:{index}",
+                    chat_id=customer.tg_id,
+                    kind="sequence",
+                    payload=self.render(seq, index, customer, enrollment.id).to_payload(),
+                    due_at=now,
+                    customer_id=customer.id,
+                    enrollment_id=enrollment.id,
+                    step_index=index,
+                )
+                await enqueue(tx, message, now)
+                next_due = due_time(now, following, self.zone) if following else None
+                queued += await step_queued(tx, enrollment, next_due, now)
+        return queued
+
+    def render(self, seq: SequenceDef, index: int, customer: Customer | None, enrollment_id: int) -> Outgoing:
+        """A step as the customer will see it, in their language."""
+        language = self.content.pick_language(customer.preferred_language if customer else None)
+        default = self.content.business.default_language
+        step = seq.steps[index]
+        buttons = [
+            [self._button(button, language, default, enrollment_id, index, number)]
+            for number, button in enumerate(step.buttons)
+        ]
+        text = step.text.get(language) or step.text[default]
+        return Outgoing(text=text, photo=step.photo, buttons=buttons)
+
+    def _button(
+        self, button: StepButton, language: str, default: str, enrollment_id: int, step: int, number: int
+    ) -> Button:
+        label = button.text.get(language) or button.text[default]
+        if button.type == "link":
+            return Button(label, url=button.url)
+        return Button(label, data=self.button_data(enrollment_id, step, number))
+
+    # ---- buttons ---------------------------------------------------------------------------------
+
+    async def press(self, customer: Customer, enrollment_id: int, step: int, number: int) -> ButtonOutcome:
+        """A customer pressed a step's button; checks it is theirs and still makes sense."""
+        enrollment = await self.enrollments.get(enrollment_id)
+        seq = self.content.sequence(enrollment.sequence) if enrollment else None
+        if enrollment is None or seq is None or enrollment.customer_id != customer.id:
+            return ButtonOutcome("expired")
+        if not (0 <= step < len(seq.steps) and 0 <= number < len(seq.steps[step].buttons)):
+            return ButtonOutcome("expired")
+        button = seq.steps[step].buttons[number]
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            await append_event(
+                tx, customer.id, "clicked", now, {"sequence": seq.name, "step": step, "button": button.type}
+            )
+            if button.type == "interested":
+                await append_event(tx, customer.id, "interested", now, {"sequence": seq.name, "step": step})
+            if button.type == "stop":
+                await end_enrollment(tx, enrollment.id, "exited", "declined", now)
+        if button.type == "more":
+            hurried = await self.enrollments.hurry(enrollment.id, step, now)
+            return ButtonOutcome("more" if hurried else "expired", seq.name)
+        if button.type == "interested":
+            await self.customers.add_tag(customer.id, "interested", now)
+            return ButtonOutcome("interested", seq.name, f"{seq.name} step {step + 1}")
+        if button.type == "stop":
+            return ButtonOutcome("left", seq.name)
+        if button.type == "tag":
+            assert button.tag is not None
+            await self.customers.add_tag(customer.id, button.tag, now)
+            return ButtonOutcome("tagged", seq.name, button.tag)
+        assert button.sequence is not None
+        started = await self.enroll(customer.id, button.sequence)
+        return ButtonOutcome("enrolled" if started else "expired", button.sequence)
+
+    async def pause(self, customer_id: int) -> int:
+        """Hold a customer's sequences while a manager talks to them."""
+        return await self.enrollments.pause_all(customer_id)
+
+    async def resume(self, customer_id: int) -> int:
+        """Carry on after the conversation with the manager closed."""
+        return await self.enrollments.resume_all(customer_id, self.clock.now())

@@ -1,0 +1,181 @@
+"""The outbox: every proactive message is a row here before it is sent, keyed so it is queued once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, Row, Tx
+from storage.timefmt import from_db, to_db
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to queue."""
+
+    key: str
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    due_at: datetime
+    customer_id: int | None = None
+    transactional: bool = False
+    enrollment_id: int | None = None
+    step_index: int | None = None
+    broadcast_id: int | None = None
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    id: int
+    key: str
+    customer_id: int | None
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    transactional: bool
+    enrollment_id: int | None
+    broadcast_id: int | None
+    due_at: datetime
+    state: str
+    attempts: int
+    last_error: str | None
+
+
+def _queued(row: Row) -> QueuedMessage:
+    return QueuedMessage(
+        id=row["id"],
+        key=row["idempotency_key"],
+        customer_id=row["customer_id"],
+        chat_id=row["chat_id"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        transactional=bool(row["transactional"]),
+        enrollment_id=row["enrollment_id"],
+        broadcast_id=row["broadcast_id"],
+        due_at=from_db(row["due_at"]),  # type: ignore[arg-type]
+        state=row["state"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )
+
+
+_INSERT = (
+    "INSERT INTO outbox (idempotency_key, customer_id, chat_id, kind, payload, transactional, enrollment_id,"
+    " step_index, broadcast_id, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (idempotency_key) DO NOTHING"
+)
+
+
+async def enqueue(tx: Tx, message: NewMessage, now: datetime) -> bool:
+    """Queue inside the caller's transaction; False when a message with this key was queued before."""
+    changed = await tx.execute(
+        _INSERT,
+        (
+            message.key,
+            message.customer_id,
+            message.chat_id,
+            message.kind,
+            json.dumps(message.payload, ensure_ascii=False),
+            int(message.transactional),
+            message.enrollment_id,
+            message.step_index,
+            message.broadcast_id,
+            to_db(message.due_at),
+            to_db(now),
+        ),
+    )
+    return changed > 0
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue(self, message: NewMessage, now: datetime) -> bool:
+        async with self._db.transaction() as tx:
+            return await enqueue(tx, message, now)
+
+    async def due(self, now: datetime, limit: int) -> list[QueuedMessage]:
+        """Pending rows whose time has come, oldest first (an indexed range scan on state, due_at)."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (to_db(now), limit),
+        )
+        return [_queued(row) for row in rows]
+
+    async def claim(self, message_id: int, now: datetime) -> bool:
+        """Mark a row as being sent; only one claimer can win it."""
+        changed = await self._db.execute(
+            "UPDATE outbox SET state = 'sending', claimed_at = ? WHERE id = ? AND state = 'pending'",
+            (to_db(now), message_id),
+        )
+        return changed == 1
+
+    async def mark_sent(self, message_id: int, tg_message_id: int | None, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET state = 'sent', tg_message_id = ?, sent_at = ?, last_error = NULL WHERE id = ?",
+            (tg_message_id, to_db(now), message_id),
+        )
+
+    async def release(self, message_id: int, due_at: datetime, note: str | None = None) -> None:
+        """Put a claimed row back to wait (rate limit, transient error), keeping its attempt count."""
+        await self._db.execute(
+            "UPDATE outbox SET state = 'pending', due_at = ?, last_error = COALESCE(?, last_error) WHERE id = ?",
+            (to_db(due_at), note, message_id),
+        )
+
+    async def retry_later(self, message_id: int, due_at: datetime, error: str) -> None:
+        """A transient failure: count the attempt and try again at `due_at`."""
+        await self._db.execute(
+            "UPDATE outbox SET state = 'pending', attempts = attempts + 1, due_at = ?, last_error = ? WHERE id = ?",
+            (to_db(due_at), error, message_id),
+        )
+
+    async def postpone(self, message_id: int, due_at: datetime, note: str) -> None:
+        """Move a pending row later without sending it (quiet hours, contact budget)."""
+        await self._db.execute(
+            "UPDATE outbox SET due_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+            (to_db(due_at), note, message_id),
+        )
+
+    async def finish(self, message_id: int, state: str, reason: str) -> None:
+        """End a row as failed or cancelled, with the reason."""
+        await self._db.execute(
+            "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", (state, reason, message_id)
+        )
+
+    async def cancel_pending_for_customer(self, customer_id: int, reason: str) -> int:
+        return await self._db.execute(
+            "UPDATE outbox SET state = 'cancelled', last_error = ? WHERE customer_id = ? AND state = 'pending'",
+            (reason, customer_id),
+        )
+
+    async def recover_interrupted(self) -> int:
+        """Rows claimed but never confirmed (a crash mid-send): their fate is unknown, so never resend."""
+        return await self._db.execute(
+            "UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending' WHERE state = 'sending'"
+        )
+
+    async def proactive_sent_since(self, customer_id: int, since: datetime) -> list[datetime]:
+        """Send times of non-transactional messages to this customer since a moment, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT sent_at FROM outbox WHERE customer_id = ? AND sent_at >= ? AND transactional = 0"
+            " AND state = 'sent' ORDER BY sent_at",
+            (customer_id, to_db(since)),
+        )
+        return [from_db(row[0]) for row in rows]  # type: ignore[misc]
+
+    async def counts_by_state(self) -> dict[str, int]:
+        rows = await self._db.fetch_all("SELECT state, COUNT(*) FROM outbox GROUP BY state")
+        return {row[0]: row[1] for row in rows}
+
+    async def get(self, message_id: int) -> QueuedMessage | None:
+        row = await self._db.fetch_one("SELECT * FROM outbox WHERE id = ?", (message_id,))
+        return _queued(row) if row else None
+
+    async def for_customer(self, customer_id: int) -> list[QueuedMessage]:
+        rows = await self._db.fetch_all("SELECT * FROM outbox WHERE customer_id = ? ORDER BY id", (customer_id,))
+        return [_queued(row) for row in rows]
