@@ -122,9 +122,7 @@ def _decode_entity(text: str, i: int) -> tuple[str, int]:
     decimal, hexadecimal, name = match.groups()
     if name is not None:
         if name.lower() not in _NAMED_ENTITIES:
-            raise EntityParseError(
-                f'Unsupported HTML entity "&{name};" at byte offset {_byte_offset(text, i)}'
-            )
+            raise EntityParseError(f'Unsupported HTML entity "&{name};" at byte offset {_byte_offset(text, i)}')
         return _NAMED_ENTITIES[name.lower()], match.end()
     code = int(decimal) if decimal is not None else int(hexadecimal, 16)
     if not 0 < code <= 0x10FFFF or 0xD800 <= code <= 0xDFFF:
@@ -285,7 +283,7 @@ def parse_markdown_v2(text: str) -> Formatted:
             else:
                 open_markers.append((marker, i))
             i += len(marker)
-        elif char == "!" and text.startswith("![", i) or char == "[":
+        elif (char == "!" and text.startswith("![", i)) or char == "[":
             in_link = True
             i += 2 if char == "!" else 1
         elif char == "]" and in_link:
@@ -300,7 +298,9 @@ def parse_markdown_v2(text: str) -> Formatted:
         raise EntityParseError("Can't find end of a link")
     if open_markers:
         marker, at = open_markers[-1]
-        raise EntityParseError(f"Can't find end of {_MARKERS[marker]} entity at byte offset {_byte_offset(text, at)}")
+        raise EntityParseError(
+            f"Can't find end of {_MARKERS[marker]} entity at byte offset {_byte_offset(text, at)}"
+        )
     return Formatted("".join(out))
 
 

@@ -1,0 +1,471 @@
+"""The Bot API emulator, exercised by a real aiogram Bot and Dispatcher over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.filters import Command, CommandStart
+from aiogram.methods import SendMessage
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+)
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.sandbox.driver import ChatDriver
+from bot.sandbox.emulator import TINY_PNG, Emulator
+from bot.sandbox.emulator_html import EntityParseError, format_text
+
+USER = 1001
+GROUP = -1001234567890
+
+
+# --- fixtures and a small demo bot ----------------------------------------------------------
+
+
+def demo_router() -> Router:
+    """A bot with one handler per behaviour under test."""
+    router = Router()
+
+    @router.message(CommandStart())
+    async def start(message: Message) -> None:
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text="Balance", callback_data="bal")],
+                [InlineKeyboardButton(text="Site", url="https://example.com")],
+            ]
+        )
+        name = message.from_user.first_name if message.from_user else "?"
+        await message.answer(f"Welcome, <b>{name}</b> &amp; co!", parse_mode="HTML", reply_markup=keyboard)
+
+    @router.callback_query(F.data == "bal")
+    async def balance(callback: CallbackQuery) -> None:
+        await callback.answer("Counting…")
+        assert isinstance(callback.message, Message)
+        await callback.message.edit_text("Balance: 42")
+
+    @router.message(Command("ping"))
+    async def ping(message: Message) -> None:
+        await message.answer("pong")
+
+    @router.message(F.photo)
+    async def photo(message: Message, bot: Bot) -> None:
+        assert message.photo
+        file = await bot.get_file(message.photo[-1].file_id)
+        assert file.file_path
+        data = await bot.download_file(file.file_path)
+        assert data is not None
+        await message.answer_photo(BufferedInputFile(data.read(), "again.png"), caption=f"echo: {message.caption}")
+
+    @router.message(F.contact)
+    async def contact(message: Message) -> None:
+        assert message.contact
+        await message.answer(f"Saved {message.contact.phone_number}")
+
+    @router.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    return router
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[Emulator]:
+    async with Emulator() as emulator:
+        yield emulator
+
+
+class LoopbackSession(AiohttpSession):
+    """aiogram's session, minus the 250 ms it waits on close for SSL connections (loopback HTTP has none)."""
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+def make_bot(emu: Emulator, token: str | None = None) -> Bot:
+    return Bot(token or emu.token, session=LoopbackSession(api=TelegramAPIServer.from_base(emu.api_base)))
+
+
+@contextlib.asynccontextmanager
+async def polling(emu: Emulator, router: Router | None = None) -> AsyncIterator[Bot]:
+    """Run a real Dispatcher with long polling against the emulator for the block's duration."""
+    bot = make_bot(emu)
+    dp = Dispatcher()
+    dp.include_router(router or demo_router())
+    seen = len(emu.calls)
+    task = asyncio.create_task(
+        dp.start_polling(bot, handle_as_tasks=False, polling_timeout=1, handle_signals=False)
+    )
+    try:
+        await emu.wait_for_call("getUpdates", after=seen)
+        yield bot
+    finally:
+        if task.done():
+            await task
+        else:
+            await dp.stop_polling()
+            await task
+
+
+@pytest.fixture
+async def bot(emu: Emulator) -> AsyncIterator[Bot]:
+    """A bot without a dispatcher, for calling methods directly; USER has started it."""
+    emu.send_message(USER, "/start")
+    client = make_bot(emu)
+    try:
+        yield client
+    finally:
+        await client.session.close()
+
+
+# --- conversations through polling ----------------------------------------------------------
+
+
+async def test_echo_round_trip(emu: Emulator) -> None:
+    chat = ChatDriver(emu, USER, first_name="Anna")
+    async with polling(emu):
+        replies = await chat.send("hello there")
+    assert [m.plain_text for m in replies] == ["hello there"]
+    assert replies[0].method == "sendMessage"
+    assert chat.last_text() == "hello there"
+
+
+async def test_start_renders_html_with_entities_and_buttons(emu: Emulator) -> None:
+    chat = ChatDriver(emu, USER, first_name="Anna")
+    async with polling(emu):
+        [welcome] = await chat.send("/start")
+    assert welcome.plain_text == "Welcome, Anna & co!"
+    assert welcome.text == "Welcome, <b>Anna</b> &amp; co!"
+    assert welcome.entities == [{"type": "bold", "offset": 9, "length": 4}]
+    assert welcome.buttons == [[("Balance", "bal")], [("Site", "https://example.com")]]
+
+
+async def test_click_answers_callback_and_edits_message(emu: Emulator) -> None:
+    chat = ChatDriver(emu, USER, first_name="Anna")
+    async with polling(emu):
+        [welcome] = await chat.send("/start")
+        changed = await chat.click("Balance")
+    assert changed == [welcome]
+    assert welcome.plain_text == "Balance: 42"
+    assert welcome.edits == 1
+    assert welcome.reply_markup is None  # editMessageText without reply_markup drops the keyboard
+    assert chat.last_callback_answer is not None
+    assert chat.last_callback_answer.text == "Counting…"
+
+
+async def test_click_on_missing_button_lists_the_buttons(emu: Emulator) -> None:
+    chat = ChatDriver(emu, USER)
+    async with polling(emu):
+        await chat.send("/start")
+        with pytest.raises(AssertionError, match="Balance"):
+            await chat.click("Refund")
+
+
+async def test_photo_round_trip_with_caption(emu: Emulator) -> None:
+    chat = ChatDriver(emu, USER)
+    async with polling(emu):
+        [reply] = await chat.send_photo("a cat")
+    assert reply.kind == "photo"
+    assert reply.plain_text == "echo: a cat"
+    assert reply.file_bytes == TINY_PNG
+    assert reply.file is not None
+    assert (reply.file.width, reply.file.height) == (1, 1)
+
+
+async def test_shared_contact_reaches_the_bot(emu: Emulator) -> None:
+    chat = ChatDriver(emu, USER)
+    async with polling(emu):
+        replies = await chat.share_contact("+380501234567")
+    assert [m.plain_text for m in replies] == ["Saved +380501234567"]
+
+
+async def test_forum_topic_thread_is_kept(emu: Emulator) -> None:
+    emu.group(GROUP, "Managers", forum=True)
+    manager = ChatDriver(emu, 500, chat_id=GROUP)
+    async with polling(emu) as bot:
+        topic = await bot.create_forum_topic(GROUP, "Lead #7")
+        await bot.send_message(GROUP, "New lead", message_thread_id=topic.message_thread_id)
+        [reply] = await manager.send("/ping", thread_id=topic.message_thread_id)
+        with pytest.raises(TelegramBadRequest, match="message thread not found"):
+            await bot.send_message(GROUP, "lost", message_thread_id=999)
+    assert reply.thread_id == topic.message_thread_id
+    in_topic = emu.messages(GROUP, thread_id=topic.message_thread_id)
+    assert [m.plain_text for m in in_topic] == ["New lead", "pong"]
+
+
+async def test_wait_processed_times_out_without_a_bot(emu: Emulator) -> None:
+    update = emu.send_message(USER, "anyone?")
+    with pytest.raises(TimeoutError, match=f"update {update['update_id']} was not processed"):
+        await emu.wait_processed(update["update_id"], timeout=0.05)
+
+
+# --- Telegram's validation ------------------------------------------------------------------
+
+
+async def test_text_longer_than_4096_is_rejected(emu: Emulator, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(USER, "x" * 4097)
+    # The limit applies to the visible text: markup does not count.
+    await bot.send_message(USER, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")
+    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+        await bot.send_message(USER, "<b> </b>", parse_mode="HTML")
+
+
+async def test_caption_longer_than_1024_is_rejected(emu: Emulator, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="message caption is too long"):
+        await bot.send_photo(USER, BufferedInputFile(TINY_PNG, "p.png"), caption="c" * 1025)
+
+
+async def test_callback_data_over_64_bytes_is_rejected(emu: Emulator, bot: Bot) -> None:
+    def keyboard(data: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="x", callback_data=data)]])
+
+    await bot.send_message(USER, "ok", reply_markup=keyboard("a" * 64))
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(USER, "bytes, not characters", reply_markup=keyboard("é" * 33))
+
+
+@pytest.mark.parametrize("text", ["<b>unclosed", "Tom & Jerry", "line<br>break", "<b><i>x</b></i>"])
+async def test_bad_html_is_rejected(emu: Emulator, bot: Bot, text: str) -> None:
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await bot.send_message(USER, text, parse_mode="HTML")
+
+
+async def test_unescaped_markdown_v2_is_rejected(emu: Emulator, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match=r"Character '\.' is reserved"):
+        await bot.send_message(USER, "Total: 1.5", parse_mode="MarkdownV2")
+    await bot.send_message(USER, "*Total:* 1\\.5", parse_mode="MarkdownV2")
+    assert emu.last_message(USER) is not None
+    assert emu.last_message(USER).plain_text == "Total: 1.5"  # type: ignore[union-attr]
+
+
+async def test_edits_follow_telegram_rules(emu: Emulator, bot: Bot) -> None:
+    sent = await bot.send_message(USER, "same")
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text(chat_id=USER, message_id=sent.message_id, text="same")
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text(chat_id=USER, message_id=9999, text="new")
+    await bot.edit_message_text(chat_id=USER, message_id=sent.message_id, text="new")
+    [message] = emu.messages(USER)
+    assert (message.plain_text, message.edits, message.history[0]["plain_text"]) == ("new", 1, "same")
+
+
+async def test_sending_to_unknown_or_silent_users_fails(emu: Emulator, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(4242, "hi")
+    emu.user(4343)
+    with pytest.raises(TelegramForbiddenError, match="can't initiate conversation"):
+        await bot.send_message(4343, "hi")
+
+
+async def test_callback_query_can_be_answered_once(emu: Emulator, bot: Bot) -> None:
+    markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Go", callback_data="go")]])
+    sent = await bot.send_message(USER, "press", reply_markup=markup)
+    update = emu.press_button(USER, sent.message_id, "go")
+    query_id = update["callback_query"]["id"]
+    await bot.answer_callback_query(query_id, text="done", show_alert=True)
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query(query_id)
+    with pytest.raises(ValueError, match="no button"):
+        emu.press_button(USER, sent.message_id, "nope")
+    assert [(a.text, a.show_alert) for a in emu.callback_answers] == [("done", True)]
+
+
+async def test_media_group_copy_and_forward(emu: Emulator, bot: Bot) -> None:
+    album = await bot.send_media_group(
+        USER,
+        [
+            InputMediaPhoto(media=BufferedInputFile(TINY_PNG, "a.png"), caption="first"),
+            InputMediaPhoto(media=BufferedInputFile(TINY_PNG, "b.png")),
+        ],
+    )
+    assert len({m.media_group_id for m in album}) == 1
+    copy = await bot.copy_message(USER, USER, album[0].message_id, caption="copied")
+    forwarded = await bot.forward_message(USER, USER, album[1].message_id)
+    assert forwarded.forward_origin is not None
+    assert album[0].photo
+    assert (await bot.send_photo(USER, album[0].photo[-1].file_id)).photo
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.send_photo(USER, "no-such-file")
+    kinds = [(m.method, m.kind, m.plain_text) for m in emu.messages(USER)]
+    assert kinds[2:4] == [("copyMessage", "photo", "copied"), ("forwardMessage", "photo", None)]
+    assert copy.message_id == emu.messages(USER)[2].message_id
+
+
+# --- limits, faults, blocking -----------------------------------------------------------------
+
+
+async def test_injected_429_surfaces_retry_after(emu: Emulator, bot: Bot) -> None:
+    emu.inject_429(1, retry_after=3)
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await bot.send_message(USER, "hi")
+    assert caught.value.retry_after == 3
+    await bot.send_message(USER, "hi again")
+
+
+async def test_injected_server_error(emu: Emulator, bot: Bot) -> None:
+    emu.inject_error(1)
+    with pytest.raises(TelegramServerError, match="Bad Gateway"):
+        await bot.send_message(USER, "hi")
+
+
+async def test_private_chat_burst_limit_uses_the_injected_clock() -> None:
+    now = [100.0]
+    async with Emulator(monotonic=lambda: now[0], chat_burst=3, chat_per_second=1.0) as emu:
+        emu.send_message(USER, "/start")
+        bot = make_bot(emu)
+        try:
+            sent = [await bot.send_message(USER, f"#{i}") for i in range(3)]
+            with pytest.raises(TelegramRetryAfter) as caught:
+                await bot.send_message(USER, "#3")
+            assert caught.value.retry_after == 1
+            await bot.edit_message_text(chat_id=USER, message_id=sent[0].message_id, text="edits are free")
+            now[0] += 1.0
+            await bot.send_message(USER, "#3")
+        finally:
+            await bot.session.close()
+
+
+async def test_blocked_user_is_forbidden_until_start(emu: Emulator, bot: Bot) -> None:
+    emu.block(USER)
+    with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
+        await bot.send_message(USER, "hi")
+    emu.send_message(USER, "hello?")
+    with pytest.raises(TelegramForbiddenError):
+        await bot.send_message(USER, "hi")
+    update = emu.send_message(USER, "/start")  # "Restart" in the app unblocks
+    await bot.send_message(USER, "welcome back")
+    updates = await bot.get_updates(timeout=0)
+    kinds = [u.event_type for u in updates]
+    assert kinds[-2:] == ["my_chat_member", "message"]
+    assert updates[-1].update_id == update["update_id"]
+
+
+async def test_token_check_rejects_other_tokens() -> None:
+    async with Emulator(token_check=True) as emu:
+        bot = make_bot(emu, token="42:wrong")
+        try:
+            with pytest.raises(TelegramUnauthorizedError):
+                await bot.get_me()
+        finally:
+            await bot.session.close()
+
+
+# --- raw HTTP, getUpdates, webhook ----------------------------------------------------------
+
+
+async def test_raw_http_json_query_and_unknown_method(emu: Emulator) -> None:
+    emu.send_message(USER, "/start")
+    base = f"{emu.api_base}/bot{emu.token}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/GETME") as resp:
+            assert (resp.status, (await resp.json())["result"]["username"]) == (200, "nurture_sandbox_bot")
+        async with http.post(f"{base}/sendMessage", json={"chat_id": USER, "text": "json body"}) as resp:
+            assert (await resp.json())["result"]["text"] == "json body"
+        async with http.get(f"{base}/sendMessage", params={"chat_id": str(USER), "text": "query"}) as resp:
+            assert (await resp.json())["result"]["chat"]["id"] == USER
+        async with http.post(f"{base}/noSuchMethod") as resp:
+            assert (resp.status, await resp.json()) == (
+                404,
+                {"ok": False, "error_code": 404, "description": "Not Found"},
+            )
+
+
+async def test_long_poll_returns_on_new_update_and_offset_confirms(emu: Emulator, bot: Bot) -> None:
+    first = await bot.get_updates(timeout=0)
+    waiting = asyncio.create_task(bot.get_updates(offset=first[-1].update_id + 1, timeout=30))
+    await emu.wait_for_call("getUpdates", after=1)
+    update = emu.send_message(USER, "wake up")
+    async with asyncio.timeout(2):
+        [received] = await waiting
+    assert received.update_id == update["update_id"]
+    assert emu.calls_of("getUpdates")[-1].status is not None
+    await bot.get_updates(offset=received.update_id + 1, timeout=0)
+    await emu.wait_processed(update["update_id"], timeout=1)
+
+
+async def test_webhook_delivery_with_secret_and_reply(emu: Emulator) -> None:
+    router = Router()
+
+    @router.message(F.text)
+    async def shout(message: Message) -> SendMessage:
+        return message.answer((message.text or "").upper())  # answered in the webhook response
+
+    bot = make_bot(emu)
+    dp = Dispatcher()
+    dp.include_router(router)
+    app = web.Application()
+    SimpleRequestHandler(dp, bot, secret_token="s3cret", handle_in_background=False).register(app, path="/hook")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        await bot.set_webhook(f"http://{host}:{port}/hook", secret_token="s3cret")
+        with pytest.raises(TelegramConflictError, match="webhook is active"):
+            await bot.get_updates()
+        chat = ChatDriver(emu, USER)
+        [reply] = await chat.send("quiet please")
+        assert reply.plain_text == "QUIET PLEASE"
+
+        await bot.set_webhook(f"http://{host}:{port}/hook", secret_token="wrong")
+        assert await chat.send("hello") == []
+        info = await bot.get_webhook_info()
+        assert info.last_error_message is not None and "401" in info.last_error_message
+
+        await bot.delete_webhook()
+        assert await bot.get_updates(timeout=0) == []
+    finally:
+        await runner.cleanup()  # also closes the bot session
+
+
+# --- the HTML parser on its own ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("html", "plain", "entity"),
+    [
+        (
+            '<a href="https://x.io/?a=1&amp;b=2">here</a>',
+            "here",
+            {"type": "text_link", "url": "https://x.io/?a=1&b=2"},
+        ),
+        ('<pre><code class="language-py">x = 1</code></pre>', "x = 1", {"type": "pre", "language": "py"}),
+        ('<span class="tg-spoiler">boo</span>', "boo", {"type": "spoiler"}),
+        ("<blockquote expandable>q</blockquote>", "q", {"type": "expandable_blockquote"}),
+        ("&#128512; <u>ok</u>", "\U0001f600 ok", {"type": "underline", "offset": 3, "length": 2}),
+    ],
+)
+def test_html_parsing(html: str, plain: str, entity: dict[str, Any]) -> None:
+    parsed = format_text(html, "HTML")
+    assert parsed.text == plain
+    assert entity.items() <= parsed.entities[0].items()
+
+
+@pytest.mark.parametrize("html", ['<span class="x">a</span>', "&nbsp;", "</b>", '<a href="x"'])
+def test_html_errors(html: str) -> None:
+    with pytest.raises(EntityParseError):
+        format_text(html, "HTML")
