@@ -23,11 +23,13 @@ from aiogram.exceptions import (
 from aiogram.filters import Command, CommandStart
 from aiogram.methods import SendMessage
 from aiogram.types import (
+    BotCommand,
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaPhoto,
+    MenuButtonCommands,
     Message,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -219,6 +221,42 @@ async def test_wait_processed_times_out_without_a_bot(emu: Emulator) -> None:
     update = emu.send_message(USER, "anyone?")
     with pytest.raises(TimeoutError, match=f"update {update['update_id']} was not processed"):
         await emu.wait_processed(update["update_id"], timeout=0.05)
+
+
+async def test_wait_for_text_sees_proactive_messages(emu: Emulator, bot: Bot) -> None:
+    chat = ChatDriver(emu, USER)
+    await bot.send_message(USER, "Your gift is ready")  # sent before anyone waits: still new to the chat
+    assert str(await chat.wait_for_text("GIFT")) == "Your gift is ready"
+    waiting = asyncio.create_task(chat.wait_for_text("reminder"))
+    await bot.send_message(USER, "A reminder: 10% off today")
+    assert (await waiting).plain_text == "A reminder: 10% off today"
+    with pytest.raises(TimeoutError, match="gift"):
+        await chat.wait_for_text("gift", timeout=0.05)  # already seen
+
+
+async def test_assorted_methods_parse_in_aiogram(emu: Emulator, bot: Bot) -> None:
+    emu.group(GROUP, "Shop staff")
+    emu.set_member(GROUP, 500, "creator")
+    me = await bot.get_me()
+    assert (me.username, me.id) == ("nurture_sandbox_bot", bot.id)
+    await bot.set_my_commands([BotCommand(command="start", description="Begin")])
+    assert [c.command for c in await bot.get_my_commands()] == ["start"]
+    assert (await bot.get_chat(USER)).first_name == "Test"
+    assert (await bot.get_chat_member(GROUP, bot.id)).status == "administrator"
+    assert (await bot.get_chat_member(GROUP, 500)).status == "creator"
+    assert await bot.send_chat_action(USER, "typing")
+    assert await bot.set_chat_menu_button(chat_id=USER, menu_button=MenuButtonCommands())
+    doc = await bot.send_document(
+        USER, BufferedInputFile(b"a,b\n1,2\n", "report.csv"), caption="<i>CSV</i>", parse_mode="HTML"
+    )
+    assert doc.document is not None and doc.document.file_name == "report.csv"
+    assert doc.caption_entities is not None and doc.caption_entities[0].type == "italic"
+    voice = await bot.send_voice(USER, BufferedInputFile(b"OggS-voice", "v.ogg"), duration=3)
+    assert voice.voice is not None and voice.voice.duration == 3
+    assert await bot.pin_chat_message(USER, doc.message_id)
+    assert await bot.delete_message(USER, voice.message_id)
+    assert [m.kind for m in emu.messages(USER)] == ["document"]
+    assert emu.messages(USER)[0].pinned
 
 
 # --- Telegram's validation ------------------------------------------------------------------

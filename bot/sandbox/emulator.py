@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from .emulator_html import EntityParseError, Formatted, format_text, utf16_len
+from .emulator_html import ContentError, Formatted, check_caption, check_reply_markup, check_text, utf16_len
 
 __all__ = [
     "TINY_PNG",
@@ -58,9 +58,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-CALLBACK_DATA_LIMIT = 64
 CALLBACK_ANSWER_LIMIT = 200
 UPLOAD_LIMIT = 50 * 1024 * 1024
 
@@ -79,20 +76,6 @@ _JSON_FIELDS = frozenset(
         "menu_button",
         "message_ids",
         "reaction",
-    }
-)
-_INLINE_ACTIONS = frozenset(
-    {
-        "url",
-        "callback_data",
-        "web_app",
-        "login_url",
-        "switch_inline_query",
-        "switch_inline_query_current_chat",
-        "switch_inline_query_chosen_chat",
-        "copy_text",
-        "callback_game",
-        "pay",
     }
 )
 _CHAT_ACTIONS = frozenset(
@@ -129,7 +112,7 @@ _DEFAULT_TOPIC_COLOR = 7322096
 _ADMIN_RIGHTS = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members")
 _ADMIN_RIGHTS += ("can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics")
 _ADMIN_LACKS = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
-_ADMIN_LACKS += ("can_edit_stories", "can_delete_stories")
+_ADMIN_LACKS += ("can_edit_stories", "can_delete_stories", "can_send_welcome_messages")
 _BLOCKED = "Forbidden: bot was blocked by the user"
 _TERMINATED = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
@@ -585,6 +568,15 @@ class _Params:
             raise _bad(f"can't parse {name} JSON object")
         return value
 
+    def formatted_text(self) -> Formatted:
+        return check_text(self.text("text"), self.text("parse_mode"), self.json("entities", list))
+
+    def caption(self) -> Formatted | None:
+        return check_caption(self.text("caption"), self.text("parse_mode"), self.json("caption_entities", list))
+
+    def reply_markup(self, *, inline_only: bool = False) -> dict[str, Any] | None:
+        return check_reply_markup(self.values.get("reply_markup"), inline_only=inline_only)
+
     def chat_id(self, name: str = "chat_id") -> int:
         value = self.values.get(name)
         if value is None or value == "":
@@ -709,6 +701,9 @@ class _Method:
 class _Fault:
     error: ApiError
     methods: frozenset[str] | None  # lower-case names; None = message-sending methods
+
+    def applies_to(self, method: _Method) -> bool:
+        return method.name.lower() in self.methods if self.methods else method.sends
 
 
 # --- the emulator -------------------------------------------------------------------------
@@ -1146,6 +1141,8 @@ class Emulator:
             status, payload = 200, {"ok": True, "result": result}
         except ApiError as error:
             status, payload = error.status, error.payload()
+        except ContentError as error:
+            status, payload = 400, _bad(str(error)).payload()
         except Exception:
             log.exception("emulator failed in %s", call.method)
             status, payload = 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
@@ -1155,9 +1152,7 @@ class Emulator:
 
     def _take_fault(self, method: _Method) -> None:
         for i, fault in enumerate(self._faults):
-            if (fault.methods is None and method.sends) or (
-                fault.methods and method.name.lower() in fault.methods
-            ):
+            if fault.applies_to(method):
                 del self._faults[i]
                 raise fault.error
 
@@ -1355,8 +1350,8 @@ class Emulator:
 
     def _send_message(self, p: _Params) -> dict[str, Any]:
         chat, thread_id, reply_to = self._destination(p)
-        formatted = self._format_text(p.text("text"), p.text("parse_mode"), p.json("entities", list))
-        markup = self._markup(p)
+        shown = _shown(p.formatted_text())
+        markup = p.reply_markup()
         self._admit(chat)
         message = self._store(
             chat,
@@ -1364,9 +1359,8 @@ class Emulator:
             kind="text",
             text=p.text("text"),
             parse_mode=p.text("parse_mode"),
-            plain_text=formatted.text,
-            entities=formatted.entities,
             reply_markup=markup,
+            **shown,
             reply_to_message_id=reply_to,
             thread_id=thread_id,
         )
@@ -1375,8 +1369,8 @@ class Emulator:
     def _send_media(self, method: str, kind: str, p: _Params) -> dict[str, Any]:
         chat, thread_id, reply_to = self._destination(p)
         stored = self._input_file(p, kind, p.values.get(kind), field_name=kind)
-        caption = self._format_caption(p.text("caption"), p.text("parse_mode"), p.json("caption_entities", list))
-        markup = self._markup(p)
+        shown = _shown(p.caption())
+        markup = p.reply_markup()
         self._admit(chat)
         message = self._store(
             chat,
@@ -1385,9 +1379,8 @@ class Emulator:
             file=stored,
             caption=p.text("caption"),
             parse_mode=p.text("parse_mode"),
-            plain_text=caption.text if caption else None,
-            entities=caption.entities if caption else [],
             reply_markup=markup,
+            **shown,
             reply_to_message_id=reply_to,
             thread_id=thread_id,
         )
@@ -1404,10 +1397,8 @@ class Emulator:
             if kind not in ("photo", "video", "document", "audio"):
                 raise _bad("wrong type of the media group item")
             stored = self._input_file(p, kind, item.get("media"))
-            caption = self._format_caption(
-                item.get("caption"), item.get("parse_mode"), item.get("caption_entities")
-            )
-            prepared.append((kind, stored, item, caption))
+            caption = check_caption(item.get("caption"), item.get("parse_mode"), item.get("caption_entities"))
+            prepared.append((kind, stored, item, _shown(caption)))
         self._admit(chat, len(prepared))
         group_id = f"{next(self._media_groups):012d}"
         sent = [
@@ -1418,13 +1409,12 @@ class Emulator:
                 file=stored,
                 caption=item.get("caption"),
                 parse_mode=item.get("parse_mode"),
-                plain_text=caption.text if caption else None,
-                entities=caption.entities if caption else [],
                 reply_to_message_id=reply_to,
                 thread_id=thread_id,
                 media_group_id=group_id,
+                **shown,
             )
-            for kind, stored, item, caption in prepared
+            for kind, stored, item, shown in prepared
         ]
         return [self._render(m) for m in sent]
 
@@ -1441,16 +1431,9 @@ class Emulator:
         chat, thread_id, reply_to = self._destination(p)
         content = self._content_of(self._source_message(p, "message to copy not found"))
         if "caption" in p.values and content["kind"] != "text":
-            caption = self._format_caption(
-                p.text("caption"), p.text("parse_mode"), p.json("caption_entities", list)
-            )
-            content |= {
-                "caption": p.text("caption"),
-                "parse_mode": p.text("parse_mode"),
-                "plain_text": caption.text if caption else None,
-                "entities": caption.entities if caption else [],
-            }
-        markup = self._markup(p)
+            content |= {"caption": p.text("caption"), "parse_mode": p.text("parse_mode")}
+            content |= _shown(p.caption())
+        markup = p.reply_markup()
         self._admit(chat)
         message = self._store(
             chat,
@@ -1485,48 +1468,28 @@ class Emulator:
         message = self._own_message(p)
         if message.kind != "text":
             raise _bad("there is no text in the message to edit")
-        formatted = self._format_text(p.text("text"), p.text("parse_mode"), p.json("entities", list))
-        markup = self._markup(p, inline_only=True)
-        if (formatted.text, formatted.entities, markup) == (
-            message.plain_text,
-            message.entities,
-            _inline(message),
-        ):
-            raise _bad(_NOT_MODIFIED)
-        self._edit(
-            message,
-            text=p.text("text"),
-            parse_mode=p.text("parse_mode"),
-            plain_text=formatted.text,
-            entities=formatted.entities,
-            reply_markup=markup,
-        )
+        shown = _shown(p.formatted_text())
+        markup = p.reply_markup(inline_only=True)
+        self._check_modified(message, shown, markup)
+        self._edit(message, text=p.text("text"), parse_mode=p.text("parse_mode"), reply_markup=markup, **shown)
         return self._render(message)
 
     def _edit_message_caption(self, p: _Params) -> dict[str, Any]:
         message = self._own_message(p)
         if message.kind == "text":
             raise _bad("there is no caption in the message to edit")
-        caption = self._format_caption(p.text("caption"), p.text("parse_mode"), p.json("caption_entities", list))
-        plain, entities = (caption.text, caption.entities) if caption else (None, [])
-        markup = self._markup(p, inline_only=True)
-        if (plain, entities, markup) == (message.plain_text, message.entities, _inline(message)):
-            raise _bad(_NOT_MODIFIED)
+        shown = _shown(p.caption())
+        markup = p.reply_markup(inline_only=True)
+        self._check_modified(message, shown, markup)
         self._edit(
-            message,
-            caption=p.text("caption"),
-            parse_mode=p.text("parse_mode"),
-            plain_text=plain,
-            entities=entities,
-            reply_markup=markup,
+            message, caption=p.text("caption"), parse_mode=p.text("parse_mode"), reply_markup=markup, **shown
         )
         return self._render(message)
 
     def _edit_message_reply_markup(self, p: _Params) -> dict[str, Any]:
         message = self._own_message(p)
-        markup = self._markup(p, inline_only=True)
-        if markup == _inline(message):
-            raise _bad(_NOT_MODIFIED)
+        markup = p.reply_markup(inline_only=True)
+        self._check_modified(message, {"plain_text": message.plain_text, "entities": message.entities}, markup)
         self._edit(message, reply_markup=markup)
         return self._render(message)
 
@@ -1674,8 +1637,7 @@ class Emulator:
         chat = self._known_chat(p.chat_id())
         del chat.topics[topic.message_thread_id]
         for message in list(chat.messages.values()):
-            thread = message.thread_id if isinstance(message, SentMessage) else message.get("message_thread_id")
-            if thread == topic.message_thread_id:
+            if _thread_of(message) == topic.message_thread_id:
                 self._remove(chat, message)
         return True
 
@@ -1740,9 +1702,7 @@ class Emulator:
                 return chat, thread_id, None
             raise _bad("message to be replied not found")
         if thread_id is None:  # a reply stays in the topic of the message it answers
-            thread_id = (
-                original.thread_id if isinstance(original, SentMessage) else original.get("message_thread_id")
-            )
+            thread_id = _thread_of(original)
         return chat, thread_id, int(reply_to)
 
     def _admit(self, chat: Chat, count: int = 1) -> None:
@@ -1752,57 +1712,14 @@ class Emulator:
                 raise _too_many(wait)
 
     @staticmethod
-    def _format_text(text: str | None, parse_mode: str | None, entities: list[Any] | None) -> Formatted:
-        try:
-            formatted = format_text(text or "", parse_mode, entities)
-        except EntityParseError as error:
-            raise _bad(f"can't parse entities: {error}") from None
-        if not formatted.text:
-            raise _bad("message text is empty")
-        if len(formatted.text) > TEXT_LIMIT:
-            raise _bad("message is too long")
-        return formatted
-
-    @staticmethod
-    def _format_caption(
-        caption: str | None, parse_mode: str | None, entities: list[Any] | None
-    ) -> Formatted | None:
-        if not caption:
-            return None
-        try:
-            formatted = format_text(caption, parse_mode, entities)
-        except EntityParseError as error:
-            raise _bad(f"can't parse entities: {error}") from None
-        if len(formatted.text) > CAPTION_LIMIT:
-            raise _bad("message caption is too long")
-        return formatted if formatted.text else None
-
-    @staticmethod
-    def _markup(p: _Params, *, inline_only: bool = False) -> dict[str, Any] | None:
-        raw = p.values.get("reply_markup")
-        if raw is None or raw == "":
-            return None
-        if not isinstance(raw, dict):
-            raise _bad("can't parse reply keyboard markup JSON object")
-        if "inline_keyboard" in raw:
-            _check_inline_keyboard(raw["inline_keyboard"])
-            return raw
-        if inline_only:
-            raise _bad("inline keyboard expected")
-        if "keyboard" in raw:
-            rows = raw["keyboard"]
-            if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-                raise _bad("can't parse reply keyboard markup JSON object")
-            for button in itertools.chain.from_iterable(rows):
-                text = (
-                    button if isinstance(button, str) else button.get("text") if isinstance(button, dict) else None
-                )
-                if not text:
-                    raise _bad("can't parse keyboard button: Text must be non-empty")
-            return raw
-        if raw.get("remove_keyboard") or raw.get("force_reply"):
-            return raw
-        raise _bad("can't parse reply keyboard markup JSON object")
+    def _check_modified(message: SentMessage, shown: dict[str, Any], markup: dict[str, Any] | None) -> None:
+        """Telegram refuses an edit that changes nothing (a common source of noisy errors)."""
+        if (shown["plain_text"], shown["entities"], markup) == (
+            message.plain_text,
+            message.entities,
+            _inline(message),
+        ):
+            raise _bad(_NOT_MODIFIED)
 
     def _own_message(self, p: _Params) -> SentMessage:
         """The bot message an edit refers to (edits in a blocked chat fail like sends)."""
@@ -2009,10 +1926,7 @@ class Emulator:
                 raise ValueError(f"no message {reply_to_message_id} in chat {chat.id} to reply to")
             message["reply_to_message"] = self._api_message(original, with_reply=False)
             if message_thread_id is None:
-                thread = (
-                    original.thread_id if isinstance(original, SentMessage) else original.get("message_thread_id")
-                )
-                message_thread_id = thread
+                message_thread_id = _thread_of(original)
         if message_thread_id is not None:
             if message_thread_id not in chat.topics:
                 raise ValueError(f"no topic {message_thread_id} in chat {chat.id}")
@@ -2022,24 +1936,18 @@ class Emulator:
         return self.push_update({"message": message})
 
 
+def _shown(formatted: Formatted | None) -> dict[str, Any]:
+    """SentMessage fields for what the user sees of a text or caption."""
+    if formatted is None:
+        return {"plain_text": None, "entities": []}
+    return {"plain_text": formatted.text, "entities": formatted.entities}
+
+
+def _thread_of(message: SentMessage | dict[str, Any]) -> int | None:
+    return message.thread_id if isinstance(message, SentMessage) else message.get("message_thread_id")
+
+
 def _inline(message: SentMessage) -> dict[str, Any] | None:
     """Only inline keyboards belong to a message (reply keyboards belong to the chat)."""
     markup = message.reply_markup
     return markup if markup is not None and "inline_keyboard" in markup else None
-
-
-def _check_inline_keyboard(rows: Any) -> None:
-    """Telegram's checks on inline buttons: one action each, callback_data of 1-64 bytes, valid URLs."""
-    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise _bad("can't parse inline keyboard markup JSON object")
-    for button in itertools.chain.from_iterable(rows):
-        if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"]:
-            raise _bad("can't parse inline keyboard button: Text must be non-empty")
-        if not _INLINE_ACTIONS & button.keys():
-            raise _bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
-        if "callback_data" in button:
-            data = button["callback_data"]
-            if not isinstance(data, str) or not 1 <= len(data.encode()) <= CALLBACK_DATA_LIMIT:
-                raise _bad("BUTTON_DATA_INVALID")
-        if "url" in button and not re.fullmatch(r"(https?|tg)://\S+", str(button["url"])):
-            raise _bad("BUTTON_URL_INVALID")

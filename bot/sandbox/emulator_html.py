@@ -1,4 +1,4 @@
-"""Telegram's message formatting (parse_mode), as the Bot API server applies it.
+"""Telegram's rules for message content: formatting (parse_mode), length limits, keyboards.
 
 Why this exists: a bot that sends malformed HTML, forgets to escape a ``&`` or builds a
 4097-character message works in a naive fake and fails in production with "can't parse
@@ -17,7 +17,43 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EntityParseError", "Formatted", "format_text", "parse_html", "parse_markdown_v2", "utf16_len"]
+__all__ = [
+    "CALLBACK_DATA_LIMIT",
+    "CAPTION_LIMIT",
+    "TEXT_LIMIT",
+    "ContentError",
+    "EntityParseError",
+    "Formatted",
+    "check_caption",
+    "check_reply_markup",
+    "check_text",
+    "format_text",
+    "parse_html",
+    "parse_markdown_v2",
+    "utf16_len",
+]
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+_INLINE_ACTIONS = frozenset(
+    {
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
+    }
+)
+
+
+class ContentError(ValueError):
+    """Content Telegram rejects; ``str(error)`` is the description after "Bad Request: "."""
 
 
 class EntityParseError(ValueError):
@@ -53,6 +89,82 @@ def format_text(text: str, parse_mode: str | None, entities: list[dict[str, Any]
     else:
         parsed = Formatted(text)
     return _trim(parsed)
+
+
+def check_text(text: str | None, parse_mode: str | None, entities: list[Any] | None) -> Formatted:
+    """A message text as Telegram accepts it: parses, and is 1-4096 characters once parsed."""
+    formatted = _parse(text or "", parse_mode, entities)
+    if not formatted.text:
+        raise ContentError("message text is empty")
+    if len(formatted.text) > TEXT_LIMIT:
+        raise ContentError("message is too long")
+    return formatted
+
+
+def check_caption(caption: str | None, parse_mode: str | None, entities: list[Any] | None) -> Formatted | None:
+    """A caption (optional) parses and is at most 1024 characters once parsed."""
+    if not caption:
+        return None
+    formatted = _parse(caption, parse_mode, entities)
+    if len(formatted.text) > CAPTION_LIMIT:
+        raise ContentError("message caption is too long")
+    return formatted if formatted.text else None
+
+
+def _parse(text: str, parse_mode: str | None, entities: list[Any] | None) -> Formatted:
+    try:
+        return format_text(text, parse_mode, entities)
+    except EntityParseError as error:
+        raise ContentError(f"can't parse entities: {error}") from None
+
+
+def check_reply_markup(raw: Any, *, inline_only: bool = False) -> dict[str, Any] | None:
+    """Validate a reply_markup (already JSON-decoded); edits accept only inline keyboards."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, dict):
+        raise ContentError("can't parse reply keyboard markup JSON object")
+    if "inline_keyboard" in raw:
+        _check_inline_keyboard(raw["inline_keyboard"])
+        return raw
+    if inline_only:
+        raise ContentError("inline keyboard expected")
+    if "keyboard" in raw:
+        _check_keyboard(raw["keyboard"])
+        return raw
+    if raw.get("remove_keyboard") or raw.get("force_reply"):
+        return raw
+    raise ContentError("can't parse reply keyboard markup JSON object")
+
+
+def _rows(rows: Any) -> list[Any]:
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise ContentError("can't parse reply keyboard markup JSON object")
+    return [button for row in rows for button in row]
+
+
+def _check_keyboard(rows: Any) -> None:
+    for button in _rows(rows):
+        text = button.get("text") if isinstance(button, dict) else button
+        if not isinstance(text, str) or not text:
+            raise ContentError("can't parse keyboard button: Text must be non-empty")
+
+
+def _check_inline_keyboard(rows: Any) -> None:
+    """One action per button, callback_data of 1-64 bytes (not characters), valid URLs."""
+    for button in _rows(rows):
+        if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"]:
+            raise ContentError("can't parse inline keyboard button: Text must be non-empty")
+        if not _INLINE_ACTIONS & button.keys():
+            raise ContentError(
+                "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+            )
+        if "callback_data" in button:
+            data = button["callback_data"]
+            if not isinstance(data, str) or not 1 <= len(data.encode()) <= CALLBACK_DATA_LIMIT:
+                raise ContentError("BUTTON_DATA_INVALID")
+        if "url" in button and not re.fullmatch(r"(https?|tg)://\S+", str(button["url"])):
+            raise ContentError("BUTTON_URL_INVALID")
 
 
 def _trim(parsed: Formatted) -> Formatted:
