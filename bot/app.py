@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -13,17 +14,28 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, LinkPreviewOptions
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.messenger import AiogramMessenger
+from bot.retry import RetryAfterMiddleware
+from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from flows.clock import Clock, SystemClock
 from flows.content import Content, load_content
 from flows.customers import Customers
+from flows.jobs import Jobs
 from flows.onboarding import Onboarding
+from flows.outbox import DrainReport, Sender, SendPolicy
+from flows.sequences import Sequences
 from handlers import get_routers
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
+from handlers.sequences import sequence_button_data
 from storage.customers import CustomersRepo
 from storage.db import Database
+from storage.enrollments import EnrollmentsRepo
 from storage.events import EventsRepo
+from storage.kv import KvRepo
+from storage.outbox import OutboxRepo
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +51,16 @@ class App:
     bot: Bot
     dp: Dispatcher
     inflight: InFlightMiddleware
+    jobs: Jobs
     services: dict[str, Any] = field(default_factory=dict)
+    scheduler: AsyncIOScheduler | None = None
 
-    async def run_polling(self, *, handle_as_tasks: bool = True, handle_signals: bool = True) -> None:
+    async def run_polling(
+        self, *, handle_as_tasks: bool = True, handle_signals: bool = True, scheduler: bool = True
+    ) -> None:
         """Long polling until stopped (SIGTERM/SIGINT or `stop`); closes everything on the way out."""
+        if scheduler:
+            self.start_scheduler()
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.dp.start_polling(
             self.bot,
@@ -58,16 +76,30 @@ class App:
         with contextlib.suppress(RuntimeError):  # polling was not running
             await self.dp.stop_polling()
 
+    def start_scheduler(self) -> None:
+        if self.scheduler is None:
+            self.scheduler = build_scheduler(self.jobs)
+            self.scheduler.start()
+
+    async def tick(self) -> DrainReport:
+        """Run every periodic job once (tests and the sandbox's time travel)."""
+        return await self.jobs.tick()
+
     async def close(self) -> None:
-        """Let in-flight updates finish, then close the HTTP session and the database."""
+        """Let in-flight updates and sends finish, then close the HTTP session and the database."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
         if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("shutting down with updates still in flight")
+        await self.jobs.sender.wait_idle()
         await self.bot.session.close()
         await self.db.close()
 
 
-def build_bot(settings: Settings) -> Bot:
+def build_bot(settings: Settings, clock: Clock) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(RetryAfterMiddleware(clock))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -80,15 +112,25 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     content = content or load_content(settings.content_file)
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
+    bot = build_bot(settings, clock)
     customers_repo = CustomersRepo(db)
+    outbox = OutboxRepo(db)
+    enrollments = EnrollmentsRepo(db)
+    sequences = Sequences(db, enrollments, customers_repo, content, clock, settings.zone, sequence_button_data)
+    sender = Sender(outbox, customers_repo, AiogramMessenger(bot), clock, send_policy(settings))
+    await sender.recover()
+    jobs = Jobs(sequences, sender, customers_repo, KvRepo(db), clock, settings.zone, settings.daily_jobs_at)
     services: dict[str, Any] = {
         "settings": settings,
         "content": content,
         "clock": clock,
         "db": db,
         "events": EventsRepo(db),
+        "outbox": outbox,
         "customers": Customers(customers_repo, clock),
         "onboarding": Onboarding(customers_repo, content, clock),
+        "sequences": sequences,
+        "enrollments": enrollments,
     }
     dp = Dispatcher(**services)
     inflight = InFlightMiddleware()
@@ -96,7 +138,19 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     dp.update.outer_middleware(CustomerMiddleware(services["customers"], content))
     dp.include_routers(*get_routers())
     dp.startup.register(_announce_commands)
-    return App(settings, content, clock, db, build_bot(settings), dp, inflight, services)
+    return App(settings, content, clock, db, bot, dp, inflight, jobs, services)
+
+
+def send_policy(settings: Settings) -> SendPolicy:
+    quiet = settings.quiet_window
+    return SendPolicy(
+        rate_per_second=settings.send_rate_per_second,
+        quiet_start=quiet[0] if quiet else None,
+        quiet_end=quiet[1] if quiet else time(0),
+        budget_day=settings.contact_budget_per_day,
+        budget_week=settings.contact_budget_per_week,
+        zone=settings.zone,
+    )
 
 
 async def _announce_commands(bot: Bot) -> None:

@@ -13,8 +13,9 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 
+from bot.retry import no_retry
 from flows.messenger import Delivery, DeliveryResult, Outgoing
 
 
@@ -40,12 +41,8 @@ class AiogramMessenger:
 
     async def deliver(self, chat_id: int, message: Outgoing) -> DeliveryResult:
         try:
-            if message.photo:
-                sent = await self._bot.send_photo(
-                    chat_id, photo_input(message.photo), caption=message.text, reply_markup=keyboard(message)
-                )
-            else:
-                sent = await self._bot.send_message(chat_id, message.text, reply_markup=keyboard(message))
+            with no_retry():  # the sender pauses globally and retries the row itself
+                sent = await self._send(chat_id, message)
         except TelegramRetryAfter as exc:
             return DeliveryResult(Delivery.RETRY_AFTER, retry_after=float(exc.retry_after), error=exc.message)
         except TelegramForbiddenError as exc:
@@ -55,3 +52,10 @@ class AiogramMessenger:
         except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
             return DeliveryResult(Delivery.TRANSIENT, error=str(exc) or type(exc).__name__)
         return DeliveryResult(Delivery.SENT, message_id=sent.message_id)
+
+    async def _send(self, chat_id: int, message: Outgoing) -> Message:
+        if message.photo:
+            return await self._bot.send_photo(
+                chat_id, photo_input(message.photo), caption=message.text, reply_markup=keyboard(message)
+            )
+        return await self._bot.send_message(chat_id, message.text, reply_markup=keyboard(message))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +13,15 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from flows.content import example_content_path
 
 OFFICIAL_API = "https://api.telegram.org"
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """`21:00-09:00` → (21:00, 09:00); None when malformed."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        return None
+    return start, end
 
 
 class SettingsError(ValueError):
@@ -40,6 +50,22 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+    send_rate_per_second: float = Field(25.0, gt=0, le=30, description="Global cap for proactive messages")
+    quiet_hours: str = Field("21:00-09:00", description="Local hours with no proactive messages; empty: none")
+    contact_budget_per_day: int = Field(2, ge=0, description="Proactive messages per customer per 24 h")
+    contact_budget_per_week: int = Field(6, ge=0, description="Proactive messages per customer per 7 days")
+    daily_jobs_at: time = Field(time(10, 0), description="Local time for birthdays and other daily triggers")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_window(cls, value: str) -> str:
+        if value.strip() and parse_quiet_hours(value) is None:
+            raise ValueError("write it as HH:MM-HH:MM, e.g. 21:00-09:00 (empty switches quiet hours off)")
+        return value.strip()
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
 
     @field_validator("owner_ids", mode="before")
     @classmethod

@@ -33,19 +33,28 @@ class Customers:
 
     async def seen(
         self,
+        update_id: int,
         tg_id: int,
         first_name: str | None,
         last_name: str | None,
         username: str | None,
         language: str | None,
-    ) -> Customer:
-        """Create or refresh the customer behind an incoming update."""
-        return await self.repo.upsert_seen(tg_id, first_name, last_name, username, language, self.clock.now())
+    ) -> Customer | None:
+        """Create or refresh the customer behind an incoming update; None if the update was handled before."""
+        return await self.repo.upsert_seen(
+            update_id, tg_id, first_name, last_name, username, language, self.clock.now()
+        )
+
+    async def first_handling(self, update_id: int) -> bool:
+        """True the first time an update without a customer (a group message) is seen."""
+        return await self.repo.first_handling(update_id, self.clock.now())
 
     async def start(self, customer: Customer, payload: str | None) -> StartOutcome:
         """Handle /start: remember where they came from (first touch wins) and opt them back in."""
         returning = customer.onboarded or customer.onboarding_step is not None
-        was_out = await self.repo.record_start(customer.id, source_from_payload(payload), self.clock.now())
+        was_out = await self.repo.record_start(
+            customer.id, source_from_payload(payload), first=not returning, now=self.clock.now()
+        )
         fresh = await self.repo.get(customer.id)
         assert fresh is not None
         return StartOutcome(fresh, resubscribed=was_out, returning=returning)

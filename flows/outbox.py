@@ -82,6 +82,11 @@ class Sender:
         self._last_to_chat: dict[int, float] = {}
         self._lock = asyncio.Lock()
 
+    async def wait_idle(self) -> None:
+        """Return once no drain is running (used at shutdown)."""
+        async with self._lock:
+            pass
+
     async def recover(self) -> int:
         """At start-up: rows left 'sending' by a crash become 'unknown' and are never resent."""
         lost = await self.outbox.recover_interrupted()

@@ -19,9 +19,11 @@ from flows.messenger import Button, Outgoing
 from storage.customers import Customer, CustomersRepo
 from storage.db import Database, Row, Tx
 from storage.enrollments import (
+    Enrollment,
     EnrollmentsRepo,
     create_enrollment,
     end_enrollment,
+    enrollment_by_id,
     last_enrollment,
     open_enrollments,
     step_queued,
@@ -29,6 +31,7 @@ from storage.enrollments import (
 from storage.events import append_event, events_after, last_event_id
 from storage.kv import kv_get, kv_set
 from storage.outbox import NewMessage, enqueue
+from storage.timefmt import from_db
 
 CURSOR_KEY = "sequences.event_cursor"
 WATCHED_EVENTS = ("started", "tag_added", "purchase", "opted_out", "blocked", "forgotten")
@@ -109,9 +112,10 @@ class Sequences:
                 seq = self.content.sequence(enrollment.sequence)
                 if seq is not None and data.get("tag") in seq.exit.on_tags:
                     await end_enrollment(tx, enrollment.id, "exited", f"tag {data['tag']}", now)
+        happened = from_db(event["created_at"]) or now  # steps are timed from the trigger, not from this tick
         for seq in self.content.sequences:
             if self._triggered_by(seq, kind, data):
-                await self._enroll(tx, customer_id, seq, now)
+                await self._enroll(tx, customer_id, seq, happened)
 
     @staticmethod
     def _triggered_by(seq: SequenceDef, kind: str, data: dict[str, Any]) -> bool:
@@ -186,22 +190,37 @@ class Sequences:
                 if customer is None or customer.tg_id is None:
                     await end_enrollment(tx, enrollment.id, "exited", "forgotten", now)
                     continue
-                index = enrollment.step_index
-                following = seq.steps[index + 1] if index + 1 < len(seq.steps) else None
-                message = NewMessage(
-                    key=f"seq:{enrollment.id}:{index}",
-                    chat_id=customer.tg_id,
-                    kind="sequence",
-                    payload=self.render(seq, index, customer, enrollment.id).to_payload(),
-                    due_at=now,
-                    customer_id=customer.id,
-                    enrollment_id=enrollment.id,
-                    step_index=index,
-                )
-                await enqueue(tx, message, now)
-                next_due = due_time(now, following, self.zone) if following else None
-                queued += await step_queued(tx, enrollment, next_due, now)
+                queued += await self._queue_step(tx, enrollment, seq, customer, now, transactional=False)
         return queued
+
+    async def _queue_step(
+        self,
+        tx: Tx,
+        enrollment: Enrollment,
+        seq: SequenceDef,
+        customer: Customer,
+        now: datetime,
+        *,
+        transactional: bool,
+    ) -> bool:
+        """Queue the enrolment's next step and move it on, in the caller's transaction."""
+        assert customer.tg_id is not None
+        index = enrollment.step_index
+        following = seq.steps[index + 1] if index + 1 < len(seq.steps) else None
+        message = NewMessage(
+            key=f"seq:{enrollment.id}:{index}",
+            chat_id=customer.tg_id,
+            kind="sequence",
+            payload=self.render(seq, index, customer, enrollment.id).to_payload(),
+            due_at=now,
+            customer_id=customer.id,
+            transactional=transactional,
+            enrollment_id=enrollment.id,
+            step_index=index,
+        )
+        await enqueue(tx, message, now)
+        next_due = due_time(now, following, self.zone) if following else None
+        return await step_queued(tx, enrollment, next_due, now)
 
     def render(self, seq: SequenceDef, index: int, customer: Customer | None, enrollment_id: int) -> Outgoing:
         """A step as the customer will see it, in their language."""
@@ -244,8 +263,7 @@ class Sequences:
             if button.type == "stop":
                 await end_enrollment(tx, enrollment.id, "exited", "declined", now)
         if button.type == "more":
-            hurried = await self.enrollments.hurry(enrollment.id, step, now)
-            return ButtonOutcome("more" if hurried else "expired", seq.name)
+            return ButtonOutcome("more" if await self._send_next_now(enrollment.id, step, customer) else "expired")
         if button.type == "interested":
             await self.customers.add_tag(customer.id, "interested", now)
             return ButtonOutcome("interested", seq.name, f"{seq.name} step {step + 1}")
@@ -259,6 +277,18 @@ class Sequences:
         started = await self.enroll(customer.id, button.sequence)
         return ButtonOutcome("enrolled" if started else "expired", button.sequence)
 
+    async def _send_next_now(self, enrollment_id: int, pressed_step: int, customer: Customer) -> bool:
+        """ "Tell me more": queue the next step at once; it answers a tap, so no budget or quiet hours."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            enrollment = await enrollment_by_id(tx, enrollment_id)
+            seq = self.content.sequence(enrollment.sequence) if enrollment else None
+            if enrollment is None or seq is None or enrollment.state != "active":
+                return False
+            if enrollment.step_index != pressed_step + 1 or enrollment.step_index >= len(seq.steps):
+                return False
+            return await self._queue_step(tx, enrollment, seq, customer, now, transactional=True)
+
     async def pause(self, customer_id: int) -> int:
         """Hold a customer's sequences while a manager talks to them."""
         return await self.enrollments.pause_all(customer_id)
@@ -266,3 +296,56 @@ class Sequences:
     async def resume(self, customer_id: int) -> int:
         """Carry on after the conversation with the manager closed."""
         return await self.enrollments.resume_all(customer_id, self.clock.now())
+
+
+@dataclass
+class SequenceReport:
+    name: str
+    title: str
+    enrolled: int = 0
+    active: int = 0
+    paused: int = 0
+    finished: int = 0
+    exits: dict[str, int] | None = None
+    sent: list[int] | None = None
+    clicks: list[int] | None = None
+    converted: int = 0
+
+    @property
+    def conversion(self) -> float:
+        return self.converted / self.enrolled if self.enrolled else 0.0
+
+
+async def sequence_reports(
+    content: Content, enrollments: EnrollmentsRepo, now: datetime, window_days: int = 7
+) -> list[SequenceReport]:
+    """Per sequence: enrolled, active, finished, exits by reason, sent and clicks per step, conversion."""
+    reports = {
+        seq.name: SequenceReport(
+            seq.name, seq.title or seq.name, exits={}, sent=[0] * len(seq.steps), clicks=[0] * len(seq.steps)
+        )
+        for seq in content.sequences
+    }
+    for row in await enrollments.stats():
+        report = reports.get(row["sequence"])
+        if report is None:
+            continue
+        report.enrolled += row["n"]
+        if row["state"] == "exited":
+            assert report.exits is not None
+            report.exits[row["reason"] or "unknown"] = report.exits.get(row["reason"] or "unknown", 0) + row["n"]
+        else:
+            setattr(report, row["state"], getattr(report, row["state"]) + row["n"])
+    for rows, attribute in (
+        (await enrollments.sent_per_step(), "sent"),
+        (await enrollments.clicks_per_step(), "clicks"),
+    ):
+        for row in rows:
+            report = reports.get(row[0])
+            per_step = getattr(report, attribute) if report else None
+            if per_step is not None and row[1] is not None and 0 <= int(row[1]) < len(per_step):
+                per_step[int(row[1])] += row["n"]
+    for row in await enrollments.converted(window_days, now):
+        if row["sequence"] in reports:
+            reports[row["sequence"]].converted = row["n"]
+    return list(reports.values())

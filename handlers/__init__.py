@@ -7,7 +7,7 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     """Fresh routers for one Dispatcher: commands first so they work mid-onboarding, the fallback last."""
-    from handlers import errors, fallback, onboarding, profile, start
+    from handlers import errors, fallback, onboarding, profile, sequences, start
 
-    specs = [errors.router, start.router, profile.router, onboarding.router, fallback.router]
+    specs = [errors.router, start.router, profile.router, sequences.router, onboarding.router, fallback.router]
     return [spec.build() for spec in specs]

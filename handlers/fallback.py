@@ -11,9 +11,16 @@ from handlers.routing import RouterSpec
 router = RouterSpec("fallback")
 
 
+# Commands of the team: a customer who types one is told it is not for them rather than "unknown".
+TEAM_COMMANDS = frozenset(
+    {"preview", "sequences", "sale", "redeem", "staff", "segment", "broadcast", "broadcasts", "stats"}
+)
+
+
 @router.message(F.chat.type == "private", F.text.startswith("/"))
 async def unknown_command(message: Message, t: Texts) -> None:
-    await message.answer(t("unknown_command"))
+    command = (message.text or "/").split()[0][1:].split("@")[0].lower()
+    await message.answer(t("not_allowed" if command in TEAM_COMMANDS else "unknown_command"))
 
 
 @router.message(F.chat.type == "private", F.text)

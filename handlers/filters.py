@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from aiogram.filters import Filter
-from aiogram.types import Message
+from aiogram.types import Message, TelegramObject, User
 
+from bot.settings import Settings
 from storage.customers import Customer
 
 
@@ -23,3 +24,12 @@ class PlainText(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return bool(message.text) and not message.text.startswith("/")  # type: ignore[union-attr]
+
+
+class IsOwner(Filter):
+    """The sender is one of OWNER_IDS; checked on the server for every command and button."""
+
+    async def __call__(
+        self, event: TelegramObject, settings: Settings, event_from_user: User | None = None
+    ) -> bool:
+        return event_from_user is not None and event_from_user.id in settings.owner_ids

@@ -7,14 +7,17 @@ handler of a private chat receives `customer` and `t` without asking for them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, User
+from aiogram.types import Chat, TelegramObject, Update, User
 
 from flows.content import Content
 from flows.customers import Customers
+
+log = logging.getLogger(__name__)
 
 
 class CustomerMiddleware(BaseMiddleware):
@@ -30,13 +33,20 @@ class CustomerMiddleware(BaseMiddleware):
     ) -> Any:
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
+        update_id = event.update_id if isinstance(event, Update) else 0
         language = user.language_code if user else None
         if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
             customer = await self._customers.seen(
-                user.id, user.first_name, user.last_name, user.username, user.language_code
+                update_id, user.id, user.first_name, user.last_name, user.username, user.language_code
             )
+            if customer is None:
+                log.info("update %s was handled before; skipping the replay", update_id)
+                return None
             data["customer"] = customer
             language = customer.preferred_language
+        elif not await self._customers.first_handling(update_id):
+            log.info("update %s was handled before; skipping the replay", update_id)
+            return None
         data["t"] = self._content.texts_for(language)
         return await handler(event, data)
 

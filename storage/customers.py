@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from storage.db import Database, Row
+from storage.db import Database, Row, Tx
 from storage.events import append_event
 from storage.timefmt import from_db, to_db
 
@@ -79,25 +79,44 @@ RETURNING *
 """
 
 
+async def mark_update(tx: Tx, update_id: int, now: datetime) -> bool:
+    changed = await tx.execute(
+        "INSERT INTO processed_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (update_id, to_db(now)),
+    )
+    return changed == 1
+
+
 class CustomersRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def upsert_seen(
         self,
+        update_id: int,
         tg_id: int,
         first_name: str | None,
         last_name: str | None,
         username: str | None,
         language: str | None,
         now: datetime,
-    ) -> Customer:
-        """Create the customer on first contact, otherwise refresh names and last-seen; one statement."""
+    ) -> Customer | None:
+        """Create the customer on first contact, otherwise refresh names and last-seen.
+
+        Returns None when this update was handled before (a replay after a restart).
+        """
         stamp = to_db(now)
         async with self._db.transaction() as tx:
+            if not await mark_update(tx, update_id, now):
+                return None
             row = await tx.fetch_one(_UPSERT, (tg_id, first_name, last_name, username, language, stamp, stamp))
         assert row is not None
         return _customer(row)
+
+    async def first_handling(self, update_id: int, now: datetime) -> bool:
+        """For updates without a customer: True the first time this update is seen."""
+        async with self._db.transaction() as tx:
+            return await mark_update(tx, update_id, now)
 
     async def get(self, customer_id: int) -> Customer | None:
         row = await self._db.fetch_one("SELECT * FROM customers WHERE id = ?", (customer_id,))
@@ -107,7 +126,7 @@ class CustomersRepo:
         row = await self._db.fetch_one("SELECT * FROM customers WHERE tg_id = ?", (tg_id,))
         return _customer(row) if row else None
 
-    async def record_start(self, customer_id: int, source: str | None, now: datetime) -> bool:
+    async def record_start(self, customer_id: int, source: str | None, first: bool, now: datetime) -> bool:
         """Log a /start, keep the first known source, and opt back in; True if they had opted out."""
         async with self._db.transaction() as tx:
             row = await tx.fetch_one("SELECT opted_out FROM customers WHERE id = ?", (customer_id,))
@@ -116,7 +135,10 @@ class CustomersRepo:
                 "UPDATE customers SET source = COALESCE(source, ?), opted_out = 0, unreachable = 0 WHERE id = ?",
                 (source, customer_id),
             )
-            await append_event(tx, customer_id, "started", now, {"source": source} if source else None)
+            details: dict[str, object] = {"first": True} if first else {}
+            if source:
+                details["source"] = source
+            await append_event(tx, customer_id, "started", now, details or None)
             if was_out:
                 await append_event(tx, customer_id, "opted_in", now)
         return was_out
@@ -217,3 +239,6 @@ class CustomersRepo:
             )
             found.extend(row[0] for row in rows)
         return found
+
+    async def prune_processed_updates(self, before: datetime) -> int:
+        return await self._db.execute("DELETE FROM processed_updates WHERE seen_at < ?", (to_db(before),))

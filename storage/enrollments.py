@@ -36,6 +36,11 @@ def _enrollment(row: Row) -> Enrollment:
     )
 
 
+async def enrollment_by_id(tx: Tx, enrollment_id: int) -> Enrollment | None:
+    row = await tx.fetch_one("SELECT * FROM enrollments WHERE id = ?", (enrollment_id,))
+    return _enrollment(row) if row else None
+
+
 async def last_enrollment(tx: Tx, customer_id: int, sequence: str) -> Enrollment | None:
     row = await tx.fetch_one(
         "SELECT * FROM enrollments WHERE customer_id = ? AND sequence = ? ORDER BY id DESC LIMIT 1",
@@ -113,14 +118,6 @@ class EnrollmentsRepo:
         )
         return [_enrollment(row) for row in rows]
 
-    async def hurry(self, enrollment_id: int, step_index: int, now: datetime) -> bool:
-        """Make the next step due now, if the enrolment is still right after `step_index`."""
-        changed = await self._db.execute(
-            "UPDATE enrollments SET next_due_at = ? WHERE id = ? AND step_index = ? AND state = 'active'",
-            (to_db(now), enrollment_id, step_index + 1),
-        )
-        return changed == 1
-
     async def pause_all(self, customer_id: int) -> int:
         """Hold the customer's sequences (a manager is talking to them); queued steps are taken back."""
         async with self._db.transaction() as tx:
@@ -153,4 +150,28 @@ class EnrollmentsRepo:
         return await self._db.fetch_all(
             "SELECT sequence, state, COALESCE(exit_reason, '') AS reason, COUNT(*) AS n FROM enrollments"
             " GROUP BY sequence, state, exit_reason"
+        )
+
+    async def sent_per_step(self) -> list[Row]:
+        return await self._db.fetch_all(
+            "SELECT e.sequence, o.step_index, COUNT(*) AS n FROM outbox o JOIN enrollments e ON e.id = o.enrollment_id"
+            " WHERE o.state = 'sent' GROUP BY e.sequence, o.step_index"
+        )
+
+    async def clicks_per_step(self) -> list[Row]:
+        # json_extract is SQLite's; PostgreSQL would read data->>'sequence'.
+        return await self._db.fetch_all(
+            "SELECT json_extract(data, '$.sequence') AS sequence, json_extract(data, '$.step') AS step,"
+            " COUNT(*) AS n FROM events WHERE kind = 'clicked' GROUP BY 1, 2"
+        )
+
+    async def converted(self, window_days: int, now: datetime) -> list[Row]:
+        """Customers per sequence who bought while enrolled or within `window_days` after it ended."""
+        return await self._db.fetch_all(
+            "SELECT e.sequence, COUNT(DISTINCT e.customer_id) AS n FROM enrollments e"
+            " JOIN events p ON p.customer_id = e.customer_id AND p.kind = 'purchase'"
+            " AND p.created_at >= e.started_at"
+            " AND p.created_at <= datetime(COALESCE(e.ended_at, ?), ?)"
+            " GROUP BY e.sequence",
+            (to_db(now), f"+{window_days} days"),
         )

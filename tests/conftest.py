@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import Emulator
 from bot.settings import Settings, load_settings
 from flows.clock import FakeClock
+from flows.outbox import DrainReport
 
 OWNER_ID = 900
 TOKEN = "123456:test-token"
@@ -33,7 +35,9 @@ class Harness:
 
     async def start(self) -> App:
         self.app = await create_app(self.settings, clock=self.clock)
-        self._polling = asyncio.create_task(self.app.run_polling(handle_as_tasks=False, handle_signals=False))
+        self._polling = asyncio.create_task(
+            self.app.run_polling(handle_as_tasks=False, handle_signals=False, scheduler=False)
+        )
         return self.app
 
     async def stop(self) -> None:
@@ -47,6 +51,15 @@ class Harness:
     async def restart(self) -> App:
         await self.stop()
         return await self.start()
+
+    async def tick(self) -> DrainReport:
+        """Run the periodic jobs once, as the scheduler would."""
+        return await self.app.tick()
+
+    async def advance(self, **delta: float) -> DrainReport:
+        """Move the clock forward (e.g. `minutes=5`) and run the periodic jobs."""
+        self.clock.advance(timedelta(**delta))
+        return await self.app.tick()
 
     def chat(self, user_id: int = 1001, **kwargs: Any) -> ChatDriver:
         kwargs.setdefault("first_name", "Anna")
@@ -70,8 +83,14 @@ def make_settings(tmp_path: Path, api_base: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    emulator = Emulator()
+def emulator_options() -> dict[str, Any]:
+    """Override (or parametrize) to change the emulator's limits for a test."""
+    return {}
+
+
+@pytest.fixture
+async def emu(emulator_options: dict[str, Any]) -> AsyncIterator[Emulator]:
+    emulator = Emulator(**emulator_options)
     await emulator.start()
     try:
         yield emulator

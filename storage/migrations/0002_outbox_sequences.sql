@@ -38,3 +38,10 @@ CREATE TABLE enrollments (
 );
 CREATE INDEX enrollments_due ON enrollments (state, next_due_at);
 CREATE INDEX enrollments_customer ON enrollments (customer_id, sequence);
+
+-- Updates already handled, so a restart that gets unconfirmed updates again never answers twice.
+CREATE TABLE processed_updates (
+    update_id  INTEGER PRIMARY KEY,
+    seen_at    TEXT NOT NULL
+);
+CREATE INDEX processed_updates_seen ON processed_updates (seen_at);

@@ -1,0 +1,56 @@
+"""The periodic work, as plain coroutines: the scheduler calls them on a timer, tests call `tick()`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import time, timedelta, tzinfo
+
+from flows.clock import Clock
+from flows.outbox import DrainReport, Sender
+from flows.sequences import Sequences
+from storage.customers import CustomersRepo
+from storage.kv import KvRepo
+
+log = logging.getLogger(__name__)
+DAILY_KEY = "jobs.daily_last_run"
+
+
+@dataclass
+class Jobs:
+    sequences: Sequences
+    sender: Sender
+    customers: CustomersRepo
+    kv: KvRepo
+    clock: Clock
+    zone: tzinfo
+    daily_at: time
+    reports: list[DrainReport] = field(default_factory=list)
+
+    async def advance(self) -> int:
+        """Apply new triggers and exits, then queue the steps that are due."""
+        await self.sequences.process_events()
+        return await self.sequences.advance()
+
+    async def drain(self) -> DrainReport:
+        """Send what is due from the outbox."""
+        return await self.sender.drain()
+
+    async def daily_if_due(self) -> bool:
+        """Once per local day, at or after `daily_at`: birthdays and other date triggers."""
+        local = self.clock.now().astimezone(self.zone)
+        today = local.date().isoformat()
+        if local.time() < self.daily_at or await self.kv.get(DAILY_KEY) == today:
+            return False
+        started = await self.sequences.daily(local.date())
+        await self.customers.prune_processed_updates(self.clock.now() - timedelta(days=3))
+        await self.kv.set(DAILY_KEY, today)
+        log.info("daily jobs for %s: %d sequence(s) started", today, started)
+        return True
+
+    async def tick(self) -> DrainReport:
+        """Everything once, in order: daily triggers, sequences, then sending."""
+        await self.daily_if_due()
+        await self.advance()
+        await self.sequences.process_events()  # exits caused by what was just queued, if any
+        return await self.drain()

@@ -1,0 +1,95 @@
+"""Sequence step buttons for customers; /preview and /sequences for owners."""
+
+from __future__ import annotations
+
+from aiogram import F
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+
+from bot.messenger import keyboard
+from flows.clock import Clock
+from flows.content import Content, Texts
+from flows.sequences import Sequences, sequence_reports
+from handlers.filters import IsOwner
+from handlers.render import pack_blocks
+from handlers.routing import RouterSpec
+from storage.customers import Customer
+from storage.enrollments import EnrollmentsRepo
+
+router = RouterSpec("sequences", message_filters=(F.chat.type == "private",))
+
+
+class SeqCb(CallbackData, prefix="sq"):
+    e: int  # enrolment (0 in a preview)
+    s: int  # step index
+    b: int  # button index within the step
+
+
+def sequence_button_data(enrollment_id: int, step: int, button: int) -> str:
+    return SeqCb(e=enrollment_id, s=step, b=button).pack()
+
+
+@router.callback_query(SeqCb.filter(F.e == 0))
+async def preview_button(query: CallbackQuery) -> None:
+    await query.answer("Preview: buttons work in the real messages.")
+
+
+@router.callback_query(SeqCb.filter())
+async def step_button(
+    query: CallbackQuery, callback_data: SeqCb, customer: Customer, t: Texts, sequences: Sequences
+) -> None:
+    """A customer pressed a button under a sequence message; the flow checks it is theirs."""
+    outcome = await sequences.press(customer, callback_data.e, callback_data.s, callback_data.b)
+    if outcome.action == "expired":
+        await query.answer(t("button_expired"))
+        return
+    if outcome.action in ("more", "tagged", "enrolled"):
+        await query.answer(t("tag_noted") if outcome.action == "tagged" else None)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(t("interest_noted" if outcome.action == "interested" else "sequence_left"))
+
+
+@router.message(Command("preview"), IsOwner())
+async def preview(message: Message, command: CommandObject, content: Content, sequences: Sequences) -> None:
+    """Send every step of a sequence to the owner, rendered as a customer will see it."""
+    names = ", ".join(seq.name for seq in content.sequences) or "none"
+    seq = content.sequence((command.args or "").strip())
+    if seq is None:
+        await message.answer(f"Usage: /preview &lt;sequence&gt;. Sequences: {names}")
+        return
+    for index, step in enumerate(seq.steps):
+        rendered = sequences.render(seq, index, None, 0)
+        when = f"after {step.delay}" + (f" at {step.at:%H:%M}" if step.at else "")
+        await message.answer(f"<i>{seq.name} · step {index + 1}/{len(seq.steps)} · {when}</i>")
+        if rendered.photo:
+            await message.answer_photo(rendered.photo, caption=rendered.text, reply_markup=keyboard(rendered))
+        else:
+            await message.answer(rendered.text, reply_markup=keyboard(rendered))
+
+
+@router.message(Command("sequences"), IsOwner())
+async def sequences_report(message: Message, content: Content, enrollments: EnrollmentsRepo, clock: Clock) -> None:
+    """How each sequence performs: enrolment states, exits, per-step sends and clicks, conversion."""
+    reports = await sequence_reports(content, enrollments, clock.now())
+    if not reports:
+        await message.answer("No sequences in the content file yet.")
+        return
+    blocks = []
+    for r in reports:
+        exits = ", ".join(f"{reason} {n}" for reason, n in sorted((r.exits or {}).items())) or "none"
+        steps = " · ".join(
+            f"{i + 1}: {s} sent/{c} clicks"
+            for i, (s, c) in enumerate(zip(r.sent or [], r.clicks or [], strict=True))
+        )
+        blocks.append(
+            f"<b>{r.title}</b> ({r.name})\n"
+            f"enrolled {r.enrolled} · active {r.active} · paused {r.paused} · finished {r.finished}\n"
+            f"exited: {exits}\nsteps {steps}\n"
+            f"bought during or ≤7 days after: {r.converted} ({r.conversion:.0%})"
+        )
+    for text in pack_blocks(blocks):
+        await message.answer(text)
