@@ -4,6 +4,13 @@ Why: tests (and the terminal chat) should read like a conversation, "send /start
 Balance, expect the points", while still going through real updates, real HTTP and the
 bot's real handlers. Each action injects an update, waits until the bot has processed it and
 returns what the bot created or edited in this chat meanwhile.
+
+    async with Emulator() as emu:
+        bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(emu.api_base)))
+        polling = asyncio.create_task(dp.start_polling(bot, handle_as_tasks=False, handle_signals=False))
+        chat = ChatDriver(emu, 1001, first_name="Anna")
+        replies = await chat.send("/start")
+        await chat.click("Balance")
 """
 
 from __future__ import annotations

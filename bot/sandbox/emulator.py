@@ -1073,7 +1073,8 @@ class Emulator:
 
         Polling: the bot called getUpdates with an offset above it (with aiogram's
         ``handle_as_tasks=False`` that happens after the handler finished). Webhook: the POST
-        carrying it returned.
+        carrying it returned, so use ``SimpleRequestHandler(..., handle_in_background=False)``;
+        aiogram's default answers the POST before the handler runs.
         """
         try:
             await self._signal.wait_for(lambda: self._updates.is_processed(update_id), timeout)
