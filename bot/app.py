@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import signal
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
@@ -14,6 +16,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, LinkPreviewOptions
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.messenger import AiogramMessenger
@@ -40,6 +44,7 @@ from storage.outbox import OutboxRepo
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 20.0
+WEBHOOK_PATH = "/telegram"
 
 
 @dataclass
@@ -167,32 +172,44 @@ async def _announce_commands(bot: Bot) -> None:
         log.warning("could not set the command menu", exc_info=True)
 
 
-async def run_webhook(app: App) -> None:
-    """Serve Telegram's webhook POSTs (secret token checked on every request) until SIGTERM/SIGINT."""
-    import asyncio
-    import signal
+async def serve_webhook(app: App, stop: asyncio.Event, *, scheduler: bool = True) -> None:
+    """Serve Telegram's webhook POSTs until `stop` is set; the secret token is checked on every request.
 
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-    from aiohttp import web
-
+    Updates are handled before the POST is answered, so an update that fails half-way is redelivered
+    by Telegram instead of being lost; replays are skipped by the processed-updates check.
+    """
     settings = app.settings
     assert settings.webhook_url is not None
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     web_app = web.Application()
-    SimpleRequestHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret).register(web_app, path="/telegram")
-    runner = web.AppRunner(web_app)
+    SimpleRequestHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret, handle_in_background=False).register(
+        web_app, path=WEBHOOK_PATH
+    )
+    runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-    await site.start()
-    await app.dp.emit_startup(bot=app.bot, **app.dp.workflow_data)
-    await app.bot.set_webhook(f"{settings.webhook_url}/telegram", secret_token=secret, drop_pending_updates=False)
-    log.info("webhook listening on %s:%s", settings.webhook_host, settings.webhook_port)
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    workflow = {k: v for k, v in app.dp.workflow_data.items() if k != "bot"}
+    await app.dp.emit_startup(bot=app.bot, **workflow)
+    if scheduler:
+        app.start_scheduler()
+    try:
+        await app.bot.set_webhook(
+            f"{settings.webhook_url}{WEBHOOK_PATH}",
+            secret_token=secret,
+            allowed_updates=app.dp.resolve_used_update_types(),
+            drop_pending_updates=False,
+        )
+        log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, WEBHOOK_PATH)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await app.dp.emit_shutdown(bot=app.bot, **workflow)
+
+
+async def run_webhook(app: App) -> None:
+    """Webhook mode until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-        await app.dp.emit_shutdown(bot=app.bot, **app.dp.workflow_data)
+    await serve_webhook(app, stop)
