@@ -59,6 +59,7 @@ class App:
     jobs: Jobs
     services: dict[str, Any] = field(default_factory=dict)
     scheduler: AsyncIOScheduler | None = None
+    _stop_requested: bool = False
 
     async def run_polling(
         self, *, handle_as_tasks: bool = True, handle_signals: bool = True, scheduler: bool = True
@@ -67,6 +68,8 @@ class App:
         if scheduler:
             self.start_scheduler()
         await self.bot.delete_webhook(drop_pending_updates=False)
+        if self._stop_requested:  # stop() came before polling began: it had nothing to stop yet
+            return
         await self.dp.start_polling(
             self.bot,
             handle_as_tasks=handle_as_tasks,
@@ -77,7 +80,8 @@ class App:
         )
 
     async def stop(self) -> None:
-        """Stop polling if it runs; in-flight updates finish in the shutdown hook."""
+        """Stop polling if it runs (or keep it from starting); in-flight updates finish in `close`."""
+        self._stop_requested = True
         with contextlib.suppress(RuntimeError):  # polling was not running
             await self.dp.stop_polling()
 

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 LANGUAGES = ("en", "ru", "uk")
 
@@ -139,6 +147,17 @@ def parse_duration(text: str | int) -> timedelta:
     return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts))
 
 
+def resolve_media(value: str | None, info: ValidationInfo) -> str | None:
+    """An URL or a Telegram file_id stays as it is; a file path is taken relative to the content file."""
+    if value is None or "://" in value or ("/" not in value and "." not in value):
+        return value
+    base = Path((info.context or {}).get("base", "."))
+    path = (base / value).resolve()
+    if not path.is_file():
+        raise ValueError(f"photo file {value!r} not found next to the content file")
+    return str(path)
+
+
 Tag = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
 SequenceName = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
 
@@ -171,6 +190,11 @@ class Step(_Model):
     @classmethod
     def _duration(cls, value: object) -> timedelta:
         return value if isinstance(value, timedelta) else parse_duration(value)  # type: ignore[arg-type]
+
+    @field_validator("photo")
+    @classmethod
+    def _photo_source(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return resolve_media(value, info)
 
     @field_validator("at", mode="before")
     @classmethod
@@ -338,7 +362,7 @@ def load_content(path: Path | str) -> Content:
     if not isinstance(raw, dict):
         raise ContentError(f"{path}: the file must be a mapping of sections (business, onboarding, texts)")
     try:
-        return Content.model_validate(raw)
+        return Content.model_validate(raw, context={"base": path.parent})
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])

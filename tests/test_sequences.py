@@ -211,3 +211,73 @@ async def test_sequences_report_counts_enrolments_steps_and_clicks(harness: Harn
     assert "enrolled 1 · active 1" in report
     assert "1: 1 sent/1 clicks · 2: 1 sent/0 clicks · 3: 0 sent/0 clicks" in report
     assert "only for the team" in (await chat.send("/sequences"))[-1].plain_text
+
+
+async def test_birthday_greeting_arrives_on_the_day_at_the_daily_time(harness: Harness, chat: ChatDriver) -> None:
+    await chat.send("/start")
+    await chat.send("Skip")
+    await chat.send("6.1")  # tomorrow
+    await harness.tick()
+    assert received(chat, "Happy birthday") == 0
+    await go_to(harness, datetime(2026, 1, 6, 7, 59, tzinfo=UTC))  # 09:59 in Kyiv
+    assert received(chat, "Happy birthday") == 0
+    await go_to(harness, datetime(2026, 1, 6, 8, 0, tzinfo=UTC))  # the daily run at 10:00
+    assert received(chat, "Happy birthday") == 1
+    await harness.advance(days=2)
+    assert received(chat, "Happy birthday") == 1
+
+
+async def test_reentry_rule_keeps_a_customer_from_restarting_a_sequence(
+    harness: Harness, chat: ChatDriver
+) -> None:
+    await pick_yoga(chat)
+    await harness.tick()
+    await chat.send("/profile")
+    await chat.click("Interests")
+    await chat.click("Yoga")  # off
+    await chat.click("Yoga")  # on again: a second tag_added event
+    await chat.click("Done")
+    await harness.tick()
+    customer = await stored(harness)
+    rows = await harness.services["enrollments"].for_customer(customer.id)
+    assert [row.sequence for row in rows].count("yoga-intro") == 1
+
+
+async def test_a_replayed_update_is_not_answered_twice(harness: Harness, chat: ChatDriver) -> None:
+    await harness.stop()
+    update = harness.emu.send_message(1001, "/start")
+    harness.emu.push_update(dict(update))  # Telegram re-delivers what a crashed bot never confirmed
+    await harness.start()
+    await harness.emu.wait_processed(update["update_id"])
+    assert sum("Welcome to" in m.plain_text for m in chat.messages()) == 1
+
+
+@pytest.fixture
+def photo_content(tmp_path: Any) -> dict[str, Any]:
+    import yaml
+
+    from bot.sandbox.emulator import TINY_PNG
+    from flows.content import example_content_path
+
+    raw = yaml.safe_load(example_content_path().read_text("utf-8"))
+    raw["sequences"][0]["steps"][0]["photo"] = "images/welcome.png"
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "welcome.png").write_bytes(TINY_PNG)
+    path = tmp_path / "content.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    return {"content_file": str(path)}
+
+
+async def test_a_step_with_a_photo_arrives_as_a_photo_with_caption(harness: Harness, chat: ChatDriver) -> None:
+    await chat.send("/start")
+    await harness.advance(minutes=1)
+    [photo] = [m for m in chat.messages() if m.kind == "photo"]
+    assert WELCOME_1 in (photo.caption or "")
+    assert photo.buttons  # the "Tell me more" button rides along
+
+
+@pytest.fixture
+def settings_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    if request.node.name.startswith("test_a_step_with_a_photo"):
+        return request.getfixturevalue("photo_content")
+    return {}
