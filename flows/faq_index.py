@@ -31,7 +31,7 @@ class Match:
 
 @dataclass(frozen=True)
 class Verdict:
-    kind: Literal["answer", "suggest", "none"]
+    kind: Literal["answer", "suggest", "none", "chatter"]  # chatter: no meaningful word ("hi", "ok thanks")
     entry: str | None = None  # the answer, when confident
     candidates: tuple[str, ...] = ()  # entries to offer, best first, when it is a close call
     score: float = 0.0
@@ -86,6 +86,8 @@ class FaqIndex:
 
     def judge(self, question: str) -> Verdict:
         """Answer when sure, offer up to three entries when it is a close call, else admit there is none."""
+        if not terms(question):
+            return Verdict("chatter")
         ranked = self.rank(question)
         if not ranked or ranked[0].score < self.close:
             return Verdict("none", score=ranked[0].score if ranked else 0.0)

@@ -81,6 +81,7 @@ def test_intent_phrases_tolerate_typos_and_forms_but_not_scattered_words(
     assert contains_phrase(words(text), words(phrase)) is found
 
 
-def test_a_greeting_alone_matches_nothing(index: FaqIndex) -> None:
-    assert index.judge("hello!").kind == "none"
-    assert index.judge("привет").kind == "none"
+def test_a_greeting_alone_is_chatter_not_a_question(index: FaqIndex) -> None:
+    assert index.judge("hello!").kind == "chatter"
+    assert index.judge("привет").kind == "chatter"
+    assert index.judge("do you have a swimming pool").kind != "answer"
