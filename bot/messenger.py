@@ -73,6 +73,7 @@ class AiogramMessenger:
                 chat_id,
                 message.copy_chat_id,
                 message.copy_message_id,
+                caption=message.text or None,  # replaces the caption (reply mode adds who wrote it)
                 message_thread_id=message.thread_id,
                 reply_parameters=reply,
                 reply_markup=keyboard(message),
