@@ -370,12 +370,19 @@ class Handoff:
         now = self.clock.now()
         for lead in await self.leads.due_reminders(now):
             raised += await self._remind(lead, now)
-        for customer_id in await self.leads.customers_to_hold():
-            await self.sequences.pause(customer_id)
+        await self.hold()
         for customer_id in await self.sequences.enrollments.paused_customers():
             if await self.leads.open_for(customer_id) is None:  # closed, but the resume was lost to a crash
                 await self.sequences.resume(customer_id)
         return raised
+
+    async def hold(self) -> int:
+        """Pause sequences that run for a customer in a conversation (started by a trigger since, or
+        left running by a crash between opening the lead and pausing)."""
+        held = await self.leads.customers_to_hold()
+        for customer_id in held:
+            await self.sequences.pause(customer_id)
+        return len(held)
 
     async def _remind(self, lead: Lead, now: datetime) -> int:
         number = lead.reminders + 1

@@ -32,6 +32,8 @@ class Jobs:
     async def advance(self) -> int:
         """Apply new triggers and exits, then queue the steps that are due."""
         await self.sequences.process_events()
+        if self.handoff is not None:  # a trigger may just have enrolled someone who is talking to a manager
+            await self.handoff.hold()
         return await self.sequences.advance()
 
     async def leads(self) -> int:
