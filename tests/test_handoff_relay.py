@@ -179,3 +179,16 @@ async def test_forgetting_closes_the_conversation_and_deletes_the_messages(harne
 async def leads_of_forgotten(harness: Harness) -> list:  # type: ignore[type-arg]
     rows = await harness.services["db"].fetch_all("SELECT id FROM leads")
     return [await harness.services["handoff"].leads.get(row[0]) for row in rows]
+
+
+async def test_a_restart_before_sending_loses_no_relay_and_sends_none_twice(harness: Harness) -> None:
+    anna, olga, topic = await open_conversation(harness)
+    await anna.send("are you there?")
+    await olga.send("Yes, here!", thread_id=topic)
+    await harness.restart()  # both relays were queued, none sent yet
+    await settle(harness)
+    await harness.restart()
+    await settle(harness)
+    assert [m.plain_text for m in group_messages(harness, thread_id=topic)].count("are you there?") == 1
+    assert [m.plain_text for m in anna.messages()].count("Yes, here!") == 1
+    assert len(await leads_of(harness)) == 1
