@@ -178,7 +178,9 @@ class Handoff:
         text = f"➕ Also {html.escape(what)}" + (
             f": <i>{html.escape(_clip(details) or '')}</i>" if details else ""
         )
-        key = f"lead:{lead.id}:note:{now.isoformat()}:{cause}"
+        # One note per kind of trigger per ten minutes: a customer pressing /manager again and again
+        # should not flood the managers' group.
+        key = f"lead:{lead.id}:note:{cause}:{int(now.timestamp()) // 600}"
         note = Outgoing(text=text, thread_id=lead.thread_id, reply_to_outbox=self._card_reply(lead))
         await self.outbox.enqueue(self._to_managers(key, lead, note, now), now)
 

@@ -77,3 +77,8 @@ async def test_someone_elses_question_button_is_refused(harness: Harness) -> Non
     boris_message.reply_markup = {"inline_keyboard": [[{"text": "x", "callback_data": anna_button}]]}
     await boris.click("x", message=boris_message)
     assert "no longer active" in (boris.last_callback_answer.text or "")
+
+
+async def test_a_question_about_booking_is_answered_not_mistaken_for_buying(harness: Harness) -> None:
+    [answer] = await harness.chat(1001).send("How do I book a class?")
+    assert "Cancel or move a class free of charge" in answer.plain_text
