@@ -20,6 +20,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
 from bot.retry import RetryAfterMiddleware
 from bot.scheduler import build_scheduler
@@ -27,18 +28,26 @@ from bot.settings import Settings
 from flows.clock import Clock, SystemClock
 from flows.content import Content, load_content
 from flows.customers import Customers
+from flows.faq import Faq
+from flows.faq_index import FaqIndex
+from flows.handoff import Handoff
+from flows.intent import BuyingIntent
 from flows.jobs import Jobs
 from flows.onboarding import Onboarding
 from flows.outbox import DrainReport, Sender, SendPolicy
 from flows.sequences import Sequences
 from handlers import get_routers
+from handlers.handoff import lead_button_data
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
 from handlers.sequences import sequence_button_data
 from storage.customers import CustomersRepo
 from storage.db import Database
 from storage.enrollments import EnrollmentsRepo
 from storage.events import EventsRepo
+from storage.faq_log import FaqLogRepo
 from storage.kv import KvRepo
+from storage.leads import LeadsRepo
+from storage.messages import MessagesRepo
 from storage.outbox import OutboxRepo
 
 log = logging.getLogger(__name__)
@@ -128,7 +137,26 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     sequences = Sequences(db, enrollments, customers_repo, content, clock, settings.zone, sequence_button_data)
     sender = Sender(outbox, customers_repo, AiogramMessenger(bot), clock, send_policy(settings))
     await sender.recover()
-    jobs = Jobs(sequences, sender, customers_repo, KvRepo(db), clock, settings.zone, settings.daily_jobs_at)
+    messages = MessagesRepo(db)
+    handoff = Handoff(
+        db=db,
+        leads=LeadsRepo(db),
+        outbox=outbox,
+        customers=customers_repo,
+        messages=messages,
+        sequences=sequences,
+        topics=AiogramTopics(bot),
+        content=content,
+        clock=clock,
+        zone=settings.zone,
+        manager_chat_id=settings.manager_chat_id,
+        owner_ids=frozenset(settings.owner_ids),
+        reminder_minutes=settings.lead_reminder_minutes,
+        card_button_data=lead_button_data,
+    )
+    jobs = Jobs(
+        sequences, sender, customers_repo, KvRepo(db), clock, settings.zone, settings.daily_jobs_at, handoff
+    )
     services: dict[str, Any] = {
         "settings": settings,
         "content": content,
@@ -140,6 +168,9 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         "onboarding": Onboarding(customers_repo, content, clock),
         "sequences": sequences,
         "enrollments": enrollments,
+        "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), messages, clock),
+        "buying_intent": BuyingIntent(content),
+        "handoff": handoff,
     }
     dp = Dispatcher(**services)
     inflight = InFlightMiddleware()
@@ -166,6 +197,8 @@ async def _announce_commands(bot: Bot) -> None:
     """The command menu customers see next to the input field."""
     commands = [
         BotCommand(command="start", description="Start"),
+        BotCommand(command="faq", description="Questions and answers"),
+        BotCommand(command="manager", description="Talk to a manager"),
         BotCommand(command="profile", description="My profile"),
         BotCommand(command="help", description="What the bot can do"),
         BotCommand(command="stop", description="No more offers"),

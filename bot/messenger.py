@@ -13,7 +13,15 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import FSInputFile, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from aiogram.types import (
+    FSInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    MessageId,
+    ReplyParameters,
+)
 
 from bot.retry import no_retry
 from flows.messenger import Delivery, DeliveryResult, Outgoing
@@ -53,9 +61,36 @@ class AiogramMessenger:
             return DeliveryResult(Delivery.TRANSIENT, error=str(exc) or type(exc).__name__)
         return DeliveryResult(Delivery.SENT, message_id=sent.message_id)
 
-    async def _send(self, chat_id: int, message: Outgoing) -> Message:
+    async def _send(self, chat_id: int, message: Outgoing) -> Message | MessageId:
+        # A reply whose target is gone (deleted by a manager) is sent anyway rather than lost.
+        reply = (
+            ReplyParameters(message_id=message.reply_to, allow_sending_without_reply=True)
+            if message.reply_to
+            else None
+        )
+        if message.copy_chat_id is not None and message.copy_message_id is not None:
+            return await self._bot.copy_message(
+                chat_id,
+                message.copy_chat_id,
+                message.copy_message_id,
+                caption=message.text or None,  # replaces the caption (reply mode adds who wrote it)
+                message_thread_id=message.thread_id,
+                reply_parameters=reply,
+                reply_markup=keyboard(message),
+            )
         if message.photo:
             return await self._bot.send_photo(
-                chat_id, photo_input(message.photo), caption=message.text, reply_markup=keyboard(message)
+                chat_id,
+                photo_input(message.photo),
+                caption=message.text,
+                reply_markup=keyboard(message),
+                message_thread_id=message.thread_id,
+                reply_parameters=reply,
             )
-        return await self._bot.send_message(chat_id, message.text, reply_markup=keyboard(message))
+        return await self._bot.send_message(
+            chat_id,
+            message.text,
+            reply_markup=keyboard(message),
+            message_thread_id=message.thread_id,
+            reply_parameters=reply,
+        )

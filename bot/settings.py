@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     contact_budget_per_day: int = Field(2, ge=0, description="Proactive messages per customer per 24 h")
     contact_budget_per_week: int = Field(6, ge=0, description="Proactive messages per customer per 7 days")
     daily_jobs_at: time = Field(time(10, 0), description="Local time for birthdays and other daily triggers")
+    lead_reminder_minutes: int = Field(
+        15, ge=0, le=1440, description="Raise a lead nobody took after this many working minutes; 0: never"
+    )
 
     @field_validator("quiet_hours")
     @classmethod

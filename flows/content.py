@@ -77,6 +77,16 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "interest_noted": set(),
         "sequence_left": set(),
         "tag_noted": set(),
+        "faq_menu": set(),
+        "faq_empty": set(),
+        "faq_suggest": set(),
+        "faq_none_button": set(),
+        "faq_no_match": set(),
+        "manager_button": set(),
+        "lead_opened": set(),
+        "lead_opened_closed": {"when"},
+        "lead_already_open": set(),
+        "manager_unavailable": set(),
     }.items()
 }
 
@@ -249,14 +259,133 @@ class SequenceDef(_Model):
         return value if isinstance(value, timedelta) else parse_duration(text)
 
 
+FaqId = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]
+
+
+class FaqButton(_Model):
+    type: Literal["link", "manager", "faq"]
+    text: LocalText
+    url: str | None = None
+    faq: FaqId | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> FaqButton:
+        if self.type == "link" and not (self.url or "").startswith(("https://", "http://", "tg://")):
+            raise ValueError("a link button needs url starting with https://")
+        if self.type == "faq" and not self.faq:
+            raise ValueError("a faq button needs faq (the id of another entry)")
+        return self
+
+
+class FaqEntry(_Model):
+    """One question with several phrasings per language, and its answer."""
+
+    id: FaqId
+    title: LocalText = Field(default_factory=dict)  # the label in /faq; default: the first phrasing
+    questions: dict[str, list[str]]
+    answer: LocalText
+    photo: str | None = None
+    buttons: list[FaqButton] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fits_telegram(self) -> FaqEntry:
+        limit = 1024 if self.photo else 4096
+        for language, text in self.answer.items():
+            if len(text) > limit:
+                raise ValueError(f"answer.{language} is {len(text)} characters; Telegram allows {limit} here")
+        for language, phrasings in self.questions.items():
+            if not phrasings or not all(p.strip() for p in phrasings):
+                raise ValueError(f"questions.{language}: list at least one non-empty phrasing")
+        return self
+
+    def label(self, language: str, default: str) -> str:
+        """The menu label in a language: its title, else its first phrasing."""
+        title = self.title.get(language) or self.title.get(default)
+        if title:
+            return title
+        phrasings = (
+            self.questions.get(language) or self.questions.get(default) or next(iter(self.questions.values()))
+        )
+        return phrasings[0]
+
+
+_HOURS = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Handoff(_Model):
+    """Handing customers to a manager: working hours (local time) and buying-intent keywords."""
+
+    # e.g. {mon: "09:00-20:00", sat: "10:00-16:00"}; a day not listed is a day off; empty: always open.
+    working_hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], str] = Field(
+        default_factory=dict
+    )
+    intent_keywords: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _ranges(cls, hours: dict[str, str]) -> dict[str, str]:
+        for day, text in hours.items():
+            match = _HOURS.match(str(text))
+            if not match:
+                raise ValueError(f"{day}: write hours as HH:MM-HH:MM, e.g. 09:00-20:00")
+            try:
+                start, end = (dt_time.fromisoformat(part.zfill(5)) for part in match.groups())
+            except ValueError:
+                raise ValueError(f"{day}: {text!r} is not a time range") from None
+            if start >= end:
+                raise ValueError(f"{day}: opening {start:%H:%M} must be before closing {end:%H:%M}")
+        return hours
+
+    def hours_of(self, weekday: int) -> tuple[dt_time, dt_time] | None:
+        """Opening and closing time on a weekday (0 = Monday), or None on a day off."""
+        text = self.working_hours.get(WEEKDAYS[weekday])  # type: ignore[call-overload]
+        if text is None:
+            return None
+        match = _HOURS.match(text)
+        assert match is not None
+        start, end = (dt_time.fromisoformat(part.zfill(5)) for part in match.groups())
+        return start, end
+
+
 class Content(_Model):
     business: Business
     onboarding: Onboarding = Field(default_factory=Onboarding)
     sequences: list[SequenceDef] = Field(default_factory=list)
+    faq: list[FaqEntry] = Field(default_factory=list)
+    handoff: Handoff = Field(default_factory=Handoff)
     texts: dict[str, dict[str, str]]
 
     def sequence(self, name: str) -> SequenceDef | None:
         return next((seq for seq in self.sequences if seq.name == name), None)
+
+    def faq_entry(self, entry_id: str) -> FaqEntry | None:
+        return next((entry for entry in self.faq if entry.id == entry_id), None)
+
+    @model_validator(mode="after")
+    def _check_faq(self) -> Content:
+        ids = [entry.id for entry in self.faq]
+        default = self.business.default_language
+        for entry in self.faq:
+            where = f"faq.{entry.id}"
+            if ids.count(entry.id) > 1:
+                raise ValueError(f"{where}: the id is used twice")
+            if default not in entry.answer:
+                raise ValueError(f"{where}.answer: needs a {default} answer")
+            if default not in entry.questions:
+                raise ValueError(f"{where}.questions: needs {default} phrasings")
+            for language in (*entry.questions, *entry.answer):
+                if language not in self.business.languages:
+                    raise ValueError(f"{where}: language {language!r} is not in business.languages")
+            for button in entry.buttons:
+                if default not in button.text:
+                    raise ValueError(f"{where}.buttons: every button needs a {default} text")
+                if button.faq and button.faq not in ids:
+                    raise ValueError(f"{where}.buttons: unknown faq entry {button.faq!r}")
+        for language in self.handoff.intent_keywords:
+            if language not in self.business.languages:
+                raise ValueError(f"handoff.intent_keywords.{language}: language is not in business.languages")
+        return self
 
     @model_validator(mode="after")
     def _check_sequences(self) -> Content:

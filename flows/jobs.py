@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta, tzinfo
 
 from flows.clock import Clock
+from flows.handoff import Handoff
 from flows.outbox import DrainReport, Sender
 from flows.sequences import Sequences
 from storage.customers import CustomersRepo
@@ -25,12 +26,19 @@ class Jobs:
     clock: Clock
     zone: tzinfo
     daily_at: time
+    handoff: Handoff | None = None
     reports: list[DrainReport] = field(default_factory=list)
 
     async def advance(self) -> int:
         """Apply new triggers and exits, then queue the steps that are due."""
         await self.sequences.process_events()
+        if self.handoff is not None:  # a trigger may just have enrolled someone who is talking to a manager
+            await self.handoff.hold()
         return await self.sequences.advance()
+
+    async def leads(self) -> int:
+        """Raise leads nobody took; keep sequences held exactly while a manager talks to a customer."""
+        return await self.handoff.tick() if self.handoff is not None else 0
 
     async def drain(self) -> DrainReport:
         """Send what is due from the outbox."""
@@ -44,13 +52,16 @@ class Jobs:
             return False
         started = await self.sequences.daily(local.date())
         await self.customers.prune_processed_updates(self.clock.now() - timedelta(days=3))
+        if self.handoff is not None:
+            await self.handoff.prune()
         await self.kv.set(DAILY_KEY, today)
         log.info("daily jobs for %s: %d sequence(s) started", today, started)
         return True
 
     async def tick(self) -> DrainReport:
-        """Everything once, in order: daily triggers, sequences, then sending."""
+        """Everything once, in order: daily triggers, sequences, leads, then sending."""
         await self.daily_if_due()
         await self.advance()
+        await self.leads()
         await self.sequences.process_events()  # exits caused by what was just queued, if any
         return await self.drain()

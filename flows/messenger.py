@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -16,23 +16,50 @@ class Button:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A rendered message: HTML text (a caption when there is a photo) and inline buttons."""
+    """A rendered message: HTML text (a caption when there is a photo) and inline buttons.
 
-    text: str
+    Or a copy of a message someone sent (`copy_chat_id`/`copy_message_id`): how a customer's photo
+    reaches the managers and a manager's voice note reaches the customer. `thread_id` posts in a forum
+    topic; `reply_to` answers a message, `reply_to_outbox` the message another outbox row became.
+    """
+
+    text: str = ""
     photo: str | None = None  # a file path, an URL or a Telegram file_id
     buttons: list[list[Button]] = field(default_factory=list)
+    copy_chat_id: int | None = None
+    copy_message_id: int | None = None
+    thread_id: int | None = None
+    reply_to: int | None = None
+    reply_to_outbox: int | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "text": self.text,
             "photo": self.photo,
             "buttons": [[{"text": b.text, "url": b.url, "data": b.data} for b in row] for row in self.buttons],
         }
+        for name in ("copy_chat_id", "copy_message_id", "thread_id", "reply_to", "reply_to_outbox"):
+            if getattr(self, name) is not None:
+                payload[name] = getattr(self, name)
+        return payload
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Outgoing:
         rows = [[Button(**button) for button in row] for row in payload.get("buttons") or []]
-        return cls(text=payload["text"], photo=payload.get("photo"), buttons=rows)
+        return cls(
+            text=payload.get("text") or "",
+            photo=payload.get("photo"),
+            buttons=rows,
+            copy_chat_id=payload.get("copy_chat_id"),
+            copy_message_id=payload.get("copy_message_id"),
+            thread_id=payload.get("thread_id"),
+            reply_to=payload.get("reply_to"),
+            reply_to_outbox=payload.get("reply_to_outbox"),
+        )
+
+    def replying_to(self, message_id: int | None) -> Outgoing:
+        """The same message answering `message_id` (resolved from `reply_to_outbox` at send time)."""
+        return replace(self, reply_to=message_id, reply_to_outbox=None)
 
 
 class Delivery(Enum):

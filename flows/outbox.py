@@ -9,15 +9,16 @@ a row whose fate is unknown is never sent again (a missed message is better than
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from flows.clock import Clock
 from flows.messenger import Delivery, DeliveryResult, Messenger, Outgoing
 from storage.customers import Customer, CustomersRepo
-from storage.outbox import OutboxRepo, QueuedMessage
+from storage.outbox import NewMessage, OutboxRepo, QueuedMessage
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 class SendPolicy:
     rate_per_second: float = 25.0
     per_chat_interval: float = 1.0
+    per_group_interval: float = 3.0  # Telegram allows about 20 messages a minute in one group
     quiet_start: time | None = time(21, 0)  # None switches quiet hours off
     quiet_end: time = time(9, 0)
     budget_day: int = 2
@@ -105,8 +107,13 @@ class Sender:
                 for row in rows:
                     if row.chat_id in chats_this_round or self._too_soon_for(row.chat_id):
                         report.add("waiting")  # next drain picks it up, ≥ 1 s after the last one
+                        chats_this_round.add(row.chat_id)  # and nothing later overtakes it in this chat
                         continue
                     if not await self._allowed(row, report):
+                        continue
+                    row = await self._resolve_reply(row)
+                    if row is None:
+                        report.add("waiting")
                         continue
                     await gate.acquire()
                     await self._pace()
@@ -119,15 +126,44 @@ class Sender:
         self._forget_old_chats()
         return report
 
+    async def _resolve_reply(self, row: QueuedMessage) -> QueuedMessage | None:
+        """A row answering another row's message learns that message's id; None while it is not sent yet."""
+        target_id = row.payload.get("reply_to_outbox")
+        if target_id is None:
+            return row
+        target = await self.outbox.get(int(target_id))
+        if target is not None and target.state in ("pending", "sending"):
+            return None
+        message = Outgoing.from_payload(row.payload).replying_to(target.tg_message_id if target else None)
+        return replace(row, payload=row.payload | message.to_payload() | {"reply_to_outbox": None})
+
+    async def _give_up(self, row: QueuedMessage, state: str, reason: str, why: str) -> None:
+        """End a row for good; a row that asked to be reported (`on_fail`) queues its notice with it."""
+        notice = row.payload.get("on_fail")
+        follow_up = None
+        if notice:
+            text = str(notice["text"]).replace("{reason}", html.escape(why, quote=False))
+            message = Outgoing(text=text, thread_id=notice.get("thread_id"), reply_to=notice.get("reply_to"))
+            follow_up = NewMessage(
+                key=f"failed:{row.id}",
+                chat_id=int(notice["chat_id"]),
+                kind="notice",
+                payload=message.to_payload(),
+                due_at=self.clock.now(),
+                transactional=True,
+                lead_id=row.lead_id,
+            )
+        await self.outbox.finish(row.id, state, reason, follow_up, self.clock.now())
+
     async def _allowed(self, row: QueuedMessage, report: DrainReport) -> bool:
         """Check opt-out, reachability, quiet hours and the contact budget; act on a no."""
         customer = await self.customers.get(row.customer_id) if row.customer_id else None
         if row.customer_id and (customer is None or customer.tg_id is None):
-            await self.outbox.finish(row.id, "cancelled", "customer data deleted")
+            await self._give_up(row, "cancelled", "customer data deleted", "the customer deleted their data")
             report.add("cancelled")
             return False
         if customer is not None and customer.unreachable:
-            await self.outbox.finish(row.id, "cancelled", "customer blocked the bot")
+            await self._give_up(row, "cancelled", "customer blocked the bot", "the customer has blocked the bot")
             report.add("cancelled")
             return False
         if row.transactional:
@@ -172,10 +208,11 @@ class Sender:
 
     def _too_soon_for(self, chat_id: int) -> bool:
         last = self._last_to_chat.get(chat_id)
-        return last is not None and self.clock.monotonic() - last < self.policy.per_chat_interval
+        interval = self.policy.per_group_interval if chat_id < 0 else self.policy.per_chat_interval
+        return last is not None and self.clock.monotonic() - last < interval
 
     def _forget_old_chats(self) -> None:
-        horizon = self.clock.monotonic() - self.policy.per_chat_interval
+        horizon = self.clock.monotonic() - max(self.policy.per_chat_interval, self.policy.per_group_interval)
         if len(self._last_to_chat) > 10_000:
             self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if t > horizon}
 
@@ -197,17 +234,23 @@ class Sender:
             await self.outbox.release(row.id, now, f"429: retry after {result.retry_after:g}s")
             report.add("retry_after")
         elif result.status is Delivery.BLOCKED:
-            await self.outbox.finish(row.id, "failed", result.error or "blocked by the user")
+            await self._give_up(
+                row, "failed", result.error or "blocked by the user", "the customer has blocked the bot"
+            )
             if row.customer_id is not None:
                 await self.customers.set_unreachable(row.customer_id, now)
                 await self.outbox.cancel_pending_for_customer(row.customer_id, "customer blocked the bot")
             report.add("blocked")
         elif result.status is Delivery.REJECTED:
-            await self.outbox.finish(row.id, "failed", result.error or "rejected by Telegram")
+            error = result.error or "rejected by Telegram"
+            await self._give_up(row, "failed", error, f"Telegram refused it: {error}")
             report.add("failed")
         elif row.attempts + 1 >= self.policy.max_attempts:
-            await self.outbox.finish(
-                row.id, "failed", f"gave up after {row.attempts + 1} attempts: {result.error}"
+            await self._give_up(
+                row,
+                "failed",
+                f"gave up after {row.attempts + 1} attempts: {result.error}",
+                "Telegram could not be reached",
             )
             report.add("failed")
         else:

@@ -10,8 +10,10 @@ from aiogram.types import CallbackQuery, Message
 from bot.messenger import keyboard
 from flows.clock import Clock
 from flows.content import Content, Texts
+from flows.handoff import Handoff
 from flows.sequences import Sequences, sequence_reports
 from handlers.filters import IsOwner
+from handlers.handoff import lead_reply
 from handlers.render import pack_blocks
 from handlers.routing import RouterSpec
 from storage.customers import Customer
@@ -37,7 +39,12 @@ async def preview_button(query: CallbackQuery) -> None:
 
 @router.callback_query(SeqCb.filter())
 async def step_button(
-    query: CallbackQuery, callback_data: SeqCb, customer: Customer, t: Texts, sequences: Sequences
+    query: CallbackQuery,
+    callback_data: SeqCb,
+    customer: Customer,
+    t: Texts,
+    sequences: Sequences,
+    handoff: Handoff,
 ) -> None:
     """A customer pressed a button under a sequence message; the flow checks it is theirs."""
     outcome = await sequences.press(customer, callback_data.e, callback_data.s, callback_data.b)
@@ -48,9 +55,16 @@ async def step_button(
         await query.answer(t("tag_noted") if outcome.action == "tagged" else None)
         return
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(t("interest_noted" if outcome.action == "interested" else "sequence_left"))
+    if not isinstance(query.message, Message):
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    if outcome.action != "interested":
+        await query.message.answer(t("sequence_left"))
+        return
+    lead = await handoff.open_lead(customer.id, "interested", context=outcome.detail, offer=outcome.sequence)
+    # Without a manager chat the interest is still recorded (event and tag) for the owner to follow up.
+    reply = t("interest_noted") if lead.status == "unavailable" else lead_reply(t, lead, handoff, customer)
+    await query.message.answer(reply)
 
 
 @router.message(Command("preview"), IsOwner())

@@ -219,6 +219,20 @@ class CustomersRepo:
             )
             await tx.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
             await tx.execute("UPDATE events SET data = NULL WHERE customer_id = ?", (customer_id,))
+            # What they wrote is theirs: their messages go, their questions stay only as counts, their
+            # leads keep the outcome for statistics (an open one is closed) but lose what it was about.
+            await tx.execute("DELETE FROM customer_messages WHERE customer_id = ?", (customer_id,))
+            await tx.execute(
+                "UPDATE faq_log SET customer_id = NULL, text = '', normalized = '' WHERE customer_id = ?",
+                (customer_id,),
+            )
+            await tx.execute(
+                "UPDATE leads SET context = NULL, remind_at = NULL,"
+                " state = CASE WHEN state IN ('open', 'taken') THEN 'lost' ELSE state END,"
+                " closed_at = COALESCE(closed_at, ?) WHERE customer_id = ?",
+                (to_db(now), customer_id),
+            )
+            await tx.execute("DELETE FROM manager_topics WHERE customer_id = ?", (customer_id,))
             await append_event(tx, customer_id, "forgotten", now)
 
     async def count(self) -> int:

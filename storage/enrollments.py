@@ -139,6 +139,10 @@ class EnrollmentsRepo:
                 (customer_id,),
             )
 
+    async def paused_customers(self) -> list[int]:
+        rows = await self._db.fetch_all("SELECT DISTINCT customer_id FROM enrollments WHERE state = 'paused'")
+        return [row[0] for row in rows]
+
     async def resume_all(self, customer_id: int, now: datetime) -> int:
         return await self._db.execute(
             "UPDATE enrollments SET state = 'active', next_due_at = MAX(COALESCE(next_due_at, ?), ?)"

@@ -25,6 +25,7 @@ class NewMessage:
     enrollment_id: int | None = None
     step_index: int | None = None
     broadcast_id: int | None = None
+    lead_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class QueuedMessage:
     state: str
     attempts: int
     last_error: str | None
+    tg_message_id: int | None = None
+    lead_id: int | None = None
 
 
 def _queued(row: Row) -> QueuedMessage:
@@ -59,12 +62,14 @@ def _queued(row: Row) -> QueuedMessage:
         state=row["state"],
         attempts=row["attempts"],
         last_error=row["last_error"],
+        tg_message_id=row["tg_message_id"],
+        lead_id=row["lead_id"],
     )
 
 
 _INSERT = (
     "INSERT INTO outbox (idempotency_key, customer_id, chat_id, kind, payload, transactional, enrollment_id,"
-    " step_index, broadcast_id, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " step_index, broadcast_id, lead_id, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (idempotency_key) DO NOTHING"
 )
 
@@ -83,6 +88,7 @@ async def enqueue(tx: Tx, message: NewMessage, now: datetime) -> bool:
             message.enrollment_id,
             message.step_index,
             message.broadcast_id,
+            message.lead_id,
             to_db(message.due_at),
             to_db(now),
         ),
@@ -141,17 +147,39 @@ class OutboxRepo:
             (to_db(due_at), note, message_id),
         )
 
-    async def finish(self, message_id: int, state: str, reason: str) -> None:
-        """End a row as failed or cancelled, with the reason."""
-        await self._db.execute(
-            "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", (state, reason, message_id)
-        )
+    async def finish(
+        self,
+        message_id: int,
+        state: str,
+        reason: str,
+        follow_up: NewMessage | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """End a row as failed or cancelled, with the reason; queue `follow_up` (a notice about it) in the
+        same transaction, so the failure is reported exactly once even if the process dies right after."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", (state, reason, message_id)
+            )
+            if follow_up is not None:
+                await enqueue(tx, follow_up, now or follow_up.due_at)
 
     async def cancel_pending_for_customer(self, customer_id: int, reason: str) -> int:
+        """Cancel what waits for a customer who blocked the bot; rows that must report their failure
+        (a manager's reply) stay, and the sender reports each of them on its turn."""
         return await self._db.execute(
-            "UPDATE outbox SET state = 'cancelled', last_error = ? WHERE customer_id = ? AND state = 'pending'",
+            "UPDATE outbox SET state = 'cancelled', last_error = ? WHERE customer_id = ? AND state = 'pending'"
+            " AND json_extract(payload, '$.on_fail') IS NULL",
             (reason, customer_id),
         )
+
+    async def lead_of_posted(self, chat_id: int, tg_message_id: int) -> int | None:
+        """The lead a message the bot posted in a chat belongs to (a manager replied to it)."""
+        value = await self._db.fetch_value(
+            "SELECT lead_id FROM outbox WHERE chat_id = ? AND tg_message_id = ? AND lead_id IS NOT NULL",
+            (chat_id, tg_message_id),
+        )
+        return None if value is None else int(value)
 
     async def recover_interrupted(self) -> int:
         """Rows claimed but never confirmed (a crash mid-send): their fate is unknown, so never resend."""

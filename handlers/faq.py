@@ -1,0 +1,115 @@
+"""Questions: /faq as a menu, and any free text matched against the FAQ (or handed to a manager)."""
+
+from __future__ import annotations
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.messenger import photo_input
+from flows.content import FaqEntry, Texts
+from flows.faq import Faq
+from flows.handoff import Handoff
+from flows.intent import BuyingIntent
+from handlers.filters import PlainText
+from handlers.handoff import AskManagerCb, lead_reply
+from handlers.routing import RouterSpec
+from storage.customers import Customer
+
+router = RouterSpec("faq", message_filters=(F.chat.type == "private",))
+LABEL_LIMIT = 60
+
+
+class FaqCb(CallbackData, prefix="fq"):
+    id: str  # the entry
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
+
+
+def menu_keyboard(entries: list[FaqEntry], t: Texts, default: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for entry in entries:
+        builder.button(text=_label(entry.label(t.language, default)), callback_data=FaqCb(id=entry.id))
+    builder.button(text=t("manager_button"), callback_data=AskManagerCb())
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def answer_keyboard(entry: FaqEntry, t: Texts, faq: Faq) -> InlineKeyboardMarkup | None:
+    builder = InlineKeyboardBuilder()
+    default = faq.content.business.default_language
+    for button in entry.buttons:
+        label = t.local(button.text, default)
+        if button.type == "link":
+            builder.button(text=label, url=button.url)
+        elif button.type == "manager":
+            builder.button(text=label, callback_data=AskManagerCb(e=entry.id))
+        else:
+            assert button.faq is not None
+            builder.button(text=label, callback_data=FaqCb(id=button.faq))
+    builder.adjust(1)
+    return builder.as_markup() if entry.buttons else None
+
+
+async def send_answer(message: Message, entry: FaqEntry, t: Texts, faq: Faq) -> None:
+    text = t.local(entry.answer, faq.content.business.default_language)
+    markup = answer_keyboard(entry, t, faq)
+    if entry.photo:
+        await message.answer_photo(photo_input(entry.photo), caption=text, reply_markup=markup)
+    else:
+        await message.answer(text, reply_markup=markup)
+
+
+@router.message(Command("faq"))
+async def faq_menu(message: Message, t: Texts, faq: Faq) -> None:
+    """The FAQ as a menu of questions (and a way to a person)."""
+    entries = faq.entries
+    text = t("faq_menu") if entries else t("faq_empty")
+    await message.answer(text, reply_markup=menu_keyboard(entries, t, faq.content.business.default_language))
+
+
+@router.callback_query(FaqCb.filter())
+async def faq_button(query: CallbackQuery, callback_data: FaqCb, t: Texts, faq: Faq) -> None:
+    entry = faq.entry(callback_data.id)
+    if entry is None or not isinstance(query.message, Message):
+        await query.answer(t("button_expired"))
+        return
+    await query.answer()
+    await send_answer(query.message, entry, t, faq)
+
+
+@router.message(PlainText())
+async def question(
+    message: Message, customer: Customer, t: Texts, faq: Faq, handoff: Handoff, buying_intent: BuyingIntent
+) -> None:
+    """Free text: a buyer goes to a manager; a question gets its answer, a choice, or the offer of a person."""
+    text = message.text or ""
+    wants_to_buy = buying_intent.found_in(text)
+    if wants_to_buy:
+        await handoff.remember(customer, "text", text)  # before the card is drawn, so it shows this
+        outcome = await handoff.open_lead(customer.id, "keyword", context=text)
+        if outcome.status != "unavailable":
+            await message.answer(lead_reply(t, outcome, handoff, customer))
+            return
+    asked = await faq.ask(customer, text, remember=not wants_to_buy)
+    if asked.entry is not None:
+        await send_answer(message, asked.entry, t, faq)
+        return
+    if asked.verdict.kind == "chatter":
+        await message.answer(t("free_text"))
+        return
+    builder = InlineKeyboardBuilder()
+    default = faq.content.business.default_language
+    if asked.candidates:
+        for entry in asked.candidates:
+            builder.button(text=_label(entry.label(t.language, default)), callback_data=FaqCb(id=entry.id))
+        builder.button(text=t("faq_none_button"), callback_data=AskManagerCb(q=asked.question_id))
+        builder.adjust(1)
+        await message.answer(t("faq_suggest"), reply_markup=builder.as_markup())
+        return
+    builder.button(text=t("manager_button"), callback_data=AskManagerCb(q=asked.question_id))
+    await message.answer(t("faq_no_match"), reply_markup=builder.as_markup())

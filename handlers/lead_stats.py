@@ -1,0 +1,75 @@
+"""Owners' numbers for handoff and the FAQ: /leads and /questions."""
+
+from __future__ import annotations
+
+import html
+import statistics
+
+from aiogram import F
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from flows.clock import Clock
+from flows.faq import Faq
+from flows.handoff import Handoff
+from handlers.filters import IsOwner
+from handlers.render import pack_blocks
+from handlers.routing import RouterSpec
+from storage.timefmt import from_db
+
+router = RouterSpec("lead_stats", message_filters=(F.chat.type == "private",))
+DAYS = 30
+STATE_NAMES = {"open": "waiting", "taken": "in progress", "won": "won", "lost": "lost"}
+
+
+def _minutes(value: float) -> str:
+    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+
+
+@router.message(Command("leads"), IsOwner())
+async def leads_report(message: Message, handoff: Handoff, clock: Clock) -> None:
+    """Leads per state, time to first answer, won/lost and who is waiting now."""
+    stats = await handoff.stats(DAYS)
+    total = sum(stats.by_state.values())
+    states = " · ".join(f"{name} {stats.by_state.get(state, 0)}" for state, name in STATE_NAMES.items())
+    lines = [f"<b>Leads, last {DAYS} days</b>: {total}", states]
+    won, lost = stats.by_state.get("won", 0), stats.by_state.get("lost", 0)
+    if won + lost:
+        lines.append(f"won {won} / lost {lost} — {won / (won + lost):.0%} won")
+    if stats.answer_minutes:
+        times = stats.answer_minutes
+        lines.append(
+            f"first answer: median {_minutes(statistics.median(times))}, slowest {_minutes(max(times))}"
+            f" ({len(times)} answered)"
+        )
+    else:
+        lines.append("first answer: no lead answered yet")
+    if stats.by_cause:
+        lines.append("why: " + ", ".join(f"{cause} {n}" for cause, n in sorted(stats.by_cause.items())))
+    blocks = ["\n".join(lines)]
+    if stats.waiting:
+        now = clock.now()
+        waiting = ["<b>Waiting now</b>:"]
+        for row in stats.waiting:
+            created = from_db(row["created_at"])
+            age = _minutes((now - created).total_seconds() / 60) if created else "?"
+            waiting.append(f"#{row['id']} {html.escape(str(row['name']))} — {age}")
+        blocks.append("\n".join(waiting))
+    for text in pack_blocks(blocks):
+        await message.answer(text)
+
+
+@router.message(Command("questions"), IsOwner())
+async def questions_report(message: Message, faq: Faq) -> None:
+    """How the FAQ did, and the questions it could not answer (what to add next)."""
+    counts = await faq.counts(DAYS)
+    head = (
+        f"<b>Questions, last {DAYS} days</b>\n"
+        f"answered {counts.answered} · offered a choice {counts.suggested} · unanswered {counts.missed}"
+    )
+    blocks = [head]
+    if counts.top_missed:
+        blocks.append("<b>Not in the FAQ yet</b> (most asked first):")
+        blocks += [f"{n}× {html.escape(text[:300])}" for text, n in counts.top_missed]
+    for text in pack_blocks(blocks, separator="\n"):
+        await message.answer(text)

@@ -1,0 +1,71 @@
+"""Questions customers asked the FAQ and what came of them, so the owner sees what the FAQ is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.db import Database
+from storage.timefmt import to_db
+
+
+@dataclass(frozen=True)
+class FaqQuestion:
+    id: int
+    customer_id: int | None
+    text: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class FaqCounts:
+    answered: int
+    suggested: int
+    missed: int
+    top_missed: list[tuple[str, int]]  # (the question as first asked, how often), most frequent first
+
+
+class FaqLogRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(
+        self,
+        customer_id: int,
+        text: str,
+        normalized: str,
+        outcome: str,
+        entry: str | None,
+        score: float,
+        now: datetime,
+    ) -> int:
+        async with self._db.transaction() as tx:
+            return await tx.insert(
+                "INSERT INTO faq_log (customer_id, text, normalized, outcome, entry, score, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (customer_id, text, normalized, outcome, entry, round(score, 3), to_db(now)),
+            )
+
+    async def get(self, question_id: int) -> FaqQuestion | None:
+        row = await self._db.fetch_one(
+            "SELECT id, customer_id, text, outcome FROM faq_log WHERE id = ?", (question_id,)
+        )
+        return FaqQuestion(row[0], row[1], row[2], row[3]) if row else None
+
+    async def mark_missed(self, question_id: int) -> None:
+        """The customer found none of the suggestions right: the FAQ is missing this one."""
+        await self._db.execute("UPDATE faq_log SET outcome = 'missed' WHERE id = ?", (question_id,))
+
+    async def counts(self, since: datetime, top: int = 10) -> FaqCounts:
+        rows = await self._db.fetch_all(
+            "SELECT outcome, COUNT(*) FROM faq_log WHERE created_at >= ? GROUP BY outcome", (to_db(since),)
+        )
+        by = {row[0]: row[1] for row in rows}
+        missed = await self._db.fetch_all(
+            "SELECT MIN(text), COUNT(*) AS n FROM faq_log WHERE outcome = 'missed' AND created_at >= ?"
+            " AND text != '' GROUP BY normalized ORDER BY n DESC, MAX(created_at) DESC LIMIT ?",
+            (to_db(since), top),
+        )
+        return FaqCounts(
+            by.get("answered", 0), by.get("suggested", 0), by.get("missed", 0), [(r[0], r[1]) for r in missed]
+        )
