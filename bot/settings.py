@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,6 +56,22 @@ class Settings(BaseSettings):
     contact_budget_per_day: int = Field(2, ge=0, description="Proactive messages per customer per 24 h")
     contact_budget_per_week: int = Field(6, ge=0, description="Proactive messages per customer per 7 days")
     daily_jobs_at: time = Field(time(10, 0), description="Local time for birthdays and other daily triggers")
+    api_token: SecretStr | None = Field(None, description="Bearer token for POST /api/purchases; empty: API off")
+    api_host: str = Field("127.0.0.1", description="Where the purchases API listens")
+    api_port: int = Field(8081, ge=0, le=65535, description="Its port (0: any free port)")
+    max_purchase_amount: Decimal = Field(
+        Decimal(1_000_000), gt=0, description="Larger amounts are refused as typos (Telegram, API, CSV)"
+    )
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _api_token(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if len(text.strip()) < 16:
+            raise ValueError("use at least 16 random characters (e.g. `openssl rand -hex 24`)")
+        return text.strip()
 
     @field_validator("quiet_hours")
     @classmethod

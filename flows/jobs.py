@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta, tzinfo
 
 from flows.clock import Clock
+from flows.coupons import Coupons
+from flows.loyalty import Loyalty
 from flows.outbox import DrainReport, Sender
 from flows.sequences import Sequences
 from storage.customers import CustomersRepo
@@ -26,10 +28,14 @@ class Jobs:
     zone: tzinfo
     daily_at: time
     reports: list[DrainReport] = field(default_factory=list)
+    loyalty: Loyalty | None = None
+    coupons: Coupons | None = None
 
     async def advance(self) -> int:
-        """Apply new triggers and exits, then queue the steps that are due."""
+        """Apply new triggers and exits, expire old points, then queue the steps that are due."""
         await self.sequences.process_events()
+        if self.loyalty is not None:
+            await self.loyalty.expire_all()
         return await self.sequences.advance()
 
     async def drain(self) -> DrainReport:
@@ -43,6 +49,8 @@ class Jobs:
         if local.time() < self.daily_at or await self.kv.get(DAILY_KEY) == today:
             return False
         started = await self.sequences.daily(local.date())
+        if self.loyalty is not None:
+            await self.loyalty.birthdays(local.date(), self.coupons)
         await self.customers.prune_processed_updates(self.clock.now() - timedelta(days=3))
         await self.kv.set(DAILY_KEY, today)
         log.info("daily jobs for %s: %d sequence(s) started", today, started)

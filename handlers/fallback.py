@@ -13,7 +13,7 @@ router = RouterSpec("fallback")
 
 # Commands of the team: a customer who types one is told it is not for them rather than "unknown".
 TEAM_COMMANDS = frozenset(
-    {"preview", "sequences", "sale", "redeem", "staff", "segment", "broadcast", "broadcasts", "stats"}
+    {"preview", "sequences", "sale", "redeem", "staff", "points", "segment", "broadcast", "broadcasts", "stats"}
 )
 
 
