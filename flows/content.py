@@ -486,6 +486,12 @@ def _check_text(language: str, key: str, text: str) -> None:
         raise ValueError(f"{where}: unknown placeholder {{{sorted(unknown)[0]}}} (allowed: {allowed})")
 
 
+class Html(str):
+    """Text that is already HTML (a rendered text): `Texts` puts it in as is instead of escaping it."""
+
+    __slots__ = ()
+
+
 class Texts:
     """The texts of one language; values put into a text are HTML-escaped (texts are sent as HTML)."""
 
@@ -497,7 +503,10 @@ class Texts:
 
     def __call__(self, key: str, **values: Any) -> str:
         template = self._own.get(key) or self._fallback[key]
-        safe = {name: html.escape(str(value), quote=False) for name, value in values.items()}
+        safe = {
+            name: value if isinstance(value, Html) else html.escape(str(value), quote=False)
+            for name, value in values.items()
+        }
         safe.setdefault("business", html.escape(self._business, quote=False))
         return template.format_map(_Defaulting(safe))
 

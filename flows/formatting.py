@@ -6,13 +6,15 @@ from datetime import date
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 from flows.content import Texts
 
 
 def money(value: Decimal, currency: str, language: str) -> str:
-    """`1 500,50 ₴` for uk, `UAH 1,500.50` for en …"""
+    """`1 500,50 ₴` for uk; `1,500.50 UAH` for en, whose CLDR data has no sign for the hryvnia."""
+    if get_currency_symbol(currency, locale=language) == currency:
+        return f"{format_decimal(value, format='#,##0.00', locale=language)} {currency}"
     return format_currency(value, currency, locale=language)
 
 

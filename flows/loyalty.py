@@ -17,7 +17,7 @@ from typing import Protocol
 
 from flows.clock import Clock
 from flows.codes import new_code
-from flows.content import Content, LoyaltyRules, Texts, Tier
+from flows.content import Content, Html, LoyaltyRules, Texts, Tier
 from flows.formatting import points, signed_points
 from flows.notices import Notices
 from storage.customers import Customer, CustomersRepo
@@ -125,17 +125,18 @@ def standing_of(rules: LoyaltyRules, balance: int, purchases: int, spend: Decima
     return Standing(balance, purchases, spend, tier, following, to_next)
 
 
-def progress_text(t: Texts, standing: Standing, default_language: str) -> str:
-    """ "1 more purchase to Regular." or "You are at our top level"."""
+def progress_text(t: Texts, standing: Standing, default_language: str) -> Html:
+    """ "1 more purchase to Regular." or "You are at our top level" (HTML, to put into another text)."""
     if standing.next is None:
-        return t("progress_top", tier=t.local(standing.tier.title, default_language))
+        return Html(t("progress_top", tier=t.local(standing.tier.title, default_language)))
     count = standing.purchases_to_next
-    return t(
+    text = t(
         "progress_next",
         count=count,
         purchases=t.plural("purchases_word", count),
         tier=t.local(standing.next.title, default_language),
     )
+    return Html(text)
 
 
 # ---- the flow ----------------------------------------------------------------------------------------

@@ -38,15 +38,15 @@ def _to_decimal(text: str) -> Decimal | None:
         text = text.replace(grouping, "").replace(decimal_sep, ".")
     elif commas or dots:
         sep = "," if commas else "."
-        head, _, tail = text.rpartition(sep)
-        if text.count(sep) > 1 or len(tail) == 3:
+        groups = text.split(sep)
+        thousands = len(groups[-1]) == 3 and 1 <= len(groups[0].lstrip("-")) <= 3
+        if len(groups) > 2 or thousands:
             # 1,500 / 1.500 / 1,000,000: thousands (money never has three decimals).
-            groups = text.split(sep)
-            if any(len(group) != 3 for group in groups[1:]) or not groups[0]:
+            if not 1 <= len(groups[0].lstrip("-")) <= 3 or any(len(group) != 3 for group in groups[1:]):
                 return None
             text = "".join(groups)
         else:
-            text = f"{head}.{tail}"
+            text = f"{groups[0]}.{groups[1]}"
     try:
         return Decimal(text)
     except InvalidOperation:
