@@ -284,13 +284,27 @@ Key = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
 
 def _default_tiers() -> list[Tier]:
     return [
-        Tier(key="new", title={"en": "New", "ru": "Новый гость", "uk": "Новий гість"}, min_purchases=0),
+        Tier(
+            key="new",
+            title={"en": "New", "ru": "Новый гость", "uk": "Новий гість"},
+            min_purchases=0,
+            min_spend=None,
+            earn_percent=Decimal(3),
+        ),
         Tier(
             key="episodic",
-            title={"en": "Returning", "ru": "Возвращающийся", "uk": "Постійніший"},
+            title={"en": "Returning", "ru": "Снова с нами", "uk": "Знову з нами"},
             min_purchases=2,
+            min_spend=None,
+            earn_percent=Decimal(5),
         ),
-        Tier(key="regular", title={"en": "Regular", "ru": "Постоянный", "uk": "Постійний"}, min_purchases=4),
+        Tier(
+            key="regular",
+            title={"en": "Regular", "ru": "Постоянный гость", "uk": "Постійний гість"},
+            min_purchases=4,
+            min_spend=None,
+            earn_percent=Decimal(7),
+        ),
     ]
 
 
@@ -354,7 +368,7 @@ class LoyaltyRules(_Model):
     welcome_points: int = Field(0, ge=0)
     birthday_points: int = Field(0, ge=0)
     birthday_coupon: Key | None = None
-    referral: ReferralRules = Field(default_factory=ReferralRules)
+    referral: ReferralRules = Field(default_factory=lambda: ReferralRules.model_validate({}))
     expire_after_days: int | None = Field(365, ge=1)  # None: points never expire
     max_points_share: Decimal = Field(Decimal(50), ge=0, le=100)  # percent of a purchase payable with points
     satisfaction_after: timedelta = timedelta(days=1)
@@ -410,7 +424,7 @@ class Content(_Model):
     business: Business
     onboarding: Onboarding = Field(default_factory=Onboarding)
     sequences: list[SequenceDef] = Field(default_factory=list)
-    loyalty: LoyaltyRules = Field(default_factory=LoyaltyRules)
+    loyalty: LoyaltyRules = Field(default_factory=lambda: LoyaltyRules.model_validate({}))
     texts: dict[str, dict[str, str]]
 
     def sequence(self, name: str) -> SequenceDef | None:

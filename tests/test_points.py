@@ -140,3 +140,17 @@ async def test_a_day_later_a_low_score_alerts_the_managers(harness: Harness, cha
     again = await harness.services["feedback"].rate(await customer(harness), purchase_id, 5)
     assert again is Rated.ALREADY
     assert count(managers, "Low score") == 1
+
+
+async def test_birthday_brings_points_and_a_coupon_once_a_year(harness: Harness, chat: ChatDriver) -> None:
+    await chat.send("/start")
+    await chat.send("Skip")
+    await chat.send("05.01")  # today (the fake clock starts on 5 January)
+    await deliver(harness, 2)
+    assert await balance(harness) == 100
+    assert "Happy birthday! Here are +100 points" in all_text(chat)
+    coupons = await harness.services["coupons"].valid_for((await customer(harness)).id)
+    assert [c.campaign for c in coupons] == ["birthday-dessert"]
+    await harness.advance(days=1)
+    await harness.services["loyalty"].birthdays(harness.clock.now().date().replace(day=5))
+    assert await balance(harness) == 100  # once per year
