@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from flows.codes import normalize
 from flows.content import Content
 from flows.money import amount_hint, parse_amount
 from flows.purchases import NewPurchase, PurchaseRefused, Purchases, Recorded
@@ -171,8 +172,6 @@ class ApiServer:
         value = body[name]
         customer: Customer | None = None
         if name == "card" and isinstance(value, str):
-            from flows.codes import normalize
-
             customer = await self._ledger.customer_by_card(normalize(value))
         elif name == "phone" and isinstance(value, str):
             phone = normalize_phone(value)

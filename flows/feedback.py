@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from enum import Enum
 
@@ -64,6 +65,4 @@ class Feedback:
 
 
 def _escape(text: str) -> str:
-    import html
-
     return html.escape(text, quote=False)

@@ -14,6 +14,7 @@ from bot.settings import Settings
 from flows.codes import grouped
 from flows.content import Content, Texts
 from flows.coupons import Coupons, IssueOutcome
+from flows.formatting import points
 from flows.referrals import REF_PREFIX, LinkOutcome, Referrals
 from flows.sales import CARD_PREFIX, Sales
 from flows.staff import STAFF_PREFIX, Staff
@@ -72,8 +73,6 @@ async def invited(
 ) -> None:
     """A newcomer following a friend's invitation is linked to them, then welcomed as usual."""
     link = await referrals.link(customer, (command.args or "").removeprefix(REF_PREFIX))
-    from flows.formatting import points
-
     if link.outcome is LinkOutcome.LINKED and link.referrer is not None:
         friend_points = points(content.loyalty.referral.friend_points, t)
         await message.answer(

@@ -6,6 +6,7 @@ buttons carry only a draft id, and the flow checks the draft belongs to whoever 
 
 from __future__ import annotations
 
+import html
 from decimal import Decimal
 
 from aiogram import F
@@ -76,8 +77,6 @@ async def ask_amount(message: Message, draft_id: int, customer: Customer, sales:
 
 
 def _html(text: str) -> str:
-    import html
-
     return html.escape(text, quote=False)
 
 
