@@ -20,6 +20,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.api import ApiServer
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
 from bot.retry import RetryAfterMiddleware
@@ -27,19 +28,29 @@ from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from flows.clock import Clock, SystemClock
 from flows.content import Content, load_content
+from flows.coupons import Coupons
 from flows.customers import Customers
 from flows.faq import Faq
 from flows.faq_index import FaqIndex
+from flows.feedback import Feedback
 from flows.handoff import Handoff
 from flows.intent import BuyingIntent
 from flows.jobs import Jobs
+from flows.loyalty import Loyalty
+from flows.notices import Notices
 from flows.onboarding import Onboarding
 from flows.outbox import DrainReport, Sender, SendPolicy
+from flows.purchases import Purchases
+from flows.referrals import Referrals
+from flows.sales import Sales
 from flows.sequences import Sequences
+from flows.staff import Staff
 from handlers import get_routers
 from handlers.handoff import lead_button_data
+from handlers.loyalty import loyalty_buttons
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
 from handlers.sequences import sequence_button_data
+from storage.coupons import CouponsRepo
 from storage.customers import CustomersRepo
 from storage.db import Database
 from storage.enrollments import EnrollmentsRepo
@@ -47,8 +58,11 @@ from storage.events import EventsRepo
 from storage.faq_log import FaqLogRepo
 from storage.kv import KvRepo
 from storage.leads import LeadsRepo
+from storage.ledger import LedgerRepo
 from storage.messages import MessagesRepo
 from storage.outbox import OutboxRepo
+from storage.purchases import PurchasesRepo
+from storage.staff import StaffRepo
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +83,21 @@ class App:
     services: dict[str, Any] = field(default_factory=dict)
     scheduler: AsyncIOScheduler | None = None
     _stop_requested: bool = False
+    api: ApiServer | None = None
+
+    async def start_api(self) -> str:
+        """Serve POST /api/purchases on API_HOST:API_PORT; returns the base URL."""
+        if self.api is None:
+            assert self.settings.api_token is not None
+            self.api = ApiServer(
+                self.settings.api_token.get_secret_value(),
+                self.services["purchases"],
+                self.services["ledger"],
+                self.content,
+                self.settings.max_purchase_amount,
+            )
+            await self.api.start(self.settings.api_host, self.settings.api_port)
+        return self.api.base_url
 
     async def run_polling(
         self, *, handle_as_tasks: bool = True, handle_signals: bool = True, scheduler: bool = True
@@ -108,6 +137,9 @@ class App:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        if self.api is not None:
+            await self.api.stop()
+            self.api = None
         if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("shutting down with updates still in flight")
         await self.jobs.sender.wait_idle()
@@ -154,8 +186,18 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         reminder_minutes=settings.lead_reminder_minutes,
         card_button_data=lead_button_data,
     )
+    loyalty_services = build_loyalty(settings, content, clock, db, customers_repo)
     jobs = Jobs(
-        sequences, sender, customers_repo, KvRepo(db), clock, settings.zone, settings.daily_jobs_at, handoff
+        sequences,
+        sender,
+        customers_repo,
+        KvRepo(db),
+        clock,
+        settings.zone,
+        settings.daily_jobs_at,
+        handoff=handoff,
+        loyalty=loyalty_services["loyalty"],
+        coupons=loyalty_services["coupons"],
     )
     services: dict[str, Any] = {
         "settings": settings,
@@ -171,6 +213,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), messages, clock),
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
+        **loyalty_services,
     }
     dp = Dispatcher(**services)
     inflight = InFlightMiddleware()
@@ -178,7 +221,43 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     dp.update.outer_middleware(CustomerMiddleware(services["customers"], content))
     dp.include_routers(*get_routers())
     dp.startup.register(_announce_commands)
-    return App(settings, content, clock, db, bot, dp, inflight, jobs, services)
+    app = App(settings, content, clock, db, bot, dp, inflight, jobs, services)
+    if settings.api_token is not None:
+        try:
+            await app.start_api()
+        except BaseException:
+            await app.close()
+            raise
+    return app
+
+
+def build_loyalty(
+    settings: Settings, content: Content, clock: Clock, db: Database, customers_repo: CustomersRepo
+) -> dict[str, Any]:
+    """Points, purchases, coupons, referrals, staff and feedback, wired on one database."""
+    zone = settings.zone
+    notices = Notices(content, loyalty_buttons())
+    ledger = LedgerRepo(db)
+    purchases_repo = PurchasesRepo(db)
+    loyalty = Loyalty(db, ledger, purchases_repo, customers_repo, content, notices, clock, zone)
+    coupons = Coupons(db, CouponsRepo(db), content, notices, clock, zone)
+    referrals = Referrals(db, ledger, loyalty, notices, clock)
+    purchases = Purchases(db, content, loyalty, coupons, referrals, notices, clock)
+    sales = Sales(
+        db, purchases_repo, ledger, purchases, loyalty, content, notices, clock, settings.max_purchase_amount
+    )
+    alert_chats = (settings.manager_chat_id,) if settings.manager_chat_id else tuple(settings.owner_ids)
+    return {
+        "ledger": ledger,
+        "purchases_repo": purchases_repo,
+        "loyalty": loyalty,
+        "coupons": coupons,
+        "referrals": referrals,
+        "purchases": purchases,
+        "sales": sales,
+        "staff": Staff(StaffRepo(db), frozenset(settings.owner_ids), clock),
+        "feedback": Feedback(db, purchases_repo, loyalty, content, notices, clock, alert_chats),
+    }
 
 
 def send_policy(settings: Settings) -> SendPolicy:
@@ -199,6 +278,10 @@ async def _announce_commands(bot: Bot) -> None:
         BotCommand(command="start", description="Start"),
         BotCommand(command="faq", description="Questions and answers"),
         BotCommand(command="manager", description="Talk to a manager"),
+        BotCommand(command="card", description="My loyalty card"),
+        BotCommand(command="balance", description="Points and history"),
+        BotCommand(command="coupons", description="My coupons"),
+        BotCommand(command="invite", description="Invite a friend"),
         BotCommand(command="profile", description="My profile"),
         BotCommand(command="help", description="What the bot can do"),
         BotCommand(command="stop", description="No more offers"),

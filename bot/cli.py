@@ -1,4 +1,4 @@
-"""The `nurture-bot` command: run | sandbox | check-config."""
+"""The `nurture-bot` command: run | sandbox | check-config | import."""
 
 from __future__ import annotations
 
@@ -67,6 +67,53 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return run_sandbox(database=args.database, fresh=args.fresh)
 
 
+async def _import(kind: str, path: str, text: str, dry_run: bool) -> int:
+    from bot.app import build_loyalty
+    from flows.clock import SystemClock
+    from flows.imports import Imports
+    from storage.customers import CustomersRepo
+    from storage.db import Database
+
+    settings = load_settings()
+    content = load_content(settings.content_file)
+    db = await Database.open(settings.database_path)
+    try:
+        services = build_loyalty(settings, content, SystemClock(), db, CustomersRepo(db))
+        imports = Imports(
+            db,
+            services["purchases"],
+            services["loyalty"],
+            services["ledger"],
+            content,
+            settings.zone,
+            settings.max_purchase_amount,
+        )
+        run = imports.purchases_csv if kind == "purchases" else imports.customers_csv
+        report = await run(text, dry_run=dry_run)
+    finally:
+        await db.close()
+    for rejected in report.rejected:
+        print(f"{path}:{rejected.line}: {rejected.message}", file=sys.stderr)
+    if report.rejected:
+        print(f"{len(report.rejected)} of {report.rows} row(s) rejected: nothing was imported.", file=sys.stderr)
+        return 1
+    if kind == "purchases":
+        summary = f"{report.recorded} purchase(s) recorded, {report.duplicates} already imported before"
+    else:
+        summary = f"{report.created} customer(s) created, {report.updated} updated"
+    print(f"dry run, nothing written: {summary}" if dry_run else summary)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    try:
+        with open(args.file, encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"{args.file}: cannot read it as a UTF-8 text file ({exc})")
+    return asyncio.run(_import(args.kind, args.file, text, args.dry_run))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nurture-bot", description="A Telegram bot that brings customers back.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="print the effective settings, secrets masked").set_defaults(
         func=cmd_check_config
     )
+    importer = sub.add_parser("import", help="import purchases or customers from a CSV file (all or nothing)")
+    importer.add_argument("kind", choices=["purchases", "customers"])
+    importer.add_argument("file", help="CSV with a header row; , or ; separated, UTF-8")
+    importer.add_argument("--dry-run", action="store_true", help="check every row and report, write nothing")
+    importer.set_defaults(func=cmd_import)
     return parser
 
 

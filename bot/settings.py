@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,6 +59,22 @@ class Settings(BaseSettings):
     lead_reminder_minutes: int = Field(
         15, ge=0, le=1440, description="Raise a lead nobody took after this many working minutes; 0: never"
     )
+    api_token: SecretStr | None = Field(None, description="Bearer token for POST /api/purchases; empty: API off")
+    api_host: str = Field("127.0.0.1", description="Where the purchases API listens")
+    api_port: int = Field(8081, ge=0, le=65535, description="Its port (0: any free port)")
+    max_purchase_amount: Decimal = Field(
+        Decimal(1_000_000), gt=0, description="Larger amounts are refused as typos (Telegram, API, CSV)"
+    )
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _api_token(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if len(text.strip()) < 16:
+            raise ValueError("use at least 16 random characters (e.g. `openssl rand -hex 24`)")
+        return text.strip()
 
     @field_validator("quiet_hours")
     @classmethod

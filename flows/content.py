@@ -11,12 +11,15 @@ import html
 import re
 import string
 from collections.abc import Mapping
+from datetime import date, timedelta
 from datetime import time as dt_time
-from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
+from babel import Locale
+from babel.numbers import is_currency
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -87,6 +90,55 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "lead_opened_closed": {"when"},
         "lead_already_open": set(),
         "manager_unavailable": set(),
+        # loyalty
+        "points_word": set(),
+        "purchases_word": set(),
+        "card": {"name", "code", "tier", "balance", "points", "progress"},
+        "balance": {"balance", "points", "tier", "percent", "progress"},
+        "balance_history": set(),
+        "balance_history_empty": set(),
+        "ledger_accrual": set(),
+        "ledger_redemption": set(),
+        "ledger_bonus": set(),
+        "ledger_welcome": set(),
+        "ledger_birthday": set(),
+        "ledger_referral": set(),
+        "ledger_expiry": set(),
+        "ledger_adjustment": set(),
+        "progress_next": {"count", "purchases", "tier"},
+        "progress_top": {"tier"},
+        "receipt": {"amount", "earned", "balance", "points", "progress"},
+        "receipt_spent": {"spent", "value"},
+        "receipt_coupon": {"title", "code"},
+        "tier_up": {"tier", "percent", "perks"},
+        "spend_request": {"points", "value", "amount", "balance"},
+        "spend_yes_button": {"points"},
+        "spend_no_button": set(),
+        "spend_confirmed": {"points"},
+        "spend_declined": set(),
+        "bonus_welcome": {"points"},
+        "bonus_birthday": {"points", "balance"},
+        "bonus_referrer": {"friend", "points", "balance"},
+        "bonus_referred": {"points"},
+        "points_expired": {"points", "balance"},
+        "points_adjusted": {"delta", "reason", "balance"},
+        "gift_coupon": {"number", "title", "code", "until"},
+        "coupon_issued": {"title", "code", "until"},
+        "coupon_sold_out": set(),
+        "coupon_limit_reached": set(),
+        "coupon_not_available": set(),
+        "coupons_list": set(),
+        "coupon_line": {"title", "code", "until"},
+        "coupons_none": set(),
+        "coupon_used": {"title", "code"},
+        "invite": {"link", "points", "friend_points"},
+        "referral_welcome": {"name", "points"},
+        "referral_own_link": set(),
+        "referral_existing": set(),
+        "satisfaction_question": {"business"},
+        "satisfaction_thanks": set(),
+        "satisfaction_sorry": set(),
+        "satisfaction_already": set(),
     }.items()
 }
 
@@ -346,6 +398,147 @@ class Handoff(_Model):
         assert match is not None
         start, end = (dt_time.fromisoformat(part.zfill(5)) for part in match.groups())
         return start, end
+# ---- loyalty ---------------------------------------------------------------------------------------
+
+Key = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
+
+
+def _default_tiers() -> list[Tier]:
+    return [
+        Tier(
+            key="new",
+            title={"en": "New", "ru": "Новый гость", "uk": "Новий гість"},
+            min_purchases=0,
+            min_spend=None,
+            earn_percent=Decimal(3),
+        ),
+        Tier(
+            key="episodic",
+            title={"en": "Returning", "ru": "Снова с нами", "uk": "Знову з нами"},
+            min_purchases=2,
+            min_spend=None,
+            earn_percent=Decimal(5),
+        ),
+        Tier(
+            key="regular",
+            title={"en": "Regular", "ru": "Постоянный гость", "uk": "Постійний гість"},
+            min_purchases=4,
+            min_spend=None,
+            earn_percent=Decimal(7),
+        ),
+    ]
+
+
+class Tier(_Model):
+    """A customer type. Reached by purchase count (the rule of four) or, when set, by total spend."""
+
+    key: Key
+    title: LocalText
+    min_purchases: int = Field(ge=0)
+    min_spend: Decimal | None = Field(None, gt=0)
+    earn_percent: Decimal = Field(Decimal(5), ge=0, le=100)
+    perks: LocalText = Field(default_factory=dict)
+
+
+class CatalogEntry(_Model):
+    """A category a cashier can pick for a sale; sequences can trigger on it."""
+
+    key: Key
+    title: LocalText
+
+
+class CouponCampaign(_Model):
+    key: Key
+    title: LocalText
+    kind: Literal["percent", "amount", "gift"] = "gift"
+    value: Decimal | None = Field(None, gt=0)  # the percent or the amount off
+    valid_days: int = Field(30, ge=1)  # how long an issued coupon stays valid
+    starts: date | None = None  # the campaign's window (local dates, inclusive)
+    ends: date | None = None
+    stock: int | None = Field(None, ge=1)  # at most this many coupons in total
+    per_customer: int = Field(1, ge=1)
+    only_tags: list[Tag] = Field(default_factory=list)  # only customers with one of these tags
+    claimable: bool = False  # customers may claim it with the link t.me/<bot>?start=cp-<key>
+
+    @model_validator(mode="after")
+    def _value_fits_kind(self) -> CouponCampaign:
+        if self.kind != "gift" and self.value is None:
+            raise ValueError(f"a {self.kind} coupon needs value")
+        if self.kind == "percent" and self.value is not None and self.value > 100:
+            raise ValueError("a percent coupon cannot take off more than 100%")
+        if self.starts and self.ends and self.ends < self.starts:
+            raise ValueError("ends is before starts")
+        return self
+
+
+class GiftRule(_Model):
+    """Cumulative gifts: on the customer's n-th purchase, a coupon of this campaign."""
+
+    on_purchase: int = Field(ge=1)
+    coupon: Key
+
+
+class ReferralRules(_Model):
+    referrer_points: int = Field(0, ge=0)  # for the customer who invited
+    friend_points: int = Field(0, ge=0)  # for the new customer, after their first purchase
+
+
+class LoyaltyRules(_Model):
+    currency: str = "UAH"
+    tiers: list[Tier] = Field(default_factory=_default_tiers)
+    welcome_points: int = Field(0, ge=0)
+    birthday_points: int = Field(0, ge=0)
+    birthday_coupon: Key | None = None
+    referral: ReferralRules = Field(default_factory=lambda: ReferralRules.model_validate({}))
+    expire_after_days: int | None = Field(365, ge=1)  # None: points never expire
+    max_points_share: Decimal = Field(Decimal(50), ge=0, le=100)  # percent of a purchase payable with points
+    satisfaction_after: timedelta = timedelta(days=1)
+    catalog: list[CatalogEntry] = Field(default_factory=list)
+    coupons: list[CouponCampaign] = Field(default_factory=list)
+    gifts: list[GiftRule] = Field(default_factory=list)
+
+    @field_validator("satisfaction_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return value if isinstance(value, timedelta) else parse_duration(value)  # type: ignore[arg-type]
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if not is_currency(value.upper()):
+            raise ValueError(f"unknown currency {value!r} (use an ISO code such as UAH, EUR, USD)")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LoyaltyRules:
+        if not self.tiers or self.tiers[0].min_purchases != 0:
+            raise ValueError("tiers: the first tier must have min_purchases: 0 (everyone starts there)")
+        counts = [tier.min_purchases for tier in self.tiers]
+        if counts != sorted(counts) or len(set(counts)) != len(counts):
+            raise ValueError("tiers: list them from the lowest to the highest min_purchases, each different")
+        for kind, keys in (
+            ("tiers", [t.key for t in self.tiers]),
+            ("catalog", [c.key for c in self.catalog]),
+            ("coupons", [c.key for c in self.coupons]),
+        ):
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"{kind}: a key is used twice")
+        campaigns = {c.key for c in self.coupons}
+        for rule in self.gifts:
+            if rule.coupon not in campaigns:
+                raise ValueError(f"gifts: unknown coupon {rule.coupon!r} (define it under coupons)")
+        if self.birthday_coupon and self.birthday_coupon not in campaigns:
+            raise ValueError(f"birthday_coupon: unknown coupon {self.birthday_coupon!r}")
+        return self
+
+    def campaign(self, key: str) -> CouponCampaign | None:
+        return next((c for c in self.coupons if c.key == key), None)
+
+    def category(self, key: str) -> CatalogEntry | None:
+        return next((c for c in self.catalog if c.key == key), None)
+
+    def tier(self, key: str) -> Tier | None:
+        return next((t for t in self.tiers if t.key == key), None)
 
 
 class Content(_Model):
@@ -354,6 +547,7 @@ class Content(_Model):
     sequences: list[SequenceDef] = Field(default_factory=list)
     faq: list[FaqEntry] = Field(default_factory=list)
     handoff: Handoff = Field(default_factory=Handoff)
+    loyalty: LoyaltyRules = Field(default_factory=lambda: LoyaltyRules.model_validate({}))
     texts: dict[str, dict[str, str]]
 
     def sequence(self, name: str) -> SequenceDef | None:
@@ -423,6 +617,11 @@ class Content(_Model):
         for interest in self.onboarding.interests:
             if default not in interest.title:
                 raise ValueError(f"onboarding.interests.{interest.tag}.title: needs a {default} title")
+        loyalty = self.loyalty
+        for where, items in (("tiers", loyalty.tiers), ("catalog", loyalty.catalog), ("coupons", loyalty.coupons)):
+            for item in items:
+                if default not in item.title:
+                    raise ValueError(f"loyalty.{where}.{item.key}.title: needs a {default} title")
         return self
 
     def texts_for(self, language: str | None) -> Texts:
@@ -452,6 +651,12 @@ def _check_text(language: str, key: str, text: str) -> None:
         raise ValueError(f"{where}: unknown placeholder {{{sorted(unknown)[0]}}} (allowed: {allowed})")
 
 
+class Html(str):
+    """Text that is already HTML (a rendered text): `Texts` puts it in as is instead of escaping it."""
+
+    __slots__ = ()
+
+
 class Texts:
     """The texts of one language; values put into a text are HTML-escaped (texts are sent as HTML)."""
 
@@ -463,13 +668,31 @@ class Texts:
 
     def __call__(self, key: str, **values: Any) -> str:
         template = self._own.get(key) or self._fallback[key]
-        safe = {name: html.escape(str(value), quote=False) for name, value in values.items()}
+        safe = {
+            name: value if isinstance(value, Html) else html.escape(str(value), quote=False)
+            for name, value in values.items()
+        }
         safe.setdefault("business", html.escape(self._business, quote=False))
         return template.format_map(_Defaulting(safe))
+
+    def plural(self, key: str, count: int) -> str:
+        """The word form for `count` from a text like `point|points` (en) or `балл|балла|баллов|балла` (ru).
+
+        Forms are listed in CLDR order of the language's categories (one, few, many, other); a missing
+        form falls back to the last one given.
+        """
+        forms = self(key).split("|")
+        tags = sorted(Locale.parse(self.language).plural_form.tags | {"other"}, key=_PLURAL_ORDER.index)
+        tag = Locale.parse(self.language).plural_form(abs(count))
+        index = tags.index(tag) if tag in tags else len(tags) - 1
+        return forms[min(index, len(forms) - 1)].strip()
 
     def local(self, text: Mapping[str, str], default_language: str) -> str:
         """Pick this language from a per-language mapping (e.g. an interest title)."""
         return text.get(self.language) or text[default_language]
+
+
+_PLURAL_ORDER = ("zero", "one", "two", "few", "many", "other")
 
 
 class _Defaulting(dict[str, str]):

@@ -14,17 +14,19 @@ import asyncio
 import html
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
 from typing import Literal, Protocol
 
 from flows.clock import Clock
 from flows.content import Content
 from flows.hours import next_opening
 from flows.lead_card import CardData, render_card
+from flows.loyalty import tier_for
 from flows.messenger import Button, Outgoing
 from flows.sequences import Sequences
-from storage.customer_facts import purchase_facts
+from storage.customer_facts import PurchaseFacts, purchase_facts
 from storage.customers import Customer, CustomersRepo
 from storage.db import Database
 from storage.events import append_event
@@ -212,10 +214,16 @@ class Handoff:
             lead=lead,
             customer=customer,
             tags=await self.customers.tags(customer.id),
-            facts=await purchase_facts(self.db, customer.id),
+            facts=await self._facts(customer),
             recent=await self.messages.recent(customer.id),
         )
         return render_card(data, self.zone)
+
+    async def _facts(self, customer: Customer) -> PurchaseFacts:
+        """Purchases and points, plus the tier by the content's rules (the rule of four purchases)."""
+        facts = await purchase_facts(self.db, customer.id)
+        tier = tier_for(self.content.loyalty, facts.count or 0, facts.total or Decimal(0))
+        return replace(facts, tier=tier.title[self.content.business.default_language])  # the team's language
 
     def card_buttons(self, lead: Lead) -> list[list[Button]]:
         data = self.card_button_data

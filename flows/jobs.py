@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta, tzinfo
 
 from flows.clock import Clock
+from flows.coupons import Coupons
 from flows.handoff import Handoff
+from flows.loyalty import Loyalty
 from flows.outbox import DrainReport, Sender
 from flows.sequences import Sequences
 from storage.customers import CustomersRepo
@@ -28,12 +30,16 @@ class Jobs:
     daily_at: time
     handoff: Handoff | None = None
     reports: list[DrainReport] = field(default_factory=list)
+    loyalty: Loyalty | None = None
+    coupons: Coupons | None = None
 
     async def advance(self) -> int:
-        """Apply new triggers and exits, then queue the steps that are due."""
+        """Apply new triggers and exits, expire old points, then queue the steps that are due."""
         await self.sequences.process_events()
         if self.handoff is not None:  # a trigger may just have enrolled someone who is talking to a manager
             await self.handoff.hold()
+        if self.loyalty is not None:
+            await self.loyalty.expire_all()
         return await self.sequences.advance()
 
     async def leads(self) -> int:
@@ -51,6 +57,8 @@ class Jobs:
         if local.time() < self.daily_at or await self.kv.get(DAILY_KEY) == today:
             return False
         started = await self.sequences.daily(local.date())
+        if self.loyalty is not None:
+            await self.loyalty.birthdays(local.date(), self.coupons)
         await self.customers.prune_processed_updates(self.clock.now() - timedelta(days=3))
         if self.handoff is not None:
             await self.handoff.prune()

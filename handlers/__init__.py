@@ -6,16 +6,39 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    """Fresh routers for one Dispatcher: commands first so they work mid-onboarding; then a conversation with
-    a manager (it takes whatever the customer writes), then FAQ matching of free text; the fallback last."""
-    from handlers import errors, fallback, faq, handoff, lead_stats, onboarding, profile, sequences, start
+    """Fresh routers for one Dispatcher, in the order they are tried.
+
+    Deep links before /start (a scanned card, a staff invite, an invitation, a coupon link); commands so they
+    work mid-onboarding; a cashier's sale dialog before onboarding (an amount is not a birthday); then a
+    conversation with a manager (it takes whatever the customer writes), FAQ matching of free text, and the
+    fallback last.
+    """
+    from handlers import (
+        deeplinks,
+        errors,
+        fallback,
+        faq,
+        handoff,
+        lead_stats,
+        loyalty,
+        onboarding,
+        profile,
+        sales,
+        sequences,
+        staff,
+        start,
+    )
 
     specs = [
         errors.router,
+        deeplinks.router,
         start.router,
         profile.router,
         sequences.router,
         lead_stats.router,
+        loyalty.router,
+        staff.router,
+        sales.router,
         onboarding.router,
         handoff.router,
         faq.router,

@@ -19,6 +19,7 @@ TEAM_COMMANDS = frozenset(
         "sale",
         "redeem",
         "staff",
+        "points",
         "segment",
         "broadcast",
         "broadcasts",

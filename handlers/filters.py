@@ -6,6 +6,7 @@ from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject, User
 
 from bot.settings import Settings
+from flows.staff import Staff
 from storage.customers import Customer
 
 
@@ -33,3 +34,24 @@ class IsOwner(Filter):
         self, event: TelegramObject, settings: Settings, event_from_user: User | None = None
     ) -> bool:
         return event_from_user is not None and event_from_user.id in settings.owner_ids
+
+
+class IsStaff(Filter):
+    """The sender is an owner or an active staff member (optionally with one of `roles`).
+
+    Read from the database on every update, so revoking takes effect at once; puts `role` into the
+    handler data.
+    """
+
+    def __init__(self, *roles: str) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(
+        self, event: TelegramObject, staff: Staff, event_from_user: User | None = None
+    ) -> bool | dict[str, str]:
+        if event_from_user is None:
+            return False
+        role = await staff.role_of(event_from_user.id)
+        if role is None or (self.roles and role not in self.roles and role != "owner"):
+            return False
+        return {"role": role}

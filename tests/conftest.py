@@ -89,8 +89,14 @@ def emulator_options() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def emu(emulator_options: dict[str, Any]) -> AsyncIterator[Emulator]:
-    emulator = Emulator(**emulator_options)
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def emu(emulator_options: dict[str, Any], clock: FakeClock) -> AsyncIterator[Emulator]:
+    # The emulator's rate limits run on the test's clock: when the bot waits out a 429, time moves for both.
+    emulator = Emulator(**{"monotonic": clock.monotonic, **emulator_options})
     await emulator.start()
     try:
         yield emulator
@@ -105,9 +111,11 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def harness(emu: Emulator, tmp_path: Path, settings_overrides: dict[str, Any]) -> AsyncIterator[Harness]:
+async def harness(
+    emu: Emulator, tmp_path: Path, settings_overrides: dict[str, Any], clock: FakeClock
+) -> AsyncIterator[Harness]:
     settings = make_settings(tmp_path, emu.api_base, **settings_overrides)
-    h = Harness(emu, settings, FakeClock())
+    h = Harness(emu, settings, clock)
     await h.start()
     try:
         yield h

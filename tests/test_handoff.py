@@ -24,6 +24,7 @@ from tests.handoff_helpers import (
     settle,
     texts,
 )
+from tests.loyalty_helpers import card_code
 
 pytestmark = pytest.mark.parametrize("settings_overrides", [FORUM])
 
@@ -36,6 +37,8 @@ async def test_manager_command_opens_a_lead_with_a_full_card_in_the_customers_to
     await anna.send("25.12")
     await anna.click("Yoga")
     await anna.click("Done")
+    owner = harness.chat(OWNER_ID, first_name="Olga")
+    await owner.send(f"/sale {await card_code(anna)} 1500")
     await anna.send("do you have a sauna?")
     replies = await anna.send("/manager")
     assert "A manager will answer you right here" in texts(replies)
@@ -51,8 +54,8 @@ async def test_manager_command_opens_a_lead_with_a_full_card_in_the_customers_to
         "+380501234567",
         "English",
         "source: instagram",
-        "tier: — · points: —",  # loyalty figures arrive with the loyalty feature
-        "purchases: — · last: —",
+        "tier: New guest · points: ",
+        "purchases: 1 for 1 500.00 · last: 05.01.2026",
         "tags: yoga",
         "do you have a sauna?",
         "Waiting",

@@ -10,6 +10,7 @@ import pytest
 from bot.sandbox.driver import ChatDriver
 from storage.customers import Customer
 from tests.conftest import OWNER_ID, Harness
+from tests.loyalty_helpers import card_code, hire
 
 WELCOME_1 = "Here is how it works"
 WELCOME_2 = "Your first class is on us"
@@ -97,8 +98,8 @@ async def test_contact_budget_holds_across_two_sequences(harness: Harness, chat:
 async def test_purchase_ends_the_sequence(harness: Harness, chat: ChatDriver) -> None:
     await chat.send("/start")
     await harness.advance(minutes=1)
-    customer = await stored(harness)
-    await harness.services["events"].add(customer.id, "purchase", harness.clock.now(), {"number": 1})
+    cashier = await hire(harness)
+    await cashier.send(f"/sale {await card_code(chat)} 350 coffee")
     await harness.tick()
     welcome = (await enrolments(harness))["welcome"]
     assert (welcome.state, welcome.exit_reason) == ("exited", "purchased")

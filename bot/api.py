@@ -1,0 +1,235 @@
+"""The purchases API for shops and CRMs: `POST /api/purchases`, JSON, a bearer token, idempotent by
+the sender's `external_id`. It calls the same `Purchases.record` as the cashier's /sale and the CSV
+import, so a purchase is recorded the same way whichever door it came through.
+
+Answers: 201 recorded, 200 the same external_id again (nothing new written), 401 wrong or missing token,
+422 with `{"errors": [{"field": …, "message": …}]}` for anything the sender can fix.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from flows.codes import normalize
+from flows.content import Content
+from flows.money import amount_hint, parse_amount
+from flows.purchases import NewPurchase, PurchaseRefused, Purchases, Recorded
+from flows.sales import refusal_text
+from storage.customers import Customer
+from storage.ledger import LedgerRepo
+from storage.purchases import Item
+
+log = logging.getLogger(__name__)
+MAX_BODY = 256 * 1024
+FIELDS = {"external_id", "card", "phone", "telegram_id", "amount", "category", "items", "purchased_at"}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+def normalize_phone(text: str) -> str | None:
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return f"+{digits}" if 7 <= len(digits) <= 15 else None
+
+
+def parse_moment(value: object, now: datetime) -> datetime | FieldError:
+    if not isinstance(value, str):
+        return FieldError("purchased_at", "must be an ISO 8601 time with a zone, e.g. 2026-01-05T12:30:00+02:00")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return FieldError("purchased_at", "must be an ISO 8601 time with a zone, e.g. 2026-01-05T12:30:00+02:00")
+    if moment.tzinfo is None:
+        return FieldError("purchased_at", "needs a time zone (e.g. +02:00 or Z)")
+    if moment.astimezone(UTC) > now + timedelta(minutes=5):
+        return FieldError("purchased_at", "is in the future")
+    return moment.astimezone(UTC)
+
+
+class ApiServer:
+    def __init__(
+        self, token: str, purchases: Purchases, ledger: LedgerRepo, content: Content, max_amount: Decimal
+    ) -> None:
+        self._token = token.encode()
+        self._purchases = purchases
+        self._ledger = ledger
+        self._content = content
+        self._max_amount = max_amount
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_post("/api/purchases", self.post_purchase)
+        app.router.add_get("/api/health", self.health)
+        return app
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        bound_host, bound_port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{bound_host}:{bound_port}"
+        log.info("purchases API listening on %s", self.base_url)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    def _authorized(self, request: web.Request) -> bool:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self._token)
+
+    async def post_purchase(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return web.json_response(
+                {"error": "unauthorized: send Authorization: Bearer <API_TOKEN>"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return _unprocessable([FieldError("body", "is not valid JSON")])
+        if not isinstance(body, dict):
+            return _unprocessable([FieldError("body", "must be a JSON object")])
+        purchase_or_errors = await self._parse(body)
+        if isinstance(purchase_or_errors, list):
+            return _unprocessable(purchase_or_errors)
+        try:
+            recorded = await self._purchases.record(purchase_or_errors)
+        except PurchaseRefused as refused:
+            return _unprocessable([FieldError("purchase", refusal_text(refused))])
+        return web.json_response(_answer(recorded), status=200 if recorded.duplicate else 201)
+
+    async def _parse(self, body: dict[str, Any]) -> NewPurchase | list[FieldError]:
+        errors = [FieldError(name, "unknown field") for name in sorted(set(body) - FIELDS)]
+        now = self._purchases.clock.now()
+        external_id = body.get("external_id")
+        if not isinstance(external_id, str) or not 1 <= len(external_id.strip()) <= 100:
+            errors.append(FieldError("external_id", "required: your id of this purchase, 1–100 characters"))
+        customer, customer_errors = await self._customer(body)
+        errors += customer_errors
+        amount = None
+        raw_amount = body.get("amount")
+        if isinstance(raw_amount, bool) or not isinstance(raw_amount, str | int | float):
+            errors.append(FieldError("amount", 'required: a number or a string such as "1500.50"'))
+        else:
+            parsed = parse_amount(str(raw_amount), self._max_amount)
+            if parsed.error is not None:
+                errors.append(FieldError("amount", amount_hint(parsed.error, self._max_amount)))
+            amount = parsed.value
+        category = body.get("category")
+        if category is not None and (
+            not isinstance(category, str) or self._content.loyalty.category(category) is None
+        ):
+            known = ", ".join(entry.key for entry in self._content.loyalty.catalog) or "none configured"
+            errors.append(FieldError("category", f"unknown category (known: {known})"))
+        items, item_errors = self._items(body.get("items"))
+        errors += item_errors
+        purchased_at = None
+        if body.get("purchased_at") is not None:
+            moment = parse_moment(body["purchased_at"], now)
+            if isinstance(moment, FieldError):
+                errors.append(moment)
+            else:
+                purchased_at = moment
+        if errors:
+            return errors
+        assert customer is not None and amount is not None and isinstance(external_id, str)
+        return NewPurchase(
+            customer_id=customer.id,
+            amount=amount,
+            source="api",
+            category=category,
+            items=items,
+            external_id=external_id.strip(),
+            purchased_at=purchased_at,
+            # A purchase reported a day or more late gets no "thank you" and no survey.
+            notify=purchased_at is None or now - purchased_at < timedelta(days=1),
+        )
+
+    async def _customer(self, body: dict[str, Any]) -> tuple[Customer | None, list[FieldError]]:
+        given = [name for name in ("card", "phone", "telegram_id") if body.get(name) not in (None, "")]
+        if len(given) != 1:
+            return None, [FieldError("card", "give exactly one of card, phone, telegram_id to name the customer")]
+        name = given[0]
+        value = body[name]
+        customer: Customer | None = None
+        if name == "card" and isinstance(value, str):
+            customer = await self._ledger.customer_by_card(normalize(value))
+        elif name == "phone" and isinstance(value, str):
+            phone = normalize_phone(value)
+            if phone is None:
+                return None, [FieldError("phone", "is not a phone number (7–15 digits)")]
+            customer = await self._ledger.customer_by_phone(phone)
+        elif name == "telegram_id" and isinstance(value, int) and not isinstance(value, bool):
+            customer = await self._ledger.customer_by_tg(value)
+        else:
+            return None, [FieldError(name, "has the wrong type")]
+        if customer is None or customer.tg_id is None:
+            return None, [FieldError(name, "no customer with this " + name.replace("_", " "))]
+        return customer, []
+
+    def _items(self, raw: object) -> tuple[list[Item], list[FieldError]]:
+        if raw is None:
+            return [], []
+        if not isinstance(raw, list) or len(raw) > 200:
+            return [], [FieldError("items", "must be a list of at most 200 items")]
+        items, errors = [], []
+        for index, entry in enumerate(raw):
+            where = f"items[{index}]"
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
+                errors.append(FieldError(f"{where}.name", "each item needs a name"))
+                continue
+            category = entry.get("category")
+            if category is not None and self._content.loyalty.category(str(category)) is None:
+                errors.append(FieldError(f"{where}.category", "unknown category"))
+                continue
+            try:
+                quantity = Decimal(str(entry.get("quantity", 1)))
+                amount = Decimal(str(entry["amount"])) if entry.get("amount") is not None else None
+            except ArithmeticError:
+                errors.append(FieldError(f"{where}.quantity", "quantity and amount must be numbers"))
+                continue
+            if (
+                not quantity.is_finite()
+                or quantity <= 0
+                or (amount is not None and (not amount.is_finite() or amount < 0))
+            ):
+                errors.append(FieldError(f"{where}.quantity", "quantity must be positive and amount not negative"))
+                continue
+            items.append(Item(entry["name"].strip()[:200], category, quantity, amount))
+        return items, errors
+
+
+def _unprocessable(errors: list[FieldError]) -> web.Response:
+    return web.json_response({"errors": [{"field": e.field, "message": e.message} for e in errors]}, status=422)
+
+
+def _answer(recorded: Recorded) -> dict[str, Any]:
+    return {
+        "purchase_id": recorded.purchase_id,
+        "customer_id": recorded.customer_id,
+        "number": recorded.number,
+        "amount": str(recorded.amount),
+        "points_earned": recorded.earned,
+        "balance": recorded.balance,
+        "tier": recorded.tier_after.key,
+        "duplicate": recorded.duplicate,
+    }

@@ -1,0 +1,68 @@
+"""The satisfaction question's answer: stored once per purchase; 3 or less alerts the managers."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from enum import Enum
+
+from flows.clock import Clock
+from flows.content import Content
+from flows.formatting import money
+from flows.loyalty import Loyalty
+from flows.notices import Notices
+from storage.customers import Customer
+from storage.db import Database
+from storage.purchases import PurchasesRepo, record_feedback
+
+LOW_SCORE = 3
+
+
+class Rated(Enum):
+    THANKS = "thanks"
+    SORRY = "sorry"  # low score: the managers were alerted
+    ALREADY = "already"
+    NOT_YOURS = "not_yours"
+
+
+@dataclass
+class Feedback:
+    db: Database
+    purchases: PurchasesRepo
+    loyalty: Loyalty
+    content: Content
+    notices: Notices
+    clock: Clock
+    alert_chats: tuple[int, ...]  # the managers' chat, or the owners when there is none
+
+    async def rate(self, customer: Customer, purchase_id: int, score: int) -> Rated:
+        """Store the customer's score for their purchase; a low one alerts the managers with the card."""
+        purchase = await self.purchases.get(purchase_id)
+        if purchase is None or purchase.customer_id != customer.id or not 1 <= score <= 5:
+            return Rated.NOT_YOURS
+        card = await self.loyalty.card(customer.id)
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            if not await record_feedback(tx, purchase_id, customer.id, score, now):
+                return Rated.ALREADY
+            if score > LOW_SCORE:
+                return Rated.THANKS
+            amount = money(purchase.amount, self.content.loyalty.currency, "en")
+            contact = " · ".join(
+                part for part in (f"@{customer.username}" if customer.username else None, customer.phone) if part
+            )
+            text = (
+                f"⚠️ <b>Low score {score}/5</b> from {_escape(customer.display_name)}"
+                f"{' (' + _escape(contact) + ')' if contact else ''}\n"
+                f"Card {card.card_code} · purchase no. {purchase.number} of {amount} on "
+                f"{purchase.purchased_at:%d.%m.%Y}\nTelegram id: <code>{customer.tg_id}</code>"
+            )
+            for chat_id in self.alert_chats:
+                await self.notices.to_chat(
+                    tx, chat_id, f"low-score:{purchase_id}:{chat_id}", text, now, kind="alert"
+                )
+        return Rated.SORRY
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)

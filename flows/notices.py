@@ -1,0 +1,78 @@
+"""Messages the loyalty flows send on their own: always through the outbox, inside the caller's transaction.
+
+Queuing in the same transaction as the change means a receipt exists exactly when the purchase does,
+and the outbox's idempotency key means a retried operation never queues it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flows.content import Content, Texts
+from flows.messenger import Button, Outgoing
+from storage.customers import Customer
+from storage.db import Tx
+from storage.outbox import NewMessage, enqueue
+
+
+@dataclass(frozen=True)
+class LoyaltyButtons:
+    """Callback data for buttons in queued messages, packed by the handlers' CallbackData factories."""
+
+    spend: Callable[[int, bool], str]  # (draft id, yes?) → data
+    rate: Callable[[int, int], str]  # (purchase id, score) → data
+
+
+def plain_buttons() -> LoyaltyButtons:
+    """Button data without aiogram (flow-level tests and tools)."""
+    return LoyaltyButtons(spend=lambda draft, yes: f"ps:{draft}:{int(yes)}", rate=lambda p, s: f"rt:{p}:{s}")
+
+
+@dataclass
+class Notices:
+    content: Content
+    buttons: LoyaltyButtons
+
+    def texts(self, customer: Customer) -> Texts:
+        return self.content.texts_for(customer.preferred_language)
+
+    async def to_customer(
+        self,
+        tx: Tx,
+        customer: Customer,
+        key: str,
+        text: str,
+        now: datetime,
+        *,
+        kind: str = "loyalty",
+        transactional: bool = True,
+        due_at: datetime | None = None,
+        buttons: list[list[Button]] | None = None,
+    ) -> bool:
+        """Queue a message for a customer; False when they cannot be reached or it was queued before."""
+        if customer.tg_id is None:
+            return False
+        message = NewMessage(
+            key=key,
+            chat_id=customer.tg_id,
+            kind=kind,
+            payload=Outgoing(text=text, buttons=buttons or []).to_payload(),
+            due_at=due_at or now,
+            customer_id=customer.id,
+            transactional=transactional,
+        )
+        return await enqueue(tx, message, now)
+
+    async def to_chat(self, tx: Tx, chat_id: int, key: str, text: str, now: datetime, kind: str = "staff") -> bool:
+        """Queue a message for a staff member or the managers' chat (always transactional)."""
+        message = NewMessage(
+            key=key,
+            chat_id=chat_id,
+            kind=kind,
+            payload=Outgoing(text=text).to_payload(),
+            due_at=now,
+            transactional=True,
+        )
+        return await enqueue(tx, message, now)

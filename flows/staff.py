@@ -1,0 +1,53 @@
+"""The team: owners (from settings) invite managers and cashiers with one-time links, list and revoke them.
+
+Roles are read from the database on every command and button, so a revoked cashier loses access at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flows.clock import Clock
+from storage.staff import StaffMember, StaffRepo
+
+ROLES = ("manager", "cashier")
+INVITE_TTL = timedelta(hours=48)
+STAFF_PREFIX = "staff-"
+
+
+@dataclass
+class Staff:
+    repo: StaffRepo
+    owner_ids: frozenset[int]
+    clock: Clock
+
+    async def role_of(self, tg_id: int) -> str | None:
+        """`owner`, `manager`, `cashier`, or None for a customer."""
+        if tg_id in self.owner_ids:
+            return "owner"
+        return await self.repo.role(tg_id)
+
+    async def is_staff(self, tg_id: int) -> bool:
+        return await self.role_of(tg_id) is not None
+
+    async def invite(self, owner_tg_id: int, role: str, bot_username: str) -> str:
+        """A one-time link (valid 48 hours) that makes whoever opens it a member with this role."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        token = secrets.token_urlsafe(16)
+        now = self.clock.now()
+        await self.repo.create_invite(token, role, owner_tg_id, now, now + INVITE_TTL)
+        return f"https://t.me/{bot_username}?start={STAFF_PREFIX}{token}"
+
+    async def accept(self, token: str, tg_id: int, name: str) -> str | None:
+        """Use an invite; the role, or None when the link is unknown, used or expired."""
+        return await self.repo.accept_invite(token, tg_id, name, self.clock.now())
+
+    async def members(self) -> list[StaffMember]:
+        return await self.repo.active()
+
+    async def revoke(self, tg_id: int, by: int) -> bool:
+        """Take access away; False when that person was not (or no longer) staff."""
+        return await self.repo.revoke(tg_id, by, self.clock.now())

@@ -1,0 +1,75 @@
+"""/staff for owners: invite a manager or cashier with a one-time link, list the team, revoke access."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import Bot, F
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from flows.staff import INVITE_TTL, Staff
+from handlers.filters import IsOwner
+from handlers.routing import RouterSpec
+
+router = RouterSpec("staff", message_filters=(F.chat.type == "private",))
+
+
+class StaffCb(CallbackData, prefix="st"):
+    a: str  # inv | rev
+    role: str = ""
+    u: int = 0  # the member to revoke
+
+
+async def _team(staff: Staff) -> tuple[str, InlineKeyboardMarkup]:
+    members = await staff.members()
+    lines = ["<b>Your team</b>"]
+    builder = InlineKeyboardBuilder()
+    for member in members:
+        name = html.escape(member.name or str(member.tg_id), quote=False)
+        lines.append(
+            f"• {name} — {member.role} (id <code>{member.tg_id}</code>, since {member.added_at:%d.%m.%Y})"
+        )
+        builder.button(
+            text=f"Revoke {member.name or member.tg_id}"[:60], callback_data=StaffCb(a="rev", u=member.tg_id)
+        )
+    if not members:
+        lines.append("Nobody yet. Invite a cashier or a manager with a one-time link:")
+    lines.append("\nCashiers record sales and redeem coupons; managers can also correct points (/points).")
+    builder.button(text="➕ Invite a cashier", callback_data=StaffCb(a="inv", role="cashier"))
+    builder.button(text="➕ Invite a manager", callback_data=StaffCb(a="inv", role="manager"))
+    builder.adjust(1)
+    return "\n".join(lines), builder.as_markup()
+
+
+@router.message(Command("staff"), IsOwner())
+async def staff_list(message: Message, staff: Staff) -> None:
+    """The owner's team screen."""
+    text, keyboard = await _team(staff)
+    await message.answer(text, reply_markup=keyboard)
+
+
+@router.callback_query(StaffCb.filter(), IsOwner())
+async def staff_button(query: CallbackQuery, callback_data: StaffCb, staff: Staff, bot: Bot) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    if callback_data.a == "inv" and callback_data.role in ("cashier", "manager"):
+        me = await bot.me()
+        link = await staff.invite(query.from_user.id, callback_data.role, me.username or "")
+        await query.answer()
+        if message is not None:
+            hours = int(INVITE_TTL.total_seconds() // 3600)
+            await message.answer(
+                f"One-time invite for a <b>{callback_data.role}</b> (valid {hours} hours, works once):\n{link}\n\n"
+                "Send it only to that person: opening it gives them access. If the wrong person joins, revoke them here in /staff."
+            )
+        return
+    if callback_data.a == "rev" and callback_data.u:
+        revoked = await staff.revoke(callback_data.u, query.from_user.id)
+        await query.answer("Access revoked." if revoked else "Already revoked.")
+        if message is not None:
+            text, keyboard = await _team(staff)
+            await message.edit_text(text, reply_markup=keyboard)
+        return
+    await query.answer("This button is no longer active.")

@@ -1,0 +1,38 @@
+"""Customers from a file: create or fill in (never overwrite what the customer told the bot)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.db import Tx
+from storage.timefmt import to_db
+
+
+async def upsert_imported_customer(
+    tx: Tx,
+    *,
+    tg_id: int,
+    first_name: str | None,
+    last_name: str | None,
+    phone: str | None,
+    birthday: tuple[int, int, int | None] | None,
+    now: datetime,
+) -> tuple[int, bool]:
+    """(customer id, created?) — existing customers only get the fields they have empty."""
+    day, month, year = birthday if birthday else (None, None, None)
+    existing = await tx.fetch_one("SELECT id FROM customers WHERE tg_id = ?", (tg_id,))
+    if existing is not None:
+        await tx.execute(
+            "UPDATE customers SET first_name = COALESCE(first_name, ?), last_name = COALESCE(last_name, ?),"
+            " phone = COALESCE(phone, ?), birthday_day = COALESCE(birthday_day, ?),"
+            " birthday_month = COALESCE(birthday_month, ?), birthday_year = COALESCE(birthday_year, ?)"
+            " WHERE id = ?",
+            (first_name, last_name, phone, day, month, year, existing[0]),
+        )
+        return int(existing[0]), False
+    customer_id = await tx.insert(
+        "INSERT INTO customers (tg_id, first_name, last_name, phone, birthday_day, birthday_month, birthday_year,"
+        " source, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'import', ?, ?)",
+        (tg_id, first_name, last_name, phone, day, month, year, to_db(now), to_db(now)),
+    )
+    return customer_id, True

@@ -1,0 +1,106 @@
+"""Staff members, one-time invites and the audit log of what staff did."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.db import Database, Tx
+from storage.timefmt import from_db, to_db
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    tg_id: int
+    role: str
+    name: str | None
+    added_at: datetime
+
+
+async def audit(
+    tx: Tx, actor_tg_id: int | None, action: str, subject: str | None, now: datetime, **details: Any
+) -> None:
+    """Record a staff action inside the transaction that performs it."""
+    await tx.execute(
+        "INSERT INTO audit_log (actor_tg_id, action, subject, details, created_at) VALUES (?, ?, ?, ?, ?)",
+        (
+            actor_tg_id,
+            action,
+            subject,
+            json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details else None,
+            to_db(now),
+        ),
+    )
+
+
+class StaffRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def role(self, tg_id: int) -> str | None:
+        value = await self._db.fetch_value(
+            "SELECT role FROM staff WHERE tg_id = ? AND revoked_at IS NULL", (tg_id,)
+        )
+        return None if value is None else str(value)
+
+    async def active(self) -> list[StaffMember]:
+        rows = await self._db.fetch_all(
+            "SELECT tg_id, role, name, added_at FROM staff WHERE revoked_at IS NULL ORDER BY added_at, tg_id"
+        )
+        return [StaffMember(r["tg_id"], r["role"], r["name"], from_db(r["added_at"])) for r in rows]  # type: ignore[arg-type]
+
+    async def create_invite(
+        self, token: str, role: str, created_by: int, now: datetime, expires: datetime
+    ) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO staff_invites (token, role, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (token, role, created_by, to_db(now), to_db(expires)),
+            )
+            await audit(tx, created_by, "staff_invite", role, now)
+
+    async def accept_invite(self, token: str, tg_id: int, name: str, now: datetime) -> str | None:
+        """Use a one-time invite atomically; returns the role, or None if it is unknown, used or expired."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetch_one(
+                "UPDATE staff_invites SET used_by = ?, used_at = ? WHERE token = ? AND used_at IS NULL"
+                " AND expires_at > ? RETURNING role, created_by",
+                (tg_id, to_db(now), token, to_db(now)),
+            )
+            if row is None:
+                return None
+            await tx.execute(
+                "INSERT INTO staff (tg_id, role, name, added_by, added_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (tg_id) DO UPDATE SET role = excluded.role, name = excluded.name,"
+                " added_by = excluded.added_by, added_at = excluded.added_at, revoked_at = NULL",
+                (tg_id, row["role"], name, row["created_by"], to_db(now)),
+            )
+            await audit(tx, tg_id, "staff_joined", str(tg_id), now, role=row["role"], invited_by=row["created_by"])
+            return str(row["role"])
+
+    async def revoke(self, tg_id: int, by: int, now: datetime) -> bool:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE staff SET revoked_at = ? WHERE tg_id = ? AND revoked_at IS NULL", (to_db(now), tg_id)
+            )
+            if changed:
+                await audit(tx, by, "staff_revoked", str(tg_id), now)
+        return changed == 1
+
+    async def audit(
+        self, actor_tg_id: int | None, action: str, subject: str | None, now: datetime, **details: Any
+    ) -> None:
+        async with self._db.transaction() as tx:
+            await audit(tx, actor_tg_id, action, subject, now, **details)
+
+    async def audit_actions(self, actor_tg_id: int | None = None) -> list[str]:
+        """Actions in the audit log, oldest first (for tests and reports)."""
+        if actor_tg_id is None:
+            rows = await self._db.fetch_all("SELECT action FROM audit_log ORDER BY id")
+        else:
+            rows = await self._db.fetch_all(
+                "SELECT action FROM audit_log WHERE actor_tg_id = ? ORDER BY id", (actor_tg_id,)
+            )
+        return [row[0] for row in rows]
