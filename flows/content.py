@@ -398,6 +398,8 @@ class Handoff(_Model):
         assert match is not None
         start, end = (dt_time.fromisoformat(part.zfill(5)) for part in match.groups())
         return start, end
+
+
 # ---- loyalty ---------------------------------------------------------------------------------------
 
 Key = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
