@@ -1,0 +1,276 @@
+"""Set-based SQL for /stats, the report and the charts: every figure is one aggregate query.
+
+Nothing here loops over purchases in Python. Period figures read a range of `purchases_period` (a
+covering index); "as of now" figures read `customer_rhythm` (one row per buyer). Month figures take the
+month boundaries from the caller, already converted from local midnights to UTC, so months follow the
+business's calendar (and daylight saving) exactly.
+
+The queries are independent, so a report opens a couple of read-only connections (`AnalyticsRepo.reading`)
+and runs them side by side: SQLite releases the GIL while it works, so both cores are used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+from typing import Protocol
+
+import aiosqlite
+
+from storage.db import Database, Params, Row
+from storage.timefmt import to_db
+
+# A purchase counts for a sequence when it falls while the customer was enrolled or this long after.
+CONVERSION_WINDOW = "+7 days"
+
+
+@dataclass(frozen=True)
+class PurchaseFigures:
+    purchases: int
+    buyers: int
+    revenue_cents: int
+    first_purchase_cents: int  # revenue from customers' first purchases (new customers)
+    repeat_buyers: int  # buyers who made at least their second purchase in the period
+
+
+@dataclass(frozen=True)
+class BaseFigures:
+    """As of now: the customer base by purchase count (the rule of four) and lifetime revenue."""
+
+    buyers: int
+    one_off: int
+    episodic: int
+    regular: int
+    lifetime_cents: int
+
+
+@dataclass(frozen=True)
+class Sleeping:
+    total: int
+    reachable: int  # of them, customers the bot can still write to
+
+
+def _range(start: datetime | None, end: datetime) -> tuple[str, str]:
+    return ("" if start is None else to_db(start)), to_db(end)
+
+
+def _bounds_cte(bounds: Sequence[datetime]) -> tuple[str, list[object]]:
+    """`b(i, s, e)`: month i runs from bounds[i] to bounds[i + 1]."""
+    values = ", ".join("(?, ?, ?)" for _ in bounds[1:])
+    params: list[object] = []
+    for index, (start, end) in enumerate(pairwise(bounds)):
+        params += [index, to_db(start), to_db(end)]
+    return f"b(i, s, e) AS (VALUES {values})", params
+
+
+class Reader(Protocol):
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+
+class ReadPool:
+    """A few read-only connections; each query takes a free one, so queries run side by side."""
+
+    def __init__(self, connections: Sequence[aiosqlite.Connection]) -> None:
+        self._free: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        for connection in connections:
+            self._free.put_nowait(connection)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        connection = await self._free.get()
+        try:
+            cursor = await connection.execute(sql, params)
+            rows = await cursor.fetchall()
+            await cursor.close()
+            return list(rows)
+        finally:
+            self._free.put_nowait(connection)
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+
+class AnalyticsRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @asynccontextmanager
+    async def reading(self, connections: int = 2) -> AsyncIterator[AnalyticsQueries]:
+        """Queries on `connections` read-only connections of their own, closed when the block ends."""
+        opened: list[aiosqlite.Connection] = []
+        try:
+            for _ in range(connections):
+                connection = await aiosqlite.connect(f"{self._db.path.resolve().as_uri()}?mode=ro", uri=True)
+                opened.append(connection)
+                connection.row_factory = aiosqlite.Row
+                await connection.execute("PRAGMA busy_timeout=5000")
+            yield AnalyticsQueries(ReadPool(opened))
+        finally:
+            for connection in opened:
+                await connection.close()
+
+
+class AnalyticsQueries:
+    """The figures, each one aggregate query, on any reader (the database's own, or a `ReadPool`)."""
+
+    def __init__(self, db: Reader) -> None:
+        self._db = db
+
+    async def customers(self, start: datetime | None, end: datetime) -> tuple[int, int, int]:
+        """(customers known by `end`, new in the period, reachable now)."""
+        low, high = _range(start, end)
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*), COALESCE(SUM(first_seen_at >= ?), 0),"
+            " COALESCE(SUM(tg_id IS NOT NULL AND opted_out = 0 AND unreachable = 0), 0)"
+            " FROM customers WHERE first_seen_at < ?",
+            (low, high),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def purchases(self, start: datetime | None, end: datetime) -> PurchaseFigures:
+        """Purchase figures of a period; all time (no start) reads the per-buyer summary instead."""
+        if start is None:
+            row = await self._db.fetch_one(
+                "SELECT COALESCE(SUM(purchases), 0), COUNT(*), COALESCE(SUM(spent_cents), 0),"
+                " COALESCE(SUM(first_cents), 0), COALESCE(SUM(purchases >= 2), 0)"
+                " FROM customer_rhythm WHERE first_at < ?",
+                (to_db(end),),
+            )
+        else:
+            row = await self._db.fetch_one(
+                "SELECT COUNT(*), COUNT(DISTINCT customer_id), COALESCE(SUM(amount_cents), 0),"
+                " COALESCE(SUM(CASE WHEN number = 1 THEN amount_cents END), 0),"
+                " COUNT(DISTINCT CASE WHEN number >= 2 THEN customer_id END)"
+                " FROM purchases WHERE purchased_at >= ? AND purchased_at < ?",
+                (to_db(start), to_db(end)),
+            )
+        assert row is not None
+        return PurchaseFigures(*(int(value) for value in row))
+
+    async def retained(self, year_ago: datetime, two_years_ago: datetime) -> tuple[int, int]:
+        """(buyers between two years and a year ago, of them buyers in the last year): the base for churn."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*), COALESCE(SUM(r.last_at >= ?), 0) FROM customer_rhythm r"
+            " WHERE r.first_at < ? AND r.last_at >= ? AND EXISTS (SELECT 1 FROM purchases p"
+            "  WHERE p.customer_id = r.customer_id AND p.purchased_at >= ? AND p.purchased_at < ?)",
+            (to_db(year_ago), to_db(year_ago), to_db(two_years_ago), to_db(two_years_ago), to_db(year_ago)),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    async def base(self) -> BaseFigures:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*), COALESCE(SUM(purchases = 1), 0), COALESCE(SUM(purchases BETWEEN 2 AND 3), 0),"
+            " COALESCE(SUM(purchases >= 4), 0), COALESCE(SUM(spent_cents), 0) FROM customer_rhythm"
+        )
+        assert row is not None
+        return BaseFigures(*(int(value) for value in row))
+
+    async def sleeping(self, now: datetime, one_off_since: datetime) -> Sleeping:
+        """Repeat buyers past their sleeps_at, and one-off buyers whose purchase is older than `one_off_since`."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*), COALESCE(SUM(c.tg_id IS NOT NULL AND c.opted_out = 0 AND c.unreachable = 0), 0)"
+            " FROM customer_rhythm r JOIN customers c ON c.id = r.customer_id"
+            " WHERE r.sleeps_at <= ? OR (r.purchases = 1 AND r.last_at <= ?)",
+            (to_db(now), to_db(one_off_since)),
+        )
+        assert row is not None
+        return Sleeping(int(row[0]), int(row[1]))
+
+    async def points(self, start: datetime | None, end: datetime) -> tuple[int, int, int]:
+        """(issued, redeemed, expired) points in the period."""
+        low, high = _range(start, end)
+        row = await self._db.fetch_one(
+            "SELECT COALESCE(SUM(CASE WHEN delta > 0 THEN delta END), 0),"
+            " COALESCE(SUM(CASE WHEN kind = 'redemption' THEN -delta END), 0),"
+            " COALESCE(SUM(CASE WHEN kind = 'expiry' THEN -delta END), 0)"
+            " FROM points_ledger WHERE created_at >= ? AND created_at < ?",
+            (low, high),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def coupons(self, start: datetime | None, end: datetime) -> tuple[int, int]:
+        """(coupons issued in the period, of them redeemed so far)."""
+        low, high = _range(start, end)
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*), COUNT(redeemed_at) FROM coupons WHERE issued_at >= ? AND issued_at < ?", (low, high)
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    async def leads(self, start: datetime | None, end: datetime) -> tuple[int, int, int]:
+        """(leads opened in the period, of them won, lost)."""
+        low, high = _range(start, end)
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*), COALESCE(SUM(state = 'won'), 0), COALESCE(SUM(state = 'lost'), 0)"
+            " FROM leads WHERE created_at >= ? AND created_at < ?",
+            (low, high),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def questions(self, start: datetime | None, end: datetime) -> dict[str, int]:
+        """Questions put to the FAQ in the period by outcome (answered, suggested, missed)."""
+        low, high = _range(start, end)
+        rows = await self._db.fetch_all(
+            "SELECT outcome, COUNT(*) FROM faq_log WHERE created_at >= ? AND created_at < ? GROUP BY outcome",
+            (low, high),
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def sequences(self, start: datetime | None, end: datetime) -> list[Row]:
+        """Per sequence: enrolments started in the period and those followed by a purchase.
+
+        A purchase converts an enrolment when it falls between the enrolment's start and seven days
+        after it ended (or now, while it runs).
+        """
+        low, high = _range(start, end)
+        return await self._db.fetch_all(
+            "SELECT e.sequence, COUNT(*) AS enrolled, COALESCE(SUM(EXISTS ("
+            "  SELECT 1 FROM purchases p WHERE p.customer_id = e.customer_id"
+            "  AND p.purchased_at >= e.started_at"
+            "  AND p.purchased_at <= datetime(COALESCE(e.ended_at, ?), ?))), 0) AS converted"
+            " FROM enrollments e WHERE e.started_at >= ? AND e.started_at < ? GROUP BY e.sequence",
+            (high, CONVERSION_WINDOW, low, high),
+        )
+
+    async def monthly_revenue(self, bounds: Sequence[datetime]) -> list[tuple[int, int, int]]:
+        """Per month index: (index, cents from first purchases, cents from later purchases)."""
+        cte, params = _bounds_cte(bounds)
+        rows = await self._db.fetch_all(
+            f"WITH {cte} SELECT b.i, COALESCE(SUM(CASE WHEN p.number = 1 THEN p.amount_cents END), 0),"
+            " COALESCE(SUM(CASE WHEN p.number > 1 THEN p.amount_cents END), 0)"
+            " FROM b JOIN purchases p ON p.purchased_at >= b.s AND p.purchased_at < b.e"
+            " GROUP BY b.i",
+            params,
+        )
+        return [(int(row[0]), int(row[1]), int(row[2])) for row in rows]
+
+    async def cohorts(self, bounds: Sequence[datetime]) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+        """Cohorts by month of first purchase: ({cohort: size}, {(cohort, month): buyers that month})."""
+        cte, params = _bounds_cte(bounds)
+        sizes = await self._db.fetch_all(
+            f"WITH {cte} SELECT b.i, COUNT(*) FROM b JOIN customer_rhythm r"
+            " ON r.first_at >= b.s AND r.first_at < b.e GROUP BY b.i",
+            params,
+        )
+        # Driven by the cohorts' customers (an index range on first_at): one index probe per customer and
+        # month since their first purchase, instead of sorting every purchase of the year.
+        active = await self._db.fetch_all(
+            f"WITH {cte} SELECT c.i, m.i, COUNT(*)"
+            " FROM b c JOIN customer_rhythm r ON r.first_at >= c.s AND r.first_at < c.e"
+            " JOIN b m ON m.i >= c.i AND m.s <= r.last_at"
+            " WHERE EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = r.customer_id"
+            "  AND p.purchased_at >= m.s AND p.purchased_at < m.e)"
+            " GROUP BY c.i, m.i",
+            params,
+        )
+        return {int(r[0]): int(r[1]) for r in sizes}, {(int(r[0]), int(r[1])): int(r[2]) for r in active}
