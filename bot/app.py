@@ -26,6 +26,7 @@ from bot.messenger import AiogramMessenger
 from bot.retry import RetryAfterMiddleware
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
+from flows.analytics import Analytics
 from flows.clock import Clock, SystemClock
 from flows.content import Content, load_content
 from flows.coupons import Coupons
@@ -50,6 +51,7 @@ from handlers.handoff import lead_button_data
 from handlers.loyalty import loyalty_buttons
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
 from handlers.sequences import sequence_button_data
+from storage.analytics import AnalyticsRepo
 from storage.coupons import CouponsRepo
 from storage.customers import CustomersRepo
 from storage.db import Database
@@ -213,6 +215,8 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), messages, clock),
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
+        # MERGE HOOK: pass broadcasts=<the broadcasts flow> once it provides `conversions(start, end)`.
+        "analytics": Analytics(AnalyticsRepo(db), content, clock, settings.zone, frozenset(settings.owner_ids)),
         **loyalty_services,
     }
     dp = Dispatcher(**services)

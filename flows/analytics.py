@@ -202,11 +202,16 @@ class Analytics:
     content: Content
     clock: Clock
     zone: tzinfo
+    team: frozenset[int] = frozenset()  # owners' Telegram ids: not counted as customers (nor is staff)
     broadcasts: BroadcastConversions | None = None  # MERGE HOOK: wire the broadcasts flow here in app.py
 
     def period(self, text: str | None) -> Period:
         """Parse the owner's period word (PeriodError with a hint when it is not one we know)."""
         return parse_period(text, self.clock.now(), self.zone)
+
+    async def record_access(self, actor_tg_id: int | None, action: str, **details: object) -> None:
+        """Write to the audit log that someone viewed the figures or exported data."""
+        await self.repo.record_access(actor_tg_id, action, self.clock.now(), **details)
 
     def one_off_days(self) -> int:
         """Days after which a one-off buyer counts as sleeping: the win-back trigger's `days`, else 30."""
@@ -228,7 +233,7 @@ class Analytics:
         async with self.repo.reading() as q:
             chart_queries = (q.monthly_revenue(bounds), q.cohorts(bounds)) if charts else ()
             results = await asyncio.gather(
-                q.customers(start, end),
+                q.customers(start, end, sorted(self.team)),
                 q.purchases(start, end),
                 q.base(),
                 q.purchases(end - year, end),

@@ -27,6 +27,7 @@ def get_routers() -> list[Router]:
         sequences,
         staff,
         start,
+        stats,
     )
 
     specs = [
@@ -36,6 +37,7 @@ def get_routers() -> list[Router]:
         profile.router,
         sequences.router,
         lead_stats.router,
+        stats.router,
         loyalty.router,
         staff.router,
         sales.router,

@@ -22,6 +22,7 @@ from typing import Protocol
 import aiosqlite
 
 from storage.db import Database, Params, Row
+from storage.staff import audit
 from storage.timefmt import to_db
 
 # A purchase counts for a sequence when it falls while the customer was enrolled or this long after.
@@ -100,6 +101,11 @@ class AnalyticsRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def record_access(self, actor_tg_id: int | None, action: str, now: datetime, **details: object) -> None:
+        """Audit who looked at the figures or took data out (an export holds personal data)."""
+        async with self._db.transaction() as tx:
+            await audit(tx, actor_tg_id, action, None, now, **details)
+
     @asynccontextmanager
     async def reading(self, connections: int = 2) -> AsyncIterator[AnalyticsQueries]:
         """Queries on `connections` read-only connections of their own, closed when the block ends."""
@@ -122,14 +128,18 @@ class AnalyticsQueries:
     def __init__(self, db: Reader) -> None:
         self._db = db
 
-    async def customers(self, start: datetime | None, end: datetime) -> tuple[int, int, int]:
-        """(customers known by `end`, new in the period, reachable now)."""
+    async def customers(
+        self, start: datetime | None, end: datetime, team: Sequence[int] = ()
+    ) -> tuple[int, int, int]:
+        """(customers known by `end`, new in the period, reachable now); owners and staff are not customers."""
         low, high = _range(start, end)
+        owners = ", ".join("?" for _ in team) or "NULL"
         row = await self._db.fetch_one(
             "SELECT COUNT(*), COALESCE(SUM(first_seen_at >= ?), 0),"
             " COALESCE(SUM(tg_id IS NOT NULL AND opted_out = 0 AND unreachable = 0), 0)"
-            " FROM customers WHERE first_seen_at < ?",
-            (low, high),
+            f" FROM customers WHERE first_seen_at < ? AND (tg_id IS NULL OR (tg_id NOT IN ({owners})"
+            " AND tg_id NOT IN (SELECT tg_id FROM staff WHERE revoked_at IS NULL)))",
+            (low, high, *team),
         )
         assert row is not None
         return int(row[0]), int(row[1]), int(row[2])
