@@ -1,16 +1,21 @@
-"""The `nurture-bot` command: run | sandbox | check-config | import."""
+"""The `nurture-bot` command: run | sandbox | check-config | import | export | report."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
-from storage.db import SchemaTooNewError
+from storage.db import Database, SchemaTooNewError
 
 EXIT_CONFIG = 2
 
@@ -114,6 +119,116 @@ def cmd_import(args: argparse.Namespace) -> int:
     return asyncio.run(_import(args.kind, args.file, text, args.dry_run))
 
 
+class OutputError(Exception):
+    """The output file cannot be written; the message says where and why."""
+
+
+@contextlib.contextmanager
+def _atomic_output(out: str) -> Iterator[IO[str]]:
+    """Write next to `out` and move into place only when everything was written (no half files)."""
+    target = Path(out)
+    if target.is_dir():
+        raise OutputError(f"{out}: is a folder; give a file name, e.g. {Path(out) / 'export.csv'}")
+    try:
+        handle: IO[str] = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed on success
+            "w",
+            encoding="utf-8",
+            newline="",
+            dir=target.parent if str(target.parent) else ".",
+            prefix=f".{target.name}.",
+            suffix=".tmp",
+            delete=False,
+        )
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        yield handle
+        handle.close()
+        os.replace(handle.name, target)
+    except BaseException:
+        handle.close()
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise
+
+
+Work = Callable[[Settings, Content, Database], Awaitable[int]]
+
+
+def _with_database(work: Work) -> int:
+    """Run `work` on the configured database, which must exist (a typo in DATABASE_PATH makes no empty one)."""
+    settings = load_settings()
+    content = load_content(settings.content_file)
+    if not Path(settings.database_path).is_file():
+        return _fail(f"no database at {settings.database_path} (check DATABASE_PATH)")
+
+    async def run() -> int:
+        db = await Database.open(settings.database_path)
+        try:
+            return await work(settings, content, db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from flows.exports import KINDS, export_csv
+
+    if args.kind not in KINDS:
+        return _fail(f"cannot export {args.kind!r}: choose customers or purchases")
+
+    async def work(settings: Settings, content: Content, db: Database) -> int:
+        from flows.analytics import Analytics
+        from flows.clock import SystemClock
+        from storage.analytics import AnalyticsRepo
+
+        try:
+            with _atomic_output(args.out) as handle:
+                done = await export_csv(db, args.kind, handle, settings.zone)
+        except OutputError as exc:
+            return _fail(str(exc))
+        analytics = Analytics(AnalyticsRepo(db), content, SystemClock(), settings.zone)
+        await analytics.record_access(None, "export", kind=args.kind, rows=done.rows, out=str(args.out))
+        print(f"{done.rows} {args.kind} written to {args.out}")
+        return 0
+
+    return _with_database(work)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    async def work(settings: Settings, content: Content, db: Database) -> int:
+        from flows.analytics import Analytics, PeriodError
+        from flows.charts import cohort_chart, revenue_chart
+        from flows.clock import SystemClock
+        from flows.report_html import render_report
+        from storage.analytics import AnalyticsRepo
+
+        clock = SystemClock()
+        analytics = Analytics(AnalyticsRepo(db), content, clock, settings.zone, frozenset(settings.owner_ids))
+        try:
+            period = analytics.period(args.period)
+        except PeriodError as exc:
+            return _fail(str(exc))
+        language = content.business.default_language
+        try:
+            with _atomic_output(args.out) as handle:
+                stats = await analytics.stats(period)
+                revenue = revenue_chart(stats.months, stats.currency, language)
+                cohorts = cohort_chart(stats.cohorts, language)
+                page = render_report(
+                    stats, content.business.name, settings.zone, language, revenue, cohorts, clock.now()
+                )
+                handle.write(page)
+        except OutputError as exc:
+            return _fail(str(exc))
+        await analytics.record_access(None, "report", period=period.key, out=str(args.out))
+        print(f"report for {period.label} written to {args.out}")
+        return 0
+
+    return _with_database(work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nurture-bot", description="A Telegram bot that brings customers back.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file", help="CSV with a header row; , or ; separated, UTF-8")
     importer.add_argument("--dry-run", action="store_true", help="check every row and report, write nothing")
     importer.set_defaults(func=cmd_import)
+    exporter = sub.add_parser("export", help="write customers or purchases to a CSV file")
+    exporter.add_argument("kind", help="customers or purchases")
+    exporter.add_argument("--out", required=True, help="the CSV file to write (replaced if it exists)")
+    exporter.set_defaults(func=cmd_export)
+    report = sub.add_parser("report", help="the /stats figures and charts as one HTML page")
+    report.add_argument("--out", required=True, help="the HTML file to write, e.g. report.html")
+    report.add_argument("--period", default=None, help="7d, 30d (default), 90d, 365d, month, year or all")
+    report.set_defaults(func=cmd_report)
     return parser
 
 
