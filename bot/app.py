@@ -189,6 +189,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         card_button_data=lead_button_data,
     )
     loyalty_services = build_loyalty(settings, content, clock, db, customers_repo)
+    sequences.coupons = loyalty_services["coupons"]  # a step's offer is a coupon
     jobs = Jobs(
         sequences,
         sender,

@@ -30,12 +30,12 @@ from typing import Protocol
 
 from flows.clock import Clock
 from flows.content import Content
+from flows.sequences import DEFAULT_ONE_OFF_DAYS
 from storage.analytics import AnalyticsRepo, BaseFigures, PurchaseFigures, Sleeping
 from storage.db import Row
 
 PERIODS = ("7d", "30d", "90d", "365d", "month", "year", "all")
 DEFAULT_PERIOD = "30d"
-DEFAULT_ONE_OFF_DAYS = 30  # one-off buyers fall asleep this long after their purchase unless `days` says
 MAX_LIFETIME_YEARS = Decimal(10)
 CHART_MONTHS = 12
 _DAYS = re.compile(r"^(\d+)d$")

@@ -241,12 +241,17 @@ class StepButton(_Model):
         return self
 
 
+# Room kept for the coupon line a step with `coupon` gets (the coupon_issued text) within Telegram's limits.
+COUPON_LINE_ROOM = 300
+
+
 class Step(_Model):
     delay: timedelta = timedelta(0)
     at: dt_time | None = None  # local time of day to send at, e.g. "10:00"
     text: LocalText
     photo: str | None = None
     buttons: list[StepButton] = Field(default_factory=list)
+    coupon: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")] | None = None  # issued with the step, code shown
 
     @field_validator("delay", mode="before")
     @classmethod
@@ -267,25 +272,31 @@ class Step(_Model):
 
     @model_validator(mode="after")
     def _fits_telegram(self) -> Step:
-        limit = 1024 if self.photo else 4096
+        limit = (1024 if self.photo else 4096) - (COUPON_LINE_ROOM if self.coupon else 0)
         for language, text in self.text.items():
             if len(text) > limit:
-                raise ValueError(f"text.{language} is {len(text)} characters; Telegram allows {limit} here")
+                what = " with the coupon line" if self.coupon else ""
+                raise ValueError(f"text.{language} is {len(text)} characters; {limit} fit here{what}")
         return self
 
 
 class Trigger(_Model):
-    event: Literal["start", "tag", "purchase", "inactivity", "birthday", "manual"]
-    tag: Tag | None = None
+    event: Literal["start", "tag", "purchase", "inactivity", "birthday", "holiday", "manual"]
+    tag: Tag | None = None  # tag: the tag that starts it; holiday: only customers with this tag (optional)
     category: str | None = None
     min_purchases: int | None = Field(None, ge=1)
     max_purchases: int | None = Field(None, ge=1)
-    days: int | None = Field(None, ge=1)  # inactivity: days without a purchase (None: their own rhythm)
+    # inactivity: repeat buyers fall asleep after twice their own usual interval; one-off buyers after
+    # `days` without a purchase (30 when not set).
+    days: int | None = Field(None, ge=1)
+    holiday: Key | None = None  # holiday: the name of a date under `dates:`
 
     @model_validator(mode="after")
     def _tag_trigger(self) -> Trigger:
         if self.event == "tag" and not self.tag:
             raise ValueError("a tag trigger needs tag")
+        if self.event == "holiday" and not self.holiday:
+            raise ValueError("a holiday trigger needs holiday (the name of a date under dates:)")
         return self
 
 
@@ -543,6 +554,43 @@ class LoyaltyRules(_Model):
         return next((t for t in self.tiers if t.key == key), None)
 
 
+class DateDef(_Model):
+    """A date that starts its sequences (trigger `{event: holiday, holiday: <name>}`) in the daily run.
+
+    Every year on `month`/`day` (29 February: on the 28th in other years), or once on `date`;
+    `days_before` starts it earlier, e.g. an offer three days before Valentine's day.
+    """
+
+    name: Key
+    title: str | None = None
+    month: int | None = Field(None, ge=1, le=12)
+    day: int | None = Field(None, ge=1, le=31)
+    on_date: date | None = Field(None, alias="date")
+    days_before: int = Field(0, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> DateDef:
+        yearly = self.month is not None or self.day is not None
+        if yearly == (self.on_date is not None) or (yearly and (self.month is None or self.day is None)):
+            raise ValueError("give either month and day (every year) or date (once), e.g. month: 3, day: 8")
+        if yearly:
+            try:
+                date(2000, self.month, self.day)  # type: ignore[arg-type]  # 2000 is a leap year
+            except ValueError:
+                raise ValueError(f"{self.day}.{self.month} is not a day of the year") from None
+        return self
+
+    def falls_on(self, day: date) -> bool:
+        """Whether the date starts its sequences on `day` (its own day minus `days_before`)."""
+        target = day + timedelta(days=self.days_before)
+        if self.on_date is not None:
+            return target == self.on_date
+        if (target.month, target.day) == (self.month, self.day):
+            return True
+        leap = target.year % 4 == 0 and (target.year % 100 != 0 or target.year % 400 == 0)
+        return (self.month, self.day) == (2, 29) and not leap and (target.month, target.day) == (2, 28)
+
+
 class Content(_Model):
     business: Business
     onboarding: Onboarding = Field(default_factory=Onboarding)
@@ -550,6 +598,7 @@ class Content(_Model):
     faq: list[FaqEntry] = Field(default_factory=list)
     handoff: Handoff = Field(default_factory=Handoff)
     loyalty: LoyaltyRules = Field(default_factory=lambda: LoyaltyRules.model_validate({}))
+    dates: list[DateDef] = Field(default_factory=list)
     texts: dict[str, dict[str, str]]
 
     def sequence(self, name: str) -> SequenceDef | None:
@@ -599,6 +648,19 @@ class Content(_Model):
                         raise ValueError(f"{where}.buttons: every button needs a {default} text")
                     if button.sequence and button.sequence not in names:
                         raise ValueError(f"{where}.buttons: unknown sequence {button.sequence!r}")
+                if step.coupon and self.loyalty.campaign(step.coupon) is None:
+                    raise ValueError(
+                        f"{where}.coupon: unknown coupon {step.coupon!r} (define it under loyalty.coupons)"
+                    )
+        dates = [d.name for d in self.dates]
+        for name in dates:
+            if dates.count(name) > 1:
+                raise ValueError(f"dates.{name}: the name is used twice")
+        for seq in self.sequences:
+            if seq.trigger.event == "holiday" and seq.trigger.holiday not in dates:
+                raise ValueError(
+                    f"sequences.{seq.name}.trigger: unknown date {seq.trigger.holiday!r} (add it under dates:)"
+                )
         return self
 
     @model_validator(mode="after")

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows.clock import Clock
+from flows.codes import grouped
 from flows.content import Content, SequenceDef, Step, StepButton
 from flows.messenger import Button, Outgoing
 from storage.customers import Customer, CustomersRepo
+from storage.date_triggers import enroll_everyone, fell_asleep
 from storage.db import Database, Row, Tx
 from storage.enrollments import (
     Enrollment,
@@ -31,9 +33,14 @@ from storage.enrollments import (
 from storage.events import append_event, events_after, last_event_id
 from storage.kv import kv_get, kv_set
 from storage.outbox import NewMessage, enqueue
-from storage.timefmt import from_db
+from storage.timefmt import from_db, to_db
+
+if TYPE_CHECKING:
+    from flows.coupons import Coupons
 
 CURSOR_KEY = "sequences.event_cursor"
+WINBACK_KEY = "sequences.winback_checked_until"  # the daily win-back looks at who fell asleep since then
+DEFAULT_ONE_OFF_DAYS = 30  # one-off buyers fall asleep this long after their purchase (trigger `days`)
 WATCHED_EVENTS = ("started", "tag_added", "purchase", "opted_out", "blocked", "forgotten")
 ButtonData = Callable[[int, int, int], str]  # (enrolment, step, button) → callback data
 
@@ -52,6 +59,17 @@ def due_time(base: datetime, step: Step, zone: tzinfo) -> datetime:
     if step.delay < timedelta(days=1) and target < local:
         target = datetime.combine(local.date() + timedelta(days=1), step.at, tzinfo=zone)
     return target.astimezone(base.tzinfo)
+
+
+def daily_due_time(base: datetime, step: Step, zone: tzinfo) -> datetime:
+    """For date triggers (birthdays, win-back, holidays), started by the daily run: `at` on that very day,
+    or at once when the run is already past it — never the next day, which `due_time` would pick.
+    """
+    moment = base + step.delay
+    if step.at is None or step.delay >= timedelta(days=1):
+        return due_time(base, step, zone)
+    target = datetime.combine(moment.astimezone(zone).date(), step.at, tzinfo=zone).astimezone(base.tzinfo)
+    return max(target, moment)
 
 
 def birthday_today(customer_day: int, customer_month: int, today: date) -> bool:
@@ -78,6 +96,7 @@ class Sequences:
     clock: Clock
     zone: tzinfo
     button_data: ButtonData
+    coupons: Coupons | None = None  # issues a step's `coupon`; set by the composition root
 
     # ---- triggers and exits -------------------------------------------------------------------
 
@@ -102,17 +121,18 @@ class Sequences:
             for enrollment in await open_enrollments(tx, customer_id):
                 await end_enrollment(tx, enrollment.id, "exited", kind, now)
             return
+        happened = from_db(event["created_at"]) or now  # steps are timed from the trigger, not from this tick
         if kind == "purchase":
             for enrollment in await open_enrollments(tx, customer_id):
                 seq = self.content.sequence(enrollment.sequence)
-                if seq is None or seq.exit.on_purchase:
+                # A purchase read late (the daily run enrolled first) cannot end what started after it.
+                if (seq is None or seq.exit.on_purchase) and enrollment.started_at <= happened:
                     await end_enrollment(tx, enrollment.id, "exited", "purchased", now)
         if kind == "tag_added":
             for enrollment in await open_enrollments(tx, customer_id):
                 seq = self.content.sequence(enrollment.sequence)
                 if seq is not None and data.get("tag") in seq.exit.on_tags:
                     await end_enrollment(tx, enrollment.id, "exited", f"tag {data['tag']}", now)
-        happened = from_db(event["created_at"]) or now  # steps are timed from the trigger, not from this tick
         for seq in self.content.sequences:
             if self._triggered_by(seq, kind, data):
                 await self._enroll(tx, customer_id, seq, happened)
@@ -134,7 +154,9 @@ class Sequences:
             )
         return False
 
-    async def _enroll(self, tx: Tx, customer_id: int, seq: SequenceDef, now: datetime) -> int | None:
+    async def _enroll(
+        self, tx: Tx, customer_id: int, seq: SequenceDef, now: datetime, *, daily: bool = False
+    ) -> int | None:
         """Start a sequence for a customer if its re-entry rule allows; returns the enrolment id."""
         customer = await tx.fetch_one(
             "SELECT tg_id, opted_out, unreachable FROM customers WHERE id = ?", (customer_id,)
@@ -148,8 +170,9 @@ class Sequences:
             assert isinstance(seq.reentry, timedelta)
             if now - (last.ended_at or last.started_at) < seq.reentry:
                 return None
+        timing = daily_due_time if daily else due_time
         enrollment_id = await create_enrollment(
-            tx, customer_id, seq.name, due_time(now, seq.steps[0], self.zone), now
+            tx, customer_id, seq.name, timing(now, seq.steps[0], self.zone), now
         )
         await append_event(tx, customer_id, "enrolled", now, {"sequence": seq.name})
         return enrollment_id
@@ -163,15 +186,59 @@ class Sequences:
             return await self._enroll(tx, customer_id, seq, self.clock.now())
 
     async def daily(self, today: date) -> int:
-        """Date-driven triggers for one local day: birthdays (inactivity joins with purchases)."""
-        birthday = [seq for seq in self.content.sequences if seq.trigger.event == "birthday"]
-        if not birthday:
-            return 0
+        """Date-driven triggers for one local day: birthdays, customers who fell asleep, holidays."""
         started = 0
-        for customer_id in await self.customers.birthdays_on(today):
-            for seq in birthday:
+        birthday = [seq for seq in self.content.sequences if seq.trigger.event == "birthday"]
+        if birthday:
+            for customer_id in await self.customers.birthdays_on(today):
+                for seq in birthday:
+                    async with self.db.transaction() as tx:
+                        started += (
+                            await self._enroll(tx, customer_id, seq, self.clock.now(), daily=True) is not None
+                        )
+        started += await self.win_back()
+        started += await self.holidays(today)
+        return started
+
+    async def win_back(self) -> int:
+        """Start the inactivity sequences for the customers who fell asleep since the last run.
+
+        Asleep: no purchase for twice their own usual interval (at least 7 days; see customer_rhythm),
+        or the trigger's `days` after a single purchase. Each sleep starts the sequence once (its re-entry
+        rule still applies); a crash before the mark moves only repeats the check, which `_enroll` refuses.
+        The first run ever takes everyone asleep at that moment.
+        """
+        sequences = [seq for seq in self.content.sequences if seq.trigger.event == "inactivity"]
+        now = self.clock.now()
+        started = 0
+        async with self.db.transaction() as tx:
+            since = from_db(await kv_get(tx, WINBACK_KEY))
+        for seq in sequences:
+            for customer_id in await fell_asleep(self.db, since, now, seq.trigger.days or DEFAULT_ONE_OFF_DAYS):
                 async with self.db.transaction() as tx:
-                    started += await self._enroll(tx, customer_id, seq, self.clock.now()) is not None
+                    started += await self._enroll(tx, customer_id, seq, now, daily=True) is not None
+        async with self.db.transaction() as tx:
+            await kv_set(tx, WINBACK_KEY, to_db(now))
+        return started
+
+    async def holidays(self, today: date) -> int:
+        """Start the sequences of the dates in the content file that fall on `today` (once per date and year)."""
+        now = self.clock.now()
+        started = 0
+        for holiday in (d for d in self.content.dates if d.falls_on(today)):
+            for seq in self.content.sequences:
+                if seq.trigger.event != "holiday" or seq.trigger.holiday != holiday.name:
+                    continue
+                mark = f"holiday:{holiday.name}:{seq.name}:{today.isoformat()}"
+                reentry = None if seq.reentry == "never" else now - seq.reentry  # type: ignore[operator]
+                async with self.db.transaction() as tx:  # the mark and the enrolments commit together
+                    if await kv_get(tx, mark) is not None:
+                        continue
+                    due = daily_due_time(now, seq.steps[0], self.zone)
+                    started += await enroll_everyone(
+                        tx, seq.name, due, now, reentry_after=reentry, tag=seq.trigger.tag
+                    )
+                    await kv_set(tx, mark, to_db(now))
         return started
 
     # ---- queuing due steps ----------------------------------------------------------------------
@@ -207,11 +274,15 @@ class Sequences:
         assert customer.tg_id is not None
         index = enrollment.step_index
         following = seq.steps[index + 1] if index + 1 < len(seq.steps) else None
+        outgoing = self.render(seq, index, customer, enrollment.id)
+        offer = seq.steps[index].coupon
+        if offer and self.coupons is not None:
+            outgoing = await self._with_coupon(tx, outgoing, offer, customer, f"{enrollment.id}:{index}", now)
         message = NewMessage(
             key=f"seq:{enrollment.id}:{index}",
             chat_id=customer.tg_id,
             kind="sequence",
-            payload=self.render(seq, index, customer, enrollment.id).to_payload(),
+            payload=outgoing.to_payload(),
             due_at=now,
             customer_id=customer.id,
             transactional=transactional,
@@ -221,6 +292,26 @@ class Sequences:
         await enqueue(tx, message, now)
         next_due = due_time(now, following, self.zone) if following else None
         return await step_queued(tx, enrollment, next_due, now)
+
+    async def _with_coupon(
+        self, tx: Tx, outgoing: Outgoing, campaign: str, customer: Customer, key: str, now: datetime
+    ) -> Outgoing:
+        """The step's offer: a coupon issued once per enrolment and step, its code under the text.
+
+        Sold out, outside its dates or over the per-customer limit: the step goes without it.
+        """
+        assert self.coupons is not None
+        issued = await self.coupons.issue_in(tx, campaign, customer, "sequence", key, now, notify=False)
+        if issued.coupon is None:
+            return outgoing
+        t = self.content.texts_for(customer.preferred_language)
+        line = t(
+            "coupon_issued",
+            title=self.coupons.title(issued.coupon, t),
+            code=grouped(issued.coupon.code),
+            until=self.coupons.until(issued.coupon, t.language),
+        )
+        return replace(outgoing, text=f"{outgoing.text}\n\n{line}")
 
     def render(self, seq: SequenceDef, index: int, customer: Customer | None, enrollment_id: int) -> Outgoing:
         """A step as the customer will see it, in their language."""
