@@ -80,6 +80,7 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "interest_noted": set(),
         "sequence_left": set(),
         "tag_noted": set(),
+        "step_coupon": {"title", "code", "until"},
         "faq_menu": set(),
         "faq_empty": set(),
         "faq_suggest": set(),
@@ -246,6 +247,7 @@ class Step(_Model):
     at: dt_time | None = None  # local time of day to send at, e.g. "10:00"
     text: LocalText
     photo: str | None = None
+    coupon: str | None = None  # a coupon campaign: each customer gets their own code with this step
     buttons: list[StepButton] = Field(default_factory=list)
 
     @field_validator("delay", mode="before")
@@ -599,6 +601,8 @@ class Content(_Model):
                         raise ValueError(f"{where}.buttons: every button needs a {default} text")
                     if button.sequence and button.sequence not in names:
                         raise ValueError(f"{where}.buttons: unknown sequence {button.sequence!r}")
+                if step.coupon and self.loyalty.campaign(step.coupon) is None:
+                    raise ValueError(f"{where}.coupon: unknown coupon campaign {step.coupon!r}")
         return self
 
     @model_validator(mode="after")
