@@ -147,8 +147,19 @@ class App:
         await self.db.close()
 
 
+class _Session(AiohttpSession):
+    """aiogram waits 250 ms on close for TLS connections to wind down; plain HTTP (a local Bot API server,
+    the emulator) has none, so the wait is skipped there."""
+
+    async def close(self) -> None:
+        if self.api.base.startswith("https://"):
+            await super().close()
+        elif self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
 def build_bot(settings: Settings, clock: Clock) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = _Session(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(RetryAfterMiddleware(clock))
     return Bot(
         token=settings.bot_token.get_secret_value(),
