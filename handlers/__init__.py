@@ -21,6 +21,7 @@ def get_routers() -> list[Router]:
         handoff,
         lead_stats,
         loyalty,
+        membership,
         onboarding,
         profile,
         sales,
@@ -31,6 +32,7 @@ def get_routers() -> list[Router]:
 
     specs = [
         errors.router,
+        membership.router,
         deeplinks.router,
         start.router,
         profile.router,
