@@ -160,10 +160,17 @@ class _Model(BaseModel):
 LocalText = dict[str, str]
 
 
+Language = Literal["en", "ru", "uk"]
+
+
+def _all_languages() -> list[Language]:
+    return ["en", "ru", "uk"]
+
+
 class Business(_Model):
     name: str
-    default_language: Literal["en", "ru", "uk"] = "en"
-    languages: list[Literal["en", "ru", "uk"]] = Field(default_factory=lambda: list(LANGUAGES))
+    default_language: Language = "en"
+    languages: list[Language] = Field(default_factory=_all_languages)
 
     @model_validator(mode="after")
     def _default_is_offered(self) -> Business:
@@ -180,8 +187,12 @@ class Interest(_Model):
 OnboardingStep = Literal["phone", "birthday", "interests"]
 
 
+def _all_steps() -> list[OnboardingStep]:
+    return ["phone", "birthday", "interests"]
+
+
 class Onboarding(_Model):
-    steps: list[OnboardingStep] = Field(default_factory=lambda: ["phone", "birthday", "interests"])
+    steps: list[OnboardingStep] = Field(default_factory=_all_steps)
     interests: list[Interest] = Field(default_factory=list)
 
     @field_validator("steps")

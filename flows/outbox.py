@@ -111,10 +111,11 @@ class Sender:
                         continue
                     if not await self._allowed(row, report):
                         continue
-                    row = await self._resolve_reply(row)
-                    if row is None:
+                    resolved = await self._resolve_reply(row)
+                    if resolved is None:
                         report.add("waiting")
                         continue
+                    row = resolved
                     await gate.acquire()
                     await self._pace()
                     if not await self.outbox.claim(row.id, self.clock.now()):
