@@ -41,18 +41,20 @@ def run_sandbox(database: Path, lines: list[str], *, fresh: bool = True) -> subp
 
 
 def replies(output: str) -> dict[str, str]:
-    """What was printed after each typed line, keyed by the line (the first time it was typed)."""
+    """What was printed after each typed line, keyed by the line; a line typed again gets " (2)", " (3)" …"""
     found: dict[str, str] = {}
     typed, chunk = None, []
-    for line in output.splitlines():
+    for line in [*output.splitlines(), "you () › "]:
         if line.startswith("you (") and "› " in line:
             if typed is not None:
-                found.setdefault(typed, "\n".join(chunk))
+                key, n = typed, 1
+                while key in found:
+                    n += 1
+                    key = f"{typed} ({n})"
+                found[key] = "\n".join(chunk)
             typed, chunk = line.split("› ", 1)[1], []
         else:
             chunk.append(line)
-    if typed is not None:
-        found.setdefault(typed, "\n".join(chunk))
     return found
 
 
@@ -68,6 +70,10 @@ SCRIPT = [
     "/wait 2m",
     "/as owner",
     "/preview welcome",
+    "/as customer2",
+    "/manager",  # asks for a person: a lead in the managers' group (customer's warm-ups go on)
+    "/as manager",
+    "1",  # "Take"
 ]
 
 
@@ -137,6 +143,15 @@ def test_owner_previews_a_sequence(session: Session) -> None:
     shown = session.shown["/preview welcome"]
     assert "welcome · step 1/3" in shown and "welcome · step 3/3" in shown
     assert "Your first class is on us" in shown
+
+
+def test_manager_reads_the_group_and_is_on_the_team(session: Session) -> None:
+    assert "new message in the managers' group: /as manager to read" in session.shown["/manager"]
+    assert "bot › [#Guest" in session.shown["/as manager"]  # the lead's topic
+    taking = session.shown["1 (3)"]
+    assert "(you press “🙋 Take”)" in taking
+    assert "bot (edited) › [#Guest" in taking
+    assert "Only managers" not in taking
 
 
 def test_a_later_run_continues_the_same_conversation(session: Session) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.app import App, create_app
 from bot.settings import load_settings
+from flows.staff import STAFF_PREFIX
 from storage.kv import KvRepo
 
 from .clock import MAX_WAIT, OffsetClock, format_duration, parse_duration
@@ -206,10 +207,23 @@ class Sandbox:
                 self._person(role)  # known from an earlier run: /wait keeps their messages on time too
         self.emu.group(MANAGERS_GROUP_ID, MANAGERS_GROUP_TITLE, forum=True)
         self.emu.set_member(MANAGERS_GROUP_ID, MANAGER_ID, "administrator")
+        await self._hire_manager()
         self.polling = asyncio.create_task(
             self.app.run_polling(handle_as_tasks=False, handle_signals=False, scheduler=True)
         )
         self._watcher = asyncio.create_task(self._watch())
+
+    async def _hire_manager(self) -> None:
+        """Make the sandbox's manager a member of the team, through the owner's own invite flow.
+
+        In real life the owner sends an invite link from /staff; `/as manager` should just work.
+        """
+        staff = self.app.services.get("staff")
+        if staff is None or await staff.role_of(MANAGER_ID) is not None:
+            return
+        link = await staff.invite(OWNER_ID, "manager", self.emu.bot.username or "")
+        token = link.partition("?start=")[2].removeprefix(STAFF_PREFIX)
+        await staff.accept(token, MANAGER_ID, "Manager")
 
     async def close(self) -> None:
         """Stop polling, let the bot finish what it is doing, close the database and the emulator."""
@@ -541,14 +555,14 @@ class Sandbox:
             await asyncio.sleep(0.2)
 
     def _flush(self, header: str | None = None) -> bool:
-        """Print what is new or changed in the current chat (True if anything); mention news for the others."""
+        """Print what is new or changed in the current chat, and news for the others; True if anything."""
         chat = self.current.chat_id
         lines = [text for m in self.emu.changes_since(chat, self._seen.get(chat, 0)) if (text := self._render(m))]
         self._seen[chat] = self.emu.revision
         if lines:
             self.term.say("\n".join([header, *lines] if header else lines))
-        self._announce_others()
-        return bool(lines)
+        announced = self._announce_others()
+        return bool(lines) or announced
 
     def _render(self, message: SentMessage) -> str | None:
         key = (message.chat_id, message.message_id)
@@ -567,7 +581,9 @@ class Sandbox:
             return render_markup_change(message, self.style)
         return None
 
-    def _announce_others(self) -> None:
+    def _announce_others(self) -> bool:
+        """A line per other chat with new messages (read them with /as); True if there was any."""
+        announced = False
         for role in ROLES:
             chat = self._chat_of(role)
             if chat == self.current.chat_id:
@@ -579,6 +595,8 @@ class Sandbox:
                 what = "1 new message" if len(fresh) == 1 else f"{len(fresh)} new messages"
                 where = "in the managers' group" if chat == MANAGERS_GROUP_ID else f"for {role}"
                 self._note(f"· {what} {where}: /as {role} to read")
+                announced = True
+        return announced
 
     def _note(self, text: str) -> None:
         self.term.say(self.style.dim(text))
