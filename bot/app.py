@@ -199,6 +199,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     )
     loyalty_services = build_loyalty(settings, content, clock, db, customers_repo)
     sequences.coupons = loyalty_services["coupons"]
+    sequences.earliest_send = sender.earliest_send
     if settings.manager_chat_id is not None:
         loyalty_services["feedback"].open_lead = handoff.open_lead
     jobs = Jobs(

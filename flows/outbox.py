@@ -84,6 +84,10 @@ class Sender:
         self._last_to_chat: dict[int, float] = {}
         self._lock = asyncio.Lock()
 
+    def earliest_send(self, moment: datetime) -> datetime:
+        """When a proactive message due at `moment` can go out, as far as quiet hours go."""
+        return quiet_until(moment, self.policy) or moment
+
     async def wait_idle(self) -> None:
         """Return once no drain is running (used at shutdown)."""
         async with self._lock:

@@ -87,6 +87,7 @@ class Sequences:
     zone: tzinfo
     button_data: ButtonData
     coupons: StepCoupons | None = None  # wired once the loyalty flows exist
+    earliest_send: Callable[[datetime], datetime] | None = None  # the sender's quiet hours
 
     # ---- triggers and exits -------------------------------------------------------------------
 
@@ -234,7 +235,9 @@ class Sequences:
             step_index=index,
         )
         await enqueue(tx, message, now)
-        next_due = due_time(now, following, self.zone) if following else None
+        # Time the next step from when this one can actually go out (quiet hours hold it till morning).
+        sent_from = self.earliest_send(now) if self.earliest_send else now
+        next_due = due_time(sent_from, following, self.zone) if following else None
         return await step_queued(tx, enrollment, next_due, now)
 
     def render(
