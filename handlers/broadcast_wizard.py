@@ -33,6 +33,7 @@ from storage.broadcasts import Broadcast
 router = RouterSpec("broadcast_wizard", message_filters=(F.chat.type == "private",))
 MAX_COUPON_LIMIT = 1_000_000
 TEXT_STEPS = ("segment", "message", "buttons", "limit", "when")
+BUTTON_STEPS = ("coupon", "preview", "confirm")  # typing here gets a hint instead of going to the FAQ
 
 
 class WizCb(CallbackData, prefix="bw"):
@@ -50,7 +51,7 @@ class WizardInput(Filter):
         if event_from_user is None or (message.text or "").startswith("/"):
             return False  # commands keep working mid-dialog
         draft = await broadcasts.draft_of(event_from_user.id)  # an in-memory check first: customers pay nothing
-        if draft is None or draft.step not in TEXT_STEPS:
+        if draft is None or draft.step not in (*TEXT_STEPS, *BUTTON_STEPS):
             return False
         if await staff.role_of(event_from_user.id) not in ("owner", "manager"):
             return False  # demoted since the draft began
@@ -192,7 +193,9 @@ async def wizard_input(
     message: Message, draft: Broadcast, broadcasts: Broadcasts, settings: Settings, content: Content
 ) -> None:
     """Whatever the owner types or sends while the wizard waits for it."""
-    if draft.step == "segment":
+    if draft.step in BUTTON_STEPS:
+        await message.answer("Please answer with the buttons above, or start over with /broadcast.")
+    elif draft.step == "segment":
         await segment_typed(message, draft, broadcasts, message.text or "")
     elif draft.step == "message":
         await message_sent(message, draft, broadcasts)
@@ -222,6 +225,8 @@ async def message_sent(message: Message, draft: Broadcast, broadcasts: Broadcast
 async def buttons_typed(message: Message, draft: Broadcast, broadcasts: Broadcasts, content: Content) -> None:
     try:
         buttons = parse_buttons(message.text or "")
+        if any(b.action == "coupon" for b in buttons) and not content.loyalty.coupons:
+            raise InputError("There are no coupon campaigns in the content file (loyalty.coupons) to attach.")
     except InputError as exc:
         await message.answer(str(exc), reply_markup=_markup(draft.id, ("No buttons", "nob", "")))
         return

@@ -363,7 +363,8 @@ class BroadcastsRepo:
             (CANCELLED_NOTE, CANCELLED_NOTE, PARKED, broadcast_id),
         )
         assert row is not None
-        return Counts(*(int(value) for value in tuple(row)[:7]), last_due=from_db(row[7]))
+        delivered, blocked, failed, cancelled, skipped, remaining, postponed = (int(v) for v in tuple(row)[:7])
+        return Counts(delivered, blocked, failed, cancelled, skipped, remaining, postponed, from_db(row[7]))
 
     async def with_progress(self, since: datetime) -> list[Broadcast]:
         """Broadcasts whose progress message may need an edit: live ones, and ones that ended lately."""

@@ -3,7 +3,9 @@ scheduling, attribution, and roles on every command and button."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -78,6 +80,8 @@ async def test_preview_shows_the_message_and_audience_before_anything_goes_out(h
     assert "Audience now: 2 customers" in str(summary)  # Anna and the owner, who wrote to the bot too
     await boss.click("Tell me more", message=preview)
     assert "Preview" in (boss.last_callback_answer.text or "")
+    replies = await boss.send("send it")  # typed where a button is expected
+    assert "answer with the buttons above" in str(replies[-1])
     assert got(harness, 1001, "New mats") == 0
 
 
@@ -225,3 +229,70 @@ async def test_cashier_is_told_broadcasts_are_for_owners_and_managers(harness: H
     for command in ("/broadcast", "/segment everyone", "/broadcasts"):
         replies = await cashier.send(command)
         assert "for owners and managers" in str(replies[-1]), command
+
+
+async def test_a_restart_mid_wizard_continues_at_the_same_question(harness: Harness) -> None:
+    await customer(harness, 1001)
+    boss = owner(harness)
+    await boss.send("/broadcast")
+    await boss.send("everyone")
+    await boss.send_video("Our new studio tour")
+    await harness.restart()
+    replies = await boss.send("Book | https://example.com")
+    assert replies[-2].kind == "video" and "Our new studio tour" in str(replies[-2])  # the preview
+    await boss.click("Now")
+    await boss.click("Confirm")
+    await deliver(harness)
+    [tour] = [m for m in harness.emu.messages(1001) if "studio tour" in str(m)]
+    assert tour.kind == "video" and tour.buttons == [[("Book", "https://example.com")]]
+
+
+async def test_a_crash_mid_queuing_resumes_without_duplicates(harness: Harness) -> None:
+    people = [await customer(harness, 1001 + n, f"C{n}") for n in range(4)]
+    broadcasts = harness.services["broadcasts"]
+    draft = await broadcasts.begin(900)
+    await broadcasts.repo.update_draft(draft.id, 900, segment="everyone", message={"text": SALE}, step="confirm")
+    repo = broadcasts.repo
+    await repo.confirm(draft.id, 900, None, harness.clock.now(), {})
+    segment = broadcasts.segments.parse("everyone")
+    payload = broadcasts.render(await repo.get(draft.id)).to_payload()
+    queued, done = await repo.queue_chunk(
+        draft.id, segment.filters, payload, harness.clock.now(), rate=25, chunk=2
+    )
+    assert (queued, done) == (2, False)  # and then the process dies
+    await harness.restart()
+    await deliver(harness)
+    assert [got(harness, p.tg_id or 0) for p in people] == [1, 1, 1, 1]
+    assert (await harness.services["broadcasts"].get(draft.id)).audience == len(people)
+
+
+async def test_concurrent_presses_never_take_more_coupons_than_the_limit(harness: Harness) -> None:
+    people = [await customer(harness, 1001 + n, f"C{n}") for n in range(6)]
+    await wizard(harness, "everyone", buttons="Gift | coupon", coupon="free cookie", limit="2")
+    await deliver(harness)
+    broadcasts = harness.services["broadcasts"]
+    [live] = await broadcasts.repo.recent(1)
+    results = await asyncio.gather(*(broadcasts.claim_coupon(p, live) for p in people))
+    assert sorted(r.outcome.value for r in results) == ["issued", "issued", *["sold_out"] * 4]
+    assert (await broadcasts.get(live.id)).coupons_issued == 2
+
+
+@pytest.mark.parametrize("settings_overrides", [{"contact_budget_per_day": 20, "quiet_hours": "21:00-09:00"}])
+async def test_a_broadcast_confirmed_in_quiet_hours_waits_for_the_morning(harness: Harness) -> None:
+    await customer(harness, 1001)
+    harness.clock.advance(timedelta(hours=8))  # 22:00 in Kyiv
+    boss = owner(harness)
+    await boss.send("/broadcast")
+    await boss.send("everyone")
+    await boss.send("Good morning offer")
+    await boss.click("No buttons")
+    await boss.click("No coupon")
+    replies = await boss.click("Now")
+    assert "quiet hours: messages start at 09:00" in str(replies[-1])
+    await boss.click("Confirm")
+    await deliver(harness)
+    assert got(harness, 1001, "Good morning offer") == 0
+    assert "wait for quiet hours" in boss.last_text()
+    await harness.advance(hours=11)  # 09:00
+    await deliver(harness)
+    assert got(harness, 1001, "Good morning offer") == 1
