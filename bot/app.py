@@ -153,8 +153,19 @@ class App:
         await self.db.close()
 
 
+class _Session(AiohttpSession):
+    """aiogram waits 250 ms on close for TLS connections to wind down; plain HTTP (a local Bot API server,
+    the emulator) has none, so the wait is skipped there."""
+
+    async def close(self) -> None:
+        if self.api.base.startswith("https://"):
+            await super().close()
+        elif self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
 def build_bot(settings: Settings, clock: Clock) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = _Session(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(RetryAfterMiddleware(clock))
     return Bot(
         token=settings.bot_token.get_secret_value(),
@@ -193,6 +204,10 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         card_button_data=lead_button_data,
     )
     loyalty_services = build_loyalty(settings, content, clock, db, customers_repo)
+    sequences.coupons = loyalty_services["coupons"]
+    sequences.earliest_send = sender.earliest_send
+    if settings.manager_chat_id is not None:
+        loyalty_services["feedback"].open_lead = handoff.open_lead
     segments = Segments(SegmentsRepo(db), content, clock, settings.zone)
     broadcasts = Broadcasts(
         db=db,

@@ -54,6 +54,8 @@ class AiogramMessenger:
         except TelegramRetryAfter as exc:
             return DeliveryResult(Delivery.RETRY_AFTER, retry_after=float(exc.retry_after), error=exc.message)
         except TelegramForbiddenError as exc:
+            if "initiate conversation" in exc.message:  # never started the bot (e.g. imported): not a block
+                return DeliveryResult(Delivery.REJECTED, error=exc.message)
             return DeliveryResult(Delivery.BLOCKED, error=exc.message)
         except (TelegramBadRequest, TelegramNotFound) as exc:
             return DeliveryResult(Delivery.REJECTED, error=exc.message)

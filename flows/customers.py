@@ -66,6 +66,14 @@ class Customers:
         await self.repo.set_opted_out(customer.id, True, self.clock.now())
         return True
 
+    async def blocked_us(self, customer: Customer) -> None:
+        """The customer blocked the bot: proactive messages stop and their sequences end."""
+        await self.repo.set_unreachable(customer.id, self.clock.now())
+
+    async def unblocked_us(self, customer: Customer) -> None:
+        """The customer restarted the bot: they can be written to again (marketing only if opted in)."""
+        await self.repo.set_reachable(customer.id, self.clock.now())
+
     async def forget(self, customer: Customer) -> None:
         """Delete the customer's personal data, keeping anonymous figures."""
         await self.repo.forget(customer.id, self.clock.now())

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from flows.clock import Clock
 from flows.content import Content, SequenceDef, Step, StepButton
@@ -62,6 +62,14 @@ def birthday_today(customer_day: int, customer_month: int, today: date) -> bool:
     return (customer_month, customer_day) == (2, 29) and not leap and (today.month, today.day) == (2, 28)
 
 
+class StepCoupons(Protocol):
+    async def coupon_line_in(
+        self, tx: Tx, campaign: str, customer: Customer, origin: str, key: str, now: datetime
+    ) -> str | None:
+        """Issue (once per key) a coupon and return the line that shows it, or None if none is left."""
+        ...
+
+
 @dataclass(frozen=True)
 class ButtonOutcome:
     action: str  # more | interested | left | tagged | enrolled | link | expired
@@ -78,6 +86,8 @@ class Sequences:
     clock: Clock
     zone: tzinfo
     button_data: ButtonData
+    coupons: StepCoupons | None = None  # wired once the loyalty flows exist
+    earliest_send: Callable[[datetime], datetime] | None = None  # the sender's quiet hours
 
     # ---- triggers and exits -------------------------------------------------------------------
 
@@ -207,11 +217,17 @@ class Sequences:
         assert customer.tg_id is not None
         index = enrollment.step_index
         following = seq.steps[index + 1] if index + 1 < len(seq.steps) else None
+        coupon_line = None
+        campaign = seq.steps[index].coupon
+        if campaign and self.coupons is not None:
+            coupon_line = await self.coupons.coupon_line_in(
+                tx, campaign, customer, "seq", f"{enrollment.id}:{index}", now
+            )
         message = NewMessage(
             key=f"seq:{enrollment.id}:{index}",
             chat_id=customer.tg_id,
             kind="sequence",
-            payload=self.render(seq, index, customer, enrollment.id).to_payload(),
+            payload=self.render(seq, index, customer, enrollment.id, coupon_line).to_payload(),
             due_at=now,
             customer_id=customer.id,
             transactional=transactional,
@@ -219,11 +235,20 @@ class Sequences:
             step_index=index,
         )
         await enqueue(tx, message, now)
-        next_due = due_time(now, following, self.zone) if following else None
+        # Time the next step from when this one can actually go out (quiet hours hold it till morning).
+        sent_from = self.earliest_send(now) if self.earliest_send else now
+        next_due = due_time(sent_from, following, self.zone) if following else None
         return await step_queued(tx, enrollment, next_due, now)
 
-    def render(self, seq: SequenceDef, index: int, customer: Customer | None, enrollment_id: int) -> Outgoing:
-        """A step as the customer will see it, in their language."""
+    def render(
+        self,
+        seq: SequenceDef,
+        index: int,
+        customer: Customer | None,
+        enrollment_id: int,
+        coupon_line: str | None = None,
+    ) -> Outgoing:
+        """A step as the customer will see it, in their language (with their coupon, when it has one)."""
         language = self.content.pick_language(customer.preferred_language if customer else None)
         default = self.content.business.default_language
         step = seq.steps[index]
@@ -232,6 +257,8 @@ class Sequences:
             for number, button in enumerate(step.buttons)
         ]
         text = step.text.get(language) or step.text[default]
+        if coupon_line:
+            text = f"{text}\n\n{coupon_line}"
         return Outgoing(text=text, photo=step.photo, buttons=buttons)
 
     def _button(

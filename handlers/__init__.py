@@ -23,6 +23,7 @@ def get_routers() -> list[Router]:
         handoff,
         lead_stats,
         loyalty,
+        membership,
         onboarding,
         profile,
         sales,
@@ -34,6 +35,7 @@ def get_routers() -> list[Router]:
 
     specs = [
         errors.router,
+        membership.router,
         deeplinks.router,
         start.router,
         profile.router,

@@ -156,6 +156,14 @@ class CustomersRepo:
             if changed:
                 await append_event(tx, customer_id, "blocked", now)
 
+    async def set_reachable(self, customer_id: int, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE customers SET unreachable = 0 WHERE id = ? AND unreachable = 1", (customer_id,)
+            )
+            if changed:
+                await append_event(tx, customer_id, "unblocked", now)
+
     async def set_onboarding(self, customer_id: int, step: str | None, *, onboarded: bool | None = None) -> None:
         if onboarded is None:
             await self._db.execute("UPDATE customers SET onboarding_step = ? WHERE id = ?", (step, customer_id))

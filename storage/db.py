@@ -70,16 +70,10 @@ class Tx:
         await self._conn.executemany(sql, rows)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        cursor = await self._conn.execute(sql, params)
-        row = await cursor.fetchone()
-        await cursor.close()
-        return row
+        return await _fetch_one(self._conn, sql, params)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        cursor = await self._conn.execute(sql, params)
-        rows = await cursor.fetchall()
-        await cursor.close()
-        return list(rows)
+        return await _fetch_all(self._conn, sql, params)
 
 
 class Database:
@@ -129,20 +123,24 @@ class Database:
             return await tx.execute(sql, params)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        cursor = await self._reader.execute(sql, params)
-        row = await cursor.fetchone()
-        await cursor.close()
-        return row
+        return await _fetch_one(self._reader, sql, params)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        cursor = await self._reader.execute(sql, params)
-        rows = await cursor.fetchall()
-        await cursor.close()
-        return list(rows)
+        return await _fetch_all(self._reader, sql, params)
 
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
+
+
+async def _fetch_one(conn: aiosqlite.Connection, sql: str, params: Params) -> Row | None:
+    async with conn.execute(sql, params) as cursor:
+        return await cursor.fetchone()
+
+
+async def _fetch_all(conn: aiosqlite.Connection, sql: str, params: Params) -> list[Row]:
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
 
 
 async def _connect(path: str) -> aiosqlite.Connection:

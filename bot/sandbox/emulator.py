@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -109,9 +109,9 @@ _FILE_KINDS = tuple(_MEDIA_METHODS.values())
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _DEFAULT_TOPIC_COLOR = 7322096
 # The bot is an administrator in every emulated group, allowed to do what the bot needs.
-_ADMIN_RIGHTS = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members")
-_ADMIN_RIGHTS += ("can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics")
-_ADMIN_LACKS = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
+_ADMIN_RIGHTS: tuple[str, ...] = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats")
+_ADMIN_RIGHTS += ("can_restrict_members", "can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics")
+_ADMIN_LACKS: tuple[str, ...] = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
 _ADMIN_LACKS += ("can_edit_stories", "can_delete_stories", "can_send_welcome_messages")
 _BLOCKED = "Forbidden: bot was blocked by the user"
 _TERMINATED = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
@@ -463,7 +463,7 @@ class _Signal:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait_for(self, predicate: Callable[[], T], seconds: float | None) -> T:
+    async def wait_for(self, predicate: Callable[[], T | Literal[False] | None], seconds: float | None) -> T:
         """Return the first truthy ``predicate()``; TimeoutError after ``seconds``."""
         async with asyncio.timeout(seconds):
             while True:
@@ -1300,7 +1300,7 @@ class Emulator:
     async def _webhook_worker(self) -> None:
         """POST pending updates to the webhook one at a time, in order (like max_connections=1)."""
         while True:
-            update = await self._signal.wait_for(
+            update: dict[str, Any] = await self._signal.wait_for(
                 lambda: self._webhook is not None and next(iter(self._updates.pending), None), None
             )
             hook = self._webhook
