@@ -6,10 +6,12 @@ by the flow against the outbox: only someone the broadcast was delivered to can 
 
 from __future__ import annotations
 
+import contextlib
 import html
 from decimal import Decimal
 
 from aiogram import F
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -115,7 +117,7 @@ async def control(query: CallbackQuery, callback_data: BcCtlCb, broadcasts: Broa
         sent = await message.answer(text, reply_markup=control_markup(fresh))
         await broadcasts.attach_progress(fresh, sent.chat.id, sent.message_id, text)
         return
-    if message.html_text != text or action in ("c", "cn", "p", "r", "cy"):
+    with contextlib.suppress(TelegramBadRequest):  # "not modified": a second press on the same state
         await message.edit_text(text, reply_markup=control_markup(fresh))
     if fresh.progress_message_id == message.message_id:
         await broadcasts.repo.set_progress_text(fresh.id, text, broadcasts.clock.now())
