@@ -23,9 +23,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.api import ApiServer
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
+from bot.progress import AiogramProgressBoard
 from bot.retry import RetryAfterMiddleware
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
+from flows.broadcasts import Broadcasts
 from flows.clock import Clock, SystemClock
 from flows.content import Content, load_content
 from flows.coupons import Coupons
@@ -43,13 +45,16 @@ from flows.outbox import DrainReport, Sender, SendPolicy
 from flows.purchases import Purchases
 from flows.referrals import Referrals
 from flows.sales import Sales
+from flows.segments import Segments
 from flows.sequences import Sequences
 from flows.staff import Staff
 from handlers import get_routers
+from handlers.broadcasts import broadcast_button_data, control_buttons
 from handlers.handoff import lead_button_data
 from handlers.loyalty import loyalty_buttons
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
 from handlers.sequences import sequence_button_data
+from storage.broadcasts import BroadcastsRepo
 from storage.coupons import CouponsRepo
 from storage.customers import CustomersRepo
 from storage.db import Database
@@ -62,6 +67,7 @@ from storage.ledger import LedgerRepo
 from storage.messages import MessagesRepo
 from storage.outbox import OutboxRepo
 from storage.purchases import PurchasesRepo
+from storage.segments import SegmentsRepo
 from storage.staff import StaffRepo
 
 log = logging.getLogger(__name__)
@@ -202,6 +208,22 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     sequences.earliest_send = sender.earliest_send
     if settings.manager_chat_id is not None:
         loyalty_services["feedback"].open_lead = handoff.open_lead
+    segments = Segments(SegmentsRepo(db), content, clock, settings.zone)
+    broadcasts = Broadcasts(
+        db=db,
+        repo=BroadcastsRepo(db),
+        segments=segments,
+        coupons=loyalty_services["coupons"],
+        content=content,
+        clock=clock,
+        zone=settings.zone,
+        rate=settings.send_rate_per_second,
+        attribution_days=settings.broadcast_attribution_days,
+        button_data=broadcast_button_data,
+        board=AiogramProgressBoard(bot),
+        controls=control_buttons,
+    )
+    await broadcasts.load()
     jobs = Jobs(
         sequences,
         sender,
@@ -213,6 +235,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         handoff=handoff,
         loyalty=loyalty_services["loyalty"],
         coupons=loyalty_services["coupons"],
+        broadcasts=broadcasts,
     )
     services: dict[str, Any] = {
         "settings": settings,
@@ -228,6 +251,8 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), messages, clock),
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
+        "segments": segments,
+        "broadcasts": broadcasts,
         **loyalty_services,
     }
     dp = Dispatcher(**services)

@@ -80,6 +80,15 @@ class AiogramMessenger:
                 reply_parameters=reply,
                 reply_markup=keyboard(message),
             )
+        if message.video:
+            return await self._bot.send_video(
+                chat_id,
+                message.video,
+                caption=message.text or None,
+                reply_markup=keyboard(message),
+                message_thread_id=message.thread_id,
+                reply_parameters=reply,
+            )
         if message.photo:
             return await self._bot.send_photo(
                 chat_id,

@@ -19,4 +19,5 @@ def build_scheduler(jobs: Jobs) -> AsyncIOScheduler:
     scheduler.add_job(jobs.advance, "interval", seconds=2, id="sequences-advance", **common)
     scheduler.add_job(jobs.daily_if_due, "interval", minutes=1, id="daily", **common)
     scheduler.add_job(jobs.leads, "interval", seconds=20, id="leads", **common)
+    scheduler.add_job(jobs.broadcast, "interval", seconds=2, id="broadcasts", **common)
     return scheduler

@@ -143,6 +143,8 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "satisfaction_thanks": set(),
         "satisfaction_sorry": set(),
         "satisfaction_already": set(),
+        # broadcasts
+        "broadcast_coupon_button": set(),
     }.items()
 }
 
@@ -559,6 +561,34 @@ class LoyaltyRules(_Model):
         return next((t for t in self.tiers if t.key == key), None)
 
 
+# ---- segments ---------------------------------------------------------------------------------------
+
+SegmentName = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]
+
+
+class RfmThresholds(_Model):
+    """Where the RFM groups begin (see flows/segments.py for the rules in words)."""
+
+    recent_days: int = Field(30, ge=1)
+    active_days: int = Field(60, ge=1)
+    lapsing_days: int = Field(180, ge=1)
+    regular_purchases: int = Field(4, ge=2)
+    top_spend_percent: int = Field(20, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RfmThresholds:
+        if not self.recent_days < self.active_days < self.lapsing_days:
+            raise ValueError("recent_days < active_days < lapsing_days, e.g. 30, 60, 180")
+        return self
+
+
+class SegmentsConfig(_Model):
+    """Saved segments by name (`/segment vip`, the broadcast wizard) and the RFM thresholds."""
+
+    saved: dict[SegmentName, str] = Field(default_factory=dict)
+    rfm: RfmThresholds = Field(default_factory=lambda: RfmThresholds.model_validate({}))
+
+
 class Content(_Model):
     business: Business
     onboarding: Onboarding = Field(default_factory=Onboarding)
@@ -566,6 +596,7 @@ class Content(_Model):
     faq: list[FaqEntry] = Field(default_factory=list)
     handoff: Handoff = Field(default_factory=Handoff)
     loyalty: LoyaltyRules = Field(default_factory=lambda: LoyaltyRules.model_validate({}))
+    segments: SegmentsConfig = Field(default_factory=lambda: SegmentsConfig.model_validate({}))
     texts: dict[str, dict[str, str]]
 
     def sequence(self, name: str) -> SequenceDef | None:
@@ -642,6 +673,13 @@ class Content(_Model):
             for item in items:
                 if default not in item.title:
                     raise ValueError(f"loyalty.{where}.{item.key}.title: needs a {default} title")
+        return self
+
+    @model_validator(mode="after")
+    def _check_segments(self) -> Content:
+        from flows.segments import check_saved  # the parser needs this model: imported when it is built
+
+        check_saved(self)
         return self
 
     def texts_for(self, language: str | None) -> Texts:

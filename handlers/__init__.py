@@ -9,11 +9,13 @@ def get_routers() -> list[Router]:
     """Fresh routers for one Dispatcher, in the order they are tried.
 
     Deep links before /start (a scanned card, a staff invite, an invitation, a coupon link); commands so they
-    work mid-onboarding; a cashier's sale dialog before onboarding (an amount is not a birthday); then a
+    work mid-onboarding; the owner's segments and broadcast wizard; a cashier's sale dialog before onboarding (an amount is not a birthday); then a
     conversation with a manager (it takes whatever the customer writes), FAQ matching of free text, and the
     fallback last.
     """
     from handlers import (
+        broadcast_wizard,
+        broadcasts,
         deeplinks,
         errors,
         fallback,
@@ -25,6 +27,7 @@ def get_routers() -> list[Router]:
         onboarding,
         profile,
         sales,
+        segments,
         sequences,
         staff,
         start,
@@ -40,6 +43,9 @@ def get_routers() -> list[Router]:
         lead_stats.router,
         loyalty.router,
         staff.router,
+        segments.router,
+        broadcast_wizard.router,
+        broadcasts.router,
         sales.router,
         onboarding.router,
         handoff.router,

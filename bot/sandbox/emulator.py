@@ -972,6 +972,27 @@ class Emulator:
         stored = self._store_file("voice", data, "voice.ogg", "audio/ogg", duration=duration)
         return self._media_update(user_id, stored, caption, chat_id, reply_to_message_id, message_thread_id)
 
+    def send_video(
+        self,
+        user_id: int,
+        data: bytes = b"\x00\x00\x00\x18ftypmp42sandbox-video",
+        *,
+        duration: int = 3,
+        caption: str | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
+        chat_id: int | None = None,
+    ) -> dict[str, Any]:
+        stored = self._store_file(
+            "video", data, "video.mp4", "video/mp4", width=320, height=240, duration=duration
+        )
+        user = self.user(user_id)
+        content: dict[str, Any] = {"video": stored.to_api()}
+        if caption:
+            content["caption"] = caption
+            if caption_entities:
+                content["caption_entities"] = caption_entities
+        return self._user_message(user, self._chat_of(user, chat_id), content)
+
     def press_button(
         self, user_id: int, message_id: int, callback_data: str, chat_id: int | None = None
     ) -> dict[str, Any]:
