@@ -187,6 +187,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     sender = Sender(outbox, customers_repo, AiogramMessenger(bot), clock, send_policy(settings))
     await sender.recover()
     messages = MessagesRepo(db)
+    staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock)
     handoff = Handoff(
         db=db,
         leads=LeadsRepo(db),
@@ -199,11 +200,11 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         clock=clock,
         zone=settings.zone,
         manager_chat_id=settings.manager_chat_id,
-        owner_ids=frozenset(settings.owner_ids),
         reminder_minutes=settings.lead_reminder_minutes,
         card_button_data=lead_button_data,
+        role_of=staff.role_of,
     )
-    loyalty_services = build_loyalty(settings, content, clock, db, customers_repo)
+    loyalty_services = build_loyalty(settings, content, clock, db, customers_repo, staff)
     sequences.coupons = loyalty_services["coupons"]
     sequences.earliest_send = sender.earliest_send
     if settings.manager_chat_id is not None:
@@ -272,7 +273,12 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
 
 
 def build_loyalty(
-    settings: Settings, content: Content, clock: Clock, db: Database, customers_repo: CustomersRepo
+    settings: Settings,
+    content: Content,
+    clock: Clock,
+    db: Database,
+    customers_repo: CustomersRepo,
+    staff: Staff | None = None,
 ) -> dict[str, Any]:
     """Points, purchases, coupons, referrals, staff and feedback, wired on one database."""
     zone = settings.zone
@@ -295,7 +301,7 @@ def build_loyalty(
         "referrals": referrals,
         "purchases": purchases,
         "sales": sales,
-        "staff": Staff(StaffRepo(db), frozenset(settings.owner_ids), clock),
+        "staff": staff or Staff(StaffRepo(db), frozenset(settings.owner_ids), clock),
         "feedback": Feedback(db, purchases_repo, loyalty, content, notices, clock, alert_chats),
     }
 

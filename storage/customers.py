@@ -106,7 +106,9 @@ class CustomersRepo:
         Returns None when this update was handled before (a replay after a restart).
         """
         stamp = to_db(now)
-        async with self._db.transaction() as tx:
+        # Two statements that each commit alone: a crash between them leaves an update marked as handled
+        # and the customer row as it was, which the customer's next message puts right.
+        async with self._db.serialized() as tx:
             if not await mark_update(tx, update_id, now):
                 return None
             row = await tx.fetch_one(_UPSERT, (tg_id, first_name, last_name, username, language, stamp, stamp))
@@ -115,7 +117,7 @@ class CustomersRepo:
 
     async def first_handling(self, update_id: int, now: datetime) -> bool:
         """For updates without a customer: True the first time this update is seen."""
-        async with self._db.transaction() as tx:
+        async with self._db.serialized() as tx:
             return await mark_update(tx, update_id, now)
 
     async def get(self, customer_id: int) -> Customer | None:

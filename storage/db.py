@@ -117,6 +117,17 @@ class Database:
                 raise
             await self._writer.execute("COMMIT")
 
+    @asynccontextmanager
+    async def serialized(self) -> AsyncIterator[Tx]:
+        """Writer statements without BEGIN/COMMIT: each one commits alone (atomic by itself).
+
+        For the per-update hot path, where two independent statements need not share a transaction and
+        the two extra round trips to the connection's thread would double its cost. Still behind the
+        writer lock, so no statement lands inside another coroutine's open transaction.
+        """
+        async with self._lock:
+            yield Tx(self._writer)
+
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One write statement in its own transaction; returns the changed row count."""
         async with self.transaction() as tx:
@@ -133,14 +144,14 @@ class Database:
         return None if row is None else row[0]
 
 
+# One hop to the connection's thread per query (execute, fetch and close would be three).
 async def _fetch_one(conn: aiosqlite.Connection, sql: str, params: Params) -> Row | None:
-    async with conn.execute(sql, params) as cursor:
-        return await cursor.fetchone()
+    rows = await conn.execute_fetchall(sql, params)
+    return next(iter(rows), None)
 
 
 async def _fetch_all(conn: aiosqlite.Connection, sql: str, params: Params) -> list[Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
