@@ -149,6 +149,7 @@ class App:
         if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("shutting down with updates still in flight")
         await self.jobs.sender.wait_idle()
+        await self.jobs.flush()
         await self.bot.session.close()
         await self.db.close()
 

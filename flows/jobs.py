@@ -76,8 +76,13 @@ class Jobs:
         log.info("daily jobs for %s: %d sequence(s) started", today, started)
         return True
 
+    async def flush(self) -> int:
+        """Write the handled updates and last-seen times the per-update path noted in memory."""
+        return await self.customers.flush_handled()
+
     async def tick(self) -> DrainReport:
         """Everything once, in order: daily triggers, sequences, leads, broadcasts to queue, sending, progress."""
+        await self.flush()
         await self.daily_if_due()
         await self.advance()
         await self.leads()
