@@ -2,7 +2,7 @@
 """Bootstrap for a fresh clone: needs only Python 3.11+.
 
     python3 dev.py sandbox   # install what is needed, then talk to the bot in this terminal
-    python3 dev.py test      # install what is needed, then lint and run the whole test suite
+    python3 dev.py test      # install what is needed, then lint, type-check and run the whole test suite
 
 Everything goes into ./.venv; it is reinstalled only when pyproject.toml changes.
 """
@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+PACKAGES = ("bot", "flows", "handlers", "storage")
 
 
 def ensure_installed(extras: str) -> None:
@@ -51,8 +52,9 @@ def main(argv: list[str]) -> int:
     if command == "test":
         ensure_installed("dev")
         lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)
+        types = subprocess.call([str(PYTHON), "-m", "mypy", *PACKAGES], cwd=ROOT)
         tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
-        return tests or lint
+        return tests or lint or types
     if command == "bench":
         ensure_installed("dev")
         return subprocess.call([str(PYTHON), "-m", "bench", *rest], cwd=ROOT)

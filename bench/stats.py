@@ -166,7 +166,7 @@ def _counts(path: Path) -> dict[str, int]:
     try:
         return {
             table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("customers", "purchases", "customer_rhythm", "points_ledger", "coupons", "enrollments")
+            for table in ("customers", "purchases", "purchase_totals", "points_ledger", "coupons", "enrollments")
         }
     finally:
         conn.close()

@@ -23,10 +23,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.api import ApiServer
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
+from bot.progress import AiogramProgressBoard
 from bot.retry import RetryAfterMiddleware
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from flows.analytics import Analytics
+from flows.broadcasts import Broadcasts
 from flows.clock import Clock, SystemClock
 from flows.content import Content, load_content
 from flows.coupons import Coupons
@@ -44,14 +46,17 @@ from flows.outbox import DrainReport, Sender, SendPolicy
 from flows.purchases import Purchases
 from flows.referrals import Referrals
 from flows.sales import Sales
+from flows.segments import Segments
 from flows.sequences import Sequences
 from flows.staff import Staff
 from handlers import get_routers
+from handlers.broadcasts import broadcast_button_data, control_buttons
 from handlers.handoff import lead_button_data
 from handlers.loyalty import loyalty_buttons
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
 from handlers.sequences import sequence_button_data
 from storage.analytics import AnalyticsRepo
+from storage.broadcasts import BroadcastsRepo
 from storage.coupons import CouponsRepo
 from storage.customers import CustomersRepo
 from storage.db import Database
@@ -64,6 +69,7 @@ from storage.ledger import LedgerRepo
 from storage.messages import MessagesRepo
 from storage.outbox import OutboxRepo
 from storage.purchases import PurchasesRepo
+from storage.segments import SegmentsRepo
 from storage.staff import StaffRepo
 
 log = logging.getLogger(__name__)
@@ -145,12 +151,24 @@ class App:
         if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("shutting down with updates still in flight")
         await self.jobs.sender.wait_idle()
+        await self.jobs.flush()
         await self.bot.session.close()
         await self.db.close()
 
 
+class _Session(AiohttpSession):
+    """aiogram waits 250 ms on close for TLS connections to wind down; plain HTTP (a local Bot API server,
+    the emulator) has none, so the wait is skipped there."""
+
+    async def close(self) -> None:
+        if self.api.base.startswith("https://"):
+            await super().close()
+        elif self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
 def build_bot(settings: Settings, clock: Clock) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session = _Session(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(RetryAfterMiddleware(clock))
     return Bot(
         token=settings.bot_token.get_secret_value(),
@@ -172,6 +190,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     sender = Sender(outbox, customers_repo, AiogramMessenger(bot), clock, send_policy(settings))
     await sender.recover()
     messages = MessagesRepo(db)
+    staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock)
     handoff = Handoff(
         db=db,
         leads=LeadsRepo(db),
@@ -184,12 +203,31 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         clock=clock,
         zone=settings.zone,
         manager_chat_id=settings.manager_chat_id,
-        owner_ids=frozenset(settings.owner_ids),
         reminder_minutes=settings.lead_reminder_minutes,
         card_button_data=lead_button_data,
+        role_of=staff.role_of,
     )
-    loyalty_services = build_loyalty(settings, content, clock, db, customers_repo)
-    sequences.coupons = loyalty_services["coupons"]  # a step's offer is a coupon
+    loyalty_services = build_loyalty(settings, content, clock, db, customers_repo, staff)
+    sequences.coupons = loyalty_services["coupons"]
+    sequences.earliest_send = sender.earliest_send
+    if settings.manager_chat_id is not None:
+        loyalty_services["feedback"].open_lead = handoff.open_lead
+    segments = Segments(SegmentsRepo(db), content, clock, settings.zone)
+    broadcasts = Broadcasts(
+        db=db,
+        repo=BroadcastsRepo(db),
+        segments=segments,
+        coupons=loyalty_services["coupons"],
+        content=content,
+        clock=clock,
+        zone=settings.zone,
+        rate=settings.send_rate_per_second,
+        attribution_days=settings.broadcast_attribution_days,
+        button_data=broadcast_button_data,
+        board=AiogramProgressBoard(bot),
+        controls=control_buttons,
+    )
+    await broadcasts.load()
     jobs = Jobs(
         sequences,
         sender,
@@ -201,6 +239,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         handoff=handoff,
         loyalty=loyalty_services["loyalty"],
         coupons=loyalty_services["coupons"],
+        broadcasts=broadcasts,
     )
     services: dict[str, Any] = {
         "settings": settings,
@@ -216,8 +255,16 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), messages, clock),
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
-        # MERGE HOOK: pass broadcasts=<the broadcasts flow> once it provides `conversions(start, end)`.
-        "analytics": Analytics(AnalyticsRepo(db), content, clock, settings.zone, frozenset(settings.owner_ids)),
+        "segments": segments,
+        "broadcasts": broadcasts,
+        "analytics": Analytics(
+            AnalyticsRepo(db),
+            content,
+            clock,
+            settings.zone,
+            frozenset(settings.owner_ids),
+            broadcast_days=settings.broadcast_attribution_days,
+        ),
         **loyalty_services,
     }
     dp = Dispatcher(**services)
@@ -237,7 +284,12 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
 
 
 def build_loyalty(
-    settings: Settings, content: Content, clock: Clock, db: Database, customers_repo: CustomersRepo
+    settings: Settings,
+    content: Content,
+    clock: Clock,
+    db: Database,
+    customers_repo: CustomersRepo,
+    staff: Staff | None = None,
 ) -> dict[str, Any]:
     """Points, purchases, coupons, referrals, staff and feedback, wired on one database."""
     zone = settings.zone
@@ -260,7 +312,7 @@ def build_loyalty(
         "referrals": referrals,
         "purchases": purchases,
         "sales": sales,
-        "staff": Staff(StaffRepo(db), frozenset(settings.owner_ids), clock),
+        "staff": staff or Staff(StaffRepo(db), frozenset(settings.owner_ids), clock),
         "feedback": Feedback(db, purchases_repo, loyalty, content, notices, clock, alert_chats),
     }
 

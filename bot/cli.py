@@ -69,7 +69,7 @@ def cmd_run(_: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox.chat import run_sandbox
 
-    return run_sandbox(database=args.database, fresh=args.fresh)
+    return run_sandbox(database=args.database, fresh=args.fresh, language=args.lang)
 
 
 async def _import(kind: str, path: str, text: str, dry_run: bool) -> int:
@@ -205,7 +205,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         from storage.analytics import AnalyticsRepo
 
         clock = SystemClock()
-        analytics = Analytics(AnalyticsRepo(db), content, clock, settings.zone, frozenset(settings.owner_ids))
+        analytics = Analytics(
+            AnalyticsRepo(db),
+            content,
+            clock,
+            settings.zone,
+            frozenset(settings.owner_ids),
+            broadcast_days=settings.broadcast_attribution_days,
+        )
         try:
             period = analytics.period(args.period)
         except PeriodError as exc:
@@ -236,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="talk to the bot in this terminal: no token, no internet")
     sandbox.add_argument("--database", default="data/sandbox.db", help="SQLite file (default: data/sandbox.db)")
     sandbox.add_argument("--fresh", action="store_true", help="start from an empty database")
+    sandbox.add_argument("--lang", choices=["en", "ru", "uk"], help="the customer's language (default: from LANG)")
     sandbox.set_defaults(func=cmd_sandbox)
     sub.add_parser("check-config", help="print the effective settings, secrets masked").set_defaults(
         func=cmd_check_config

@@ -54,6 +54,8 @@ class AiogramMessenger:
         except TelegramRetryAfter as exc:
             return DeliveryResult(Delivery.RETRY_AFTER, retry_after=float(exc.retry_after), error=exc.message)
         except TelegramForbiddenError as exc:
+            if "initiate conversation" in exc.message:  # never started the bot (e.g. imported): not a block
+                return DeliveryResult(Delivery.REJECTED, error=exc.message)
             return DeliveryResult(Delivery.BLOCKED, error=exc.message)
         except (TelegramBadRequest, TelegramNotFound) as exc:
             return DeliveryResult(Delivery.REJECTED, error=exc.message)
@@ -77,6 +79,15 @@ class AiogramMessenger:
                 message_thread_id=message.thread_id,
                 reply_parameters=reply,
                 reply_markup=keyboard(message),
+            )
+        if message.video:
+            return await self._bot.send_video(
+                chat_id,
+                message.video,
+                caption=message.text or None,
+                reply_markup=keyboard(message),
+                message_thread_id=message.thread_id,
+                reply_parameters=reply,
             )
         if message.photo:
             return await self._bot.send_photo(

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(None, description="Bearer token for POST /api/purchases; empty: API off")
     api_host: str = Field("127.0.0.1", description="Where the purchases API listens")
     api_port: int = Field(8081, ge=0, le=65535, description="Its port (0: any free port)")
+    broadcast_attribution_days: int = Field(
+        7, ge=1, le=90, description="A purchase this many days after a broadcast reached a customer counts for it"
+    )
     max_purchase_amount: Decimal = Field(
         Decimal(1_000_000), gt=0, description="Larger amounts are refused as typos (Telegram, API, CSV)"
     )

@@ -21,12 +21,13 @@ Definitions (also in the README):
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Protocol
 
 from flows.clock import Clock
 from flows.content import Content
@@ -97,12 +98,6 @@ class Conversion:
     @property
     def rate(self) -> float | None:
         return self.converted / self.reached if self.reached else None
-
-
-class BroadcastConversions(Protocol):
-    """Broadcast results for a period. MERGE HOOK: the broadcasts branch provides this (see `Analytics`)."""
-
-    async def conversions(self, start: datetime | None, end: datetime) -> list[Conversion]: ...
 
 
 @dataclass(frozen=True)
@@ -203,7 +198,7 @@ class Analytics:
     clock: Clock
     zone: tzinfo
     team: frozenset[int] = frozenset()  # owners' Telegram ids: not counted as customers (nor is staff)
-    broadcasts: BroadcastConversions | None = None  # MERGE HOOK: wire the broadcasts flow here in app.py
+    broadcast_days: int | None = None  # a broadcast converts when bought within this many days; None: not shown
 
     def period(self, text: str | None) -> Period:
         """Parse the owner's period word (PeriodError with a hint when it is not one we know)."""
@@ -249,7 +244,18 @@ class Analytics:
         (customers, figures, base, recent, retained, sleeping, points, coupons, leads, questions, sequences) = (
             results[:11]
         )
-        broadcasts = await self.broadcasts.conversions(start, end) if self.broadcasts is not None else None
+        broadcasts = None
+        if self.broadcast_days is not None:
+            async with self.repo.reading(1) as q:
+                broadcasts = [
+                    Conversion(
+                        f"#{row['id']}",
+                        _broadcast_title(row["id"], row["message"]),
+                        row["reached"],
+                        row["converted"],
+                    )
+                    for row in await q.broadcasts(start, end, self.broadcast_days)
+                ]
         stats = Stats(
             period=period,
             currency=self.content.loyalty.currency,
@@ -289,6 +295,16 @@ class Analytics:
             for r in rows
         ]
         return sorted(found, key=lambda c: (order.index(c.name) if c.name in order else len(order), c.name))
+
+
+def _broadcast_title(broadcast_id: int, message: str | None) -> str:
+    """`#3 Spring sale: 20% off all…` — the first words of its text, without markup."""
+    try:
+        text = str(json.loads(message or "{}").get("text") or "")
+    except (ValueError, AttributeError):
+        text = ""
+    words = " ".join(re.sub(r"<[^>]+>", " ", html.unescape(text)).split())
+    return f"#{broadcast_id} {words[:40]}{'…' if len(words) > 40 else ''}".strip()
 
 
 def _lifetime(base: BaseFigures, recent: PurchaseFigures, retained: tuple[int, int]) -> Lifetime:

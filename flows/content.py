@@ -30,6 +30,9 @@ from pydantic import (
     model_validator,
 )
 
+# libyaml's loader is ~10× faster than the pure-Python one; both are the safe loader.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 LANGUAGES = ("en", "ru", "uk")
 
 # Every text the code refers to, with the placeholders it may use.
@@ -80,6 +83,7 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "interest_noted": set(),
         "sequence_left": set(),
         "tag_noted": set(),
+        "step_coupon": {"title", "code", "until"},
         "faq_menu": set(),
         "faq_empty": set(),
         "faq_suggest": set(),
@@ -139,6 +143,8 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "satisfaction_thanks": set(),
         "satisfaction_sorry": set(),
         "satisfaction_already": set(),
+        # broadcasts
+        "broadcast_coupon_button": set(),
     }.items()
 }
 
@@ -156,10 +162,17 @@ class _Model(BaseModel):
 LocalText = dict[str, str]
 
 
+Language = Literal["en", "ru", "uk"]
+
+
+def _all_languages() -> list[Language]:
+    return ["en", "ru", "uk"]
+
+
 class Business(_Model):
     name: str
-    default_language: Literal["en", "ru", "uk"] = "en"
-    languages: list[Literal["en", "ru", "uk"]] = Field(default_factory=lambda: list(LANGUAGES))
+    default_language: Language = "en"
+    languages: list[Language] = Field(default_factory=_all_languages)
 
     @model_validator(mode="after")
     def _default_is_offered(self) -> Business:
@@ -176,8 +189,12 @@ class Interest(_Model):
 OnboardingStep = Literal["phone", "birthday", "interests"]
 
 
+def _all_steps() -> list[OnboardingStep]:
+    return ["phone", "birthday", "interests"]
+
+
 class Onboarding(_Model):
-    steps: list[OnboardingStep] = Field(default_factory=lambda: ["phone", "birthday", "interests"])
+    steps: list[OnboardingStep] = Field(default_factory=_all_steps)
     interests: list[Interest] = Field(default_factory=list)
 
     @field_validator("steps")
@@ -250,8 +267,8 @@ class Step(_Model):
     at: dt_time | None = None  # local time of day to send at, e.g. "10:00"
     text: LocalText
     photo: str | None = None
+    coupon: str | None = None  # a coupon campaign: each customer gets their own code with this step
     buttons: list[StepButton] = Field(default_factory=list)
-    coupon: Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")] | None = None  # issued with the step, code shown
 
     @field_validator("delay", mode="before")
     @classmethod
@@ -554,6 +571,34 @@ class LoyaltyRules(_Model):
         return next((t for t in self.tiers if t.key == key), None)
 
 
+# ---- segments ---------------------------------------------------------------------------------------
+
+SegmentName = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]
+
+
+class RfmThresholds(_Model):
+    """Where the RFM groups begin (see flows/segments.py for the rules in words)."""
+
+    recent_days: int = Field(30, ge=1)
+    active_days: int = Field(60, ge=1)
+    lapsing_days: int = Field(180, ge=1)
+    regular_purchases: int = Field(4, ge=2)
+    top_spend_percent: int = Field(20, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RfmThresholds:
+        if not self.recent_days < self.active_days < self.lapsing_days:
+            raise ValueError("recent_days < active_days < lapsing_days, e.g. 30, 60, 180")
+        return self
+
+
+class SegmentsConfig(_Model):
+    """Saved segments by name (`/segment vip`, the broadcast wizard) and the RFM thresholds."""
+
+    saved: dict[SegmentName, str] = Field(default_factory=dict)
+    rfm: RfmThresholds = Field(default_factory=lambda: RfmThresholds.model_validate({}))
+
+
 class DateDef(_Model):
     """A date that starts its sequences (trigger `{event: holiday, holiday: <name>}`) in the daily run.
 
@@ -598,6 +643,7 @@ class Content(_Model):
     faq: list[FaqEntry] = Field(default_factory=list)
     handoff: Handoff = Field(default_factory=Handoff)
     loyalty: LoyaltyRules = Field(default_factory=lambda: LoyaltyRules.model_validate({}))
+    segments: SegmentsConfig = Field(default_factory=lambda: SegmentsConfig.model_validate({}))
     dates: list[DateDef] = Field(default_factory=list)
     texts: dict[str, dict[str, str]]
 
@@ -649,9 +695,7 @@ class Content(_Model):
                     if button.sequence and button.sequence not in names:
                         raise ValueError(f"{where}.buttons: unknown sequence {button.sequence!r}")
                 if step.coupon and self.loyalty.campaign(step.coupon) is None:
-                    raise ValueError(
-                        f"{where}.coupon: unknown coupon {step.coupon!r} (define it under loyalty.coupons)"
-                    )
+                    raise ValueError(f"{where}.coupon: unknown coupon campaign {step.coupon!r}")
         dates = [d.name for d in self.dates]
         for name in dates:
             if dates.count(name) > 1:
@@ -686,6 +730,13 @@ class Content(_Model):
             for item in items:
                 if default not in item.title:
                     raise ValueError(f"loyalty.{where}.{item.key}.title: needs a {default} title")
+        return self
+
+    @model_validator(mode="after")
+    def _check_segments(self) -> Content:
+        from flows.segments import check_saved  # the parser needs this model: imported when it is built
+
+        check_saved(self)
         return self
 
     def texts_for(self, language: str | None) -> Texts:
@@ -768,7 +819,7 @@ def load_content(path: Path | str) -> Content:
     """Read and validate the content file, raising ContentError with file, key and problem."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text("utf-8"))
+        raw = yaml.load(path.read_text("utf-8"), Loader=_YAML_LOADER)
     except FileNotFoundError:
         raise ContentError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:

@@ -149,6 +149,21 @@ class Coupons:
             await self.notices.to_customer(tx, customer, f"coupon:{coupon.id}", text, now)
         return Issued(IssueOutcome.ISSUED, coupon)
 
+    async def coupon_line_in(
+        self, tx: Tx, campaign: str, customer: Customer, origin: str, key: str, now: datetime
+    ) -> str | None:
+        """A coupon issued with a message (a sequence step): the line to add to it, or None when sold out."""
+        issued = await self.issue_in(tx, campaign, customer, origin, key, now, notify=False)
+        if issued.coupon is None:
+            return None
+        t = self.notices.texts(customer)
+        return t(
+            "step_coupon",
+            title=self.title(issued.coupon, t),
+            code=grouped(issued.coupon.code),
+            until=self.until(issued.coupon, t.language),
+        )
+
     async def claim(self, customer: Customer, campaign_key: str) -> Issued:
         """A customer claims a claimable campaign's coupon (a link in a post, a QR on the counter)."""
         campaign = self.campaign(campaign_key)

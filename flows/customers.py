@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from flows.clock import Clock
 from storage.customers import Customer, CustomersRepo
@@ -19,6 +20,34 @@ def source_from_payload(payload: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
+RECENT_UPDATES = 20_000  # handled update ids kept in memory to recognise re-deliveries
+
+
+class _RecentIds:
+    """A bounded set of update ids: membership in O(1), the oldest forgotten first."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self._order: deque[int] = deque(sorted(ids))
+        self._ids = set(self._order)
+
+    def add(self, update_id: int) -> bool:
+        """Add an id; False if it was there already."""
+        if update_id in self._ids:
+            return False
+        self._ids.add(update_id)
+        self._order.append(update_id)
+        if len(self._order) > RECENT_UPDATES:
+            self._ids.discard(self._order.popleft())
+        return True
+
+
+def _profile_changed(
+    customer: Customer, first_name: str | None, last_name: str | None, username: str | None, language: str | None
+) -> bool:
+    same = (customer.first_name, customer.last_name, customer.username) == (first_name, last_name, username)
+    return not same or (language is not None and language != customer.language)
+
+
 @dataclass(frozen=True)
 class StartOutcome:
     customer: Customer
@@ -26,10 +55,11 @@ class StartOutcome:
     returning: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class Customers:
     repo: CustomersRepo
     clock: Clock
+    _recent: _RecentIds | None = field(default=None, repr=False)
 
     async def seen(
         self,
@@ -40,14 +70,35 @@ class Customers:
         username: str | None,
         language: str | None,
     ) -> Customer | None:
-        """Create or refresh the customer behind an incoming update; None if the update was handled before."""
-        return await self.repo.upsert_seen(
-            update_id, tg_id, first_name, last_name, username, language, self.clock.now()
-        )
+        """The customer behind an incoming update, created or refreshed; None if the update was handled before.
+
+        This runs on every update, so a returning customer whose profile did not change costs one read;
+        the handled update and their last-seen time are written behind, by `flush`.
+        """
+        if not await self._first_time(update_id):
+            return None
+        now = self.clock.now()
+        customer = await self.repo.by_tg_id(tg_id)
+        if customer is None or _profile_changed(customer, first_name, last_name, username, language):
+            customer = await self.repo.refresh_profile(tg_id, first_name, last_name, username, language, now)
+        self.repo.note_handled(update_id, customer.id, now)
+        return customer
 
     async def first_handling(self, update_id: int) -> bool:
         """True the first time an update without a customer (a group message) is seen."""
-        return await self.repo.first_handling(update_id, self.clock.now())
+        if not await self._first_time(update_id):
+            return False
+        self.repo.note_handled(update_id, None, self.clock.now())
+        return True
+
+    async def flush(self) -> int:
+        """Write what `seen` noted (a periodic job and shutdown call it; a crash loses at most that much)."""
+        return await self.repo.flush_handled()
+
+    async def _first_time(self, update_id: int) -> bool:
+        if self._recent is None:
+            self._recent = _RecentIds(await self.repo.recent_update_ids(RECENT_UPDATES))
+        return self._recent.add(update_id)
 
     async def start(self, customer: Customer, payload: str | None) -> StartOutcome:
         """Handle /start: remember where they came from (first touch wins) and opt them back in."""
@@ -65,6 +116,14 @@ class Customers:
             return False
         await self.repo.set_opted_out(customer.id, True, self.clock.now())
         return True
+
+    async def blocked_us(self, customer: Customer) -> None:
+        """The customer blocked the bot: proactive messages stop and their sequences end."""
+        await self.repo.set_unreachable(customer.id, self.clock.now())
+
+    async def unblocked_us(self, customer: Customer) -> None:
+        """The customer restarted the bot: they can be written to again (marketing only if opted in)."""
+        await self.repo.set_reachable(customer.id, self.clock.now())
 
     async def forget(self, customer: Customer) -> None:
         """Delete the customer's personal data, keeping anonymous figures."""

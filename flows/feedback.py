@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 from flows.clock import Clock
 from flows.content import Content
@@ -25,6 +26,10 @@ class Rated(Enum):
     NOT_YOURS = "not_yours"
 
 
+class LeadOpener(Protocol):
+    async def __call__(self, customer_id: int, cause: str, context: str | None = None) -> object: ...
+
+
 @dataclass
 class Feedback:
     db: Database
@@ -33,7 +38,8 @@ class Feedback:
     content: Content
     notices: Notices
     clock: Clock
-    alert_chats: tuple[int, ...]  # the managers' chat, or the owners when there is none
+    alert_chats: tuple[int, ...]  # the owners, when there is no managers' chat to open a lead in
+    open_lead: LeadOpener | None = None  # hands the customer to a manager (the handoff flow)
 
     async def rate(self, customer: Customer, purchase_id: int, score: int) -> Rated:
         """Store the customer's score for their purchase; a low one alerts the managers with the card."""
@@ -57,10 +63,15 @@ class Feedback:
                 f"Card {card.card_code} · purchase no. {purchase.number} of {amount} on "
                 f"{purchase.purchased_at:%d.%m.%Y}\nTelegram id: <code>{customer.tg_id}</code>"
             )
-            for chat_id in self.alert_chats:
-                await self.notices.to_chat(
-                    tx, chat_id, f"low-score:{purchase_id}:{chat_id}", text, now, kind="alert"
-                )
+            if self.open_lead is None:
+                for chat_id in self.alert_chats:
+                    await self.notices.to_chat(
+                        tx, chat_id, f"low-score:{purchase_id}:{chat_id}", text, now, kind="alert"
+                    )
+        if self.open_lead is not None:
+            # A lead, not just an alert: a manager takes it and talks to the customer right there.
+            context = f"score {score}/5 for purchase no. {purchase.number} of {amount} (card {card.card_code})"
+            await self.open_lead(customer.id, "low_score", context)
         return Rated.SORRY
 
 

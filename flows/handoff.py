@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -82,6 +82,9 @@ class Relay:
     took: bool = False  # the manager's first answer made the lead theirs
 
 
+RoleOf = Callable[[int], Awaitable[str | None]]
+
+
 @dataclass
 class Handoff:
     db: Database
@@ -95,16 +98,16 @@ class Handoff:
     clock: Clock
     zone: tzinfo
     manager_chat_id: int | None
-    owner_ids: frozenset[int]
     reminder_minutes: int
     card_button_data: CardButtonData
+    role_of: RoleOf  # the team flow's answer: owner, manager, cashier or None
     _topic_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     # ---- roles --------------------------------------------------------------------------------
 
     async def is_manager(self, tg_id: int) -> bool:
         """Owners and staff with the manager role; checked on every button and relay."""
-        return tg_id in self.owner_ids or await self.leads.is_manager(tg_id)
+        return await self.role_of(tg_id) in ("owner", "manager")
 
     def is_manager_chat(self, chat_id: int) -> bool:
         return self.manager_chat_id is not None and chat_id == self.manager_chat_id

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import time, timedelta, tzinfo
 
+from flows.broadcasts import Broadcasts
 from flows.clock import Clock
 from flows.coupons import Coupons
 from flows.handoff import Handoff
@@ -32,6 +33,7 @@ class Jobs:
     reports: list[DrainReport] = field(default_factory=list)
     loyalty: Loyalty | None = None
     coupons: Coupons | None = None
+    broadcasts: Broadcasts | None = None
 
     async def advance(self) -> int:
         """Apply new triggers and exits, expire old points, then queue the steps that are due."""
@@ -45,6 +47,14 @@ class Jobs:
     async def leads(self) -> int:
         """Raise leads nobody took; keep sequences held exactly while a manager talks to a customer."""
         return await self.handoff.tick() if self.handoff is not None else 0
+
+    async def broadcast(self) -> int:
+        """Queue broadcasts whose time came, finish those with nothing left, refresh progress messages."""
+        if self.broadcasts is None:
+            return 0
+        queued = await self.broadcasts.queue_due()
+        await self.broadcasts.refresh()
+        return queued
 
     async def drain(self) -> DrainReport:
         """Send what is due from the outbox."""
@@ -66,10 +76,20 @@ class Jobs:
         log.info("daily jobs for %s: %d sequence(s) started", today, started)
         return True
 
+    async def flush(self) -> int:
+        """Write the handled updates and last-seen times the per-update path noted in memory."""
+        return await self.customers.flush_handled()
+
     async def tick(self) -> DrainReport:
-        """Everything once, in order: daily triggers, sequences, leads, then sending."""
+        """Everything once, in order: daily triggers, sequences, leads, broadcasts to queue, sending, progress."""
+        await self.flush()
         await self.daily_if_due()
         await self.advance()
         await self.leads()
         await self.sequences.process_events()  # exits caused by what was just queued, if any
-        return await self.drain()
+        if self.broadcasts is not None:
+            await self.broadcasts.queue_due()
+        report = await self.drain()
+        if self.broadcasts is not None:
+            await self.broadcasts.refresh()  # progress messages show what this drain sent
+        return report

@@ -25,6 +25,7 @@ class Outgoing:
 
     text: str = ""
     photo: str | None = None  # a file path, an URL or a Telegram file_id
+    video: str | None = None  # a Telegram file_id (or URL); the text is its caption
     buttons: list[list[Button]] = field(default_factory=list)
     copy_chat_id: int | None = None
     copy_message_id: int | None = None
@@ -38,7 +39,7 @@ class Outgoing:
             "photo": self.photo,
             "buttons": [[{"text": b.text, "url": b.url, "data": b.data} for b in row] for row in self.buttons],
         }
-        for name in ("copy_chat_id", "copy_message_id", "thread_id", "reply_to", "reply_to_outbox"):
+        for name in ("video", "copy_chat_id", "copy_message_id", "thread_id", "reply_to", "reply_to_outbox"):
             if getattr(self, name) is not None:
                 payload[name] = getattr(self, name)
         return payload
@@ -49,6 +50,7 @@ class Outgoing:
         return cls(
             text=payload.get("text") or "",
             photo=payload.get("photo"),
+            video=payload.get("video"),
             buttons=rows,
             copy_chat_id=payload.get("copy_chat_id"),
             copy_message_id=payload.get("copy_message_id"),

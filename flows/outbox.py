@@ -84,6 +84,10 @@ class Sender:
         self._last_to_chat: dict[int, float] = {}
         self._lock = asyncio.Lock()
 
+    def earliest_send(self, moment: datetime) -> datetime:
+        """When a proactive message due at `moment` can go out, as far as quiet hours go."""
+        return quiet_until(moment, self.policy) or moment
+
     async def wait_idle(self) -> None:
         """Return once no drain is running (used at shutdown)."""
         async with self._lock:
@@ -111,10 +115,11 @@ class Sender:
                         continue
                     if not await self._allowed(row, report):
                         continue
-                    row = await self._resolve_reply(row)
-                    if row is None:
+                    resolved = await self._resolve_reply(row)
+                    if resolved is None:
                         report.add("waiting")
                         continue
+                    row = resolved
                     await gate.acquire()
                     await self._pace()
                     if not await self.outbox.claim(row.id, self.clock.now()):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from flows.clock import Clock
-from flows.codes import grouped
 from flows.content import Content, SequenceDef, Step, StepButton
 from flows.messenger import Button, Outgoing
 from storage.customers import Customer, CustomersRepo
@@ -34,9 +33,6 @@ from storage.events import append_event, events_after, last_event_id
 from storage.kv import kv_get, kv_set
 from storage.outbox import NewMessage, enqueue
 from storage.timefmt import from_db, to_db
-
-if TYPE_CHECKING:
-    from flows.coupons import Coupons
 
 CURSOR_KEY = "sequences.event_cursor"
 WINBACK_KEY = "sequences.winback_checked_until"  # the daily win-back looks at who fell asleep since then
@@ -80,6 +76,14 @@ def birthday_today(customer_day: int, customer_month: int, today: date) -> bool:
     return (customer_month, customer_day) == (2, 29) and not leap and (today.month, today.day) == (2, 28)
 
 
+class StepCoupons(Protocol):
+    async def coupon_line_in(
+        self, tx: Tx, campaign: str, customer: Customer, origin: str, key: str, now: datetime
+    ) -> str | None:
+        """Issue (once per key) a coupon and return the line that shows it, or None if none is left."""
+        ...
+
+
 @dataclass(frozen=True)
 class ButtonOutcome:
     action: str  # more | interested | left | tagged | enrolled | link | expired
@@ -96,7 +100,8 @@ class Sequences:
     clock: Clock
     zone: tzinfo
     button_data: ButtonData
-    coupons: Coupons | None = None  # issues a step's `coupon`; set by the composition root
+    coupons: StepCoupons | None = None  # wired once the loyalty flows exist
+    earliest_send: Callable[[datetime], datetime] | None = None  # the sender's quiet hours
 
     # ---- triggers and exits -------------------------------------------------------------------
 
@@ -203,7 +208,7 @@ class Sequences:
     async def win_back(self) -> int:
         """Start the inactivity sequences for the customers who fell asleep since the last run.
 
-        Asleep: no purchase for twice their own usual interval (at least 7 days; see customer_rhythm),
+        Asleep: no purchase for twice their own usual interval (at least 7 days; see SLEEPS_AT),
         or the trigger's `days` after a single purchase. Each sleep starts the sequence once (its re-entry
         rule still applies); a crash before the mark moves only repeats the check, which `_enroll` refuses.
         The first run ever takes everyone asleep at that moment.
@@ -274,15 +279,17 @@ class Sequences:
         assert customer.tg_id is not None
         index = enrollment.step_index
         following = seq.steps[index + 1] if index + 1 < len(seq.steps) else None
-        outgoing = self.render(seq, index, customer, enrollment.id)
-        offer = seq.steps[index].coupon
-        if offer and self.coupons is not None:
-            outgoing = await self._with_coupon(tx, outgoing, offer, customer, f"{enrollment.id}:{index}", now)
+        coupon_line = None
+        campaign = seq.steps[index].coupon
+        if campaign and self.coupons is not None:
+            coupon_line = await self.coupons.coupon_line_in(
+                tx, campaign, customer, "seq", f"{enrollment.id}:{index}", now
+            )
         message = NewMessage(
             key=f"seq:{enrollment.id}:{index}",
             chat_id=customer.tg_id,
             kind="sequence",
-            payload=outgoing.to_payload(),
+            payload=self.render(seq, index, customer, enrollment.id, coupon_line).to_payload(),
             due_at=now,
             customer_id=customer.id,
             transactional=transactional,
@@ -290,31 +297,20 @@ class Sequences:
             step_index=index,
         )
         await enqueue(tx, message, now)
-        next_due = due_time(now, following, self.zone) if following else None
+        # Time the next step from when this one can actually go out (quiet hours hold it till morning).
+        sent_from = self.earliest_send(now) if self.earliest_send else now
+        next_due = due_time(sent_from, following, self.zone) if following else None
         return await step_queued(tx, enrollment, next_due, now)
 
-    async def _with_coupon(
-        self, tx: Tx, outgoing: Outgoing, campaign: str, customer: Customer, key: str, now: datetime
+    def render(
+        self,
+        seq: SequenceDef,
+        index: int,
+        customer: Customer | None,
+        enrollment_id: int,
+        coupon_line: str | None = None,
     ) -> Outgoing:
-        """The step's offer: a coupon issued once per enrolment and step, its code under the text.
-
-        Sold out, outside its dates or over the per-customer limit: the step goes without it.
-        """
-        assert self.coupons is not None
-        issued = await self.coupons.issue_in(tx, campaign, customer, "sequence", key, now, notify=False)
-        if issued.coupon is None:
-            return outgoing
-        t = self.content.texts_for(customer.preferred_language)
-        line = t(
-            "coupon_issued",
-            title=self.coupons.title(issued.coupon, t),
-            code=grouped(issued.coupon.code),
-            until=self.coupons.until(issued.coupon, t.language),
-        )
-        return replace(outgoing, text=f"{outgoing.text}\n\n{line}")
-
-    def render(self, seq: SequenceDef, index: int, customer: Customer | None, enrollment_id: int) -> Outgoing:
-        """A step as the customer will see it, in their language."""
+        """A step as the customer will see it, in their language (with their coupon, when it has one)."""
         language = self.content.pick_language(customer.preferred_language if customer else None)
         default = self.content.business.default_language
         step = seq.steps[index]
@@ -323,6 +319,8 @@ class Sequences:
             for number, button in enumerate(step.buttons)
         ]
         text = step.text.get(language) or step.text[default]
+        if coupon_line:
+            text = f"{text}\n\n{coupon_line}"
         return Outgoing(text=text, photo=step.photo, buttons=buttons)
 
     def _button(

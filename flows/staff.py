@@ -1,12 +1,14 @@
 """The team: owners (from settings) invite managers and cashiers with one-time links, list and revoke them.
 
-Roles are read from the database on every command and button, so a revoked cashier loses access at once.
+Roles are checked on every command and button. They are kept in memory, loaded once from the database and
+changed only through this flow (accept, revoke), so a revoked cashier still loses access at once while a
+customer's plain message costs no database read.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flows.clock import Clock
@@ -22,12 +24,15 @@ class Staff:
     repo: StaffRepo
     owner_ids: frozenset[int]
     clock: Clock
+    _roles: dict[int, str] | None = field(default=None, repr=False)
 
     async def role_of(self, tg_id: int) -> str | None:
         """`owner`, `manager`, `cashier`, or None for a customer."""
         if tg_id in self.owner_ids:
             return "owner"
-        return await self.repo.role(tg_id)
+        if self._roles is None:
+            self._roles = {member.tg_id: member.role for member in await self.repo.active()}
+        return self._roles.get(tg_id)
 
     async def is_staff(self, tg_id: int) -> bool:
         return await self.role_of(tg_id) is not None
@@ -43,11 +48,15 @@ class Staff:
 
     async def accept(self, token: str, tg_id: int, name: str) -> str | None:
         """Use an invite; the role, or None when the link is unknown, used or expired."""
-        return await self.repo.accept_invite(token, tg_id, name, self.clock.now())
+        role = await self.repo.accept_invite(token, tg_id, name, self.clock.now())
+        self._roles = None  # reload on the next check
+        return role
 
     async def members(self) -> list[StaffMember]:
         return await self.repo.active()
 
     async def revoke(self, tg_id: int, by: int) -> bool:
         """Take access away; False when that person was not (or no longer) staff."""
-        return await self.repo.revoke(tg_id, by, self.clock.now())
+        revoked = await self.repo.revoke(tg_id, by, self.clock.now())
+        self._roles = None
+        return revoked

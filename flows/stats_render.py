@@ -137,7 +137,15 @@ def sections(stats: Stats, zone: tzinfo, language: str) -> list[Section]:
         _conversions("Sequences", stats.sequences, f, "no one entered a sequence in this period"),
     ]
     if stats.broadcasts is not None:
-        result.append(_conversions("Broadcasts", stats.broadcasts, f, "no broadcasts in this period"))
+        result.append(
+            _conversions(
+                "Broadcasts",
+                stats.broadcasts,
+                f,
+                "no broadcasts delivered in this period",
+                "Delivered in the period → bought within the attribution window after (see /broadcasts).",
+            )
+        )
     return result
 
 
@@ -151,7 +159,12 @@ def _projection(f: Numbers, stats: Stats) -> str:
     )
 
 
-def _conversions(title: str, items: list[Conversion], f: Numbers, empty: str) -> Section:
+def _conversions(
+    title: str,
+    items: list[Conversion],
+    f: Numbers,
+    empty: str,
+    note: str = "Entered in the period → bought while in it or within 7 days after.",
+) -> Section:
     rows = [(c.title, f"{f.n(c.reached)} → {f.n(c.converted)} bought ({f.pct(c.rate)})") for c in items]
-    note = "Entered in the period → bought while in it or within 7 days after." if items else empty
-    return Section(title, rows, note)
+    return Section(title, rows, note if items else empty)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import Any
+from typing import Any, Literal
 
 from aiogram import Bot, F
 from aiogram.exceptions import TelegramBadRequest
@@ -188,7 +188,7 @@ async def lead_button(query: CallbackQuery, callback_data: LeadCb, bot: Bot, han
     if callback_data.a == "take":
         result = await handoff.take(callback_data.id, who.id, who.full_name)
     elif callback_data.a in ("won", "lost"):
-        outcome = "won" if callback_data.a == "won" else "lost"
+        outcome: Literal["won", "lost"] = "won" if callback_data.a == "won" else "lost"
         result = await handoff.close(callback_data.id, outcome, who.id, who.full_name)
     else:
         await query.answer(t("button_expired"))

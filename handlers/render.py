@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 TEXT_LIMIT = 4096
 
@@ -21,3 +22,14 @@ def pack_blocks(blocks: Iterable[str], limit: int = TEXT_LIMIT, separator: str =
     if current:
         messages.append(current)
     return messages
+
+
+def short_duration(delta: timedelta) -> str:
+    """`1 d 12 h`, `1 min`, `30 s`: exact, for the team's screens."""
+    left = int(delta.total_seconds())
+    parts = []
+    for unit, seconds in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        count, left = divmod(left, seconds)
+        if count:
+            parts.append(f"{count} {unit}")
+    return " ".join(parts) or "0 s"

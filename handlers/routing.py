@@ -11,6 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from aiogram import Router
+from aiogram.filters import Filter
+from aiogram.types import TelegramObject
+from magic_filter import MagicFilter
 
 Handler = Callable[..., Any]
 
@@ -43,7 +46,25 @@ class RouterSpec:
     def build(self) -> Router:
         router = Router(name=self.name)
         if self._message_filters:
-            router.message.filter(*self._message_filters)
+            router.message.filter(*map(inline, self._message_filters))
         for observer, filters, handler in self._handlers:
-            getattr(router, observer).register(handler, *filters)
+            getattr(router, observer).register(handler, *map(inline, filters))
         return router
+
+
+class InlineMagic(Filter):
+    """A magic filter (`F.chat.type == "private"`) evaluated on the event loop.
+
+    aiogram runs every synchronous filter through `asyncio.to_thread`; for a magic filter — a few
+    attribute reads — the thread hop costs far more than the check, on every update and every router.
+    """
+
+    def __init__(self, magic: MagicFilter) -> None:
+        self.magic = magic
+
+    async def __call__(self, event: TelegramObject) -> Any:
+        return self.magic.resolve(event)
+
+
+def inline(candidate: Any) -> Any:
+    return InlineMagic(candidate) if isinstance(candidate, MagicFilter) else candidate

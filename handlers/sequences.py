@@ -14,7 +14,7 @@ from flows.handoff import Handoff
 from flows.sequences import Sequences, sequence_reports
 from handlers.filters import IsOwner
 from handlers.handoff import lead_reply
-from handlers.render import pack_blocks
+from handlers.render import pack_blocks, short_duration
 from handlers.routing import RouterSpec
 from storage.customers import Customer
 from storage.enrollments import EnrollmentsRepo
@@ -77,7 +77,8 @@ async def preview(message: Message, command: CommandObject, content: Content, se
         return
     for index, step in enumerate(seq.steps):
         rendered = sequences.render(seq, index, None, 0)
-        when = f"after {step.delay}" + (f" at {step.at:%H:%M}" if step.at else "")
+        when = f"after {short_duration(step.delay)}" if step.delay else "at once"
+        when += f", at {step.at:%H:%M} local time" if step.at else ""
         await message.answer(f"<i>{seq.name} · step {index + 1}/{len(seq.steps)} · {when}</i>")
         if rendered.photo:
             await message.answer_photo(rendered.photo, caption=rendered.text, reply_markup=keyboard(rendered))

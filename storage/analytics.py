@@ -1,7 +1,7 @@
 """Set-based SQL for /stats, the report and the charts: every figure is one aggregate query.
 
 Nothing here loops over purchases in Python. Period figures read a range of `purchases_period` (a
-covering index); "as of now" figures read `customer_rhythm` (one row per buyer). Month figures take the
+covering index); "as of now" figures read `purchase_totals` (one row per buyer, kept by a trigger). Month figures take the
 month boundaries from the caller, already converted from local midnights to UTC, so months follow the
 business's calendar (and daylight saving) exactly.
 
@@ -21,6 +21,7 @@ from typing import Protocol
 
 import aiosqlite
 
+from storage.date_triggers import SLEEPS_AT
 from storage.db import Database, Params, Row
 from storage.staff import audit
 from storage.timefmt import to_db
@@ -149,9 +150,9 @@ class AnalyticsQueries:
         if start is None:
             row = await self._db.fetch_one(
                 "SELECT COALESCE(SUM(purchases), 0), COUNT(*), COALESCE(SUM(spent_cents), 0),"
-                " COALESCE(SUM(first_cents), 0), COALESCE(SUM(purchases >= 2), 0)"
-                " FROM customer_rhythm WHERE first_at < ?",
-                (to_db(end),),
+                " (SELECT COALESCE(SUM(amount_cents), 0) FROM purchases WHERE number = 1 AND purchased_at < ?),"
+                " COALESCE(SUM(purchases >= 2), 0) FROM purchase_totals WHERE first_at < ?",
+                (to_db(end), to_db(end)),
             )
         else:
             row = await self._db.fetch_one(
@@ -167,7 +168,7 @@ class AnalyticsQueries:
     async def retained(self, year_ago: datetime, two_years_ago: datetime) -> tuple[int, int]:
         """(buyers between two years and a year ago, of them buyers in the last year): the base for churn."""
         row = await self._db.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(r.last_at >= ?), 0) FROM customer_rhythm r"
+            "SELECT COUNT(*), COALESCE(SUM(r.last_at >= ?), 0) FROM purchase_totals r"
             " WHERE r.first_at < ? AND r.last_at >= ? AND EXISTS (SELECT 1 FROM purchases p"
             "  WHERE p.customer_id = r.customer_id AND p.purchased_at >= ? AND p.purchased_at < ?)",
             (to_db(year_ago), to_db(year_ago), to_db(two_years_ago), to_db(two_years_ago), to_db(year_ago)),
@@ -178,17 +179,17 @@ class AnalyticsQueries:
     async def base(self) -> BaseFigures:
         row = await self._db.fetch_one(
             "SELECT COUNT(*), COALESCE(SUM(purchases = 1), 0), COALESCE(SUM(purchases BETWEEN 2 AND 3), 0),"
-            " COALESCE(SUM(purchases >= 4), 0), COALESCE(SUM(spent_cents), 0) FROM customer_rhythm"
+            " COALESCE(SUM(purchases >= 4), 0), COALESCE(SUM(spent_cents), 0) FROM purchase_totals"
         )
         assert row is not None
         return BaseFigures(*(int(value) for value in row))
 
     async def sleeping(self, now: datetime, one_off_since: datetime) -> Sleeping:
-        """Repeat buyers past their sleeps_at, and one-off buyers whose purchase is older than `one_off_since`."""
+        """Repeat buyers past their SLEEPS_AT, and one-off buyers whose purchase is older than `one_off_since`."""
         row = await self._db.fetch_one(
             "SELECT COUNT(*), COALESCE(SUM(c.tg_id IS NOT NULL AND c.opted_out = 0 AND c.unreachable = 0), 0)"
-            " FROM customer_rhythm r JOIN customers c ON c.id = r.customer_id"
-            " WHERE r.sleeps_at <= ? OR (r.purchases = 1 AND r.last_at <= ?)",
+            " FROM purchase_totals JOIN customers c ON c.id = purchase_totals.customer_id"
+            f" WHERE (purchases >= 2 AND {SLEEPS_AT} <= ?) OR (purchases = 1 AND last_at <= ?)",
             (to_db(now), to_db(one_off_since)),
         )
         assert row is not None
@@ -246,10 +247,24 @@ class AnalyticsQueries:
         return await self._db.fetch_all(
             "SELECT e.sequence, COUNT(*) AS enrolled, COALESCE(SUM(EXISTS ("
             "  SELECT 1 FROM purchases p WHERE p.customer_id = e.customer_id"
-            "  AND p.purchased_at >= e.started_at"
+            "  AND p.purchased_at > e.started_at"
             "  AND p.purchased_at <= datetime(COALESCE(e.ended_at, ?), ?))), 0) AS converted"
             " FROM enrollments e WHERE e.started_at >= ? AND e.started_at < ? GROUP BY e.sequence",
             (high, CONVERSION_WINDOW, low, high),
+        )
+
+    async def broadcasts(self, start: datetime | None, end: datetime, days: int) -> list[Row]:
+        """Per broadcast delivered in the period: customers reached and those who bought within `days` after."""
+        low, high = _range(start, end)
+        return await self._db.fetch_all(
+            "SELECT o.broadcast_id AS id, b.message, COUNT(DISTINCT o.customer_id) AS reached,"
+            " COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = o.customer_id"
+            "  AND p.purchased_at > o.sent_at AND p.purchased_at <= datetime(o.sent_at, ?))"
+            "  THEN o.customer_id END) AS converted"
+            " FROM outbox o JOIN broadcasts b ON b.id = o.broadcast_id"
+            " WHERE o.broadcast_id IS NOT NULL AND o.state = 'sent' AND o.sent_at >= ? AND o.sent_at < ?"
+            " GROUP BY o.broadcast_id ORDER BY o.broadcast_id",
+            (f"+{days} days", low, high),
         )
 
     async def monthly_revenue(self, bounds: Sequence[datetime]) -> list[tuple[int, int, int]]:
@@ -268,7 +283,7 @@ class AnalyticsQueries:
         """Cohorts by month of first purchase: ({cohort: size}, {(cohort, month): buyers that month})."""
         cte, params = _bounds_cte(bounds)
         sizes = await self._db.fetch_all(
-            f"WITH {cte} SELECT b.i, COUNT(*) FROM b JOIN customer_rhythm r"
+            f"WITH {cte} SELECT b.i, COUNT(*) FROM b JOIN purchase_totals r"
             " ON r.first_at >= b.s AND r.first_at < b.e GROUP BY b.i",
             params,
         )
@@ -276,7 +291,7 @@ class AnalyticsQueries:
         # month since their first purchase, instead of sorting every purchase of the year.
         active = await self._db.fetch_all(
             f"WITH {cte} SELECT c.i, m.i, COUNT(*)"
-            " FROM b c JOIN customer_rhythm r ON r.first_at >= c.s AND r.first_at < c.e"
+            " FROM b c JOIN purchase_totals r ON r.first_at >= c.s AND r.first_at < c.e"
             " JOIN b m ON m.i >= c.i AND m.s <= r.last_at"
             " WHERE EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = r.customer_id"
             "  AND p.purchased_at >= m.s AND p.purchased_at < m.e)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from storage.db import Database, Row, Tx
+from storage.db import Database, Row
 from storage.events import append_event
 from storage.timefmt import from_db, to_db
 
@@ -79,44 +79,58 @@ RETURNING *
 """
 
 
-async def mark_update(tx: Tx, update_id: int, now: datetime) -> bool:
-    changed = await tx.execute(
-        "INSERT INTO processed_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        (update_id, to_db(now)),
-    )
-    return changed == 1
-
-
 class CustomersRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Written behind, in one transaction per flush: what the per-update hot path would otherwise write.
+        self._handled: list[tuple[int, str]] = []
+        self._last_seen: dict[int, str] = {}
 
-    async def upsert_seen(
+    async def refresh_profile(
         self,
-        update_id: int,
         tg_id: int,
         first_name: str | None,
         last_name: str | None,
         username: str | None,
         language: str | None,
         now: datetime,
-    ) -> Customer | None:
-        """Create the customer on first contact, otherwise refresh names and last-seen.
-
-        Returns None when this update was handled before (a replay after a restart).
-        """
+    ) -> Customer:
+        """Create the customer on first contact, or store their new names, username or language."""
         stamp = to_db(now)
-        async with self._db.transaction() as tx:
-            if not await mark_update(tx, update_id, now):
-                return None
+        async with self._db.serialized() as tx:  # one statement: atomic without BEGIN/COMMIT
             row = await tx.fetch_one(_UPSERT, (tg_id, first_name, last_name, username, language, stamp, stamp))
         assert row is not None
         return _customer(row)
 
-    async def first_handling(self, update_id: int, now: datetime) -> bool:
-        """For updates without a customer: True the first time this update is seen."""
+    def note_handled(self, update_id: int, customer_id: int | None, now: datetime) -> None:
+        """Remember (on the next flush) that an update was handled and when its customer was last seen."""
+        stamp = to_db(now)
+        self._handled.append((update_id, stamp))
+        if customer_id is not None:
+            self._last_seen[customer_id] = stamp
+
+    async def flush_handled(self) -> int:
+        """Write the handled updates and last-seen times noted since the previous flush; how many updates."""
+        handled, self._handled = self._handled, []
+        last_seen, self._last_seen = self._last_seen, {}
+        if not handled and not last_seen:
+            return 0
         async with self._db.transaction() as tx:
-            return await mark_update(tx, update_id, now)
+            await tx.executemany(
+                "INSERT INTO processed_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING", handled
+            )
+            await tx.executemany(
+                "UPDATE customers SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
+                [(stamp, customer_id) for customer_id, stamp in last_seen.items()],
+            )
+        return len(handled)
+
+    async def recent_update_ids(self, limit: int) -> list[int]:
+        """The latest handled update ids, to recognise Telegram re-delivering them after a restart."""
+        rows = await self._db.fetch_all(
+            "SELECT update_id FROM processed_updates ORDER BY update_id DESC LIMIT ?", (limit,)
+        )
+        return [int(row[0]) for row in rows]
 
     async def get(self, customer_id: int) -> Customer | None:
         row = await self._db.fetch_one("SELECT * FROM customers WHERE id = ?", (customer_id,))
@@ -155,6 +169,14 @@ class CustomersRepo:
             )
             if changed:
                 await append_event(tx, customer_id, "blocked", now)
+
+    async def set_reachable(self, customer_id: int, now: datetime) -> None:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE customers SET unreachable = 0 WHERE id = ? AND unreachable = 1", (customer_id,)
+            )
+            if changed:
+                await append_event(tx, customer_id, "unblocked", now)
 
     async def set_onboarding(self, customer_id: int, step: str | None, *, onboarded: bool | None = None) -> None:
         if onboarded is None:

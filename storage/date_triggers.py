@@ -7,20 +7,26 @@ from datetime import datetime, timedelta
 from storage.db import Database, Tx
 from storage.timefmt import to_db
 
+# When a repeat buyer (purchases >= 2) falls asleep; the very expression of the index purchase_totals_sleeps
+# (migration 0006), which SQLite uses only when a query repeats it exactly.
+SLEEPS_AT = (
+    "datetime(julianday(last_at) + MAX(2.0 * (julianday(last_at) - julianday(first_at)) / (purchases - 1), 7.0))"
+)
+FELL_ASLEEP_SQL = (
+    f"SELECT customer_id FROM purchase_totals WHERE purchases >= 2 AND {SLEEPS_AT} > ? AND {SLEEPS_AT} <= ?"
+    " UNION SELECT customer_id FROM purchase_totals WHERE purchases = 1 AND last_at > ? AND last_at <= ?"
+    " ORDER BY 1"
+)
+
 
 async def fell_asleep(db: Database, since: datetime | None, until: datetime, one_off_days: int) -> list[int]:
-    """Customers who fell asleep in (since, until]: repeat buyers whose sleeps_at passed, one-off buyers
-    whose only purchase became `one_off_days` old. Two index ranges on customer_rhythm, so the cost
+    """Customers who fell asleep in (since, until]: repeat buyers whose SLEEPS_AT passed, one-off buyers
+    whose only purchase became `one_off_days` old. Two index ranges on purchase_totals, so the cost
     follows the customers who are due, not all customers. No `since`: everyone asleep at `until`.
     """
     age = timedelta(days=one_off_days)
     low, one_off_low = ("", "") if since is None else (to_db(since), to_db(since - age))
-    rows = await db.fetch_all(
-        "SELECT customer_id FROM customer_rhythm WHERE sleeps_at > ? AND sleeps_at <= ?"
-        " UNION SELECT customer_id FROM customer_rhythm WHERE purchases = 1 AND last_at > ? AND last_at <= ?"
-        " ORDER BY 1",
-        (low, to_db(until), one_off_low, to_db(until - age)),
-    )
+    rows = await db.fetch_all(FELL_ASLEEP_SQL, (low, to_db(until), one_off_low, to_db(until - age)))
     return [row[0] for row in rows]
 
 

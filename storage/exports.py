@@ -17,7 +17,7 @@ CUSTOMERS_SQL = (
     " (SELECT COALESCE(SUM(delta), 0) FROM points_ledger p WHERE p.customer_id = c.id) AS points,"
     " r.purchases, r.spent_cents, r.first_at, r.last_at"
     " FROM customers c LEFT JOIN loyalty_cards l ON l.customer_id = c.id"
-    " LEFT JOIN customer_rhythm r ON r.customer_id = c.id"
+    " LEFT JOIN purchase_totals r ON r.customer_id = c.id"
     " WHERE c.id > ? ORDER BY c.id LIMIT ?"
 )
 

@@ -220,13 +220,6 @@ class LeadsRepo:
 
     # ---- the team --------------------------------------------------------------------------------
 
-    async def is_manager(self, tg_id: int) -> bool:
-        """Staff with the manager role who were not revoked (owners are checked against settings)."""
-        value = await self._db.fetch_value(
-            "SELECT 1 FROM staff WHERE tg_id = ? AND role = 'manager' AND revoked_at IS NULL", (tg_id,)
-        )
-        return value is not None
-
     # ---- statistics ------------------------------------------------------------------------------
 
     async def stats(self, since: datetime) -> LeadStats:

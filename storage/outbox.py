@@ -67,6 +67,10 @@ def _queued(row: Row) -> QueuedMessage:
     )
 
 
+# A paused broadcast's rows are neither listed nor claimed: checked again at claim time, so pausing also
+# stops the rows a drain already listed (a drain can take 20 s to get through 500 rows).
+_NOT_PAUSED = "(broadcast_id IS NULL OR NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.id = outbox.broadcast_id AND b.paused = 1))"
+
 _INSERT = (
     "INSERT INTO outbox (idempotency_key, customer_id, chat_id, kind, payload, transactional, enrollment_id,"
     " step_index, broadcast_id, lead_id, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -107,7 +111,7 @@ class OutboxRepo:
     async def due(self, now: datetime, limit: int) -> list[QueuedMessage]:
         """Pending rows whose time has come, oldest first (an indexed range scan on state, due_at)."""
         rows = await self._db.fetch_all(
-            "SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            f"SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ? AND {_NOT_PAUSED} ORDER BY due_at, id LIMIT ?",
             (to_db(now), limit),
         )
         return [_queued(row) for row in rows]
@@ -115,7 +119,7 @@ class OutboxRepo:
     async def claim(self, message_id: int, now: datetime) -> bool:
         """Mark a row as being sent; only one claimer can win it."""
         changed = await self._db.execute(
-            "UPDATE outbox SET state = 'sending', claimed_at = ? WHERE id = ? AND state = 'pending'",
+            f"UPDATE outbox SET state = 'sending', claimed_at = ? WHERE id = ? AND state = 'pending' AND {_NOT_PAUSED}",
             (to_db(now), message_id),
         )
         return changed == 1

@@ -8,8 +8,7 @@ from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import SentMessage
 from storage.customers import Customer
 from storage.leads import Lead
-from storage.timefmt import to_db
-from tests.conftest import Harness
+from tests.conftest import OWNER_ID, Harness
 
 MANAGERS = -1001234567890
 OLGA, PETRO, CASHIER = 501, 502, 503
@@ -17,10 +16,10 @@ FORUM = {"manager_chat_id": MANAGERS}
 
 
 async def add_staff(harness: Harness, tg_id: int, role: str = "manager") -> None:
-    await harness.services["db"].execute(
-        "INSERT INTO staff (tg_id, role, name, added_at) VALUES (?, ?, ?, ?)",
-        (tg_id, role, f"staff {tg_id}", to_db(harness.clock.now())),
-    )
+    """Join the team the way people do: an owner's invite, accepted."""
+    staff = harness.services["staff"]
+    link = await staff.invite(OWNER_ID, role, "nurture_sandbox_bot")
+    assert await staff.accept(link.split("start=staff-", 1)[1], tg_id, f"staff {tg_id}") == role
 
 
 async def manager_chat(harness: Harness, *, forum: bool = True) -> tuple[ChatDriver, ChatDriver]:

@@ -177,3 +177,14 @@ async def test_handler_failure_gets_an_apology_and_the_bot_keeps_running(
     async with harness.app.db.transaction() as tx:  # …and comes back
         await tx.execute("ALTER TABLE customer_tags_away RENAME TO customer_tags")
     assert "Your profile" in texts(await chat.send("/profile"))
+
+
+async def test_blocking_the_bot_marks_the_customer_unreachable_at_once(harness: Harness, chat: ChatDriver) -> None:
+    await chat.send("/start")
+    update = harness.emu.chat_member_update(1001, "kicked")
+    await harness.emu.wait_processed(update["update_id"])
+    assert (await stored(harness)).unreachable
+    await chat.send("/start")  # "Restart" in the Telegram app unblocks
+    assert not (await stored(harness)).unreachable
+    events = await harness.services["events"].kinds_for((await stored(harness)).id)
+    assert events.count("blocked") == 1 and events.count("unblocked") == 1

@@ -40,7 +40,7 @@ async def scenario(folder: Path, plan: list[tuple[str, object, int]]) -> None:
     db = await Database.open(settings_.database_path)
     try:
         customers = CustomersRepo(db)
-        anna = await customers.upsert_seen(1, 1001, "Anna", None, None, "en", clock.now())
+        anna = await customers.refresh_profile(1001, "Anna", None, None, "en", clock.now())
         assert anna is not None
         services = build_loyalty(settings_, content, clock, db, customers)
         loyalty, purchases, ledger = services["loyalty"], services["purchases"], services["ledger"]

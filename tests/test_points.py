@@ -10,7 +10,7 @@ import pytest
 from bot.sandbox.driver import ChatDriver
 from flows.feedback import Rated
 from flows.sales import DraftProblem
-from tests.conftest import Harness
+from tests.conftest import OWNER_ID, Harness
 from tests.loyalty_helpers import MANAGER_ID, all_text, balance, card_code, count, customer, deliver, hire
 
 MANAGERS_CHAT = -1001234
@@ -122,7 +122,7 @@ async def test_the_balance_never_goes_below_zero(harness: Harness, chat: ChatDri
 
 
 @pytest.mark.parametrize("settings_overrides", [{"manager_chat_id": MANAGERS_CHAT}])
-async def test_a_day_later_a_low_score_alerts_the_managers(harness: Harness, chat: ChatDriver) -> None:
+async def test_a_day_later_a_low_score_opens_a_lead_for_the_managers(harness: Harness, chat: ChatDriver) -> None:
     harness.emu.group(MANAGERS_CHAT, "Managers")
     managers = harness.chat(MANAGER_ID, chat_id=MANAGERS_CHAT)
     await with_points(harness, chat)
@@ -134,12 +134,26 @@ async def test_a_day_later_a_low_score_alerts_the_managers(harness: Harness, cha
     replies = await chat.click("2", message=question)
     assert "a manager will get in touch" in str(replies[-1])
     await deliver(harness, 1)
-    alert = await managers.wait_for_text("Low score 2/5")
-    assert "Anna" in str(alert) and "Card " in str(alert)
+    card = await managers.wait_for_text("score 2/5 for purchase no. 1")
+    assert "Lead #1" in str(card) and "Anna" in str(card) and "card " in str(card)
     purchase_id = (await harness.services["purchases_repo"].of_customer((await customer(harness)).id))[0].id
     again = await harness.services["feedback"].rate(await customer(harness), purchase_id, 5)
     assert again is Rated.ALREADY
-    assert count(managers, "Low score") == 1
+    await deliver(harness, 2)
+    assert count(managers, "score 2/5") == 1
+
+
+async def test_without_a_managers_chat_a_low_score_alerts_the_owners(harness: Harness, chat: ChatDriver) -> None:
+    owner = harness.chat(OWNER_ID, first_name="Olga")
+    await owner.send("/help")  # the owner has talked to the bot, so it may write to them
+    await with_points(harness, chat)
+    await harness.advance(hours=24)
+    await deliver(harness, 1)
+    question = await chat.wait_for_text("How was your visit")
+    await chat.click("1", message=question)
+    await deliver(harness, 2)
+    alert = await owner.wait_for_text("Low score 1/5")
+    assert "Anna" in str(alert) and "Card " in str(alert)
 
 
 async def test_birthday_brings_points_and_a_coupon_once_a_year(harness: Harness, chat: ChatDriver) -> None:

@@ -70,6 +70,11 @@ async def test_quiet_hours_move_a_step_to_the_morning(harness: Harness, chat: Ch
     assert received(chat, WELCOME_1) == 0
     await go_to(harness, datetime(2026, 1, 6, 7, 0, tzinfo=UTC))
     assert received(chat, WELCOME_1) == 1
+    # The next step ("a day later, at 11:00") counts from the morning send, not from the quiet evening.
+    await go_to(harness, datetime(2026, 1, 6, 9, 0, tzinfo=UTC))
+    assert received(chat, WELCOME_2) == 0
+    await go_to(harness, datetime(2026, 1, 7, 9, 0, tzinfo=UTC))
+    assert received(chat, WELCOME_2) == 1
 
 
 async def pick_yoga(chat: ChatDriver) -> None:

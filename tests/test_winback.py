@@ -13,6 +13,7 @@ import yaml
 
 from bot.sandbox.driver import ChatDriver
 from flows.content import Content, ContentError, example_content_path, load_content
+from storage.date_triggers import FELL_ASLEEP_SQL
 from tests.conftest import OWNER_ID, Harness
 from tests.loyalty_helpers import card_code, hire
 
@@ -56,9 +57,9 @@ async def test_a_regular_falls_asleep_after_twice_their_usual_interval(harness: 
     await go_to(harness, utc(2, 5))  # the next daily run finds her
     await go_to(harness, utc(2, 5, 9))  # the step goes at 11:00 in Kyiv
     [message] = [m for m in anna.messages() if WIN_BACK in m.plain_text]
-    assert "Your coupon: 15% off your next visit" in message.plain_text
+    assert "🎁 15% off your next visit: " in message.plain_text
     coupons = await harness.services["coupons"].repo.of_customer(await stored_id(harness))
-    assert [c.campaign for c in coupons if c.origin == "sequence"] == ["comeback"]
+    assert [c.campaign for c in coupons if c.origin == "seq"] == ["comeback"]
 
 
 async def stored_id(harness: Harness, tg_id: int = 1001) -> int:
@@ -91,7 +92,7 @@ async def test_coming_back_counts_as_the_win_back_conversion(harness: Harness) -
     [coupon] = [
         c
         for c in await harness.services["coupons"].repo.of_customer(await stored_id(harness))
-        if c.origin == "sequence"
+        if c.origin == "seq"
     ]
     await go_to(harness, utc(2, 7, 12))
     await cashier.send(f"/sale {await card_code(anna)} 400 yoga {coupon.code}")
@@ -103,17 +104,12 @@ async def test_coming_back_counts_as_the_win_back_conversion(harness: Harness) -
 
 
 async def test_the_daily_win_back_reads_only_the_customers_due(harness: Harness) -> None:
-    """The query is two index ranges on customer_rhythm: cost follows who fell asleep, not the customer count."""
-    db = harness.services["db"]
-    plan = await db.fetch_all(
-        "EXPLAIN QUERY PLAN SELECT customer_id FROM customer_rhythm WHERE sleeps_at > ? AND sleeps_at <= ?"
-        " UNION SELECT customer_id FROM customer_rhythm WHERE purchases = 1 AND last_at > ? AND last_at <= ?",
-        ("a", "b", "a", "b"),
-    )
+    """The query is two index ranges on purchase_totals: cost follows who fell asleep, not the customer count."""
+    plan = await harness.services["db"].fetch_all(f"EXPLAIN QUERY PLAN {FELL_ASLEEP_SQL}", ("a", "b", "a", "b"))
     details = " / ".join(row["detail"] for row in plan)
-    assert "INDEX customer_rhythm_sleeps (sleeps_at>? AND sleeps_at<?)" in details
-    assert "INDEX customer_rhythm_one_off (purchases=? AND last_at>? AND last_at<?)" in details
-    assert "SCAN customer_rhythm" not in details
+    assert "INDEX purchase_totals_sleeps (<expr>>? AND <expr><?)" in details
+    assert "INDEX purchase_totals_one_off (purchases=? AND last_at>? AND last_at<?)" in details
+    assert "SCAN purchase_totals" not in details
 
 
 async def test_a_holiday_starts_its_sequence_for_subscribed_customers_once(harness: Harness) -> None:
@@ -126,7 +122,7 @@ async def test_a_holiday_starts_its_sequence_for_subscribed_customers_once(harne
     await go_to(harness, utc(3, 7))  # days_before: 1 → 7 March, the daily run at 10:00, sent at 10:00
     await go_to(harness, utc(3, 7, 8, 1))
     [message] = [m for m in anna.messages() if HOLIDAY in m.plain_text]
-    assert "Your coupon: A free flower tea" in message.plain_text
+    assert "🎁 A free flower tea: " in message.plain_text
     assert received(boris, HOLIDAY) == 0  # he said /stop
     await harness.restart()
     harness.clock.set(utc(3, 7, 9))
@@ -149,7 +145,7 @@ def example() -> dict[str, Any]:
             "give either month and day",
         ),
         (lambda raw: raw["sequences"][-2]["trigger"].update(holiday="xmas"), "unknown date 'xmas'"),
-        (lambda raw: raw["sequences"][-2]["steps"][0].update(coupon="nope"), "unknown coupon 'nope'"),
+        (lambda raw: raw["sequences"][-2]["steps"][0].update(coupon="nope"), "unknown coupon campaign 'nope'"),
         (lambda raw: raw["sequences"][-2]["trigger"].pop("holiday"), "a holiday trigger needs holiday"),
     ],
 )

@@ -49,9 +49,15 @@ class ChatDriver:
     # --- actions ----------------------------------------------------------------------------
 
     async def send(
-        self, text: str, *, reply_to: int | None = None, thread_id: int | None = None
+        self,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
     ) -> list[SentMessage]:
-        """Send a text message; returns the bot messages created or edited in this chat meanwhile."""
+        """Send a text message (with formatting `entities` if given); returns the bot messages created or
+        edited in this chat meanwhile."""
         return await self._act(
             lambda: self.emu.send_message(
                 self.user_id,
@@ -59,6 +65,7 @@ class ChatDriver:
                 chat_id=self.chat_id,
                 reply_to_message_id=reply_to,
                 message_thread_id=thread_id,
+                entities=entities,
             )
         )
 
@@ -87,6 +94,12 @@ class ChatDriver:
                 reply_to_message_id=reply_to,
                 message_thread_id=thread_id,
             )
+        )
+
+    async def send_video(self, caption: str | None = None, **kwargs: Any) -> list[SentMessage]:
+        """Send a short video, optionally with a caption (and `caption_entities`)."""
+        return await self._act(
+            lambda: self.emu.send_video(self.user_id, caption=caption, chat_id=self.chat_id, **kwargs)
         )
 
     async def send_document(

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -109,9 +109,9 @@ _FILE_KINDS = tuple(_MEDIA_METHODS.values())
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _DEFAULT_TOPIC_COLOR = 7322096
 # The bot is an administrator in every emulated group, allowed to do what the bot needs.
-_ADMIN_RIGHTS = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members")
-_ADMIN_RIGHTS += ("can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics")
-_ADMIN_LACKS = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
+_ADMIN_RIGHTS: tuple[str, ...] = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats")
+_ADMIN_RIGHTS += ("can_restrict_members", "can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics")
+_ADMIN_LACKS: tuple[str, ...] = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
 _ADMIN_LACKS += ("can_edit_stories", "can_delete_stories", "can_send_welcome_messages")
 _BLOCKED = "Forbidden: bot was blocked by the user"
 _TERMINATED = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
@@ -463,7 +463,7 @@ class _Signal:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait_for(self, predicate: Callable[[], T], seconds: float | None) -> T:
+    async def wait_for(self, predicate: Callable[[], T | Literal[False] | None], seconds: float | None) -> T:
         """Return the first truthy ``predicate()``; TimeoutError after ``seconds``."""
         async with asyncio.timeout(seconds):
             while True:
@@ -972,6 +972,27 @@ class Emulator:
         stored = self._store_file("voice", data, "voice.ogg", "audio/ogg", duration=duration)
         return self._media_update(user_id, stored, caption, chat_id, reply_to_message_id, message_thread_id)
 
+    def send_video(
+        self,
+        user_id: int,
+        data: bytes = b"\x00\x00\x00\x18ftypmp42sandbox-video",
+        *,
+        duration: int = 3,
+        caption: str | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
+        chat_id: int | None = None,
+    ) -> dict[str, Any]:
+        stored = self._store_file(
+            "video", data, "video.mp4", "video/mp4", width=320, height=240, duration=duration
+        )
+        user = self.user(user_id)
+        content: dict[str, Any] = {"video": stored.to_api()}
+        if caption:
+            content["caption"] = caption
+            if caption_entities:
+                content["caption_entities"] = caption_entities
+        return self._user_message(user, self._chat_of(user, chat_id), content)
+
     def press_button(
         self, user_id: int, message_id: int, callback_data: str, chat_id: int | None = None
     ) -> dict[str, Any]:
@@ -1279,7 +1300,7 @@ class Emulator:
     async def _webhook_worker(self) -> None:
         """POST pending updates to the webhook one at a time, in order (like max_connections=1)."""
         while True:
-            update = await self._signal.wait_for(
+            update: dict[str, Any] = await self._signal.wait_for(
                 lambda: self._webhook is not None and next(iter(self._updates.pending), None), None
             )
             hook = self._webhook

@@ -1,0 +1,43 @@
+"""`python -m bench hotpath|drip|sender|segments|all [options]`: run named benchmarks, print result tables."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from bench import drip, hotpath, segments, sender
+from bench.common import load, machine
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("name", choices=["hotpath", "drip", "sender", "segments", "all"])
+    parser.add_argument("--updates", type=int, default=1000, help="hotpath: updates per round")
+    parser.add_argument("--users", type=int, default=200, help="hotpath: distinct users")
+    parser.add_argument("--rounds", type=int, default=5, help="hotpath: measured rounds per bot")
+    parser.add_argument("--what-if", action="store_true", help="hotpath, sender: also run proposed fixes")
+    parser.add_argument("--question", action="store_true", help="hotpath: also time a text the FAQ answers")
+    parser.add_argument("--no-pin", action="store_true", help="hotpath: leave aiogram's Response[T] unpinned")
+    parser.add_argument("--profile", action="store_true", help="hotpath: cProfile one nurture-bot round")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    logging.basicConfig(level=logging.WARNING)
+    print(f"{machine()} · {load()}")
+    if args.name in ("hotpath", "all"):
+        hotpath.main(
+            args.updates, args.users, args.rounds, args.what_if, args.question, args.profile, not args.no_pin
+        )
+    if args.name in ("drip", "all"):
+        drip.main()
+    if args.name in ("sender", "all"):
+        sender.main(what_if=args.what_if)
+    if args.name in ("segments", "all"):
+        segments.main([])
+    print(f"done · {load()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,400 @@
+"""Targeted broadcasts: the owner's wizard, queuing through the outbox, live progress, pause/cancel, results.
+
+The wizard's answers are stored in the `broadcasts` row as they are given (state `draft`, `step` = the
+question asked), so a restart in the middle of the dialog continues where it was. Confirming turns the
+draft into a broadcast that is queued at once or when its time comes; queuing and sending are the
+periodic job's (`tick`), through the one outbox sender, so rate limits, quiet hours, the contact budget,
+opt-outs and blocked customers all apply. A progress message in the owner's chat is edited as it goes.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Protocol
+
+from flows.broadcast_input import ButtonSpec
+from flows.clock import Clock
+from flows.content import Content
+from flows.coupons import Coupons, Issued, IssueOutcome
+from flows.messenger import Button, Outgoing
+from flows.segments import Segment, SegmentError, Segments
+from storage.broadcasts import (
+    Broadcast,
+    BroadcastsRepo,
+    Counts,
+    Results,
+    give_back_coupon,
+    offer_key,
+    take_coupon,
+)
+from storage.coupons import coupon_by_key
+from storage.customers import Customer
+from storage.db import Database
+from storage.events import append_event
+from storage.staff import audit
+
+log = logging.getLogger(__name__)
+
+ButtonData = Callable[[int, int], str]  # (broadcast, button index) → callback data
+ControlButtons = Callable[[Broadcast], list[list[Button]]]  # pause/resume/cancel under the progress message
+STEPS = ("segment", "message", "buttons", "coupon", "limit", "preview", "when", "confirm")
+PROGRESS_EVERY = timedelta(seconds=3)  # at most one edit of a progress message per this (Telegram limits edits)
+PROGRESS_AFTER_END = timedelta(hours=1)  # ended broadcasts get their final figures within this
+
+
+class ProgressBoard(Protocol):
+    """Where progress messages are edited (the aiogram side is bot/progress.py)."""
+
+    async def show(self, chat_id: int, message_id: int, text: str, buttons: list[list[Button]]) -> bool:
+        """Edit the message; False when it no longer exists (so we stop trying)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Press:
+    """What a customer's press on a broadcast button led to."""
+
+    action: str  # interested | coupon | preview | expired
+    broadcast: Broadcast | None = None
+    issued: Issued | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    broadcast: Broadcast
+    segment: Segment
+    audience: int
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(int(seconds), 1)
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@dataclass
+class Broadcasts:
+    db: Database
+    repo: BroadcastsRepo
+    segments: Segments
+    coupons: Coupons
+    content: Content
+    clock: Clock
+    zone: tzinfo
+    rate: float  # messages per second the sender allows: rows are spread out at this pace
+    attribution_days: int
+    button_data: ButtonData
+    board: ProgressBoard | None = None
+    controls: ControlButtons | None = None
+    drafting: set[int] = field(default_factory=set)  # who has a draft open: customers' messages skip the DB
+
+    async def load(self) -> None:
+        """At start-up: remember who is in the middle of the wizard (it survives restarts)."""
+        rows = await self.db.fetch_all("SELECT DISTINCT created_by FROM broadcasts WHERE state = 'draft'")
+        self.drafting = {int(row[0]) for row in rows}
+
+    # ---- the wizard ----------------------------------------------------------------------------
+
+    async def begin(self, created_by: int) -> Broadcast:
+        """Start a new draft (an unfinished one is discarded)."""
+        self.drafting.add(created_by)
+        return await self.repo.new_draft(created_by, self.clock.now())
+
+    async def draft_of(self, created_by: int) -> Broadcast | None:
+        if created_by not in self.drafting:
+            return None
+        draft = await self.repo.draft_of(created_by)
+        if draft is None:
+            self.drafting.discard(created_by)
+        return draft
+
+    async def draft(self, broadcast_id: int, created_by: int) -> Broadcast | None:
+        """The draft behind a wizard button, only for its author and only while it is a draft."""
+        found = await self.repo.get(broadcast_id)
+        if found is None or found.created_by != created_by or found.state != "draft":
+            return None
+        return found
+
+    async def discard(self, draft: Broadcast) -> bool:
+        self.drafting.discard(draft.created_by)
+        done = await self.repo.discard(draft.id, draft.created_by)
+        if done:
+            await self._audit(draft.created_by, "broadcast_discarded", draft.id)
+        return done
+
+    async def choose_segment(self, draft: Broadcast, expression: str) -> int:
+        """Store the audience; its current size. `SegmentError` when the expression is wrong."""
+        segment = self.segments.parse(expression)
+        count = await self.segments.count(segment)
+        await self.repo.update_draft(
+            draft.id, draft.created_by, segment=segment.name or segment.expression, step="message"
+        )
+        return count
+
+    async def set_message(self, draft: Broadcast, text: str, photo: str | None, video: str | None) -> None:
+        message = {"text": text, "photo": photo, "video": video}
+        await self.repo.update_draft(draft.id, draft.created_by, message=message, step="buttons")
+
+    async def set_buttons(self, draft: Broadcast, buttons: list[ButtonSpec]) -> str:
+        """Store the buttons; the next step (a coupon to pick, or the preview)."""
+        wants_coupon = any(b.action == "coupon" for b in buttons)
+        step = "coupon" if (wants_coupon or not buttons) and self.content.loyalty.coupons else "preview"
+        await self.repo.update_draft(draft.id, draft.created_by, buttons=[b.to_json() for b in buttons], step=step)
+        return step
+
+    async def set_coupon(self, draft: Broadcast, campaign: str | None) -> str:
+        """Attach a campaign (a "Get my coupon" button is added if the owner typed none), or none."""
+        if campaign is None:
+            buttons = [b for b in draft.buttons if b.get("action") != "coupon"]
+            await self.repo.update_draft(
+                draft.id, draft.created_by, coupon=None, coupon_limit=None, buttons=buttons, step="preview"
+            )
+            return "preview"
+        if self.content.loyalty.campaign(campaign) is None:
+            raise ValueError(f"unknown campaign {campaign!r}")
+        buttons = list(draft.buttons)
+        if not any(b.get("action") == "coupon" for b in buttons):
+            t = self.content.texts_for(None)
+            buttons.append(ButtonSpec(t("broadcast_coupon_button"), action="coupon").to_json())
+        await self.repo.update_draft(draft.id, draft.created_by, coupon=campaign, buttons=buttons, step="limit")
+        return "limit"
+
+    async def set_limit(self, draft: Broadcast, limit: int | None) -> None:
+        await self.repo.update_draft(draft.id, draft.created_by, coupon_limit=limit, step="preview")
+
+    async def set_when(self, draft: Broadcast, send_at: datetime | None) -> None:
+        await self.repo.update_draft(draft.id, draft.created_by, send_at=send_at, step="confirm")
+
+    async def ask_when(self, draft: Broadcast) -> None:
+        await self.repo.update_draft(draft.id, draft.created_by, step="when")
+
+    async def summary(self, draft: Broadcast) -> Summary:
+        """The audience as of now (a segment can change between the preview and the sending)."""
+        segment = self.segments.parse(draft.segment or "")
+        return Summary(draft, segment, await self.segments.count(segment))
+
+    def render(self, broadcast: Broadcast) -> Outgoing:
+        """The message exactly as customers get it (the preview uses the same rendering)."""
+        message = broadcast.message or {}
+        rows = []
+        for index, spec in enumerate(ButtonSpec.from_json(b) for b in broadcast.buttons):
+            if spec.url:
+                rows.append([Button(spec.text, url=spec.url)])
+            else:
+                rows.append([Button(spec.text, data=self.button_data(broadcast.id, index))])
+        return Outgoing(
+            text=message.get("text") or "", photo=message.get("photo"), video=message.get("video"), buttons=rows
+        )
+
+    async def confirm(self, draft: Broadcast, progress_chat_id: int) -> Broadcast | None:
+        """Turn the draft into a broadcast (audited); queue it now unless it is scheduled. None if stale."""
+        try:
+            segment = self.segments.parse(draft.segment or "")
+        except SegmentError:  # the content file changed under a saved name since the draft was made
+            return None
+        details: dict[str, Any] = {"segment": segment.label, "coupon": draft.coupon, "limit": draft.coupon_limit}
+        if draft.send_at is not None:
+            details["send_at"] = draft.send_at.isoformat()
+        if not await self.repo.confirm(draft.id, draft.created_by, draft.send_at, self.clock.now(), details):
+            return None
+        self.drafting.discard(draft.created_by)
+        await self.repo.set_progress_message(draft.id, progress_chat_id, None, "")
+        if draft.send_at is None:
+            await self._queue(draft.id)
+        return await self.repo.get(draft.id)
+
+    async def attach_progress(self, broadcast: Broadcast, chat_id: int, message_id: int, text: str) -> None:
+        await self.repo.set_progress_message(broadcast.id, chat_id, message_id, text)
+
+    # ---- control -------------------------------------------------------------------------------
+
+    async def pause(self, broadcast_id: int, actor: int) -> bool:
+        """Hold what has not gone out yet (the sender skips it)."""
+        return await self.repo.pause(broadcast_id, actor, self.clock.now())
+
+    async def resume(self, broadcast_id: int, actor: int) -> bool:
+        """Release a paused broadcast; its messages are spread out from now at the send rate."""
+        return await self.repo.resume(broadcast_id, actor, self.clock.now(), self.rate)
+
+    async def cancel(self, broadcast_id: int, actor: int) -> int | None:
+        """Cancel the messages not sent yet; how many, or None if the broadcast had already ended."""
+        return await self.repo.cancel(broadcast_id, actor, self.clock.now())
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        return await self.repo.get(broadcast_id)
+
+    # ---- the periodic job ------------------------------------------------------------------------
+
+    async def queue_due(self) -> int:
+        """Start scheduled broadcasts whose time came, and queue what is waiting to be queued."""
+        for broadcast_id in await self.repo.due_scheduled(self.clock.now()):
+            await self.repo.start(broadcast_id)
+        queued = 0
+        for broadcast_id in await self.repo.queuing():
+            queued += await self._queue(broadcast_id)
+        return queued
+
+    async def _queue(self, broadcast_id: int) -> int:
+        """Queue a broadcast chunk by chunk (each its own transaction) until every customer id is covered."""
+        broadcast = await self.repo.get(broadcast_id)
+        if broadcast is None or broadcast.state != "queuing":
+            return 0
+        try:
+            segment = self.segments.parse(broadcast.segment or "")
+        except SegmentError as exc:
+            log.error("broadcast %s: its segment no longer parses (%s); cancelling it", broadcast_id, exc.plain())
+            await self.repo.cancel(broadcast_id, broadcast.created_by, self.clock.now())
+            return 0
+        payload = self.render(broadcast).to_payload()
+        total, done = 0, False
+        while not done:
+            queued, done = await self.repo.queue_chunk(
+                broadcast_id, segment.filters, payload, self.clock.now(), rate=self.rate
+            )
+            total += queued
+        return total
+
+    async def refresh(self) -> int:
+        """Finish broadcasts with nothing left, and edit progress messages that changed; edits made."""
+        now = self.clock.now()
+        for broadcast_id in await self.repo.sending():
+            await self.repo.finish_if_done(broadcast_id, now)
+        edits = 0
+        for broadcast in await self.repo.with_progress(now - PROGRESS_AFTER_END):
+            if await self._refresh_one(broadcast, now):
+                edits += 1
+        return edits
+
+    async def _refresh_one(self, broadcast: Broadcast, now: datetime) -> bool:
+        if self.board is None or broadcast.progress_chat_id is None or broadcast.progress_message_id is None:
+            return False
+        text = await self.progress_text(broadcast)
+        if text == broadcast.progress_text:
+            return False
+        ended = not broadcast.live
+        last = broadcast.progress_at
+        if not ended and last is not None and now - last < PROGRESS_EVERY:
+            return False
+        buttons = self.controls(broadcast) if self.controls is not None else []
+        shown = await self.board.show(broadcast.progress_chat_id, broadcast.progress_message_id, text, buttons)
+        if not shown:
+            await self.repo.drop_progress_message(broadcast.id)
+            return False
+        await self.repo.set_progress_text(broadcast.id, text, now)
+        return True
+
+    async def progress_text(self, broadcast: Broadcast) -> str:
+        """The owner's live view of a broadcast (HTML)."""
+        counts = await self.repo.counts(broadcast.id)
+        state = {
+            "scheduled": "⏰ scheduled",
+            "queuing": "📥 queuing",
+            "sending": "📤 sending",
+            "done": "✅ done",
+            "cancelled": "✖️ cancelled",
+        }.get(broadcast.state, broadcast.state)
+        if broadcast.paused and broadcast.live:
+            state = "⏸ paused"
+        lines = [
+            f"📣 <b>Broadcast #{broadcast.id}</b> · {state}",
+            f"Audience: {html.escape(broadcast.segment or 'everyone')}",
+        ]
+        if broadcast.state == "scheduled" and broadcast.send_at is not None:
+            lines.append(f"Goes out {broadcast.send_at.astimezone(self.zone):%d.%m.%Y %H:%M} ({self.zone})")
+        else:
+            lines.append(self._figures(counts))
+            lines.extend(self._remaining(broadcast, counts))
+        if broadcast.coupon:
+            limit = f" of {broadcast.coupon_limit}" if broadcast.coupon_limit else ""
+            lines.append(f"🎟 Coupons taken: {broadcast.coupons_issued}{limit}")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _figures(counts: Counts) -> str:
+        parts = [f"Delivered {counts.delivered:,}", f"blocked {counts.blocked:,}", f"failed {counts.failed:,}"]
+        if counts.skipped:
+            parts.append(f"skipped {counts.skipped:,} (opted out)")
+        if counts.cancelled:
+            parts.append(f"cancelled {counts.cancelled:,}")
+        return " · ".join(parts)
+
+    def _remaining(self, broadcast: Broadcast, counts: Counts) -> list[str]:
+        if not broadcast.live or (broadcast.state == "sending" and not counts.remaining):
+            return []
+        if broadcast.paused:
+            return [f"Waiting: {counts.remaining:,} — press Resume to continue"]
+        now = self.clock.now()
+        seconds = counts.remaining / self.rate
+        if counts.last_due is not None:
+            seconds = max(seconds, (counts.last_due - now).total_seconds())
+        line = f"Remaining: {counts.remaining:,} · about {_duration(seconds)} left"
+        lines = [line]
+        if counts.postponed:
+            lines.append(f"🌙 {counts.postponed:,} wait for quiet hours or the contact budget")
+        return lines
+
+    # ---- customers' buttons --------------------------------------------------------------------------
+
+    async def press(self, customer: Customer, broadcast_id: int, index: int, presser_tg_id: int) -> Press:
+        """A press on a broadcast's button: only by someone it was delivered to (a preview: its author)."""
+        broadcast = await self.repo.get(broadcast_id)
+        if broadcast is None or not 0 <= index < len(broadcast.buttons):
+            return Press("expired")
+        if not await self.repo.delivered_to(broadcast_id, customer.id):
+            return Press("preview" if broadcast.created_by == presser_tg_id else "expired", broadcast)
+        spec = ButtonSpec.from_json(broadcast.buttons[index])
+        if spec.action is None:
+            return Press("expired", broadcast)
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            await append_event(
+                tx,
+                customer.id,
+                "clicked",
+                now,
+                {"broadcast": broadcast_id, "button": index, "action": spec.action},
+            )
+        if spec.action == "coupon":
+            return Press("coupon", broadcast, await self.claim_coupon(customer, broadcast))
+        return Press(spec.action, broadcast)
+
+    async def claim_coupon(self, customer: Customer, broadcast: Broadcast) -> Issued:
+        """One coupon per recipient, a unique code each, never more than the broadcast's limit or the
+        campaign's stock (both conditional updates in one transaction: concurrent presses cannot overshoot)."""
+        if broadcast.coupon is None:
+            return Issued(IssueOutcome.NOT_AVAILABLE)
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            existing = await coupon_by_key(tx, f"broadcast:{broadcast.id}:{customer.id}")
+            if existing is not None:
+                return Issued(IssueOutcome.ALREADY, existing)
+            if not await take_coupon(tx, broadcast.id):
+                return Issued(IssueOutcome.SOLD_OUT)
+            issued = await self.coupons.issue_in(
+                tx, broadcast.coupon, customer, "broadcast", f"{broadcast.id}:{customer.id}", now, notify=False
+            )
+            if issued.outcome is not IssueOutcome.ISSUED:
+                await give_back_coupon(tx, broadcast.id)
+            return issued
+
+    @staticmethod
+    def offer(broadcast_id: int) -> str:
+        return offer_key(broadcast_id)
+
+    # ---- results ---------------------------------------------------------------------------------------
+
+    async def results(self, limit: int = 10) -> list[tuple[Broadcast, Results]]:
+        """The latest broadcasts with delivery, clicks, leads and attributed purchases."""
+        return [(b, await self.repo.results(b, self.attribution_days)) for b in await self.repo.recent(limit)]
+
+    async def _audit(self, actor: int, action: str, broadcast_id: int) -> None:
+        async with self.db.transaction() as tx:
+            await audit(tx, actor, action, str(broadcast_id), self.clock.now())

@@ -1,0 +1,224 @@
+"""Broadcasts after the wizard: pause/resume/cancel, /broadcasts with results, and customers' button presses.
+
+Owner-side buttons are behind `IsStaff("manager")` (checked on every press); a customer's press is checked
+by the flow against the outbox: only someone the broadcast was delivered to can click, claim or ask.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from decimal import Decimal
+
+from aiogram import F
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.messenger import keyboard
+from flows.broadcasts import Broadcasts
+from flows.codes import grouped
+from flows.content import Content, Texts
+from flows.coupons import Coupons, IssueOutcome
+from flows.formatting import money
+from flows.handoff import Handoff
+from flows.messenger import Button, Outgoing
+from handlers.filters import IsStaff
+from handlers.handoff import lead_reply
+from handlers.render import pack_blocks
+from handlers.routing import RouterSpec
+from storage.broadcasts import Broadcast, Results
+from storage.customers import Customer
+
+router = RouterSpec("broadcasts")
+LISTED = 10
+
+
+class BcBtnCb(CallbackData, prefix="bb"):
+    b: int  # broadcast
+    i: int  # button index
+
+
+class BcCtlCb(CallbackData, prefix="bx"):
+    b: int  # broadcast
+    a: str  # p (pause) | r (resume) | c (cancel?) | cy (yes, cancel) | cn (no) | v (show progress here)
+
+
+def broadcast_button_data(broadcast_id: int, index: int) -> str:
+    return BcBtnCb(b=broadcast_id, i=index).pack()
+
+
+def control_buttons(broadcast: Broadcast) -> list[list[Button]]:
+    """Pause or resume, and cancel, while a broadcast is live; nothing after it ended."""
+    if not broadcast.live:
+        return []
+    row = []
+    if broadcast.state != "scheduled":
+        action, label = ("r", "▶️ Resume") if broadcast.paused else ("p", "⏸ Pause")
+        row.append(Button(label, data=BcCtlCb(b=broadcast.id, a=action).pack()))
+    row.append(Button("✖️ Cancel", data=BcCtlCb(b=broadcast.id, a="c").pack()))
+    return [row]
+
+
+def control_markup(broadcast: Broadcast) -> InlineKeyboardMarkup | None:
+    return keyboard(Outgoing("", buttons=control_buttons(broadcast)))
+
+
+def _cancel_question(broadcast: Broadcast) -> InlineKeyboardMarkup | None:
+    return keyboard(
+        Outgoing(
+            "",
+            buttons=[
+                [Button("Yes, cancel the rest", data=BcCtlCb(b=broadcast.id, a="cy").pack())],
+                [Button("No, keep it going", data=BcCtlCb(b=broadcast.id, a="cn").pack())],
+            ],
+        )
+    )
+
+
+# ---- owners and managers ---------------------------------------------------------------------------
+
+
+@router.callback_query(BcCtlCb.filter(), IsStaff("manager"))
+async def control(query: CallbackQuery, callback_data: BcCtlCb, broadcasts: Broadcasts) -> None:
+    """Pause, resume or cancel; the progress message is redrawn at once."""
+    broadcast = await broadcasts.get(callback_data.b)
+    message = query.message if isinstance(query.message, Message) else None
+    if broadcast is None:
+        await query.answer("No such broadcast.", show_alert=True)
+        return
+    who, action = query.from_user.id, callback_data.a
+    if action == "c" and broadcast.live:
+        await query.answer()
+        if message is not None:
+            await message.edit_reply_markup(reply_markup=_cancel_question(broadcast))
+        return
+    answer = "This broadcast has already ended."
+    if action == "p":
+        answer = (
+            "Paused: nothing more goes out until you resume."
+            if await broadcasts.pause(broadcast.id, who)
+            else answer
+        )
+    elif action == "r":
+        answer = "Resumed." if await broadcasts.resume(broadcast.id, who) else answer
+    elif action == "cy":
+        cancelled = await broadcasts.cancel(broadcast.id, who)
+        answer = f"Cancelled: {cancelled:,} messages will not go out." if cancelled is not None else answer
+    elif action not in ("cn", "v"):
+        answer = "This button is no longer active."
+    await query.answer(answer)
+    fresh = await broadcasts.get(broadcast.id)
+    if fresh is None or message is None:
+        return
+    text = await broadcasts.progress_text(fresh)
+    if action == "v":  # from /broadcasts: a new progress message here, edited from now on
+        sent = await message.answer(text, reply_markup=control_markup(fresh))
+        await broadcasts.attach_progress(fresh, sent.chat.id, sent.message_id, text)
+        return
+    with contextlib.suppress(TelegramBadRequest):  # "not modified": a second press on the same state
+        await message.edit_text(text, reply_markup=control_markup(fresh))
+    if fresh.progress_message_id == message.message_id:
+        await broadcasts.repo.set_progress_text(fresh.id, text, broadcasts.clock.now())
+
+
+def _result_block(broadcast: Broadcast, results: Results, content: Content, broadcasts: Broadcasts) -> str:
+    c = results.counts
+    when = broadcast.started_at or broadcast.send_at or broadcast.confirmed_at or broadcast.created_at
+    state = "paused" if broadcast.paused and broadcast.live else broadcast.state
+    lines = [
+        f"<b>#{broadcast.id}</b> · {state} · {when.astimezone(broadcasts.zone):%d.%m.%Y %H:%M} · "
+        f"{html.escape(broadcast.segment or 'everyone', quote=False)}",
+        f"Delivered {c.delivered:,} · blocked {c.blocked:,} · failed {c.failed:,}"
+        + (f" · waiting {c.remaining:,}" if c.remaining else "")
+        + (f" · cancelled {c.cancelled:,}" if c.cancelled else ""),
+        f"Clicks {results.clicks:,} ({results.clickers:,} people) · leads {results.leads:,}",
+    ]
+    if broadcast.coupon:
+        limit = f"/{broadcast.coupon_limit:,}" if broadcast.coupon_limit else ""
+        lines.append(f"Coupons {results.coupons_issued:,}{limit} taken, {results.coupons_redeemed:,} used")
+    revenue = money(Decimal(results.revenue_cents) / 100, content.loyalty.currency, "en")
+    lines.append(f"Purchases {results.purchases:,} · revenue {revenue}")
+    return "\n".join(lines)
+
+
+@router.message(F.chat.type == "private", Command("broadcasts"), IsStaff("manager"))
+async def broadcasts_report(message: Message, broadcasts: Broadcasts, content: Content) -> None:
+    """The latest broadcasts: delivery, clicks, leads, coupons, purchases and revenue after delivery."""
+    listed = await broadcasts.results(LISTED)
+    if not listed:
+        await message.answer("No broadcasts yet. Start one with /broadcast.")
+        return
+    header = (
+        f"📣 <b>Broadcasts</b> (latest {LISTED}). Purchases count when made within "
+        f"{broadcasts.attribution_days} days after delivery (to the latest broadcast the customer got)."
+    )
+    blocks = [header, *(_result_block(b, r, content, broadcasts) for b, r in listed)]
+    live = [b for b, _ in listed if b.live]
+    markup = keyboard(
+        Outgoing("", buttons=[[Button(f"Manage #{b.id}", data=BcCtlCb(b=b.id, a="v").pack())] for b in live])
+    )
+    messages = pack_blocks(blocks)
+    for index, text in enumerate(messages):
+        await message.answer(text, reply_markup=markup if index == len(messages) - 1 else None)
+
+
+@router.message(F.chat.type == "private", Command("segment", "broadcast", "broadcasts"), IsStaff())
+async def not_for_cashiers(message: Message) -> None:
+    """Cashiers are staff, but segments and broadcasts are the owners' and managers'."""
+    await message.answer("Segments and broadcasts are for owners and managers. Ask the owner if you need them.")
+
+
+# ---- customers -------------------------------------------------------------------------------------
+
+
+@router.callback_query(BcBtnCb.filter())
+async def broadcast_button(
+    query: CallbackQuery,
+    callback_data: BcBtnCb,
+    customer: Customer,
+    t: Texts,
+    broadcasts: Broadcasts,
+    handoff: Handoff,
+    coupons: Coupons,
+) -> None:
+    """ "I'm interested" or "Get my coupon" under a broadcast, pressed by someone it was delivered to."""
+    press = await broadcasts.press(customer, callback_data.b, callback_data.i, query.from_user.id)
+    if press.action == "preview":
+        await query.answer("Preview: buttons work in the real messages.")
+        return
+    if press.action == "expired" or press.broadcast is None or not isinstance(query.message, Message):
+        await query.answer(t("button_expired"))
+        return
+    await query.answer()
+    if press.action == "interested":
+        outcome = await handoff.open_lead(
+            customer.id,
+            "offer",
+            context=f"broadcast #{press.broadcast.id}",
+            offer=broadcasts.offer(press.broadcast.id),
+        )
+        reply = (
+            t("interest_noted") if outcome.status == "unavailable" else lead_reply(t, outcome, handoff, customer)
+        )
+        await query.message.answer(reply)
+        return
+    issued = press.issued
+    assert issued is not None
+    if issued.outcome in (IssueOutcome.ISSUED, IssueOutcome.ALREADY) and issued.coupon is not None:
+        coupon = issued.coupon
+        text = t(
+            "coupon_issued",
+            title=coupons.title(coupon, t),
+            code=grouped(coupon.code),
+            until=coupons.until(coupon, t.language),
+        )
+    else:
+        text = t(
+            {
+                IssueOutcome.SOLD_OUT: "coupon_sold_out",
+                IssueOutcome.LIMIT: "coupon_limit_reached",
+            }.get(issued.outcome, "coupon_not_available")
+        )
+    await query.message.answer(text)
