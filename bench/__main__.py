@@ -1,17 +1,17 @@
-"""`python -m bench hotpath|drip|sender|segments|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|drip|sender|segments|stats|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from bench import drip, hotpath, segments, sender
+from bench import drip, hotpath, segments, sender, stats
 from bench.common import load, machine
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("name", choices=["hotpath", "drip", "sender", "segments", "all"])
+    parser.add_argument("name", choices=["hotpath", "drip", "sender", "segments", "stats", "all"])
     parser.add_argument("--updates", type=int, default=1000, help="hotpath: updates per round")
     parser.add_argument("--users", type=int, default=200, help="hotpath: distinct users")
     parser.add_argument("--rounds", type=int, default=5, help="hotpath: measured rounds per bot")
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
         sender.main(what_if=args.what_if)
     if args.name in ("segments", "all"):
         segments.main([])
+    if args.name in ("stats", "all"):
+        stats.main([])
     print(f"done · {load()}")
 
 

@@ -8,21 +8,24 @@ revenue and cohorts — and, separately, the two charts are rendered and the HTM
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import os
-import platform
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bench.common import load, machine, table
 from flows.analytics import PERIODS, Analytics
+from flows.charts import cohort_chart, revenue_chart
 from flows.clock import FakeClock
 from flows.content import example_content_path, load_content
+from flows.report_html import render_report
 from storage.analytics import AnalyticsRepo
+from storage.date_triggers import FELL_ASLEEP_SQL, fell_asleep
 from storage.db import Database
 from storage.timefmt import to_db
 
@@ -115,45 +118,81 @@ def generate(path: Path, customers: int, purchases: int) -> dict[str, float]:
     return timings
 
 
-async def measure(path: Path, rounds: int) -> list[tuple[str, float, float, float]]:
+async def measure(path: Path, rounds: int) -> None:
     db = await Database.open(path)
     content = load_content(example_content_path())
-    analytics = Analytics(AnalyticsRepo(db), content, FakeClock(NOW), content_zone())
-    rows = []
+    zone = ZoneInfo("Europe/Kyiv")
+    analytics = Analytics(AnalyticsRepo(db), content, FakeClock(NOW), zone, broadcast_days=7)
     try:
+        rows = []
+        stats = None
         for key in PERIODS:
             times = []
             for _ in range(rounds):
                 began = time.perf_counter()
-                await analytics.stats(analytics.period(key))
+                stats = await analytics.stats(analytics.period(key))
                 times.append(time.perf_counter() - began)
-            rows.append((key, statistics.median(times), min(times), max(times)))
+            assert stats is not None
+            rows.append([key, f"{stats.purchases:,}", f"{stats.buyers:,}", *(_ms(t) for t in _spread(times))])
+        print(table(["period", "purchases", "buyers", "stats() median ms", "min ms", "max ms"], rows))
+        assert stats is not None
+        began = time.perf_counter()
+        revenue = revenue_chart(stats.months, stats.currency, "en")
+        cohorts = cohort_chart(stats.cohorts, "en")
+        charts = time.perf_counter() - began
+        began = time.perf_counter()
+        page = render_report(stats, content.business.name, zone, "en", revenue, cohorts, NOW)
+        report = time.perf_counter() - began
+        print(
+            f"\ncharts (both PNGs, after the first import): {_ms(charts)} ms; HTML report: {_ms(report)} ms,"
+            f" {len(page) // 1024:,} KiB"
+        )
+        day = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            due = await fell_asleep(db, NOW - timedelta(days=1), NOW, 30)
+            day.append(time.perf_counter() - began)
+        print(
+            f"win-back, customers who fell asleep in one day: {len(due):,} in {statistics.median(day) * 1000:.1f} ms"
+        )
+        for label, sql, params in (
+            ("win-back", FELL_ASLEEP_SQL, ("a", "b", "a", "b")),
+            (
+                "period",
+                "SELECT COUNT(*), COUNT(DISTINCT customer_id), SUM(amount_cents) FROM purchases"
+                " WHERE purchased_at >= ? AND purchased_at < ?",
+                ("a", "b"),
+            ),
+        ):
+            plan = await db.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)
+            print(f"plan, {label}: " + " / ".join(row["detail"] for row in plan))
     finally:
         await db.close()
-    return rows
 
 
-def content_zone() -> object:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Europe/Kyiv")
+def _spread(times: list[float]) -> tuple[float, float, float]:
+    return statistics.median(times), min(times), max(times)
 
 
-def main(customers: int = 100_000, purchases: int = 1_000_000, rounds: int = 5) -> None:
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.stats", description=__doc__)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--purchases", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "stats.db"
         asyncio.run(_migrate(path))
         began = time.perf_counter()
-        timings = generate(path, customers, purchases)
+        timings = generate(path, args.customers, args.purchases)
         built = time.perf_counter() - began
-        counts = _counts(path)
-        print(f"built in {built:.1f}s: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
-        print("rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        rows = asyncio.run(measure(path, rounds))
-        print("| period | median s | min s | max s |")
-        print("|---|---|---|---|")
-        for key, median, low, high in rows:
-            print(f"| {key} | {median:.3f} | {low:.3f} | {high:.3f} |")
+        print(f"built in {built:.0f} s: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+        print("rows: " + ", ".join(f"{k} {v:,}" for k, v in _counts(path).items()) + "\n")
+        asyncio.run(measure(path, args.rounds))
 
 
 async def _migrate(path: Path) -> None:
@@ -173,5 +212,6 @@ def _counts(path: Path) -> dict[str, int]:
 
 
 if __name__ == "__main__":
-    print(f"{os.cpu_count()} CPU · Python {sys.version.split()[0]} · {platform.system()}")
-    main(*(int(arg) for arg in sys.argv[1:]))
+    print(f"{machine()} · {load()}")
+    main()
+    print(f"done · {load()}")

@@ -272,3 +272,14 @@ async def test_a_forged_stats_button_in_a_customer_chat_is_refused(harness: Harn
     assert anna.last_callback_answer is not None
     assert anna.last_callback_answer.text == "This is only for the team of the business."
     assert len(anna.messages()) == before  # nothing computed, nothing sent
+
+
+async def test_a_customer_gets_a_short_refusal_for_every_team_command(harness: Harness) -> None:
+    from handlers.fallback import TEAM_COMMANDS
+
+    anna = harness.chat(1001)
+    await anna.send("/start")
+    for command in sorted(TEAM_COMMANDS):
+        replies = await anna.send(f"/{command}")
+        assert [str(m) for m in replies] == ["This is only for the team of the business."], command
+    assert await harness.services["db"].fetch_value("SELECT COUNT(*) FROM audit_log") == 0
