@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+
 def to_db(moment: datetime) -> str:
     """Render an aware datetime as stored UTC text (`2026-01-05 12:00:00`)."""
     if moment.tzinfo is None:
