@@ -29,7 +29,6 @@ from aiogram.methods.base import Response
 from aiogram.types import LinkPreviewOptions, Message, Update, User
 
 from bench.common import TOKEN, bench_settings, median, table
-from bench.whatif import VARIANTS
 from bot.app import App, create_app
 from bot.sandbox.emulator import ApiCall, Emulator
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
@@ -226,9 +225,7 @@ def pin_response_types() -> list[type]:
     return [Response[Message], Response[bool], Response[list[Update]], Response[User]]
 
 
-async def run(
-    updates: int, users: int, rounds: int, what_if: bool, question: bool, profile: bool
-) -> list[Contender]:
+async def run(updates: int, users: int, rounds: int, question: bool, profile: bool) -> list[Contender]:
     """Warm-up round, then `rounds` measured rounds; the order of the bots alternates between rounds."""
     async with Emulator(rate_limits=False) as emu:
         with tempfile.TemporaryDirectory() as tmp:
@@ -242,9 +239,6 @@ async def run(
                 contenders.append(
                     await nurture_bot(emu, Path(tmp) / "faq.db", "nurture-bot, FAQ question", (), QUESTION)
                 )
-            if what_if:
-                for i, (name, patches) in enumerate(VARIANTS.items()):
-                    contenders.append(await nurture_bot(emu, Path(tmp) / f"what-if-{i}.db", name, patches))
             try:
                 for round_ in range(rounds + 1):
                     order = contenders if round_ % 2 else contenders[::-1]
@@ -276,13 +270,12 @@ def main(
     updates: int = 1000,
     users: int = 200,
     rounds: int = 5,
-    what_if: bool = False,
     question: bool = False,
     profile: bool = False,
     pin: bool = True,
 ) -> None:
     pinned = pin_response_types() if pin else []
-    contenders = asyncio.run(run(updates, users, rounds, what_if, question, profile))
+    contenders = asyncio.run(run(updates, users, rounds, question, profile))
     del pinned
     echo, nurture = contenders[:2]  # the rule compares the per-update hot path with the bare echo bot
     pins = "Response[T] pinned" if pin else "Response[T] not pinned"
