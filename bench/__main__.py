@@ -15,7 +15,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--updates", type=int, default=1000, help="hotpath: updates per round")
     parser.add_argument("--users", type=int, default=200, help="hotpath: distinct users")
     parser.add_argument("--rounds", type=int, default=5, help="hotpath: measured rounds per bot")
-    parser.add_argument("--what-if", action="store_true", help="hotpath, sender: also run proposed fixes")
     parser.add_argument("--question", action="store_true", help="hotpath: also time a text the FAQ answers")
     parser.add_argument("--no-pin", action="store_true", help="hotpath: leave aiogram's Response[T] unpinned")
     parser.add_argument("--profile", action="store_true", help="hotpath: cProfile one nurture-bot round")
@@ -27,13 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     print(f"{machine()} · {load()}")
     if args.name in ("hotpath", "all"):
-        hotpath.main(
-            args.updates, args.users, args.rounds, args.what_if, args.question, args.profile, not args.no_pin
-        )
+        hotpath.main(args.updates, args.users, args.rounds, args.question, args.profile, not args.no_pin)
     if args.name in ("drip", "all"):
         drip.main()
     if args.name in ("sender", "all"):
-        sender.main(what_if=args.what_if)
+        sender.main()
     if args.name in ("segments", "all"):
         segments.main([])
     if args.name in ("stats", "all"):

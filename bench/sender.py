@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import bench_settings, table
-from bench.whatif import paced_sender
 from bot.app import App, create_app
 from bot.sandbox.emulator import Emulator
 from flows.clock import SystemClock
@@ -134,19 +133,17 @@ def check(emu: Emulator, figures: Figures) -> None:
     figures.missing = len(expected - set(seen))
 
 
-async def run_variant(folder: Path, chats: int, per_chat: int, what_if: bool) -> Figures:
-    figures = Figures(chats, per_chat, "paced drain (what-if)" if what_if else "as shipped")
+async def run_variant(folder: Path, chats: int, per_chat: int) -> Figures:
+    figures = Figures(chats, per_chat, "as shipped")
     async with Emulator() as emu:  # Telegram's limits: 30/s overall, bursts of 10 then 1/s per chat
         settings = bench_settings(
-            folder / f"sender-{chats}x{per_chat}{'-paced' if what_if else ''}.db",
+            folder / f"sender-{chats}x{per_chat}.db",
             emu.api_base,
             send_rate_per_second=RATE,
             contact_budget_per_day=10_000,
             contact_budget_per_week=10_000,
         )
         app = await create_app(settings, clock=SystemClock())
-        if what_if:
-            paced_sender(app)
         try:
             await queue(app, emu, chats, per_chat)
             figures.seconds, figures.drains = await drain_like_the_scheduler(app)
@@ -157,16 +154,13 @@ async def run_variant(folder: Path, chats: int, per_chat: int, what_if: bool) ->
     return figures
 
 
-async def run(variants: list[tuple[int, int]], what_if: bool) -> list[Figures]:
+async def run(variants: list[tuple[int, int]]) -> list[Figures]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        results = [await run_variant(folder, chats, per_chat, False) for chats, per_chat in variants]
-        if what_if:
-            results += [await run_variant(folder, chats, per_chat, True) for chats, per_chat in variants]
-        return results
+        return [await run_variant(folder, chats, per_chat) for chats, per_chat in variants]
 
 
-def main(variants: list[tuple[int, int]] = VARIANTS, what_if: bool = False) -> None:
-    results = asyncio.run(run(variants, what_if))
+def main(variants: list[tuple[int, int]] = VARIANTS) -> None:
+    results = asyncio.run(run(variants))
     print(f"sender: rate {RATE:g}/s, emulator limits on (30/s overall, 1/s per chat), drain every {TICK:g}s")
     print(table(HEADERS, [figures.row() for figures in results]))

@@ -77,7 +77,9 @@ class Jobs:
         return True
 
     async def flush(self) -> int:
-        """Write the handled updates and last-seen times the per-update path noted in memory."""
+        """Write what the per-update path noted in memory: handled updates, last-seen times, messages."""
+        if self.handoff is not None:
+            await self.handoff.messages.flush()
         return await self.customers.flush_handled()
 
     async def tick(self) -> DrainReport:

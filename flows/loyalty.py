@@ -343,25 +343,32 @@ class Loyalty:
                 added = await self.credit_in(
                     tx, customer_id, "bonus", self.rules.birthday_points, key, now, reason="birthday"
                 )
-                if added is not None:
-                    given += 1
-                    t = self.notices.texts(customer)
-                    balance = await balance_in(tx, customer_id)
-                    text = t(
-                        "bonus_birthday", points=points(self.rules.birthday_points, t), balance=points(balance, t)
-                    )
-                    await self.notices.to_customer(tx, customer, f"birthday-points:{key}", text, now)
+                coupon_line = None
                 if coupons is not None and self.rules.birthday_coupon:
-                    await coupons.issue_in(tx, self.rules.birthday_coupon, customer, "birthday", key, now)
+                    coupon_line = await coupons.coupon_line_in(
+                        tx, self.rules.birthday_coupon, customer, "birthday", key, now
+                    )
+                if added is None and coupon_line is None:
+                    continue  # already celebrated this year
+                given += 1
+                # One greeting with everything in it, rather than a message for the points and one for the coupon.
+                t = self.notices.texts(customer)
+                balance = await balance_in(tx, customer_id)
+                text = t(
+                    "bonus_birthday", points=points(self.rules.birthday_points, t), balance=points(balance, t)
+                )
+                if coupon_line:
+                    text = f"{text}\n\n{coupon_line}"
+                await self.notices.to_customer(tx, customer, f"birthday-points:{key}", text, now)
         return given
 
 
 class CouponIssuer(Protocol):
     """What `Loyalty.birthdays` needs from the coupons flow (kept abstract to avoid an import cycle)."""
 
-    async def issue_in(
+    async def coupon_line_in(
         self, tx: Tx, campaign: str, customer: Customer, origin: str, key: str, now: datetime
-    ) -> object: ...
+    ) -> str | None: ...
 
 
 async def _fresh_code(tx: Tx, column: str, length: int) -> str:

@@ -34,6 +34,7 @@ class SendPolicy:
     budget_week: int = 6
     max_attempts: int = 5
     concurrency: int = 8
+    horizon: float = 5.0  # how long one drain may wait for busy chats before leaving them to the next
     zone: tzinfo = UTC
 
 
@@ -82,6 +83,7 @@ class Sender:
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._last_to_chat: dict[int, float] = {}
+        self._sending: set[int] = set()  # chats with a message in flight: the next one waits for it
         self._lock = asyncio.Lock()
 
     def earliest_send(self, moment: datetime) -> datetime:
@@ -101,35 +103,69 @@ class Sender:
         return lost
 
     async def drain(self, limit: int = 500) -> DrainReport:
-        """Send what is due now, at most `limit` rows; one drain at a time."""
+        """Send what is due now, at most `limit` rows; one drain at a time.
+
+        Rows go out in due order, each chat's in its own order. A chat written to less than its interval
+        ago (1 s, 3 s for a group) is waited for while other chats are served, up to `horizon` seconds;
+        what is left then waits for the next drain.
+        """
         report = DrainReport()
         async with self._lock:
-            rows = await self.outbox.due(self.clock.now(), limit)
+            queue = await self.outbox.due(self.clock.now(), limit)
             gate = asyncio.Semaphore(self.policy.concurrency)
-            chats_this_round: set[int] = set()
+            self._sending.clear()
+            deadline = self.clock.monotonic() + self.policy.horizon
             async with asyncio.TaskGroup() as group:
-                for row in rows:
-                    if row.chat_id in chats_this_round or self._too_soon_for(row.chat_id):
-                        report.add("waiting")  # next drain picks it up, ≥ 1 s after the last one
-                        chats_this_round.add(row.chat_id)  # and nothing later overtakes it in this chat
+                while queue:
+                    row = self._next_ready(queue)
+                    if row is None:
+                        if not await self._wait_for_a_chat(queue, deadline):
+                            break
                         continue
+                    queue.remove(row)
                     if not await self._allowed(row, report):
                         continue
                     resolved = await self._resolve_reply(row)
-                    if resolved is None:
+                    if resolved is None:  # its target is not sent yet: this chat waits for the next drain
                         report.add("waiting")
+                        queue = [other for other in queue if other.chat_id != row.chat_id]
                         continue
-                    row = resolved
                     await gate.acquire()
                     await self._pace()
-                    if not await self.outbox.claim(row.id, self.clock.now()):
+                    if not await self.outbox.claim(resolved.id, self.clock.now()):
                         gate.release()
                         continue
-                    chats_this_round.add(row.chat_id)
-                    self._last_to_chat[row.chat_id] = self.clock.monotonic()
-                    group.create_task(self._send(row, report, gate))
+                    self._sending.add(resolved.chat_id)
+                    self._last_to_chat[resolved.chat_id] = self.clock.monotonic()
+                    group.create_task(self._send(resolved, report, gate))
+            for _ in queue:
+                report.add("waiting")
         self._forget_old_chats()
         return report
+
+    def _next_ready(self, queue: list[QueuedMessage]) -> QueuedMessage | None:
+        """The first row whose chat may be written to now; only a chat's first row counts (its order)."""
+        looked: set[int] = set()
+        for row in queue:
+            if row.chat_id in looked:
+                continue
+            looked.add(row.chat_id)
+            if row.chat_id not in self._sending and self._free_in(row.chat_id) <= 0:
+                return row
+        return None
+
+    async def _wait_for_a_chat(self, queue: list[QueuedMessage], deadline: float) -> bool:
+        """Wait until some queued chat may be written to; False when that is past the deadline."""
+        chats = {row.chat_id for row in queue}
+        idle = [self._free_in(chat) for chat in chats if chat not in self._sending]
+        wait = min(idle) if idle else self.policy.per_chat_interval
+        if self.clock.monotonic() + wait > deadline:
+            return False
+        if idle:
+            await self.clock.sleep(max(wait, 0.0))
+        else:  # every waiting chat has a send in flight: let one finish
+            await asyncio.sleep(0.01)
+        return True
 
     async def _resolve_reply(self, row: QueuedMessage) -> QueuedMessage | None:
         """A row answering another row's message learns that message's id; None while it is not sent yet."""
@@ -211,10 +247,13 @@ class Sender:
             now = self.clock.monotonic()
         self._next_slot = max(now, self._next_slot) + 1.0 / self.policy.rate_per_second
 
-    def _too_soon_for(self, chat_id: int) -> bool:
+    def _free_in(self, chat_id: int) -> float:
+        """Seconds until this chat may get its next message (≤ 0: now)."""
         last = self._last_to_chat.get(chat_id)
+        if last is None:
+            return 0.0
         interval = self.policy.per_group_interval if chat_id < 0 else self.policy.per_chat_interval
-        return last is not None and self.clock.monotonic() - last < interval
+        return last + interval - self.clock.monotonic()
 
     def _forget_old_chats(self) -> None:
         horizon = self.clock.monotonic() - max(self.policy.per_chat_interval, self.policy.per_group_interval)
@@ -226,6 +265,7 @@ class Sender:
             result = await self.messenger.deliver(row.chat_id, Outgoing.from_payload(row.payload))
             await self._settle(row, result, report)
         finally:
+            self._sending.discard(row.chat_id)
             gate.release()
 
     async def _settle(self, row: QueuedMessage, result: DeliveryResult, report: DrainReport) -> None:

@@ -81,6 +81,8 @@ class InConversation(Filter):
             return False
         if message.text and message.text.startswith("/"):
             return False  # commands keep working during a conversation
+        if not customer.in_conversation:
+            return False  # read with the customer: most messages need no query here
         lead = await handoff.open_lead_of(customer)
         return {"lead": lead} if lead is not None else False
 

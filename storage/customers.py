@@ -31,6 +31,7 @@ class Customer:
     onboarded: bool
     first_seen_at: datetime
     last_seen_at: datetime
+    in_conversation: bool = False  # a lead is open: what they write goes to a manager (read on every update)
 
     @property
     def display_name(self) -> str:
@@ -63,10 +64,17 @@ def _customer(row: Row) -> Customer:
         onboarded=bool(row["onboarded"]),
         first_seen_at=from_db(row["first_seen_at"]),  # type: ignore[arg-type]
         last_seen_at=from_db(row["last_seen_at"]),  # type: ignore[arg-type]
+        in_conversation="in_conversation" in row.keys() and bool(row["in_conversation"]),  # noqa: SIM118 (Row: in looks at values)
     )
 
 
-_UPSERT = """
+# Whether a lead is open for the customer, read with the customer so the per-update path needs no second query.
+IN_CONVERSATION = (
+    "EXISTS (SELECT 1 FROM leads WHERE leads.customer_id = customers.id AND leads.state IN ('open', 'taken'))"
+    " AS in_conversation"
+)
+
+_UPSERT = f"""
 INSERT INTO customers (tg_id, first_name, last_name, username, language, first_seen_at, last_seen_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tg_id) DO UPDATE SET
@@ -75,7 +83,7 @@ ON CONFLICT (tg_id) DO UPDATE SET
     username = excluded.username,
     language = COALESCE(excluded.language, customers.language),
     last_seen_at = excluded.last_seen_at
-RETURNING *
+RETURNING *, {IN_CONVERSATION}
 """
 
 
@@ -137,7 +145,7 @@ class CustomersRepo:
         return _customer(row) if row else None
 
     async def by_tg_id(self, tg_id: int) -> Customer | None:
-        row = await self._db.fetch_one("SELECT * FROM customers WHERE tg_id = ?", (tg_id,))
+        row = await self._db.fetch_one(f"SELECT *, {IN_CONVERSATION} FROM customers WHERE tg_id = ?", (tg_id,))
         return _customer(row) if row else None
 
     async def record_start(self, customer_id: int, source: str | None, first: bool, now: datetime) -> bool:

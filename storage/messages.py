@@ -19,29 +19,45 @@ class RecentMessage:
 
 
 class MessagesRepo:
+    """Written behind: `remember` runs on nearly every customer message, so rows are kept in memory and
+    written together by `flush` (a periodic job and shutdown); `recent` reads both."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._pending: list[tuple[int, str, str | None, str]] = []
 
     async def remember(self, customer_id: int, kind: str, text: str | None, now: datetime) -> None:
-        """Keep this message and drop the customer's older ones beyond the last few."""
+        """Keep this message; older ones beyond the last few are dropped when written."""
+        self._pending.append((customer_id, kind, (text or "")[:1000] or None, to_db(now)))
+
+    async def flush(self) -> int:
+        """Write the remembered messages in one transaction; nothing for a customer forgotten meanwhile."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return 0
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO customer_messages (customer_id, kind, text, created_at) VALUES (?, ?, ?, ?)",
-                (customer_id, kind, (text or "")[:1000] or None, to_db(now)),
+            await tx.executemany(
+                "INSERT INTO customer_messages (customer_id, kind, text, created_at)"
+                " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM customers WHERE id = ? AND tg_id IS NOT NULL)",
+                [(*row, row[0]) for row in pending],
             )
-            await tx.execute(
-                "DELETE FROM customer_messages WHERE customer_id = ? AND id NOT IN"
-                " (SELECT id FROM customer_messages WHERE customer_id = ? ORDER BY id DESC LIMIT ?)",
-                (customer_id, customer_id, KEEP_PER_CUSTOMER),
-            )
+            for customer_id in {row[0] for row in pending}:
+                await tx.execute(
+                    "DELETE FROM customer_messages WHERE customer_id = ? AND id NOT IN"
+                    " (SELECT id FROM customer_messages WHERE customer_id = ? ORDER BY id DESC LIMIT ?)",
+                    (customer_id, customer_id, KEEP_PER_CUSTOMER),
+                )
+        return len(pending)
 
     async def recent(self, customer_id: int, limit: int = 5) -> list[RecentMessage]:
-        """The customer's latest messages, oldest first."""
+        """The customer's latest messages, oldest first (written ones and those still waiting for a flush)."""
         rows = await self._db.fetch_all(
             "SELECT kind, text, created_at FROM customer_messages WHERE customer_id = ? ORDER BY id DESC LIMIT ?",
             (customer_id, limit),
         )
-        return [RecentMessage(row[0], row[1], from_db(row[2])) for row in reversed(rows)]  # type: ignore[arg-type]
+        written = [(row[0], row[1], row[2]) for row in reversed(rows)]
+        waiting = [(kind, text, at) for who, kind, text, at in self._pending if who == customer_id]
+        return [RecentMessage(kind, text, from_db(at)) for kind, text, at in (written + waiting)[-limit:]]  # type: ignore[arg-type]
 
     async def prune(self, before: datetime) -> int:
         return await self._db.execute("DELETE FROM customer_messages WHERE created_at < ?", (to_db(before),))

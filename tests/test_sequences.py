@@ -219,7 +219,9 @@ async def test_sequences_report_counts_enrolments_steps_and_clicks(harness: Harn
     assert "only for the team" in (await chat.send("/sequences"))[-1].plain_text
 
 
-async def test_birthday_greeting_arrives_on_the_day_at_the_daily_time(harness: Harness, chat: ChatDriver) -> None:
+async def test_birthday_brings_one_greeting_on_the_day_and_a_reminder_later(
+    harness: Harness, chat: ChatDriver
+) -> None:
     await chat.send("/start")
     await chat.send("Skip")
     await chat.send("6.1")  # tomorrow
@@ -228,9 +230,12 @@ async def test_birthday_greeting_arrives_on_the_day_at_the_daily_time(harness: H
     await go_to(harness, datetime(2026, 1, 6, 7, 59, tzinfo=UTC))  # 09:59 in Kyiv
     assert received(chat, "Happy birthday") == 0
     await go_to(harness, datetime(2026, 1, 6, 8, 0, tzinfo=UTC))  # the daily run at 10:00
-    assert received(chat, "Happy birthday") == 1
+    [greeting] = [m.plain_text for m in chat.messages() if "Happy birthday" in m.plain_text]
+    assert "+100" in greeting and "birthday dessert" in greeting  # points and the coupon in one message
+    await go_to(harness, datetime(2026, 1, 10, 9, 0, tzinfo=UTC))  # four days later, 11:00 in Kyiv
+    assert received(chat, "Still celebrating") == 1
     await harness.advance(days=2)
-    assert received(chat, "Happy birthday") == 1
+    assert received(chat, "Happy birthday") == 1 and received(chat, "Still celebrating") == 1
 
 
 async def test_reentry_rule_keeps_a_customer_from_restarting_a_sequence(
