@@ -1,0 +1,72 @@
+"""Shared pieces of the content model: the base model, languages, durations, media paths and key types."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+)
+
+LANGUAGES = ("en", "ru", "uk")
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "uk": "Українська"}
+
+
+class ContentError(ValueError):
+    """The content file cannot be used; the message names file, key and problem."""
+
+
+class ContentModel(BaseModel):
+    """Every part of the content file: unknown keys are errors (a typo must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+LocalText = dict[str, str]
+
+
+Language = Literal["en", "ru", "uk"]
+
+
+def all_languages() -> list[Language]:
+    return ["en", "ru", "uk"]
+
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str | int) -> timedelta:
+    """`30s`, `10m`, `2h`, `3d`, `1w`, `1d 12h` or a bare number of seconds."""
+    if isinstance(text, int) or str(text).strip().isdigit():
+        return timedelta(seconds=int(text))
+    cleaned = str(text).strip().lower()
+    parts = _DURATION.findall(cleaned)
+    if not parts or _DURATION.sub("", cleaned).strip():
+        raise ValueError(f"{text!r} is not a duration (write e.g. 30s, 10m, 2h, 3d)")
+    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts))
+
+
+def resolve_media(value: str | None, info: ValidationInfo) -> str | None:
+    """An URL or a Telegram file_id stays as it is; a file path is taken relative to the content file."""
+    if value is None or "://" in value or ("/" not in value and "." not in value):
+        return value
+    base = Path((info.context or {}).get("base", "."))
+    path = (base / value).resolve()
+    if not path.is_file():
+        raise ValueError(f"photo file {value!r} not found next to the content file")
+    return str(path)
+
+
+Tag = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
+SequenceName = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
+
+
+Key = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]

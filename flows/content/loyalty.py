@@ -1,0 +1,162 @@
+"""Loyalty rules: tiers by the rule of four, the catalog, coupon campaigns, gifts and referrals."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from babel.numbers import is_currency
+from pydantic import (
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from flows.content.base import (
+    ContentModel,
+    Key,
+    LocalText,
+    Tag,
+    parse_duration,
+)
+
+# ---- loyalty ---------------------------------------------------------------------------------------
+
+
+def _default_tiers() -> list[Tier]:
+    return [
+        Tier(
+            key="new",
+            title={"en": "New", "ru": "Новый гость", "uk": "Новий гість"},
+            min_purchases=0,
+            min_spend=None,
+            earn_percent=Decimal(3),
+        ),
+        Tier(
+            key="episodic",
+            title={"en": "Returning", "ru": "Снова с нами", "uk": "Знову з нами"},
+            min_purchases=2,
+            min_spend=None,
+            earn_percent=Decimal(5),
+        ),
+        Tier(
+            key="regular",
+            title={"en": "Regular", "ru": "Постоянный гость", "uk": "Постійний гість"},
+            min_purchases=4,
+            min_spend=None,
+            earn_percent=Decimal(7),
+        ),
+    ]
+
+
+class Tier(ContentModel):
+    """A customer type. Reached by purchase count (the rule of four) or, when set, by total spend."""
+
+    key: Key
+    title: LocalText
+    min_purchases: int = Field(ge=0)
+    min_spend: Decimal | None = Field(None, gt=0)
+    earn_percent: Decimal = Field(Decimal(5), ge=0, le=100)
+    perks: LocalText = Field(default_factory=dict)
+
+
+class CatalogEntry(ContentModel):
+    """A category a cashier can pick for a sale; sequences can trigger on it."""
+
+    key: Key
+    title: LocalText
+
+
+class CouponCampaign(ContentModel):
+    key: Key
+    title: LocalText
+    kind: Literal["percent", "amount", "gift"] = "gift"
+    value: Decimal | None = Field(None, gt=0)  # the percent or the amount off
+    valid_days: int = Field(30, ge=1)  # how long an issued coupon stays valid
+    starts: date | None = None  # the campaign's window (local dates, inclusive)
+    ends: date | None = None
+    stock: int | None = Field(None, ge=1)  # at most this many coupons in total
+    per_customer: int = Field(1, ge=1)
+    only_tags: list[Tag] = Field(default_factory=list)  # only customers with one of these tags
+    claimable: bool = False  # customers may claim it with the link t.me/<bot>?start=cp-<key>
+
+    @model_validator(mode="after")
+    def _value_fits_kind(self) -> CouponCampaign:
+        if self.kind != "gift" and self.value is None:
+            raise ValueError(f"a {self.kind} coupon needs value")
+        if self.kind == "percent" and self.value is not None and self.value > 100:
+            raise ValueError("a percent coupon cannot take off more than 100%")
+        if self.starts and self.ends and self.ends < self.starts:
+            raise ValueError("ends is before starts")
+        return self
+
+
+class GiftRule(ContentModel):
+    """Cumulative gifts: on the customer's n-th purchase, a coupon of this campaign."""
+
+    on_purchase: int = Field(ge=1)
+    coupon: Key
+
+
+class ReferralRules(ContentModel):
+    referrer_points: int = Field(0, ge=0)  # for the customer who invited
+    friend_points: int = Field(0, ge=0)  # for the new customer, after their first purchase
+
+
+class LoyaltyRules(ContentModel):
+    currency: str = "UAH"
+    tiers: list[Tier] = Field(default_factory=_default_tiers)
+    welcome_points: int = Field(0, ge=0)
+    birthday_points: int = Field(0, ge=0)
+    birthday_coupon: Key | None = None
+    referral: ReferralRules = Field(default_factory=lambda: ReferralRules.model_validate({}))
+    expire_after_days: int | None = Field(365, ge=1)  # None: points never expire
+    max_points_share: Decimal = Field(Decimal(50), ge=0, le=100)  # percent of a purchase payable with points
+    satisfaction_after: timedelta = timedelta(days=1)
+    catalog: list[CatalogEntry] = Field(default_factory=list)
+    coupons: list[CouponCampaign] = Field(default_factory=list)
+    gifts: list[GiftRule] = Field(default_factory=list)
+
+    @field_validator("satisfaction_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return value if isinstance(value, timedelta) else parse_duration(value)  # type: ignore[arg-type]
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if not is_currency(value.upper()):
+            raise ValueError(f"unknown currency {value!r} (use an ISO code such as UAH, EUR, USD)")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LoyaltyRules:
+        if not self.tiers or self.tiers[0].min_purchases != 0:
+            raise ValueError("tiers: the first tier must have min_purchases: 0 (everyone starts there)")
+        counts = [tier.min_purchases for tier in self.tiers]
+        if counts != sorted(counts) or len(set(counts)) != len(counts):
+            raise ValueError("tiers: list them from the lowest to the highest min_purchases, each different")
+        for kind, keys in (
+            ("tiers", [t.key for t in self.tiers]),
+            ("catalog", [c.key for c in self.catalog]),
+            ("coupons", [c.key for c in self.coupons]),
+        ):
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"{kind}: a key is used twice")
+        campaigns = {c.key for c in self.coupons}
+        for rule in self.gifts:
+            if rule.coupon not in campaigns:
+                raise ValueError(f"gifts: unknown coupon {rule.coupon!r} (define it under coupons)")
+        if self.birthday_coupon and self.birthday_coupon not in campaigns:
+            raise ValueError(f"birthday_coupon: unknown coupon {self.birthday_coupon!r}")
+        return self
+
+    def campaign(self, key: str) -> CouponCampaign | None:
+        return next((c for c in self.coupons if c.key == key), None)
+
+    def category(self, key: str) -> CatalogEntry | None:
+        return next((c for c in self.catalog if c.key == key), None)
+
+    def tier(self, key: str) -> Tier | None:
+        return next((t for t in self.tiers if t.key == key), None)

@@ -1,0 +1,215 @@
+"""The whole content file: business, onboarding, sequences, FAQ, loyalty, segments, dates and texts.
+
+Loaded once at start-up into pydantic models. A problem is reported as ``file: key.path: what is wrong``
+so the owner can fix it without reading a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import (
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from flows.content.base import (
+    ContentError,
+    ContentModel,
+    Language,
+    LocalText,
+    all_languages,
+)
+from flows.content.handoff import FaqEntry, Handoff
+from flows.content.loyalty import LoyaltyRules
+from flows.content.segments import SegmentsConfig
+from flows.content.sequences import DateDef, SequenceDef
+from flows.content.texts import TEXT_KEYS, Texts, check_text
+
+# libyaml's loader is ~10× faster than the pure-Python one; both are the safe loader.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Business(ContentModel):
+    name: str
+    default_language: Language = "en"
+    languages: list[Language] = Field(default_factory=all_languages)
+
+    @model_validator(mode="after")
+    def _default_is_offered(self) -> Business:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} is not among languages")
+        return self
+
+
+class Interest(ContentModel):
+    tag: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    title: LocalText
+
+
+OnboardingStep = Literal["phone", "birthday", "interests"]
+
+
+def _all_steps() -> list[OnboardingStep]:
+    return ["phone", "birthday", "interests"]
+
+
+class Onboarding(ContentModel):
+    steps: list[OnboardingStep] = Field(default_factory=_all_steps)
+    interests: list[Interest] = Field(default_factory=list)
+
+    @field_validator("steps")
+    @classmethod
+    def _unique_steps(cls, steps: list[str]) -> list[str]:
+        if len(set(steps)) != len(steps):
+            raise ValueError("a step is listed twice")
+        return steps
+
+    @model_validator(mode="after")
+    def _interests_when_asked(self) -> Onboarding:
+        if "interests" in self.steps and not self.interests:
+            raise ValueError("the interests step is on but no interests are listed")
+        return self
+
+
+class Content(ContentModel):
+    business: Business
+    onboarding: Onboarding = Field(default_factory=Onboarding)
+    sequences: list[SequenceDef] = Field(default_factory=list)
+    faq: list[FaqEntry] = Field(default_factory=list)
+    handoff: Handoff = Field(default_factory=Handoff)
+    loyalty: LoyaltyRules = Field(default_factory=lambda: LoyaltyRules.model_validate({}))
+    segments: SegmentsConfig = Field(default_factory=lambda: SegmentsConfig.model_validate({}))
+    dates: list[DateDef] = Field(default_factory=list)
+    texts: dict[str, dict[str, str]]
+
+    def sequence(self, name: str) -> SequenceDef | None:
+        return next((seq for seq in self.sequences if seq.name == name), None)
+
+    def faq_entry(self, entry_id: str) -> FaqEntry | None:
+        return next((entry for entry in self.faq if entry.id == entry_id), None)
+
+    @model_validator(mode="after")
+    def _check_faq(self) -> Content:
+        ids = [entry.id for entry in self.faq]
+        default = self.business.default_language
+        for entry in self.faq:
+            where = f"faq.{entry.id}"
+            if ids.count(entry.id) > 1:
+                raise ValueError(f"{where}: the id is used twice")
+            if default not in entry.answer:
+                raise ValueError(f"{where}.answer: needs a {default} answer")
+            if default not in entry.questions:
+                raise ValueError(f"{where}.questions: needs {default} phrasings")
+            for language in (*entry.questions, *entry.answer):
+                if language not in self.business.languages:
+                    raise ValueError(f"{where}: language {language!r} is not in business.languages")
+            for button in entry.buttons:
+                if default not in button.text:
+                    raise ValueError(f"{where}.buttons: every button needs a {default} text")
+                if button.faq and button.faq not in ids:
+                    raise ValueError(f"{where}.buttons: unknown faq entry {button.faq!r}")
+        for language in self.handoff.intent_keywords:
+            if language not in self.business.languages:
+                raise ValueError(f"handoff.intent_keywords.{language}: language is not in business.languages")
+        return self
+
+    @model_validator(mode="after")
+    def _check_sequences(self) -> Content:
+        names = [seq.name for seq in self.sequences]
+        default = self.business.default_language
+        for seq in self.sequences:
+            if names.count(seq.name) > 1:
+                raise ValueError(f"sequences.{seq.name}: the name is used twice")
+            for index, step in enumerate(seq.steps, 1):
+                where = f"sequences.{seq.name}.steps.{index}"
+                if default not in step.text:
+                    raise ValueError(f"{where}.text: needs a {default} text")
+                for button in step.buttons:
+                    if default not in button.text:
+                        raise ValueError(f"{where}.buttons: every button needs a {default} text")
+                    if button.sequence and button.sequence not in names:
+                        raise ValueError(f"{where}.buttons: unknown sequence {button.sequence!r}")
+                if step.coupon and self.loyalty.campaign(step.coupon) is None:
+                    raise ValueError(f"{where}.coupon: unknown coupon campaign {step.coupon!r}")
+        dates = [d.name for d in self.dates]
+        for name in dates:
+            if dates.count(name) > 1:
+                raise ValueError(f"dates.{name}: the name is used twice")
+        for seq in self.sequences:
+            if seq.trigger.event == "holiday" and seq.trigger.holiday not in dates:
+                raise ValueError(
+                    f"sequences.{seq.name}.trigger: unknown date {seq.trigger.holiday!r} (add it under dates:)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _check_texts(self) -> Content:
+        default = self.business.default_language
+        for language in self.texts:
+            if language not in self.business.languages:
+                raise ValueError(f"texts.{language}: language is not in business.languages")
+        base = self.texts.get(default)
+        if base is None:
+            raise ValueError(f"texts.{default}: the default language needs a full set of texts")
+        for language, texts in self.texts.items():
+            for key, text in texts.items():
+                check_text(language, key, text)
+        missing = sorted(set(TEXT_KEYS) - set(base))
+        if missing:
+            raise ValueError(f"texts.{default}: missing {', '.join(missing)}")
+        for interest in self.onboarding.interests:
+            if default not in interest.title:
+                raise ValueError(f"onboarding.interests.{interest.tag}.title: needs a {default} title")
+        loyalty = self.loyalty
+        for where, items in (("tiers", loyalty.tiers), ("catalog", loyalty.catalog), ("coupons", loyalty.coupons)):
+            for item in items:
+                if default not in item.title:
+                    raise ValueError(f"loyalty.{where}.{item.key}.title: needs a {default} title")
+        return self
+
+    @model_validator(mode="after")
+    def _check_segments(self) -> Content:
+        from flows.segments import check_saved  # the parser needs this model: imported when it is built
+
+        check_saved(self)
+        return self
+
+    def texts_for(self, language: str | None) -> Texts:
+        """Texts in the customer's language, falling back key by key to the default language."""
+        return Texts(self.pick_language(language), self)
+
+    def pick_language(self, language: str | None) -> str:
+        code = (language or "").split("-")[0].lower()
+        return code if code in self.business.languages else self.business.default_language
+
+
+def load_content(path: Path | str) -> Content:
+    """Read and validate the content file, raising ContentError with file, key and problem."""
+    path = Path(path)
+    try:
+        raw = yaml.load(path.read_text("utf-8"), Loader=_YAML_LOADER)
+    except FileNotFoundError:
+        raise ContentError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ContentError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ContentError(f"{path}: the file must be a mapping of sections (business, onboarding, texts)")
+    try:
+        return Content.model_validate(raw, context={"base": path.parent})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise ContentError(f"{path}: {key}: {message}" if key else f"{path}: {message}") from None
+
+
+def example_content_path() -> Path:
+    """The example content shipped with the package (used by the sandbox and as the default)."""
+    return Path(__file__).resolve().parents[2] / "bot" / "content" / "example.yaml"
