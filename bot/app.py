@@ -177,103 +177,27 @@ def build_bot(settings: Settings, clock: Clock) -> Bot:
     )
 
 
+@dataclass(frozen=True)
+class Core:
+    """What every feature is built on."""
+
+    settings: Settings
+    content: Content
+    clock: Clock
+    db: Database
+    bot: Bot
+    customers: CustomersRepo
+
+
 async def create_app(settings: Settings, *, clock: Clock | None = None, content: Content | None = None) -> App:
     """Open the database (migrating it), load the content and wire the Dispatcher."""
     content = content or load_content(settings.content_file)
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
-    bot = build_bot(settings, clock)
-    customers_repo = CustomersRepo(db)
-    outbox = OutboxRepo(db)
-    enrollments = EnrollmentsRepo(db)
-    sequences = Sequences(db, enrollments, customers_repo, content, clock, settings.zone, sequence_button_data)
-    sender = Sender(outbox, customers_repo, AiogramMessenger(bot), clock, send_policy(settings))
-    await sender.recover()
-    messages = MessagesRepo(db)
-    staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock)
-    handoff = Handoff(
-        db=db,
-        leads=LeadsRepo(db),
-        outbox=outbox,
-        customers=customers_repo,
-        messages=messages,
-        sequences=sequences,
-        topics=AiogramTopics(bot),
-        content=content,
-        clock=clock,
-        zone=settings.zone,
-        manager_chat_id=settings.manager_chat_id,
-        reminder_minutes=settings.lead_reminder_minutes,
-        card_button_data=lead_button_data,
-        role_of=staff.role_of,
-    )
-    loyalty_services = build_loyalty(settings, content, clock, db, customers_repo, staff)
-    sequences.coupons = loyalty_services["coupons"]
-    sequences.earliest_send = sender.earliest_send
-    if settings.manager_chat_id is not None:
-        loyalty_services["feedback"].open_lead = handoff.open_lead
-    segments = Segments(SegmentsRepo(db), content, clock, settings.zone)
-    broadcasts = Broadcasts(
-        db=db,
-        repo=BroadcastsRepo(db),
-        segments=segments,
-        coupons=loyalty_services["coupons"],
-        content=content,
-        clock=clock,
-        zone=settings.zone,
-        rate=settings.send_rate_per_second,
-        attribution_days=settings.broadcast_attribution_days,
-        button_data=broadcast_button_data,
-        board=AiogramProgressBoard(bot),
-        controls=control_buttons,
-    )
-    await broadcasts.load()
-    jobs = Jobs(
-        sequences,
-        sender,
-        customers_repo,
-        KvRepo(db),
-        clock,
-        settings.zone,
-        settings.daily_jobs_at,
-        handoff=handoff,
-        loyalty=loyalty_services["loyalty"],
-        coupons=loyalty_services["coupons"],
-        broadcasts=broadcasts,
-    )
-    services: dict[str, Any] = {
-        "settings": settings,
-        "content": content,
-        "clock": clock,
-        "db": db,
-        "events": EventsRepo(db),
-        "outbox": outbox,
-        "customers": Customers(customers_repo, clock),
-        "onboarding": Onboarding(customers_repo, content, clock),
-        "sequences": sequences,
-        "enrollments": enrollments,
-        "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), messages, clock),
-        "buying_intent": BuyingIntent(content),
-        "handoff": handoff,
-        "segments": segments,
-        "broadcasts": broadcasts,
-        "analytics": Analytics(
-            AnalyticsRepo(db),
-            content,
-            clock,
-            settings.zone,
-            frozenset(settings.owner_ids),
-            broadcast_days=settings.broadcast_attribution_days,
-        ),
-        **loyalty_services,
-    }
-    dp = Dispatcher(**services)
-    inflight = InFlightMiddleware()
-    dp.update.outer_middleware(inflight)
-    dp.update.outer_middleware(CustomerMiddleware(services["customers"], content))
-    dp.include_routers(*get_routers())
-    dp.startup.register(_announce_commands)
-    app = App(settings, content, clock, db, bot, dp, inflight, jobs, services)
+    core = Core(settings, content, clock, db, build_bot(settings, clock), CustomersRepo(db))
+    services = await build_services(core)
+    dp, inflight = build_dispatcher(services)
+    app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
     if settings.api_token is not None:
         try:
             await app.start_api()
@@ -281,6 +205,119 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
             await app.close()
             raise
     return app
+
+
+async def build_services(core: Core) -> dict[str, Any]:
+    """Every flow and repository, by the name handlers ask for it."""
+    settings, content, clock, db = core.settings, core.content, core.clock, core.db
+    enrollments = EnrollmentsRepo(db)
+    sequences = Sequences(db, enrollments, core.customers, content, clock, settings.zone, sequence_button_data)
+    sender = Sender(OutboxRepo(db), core.customers, AiogramMessenger(core.bot), clock, send_policy(settings))
+    await sender.recover()
+    staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock)
+    handoff = build_handoff(core, sequences, staff)
+    loyalty = build_loyalty(settings, content, clock, db, core.customers, staff)
+    # The features reach each other through these few hooks rather than importing one another.
+    sequences.coupons = loyalty["coupons"]
+    sequences.earliest_send = sender.earliest_send
+    if settings.manager_chat_id is not None:
+        loyalty["feedback"].open_lead = handoff.open_lead
+    return {
+        "settings": settings,
+        "content": content,
+        "clock": clock,
+        "db": db,
+        "events": EventsRepo(db),
+        "outbox": sender.outbox,
+        "sender": sender,
+        "customers": Customers(core.customers, clock),
+        "onboarding": Onboarding(core.customers, content, clock),
+        "sequences": sequences,
+        "enrollments": enrollments,
+        "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), handoff.messages, clock),
+        "buying_intent": BuyingIntent(content),
+        "handoff": handoff,
+        **await build_console(core, loyalty["coupons"]),
+        **loyalty,
+    }
+
+
+def build_handoff(core: Core, sequences: Sequences, staff: Staff) -> Handoff:
+    """Leads for the managers' chat: cards, relays and reminders."""
+    settings = core.settings
+    return Handoff(
+        db=core.db,
+        leads=LeadsRepo(core.db),
+        outbox=OutboxRepo(core.db),
+        customers=core.customers,
+        messages=MessagesRepo(core.db),
+        sequences=sequences,
+        topics=AiogramTopics(core.bot),
+        content=core.content,
+        clock=core.clock,
+        zone=settings.zone,
+        manager_chat_id=settings.manager_chat_id,
+        reminder_minutes=settings.lead_reminder_minutes,
+        card_button_data=lead_button_data,
+        role_of=staff.role_of,
+    )
+
+
+async def build_console(core: Core, coupons: Coupons) -> dict[str, Any]:
+    """The owner's console: segments, broadcasts and analytics."""
+    settings, db = core.settings, core.db
+    segments = Segments(SegmentsRepo(db), core.content, core.clock, settings.zone)
+    broadcasts = Broadcasts(
+        db=db,
+        repo=BroadcastsRepo(db),
+        segments=segments,
+        coupons=coupons,
+        content=core.content,
+        clock=core.clock,
+        zone=settings.zone,
+        rate=settings.send_rate_per_second,
+        attribution_days=settings.broadcast_attribution_days,
+        button_data=broadcast_button_data,
+        board=AiogramProgressBoard(core.bot),
+        controls=control_buttons,
+    )
+    await broadcasts.load()
+    analytics = Analytics(
+        AnalyticsRepo(db),
+        core.content,
+        core.clock,
+        settings.zone,
+        frozenset(settings.owner_ids),
+        broadcast_days=settings.broadcast_attribution_days,
+    )
+    return {"segments": segments, "broadcasts": broadcasts, "analytics": analytics}
+
+
+def build_jobs(core: Core, services: dict[str, Any]) -> Jobs:
+    return Jobs(
+        services["sequences"],
+        services["sender"],
+        core.customers,
+        KvRepo(core.db),
+        core.clock,
+        core.settings.zone,
+        core.settings.daily_jobs_at,
+        handoff=services["handoff"],
+        loyalty=services["loyalty"],
+        coupons=services["coupons"],
+        broadcasts=services["broadcasts"],
+    )
+
+
+def build_dispatcher(services: dict[str, Any]) -> tuple[Dispatcher, InFlightMiddleware]:
+    """The Dispatcher with the services as workflow data, the per-update middlewares and the routers."""
+    dp = Dispatcher(**services)
+    inflight = InFlightMiddleware()
+    dp.update.outer_middleware(inflight)
+    dp.update.outer_middleware(CustomerMiddleware(services["customers"], services["content"]))
+    dp.include_routers(*get_routers())
+    dp.startup.register(_announce_commands)
+    return dp, inflight
 
 
 def build_loyalty(
