@@ -206,3 +206,10 @@ async def test_a_purchase_feeds_the_purchase_event_for_sequences(harness: Harnes
     await cashier.send(f"/sale {code} 250 coffee")
     kinds = await harness.services["events"].kinds_for((await customer(harness)).id)
     assert "purchase" in kinds
+
+
+async def test_a_cashier_typing_an_owners_command_is_told_it_is_not_their_role(harness: Harness) -> None:
+    cashier = await hire(harness)
+    for command in ("/stats", "/staff", "/leads"):
+        replies = await cashier.send(command)
+        assert f"{command} is not part of your role" in str(replies[-1]), command
