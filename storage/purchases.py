@@ -240,12 +240,6 @@ class PurchasesRepo:
 
     # ---- feedback ----
 
-    async def feedback_score(self, purchase_id: int) -> int | None:
-        value = await self._db.fetch_value(
-            "SELECT score FROM purchase_feedback WHERE purchase_id = ?", (purchase_id,)
-        )
-        return None if value is None else int(value)
-
 
 async def record_feedback(tx: Tx, purchase_id: int, customer_id: int, score: int, now: datetime) -> bool:
     """Store the first score for a purchase; False when it was rated before."""

@@ -48,12 +48,6 @@ class ReferralsRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def referrer_of(self, referred_id: int) -> int | None:
-        value = await self._db.fetch_value(
-            "SELECT referrer_id FROM referrals WHERE referred_id = ?", (referred_id,)
-        )
-        return None if value is None else int(value)
-
     async def invited_by(self, referrer_id: int) -> list[int]:
         rows = await self._db.fetch_all(
             "SELECT referred_id FROM referrals WHERE referrer_id = ? ORDER BY created_at", (referrer_id,)
