@@ -238,8 +238,6 @@ class PurchasesRepo:
         async with self._db.transaction() as tx:
             await update_draft(tx, draft_id, now, **fields)
 
-    # ---- feedback ----
-
 
 async def record_feedback(tx: Tx, purchase_id: int, customer_id: int, score: int, now: datetime) -> bool:
     """Store the first score for a purchase; False when it was rated before."""
