@@ -24,7 +24,7 @@ class AiogramProgressBoard:
                 text,
                 chat_id=chat_id,
                 message_id=message_id,
-                reply_markup=keyboard(Outgoing(text, buttons=buttons)),
+                reply_markup=keyboard(Outgoing(buttons=buttons)),
             )
         except TelegramRetryAfter:
             return True  # too many edits: the next refresh tries again

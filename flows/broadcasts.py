@@ -20,6 +20,7 @@ from flows.broadcast_input import ButtonSpec
 from flows.clock import Clock
 from flows.content import Content
 from flows.coupons import Coupons, Issued, IssueOutcome
+from flows.markup import trusted
 from flows.messenger import Button, Outgoing
 from flows.segments import Segment, SegmentError, Segments
 from storage.broadcasts import (
@@ -191,7 +192,8 @@ class Broadcasts:
             else:
                 rows.append([Button(spec.text, data=self.button_data(broadcast.id, index))])
         return Outgoing(
-            text=message.get("text") or "", photo=message.get("photo"), video=message.get("video"), buttons=rows
+            text=trusted(message.get("text") or ""),  # the owner's message as Telegram rendered it to HTML
+            photo=message.get("photo"), video=message.get("video"), buttons=rows
         )
 
     async def confirm(self, draft: Broadcast, progress_chat_id: int) -> Broadcast | None:

@@ -15,6 +15,7 @@ from flows.clock import Clock
 from flows.codes import grouped, new_code, normalize
 from flows.content import Content, CouponCampaign, Texts
 from flows.formatting import day
+from flows.markup import Html
 from flows.notices import Notices
 from storage.coupons import (
     Coupon,
@@ -151,7 +152,7 @@ class Coupons:
 
     async def coupon_line_in(
         self, tx: Tx, campaign: str, customer: Customer, origin: str, key: str, now: datetime
-    ) -> str | None:
+    ) -> Html | None:
         """A coupon issued with a message (a sequence step): the line to add to it, or None when sold out."""
         issued = await self.issue_in(tx, campaign, customer, origin, key, now, notify=False)
         if issued.coupon is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -11,6 +10,7 @@ from flows.clock import Clock
 from flows.content import Content
 from flows.formatting import money
 from flows.loyalty import Loyalty
+from flows.markup import html
 from flows.notices import Notices
 from storage.customers import Customer
 from storage.db import Database
@@ -57,11 +57,17 @@ class Feedback:
             contact = " · ".join(
                 part for part in (f"@{customer.username}" if customer.username else None, customer.phone) if part
             )
-            text = (
-                f"⚠️ <b>Low score {score}/5</b> from {_escape(customer.display_name)}"
-                f"{' (' + _escape(contact) + ')' if contact else ''}\n"
-                f"Card {card.card_code} · purchase no. {purchase.number} of {amount} on "
-                f"{purchase.purchased_at:%d.%m.%Y}\nTelegram id: <code>{customer.tg_id}</code>"
+            text = html(
+                "⚠️ <b>Low score {}/5</b> from {}{}\nCard {} · purchase no. {} of {} on {:%d.%m.%Y}\n"
+                "Telegram id: <code>{}</code>",
+                score,
+                customer.display_name,
+                f" ({contact})" if contact else "",
+                card.card_code,
+                purchase.number,
+                amount,
+                purchase.purchased_at,
+                customer.tg_id,
             )
             if self.open_lead is None:
                 for chat_id in self.alert_chats:
@@ -73,7 +79,3 @@ class Feedback:
             context = f"score {score}/5 for purchase no. {purchase.number} of {amount} (card {card.card_code})"
             await self.open_lead(customer.id, "low_score", context)
         return Rated.SORRY
-
-
-def _escape(text: str) -> str:
-    return html.escape(text, quote=False)

@@ -9,6 +9,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 from flows.content import Texts
+from flows.markup import Html, html
 
 
 def money(value: Decimal, currency: str, language: str) -> str:
@@ -18,14 +19,14 @@ def money(value: Decimal, currency: str, language: str) -> str:
     return format_currency(value, currency, locale=language)
 
 
-def points(count: int, t: Texts) -> str:
+def points(count: int, t: Texts) -> Html:
     """`120 points`, `1 балл`, `5 балів`."""
-    return f"{format_decimal(abs(count), locale=t.language)} {t.plural('points_word', count)}"
+    return html("{} {}", format_decimal(abs(count), locale=t.language), t.plural("points_word", count))
 
 
-def signed_points(count: int, t: Texts) -> str:
+def signed_points(count: int, t: Texts) -> Html:
     sign = "+" if count > 0 else "−"
-    return f"{sign}{points(count, t)}"
+    return html("{}{}", sign, points(count, t))
 
 
 def day(value: date, language: str) -> str:

@@ -11,7 +11,6 @@ keeps that true even if the process died between the two steps.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from flows.content import Content
 from flows.hours import next_opening
 from flows.lead_card import CardData, render_card
 from flows.loyalty import tier_for
+from flows.markup import Html, html
 from flows.messenger import Button, Outgoing
 from flows.sequences import Sequences
 from storage.customer_facts import PurchaseFacts, purchase_facts
@@ -167,7 +167,7 @@ class Handoff:
         await self.sequences.pause(customer_id)
         return LeadOutcome("opened", await self.leads.get(lead_id), opens_at)
 
-    def acknowledgement(self, customer: Customer, opens_at: datetime | None) -> str:
+    def acknowledgement(self, customer: Customer, opens_at: datetime | None) -> Html:
         """ "A manager will answer" in the customer's language, with when if the managers are out."""
         t = self.content.texts_for(customer.preferred_language)
         if opens_at is None:
@@ -180,9 +180,7 @@ class Handoff:
 
         what = CAUSES.get(cause, cause)
         details = " · ".join(part for part in (offer, context) if part)
-        text = f"➕ Also {html.escape(what)}" + (
-            f": <i>{html.escape(_clip(details) or '')}</i>" if details else ""
-        )
+        text = html("➕ Also {}", what) + (html(": <i>{}</i>", _clip(details) or "") if details else "")
         # One note per kind of trigger per ten minutes: a customer pressing /manager again and again
         # should not flood the managers' group.
         key = f"lead:{lead.id}:note:{cause}:{int(now.timestamp()) // 600}"
@@ -210,7 +208,7 @@ class Handoff:
 
     # ---- the card -----------------------------------------------------------------------------
 
-    async def card_text(self, lead: Lead, customer: Customer | None = None) -> str:
+    async def card_text(self, lead: Lead, customer: Customer | None = None) -> Html:
         customer = customer or await self.customers.get(lead.customer_id)
         assert customer is not None
         data = CardData(
@@ -295,17 +293,17 @@ class Handoff:
         if lead.thread_id is not None:  # the topic says who it is
             copy = Outgoing(copy_chat_id=customer.tg_id, copy_message_id=message_id, thread_id=lead.thread_id)
         else:  # reply mode: a header names the customer, and the copy answers their card
-            header = f"💬 <b>{html.escape(customer.display_name)}</b> · lead #{lead.id}"
+            header = html("💬 <b>{}</b> · lead #{}", customer.display_name, lead.id)
             reply = self._card_reply(lead)
             limit = TEXT_LIMIT if kind == "text" else CAPTION_LIMIT
             # Telegram counts visible UTF-16 units: cut the customer's words, never the markup.
             room = limit - utf16_len(f"💬 {customer.display_name} · lead #{lead.id}") - 2
-            body = html.escape(cut_utf16(text or "", room), quote=False)
+            body = Html(cut_utf16(text or "", room))
             if kind == "text":
-                copy = Outgoing(text=f"{header}\n{body}", reply_to_outbox=reply)
+                copy = Outgoing(text=html("{}\n{}", header, body), reply_to_outbox=reply)
             else:
                 copy = Outgoing(
-                    text=f"{header}\n{body}" if body else header,
+                    text=html("{}\n{}", header, body) if body else header,
                     copy_chat_id=customer.tg_id,
                     copy_message_id=message_id,
                     reply_to_outbox=reply,
@@ -354,7 +352,7 @@ class Handoff:
             "chat_id": chat_id,
             "thread_id": thread_id,
             "reply_to": message_id,
-            "text": f"⚠️ Not delivered to {html.escape(customer.display_name)}: {{reason}}.",
+            "text": html("⚠️ Not delivered to {}: {{reason}}.", customer.display_name),
         }
         payload = Outgoing(copy_chat_id=chat_id, copy_message_id=message_id).to_payload() | {"on_fail": notice}
         async with self.db.transaction() as tx:
@@ -405,8 +403,8 @@ class Handoff:
             later = base + timedelta(minutes=self.reminder_minutes)
         customer = await self.customers.get(lead.customer_id)
         waited = int((now - lead.created_at).total_seconds() // 60)
-        name = html.escape(customer.display_name if customer else f"#{lead.customer_id}")
-        text = f"⏰ <b>Lead #{lead.id}</b> ({name}) has waited {waited} min and nobody has taken it."
+        name = customer.display_name if customer else f"#{lead.customer_id}"
+        text = html("⏰ <b>Lead #{}</b> ({}) has waited {} min and nobody has taken it.", lead.id, name, waited)
         reminder = Outgoing(
             text=text,
             thread_id=lead.thread_id,

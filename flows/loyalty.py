@@ -17,8 +17,9 @@ from typing import Protocol
 
 from flows.clock import Clock
 from flows.codes import new_code
-from flows.content import Content, Html, LoyaltyRules, Texts, Tier
+from flows.content import Content, LoyaltyRules, Texts, Tier
 from flows.formatting import points, signed_points
+from flows.markup import Html, html
 from flows.notices import Notices
 from storage.customers import Customer, CustomersRepo
 from storage.db import Database, Tx
@@ -358,7 +359,7 @@ class Loyalty:
                     "bonus_birthday", points=points(self.rules.birthday_points, t), balance=points(balance, t)
                 )
                 if coupon_line:
-                    text = f"{text}\n\n{coupon_line}"
+                    text = html("{}\n\n{}", text, coupon_line)
                 await self.notices.to_customer(tx, customer, f"birthday-points:{key}", text, now)
         return given
 
@@ -368,7 +369,7 @@ class CouponIssuer(Protocol):
 
     async def coupon_line_in(
         self, tx: Tx, campaign: str, customer: Customer, origin: str, key: str, now: datetime
-    ) -> str | None: ...
+    ) -> Html | None: ...
 
 
 async def _fresh_code(tx: Tx, column: str, length: int) -> str:

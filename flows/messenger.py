@@ -6,12 +6,17 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Protocol
 
+from flows.markup import Html, trusted
+
 
 @dataclass(frozen=True)
 class Button:
     text: str
     url: str | None = None
     data: str | None = None  # callback data, ≤ 64 bytes
+
+
+_NO_TEXT = Html()
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,7 @@ class Outgoing:
     topic; `reply_to` answers a message, `reply_to_outbox` the message another outbox row became.
     """
 
-    text: str = ""
+    text: Html = _NO_TEXT
     photo: str | None = None  # a file path, an URL or a Telegram file_id
     video: str | None = None  # a Telegram file_id (or URL); the text is its caption
     buttons: list[list[Button]] = field(default_factory=list)
@@ -48,7 +53,7 @@ class Outgoing:
     def from_payload(cls, payload: dict[str, Any]) -> Outgoing:
         rows = [[Button(**button) for button in row] for row in payload.get("buttons") or []]
         return cls(
-            text=payload.get("text") or "",
+            text=trusted(payload.get("text") or ""),  # rendered by the bot before it was queued
             photo=payload.get("photo"),
             video=payload.get("video"),
             buttons=rows,

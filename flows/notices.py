@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flows.content import Content, Texts
+from flows.markup import Html
 from flows.messenger import Button, Outgoing
 from storage.customers import Customer
 from storage.db import Tx
@@ -43,7 +44,7 @@ class Notices:
         tx: Tx,
         customer: Customer,
         key: str,
-        text: str,
+        text: Html,
         now: datetime,
         *,
         kind: str = "loyalty",
@@ -65,7 +66,7 @@ class Notices:
         )
         return await enqueue(tx, message, now)
 
-    async def to_chat(self, tx: Tx, chat_id: int, key: str, text: str, now: datetime, kind: str = "staff") -> bool:
+    async def to_chat(self, tx: Tx, chat_id: int, key: str, text: Html, now: datetime, kind: str = "staff") -> bool:
         """Queue a message for a staff member or the managers' chat (always transactional)."""
         message = NewMessage(
             key=key,

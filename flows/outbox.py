@@ -9,13 +9,13 @@ a row whose fate is unknown is never sent again (a missed message is better than
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from flows.clock import Clock
+from flows.markup import trusted
 from flows.messenger import Delivery, DeliveryResult, Messenger, Outgoing
 from storage.customers import Customer, CustomersRepo
 from storage.outbox import NewMessage, OutboxRepo, QueuedMessage
@@ -183,7 +183,7 @@ class Sender:
         notice = row.payload.get("on_fail")
         follow_up = None
         if notice:
-            text = str(notice["text"]).replace("{reason}", html.escape(why, quote=False))
+            text = trusted(str(notice["text"])).replace("{reason}", why)  # queued as Html; `why` is escaped
             message = Outgoing(text=text, thread_id=notice.get("thread_id"), reply_to=notice.get("reply_to"))
             follow_up = NewMessage(
                 key=f"failed:{row.id}",

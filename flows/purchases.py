@@ -29,6 +29,7 @@ from flows.loyalty import (
     standing_of,
     tier_for,
 )
+from flows.markup import Html
 from flows.messenger import Button
 from flows.notices import Notices
 from flows.referrals import Referrals
@@ -310,7 +311,7 @@ class Purchases:
                     until=self.coupons.until(coupon, t.language),
                 )
             )
-        await self.notices.to_customer(tx, customer, f"receipt:{r.purchase_id}", "\n\n".join(parts), now)
+        await self.notices.to_customer(tx, customer, f"receipt:{r.purchase_id}", Html("\n\n").join(parts), now)
 
     async def _queue_question(self, tx: Tx, customer: Customer, purchase_id: int, now: datetime) -> None:
         """The one-tap satisfaction question, a while later; it waits for quiet hours like any message."""

@@ -19,6 +19,7 @@ from flows.content import CatalogEntry, Content
 from flows.coupons import COUPON_CODE_LENGTH
 from flows.formatting import money, points
 from flows.loyalty import Loyalty, Standing, earned_points, max_spendable, tier_for
+from flows.markup import html
 from flows.messenger import Button
 from flows.money import AmountError, ParsedAmount, parse_amount
 from flows.notices import Notices
@@ -212,7 +213,9 @@ class Sales:
         if not yes:
             async with self.db.transaction() as tx:
                 await update_draft(tx, draft.id, now, state="summary", points=0)
-                text = f"{customer.display_name} declined paying with points. Record the sale without them, or cancel."
+                text = html(
+                    "{} declined paying with points. Record the sale without them, or cancel.", customer.display_name
+                )
                 await self.notices.to_chat(
                     tx, draft.staff_tg_id, f"spend-no:{draft.id}:{now.timestamp()}", text, now
                 )
@@ -274,9 +277,13 @@ class Sales:
             if notify_staff:
                 customer = await customer_in(tx, draft.customer_id)
                 name = customer.display_name if customer else f"#{draft.customer_id}"
-                text = (
-                    f"✅ {name} confirmed paying {recorded.spent} points. Sale recorded: "
-                    f"{draft.amount} (purchase #{recorded.purchase_id}), +{recorded.earned} points earned."
+                text = html(
+                    "✅ {} confirmed paying {} points. Sale recorded: {} (purchase #{}), +{} points earned.",
+                    name,
+                    recorded.spent,
+                    draft.amount,
+                    recorded.purchase_id,
+                    recorded.earned,
                 )
                 await self.notices.to_chat(tx, draft.staff_tg_id, f"spend-yes:{draft.id}", text, now)
         return recorded

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from flows.clock import Clock
 from flows.content import Content, SequenceDef, Step, StepButton
+from flows.markup import Html, html, trusted
 from flows.messenger import Button, Outgoing
 from storage.customers import Customer, CustomersRepo
 from storage.date_triggers import enroll_everyone, fell_asleep
@@ -79,7 +80,7 @@ def birthday_today(customer_day: int, customer_month: int, today: date) -> bool:
 class StepCoupons(Protocol):
     async def coupon_line_in(
         self, tx: Tx, campaign: str, customer: Customer, origin: str, key: str, now: datetime
-    ) -> str | None:
+    ) -> Html | None:
         """Issue (once per key) a coupon and return the line that shows it, or None if none is left."""
         ...
 
@@ -308,7 +309,7 @@ class Sequences:
         index: int,
         customer: Customer | None,
         enrollment_id: int,
-        coupon_line: str | None = None,
+        coupon_line: Html | None = None,
     ) -> Outgoing:
         """A step as the customer will see it, in their language (with their coupon, when it has one)."""
         language = self.content.pick_language(customer.preferred_language if customer else None)
@@ -318,9 +319,9 @@ class Sequences:
             [self._button(button, language, default, enrollment_id, index, number)]
             for number, button in enumerate(step.buttons)
         ]
-        text = step.text.get(language) or step.text[default]
+        text = trusted(step.text.get(language) or step.text[default])  # the owner's HTML, as written
         if coupon_line:
-            text = f"{text}\n\n{coupon_line}"
+            text = html("{}\n\n{}", text, coupon_line)
         return Outgoing(text=text, photo=step.photo, buttons=buttons)
 
     def _button(

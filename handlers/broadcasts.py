@@ -62,13 +62,12 @@ def control_buttons(broadcast: Broadcast) -> list[list[Button]]:
 
 
 def control_markup(broadcast: Broadcast) -> InlineKeyboardMarkup | None:
-    return keyboard(Outgoing("", buttons=control_buttons(broadcast)))
+    return keyboard(Outgoing(buttons=control_buttons(broadcast)))
 
 
 def _cancel_question(broadcast: Broadcast) -> InlineKeyboardMarkup | None:
     return keyboard(
         Outgoing(
-            "",
             buttons=[
                 [Button("Yes, cancel the rest", data=BcCtlCb(b=broadcast.id, a="cy").pack())],
                 [Button("No, keep it going", data=BcCtlCb(b=broadcast.id, a="cn").pack())],
@@ -157,7 +156,7 @@ async def broadcasts_report(message: Message, broadcasts: Broadcasts, content: C
     blocks = [header, *(_result_block(b, r, content, broadcasts) for b, r in listed)]
     live = [b for b, _ in listed if b.live]
     markup = keyboard(
-        Outgoing("", buttons=[[Button(f"Manage #{b.id}", data=BcCtlCb(b=b.id, a="v").pack())] for b in live])
+        Outgoing(buttons=[[Button(f"Manage #{b.id}", data=BcCtlCb(b=b.id, a="v").pack())] for b in live])
     )
     messages = pack_blocks(blocks)
     for index, text in enumerate(messages):

@@ -212,7 +212,7 @@ async def refresh_card(bot: Bot, handoff: Handoff, lead: Lead, also: Message | N
     """Show the lead's current state on its card (and drop the buttons of a reminder that was pressed)."""
     card_id = await handoff.card_message_id(lead)
     text = await handoff.card_text(lead)
-    markup: InlineKeyboardMarkup | None = keyboard(Outgoing(text, buttons=handoff.card_buttons(lead)))
+    markup: InlineKeyboardMarkup | None = keyboard(Outgoing(buttons=handoff.card_buttons(lead)))
     if card_id is not None:
         with contextlib.suppress(TelegramBadRequest):  # unchanged, or deleted by a manager
             await bot.edit_message_text(text, chat_id=lead.chat_id, message_id=card_id, reply_markup=markup)

@@ -13,6 +13,7 @@ from babel.dates import format_date
 
 from flows.content import LANGUAGE_NAMES, Content, Texts
 from flows.customers import Customers
+from flows.markup import Html
 from flows.onboarding import Birthday, Onboarding
 from handlers.onboarding import ask, birthday_text
 from handlers.routing import RouterSpec
@@ -30,9 +31,9 @@ class ForgetCb(CallbackData, prefix="fg"):
     confirm: bool
 
 
-async def render_profile(customer: Customer, t: Texts, onboarding: Onboarding, content: Content) -> str:
+async def render_profile(customer: Customer, t: Texts, onboarding: Onboarding, content: Content) -> Html:
     unset = t("not_set")
-    birthday = unset
+    birthday: str = unset
     if customer.birthday_day and customer.birthday_month:
         birthday = birthday_text(
             Birthday(customer.birthday_day, customer.birthday_month, customer.birthday_year), t.language

@@ -6,7 +6,6 @@ buttons carry only a draft id, and the flow checks the draft belongs to whoever 
 
 from __future__ import annotations
 
-import html
 from decimal import Decimal
 
 from aiogram import F
@@ -21,6 +20,7 @@ from flows.content import Content
 from flows.coupons import Coupons, RedeemOutcome
 from flows.formatting import money
 from flows.loyalty import Loyalty, NotEnoughPoints
+from flows.markup import Html, html, trusted
 from flows.money import amount_hint
 from flows.purchases import PurchaseRefused, Recorded
 from flows.sales import DraftProblem, Sales, Summary, match_category, parse_sale_line, refusal_text
@@ -68,16 +68,16 @@ async def ask_amount(message: Message, draft_id: int, customer: Customer, sales:
     card = await sales.loyalty.card(customer.id)
     default = sales.content.business.default_language
     tier = standing.tier.title.get(default, standing.tier.key)
-    await message.answer(
-        f"🧾 New purchase for <b>{_html(customer.display_name)}</b> (card {grouped(card.card_code, 3)})\n"
-        f"{tier} · {standing.purchases} purchase(s) · {standing.balance} points\n\n"
+    text = html(
+        "🧾 New purchase for <b>{}</b> (card {})\n{} · {} purchase(s) · {} points\n\n"
         "Send the amount, e.g. <code>1500</code> or <code>1 500,50</code>.",
-        reply_markup=_cancel_only(draft_id),
+        customer.display_name,
+        grouped(card.card_code, 3),
+        tier,
+        standing.purchases,
+        standing.balance,
     )
-
-
-def _html(text: str) -> str:
-    return html.escape(text, quote=False)
+    await message.answer(text, reply_markup=_cancel_only(draft_id))
 
 
 def _category_keyboard(draft_id: int, content: Content) -> InlineKeyboardMarkup:
@@ -93,21 +93,27 @@ def _category_keyboard(draft_id: int, content: Content) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def _summary_text(summary: Summary, content: Content) -> str:
+def _summary_text(summary: Summary, content: Content) -> Html:
     draft = summary.draft
     rules = content.loyalty
     amount = money(draft.amount or Decimal(0), rules.currency, "en")
     category = rules.category(draft.category) if draft.category else None
     default = content.business.default_language
-    parts = [f"<b>{_html(summary.customer.display_name)}</b> · {amount}"]
+    parts = [html("<b>{}</b>", summary.customer.display_name), amount]
     if category is not None:
         parts.append(category.title.get(default, category.key))
-    lines = [" · ".join(parts), f"Earns +{summary.earns} points. Balance: {summary.standing.balance} points."]
+    lines = [
+        Html(" · ").join(parts),
+        html("Earns +{} points. Balance: {} points.", summary.earns, summary.standing.balance),
+    ]
     if summary.spendable:
         lines.append(
-            f"Up to {summary.spendable} points can pay for this purchase (the customer confirms in their chat)."
+            html(
+                "Up to {} points can pay for this purchase (the customer confirms in their chat).",
+                summary.spendable,
+            )
         )
-    return "\n".join(lines)
+    return Html("\n").join(lines)
 
 
 def _summary_keyboard(summary: Summary) -> InlineKeyboardMarkup:
@@ -121,24 +127,23 @@ def _summary_keyboard(summary: Summary) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def recorded_text(recorded: Recorded, customer_name: str, content: Content) -> str:
+def recorded_text(recorded: Recorded, customer_name: str, content: Content) -> Html:
     amount = money(recorded.amount, content.loyalty.currency, "en")
+    paid = f", {recorded.spent} points paid" if recorded.spent else ""
     lines = [
-        f"✅ Sale recorded for <b>{_html(customer_name)}</b>: {amount} (purchase no. {recorded.number}).",
-        f"+{recorded.earned} points earned"
-        + (f", {recorded.spent} points paid" if recorded.spent else "")
-        + f". Balance: {recorded.balance} points.",
+        html("✅ Sale recorded for <b>{}</b>: {} (purchase no. {}).", customer_name, amount, recorded.number),
+        html("+{} points earned{}. Balance: {} points.", recorded.earned, paid, recorded.balance),
     ]
     if recorded.coupon is not None:
-        lines.append(f"Coupon {grouped(recorded.coupon.code)} redeemed.")
+        lines.append(html("Coupon {} redeemed.", grouped(recorded.coupon.code)))
     if recorded.tier_changed:
         default = content.business.default_language
-        lines.append(f"🎉 New tier: {recorded.tier_after.title.get(default, recorded.tier_after.key)}.")
+        lines.append(html("🎉 New tier: {}.", recorded.tier_after.title.get(default, recorded.tier_after.key)))
     for gift in recorded.gifts:
         campaign = content.loyalty.campaign(gift.campaign)
         title = campaign.title.get(content.business.default_language, gift.campaign) if campaign else gift.campaign
-        lines.append(f"🎁 Gift coupon issued: {_html(title)}.")
-    return "\n".join(lines)
+        lines.append(html("🎁 Gift coupon issued: {}.", title))
+    return Html("\n").join(lines)
 
 
 @router.message(IsStaff(), AwaitingAmount(), PlainText())
@@ -146,12 +151,12 @@ async def amount_typed(message: Message, draft: Draft, sales: Sales, settings: S
     parsed = await sales.set_amount(draft, message.text or "")
     if parsed.error is not None:
         await message.answer(
-            amount_hint(parsed.error, settings.max_purchase_amount), reply_markup=_cancel_only(draft.id)
+            Html(amount_hint(parsed.error, settings.max_purchase_amount)), reply_markup=_cancel_only(draft.id)
         )
         return
     if content.loyalty.catalog:
         await message.answer(
-            f"Amount: {money(parsed.value or Decimal(0), content.loyalty.currency, 'en')}. Category?",
+            html("Amount: {}. Category?", money(parsed.value or Decimal(0), content.loyalty.currency, "en")),
             reply_markup=_category_keyboard(draft.id, content),
         )
         return
@@ -195,8 +200,12 @@ async def sale_button(query: CallbackQuery, callback_data: SaleCb, sales: Sales,
             builder.button(text="✖ Cancel", callback_data=SaleCb(d=callback_data.d, a="x"))
             builder.adjust(1)
             await message.edit_text(
-                f"{message.html_text}\n\n⏳ Asked the customer to confirm paying {asked} points in their chat. "
-                "You will get a message when they answer.",
+                html(
+                    "{}\n\n⏳ Asked the customer to confirm paying {} points in their chat. "
+                    "You will get a message when they answer.",
+                    trusted(message.html_text),  # the bot's own summary, as aiogram re-renders it
+                    asked,
+                ),
                 reply_markup=builder.as_markup(),
             )
         return
@@ -238,20 +247,20 @@ async def sale_line(
     customer = await sales.customer_by_card(line.card)
     if customer is None:
         await message.answer(
-            f"No customer has card <code>{_html(line.card)}</code>. Check the code on their /card."
+            html("No customer has card <code>{}</code>. Check the code on their /card.", line.card)
         )
         return
     if line.amount.error is not None:
         if line.category is not None and match_category(line.category, catalog) is None:
             known = ", ".join(entry.key for entry in catalog) or "none"
-            await message.answer(f"Unknown category «{_html(line.category)}». Categories: {known}.")
+            await message.answer(html("Unknown category «{}». Categories: {}.", line.category, known))
             return
-        await message.answer(amount_hint(line.amount.error, settings.max_purchase_amount))
+        await message.answer(Html(amount_hint(line.amount.error, settings.max_purchase_amount)))
         return
     try:
         recorded = await sales.one_line(message.from_user.id, customer, line)
     except PurchaseRefused as refused:
-        await message.answer(refusal_text(refused))
+        await message.answer(Html(refusal_text(refused)))
         return
     await message.answer(recorded_text(recorded, customer.display_name, content))
 
@@ -268,7 +277,7 @@ async def redeem(message: Message, command: CommandObject, coupons: Coupons, sal
     if len(args) > 1:
         customer = await sales.customer_by_card(args[1])
         if customer is None:
-            await message.answer(f"No customer has card <code>{_html(args[1])}</code>.")
+            await message.answer(html("No customer has card <code>{}</code>.", args[1]))
             return
         customer_id = customer.id
     result = await coupons.redeem(args[0], message.from_user.id, customer_id)
@@ -282,10 +291,10 @@ async def redeem(message: Message, command: CommandObject, coupons: Coupons, sal
         )
         name = owner.display_name if owner else "a former customer"
         await message.answer(
-            f"✅ Coupon {grouped(result.coupon.code)} redeemed: <b>{_html(title)}</b> for {_html(name)}."
+            html("✅ Coupon {} redeemed: <b>{}</b> for {}.", grouped(result.coupon.code), title, name)
         )
         return
-    await message.answer(f"❌ {coupons.reason(result, args[0])}")
+    await message.answer(html("❌ {}", coupons.reason(result, args[0])))
 
 
 @router.message(Command("points"), IsStaff("manager"))
@@ -299,11 +308,11 @@ async def adjust_points(message: Message, command: CommandObject, sales: Sales, 
         return
     customer = await sales.customer_by_card(parts[0])
     if customer is None:
-        await message.answer(f"No customer has card <code>{_html(parts[0])}</code>.")
+        await message.answer(html("No customer has card <code>{}</code>.", parts[0]))
         return
     try:
         balance = await loyalty.adjust(customer, int(parts[1]), parts[2].strip()[:200], message.from_user.id)
     except NotEnoughPoints:
         await message.answer("The customer does not have that many points; the balance cannot go below zero.")
         return
-    await message.answer(f"Done. {_html(customer.display_name)} now has {balance} points.")
+    await message.answer(html("Done. {} now has {} points.", customer.display_name, balance))

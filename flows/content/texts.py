@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import html
 import string
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from babel import Locale
+
+from flows.markup import Html, html_map, trusted
 
 if TYPE_CHECKING:
     from flows.content.model import Content
@@ -145,12 +146,6 @@ def check_text(language: str, key: str, text: str) -> None:
         raise ValueError(f"{where}: unknown placeholder {{{sorted(unknown)[0]}}} (allowed: {allowed})")
 
 
-class Html(str):
-    """Text that is already HTML (a rendered text): `Texts` puts it in as is instead of escaping it."""
-
-    __slots__ = ()
-
-
 class Texts:
     """The texts of one language; values put into a text are HTML-escaped (texts are sent as HTML)."""
 
@@ -160,16 +155,12 @@ class Texts:
         self._fallback = content.texts[content.business.default_language]
         self._business = content.business.name
 
-    def __call__(self, key: str, **values: Any) -> str:
+    def __call__(self, key: str, **values: Any) -> Html:
+        """The text `key` (the owner's HTML) with `values` put in, each escaped once (unless already Html)."""
         template = self._own.get(key) or self._fallback[key]
-        safe = {
-            name: value if isinstance(value, Html) else html.escape(str(value), quote=False)
-            for name, value in values.items()
-        }
-        safe.setdefault("business", html.escape(self._business, quote=False))
-        return template.format_map(_Defaulting(safe))
+        return html_map(template, {"business": self._business, **values})
 
-    def plural(self, key: str, count: int) -> str:
+    def plural(self, key: str, count: int) -> Html:
         """The word form for `count` from a text like `point|points` (en) or `балл|балла|баллов|балла` (ru).
 
         Forms are listed in CLDR order of the language's categories (one, few, many, other); a missing
@@ -179,7 +170,7 @@ class Texts:
         tags = sorted(Locale.parse(self.language).plural_form.tags | {"other"}, key=_PLURAL_ORDER.index)
         tag = Locale.parse(self.language).plural_form(abs(count))
         index = tags.index(tag) if tag in tags else len(tags) - 1
-        return forms[min(index, len(forms) - 1)].strip()
+        return trusted(forms[min(index, len(forms) - 1)].strip())
 
     def local(self, text: Mapping[str, str], default_language: str) -> str:
         """Pick this language from a per-language mapping (e.g. an interest title)."""
@@ -187,8 +178,3 @@ class Texts:
 
 
 _PLURAL_ORDER = ("zero", "one", "two", "few", "many", "other")
-
-
-class _Defaulting(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""

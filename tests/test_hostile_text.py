@@ -1,0 +1,176 @@
+"""People's text reaches every HTML view literally: no parse error, no link or formatting the bot did not write.
+
+Table-driven: each entry of VIEWS drives one screen with every hostile string in HOSTILE (as a customer's
+name, a message, a code …) and names the chats to look at; `assert_literal` then checks what Telegram
+(the emulator, which parses HTML as strictly as Telegram) made of it. Adding a view is one line in VIEWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.sandbox.driver import ChatDriver
+from bot.sandbox.emulator import SentMessage
+from tests.conftest import Harness
+from tests.loyalty_helpers import CASHIER_ID, card_code, deliver, hire
+
+HOSTILE = [
+    "Eve <script>",
+    '<a href="https://evil.example">bank</a>',
+    "&amp; &lt;",
+    "<b>bold",
+    "</i>",
+    "{name} {business}",
+    "%s %(name)s",
+    "Tom & Jerry 🍕",
+    "\u202eevil",
+    "Ω" * 300,
+]
+SHOWN = 40  # long values may be clipped on screen; this much of each must appear literally
+
+
+@pytest.fixture
+def emulator_options() -> dict[str, Any]:
+    return {"rate_limits": False}
+
+
+def customers(harness: Harness) -> list[ChatDriver]:
+    """One customer per hostile string, the string as their first name."""
+    return [harness.chat(2000 + i, first_name=value) for i, value in enumerate(HOSTILE)]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a view produced: the bot messages to inspect and the hostile strings that must appear in them."""
+
+    messages: list[SentMessage]
+    values: list[str]
+
+
+View = Callable[[Harness], Awaitable[Seen]]
+
+
+# --- views ------------------------------------------------------------------------------------------
+
+
+async def onboarding_welcome(harness: Harness) -> Seen:
+    people = customers(harness)
+    for person in people:
+        await person.send("/start")
+    return Seen([m for p in people for m in p.messages()], HOSTILE)
+
+
+async def sale_by_command(harness: Harness) -> Seen:
+    cashier = await hire(harness)
+    for person in customers(harness):
+        await cashier.send(f"/sale {await card_code(person)} 100")
+    return Seen(cashier.messages(), HOSTILE)
+
+
+async def sale_dialog(harness: Harness) -> Seen:
+    cashier = await hire(harness)
+    for person in customers(harness):
+        await cashier.send(f"/start card-{await card_code(person)}")
+        await cashier.send("200")
+        await cashier.click("No category")
+        await cashier.click("Record")
+    return Seen(cashier.messages(), HOSTILE)
+
+
+async def _ask_to_spend(harness: Harness, yes: bool) -> Seen:
+    cashier = await hire(harness)
+    people = customers(harness)
+    codes = [await card_code(person) for person in people]
+    for code in codes:
+        await cashier.send(f"/sale {code} 1000")
+    await deliver(harness, 1)
+    for person, code in zip(people, codes, strict=True):
+        await cashier.send(f"/start card-{code}")
+        await cashier.send("200")
+        await cashier.click("No category")
+        await cashier.click("with points")
+        await deliver(harness, 1)
+        request = await person.wait_for_text("suggests paying")
+        await person.click("Yes" if yes else "No", message=request)
+        await deliver(harness, 1)
+    return Seen(cashier.messages(), HOSTILE)
+
+
+async def spend_declined(harness: Harness) -> Seen:
+    return await _ask_to_spend(harness, yes=False)
+
+
+async def spend_accepted(harness: Harness) -> Seen:
+    return await _ask_to_spend(harness, yes=True)
+
+
+async def redeem_unknown_code(harness: Harness) -> Seen:
+    cashier = await hire(harness)
+    for value in HOSTILE:
+        await cashier.send(f"/redeem {value.replace(' ', '')}")
+    return Seen(cashier.messages(), [value.replace(" ", "") for value in HOSTILE])
+
+
+VIEWS: dict[str, View] = {
+    "onboarding welcome": onboarding_welcome,
+    "/sale": sale_by_command,
+    "sale dialog": sale_dialog,
+    "spending declined": spend_declined,
+    "spending accepted": spend_accepted,
+    "/redeem unknown code": redeem_unknown_code,
+}
+
+
+# --- the check --------------------------------------------------------------------------------------
+
+
+def parse_errors(harness: Harness) -> list[str]:
+    return [
+        f"{call.method}: {call.description}"
+        for call in harness.emu.calls
+        if call.status is not None and call.status >= 400 and "parse entities" in (call.description or "")
+    ]
+
+
+def utf16(text: str) -> int:
+    """Telegram counts entity offsets in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def text_of(message: SentMessage) -> str:
+    return message.plain_text or ""
+
+
+def assert_literal(seen: Seen) -> None:
+    """Each value appears as typed, no entity starts or ends inside it, and no link points to the attacker."""
+    texts = [text_of(m) for m in seen.messages]
+    for value in seen.values:
+        shown = value[:SHOWN]
+        hits = [(m, i) for m, text in zip(seen.messages, texts, strict=True) if (i := text.find(shown)) >= 0]
+        assert hits, f"{value!r} not shown literally; messages: {texts}"
+        for message, start in hits:
+            start, end = utf16(text_of(message)[:start]), utf16(text_of(message)[:start] + shown)
+            for entity in message.entities:
+                lo, hi = entity["offset"], entity["offset"] + entity["length"]
+                assert not (start < lo < end or start < hi < end), f"entity {entity} inside {value!r}"
+    for message in seen.messages:
+        for entity in message.entities:
+            assert "evil.example" not in str(entity.get("url", "")), f"a link the bot did not write: {entity}"
+
+
+@pytest.mark.parametrize("view", list(VIEWS), ids=list(VIEWS))
+async def test_hostile_text_is_shown_literally(harness: Harness, view: str) -> None:
+    seen = await VIEWS[view](harness)
+    assert parse_errors(harness) == []
+    assert_literal(seen)
+
+
+async def test_the_cashier_is_told_when_a_customer_named_like_a_tag_declines(harness: Harness) -> None:
+    """The case seen in the wild: the notice failed to send (Telegram refused the HTML)."""
+    seen = await spend_declined(harness)
+    assert sum("declined paying with points" in str(m) for m in seen.messages) == len(HOSTILE)
+    assert CASHIER_ID in {m.chat_id for m in seen.messages}
