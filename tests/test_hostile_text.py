@@ -15,7 +15,8 @@ import pytest
 
 from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import SentMessage
-from tests.conftest import Harness
+from tests.conftest import OWNER_ID, Harness
+from tests.handoff_helpers import FORUM, group_messages, manager_chat, settle
 from tests.loyalty_helpers import CASHIER_ID, card_code, deliver, hire
 
 HOSTILE = [
@@ -36,6 +37,11 @@ SHOWN = 40  # long values may be clipped on screen; this much of each must appea
 @pytest.fixture
 def emulator_options() -> dict[str, Any]:
     return {"rate_limits": False}
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return FORUM  # a managers' group, for lead cards and relays
 
 
 def customers(harness: Harness) -> list[ChatDriver]:
@@ -115,6 +121,59 @@ async def redeem_unknown_code(harness: Harness) -> Seen:
     return Seen(cashier.messages(), [value.replace(" ", "") for value in HOSTILE])
 
 
+async def profile(harness: Harness) -> Seen:
+    people = customers(harness)
+    for person in people:
+        await person.send("/profile")
+    return Seen([m for p in people for m in p.messages()], HOSTILE)
+
+
+async def lead_cards_and_relays(harness: Harness) -> Seen:
+    """Reply mode (no forum): the card names the customer and quotes them; each copy has a header."""
+    await manager_chat(harness, forum=False)
+    people = customers(harness)
+    for person, value in zip(people, HOSTILE, strict=True):
+        await person.send(f"Do you have {value}?")  # a question the FAQ cannot answer: on the card
+        await person.send("/manager")
+        await person.send(value)  # relayed to the managers while the lead is open
+    await settle(harness, rounds=len(HOSTILE) * 4)
+    return Seen(group_messages(harness), HOSTILE + [f"Do you have {value}?"[:SHOWN] for value in HOSTILE])
+
+
+async def leads_report(harness: Harness) -> Seen:
+    await manager_chat(harness, forum=False)
+    for person in customers(harness):
+        await person.send("/manager")
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    return Seen(await owner.send("/leads"), HOSTILE)
+
+
+async def questions_report(harness: Harness) -> Seen:
+    asked = [f"Do you rent a zorblax {value}?" for value in HOSTILE]
+    for person, question in zip(customers(harness), asked, strict=True):
+        await person.send(question)
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    return Seen(await owner.send("/questions"), [question[:SHOWN] for question in asked])
+
+
+async def segment_samples(harness: Harness) -> Seen:
+    """One customer per segment (by what they spent), so each sample line is a known hostile name."""
+    cashier = await hire(harness)
+    for i, person in enumerate(customers(harness)):
+        await cashier.send(f"/sale {await card_code(person)} {100 * (i + 1)}")
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    for i in range(len(HOSTILE)):
+        await owner.send(f"/segment spent>{100 * (i + 1) - 1} !spent>{100 * (i + 1)}")
+    return Seen(owner.messages(), HOSTILE)
+
+
+async def team_list(harness: Harness) -> Seen:
+    for i, value in enumerate(HOSTILE):
+        await hire(harness, 5100 + i, name=value)
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    return Seen(await owner.send("/staff"), HOSTILE)
+
+
 VIEWS: dict[str, View] = {
     "onboarding welcome": onboarding_welcome,
     "/sale": sale_by_command,
@@ -122,6 +181,12 @@ VIEWS: dict[str, View] = {
     "spending declined": spend_declined,
     "spending accepted": spend_accepted,
     "/redeem unknown code": redeem_unknown_code,
+    "/profile": profile,
+    "lead cards and relays": lead_cards_and_relays,
+    "/leads": leads_report,
+    "/questions": questions_report,
+    "/segment samples": segment_samples,
+    "/staff": team_list,
 }
 
 
