@@ -8,6 +8,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 
 from bot.messenger import keyboard
+from flows.markup import Html
 from flows.messenger import Button, Outgoing
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ class AiogramProgressBoard:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
 
-    async def show(self, chat_id: int, message_id: int, text: str, buttons: list[list[Button]]) -> bool:
+    async def show(self, chat_id: int, message_id: int, text: Html, buttons: list[list[Button]]) -> bool:
         """Edit the progress message; False only when it is gone for good (deleted, or the chat blocked us)."""
         try:
             await self._bot.edit_message_text(

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from flows.markup import Html, html
+
 MAX_BUTTONS = 8
 MAX_LABEL = 40
 ACTIONS = {
@@ -15,7 +17,7 @@ ACTIONS = {
     "manager": "interested",
     "coupon": "coupon",
 }
-BUTTON_HELP = (
+BUTTON_HELP = html(
     "One button per line, <code>Label | target</code>:\n"
     "<code>Book a class | https://example.com/book</code> — a link\n"
     "<code>I'm interested | interested</code> — hands the customer to a manager (a lead)\n"
@@ -24,7 +26,11 @@ BUTTON_HELP = (
 
 
 class InputError(ValueError):
-    """A line or a date the wizard cannot use; the message says what to write instead."""
+    """A line or a date the wizard cannot use; the message (HTML) says what to write instead."""
+
+    def __init__(self, markup: Html) -> None:
+        super().__init__(markup)
+        self.markup = markup
 
 
 @dataclass(frozen=True)
@@ -52,29 +58,35 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
     buttons: list[ButtonSpec] = []
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
-        raise InputError("No buttons found.\n" + BUTTON_HELP)
+        raise InputError(html("No buttons found.\n{}", BUTTON_HELP))
     if len(lines) > MAX_BUTTONS:
-        raise InputError(f"At most {MAX_BUTTONS} buttons, please ({len(lines)} lines).")
+        raise InputError(html("At most {} buttons, please ({} lines).", MAX_BUTTONS, len(lines)))
     for number, line in enumerate(lines, 1):
         # The first bar separates: a link may contain one, a label rarely does.
         label, sep, target = (part.strip() for part in line.partition("|"))
         if not sep or not label:
             raise InputError(
-                f"Line {number} <code>{_esc(line)}</code>: write <code>Label | target</code>.\n" + BUTTON_HELP
+                html("Line {} <code>{}</code>: write <code>Label | target</code>.\n{}", number, line, BUTTON_HELP)
             )
         if len(label) > MAX_LABEL:
-            raise InputError(f"Line {number}: the label is {len(label)} characters; keep it to {MAX_LABEL}.")
+            raise InputError(
+                html("Line {}: the label is {} characters; keep it to {}.", number, len(label), MAX_LABEL)
+            )
         if target.lower() in ACTIONS:
             buttons.append(ButtonSpec(label, action=ACTIONS[target.lower()]))
         elif re.match(r"^(https?|tg)://\S+$", target) and len(target) <= 512:
             buttons.append(ButtonSpec(label, url=target))
         else:
             raise InputError(
-                f"Line {number}: <code>{_esc(target)}</code> is neither a link (https://…) nor "
-                "<code>interested</code> or <code>coupon</code>."
+                html(
+                    "Line {}: <code>{}</code> is neither a link (https://…) nor "
+                    "<code>interested</code> or <code>coupon</code>.",
+                    number,
+                    target,
+                )
             )
     if sum(b.action == "coupon" for b in buttons) > 1:
-        raise InputError("One coupon button is enough.")
+        raise InputError(Html("One coupon button is enough."))
     return buttons
 
 
@@ -85,7 +97,9 @@ _FORMATS = (
     (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})\s+(\d{1,2}):(\d{2})$"), "dmy"),
     (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})$"), "iso"),
 )
-WHEN_HELP = "Send a date and time like <code>25.12 18:00</code>, <code>2026-12-25 18:00</code>, <code>tomorrow 10:00</code> or just <code>18:00</code>"
+WHEN_HELP = html(
+    "Send a date and time like <code>25.12 18:00</code>, <code>2026-12-25 18:00</code>, <code>tomorrow 10:00</code> or just <code>18:00</code>"
+)
 
 
 def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
@@ -100,13 +114,13 @@ def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
         try:
             moment = _moment(kind, numbers, local_now, zone)
         except ValueError:
-            raise InputError(f"<code>{_esc(text)}</code> is not a real date and time. {WHEN_HELP}.") from None
+            raise InputError(html("<code>{}</code> is not a real date and time. {}.", text, WHEN_HELP)) from None
         if moment <= now:
-            raise InputError(f"{moment:%d.%m.%Y %H:%M} has already passed. {WHEN_HELP}.")
+            raise InputError(html("{:%d.%m.%Y %H:%M} has already passed. {}.", moment, WHEN_HELP))
         if moment > now + timedelta(days=366):
-            raise InputError("That is more than a year ahead; pick a closer date.")
+            raise InputError(Html("That is more than a year ahead; pick a closer date."))
         return moment
-    raise InputError(f"I could not read <code>{_esc(text)}</code>. {WHEN_HELP}.")
+    raise InputError(html("I could not read <code>{}</code>. {}.", text, WHEN_HELP))
 
 
 def _moment(kind: str, n: list[int], local_now: datetime, zone: tzinfo) -> datetime:
@@ -126,7 +140,3 @@ def _moment(kind: str, n: list[int], local_now: datetime, zone: tzinfo) -> datet
     if kind == "dmy":
         return datetime.combine(date(n[2], n[1], n[0]), time(n[3], n[4]), tzinfo=zone)
     return datetime.combine(date(n[0], n[1], n[2]), time(n[3], n[4]), tzinfo=zone)
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

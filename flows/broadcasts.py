@@ -9,7 +9,6 @@ opt-outs and blocked customers all apply. A progress message in the owner's chat
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from flows.broadcast_input import ButtonSpec
 from flows.clock import Clock
 from flows.content import Content
 from flows.coupons import Coupons, Issued, IssueOutcome
-from flows.markup import trusted
+from flows.markup import Html, html, trusted
 from flows.messenger import Button, Outgoing
 from flows.segments import Segment, SegmentError, Segments
 from storage.broadcasts import (
@@ -50,7 +49,7 @@ PROGRESS_AFTER_END = timedelta(hours=1)  # ended broadcasts get their final figu
 class ProgressBoard(Protocol):
     """Where progress messages are edited (the aiogram side is bot/progress.py)."""
 
-    async def show(self, chat_id: int, message_id: int, text: str, buttons: list[list[Button]]) -> bool:
+    async def show(self, chat_id: int, message_id: int, text: Html, buttons: list[list[Button]]) -> bool:
         """Edit the message; False when it no longer exists (so we stop trying)."""
         ...
 
@@ -193,7 +192,9 @@ class Broadcasts:
                 rows.append([Button(spec.text, data=self.button_data(broadcast.id, index))])
         return Outgoing(
             text=trusted(message.get("text") or ""),  # the owner's message as Telegram rendered it to HTML
-            photo=message.get("photo"), video=message.get("video"), buttons=rows
+            photo=message.get("photo"),
+            video=message.get("video"),
+            buttons=rows,
         )
 
     async def confirm(self, draft: Broadcast, progress_chat_id: int) -> Broadcast | None:
@@ -293,7 +294,7 @@ class Broadcasts:
         await self.repo.set_progress_text(broadcast.id, text, now)
         return True
 
-    async def progress_text(self, broadcast: Broadcast) -> str:
+    async def progress_text(self, broadcast: Broadcast) -> Html:
         """The owner's live view of a broadcast (HTML)."""
         counts = await self.repo.counts(broadcast.id)
         state = {
@@ -306,18 +307,20 @@ class Broadcasts:
         if broadcast.paused and broadcast.live:
             state = "⏸ paused"
         lines = [
-            f"📣 <b>Broadcast #{broadcast.id}</b> · {state}",
-            f"Audience: {html.escape(broadcast.segment or 'everyone')}",
+            html("📣 <b>Broadcast #{}</b> · {}", broadcast.id, state),
+            html("Audience: {}", broadcast.segment or "everyone"),
         ]
         if broadcast.state == "scheduled" and broadcast.send_at is not None:
-            lines.append(f"Goes out {broadcast.send_at.astimezone(self.zone):%d.%m.%Y %H:%M} ({self.zone})")
+            lines.append(
+                html("Goes out {:%d.%m.%Y %H:%M} ({})", broadcast.send_at.astimezone(self.zone), self.zone)
+            )
         else:
-            lines.append(self._figures(counts))
-            lines.extend(self._remaining(broadcast, counts))
+            lines.append(Html(self._figures(counts)))  # plain text, escaped
+            lines.extend(Html(line) for line in self._remaining(broadcast, counts))
         if broadcast.coupon:
             limit = f" of {broadcast.coupon_limit}" if broadcast.coupon_limit else ""
-            lines.append(f"🎟 Coupons taken: {broadcast.coupons_issued}{limit}")
-        return "\n".join(lines)
+            lines.append(html("🎟 Coupons taken: {}{}", broadcast.coupons_issued, limit))
+        return Html("\n").join(lines)
 
     @staticmethod
     def _figures(counts: Counts) -> str:

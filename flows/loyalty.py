@@ -283,12 +283,13 @@ class Loyalty:
         """The newest ledger entries first."""
         return await self.ledger.history(customer_id, limit)
 
-    def ledger_label(self, t: Texts, entry: LedgerEntry) -> str:
+    def ledger_label(self, t: Texts, entry: LedgerEntry) -> Html:
+        """How a ledger row reads in /balance; a manager's reason is their free text, shown as typed."""
         if entry.kind == "bonus" and entry.reason in ("welcome", "birthday", "referral"):
             return t(f"ledger_{entry.reason}")
         label = t(f"ledger_{entry.kind}")
         if entry.kind == "adjustment" and entry.reason:
-            return f"{label}: {entry.reason}"
+            return html("{}: {}", label, entry.reason)
         return label
 
     # ---- bonuses and adjustments ----

@@ -7,12 +7,12 @@ browser with no network and can be mailed as it is.
 from __future__ import annotations
 
 import base64
-import html
 from datetime import datetime, tzinfo
 
 from babel.dates import format_datetime
 
 from flows.analytics import Stats
+from flows.markup import Html, html, trusted
 from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, sections
 
 STYLE = """
@@ -33,10 +33,6 @@ figcaption { color: #5b6b70; font-size: .9rem; }
 """
 
 
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
 def render_report(
     stats: Stats,
     business: str,
@@ -45,30 +41,34 @@ def render_report(
     revenue_png: bytes,
     cohort_png: bytes,
     generated: datetime,
-) -> str:
-    """The report page as a string of HTML."""
+) -> Html:
+    """The report page as HTML; every value (the business name, titles, figures) is escaped."""
+    made = format_datetime(generated.astimezone(zone), "medium", locale=language)
     parts = [
-        "<!doctype html>",
-        f'<html lang="{_e(language)}"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(business)} — nurture-bot report</title><style>{STYLE}</style></head><body>",
-        f"<h1>{_e(business)}</h1>",
-        f'<p class="meta">nurture-bot report, made {_e(format_datetime(generated.astimezone(zone), "medium", locale=language))}</p>',
+        html("<!doctype html>"),
+        html('<html lang="{}"><head><meta charset="utf-8">', language),
+        html('<meta name="viewport" content="width=device-width, initial-scale=1">'),
+        html("<title>{} — nurture-bot report</title><style>{}</style></head><body>", business, trusted(STYLE)),
+        html("<h1>{}</h1>", business),
+        html('<p class="meta">nurture-bot report, made {}</p>', made),
     ]
     for section in sections(stats, zone, language):
-        rows = "".join(
-            f'<tr><td>{_e(label)}</td><td class="value">{_e(value)}</td></tr>' for label, value in section.rows
-        )
-        note = f'<p class="note">{_e(section.note)}</p>' if section.note else ""
-        parts.append(f"<section><h2>{_e(section.title)}</h2><table>{rows}</table>{note}</section>")
+        rows = Html().join(html('<tr><td>{}</td><td class="value">{}</td></tr>', *row) for row in section.rows)
+        note = html('<p class="note">{}</p>', section.note) if section.note else Html()
+        parts.append(html("<section><h2>{}</h2><table>{}</table>{}</section>", section.title, rows, note))
     for title, png, caption in (
         ("Revenue from new and returning customers", revenue_png, REVENUE_CAPTION),
         ("Cohort retention", cohort_png, COHORT_CAPTION),
     ):
         data = base64.b64encode(png).decode("ascii")
         parts.append(
-            f'<section><h2>{_e(title)}</h2><figure><img alt="{_e(title)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{_e(caption)}</figcaption></figure></section>"
+            html(
+                '<section><h2>{0}</h2><figure><img alt="{0}" src="data:image/png;base64,{1}">'
+                "<figcaption>{2}</figcaption></figure></section>",
+                title,
+                data,
+                caption,
+            )
         )
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    parts.append(html("</body></html>"))
+    return Html("\n").join(parts)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import calendar
 import difflib
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from decimal import Decimal, InvalidOperation
 
 from flows.clock import Clock
 from flows.content import Content
+from flows.markup import Html, html
 from storage.segments import (
     RFM_GROUPS,
     BirthdayOn,
@@ -89,14 +89,14 @@ _SOURCE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _DAYS = re.compile(r"^(\d{1,5})([dwm]?)$")
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
 BIRTHDAY_PERIODS = "today, tomorrow, week, 14d (the next 14 days), month, next_month or a month name (dec)"
-USAGE = (
+USAGE = html(
     "Filters (AND-ed; <code>!</code> negates; commas mean any of):\n"
     "<code>tag:vip</code> · <code>lang:ru,uk</code> · <code>source:instagram</code> · "
     "<code>tier:regular</code> · <code>purchases>=2</code> · <code>spent>5000</code> · "
     "<code>last_purchase>30d</code> · <code>joined&lt;7d</code> · <code>bought:yoga</code> · "
     "<code>!bought:massage</code> · <code>birthday:month</code> · <code>rfm:at_risk</code> · "
-    "<code>everyone</code>\nRFM groups: " + ", ".join(RFM_GROUPS)
-)
+    "<code>everyone</code>\nRFM groups: "
+) + ", ".join(RFM_GROUPS)
 
 
 class SegmentError(ValueError):
@@ -113,17 +113,20 @@ class SegmentError(ValueError):
         """One line for logs and the content file check."""
         return f"word {self.index} `{self.word}`: {self.message}" if self.index else self.message
 
-    def html(self) -> str:
+    def html(self) -> Html:
         """For the chat: the message, then the expression with the wrong word marked underneath."""
         if not self.index:
-            return f"❌ {html.escape(self.message, quote=False)}"
+            return html("❌ {}", self.message)
         words = self.expression.split()
         start = sum(len(w) + 1 for w in words[: self.index - 1])
         marker = " " * start + "^" * max(len(self.word), 1)
-        return (
-            f"❌ Word {self.index} <code>{html.escape(self.word, quote=False)}</code>: "
-            f"{html.escape(self.message, quote=False)}\n"
-            f"<pre>{html.escape(' '.join(words), quote=False)}\n{marker}</pre>"
+        return html(
+            "❌ Word {} <code>{}</code>: {}\n<pre>{}\n{}</pre>",
+            self.index,
+            self.word,
+            self.message,
+            " ".join(words),
+            marker,
         )
 
 

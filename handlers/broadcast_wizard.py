@@ -7,7 +7,6 @@ the draft is theirs and still a draft.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 
 from aiogram import Bot, F
@@ -21,6 +20,7 @@ from bot.settings import Settings
 from flows.broadcast_input import BUTTON_HELP, WHEN_HELP, InputError, parse_buttons, parse_when
 from flows.broadcasts import Broadcasts
 from flows.content import Content
+from flows.markup import Html, html
 from flows.messenger import Delivery
 from flows.outbox import SendPolicy, quiet_until
 from flows.segments import USAGE, SegmentError
@@ -78,17 +78,20 @@ async def ask_segment(message: Message, draft: Broadcast, content: Content) -> N
 
 
 async def ask_message(message: Message, draft: Broadcast, label: str, count: int) -> None:
-    await message.answer(
-        f"🎯 <b>{html.escape(label, quote=False)}</b>: {count:,} customers right now.\n\n"
+    text = html(
+        "🎯 <b>{}</b>: {:,} customers right now.\n\n"
         "Now send the message <b>exactly as it should go out</b>: text, or a photo or a video with a caption. "
         "Bold, italics and links are kept.",
-        reply_markup=_markup(draft.id),
+        label,
+        count,
     )
+    await message.answer(text, reply_markup=_markup(draft.id))
 
 
 async def ask_buttons(message: Message, draft: Broadcast) -> None:
     await message.answer(
-        f"Buttons under the message?\n{BUTTON_HELP}", reply_markup=_markup(draft.id, ("No buttons", "nob", ""))
+        html("Buttons under the message?\n{}", BUTTON_HELP),
+        reply_markup=_markup(draft.id, ("No buttons", "nob", "")),
     )
 
 
@@ -124,24 +127,23 @@ async def show_preview(
     if result.status is not Delivery.SENT:
         await broadcasts.repo.update_draft(draft.id, draft.created_by, step="message")
         await message.answer(
-            f"⚠️ Telegram refused this message: {html.escape(result.error or 'unknown error', quote=False)}\n"
-            "Send the message again.",
+            html("⚠️ Telegram refused this message: {}\nSend the message again.", result.error or "unknown error"),
             reply_markup=_markup(draft.id),
         )
         return
     summary = await broadcasts.summary(draft)
     lines = [
-        "👆 This is how customers will see it.",
-        f"Audience now: <b>{summary.audience:,}</b> customers ({html.escape(summary.segment.label, quote=False)}).",
+        Html("👆 This is how customers will see it."),
+        html("Audience now: <b>{:,}</b> customers ({}).", summary.audience, summary.segment.label),
     ]
     if draft.coupon:
         campaign = content.loyalty.campaign(draft.coupon)
         title = campaign.title.get(content.business.default_language, draft.coupon) if campaign else draft.coupon
         limit = f", only {draft.coupon_limit:,}" if draft.coupon_limit else ""
-        lines.append(f"Coupon: {html.escape(title, quote=False)}{limit}.")
-    lines.append("When should it go out?")
+        lines.append(html("Coupon: {}{}.", title, limit))
+    lines.append(Html("When should it go out?"))
     await message.answer(
-        "\n".join(lines),
+        Html("\n").join(lines),
         reply_markup=_markup(draft.id, ("🚀 Now", "now", ""), ("⏰ At a date and time…", "later", "")),
     )
 
@@ -152,17 +154,19 @@ async def ask_confirm(
     summary = await broadcasts.summary(draft)
     zone = settings.zone
     when = "now" if send_at is None else f"on {send_at.astimezone(zone):%d.%m.%Y at %H:%M} ({settings.timezone})"
-    lines = [f"Send to <b>{summary.audience:,}</b> customers {when}?"]
+    lines = [html("Send to <b>{:,}</b> customers {}?", summary.audience, when)]
     window = settings.quiet_window
     if window is not None:
         policy = SendPolicy(quiet_start=window[0], quiet_end=window[1], zone=zone)
         later = quiet_until(send_at or broadcasts.clock.now(), policy)
         if later is not None:
-            lines.append(f"🌙 That is within quiet hours: messages start at {later.astimezone(zone):%H:%M}.")
+            lines.append(
+                html("🌙 That is within quiet hours: messages start at {:%H:%M}.", later.astimezone(zone))
+            )
     lines.append(
-        f"Sending takes about {max(summary.audience / broadcasts.rate / 60, 1):.0f} min at the send rate."
+        html("Sending takes about {:.0f} min at the send rate.", max(summary.audience / broadcasts.rate / 60, 1))
     )
-    await message.answer("\n".join(lines), reply_markup=_markup(draft.id, ("✅ Confirm", "ok", "")))
+    await message.answer(Html("\n").join(lines), reply_markup=_markup(draft.id, ("✅ Confirm", "ok", "")))
 
 
 # ---- commands and typed answers --------------------------------------------------------------------
@@ -183,7 +187,9 @@ async def segment_typed(message: Message, draft: Broadcast, broadcasts: Broadcas
     try:
         count = await broadcasts.choose_segment(draft, expression)
     except SegmentError as exc:
-        await message.answer(f"{exc.html()}\n\n{USAGE}\n\nSend the segment again.", reply_markup=_markup(draft.id))
+        await message.answer(
+            html("{}\n\n{}\n\nSend the segment again.", exc.html(), USAGE), reply_markup=_markup(draft.id)
+        )
         return
     await ask_message(message, draft, broadcasts.segments.parse(expression).label, count)
 
@@ -226,9 +232,11 @@ async def buttons_typed(message: Message, draft: Broadcast, broadcasts: Broadcas
     try:
         buttons = parse_buttons(message.text or "")
         if any(b.action == "coupon" for b in buttons) and not content.loyalty.coupons:
-            raise InputError("There are no coupon campaigns in the content file (loyalty.coupons) to attach.")
+            raise InputError(
+                Html("There are no coupon campaigns in the content file (loyalty.coupons) to attach.")
+            )
     except InputError as exc:
-        await message.answer(str(exc), reply_markup=_markup(draft.id, ("No buttons", "nob", "")))
+        await message.answer(exc.markup, reply_markup=_markup(draft.id, ("No buttons", "nob", "")))
         return
     await after_buttons(message, draft, broadcasts, content, await broadcasts.set_buttons(draft, buttons))
 
@@ -249,7 +257,7 @@ async def limit_typed(message: Message, draft: Broadcast, broadcasts: Broadcasts
     text = (message.text or "").strip().replace(" ", "").replace(",", "")
     if not text.isdigit() or not 1 <= int(text) <= MAX_COUPON_LIMIT:
         await message.answer(
-            f"Send a whole number from 1 to {MAX_COUPON_LIMIT:,}, or press No limit.",
+            html("Send a whole number from 1 to {:,}, or press No limit.", MAX_COUPON_LIMIT),
             reply_markup=_markup(draft.id, ("No limit", "nol", "")),
         )
         return
@@ -263,7 +271,9 @@ async def when_typed(message: Message, draft: Broadcast, broadcasts: Broadcasts,
     try:
         send_at = parse_when(message.text or "", broadcasts.clock.now(), settings.zone)
     except InputError as exc:
-        await message.answer(f"{exc} (time in {settings.timezone})", reply_markup=_markup(draft.id))
+        await message.answer(
+            html("{} (time in {})", exc.markup, settings.timezone), reply_markup=_markup(draft.id)
+        )
         return
     await broadcasts.set_when(draft, send_at)
     await ask_confirm(message, draft, broadcasts, settings, send_at)
@@ -334,7 +344,9 @@ async def wizard_button(
         await ask_confirm(message, draft, broadcasts, settings, None)
     else:
         await broadcasts.ask_when(draft)
-        await message.answer(f"When? {WHEN_HELP} (time in {settings.timezone}).", reply_markup=_markup(draft.id))
+        await message.answer(
+            html("When? {} (time in {}).", WHEN_HELP, settings.timezone), reply_markup=_markup(draft.id)
+        )
 
 
 async def confirm(query: CallbackQuery, message: Message, draft: Broadcast, broadcasts: Broadcasts) -> None:

@@ -7,7 +7,6 @@ by the flow against the outbox: only someone the broadcast was delivered to can 
 from __future__ import annotations
 
 import contextlib
-import html
 from decimal import Decimal
 
 from aiogram import F
@@ -23,6 +22,7 @@ from flows.content import Content, Texts
 from flows.coupons import Coupons, IssueOutcome
 from flows.formatting import money
 from flows.handoff import Handoff
+from flows.markup import Html, html
 from flows.messenger import Button, Outgoing
 from handlers.filters import IsStaff
 from handlers.handoff import lead_reply
@@ -122,24 +122,32 @@ async def control(query: CallbackQuery, callback_data: BcCtlCb, broadcasts: Broa
         await broadcasts.repo.set_progress_text(fresh.id, text, broadcasts.clock.now())
 
 
-def _result_block(broadcast: Broadcast, results: Results, content: Content, broadcasts: Broadcasts) -> str:
+def _result_block(broadcast: Broadcast, results: Results, content: Content, broadcasts: Broadcasts) -> Html:
     c = results.counts
     when = broadcast.started_at or broadcast.send_at or broadcast.confirmed_at or broadcast.created_at
     state = "paused" if broadcast.paused and broadcast.live else broadcast.state
-    lines = [
-        f"<b>#{broadcast.id}</b> · {state} · {when.astimezone(broadcasts.zone):%d.%m.%Y %H:%M} · "
-        f"{html.escape(broadcast.segment or 'everyone', quote=False)}",
+    delivery = (
         f"Delivered {c.delivered:,} · blocked {c.blocked:,} · failed {c.failed:,}"
         + (f" · waiting {c.remaining:,}" if c.remaining else "")
-        + (f" · cancelled {c.cancelled:,}" if c.cancelled else ""),
-        f"Clicks {results.clicks:,} ({results.clickers:,} people) · leads {results.leads:,}",
+        + (f" · cancelled {c.cancelled:,}" if c.cancelled else "")
+    )
+    lines = [
+        html(
+            "<b>#{}</b> · {} · {:%d.%m.%Y %H:%M} · {}",
+            broadcast.id,
+            state,
+            when.astimezone(broadcasts.zone),
+            broadcast.segment or "everyone",
+        ),
+        Html(delivery),
+        Html(f"Clicks {results.clicks:,} ({results.clickers:,} people) · leads {results.leads:,}"),
     ]
     if broadcast.coupon:
         limit = f"/{broadcast.coupon_limit:,}" if broadcast.coupon_limit else ""
-        lines.append(f"Coupons {results.coupons_issued:,}{limit} taken, {results.coupons_redeemed:,} used")
+        lines.append(Html(f"Coupons {results.coupons_issued:,}{limit} taken, {results.coupons_redeemed:,} used"))
     revenue = money(Decimal(results.revenue_cents) / 100, content.loyalty.currency, "en")
-    lines.append(f"Purchases {results.purchases:,} · revenue {revenue}")
-    return "\n".join(lines)
+    lines.append(html("Purchases {:,} · revenue {}", results.purchases, revenue))
+    return Html("\n").join(lines)
 
 
 @router.message(F.chat.type == "private", Command("broadcasts"), IsStaff("manager"))
@@ -149,9 +157,11 @@ async def broadcasts_report(message: Message, broadcasts: Broadcasts, content: C
     if not listed:
         await message.answer("No broadcasts yet. Start one with /broadcast.")
         return
-    header = (
-        f"📣 <b>Broadcasts</b> (latest {LISTED}). Purchases count when made within "
-        f"{broadcasts.attribution_days} days after delivery (to the latest broadcast the customer got)."
+    header = html(
+        "📣 <b>Broadcasts</b> (latest {}). Purchases count when made within "
+        "{} days after delivery (to the latest broadcast the customer got).",
+        LISTED,
+        broadcasts.attribution_days,
     )
     blocks = [header, *(_result_block(b, r, content, broadcasts) for b, r in listed)]
     live = [b for b, _ in listed if b.live]

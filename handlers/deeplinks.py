@@ -15,6 +15,7 @@ from flows.codes import grouped
 from flows.content import Content, Texts
 from flows.coupons import Coupons, IssueOutcome
 from flows.formatting import points
+from flows.markup import html
 from flows.referrals import REF_PREFIX, LinkOutcome, Referrals
 from flows.sales import CARD_PREFIX, Sales
 from flows.staff import STAFF_PREFIX, Staff
@@ -59,11 +60,15 @@ async def staff_invite(message: Message, command: CommandObject, staff: Staff, s
             "This invite link is not valid: it was used already, revoked or expired. Ask the owner for a new one."
         )
         return
+    extra = html("\n<code>/points CARD +50 reason</code> corrects a balance.") if role == "manager" else ""
     await message.answer(
-        f"Welcome to the team! Your role: <b>{role}</b>.\n"
-        "Scan a customer's card QR with your phone camera to record a sale, or type "
-        "<code>/sale CARD AMOUNT [category]</code>. <code>/redeem CODE</code> redeems a coupon."
-        + ("\n<code>/points CARD +50 reason</code> corrects a balance." if role == "manager" else "")
+        html(
+            "Welcome to the team! Your role: <b>{}</b>.\n"
+            "Scan a customer's card QR with your phone camera to record a sale, or type "
+            "<code>/sale CARD AMOUNT [category]</code>. <code>/redeem CODE</code> redeems a coupon.{}",
+            role,
+            extra,
+        )
     )
 
 

@@ -6,6 +6,7 @@ from aiogram import F
 from aiogram.types import CallbackQuery, Message
 
 from flows.content import Texts
+from flows.markup import html
 from flows.staff import Staff
 from handlers.routing import RouterSpec
 
@@ -38,7 +39,7 @@ async def unknown_command(message: Message, t: Texts, staff: Staff) -> None:
         await message.answer(t("unknown_command"))
     elif message.from_user and await staff.role_of(message.from_user.id):
         # Someone on the team whose role does not cover this command (a cashier typing /stats).
-        await message.answer(f"/{command} is not part of your role. Ask the owner if you need it.")
+        await message.answer(html("/{} is not part of your role. Ask the owner if you need it.", command))
     else:
         await message.answer(t("not_allowed"))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import statistics
 
 from aiogram import F
@@ -12,6 +11,7 @@ from aiogram.types import Message
 from flows.clock import Clock
 from flows.faq import Faq
 from flows.handoff import Handoff
+from flows.markup import Html, html
 from handlers.filters import IsOwner
 from handlers.render import pack_blocks
 from handlers.routing import RouterSpec
@@ -32,29 +32,33 @@ async def leads_report(message: Message, handoff: Handoff, clock: Clock) -> None
     stats = await handoff.stats(DAYS)
     total = sum(stats.by_state.values())
     states = " · ".join(f"{name} {stats.by_state.get(state, 0)}" for state, name in STATE_NAMES.items())
-    lines = [f"<b>Leads, last {DAYS} days</b>: {total}", states]
+    lines = [html("<b>Leads, last {} days</b>: {}", DAYS, total), Html(states)]
     won, lost = stats.by_state.get("won", 0), stats.by_state.get("lost", 0)
     if won + lost:
-        lines.append(f"won {won} / lost {lost} — {won / (won + lost):.0%} won")
+        lines.append(html("won {} / lost {} — {:.0%} won", won, lost, won / (won + lost)))
     if stats.answer_minutes:
         times = stats.answer_minutes
         lines.append(
-            f"first answer: median {_minutes(statistics.median(times))}, slowest {_minutes(max(times))}"
-            f" ({len(times)} answered)"
+            html(
+                "first answer: median {}, slowest {} ({} answered)",
+                _minutes(statistics.median(times)),
+                _minutes(max(times)),
+                len(times),
+            )
         )
     else:
-        lines.append("first answer: no lead answered yet")
+        lines.append(Html("first answer: no lead answered yet"))
     if stats.by_cause:
-        lines.append("why: " + ", ".join(f"{cause} {n}" for cause, n in sorted(stats.by_cause.items())))
-    blocks = ["\n".join(lines)]
+        lines.append(html("why: {}", ", ".join(f"{cause} {n}" for cause, n in sorted(stats.by_cause.items()))))
+    blocks = [Html("\n").join(lines)]
     if stats.waiting:
         now = clock.now()
-        waiting = ["<b>Waiting now</b>:"]
+        waiting = [html("<b>Waiting now</b>:")]
         for row in stats.waiting:
             created = from_db(row["created_at"])
             age = _minutes((now - created).total_seconds() / 60) if created else "?"
-            waiting.append(f"#{row['id']} {html.escape(str(row['name']))} — {age}")
-        blocks.append("\n".join(waiting))
+            waiting.append(html("#{} {} — {}", row["id"], row["name"], age))
+        blocks.append(Html("\n").join(waiting))
     for text in pack_blocks(blocks):
         await message.answer(text)
 
@@ -63,13 +67,16 @@ async def leads_report(message: Message, handoff: Handoff, clock: Clock) -> None
 async def questions_report(message: Message, faq: Faq) -> None:
     """How the FAQ did, and the questions it could not answer (what to add next)."""
     counts = await faq.counts(DAYS)
-    head = (
-        f"<b>Questions, last {DAYS} days</b>\n"
-        f"answered {counts.answered} · offered a choice {counts.suggested} · unanswered {counts.missed}"
+    head = html(
+        "<b>Questions, last {} days</b>\nanswered {} · offered a choice {} · unanswered {}",
+        DAYS,
+        counts.answered,
+        counts.suggested,
+        counts.missed,
     )
     blocks = [head]
     if counts.top_missed:
-        blocks.append("<b>Not in the FAQ yet</b> (most asked first):")
-        blocks += [f"{n}× {html.escape(text[:300])}" for text, n in counts.top_missed]
+        blocks.append(html("<b>Not in the FAQ yet</b> (most asked first):"))
+        blocks += [html("{}× {}", n, text[:300]) for text, n in counts.top_missed]
     for text in pack_blocks(blocks, separator="\n"):
         await message.answer(text)

@@ -16,6 +16,7 @@ from flows.coupons import Coupons
 from flows.feedback import Feedback, Rated
 from flows.formatting import points, short_day, signed_points
 from flows.loyalty import Loyalty, progress_text
+from flows.markup import html
 from flows.notices import LoyaltyButtons
 from flows.referrals import Referrals
 from flows.sales import CARD_PREFIX, DraftProblem, Sales
@@ -89,11 +90,15 @@ async def balance(message: Message, customer: Customer, t: Texts, loyalty: Loyal
     )
     entries = await loyalty.history(customer.id, limit=15)
     if not entries:
-        await message.answer(f"{head}\n\n{t('balance_history_empty')}")
+        await message.answer(html("{}\n\n{}", head, t("balance_history_empty")))
         return
     lines = [
-        f"{short_day(entry.created_at.astimezone(loyalty.zone).date(), t.language)} · "
-        f"{signed_points(entry.delta, t)} · {loyalty.ledger_label(t, entry)}"
+        html(
+            "{} · {} · {}",
+            short_day(entry.created_at.astimezone(loyalty.zone).date(), t.language),
+            signed_points(entry.delta, t),
+            loyalty.ledger_label(t, entry),
+        )
         for entry in entries
     ]
     for text in pack_blocks([head, t("balance_history"), *lines], separator="\n"):
@@ -175,7 +180,7 @@ async def rate(
     }
     if isinstance(query.message, Message):
         await query.message.edit_text(
-            f"{t('satisfaction_question')}\n\n{'⭐' * callback_data.s}\n{t(key[outcome])}"
+            html("{}\n\n{}\n{}", t("satisfaction_question"), "⭐" * callback_data.s, t(key[outcome]))
         )
 
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import html as stdlib_html
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 
+from flows.markup import Html
+
 TEXT_LIMIT = 4096
+_TAG = re.compile(r"<[^>]*>")
 
 
-def pack_blocks(blocks: Iterable[str], limit: int = TEXT_LIMIT, separator: str = "\n\n") -> list[str]:
+def pack_blocks(blocks: Iterable[Html], limit: int = TEXT_LIMIT, separator: str = "\n\n") -> list[Html]:
     """Join blocks into as few messages as fit under `limit`, never splitting a block (so tags stay whole)."""
-    messages: list[str] = []
-    current = ""
+    messages: list[Html] = []
+    current = Html()
     for block in blocks:
-        block = block if len(block) <= limit else block[: limit - 1] + "…"
-        candidate = f"{current}{separator}{block}" if current else block
+        block = block if len(block) <= limit else _clipped(block, limit)
+        candidate = current + Html(separator) + block if current else block
         if len(candidate) > limit:
             messages.append(current)
             candidate = block
@@ -22,6 +27,17 @@ def pack_blocks(blocks: Iterable[str], limit: int = TEXT_LIMIT, separator: str =
     if current:
         messages.append(current)
     return messages
+
+
+def _clipped(block: Html, limit: int) -> Html:
+    """A block too long for one message, cut as plain text: cutting the markup could split a tag or an
+    `&amp;` and make Telegram refuse the whole message."""
+    visible = stdlib_html.unescape(_TAG.sub("", block))
+    clipped = Html(visible[: limit - 1] + "…")
+    while len(clipped) > limit:  # escaping made it longer again
+        visible = visible[: len(visible) - (len(clipped) - limit) - 1]
+        clipped = Html(visible + "…")
+    return clipped
 
 
 def short_duration(delta: timedelta) -> str:

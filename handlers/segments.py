@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ from aiogram.types import Message
 from flows.clock import Clock
 from flows.content import Content
 from flows.formatting import money
+from flows.markup import Html, html
 from flows.segments import USAGE, SegmentError, Segments
 from flows.staff import Staff
 from handlers.filters import IsStaff
@@ -23,23 +23,23 @@ from storage.timefmt import from_db
 router = RouterSpec("segments", message_filters=(F.chat.type == "private",))
 
 
-def sample_line(customer: SampleCustomer, currency: str, now: datetime) -> str:
+def sample_line(customer: SampleCustomer, currency: str, now: datetime) -> Html:
     name = " ".join(part for part in (customer.first_name, customer.last_name) if part) or f"#{customer.id}"
-    who = html.escape(name, quote=False) + (f" (@{html.escape(customer.username)})" if customer.username else "")
+    who = name + (f" (@{customer.username})" if customer.username else "")
     if not customer.purchases:
-        return f"• {who} — no purchases yet"
+        return html("• {} — no purchases yet", who)
     spent = money(Decimal(customer.spent_cents) / 100, currency, "en")
     last = from_db(customer.last_at)
     ago = f", last {(now - last).days} days ago" if last else ""
-    return f"• {who} — {customer.purchases} purchases, {spent}{ago}"
+    return html("• {} — {} purchases, {}{}", who, customer.purchases, spent, ago)
 
 
-def saved_list(content: Content) -> str:
+def saved_list(content: Content) -> Html:
     saved = content.segments.saved
     if not saved:
-        return "No saved segments yet (add them under <code>segments.saved</code> in the content file)."
-    return "Saved segments:\n" + "\n".join(
-        f"• <code>{html.escape(name)}</code> — {html.escape(expr)}" for name, expr in saved.items()
+        return html("No saved segments yet (add them under <code>segments.saved</code> in the content file).")
+    return html(
+        "Saved segments:\n{}", Html("\n").join(html("• <code>{}</code> — {}", n, e) for n, e in saved.items())
     )
 
 
@@ -51,25 +51,30 @@ async def segment(
     expression = (command.args or "").strip()
     if not expression:
         await message.answer(
-            "Usage: <code>/segment bought:yoga !bought:massage last_purchase&gt;30d</code> "
-            f"or a saved name.\n\n{USAGE}\n\n{saved_list(content)}"
+            html(
+                "Usage: <code>/segment bought:yoga !bought:massage last_purchase&gt;30d</code> "
+                "or a saved name.\n\n{}\n\n{}",
+                USAGE,
+                saved_list(content),
+            )
         )
         return
     try:
         view = await segments.view(expression)
     except SegmentError as exc:
-        await message.answer(f"{exc.html()}\n\n{USAGE}")
+        await message.answer(html("{}\n\n{}", exc.html(), USAGE))
         return
     assert message.from_user is not None
     await staff.repo.audit(
         message.from_user.id, "segment_viewed", view.segment.label, clock.now(), count=view.count
     )
-    title = html.escape(view.segment.label, quote=False)
-    lines = [f"🎯 <b>{title}</b>"]
+    lines = [html("🎯 <b>{}</b>", view.segment.label)]
     if view.segment.name:
-        lines.append(f"<code>{html.escape(view.segment.expression, quote=False)}</code>")
-    lines.append(f"<b>{view.count:,}</b> customers (of {view.reachable:,} reachable: subscribed and not blocked)")
+        lines.append(html("<code>{}</code>", view.segment.expression))
+    lines.append(
+        html("<b>{:,}</b> customers (of {:,} reachable: subscribed and not blocked)", view.count, view.reachable)
+    )
     if view.sample:
-        lines.append("\nFor example:")
+        lines.append(html("\nFor example:"))
         lines += [sample_line(c, content.loyalty.currency, clock.now()) for c in view.sample]
-    await message.answer("\n".join(lines))
+    await message.answer(Html("\n").join(lines))

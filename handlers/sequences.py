@@ -11,6 +11,7 @@ from bot.messenger import keyboard
 from flows.clock import Clock
 from flows.content import Content, Texts
 from flows.handoff import Handoff
+from flows.markup import Html, html
 from flows.sequences import Sequences, sequence_reports
 from handlers.filters import IsOwner
 from handlers.handoff import lead_reply
@@ -73,13 +74,13 @@ async def preview(message: Message, command: CommandObject, content: Content, se
     names = ", ".join(seq.name for seq in content.sequences) or "none"
     seq = content.sequence((command.args or "").strip())
     if seq is None:
-        await message.answer(f"Usage: /preview &lt;sequence&gt;. Sequences: {names}")
+        await message.answer(html("Usage: /preview &lt;sequence&gt;. Sequences: {}", names))
         return
     for index, step in enumerate(seq.steps):
         rendered = sequences.render(seq, index, None, 0)
         when = f"after {short_duration(step.delay)}" if step.delay else "at once"
         when += f", at {step.at:%H:%M} local time" if step.at else ""
-        await message.answer(f"<i>{seq.name} · step {index + 1}/{len(seq.steps)} · {when}</i>")
+        await message.answer(html("<i>{} · step {}/{} · {}</i>", seq.name, index + 1, len(seq.steps), when))
         if rendered.photo:
             await message.answer_photo(rendered.photo, caption=rendered.text, reply_markup=keyboard(rendered))
         else:
@@ -93,7 +94,7 @@ async def sequences_report(message: Message, content: Content, enrollments: Enro
     if not reports:
         await message.answer("No sequences in the content file yet.")
         return
-    blocks = []
+    blocks: list[Html] = []
     for r in reports:
         exits = ", ".join(f"{reason} {n}" for reason, n in sorted((r.exits or {}).items())) or "none"
         steps = " · ".join(
@@ -101,10 +102,20 @@ async def sequences_report(message: Message, content: Content, enrollments: Enro
             for i, (s, c) in enumerate(zip(r.sent or [], r.clicks or [], strict=True))
         )
         blocks.append(
-            f"<b>{r.title}</b> ({r.name})\n"
-            f"enrolled {r.enrolled} · active {r.active} · paused {r.paused} · finished {r.finished}\n"
-            f"exited: {exits}\nsteps {steps}\n"
-            f"bought during or ≤7 days after: {r.converted} ({r.conversion:.0%})"
+            html(
+                "<b>{}</b> ({})\nenrolled {} · active {} · paused {} · finished {}\nexited: {}\nsteps {}\n"
+                "bought during or ≤7 days after: {} ({:.0%})",
+                r.title,
+                r.name,
+                r.enrolled,
+                r.active,
+                r.paused,
+                r.finished,
+                exits,
+                steps,
+                r.converted,
+                r.conversion,
+            )
         )
     for text in pack_blocks(blocks):
         await message.answer(text)

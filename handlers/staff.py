@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import html
-
 from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from flows.markup import Html, html
 from flows.staff import INVITE_TTL, Staff
 from handlers.filters import IsOwner
 from handlers.routing import RouterSpec
@@ -23,25 +22,30 @@ class StaffCb(CallbackData, prefix="st"):
     u: int = 0  # the member to revoke
 
 
-async def _team(staff: Staff) -> tuple[str, InlineKeyboardMarkup]:
+async def _team(staff: Staff) -> tuple[Html, InlineKeyboardMarkup]:
     members = await staff.members()
-    lines = ["<b>Your team</b>"]
+    lines = [html("<b>Your team</b>")]
     builder = InlineKeyboardBuilder()
     for member in members:
-        name = html.escape(member.name or str(member.tg_id), quote=False)
         lines.append(
-            f"• {name} — {member.role} (id <code>{member.tg_id}</code>, since {member.added_at:%d.%m.%Y})"
+            html(
+                "• {} — {} (id <code>{}</code>, since {:%d.%m.%Y})",
+                member.name or member.tg_id,
+                member.role,
+                member.tg_id,
+                member.added_at,
+            )
         )
         builder.button(
             text=f"Revoke {member.name or member.tg_id}"[:60], callback_data=StaffCb(a="rev", u=member.tg_id)
         )
     if not members:
-        lines.append("Nobody yet. Invite a cashier or a manager with a one-time link:")
-    lines.append("\nCashiers record sales and redeem coupons; managers can also correct points (/points).")
+        lines.append(Html("Nobody yet. Invite a cashier or a manager with a one-time link:"))
+    lines.append(Html("\nCashiers record sales and redeem coupons; managers can also correct points (/points)."))
     builder.button(text="➕ Invite a cashier", callback_data=StaffCb(a="inv", role="cashier"))
     builder.button(text="➕ Invite a manager", callback_data=StaffCb(a="inv", role="manager"))
     builder.adjust(1)
-    return "\n".join(lines), builder.as_markup()
+    return Html("\n").join(lines), builder.as_markup()
 
 
 @router.message(Command("staff"), IsOwner())
@@ -61,8 +65,14 @@ async def staff_button(query: CallbackQuery, callback_data: StaffCb, staff: Staf
         if message is not None:
             hours = int(INVITE_TTL.total_seconds() // 3600)
             await message.answer(
-                f"One-time invite for a <b>{callback_data.role}</b> (valid {hours} hours, works once):\n{link}\n\n"
-                "Send it only to that person: opening it gives them access. If the wrong person joins, revoke them here in /staff."
+                html(
+                    "One-time invite for a <b>{}</b> (valid {} hours, works once):\n{}\n\n"
+                    "Send it only to that person: opening it gives them access. "
+                    "If the wrong person joins, revoke them here in /staff.",
+                    callback_data.role,
+                    hours,
+                    link,
+                )
             )
         return
     if callback_data.a == "rev" and callback_data.u:

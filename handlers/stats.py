@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 
 from aiogram import F
 from aiogram.enums import ChatAction
@@ -16,6 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.settings import Settings
 from flows.analytics import PERIODS, Analytics, PeriodError, Stats
 from flows.content import Texts
+from flows.markup import Html, html
 from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, Section, sections
 from handlers.filters import IsOwner
 from handlers.render import pack_blocks
@@ -36,18 +36,16 @@ def period_keyboard(current: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def render_blocks(stats: Stats, settings: Settings, language: str) -> list[str]:
+def render_blocks(stats: Stats, settings: Settings, language: str) -> list[Html]:
     return [_block(section) for section in sections(stats, settings.zone, language)]
 
 
-def _block(section: Section) -> str:
-    lines = [f"<b>{html.escape(section.title, quote=False)}</b>"]
-    lines += [
-        f"{html.escape(label, quote=False)}: {html.escape(value, quote=False)}" for label, value in section.rows
-    ]
+def _block(section: Section) -> Html:
+    lines = [html("<b>{}</b>", section.title)]
+    lines += [html("{}: {}", label, value) for label, value in section.rows]
     if section.note:
-        lines.append(f"<i>{html.escape(section.note, quote=False)}</i>")
-    return "\n".join(lines)
+        lines.append(html("<i>{}</i>", section.note))
+    return Html("\n").join(lines)
 
 
 def _charts(stats: Stats, language: str) -> tuple[bytes, bytes]:
@@ -64,7 +62,7 @@ async def stats_command(
     try:
         period = analytics.period(command.args)
     except PeriodError as exc:
-        await message.answer(html.escape(str(exc)))
+        await message.answer(Html(str(exc)))
         return
     assert message.from_user is not None
     await analytics.record_access(message.from_user.id, "stats", period=period.key)
@@ -76,8 +74,8 @@ async def stats_command(
     assert message.bot is not None
     await message.bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_PHOTO)
     revenue, cohorts = await asyncio.to_thread(_charts, stats, t.language)
-    await message.answer_photo(BufferedInputFile(revenue, "revenue.png"), caption=REVENUE_CAPTION)
-    await message.answer_photo(BufferedInputFile(cohorts, "cohorts.png"), caption=COHORT_CAPTION)
+    await message.answer_photo(BufferedInputFile(revenue, "revenue.png"), caption=Html(REVENUE_CAPTION))
+    await message.answer_photo(BufferedInputFile(cohorts, "cohorts.png"), caption=Html(COHORT_CAPTION))
 
 
 @router.callback_query(StatsCb.filter(), IsOwner())
@@ -108,7 +106,7 @@ async def stats_period(
         )
 
 
-async def _send(user: User, query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+async def _send(user: User, query: CallbackQuery, text: Html, markup: InlineKeyboardMarkup | None) -> None:
     assert query.bot is not None
     await query.bot.send_message(user.id, text, reply_markup=markup)
 

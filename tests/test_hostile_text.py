@@ -17,7 +17,7 @@ from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import SentMessage
 from tests.conftest import OWNER_ID, Harness
 from tests.handoff_helpers import FORUM, group_messages, manager_chat, settle
-from tests.loyalty_helpers import CASHIER_ID, card_code, deliver, hire
+from tests.loyalty_helpers import CASHIER_ID, MANAGER_ID, card_code, deliver, hire
 
 HOSTILE = [
     "Eve <script>",
@@ -174,6 +174,18 @@ async def team_list(harness: Harness) -> Seen:
     return Seen(await owner.send("/staff"), HOSTILE)
 
 
+async def points_reasons(harness: Harness) -> Seen:
+    """A manager's free-text reason reaches the customer: in the notice and in /balance's history."""
+    manager = await hire(harness, MANAGER_ID, role="manager")
+    anna = harness.chat(1001)
+    code = await card_code(anna)
+    for delta, value in enumerate(HOSTILE, 1):  # distinct amounts: distinct corrections
+        await manager.send(f"/points {code} +{delta} {value}")
+    await deliver(harness, len(HOSTILE) + 1)
+    await anna.send("/balance")
+    return Seen(anna.messages(), HOSTILE)
+
+
 VIEWS: dict[str, View] = {
     "onboarding welcome": onboarding_welcome,
     "/sale": sale_by_command,
@@ -187,6 +199,7 @@ VIEWS: dict[str, View] = {
     "/questions": questions_report,
     "/segment samples": segment_samples,
     "/staff": team_list,
+    "/points reasons in /balance": points_reasons,
 }
 
 
