@@ -76,7 +76,7 @@ def tags_around_values() -> list[str]:
     for name, tree in sources():
         for node in ast.walk(tree):
             if isinstance(node, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in node.values):
-                literal = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+                literal = "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
                 if TAG.search(literal):
                     found.append(f"{name}:{node.lineno}")
     return found
