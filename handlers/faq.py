@@ -13,6 +13,7 @@ from flows.content import FaqEntry, Texts
 from flows.faq import Faq
 from flows.handoff import Handoff
 from flows.intent import BuyingIntent
+from flows.markup import trusted
 from handlers.filters import PlainText
 from handlers.handoff import AskManagerCb, lead_reply
 from handlers.routing import RouterSpec
@@ -56,7 +57,7 @@ def answer_keyboard(entry: FaqEntry, t: Texts, faq: Faq) -> InlineKeyboardMarkup
 
 
 async def send_answer(message: Message, entry: FaqEntry, t: Texts, faq: Faq) -> None:
-    text = t.local(entry.answer, faq.content.business.default_language)
+    text = trusted(t.local(entry.answer, faq.content.business.default_language))  # the owner's HTML, as written
     markup = answer_keyboard(entry, t, faq)
     if entry.photo:
         await message.answer_photo(photo_input(entry.photo), caption=text, reply_markup=markup)

@@ -16,6 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 
 from flows.content import Content, Texts
+from flows.markup import Html
 from flows.onboarding import Birthday, Onboarding, PhoneAnswer
 from handlers.filters import AwaitingStep, PlainText
 from handlers.routing import RouterSpec
@@ -128,7 +129,7 @@ async def step_button(
     await ask(message, await onboarding.advance(customer, callback_data.step), t, onboarding, customer)
 
 
-async def _interests_summary(customer: Customer, t: Texts, onboarding: Onboarding) -> str:
+async def _interests_summary(customer: Customer, t: Texts, onboarding: Onboarding) -> Html:
     chosen = await onboarding.chosen_interests(customer)
     if not chosen:
         return t("interests_none")

@@ -45,8 +45,13 @@ def settings_overrides() -> dict[str, Any]:
 
 
 def customers(harness: Harness) -> list[ChatDriver]:
-    """One customer per hostile string, the string as their first name."""
-    return [harness.chat(2000 + i, first_name=value) for i, value in enumerate(HOSTILE)]
+    """One customer per hostile string, the string as their first name and (with a prefix) their username
+    (Telegram allows only letters, digits and _ there, but imports and the API are not Telegram)."""
+    return [harness.chat(2000 + i, first_name=value, username=f"u_{value}") for i, value in enumerate(HOSTILE)]
+
+
+def usernames() -> list[str]:
+    return [f"@u_{value}"[:SHOWN] for value in HOSTILE]
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,7 @@ async def profile(harness: Harness) -> Seen:
     people = customers(harness)
     for person in people:
         await person.send("/profile")
-    return Seen([m for p in people for m in p.messages()], HOSTILE)
+    return Seen([m for p in people for m in p.messages()], HOSTILE + usernames())
 
 
 async def lead_cards_and_relays(harness: Harness) -> Seen:
@@ -137,7 +142,8 @@ async def lead_cards_and_relays(harness: Harness) -> Seen:
         await person.send("/manager")
         await person.send(value)  # relayed to the managers while the lead is open
     await settle(harness, rounds=len(HOSTILE) * 4)
-    return Seen(group_messages(harness), HOSTILE + [f"Do you have {value}?"[:SHOWN] for value in HOSTILE])
+    asked = [f"Do you have {value}?"[:SHOWN] for value in HOSTILE]
+    return Seen(group_messages(harness), HOSTILE + usernames() + asked)
 
 
 async def leads_report(harness: Harness) -> Seen:
@@ -164,7 +170,7 @@ async def segment_samples(harness: Harness) -> Seen:
     owner = harness.chat(OWNER_ID, first_name="Owner")
     for i in range(len(HOSTILE)):
         await owner.send(f"/segment spent>{100 * (i + 1) - 1} !spent>{100 * (i + 1)}")
-    return Seen(owner.messages(), HOSTILE)
+    return Seen(owner.messages(), HOSTILE + usernames())
 
 
 async def team_list(harness: Harness) -> Seen:
