@@ -119,11 +119,36 @@ async def spend_accepted(harness: Harness) -> Seen:
     return await _ask_to_spend(harness, yes=True)
 
 
+def _word(value: str) -> str:
+    return value.replace(" ", "")
+
+
 async def redeem_unknown_code(harness: Harness) -> Seen:
     cashier = await hire(harness)
     for value in HOSTILE:
-        await cashier.send(f"/redeem {value.replace(' ', '')}")
-    return Seen(cashier.messages(), [value.replace(" ", "") for value in HOSTILE])
+        await cashier.send(f"/redeem {_word(value)}")
+    return Seen(cashier.messages(), [_word(value) for value in HOSTILE])
+
+
+async def staff_commands_echo_arguments(harness: Harness) -> Seen:
+    """Unknown cards and categories are quoted back to the staff member who typed them."""
+    manager = await hire(harness, MANAGER_ID, role="manager")
+    code = await card_code(harness.chat(1001))
+    for value in HOSTILE:
+        await manager.send(f"/sale {_word(value)} 100")
+        await manager.send(f"/points {_word(value)} +5 typo")
+        await manager.send(f"/redeem ABCD2345 {_word(value)}")
+        await manager.send(f"/sale {code} 100 {_word(value)}x")  # an unknown category
+    return Seen(manager.messages(), [_word(value) for value in HOSTILE])
+
+
+async def segment_errors(harness: Harness) -> Seen:
+    """A segment expression that does not parse is shown back with the wrong word marked."""
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    for value in HOSTILE:
+        await owner.send(f"/segment {value}")
+        await owner.send(f"/broadcast {value}")
+    return Seen(owner.messages(), HOSTILE)
 
 
 async def profile(harness: Harness) -> Seen:
@@ -199,6 +224,8 @@ VIEWS: dict[str, View] = {
     "spending declined": spend_declined,
     "spending accepted": spend_accepted,
     "/redeem unknown code": redeem_unknown_code,
+    "staff commands echo arguments": staff_commands_echo_arguments,
+    "segment errors": segment_errors,
     "/profile": profile,
     "lead cards and relays": lead_cards_and_relays,
     "/leads": leads_report,
