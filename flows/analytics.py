@@ -303,7 +303,8 @@ def _broadcast_title(broadcast_id: int, message: str | None) -> str:
         text = str(json.loads(message or "{}").get("text") or "")
     except (ValueError, AttributeError):
         text = ""
-    words = " ".join(re.sub(r"<[^>]+>", " ", html.unescape(text)).split())
+    # Tags first, then entities: a "<b>" the manager typed as text is "&lt;b&gt;" here and stays in the title.
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
     return f"#{broadcast_id} {words[:40]}{'…' if len(words) > 40 else ''}".strip()
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import SentMessage
+from tests import broadcast_helpers
 from tests.conftest import OWNER_ID, Harness
 from tests.handoff_helpers import FORUM, group_messages, manager_chat, settle
 from tests.loyalty_helpers import CASHIER_ID, MANAGER_ID, card_code, deliver, hire
@@ -217,6 +218,17 @@ async def points_reasons(harness: Harness) -> Seen:
     return Seen(anna.messages(), HOSTILE)
 
 
+async def stats_with_broadcast_titles(harness: Harness) -> Seen:
+    """/stats names each broadcast by its first words (what a manager typed, shown as typed)."""
+    await broadcast_helpers.customer(harness, 1001)
+    for value in HOSTILE:
+        await broadcast_helpers.wizard(harness, "everyone", text=value)
+        await deliver(harness, 2)
+        await harness.advance(days=1)  # past the per-customer broadcast spacing
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    return Seen(await owner.send("/stats"), HOSTILE)
+
+
 VIEWS: dict[str, View] = {
     "onboarding welcome": onboarding_welcome,
     "/sale": sale_by_command,
@@ -233,6 +245,7 @@ VIEWS: dict[str, View] = {
     "/segment samples": segment_samples,
     "/staff": team_list,
     "/points reasons in /balance": points_reasons,
+    "/stats broadcast titles": stats_with_broadcast_titles,
 }
 
 
