@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 
 from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import SentMessage
+from flows.report_html import render_report
 from tests import broadcast_helpers
 from tests.conftest import OWNER_ID, Harness
 from tests.handoff_helpers import FORUM, group_messages, manager_chat, settle
@@ -298,3 +300,36 @@ async def test_the_cashier_is_told_when_a_customer_named_like_a_tag_declines(har
     seen = await spend_declined(harness)
     assert sum("declined paying with points" in str(m) for m in seen.messages) == len(HOSTILE)
     assert CASHIER_ID in {m.chat_id for m in seen.messages}
+
+
+class _PageReader(HTMLParser):
+    """The tags and the visible text of the report page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+async def test_the_html_report_shows_hostile_titles_as_text(harness: Harness) -> None:
+    """The report page is HTML too: broadcast titles and the business name are text, never tags."""
+    await stats_with_broadcast_titles(harness)
+    analytics = harness.services["analytics"]
+    stats = await analytics.stats(analytics.period("30d"))
+    business = '<img src=x onerror="alert(1)"> & Co'
+    page = render_report(stats, business, harness.settings.zone, "en", b"png", b"png", harness.clock.now())
+    reader = _PageReader()
+    reader.feed(page)
+    text = "".join(reader.text)
+    assert reader.tags <= {"html", "head", "meta", "title", "style", "body", "h1", "p", "section", "h2", "table"} | {
+        "tr", "td", "figure", "img", "figcaption"
+    }  # fmt: skip
+    assert page.count("<img") == 2  # the two charts, not the business name
+    for value in [*HOSTILE, business]:
+        assert value[:SHOWN] in text, value
