@@ -42,11 +42,6 @@ def emulator_options() -> dict[str, Any]:
     return {"rate_limits": False}
 
 
-@pytest.fixture
-def settings_overrides() -> dict[str, Any]:
-    return FORUM  # a managers' group, for lead cards and relays
-
-
 def customers(harness: Harness) -> list[ChatDriver]:
     """One customer per hostile string, the string as their first name and (with a prefix) their username
     (Telegram allows only letters, digits and _ there, but imports and the API are not Telegram)."""
@@ -231,6 +226,22 @@ async def stats_with_broadcast_titles(harness: Harness) -> Seen:
     return Seen(await owner.send("/stats"), HOSTILE)
 
 
+async def low_score_alerts(harness: Harness) -> Seen:
+    """Without a managers' group, a low satisfaction score alerts the owners, naming the customer."""
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    await owner.send("/help")  # the owner has talked to the bot, so it may write to them
+    cashier = await hire(harness)
+    people = customers(harness)
+    for person in people:
+        await cashier.send(f"/sale {await card_code(person)} 100")
+    await harness.advance(hours=24)
+    await deliver(harness, 2)
+    for person in people:
+        await person.click("1", message=await person.wait_for_text("How was your visit"))
+    await deliver(harness, len(HOSTILE))
+    return Seen(owner.messages(), HOSTILE + usernames())
+
+
 VIEWS: dict[str, View] = {
     "onboarding welcome": onboarding_welcome,
     "/sale": sale_by_command,
@@ -248,7 +259,10 @@ VIEWS: dict[str, View] = {
     "/staff": team_list,
     "/points reasons in /balance": points_reasons,
     "/stats broadcast titles": stats_with_broadcast_titles,
+    "low-score alerts to owners": low_score_alerts,
 }
+# Views run with a managers' group (reply mode, for cards and relays) unless they need to run without one.
+SETTINGS: dict[str, dict[str, Any]] = {"low-score alerts to owners": {}}
 
 
 # --- the check --------------------------------------------------------------------------------------
@@ -288,13 +302,16 @@ def assert_literal(seen: Seen) -> None:
             assert "evil.example" not in str(entity.get("url", "")), f"a link the bot did not write: {entity}"
 
 
-@pytest.mark.parametrize("view", list(VIEWS), ids=list(VIEWS))
+@pytest.mark.parametrize(
+    ("view", "settings_overrides"), [(name, SETTINGS.get(name, FORUM)) for name in VIEWS], ids=list(VIEWS)
+)
 async def test_hostile_text_is_shown_literally(harness: Harness, view: str) -> None:
     seen = await VIEWS[view](harness)
     assert parse_errors(harness) == []
     assert_literal(seen)
 
 
+@pytest.mark.parametrize("settings_overrides", [FORUM])
 async def test_the_cashier_is_told_when_a_customer_named_like_a_tag_declines(harness: Harness) -> None:
     """The case seen in the wild: the notice failed to send (Telegram refused the HTML)."""
     seen = await spend_declined(harness)
