@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.http_server import HttpLimits, limited_app, start_server
 from flows.codes import normalize
 from flows.content import Content
 from flows.money import amount_hint, parse_amount
@@ -28,7 +29,7 @@ from storage.ledger import LedgerRepo
 from storage.purchases import Item
 
 log = logging.getLogger(__name__)
-MAX_BODY = 256 * 1024
+API_MAX_BODY = 256 * 1024
 FIELDS = {"external_id", "card", "phone", "telegram_id", "amount", "category", "items", "purchased_at"}
 
 
@@ -59,26 +60,31 @@ def parse_moment(value: object, now: datetime) -> datetime | FieldError:
 
 class ApiServer:
     def __init__(
-        self, token: str, purchases: Purchases, ledger: LedgerRepo, content: Content, max_amount: Decimal
+        self,
+        token: str,
+        purchases: Purchases,
+        ledger: LedgerRepo,
+        content: Content,
+        max_amount: Decimal,
+        limits: HttpLimits | None = None,
     ) -> None:
         self._token = token.encode()
         self._purchases = purchases
         self._ledger = ledger
         self._content = content
         self._max_amount = max_amount
+        self._limits = limits or HttpLimits(max_body=API_MAX_BODY)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
     def web_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY)
+        app = limited_app(self._limits)
         app.router.add_post("/api/purchases", self.post_purchase)
         app.router.add_get("/api/health", self.health)
         return app
 
     async def start(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self.web_app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
+        self._runner = await start_server(self.web_app(), host, port, self._limits)
         bound_host, bound_port = self._runner.addresses[0][:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
         log.info("purchases API listening on %s", self.base_url)
