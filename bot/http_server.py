@@ -21,9 +21,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
+requests_log = logging.getLogger("bot.http_server.requests")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _BUSY = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
@@ -59,7 +61,7 @@ def _body_deadline(seconds: float) -> Middleware:
 
 async def start_server(app: web.Application, host: str, port: int, limits: HttpLimits) -> web.AppRunner:
     """Serve `app` on host:port within `limits`; `cleanup()` the returned runner to stop."""
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.header_timeout)
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=limits.header_timeout, logger=requests_log)
     await runner.setup()
     try:
         await LimitedSite(runner, host, port, limits.max_connections).start()
@@ -67,6 +69,23 @@ async def start_server(app: web.Application, host: str, port: int, limits: HttpL
         await runner.cleanup()
         raise
     return runner
+
+
+class _ClientFaults(logging.Filter):
+    """A request that is not valid HTTP is the client's fault: aiohttp answers it 400 itself, but logs it
+    as an ERROR with a traceback. Anyone can send that to a public port, so it is kept at DEBUG, one line.
+    Errors inside our own handlers stay errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fault = record.exc_info[1] if record.exc_info else None
+        if isinstance(fault, HttpProcessingError):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            record.msg, record.args, record.exc_info = "bad request from a client: %s", (fault.message,), None
+            return requests_log.isEnabledFor(logging.DEBUG)
+        return True
+
+
+requests_log.addFilter(_ClientFaults())
 
 
 class LimitedSite(web.TCPSite):
