@@ -15,6 +15,9 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType as T
 from aiogram.types import BotCommand, LinkPreviewOptions
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -44,6 +47,7 @@ from flows.notices import Notices
 from flows.onboarding import Onboarding
 from flows.outbox import DrainReport, Sender, SendPolicy
 from flows.purchases import Purchases
+from flows.redaction import redact
 from flows.referrals import Referrals
 from flows.sales import Sales
 from flows.segments import Segments
@@ -171,6 +175,16 @@ class App:
 class _Session(AiohttpSession):
     """aiogram waits 250 ms on close for TLS connections to wind down; plain HTTP (a local Bot API server,
     the emulator) has none, so the wait is skipped there."""
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[T], timeout: int | None = None) -> T:
+        try:
+            return await super().make_request(bot, method, timeout)
+        except TelegramNetworkError as error:
+            # aiohttp's errors quote the URL, and the URL holds the token: strip it before the error
+            # reaches a log, a stored last_error or a message to the owner. The cause is kept, for
+            # whoever classifies the failure.
+            error.message = redact(error.message)
+            raise
 
     async def close(self) -> None:
         if self.api.base.startswith("https://"):

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flows.content import example_content_path
+from flows.redaction import register_secret
 
 OFFICIAL_API = "https://api.telegram.org"
 MIN_WEBHOOK_SECRET = 32
@@ -194,7 +195,7 @@ def is_loopback_url(url: str) -> bool:
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning pydantic's errors into one line naming the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
@@ -202,3 +203,6 @@ def load_settings(**overrides: object) -> Settings:
         if first["type"] == "missing":
             problem = "is required but not set (put it in .env or the environment)"
         raise SettingsError(f"{variable}: {problem}") from None
+    for secret in (settings.bot_token, settings.api_token, settings.webhook_secret):
+        register_secret(secret.get_secret_value() if secret is not None else None)
+    return settings

@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.settings import Settings
+from flows.redaction import register_secret
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -26,7 +27,9 @@ def webhook_secret(settings: Settings) -> str:
     """
     if settings.webhook_secret is not None:
         return settings.webhook_secret.get_secret_value()
-    return secrets.token_urlsafe(32)
+    secret = secrets.token_urlsafe(32)
+    register_secret(secret)
+    return secret
 
 
 def encoded(text: str) -> bytes:

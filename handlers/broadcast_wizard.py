@@ -23,6 +23,7 @@ from flows.broadcasts import Broadcasts
 from flows.content import Content
 from flows.messenger import Delivery
 from flows.outbox import SendPolicy, quiet_until
+from flows.redaction import redact
 from flows.segments import USAGE, SegmentError
 from flows.staff import Staff
 from handlers.broadcasts import control_markup
@@ -124,7 +125,7 @@ async def show_preview(
     if result.status is not Delivery.SENT:
         await broadcasts.repo.update_draft(draft.id, draft.created_by, step="message")
         await message.answer(
-            f"⚠️ Telegram refused this message: {html.escape(result.error or 'unknown error', quote=False)}\n"
+            f"⚠️ Telegram refused this message: {html.escape(redact(result.error or 'unknown error'), quote=False)}\n"
             "Send the message again.",
             reply_markup=_markup(draft.id),
         )
