@@ -47,11 +47,11 @@ def _ensure_venv() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
 
 
-def ensure_installed(extras: str) -> None:
+def ensure_installed(extras: str, *, warn_stale: bool = True) -> None:
     """Install the locked dependencies (and the project, editable) into .venv unless already done."""
     _ensure_venv()
     lock = LOCKS[extras]
-    if not lock.read_text().startswith(f"{STAMP}{declared()}"):
+    if warn_stale and not lock.read_text().startswith(f"{STAMP}{declared()}"):
         print(f"warning: {lock.name} is older than pyproject.toml's dependencies: run `python3 dev.py lock`")
     digest = hashlib.sha256(
         (ROOT / "pyproject.toml").read_bytes() + lock.read_bytes() + extras.encode()
@@ -72,7 +72,7 @@ def lock(options: list[str]) -> int:
     file PyPI has for them, for Python 3.11+ on every platform."""
     _ensure_venv()
     if LOCKS["dev"].exists():
-        ensure_installed("dev")  # uv, pinned in the dev lock, does the resolving
+        ensure_installed("dev", warn_stale=False)  # uv, pinned in the dev lock, does the resolving
     else:  # the very first lock: nothing pinned yet to install uv from
         subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "uv>=0.5,<1"], cwd=ROOT, check=True)
     for extras, target in LOCKS.items():
