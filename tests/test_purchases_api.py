@@ -189,3 +189,19 @@ async def test_deep_nesting_constants_and_bad_bytes_get_422(harness: Harness, ra
     ):
         assert response.status == 422
         assert (await response.json())["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize("raw_token", [b"\xff\xfe" + TOKEN.encode(), "ä".encode() * 20, TOKEN.encode() + b"\x80"])
+async def test_a_token_with_bytes_that_are_not_utf8_gets_401(harness: Harness, raw_token: bytes) -> None:
+    assert harness.app.api is not None
+    port = int(harness.app.api.base_url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = b'{"external_id": "x", "telegram_id": 1001, "amount": "10"}'
+    writer.write(
+        b"POST /api/purchases HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + raw_token
+        + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    answer = await asyncio.wait_for(reader.read(), 15)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:100]
+    assert await harness.services["purchases_repo"].count() == 0
