@@ -3,16 +3,22 @@
 
     python3 dev.py sandbox   # install what is needed, then talk to the bot in this terminal
     python3 dev.py test      # install what is needed, then lint, type-check and run the whole test suite
+    python3 dev.py lock      # after changing dependencies in pyproject.toml: re-pin the lock files
+                             # (`lock --upgrade`: move every pin to the newest version the ranges allow)
 
-Everything goes into ./.venv; it is reinstalled only when pyproject.toml changes.
+Everything goes into ./.venv, installed from the lock files (exact versions, checked against their
+hashes): requirements.lock for running, requirements-dev.lock for tests and tools. It is reinstalled
+only when a lock file or pyproject.toml changes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
 
@@ -21,26 +27,65 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 PACKAGES = ("bot", "flows", "handlers", "storage")
+STAMP = "# declared dependencies: "
+LOCKS = {"": ROOT / "requirements.lock", "dev": ROOT / "requirements-dev.lock"}
 
 
-def ensure_installed(extras: str) -> None:
+def declared() -> str:
+    """A fingerprint of the dependencies pyproject.toml declares, written into each lock file, so that
+    a lock made before a dependency was added or changed is noticed."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    wanted = {"dependencies": project["dependencies"], "extras": project.get("optional-dependencies", {})}
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _ensure_venv() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - this file must explain itself on an old Python
         sys.exit(f"nurture-bot needs Python 3.11 or newer (this is {sys.version.split()[0]})")
     if not PYTHON.exists():
         print("creating .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+
+
+def ensure_installed(extras: str, *, warn_stale: bool = True) -> None:
+    """Install the locked dependencies (and the project, editable) into .venv unless already done."""
+    _ensure_venv()
+    lock = LOCKS[extras]
+    if warn_stale and not lock.read_text().startswith(f"{STAMP}{declared()}"):
+        print(f"warning: {lock.name} is older than pyproject.toml's dependencies: run `python3 dev.py lock`")
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + lock.read_bytes() + extras.encode()
+    ).hexdigest()
     stamp = VENV / f".installed-{extras or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
-    print("installing dependencies into .venv (first run only) …", flush=True)
-    target = f".[{extras}]" if extras else "."
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target],
-        cwd=ROOT,
-        check=True,
-    )
+    print(f"installing dependencies into .venv from {lock.name} …", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    # Exactly the locked versions, each checked against its hash; then the project itself, adding nothing.
+    subprocess.run([*pip, "--require-hashes", "-r", str(lock)], cwd=ROOT, check=True)
+    subprocess.run([*pip, "--no-deps", "-e", "."], cwd=ROOT, check=True)
     stamp.write_text(digest)
+
+
+def lock(options: list[str]) -> int:
+    """Resolve pyproject.toml's ranges into both lock files: exact versions with the hashes of every
+    file PyPI has for them, for Python 3.11+ on every platform."""
+    _ensure_venv()
+    if LOCKS["dev"].exists():
+        ensure_installed("dev", warn_stale=False)  # uv, pinned in the dev lock, does the resolving
+    else:  # the very first lock: nothing pinned yet to install uv from
+        subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "uv>=0.5,<1"], cwd=ROOT, check=True)
+    for extras, target in LOCKS.items():
+        command = [str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--universal", "--python-version", "3.11"]
+        command += ["--generate-hashes", "--quiet", "--output-file", target.name, *options]
+        command += ["--extra", extras] if extras else []
+        if subprocess.call(
+            command, cwd=ROOT, env={**os.environ, "UV_CUSTOM_COMPILE_COMMAND": "python3 dev.py lock"}
+        ):
+            return 1
+        target.write_text(f"{STAMP}{declared()}\n{target.read_text()}")
+        print(f"{target.name} written")
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -55,6 +100,8 @@ def main(argv: list[str]) -> int:
         types = subprocess.call([str(PYTHON), "-m", "mypy", *PACKAGES], cwd=ROOT)
         tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
         return tests or lint or types
+    if command == "lock":
+        return lock(rest)
     if command == "bench":
         ensure_installed("dev")
         return subprocess.call([str(PYTHON), "-m", "bench", *rest], cwd=ROOT)

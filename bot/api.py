@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -18,9 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.http_server import HttpLimits, limited_app, start_server
 from flows.codes import normalize
 from flows.content import Content
-from flows.money import amount_hint, parse_amount
 from flows.purchases import NewPurchase, PurchaseRefused, Purchases, Recorded
 from flows.sales import refusal_text
 from storage.customers import Customer
@@ -28,7 +29,11 @@ from storage.ledger import LedgerRepo
 from storage.purchases import Item
 
 log = logging.getLogger(__name__)
-MAX_BODY = 256 * 1024
+ASCII_DIGITS = frozenset("0123456789")
+DECIMAL_TEXT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,15})?", re.ASCII)
+MAX_QUANTITY = Decimal(1_000_000)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+API_MAX_BODY = 256 * 1024
 FIELDS = {"external_id", "card", "phone", "telegram_id", "amount", "category", "items", "purchased_at"}
 
 
@@ -39,46 +44,120 @@ class FieldError:
 
 
 def normalize_phone(text: str) -> str | None:
-    digits = "".join(ch for ch in text if ch.isdigit())
+    # ASCII digits only: str.isdigit() also takes "²" and "١", which no phone number is written with.
+    digits = "".join(ch for ch in text if ch in ASCII_DIGITS)
     return f"+{digits}" if 7 <= len(digits) <= 15 else None
 
 
 def parse_moment(value: object, now: datetime) -> datetime | FieldError:
-    if not isinstance(value, str):
-        return FieldError("purchased_at", "must be an ISO 8601 time with a zone, e.g. 2026-01-05T12:30:00+02:00")
+    shape = FieldError("purchased_at", "must be an ISO 8601 time with a zone, e.g. 2026-01-05T12:30:00+02:00")
+    if not isinstance(value, str) or len(value) > 40:
+        return shape
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return FieldError("purchased_at", "must be an ISO 8601 time with a zone, e.g. 2026-01-05T12:30:00+02:00")
-    if moment.tzinfo is None:
-        return FieldError("purchased_at", "needs a time zone (e.g. +02:00 or Z)")
-    if moment.astimezone(UTC) > now + timedelta(minutes=5):
+        if moment.tzinfo is None:
+            return FieldError("purchased_at", "needs a time zone (e.g. +02:00 or Z)")
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range by the zone
+        return shape
+    if moment < EARLIEST:
+        return FieldError("purchased_at", f"is before {EARLIEST:%Y-%m-%d}")
+    if moment > now + timedelta(minutes=5):
         return FieldError("purchased_at", "is in the future")
-    return moment.astimezone(UTC)
+    return moment
+
+
+def read_amount(
+    value: object, field: str, maximum: Decimal, *, zero: bool = False, places: int = 2
+) -> Decimal | FieldError:
+    """A JSON number or a string such as "1500.50": a dot for decimals, no thousands separators (those are
+    the counter's convention for people; a program means what it sends), at most `places` decimals."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        return FieldError(field, 'must be a number or a string such as "1500.50"')
+    if isinstance(value, str):
+        if not DECIMAL_TEXT.fullmatch(value.strip()):
+            return FieldError(field, 'must be a number written with a dot for decimals, e.g. "1500.50"')
+        value = Decimal(value.strip())
+    amount = Decimal(value)
+    if amount < 0:
+        return FieldError(field, "cannot be negative")
+    if amount == 0 and not zero:
+        return FieldError(field, "must be more than zero")
+    if amount > maximum:
+        return FieldError(field, f"is more than the maximum of {maximum}")
+    step = Decimal(1).scaleb(-places)
+    if amount != amount.quantize(step):  # quantize is safe: the amount is within the maximum here
+        return FieldError(field, f"has more than {places} decimals")
+    return amount.quantize(step)
+
+
+def read_body(raw: bytes) -> dict[str, Any] | FieldError:
+    """The request body as a JSON object, numbers with a fraction as exact Decimals."""
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        return FieldError("body", "is not UTF-8 text")
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
+        return FieldError("body", "is not valid JSON")
+    if not isinstance(body, dict):
+        return FieldError("body", "must be a JSON object")
+    broken = _unencodable(body, "")
+    if broken is not None:
+        return FieldError(broken or "body", "contains text that is not valid Unicode")
+    return body
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _unencodable(value: object, path: str) -> str | None:
+    """The path of the first string (key or value) with lone surrogates, which no database can store."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    children: list[tuple[object, str]] = []
+    if isinstance(value, dict):
+        children = [(key, path) for key in value] + [(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()]
+    elif isinstance(value, list):
+        children = [(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    for child, where in children:
+        found = _unencodable(child, where)
+        if found is not None:
+            return found
+    return None
 
 
 class ApiServer:
     def __init__(
-        self, token: str, purchases: Purchases, ledger: LedgerRepo, content: Content, max_amount: Decimal
+        self,
+        token: str,
+        purchases: Purchases,
+        ledger: LedgerRepo,
+        content: Content,
+        max_amount: Decimal,
+        limits: HttpLimits | None = None,
     ) -> None:
         self._token = token.encode()
         self._purchases = purchases
         self._ledger = ledger
         self._content = content
         self._max_amount = max_amount
+        self._limits = limits or HttpLimits(max_body=API_MAX_BODY)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
     def web_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY)
+        app = limited_app(self._limits)
         app.router.add_post("/api/purchases", self.post_purchase)
         app.router.add_get("/api/health", self.health)
         return app
 
     async def start(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self.web_app(), access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
+        self._runner = await start_server(self.web_app(), host, port, self._limits)
         bound_host, bound_port = self._runner.addresses[0][:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
         log.info("purchases API listening on %s", self.base_url)
@@ -93,7 +172,9 @@ class ApiServer:
 
     def _authorized(self, request: web.Request) -> bool:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self._token)
+        # Undecodable header bytes arrive as surrogates: compare the bytes that were sent.
+        sent = given.strip().encode("utf-8", "surrogateescape")
+        return scheme.lower() == "bearer" and hmac.compare_digest(sent, self._token)
 
     async def post_purchase(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -102,12 +183,9 @@ class ApiServer:
                 status=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        try:
-            body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return _unprocessable([FieldError("body", "is not valid JSON")])
-        if not isinstance(body, dict):
-            return _unprocessable([FieldError("body", "must be a JSON object")])
+        body = read_body(await request.read())
+        if isinstance(body, FieldError):
+            return _unprocessable([body])
         purchase_or_errors = await self._parse(body)
         if isinstance(purchase_or_errors, list):
             return _unprocessable(purchase_or_errors)
@@ -118,22 +196,16 @@ class ApiServer:
         return web.json_response(_answer(recorded), status=200 if recorded.duplicate else 201)
 
     async def _parse(self, body: dict[str, Any]) -> NewPurchase | list[FieldError]:
-        errors = [FieldError(name, "unknown field") for name in sorted(set(body) - FIELDS)]
+        errors = [FieldError(name[:100], "unknown field") for name in sorted(set(body) - FIELDS)][:10]
         now = self._purchases.clock.now()
         external_id = body.get("external_id")
         if not isinstance(external_id, str) or not 1 <= len(external_id.strip()) <= 100:
             errors.append(FieldError("external_id", "required: your id of this purchase, 1–100 characters"))
         customer, customer_errors = await self._customer(body)
         errors += customer_errors
-        amount = None
-        raw_amount = body.get("amount")
-        if isinstance(raw_amount, bool) or not isinstance(raw_amount, str | int | float):
-            errors.append(FieldError("amount", 'required: a number or a string such as "1500.50"'))
-        else:
-            parsed = parse_amount(str(raw_amount), self._max_amount)
-            if parsed.error is not None:
-                errors.append(FieldError("amount", amount_hint(parsed.error, self._max_amount)))
-            amount = parsed.value
+        amount = read_amount(body.get("amount"), "amount", self._max_amount)
+        if isinstance(amount, FieldError):
+            errors.append(amount)
         category = body.get("category")
         if category is not None and (
             not isinstance(category, str) or self._content.loyalty.category(category) is None
@@ -151,7 +223,7 @@ class ApiServer:
                 purchased_at = moment
         if errors:
             return errors
-        assert customer is not None and amount is not None and isinstance(external_id, str)
+        assert customer is not None and isinstance(amount, Decimal) and isinstance(external_id, str)
         return NewPurchase(
             customer_id=customer.id,
             amount=amount,
@@ -171,14 +243,16 @@ class ApiServer:
         name = given[0]
         value = body[name]
         customer: Customer | None = None
-        if name == "card" and isinstance(value, str):
+        if name == "card" and isinstance(value, str) and len(value) <= 64:
             customer = await self._ledger.customer_by_card(normalize(value))
-        elif name == "phone" and isinstance(value, str):
+        elif name == "phone" and isinstance(value, str) and len(value) <= 64:
             phone = normalize_phone(value)
             if phone is None:
                 return None, [FieldError("phone", "is not a phone number (7–15 digits)")]
             customer = await self._ledger.customer_by_phone(phone)
         elif name == "telegram_id" and isinstance(value, int) and not isinstance(value, bool):
+            if not 0 < value < 2**53:  # Telegram's ids fit in 52 bits; SQLite's integers in 64
+                return None, [FieldError(name, "is not a Telegram user id")]
             customer = await self._ledger.customer_by_tg(value)
         else:
             return None, [FieldError(name, "has the wrong type")]
@@ -198,21 +272,19 @@ class ApiServer:
                 errors.append(FieldError(f"{where}.name", "each item needs a name"))
                 continue
             category = entry.get("category")
-            if category is not None and self._content.loyalty.category(str(category)) is None:
+            if category is not None and (
+                not isinstance(category, str) or self._content.loyalty.category(category) is None
+            ):
                 errors.append(FieldError(f"{where}.category", "unknown category"))
                 continue
-            try:
-                quantity = Decimal(str(entry.get("quantity", 1)))
-                amount = Decimal(str(entry["amount"])) if entry.get("amount") is not None else None
-            except ArithmeticError:
-                errors.append(FieldError(f"{where}.quantity", "quantity and amount must be numbers"))
-                continue
-            if (
-                not quantity.is_finite()
-                or quantity <= 0
-                or (amount is not None and (not amount.is_finite() or amount < 0))
-            ):
-                errors.append(FieldError(f"{where}.quantity", "quantity must be positive and amount not negative"))
+            quantity = read_amount(entry.get("quantity", 1), f"{where}.quantity", MAX_QUANTITY, places=3)
+            amount = (
+                read_amount(entry["amount"], f"{where}.amount", self._max_amount, zero=True)
+                if entry.get("amount") is not None
+                else None
+            )
+            if isinstance(quantity, FieldError) or isinstance(amount, FieldError):
+                errors += [e for e in (quantity, amount) if isinstance(e, FieldError)]
                 continue
             items.append(Item(entry["name"].strip()[:200], category, quantity, amount))
         return items, errors

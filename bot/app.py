@@ -15,18 +15,21 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType as T
 from aiogram.types import BotCommand, LinkPreviewOptions
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.api import ApiServer
+from bot.api import API_MAX_BODY, ApiServer
+from bot.http_server import HttpLimits, limited_app, start_server
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
 from bot.progress import AiogramProgressBoard
 from bot.retry import RetryAfterMiddleware
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
+from bot.webhook import WebhookHandler, webhook_secret
 from flows.analytics import Analytics
 from flows.broadcasts import Broadcasts
 from flows.clock import Clock, SystemClock
@@ -44,6 +47,7 @@ from flows.notices import Notices
 from flows.onboarding import Onboarding
 from flows.outbox import DrainReport, Sender, SendPolicy
 from flows.purchases import Purchases
+from flows.redaction import redact
 from flows.referrals import Referrals
 from flows.sales import Sales
 from flows.segments import Segments
@@ -76,6 +80,17 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 20.0
 WEBHOOK_PATH = "/telegram"
+WEBHOOK_MAX_BODY = 1024 * 1024  # an update is a few kB; Telegram's own limit for a message is far below
+
+
+def http_limits(settings: Settings, max_body: int = WEBHOOK_MAX_BODY) -> HttpLimits:
+    """The webhook's and the purchases API's limits against slow and many clients."""
+    return HttpLimits(
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        max_connections=settings.http_max_connections,
+        max_body=max_body,
+    )
 
 
 @dataclass
@@ -103,6 +118,7 @@ class App:
                 self.services["ledger"],
                 self.content,
                 self.settings.max_purchase_amount,
+                http_limits(self.settings, API_MAX_BODY),
             )
             await self.api.start(self.settings.api_host, self.settings.api_port)
         return self.api.base_url
@@ -159,6 +175,16 @@ class App:
 class _Session(AiohttpSession):
     """aiogram waits 250 ms on close for TLS connections to wind down; plain HTTP (a local Bot API server,
     the emulator) has none, so the wait is skipped there."""
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[T], timeout: int | None = None) -> T:
+        try:
+            return await super().make_request(bot, method, timeout)
+        except TelegramNetworkError as error:
+            # aiohttp's errors quote the URL, and the URL holds the token: strip it before the error
+            # reaches a log, a stored last_error or a message to the owner. The cause is kept, for
+            # whoever classifies the failure.
+            error.message = redact(error.message)
+            raise
 
     async def close(self) -> None:
         if self.api.base.startswith("https://"):
@@ -391,17 +417,15 @@ async def serve_webhook(app: App, stop: asyncio.Event, *, scheduler: bool = True
 
     Updates are handled before the POST is answered, so an update that fails half-way is redelivered
     by Telegram instead of being lost; replays are skipped by the processed-updates check.
+    Without WEBHOOK_SECRET a random one is made and registered, so a forged POST is refused either way.
     """
     settings = app.settings
     assert settings.webhook_url is not None
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    web_app = web.Application()
-    SimpleRequestHandler(dispatcher=app.dp, bot=app.bot, secret_token=secret, handle_in_background=False).register(
-        web_app, path=WEBHOOK_PATH
-    )
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    secret = webhook_secret(settings)
+    limits = http_limits(settings, WEBHOOK_MAX_BODY)
+    web_app = limited_app(limits)
+    WebhookHandler(app.dp, app.bot, secret).register(web_app, path=WEBHOOK_PATH)
+    runner = await start_server(web_app, settings.webhook_host, settings.webhook_port, limits)
     workflow = {k: v for k, v in app.dp.workflow_data.items() if k != "bot"}
     await app.dp.emit_startup(bot=app.bot, **workflow)
     if scheduler:

@@ -15,6 +15,7 @@ from typing import IO
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
+from flows.redaction import install_log_redaction
 from storage.db import Database, SchemaTooNewError
 
 EXIT_CONFIG = 2
@@ -26,6 +27,7 @@ def _fail(message: str) -> int:
 
 
 def _configure_logging(level: str) -> None:
+    install_log_redaction()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # aiogram logs every handled update at INFO; that is noise for an owner.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
@@ -265,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before anything can log: no record, from any library, leaves with a secret in it.
+    install_log_redaction()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
@@ -272,6 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # Through logging rather than Python's own traceback printer, so that the traceback is redacted.
+        logging.getLogger("nurture_bot").critical("stopped by an unexpected error", exc_info=True)
+        return 1
 
 
 if __name__ == "__main__":

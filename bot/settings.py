@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from decimal import Decimal
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flows.content import example_content_path
+from flows.redaction import register_secret
 
 OFFICIAL_API = "https://api.telegram.org"
+MIN_WEBHOOK_SECRET = 32
+# Telegram accepts 1–256 of these characters as a webhook secret; we ask for at least 32 of them.
+WEBHOOK_SECRET_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{MIN_WEBHOOK_SECRET},256}}")
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time] | None:
@@ -49,8 +56,15 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     webhook_url: str | None = Field(None, description="Public HTTPS URL; empty means long polling")
     webhook_host: str = "0.0.0.0"
-    webhook_port: int = Field(8080, ge=1, le=65535)
-    webhook_secret: SecretStr | None = None
+    webhook_port: int = Field(8080, ge=0, le=65535)
+    webhook_secret: SecretStr | None = Field(
+        None, description="Checked on every webhook request; empty: a random one is made at each start"
+    )
+    http_header_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds a client of the webhook/API may take to send a request head"
+    )
+    http_body_timeout: float = Field(30.0, gt=0, le=600, description="Seconds it may take to send the body")
+    http_max_connections: int = Field(100, ge=1, le=10_000, description="Open connections per server")
     send_rate_per_second: float = Field(25.0, gt=0, le=30, description="Global cap for proactive messages")
     quiet_hours: str = Field("21:00-09:00", description="Local hours with no proactive messages; empty: none")
     contact_budget_per_day: int = Field(2, ge=0, description="Proactive messages per customer per 24 h")
@@ -78,6 +92,28 @@ class Settings(BaseSettings):
         if len(text.strip()) < 16:
             raise ValueError("use at least 16 random characters (e.g. `openssl rand -hex 24`)")
         return text.strip()
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not WEBHOOK_SECRET_SHAPE.fullmatch(text):
+            raise ValueError(
+                f"use {MIN_WEBHOOK_SECRET}–256 characters of A-Z, a-z, 0-9, _ and - (e.g. `openssl rand -hex 24`), "
+                "or leave it empty and the bot makes a random one at each start"
+            )
+        return text
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_https(cls, value: str | None) -> str | None:
+        # Telegram posts only to https://; plain http:// is allowed only to this machine (the emulator,
+        # a local Bot API server), where nobody can read the secret on the way.
+        if value and not value.startswith("https://") and not is_loopback_url(value):
+            raise ValueError("must start with https:// (http:// only for localhost)")
+        return value
 
     @field_validator("quiet_hours")
     @classmethod
@@ -141,13 +177,25 @@ class Settings(BaseSettings):
 
 
 def _mask(secret: str) -> str:
-    return "***" if len(secret) < 12 else f"{secret[:4]}…{secret[-2:]} (hidden)"
+    # Not a single character of a secret is shown: a prefix and suffix narrow a guess and identify it.
+    return f"set ({len(secret)} chars)"
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for http(s) URLs whose host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning pydantic's errors into one line naming the variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
@@ -155,3 +203,6 @@ def load_settings(**overrides: object) -> Settings:
         if first["type"] == "missing":
             problem = "is required but not set (put it in .env or the environment)"
         raise SettingsError(f"{variable}: {problem}") from None
+    for secret in (settings.bot_token, settings.api_token, settings.webhook_secret):
+        register_secret(secret.get_secret_value() if secret is not None else None)
+    return settings

@@ -23,6 +23,7 @@ from flows.content import Content
 from flows.markup import Html, html
 from flows.messenger import Delivery
 from flows.outbox import SendPolicy, quiet_until
+from flows.redaction import redact
 from flows.segments import USAGE, SegmentError
 from flows.staff import Staff
 from handlers.broadcasts import control_markup
@@ -127,7 +128,8 @@ async def show_preview(
     if result.status is not Delivery.SENT:
         await broadcasts.repo.update_draft(draft.id, draft.created_by, step="message")
         await message.answer(
-            html("⚠️ Telegram refused this message: {}\nSend the message again.", result.error or "unknown error"),
+            html("⚠️ Telegram refused this message: {}
+Send the message again.", redact(result.error or "unknown error")),
             reply_markup=_markup(draft.id),
         )
         return

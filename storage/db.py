@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -89,7 +90,7 @@ class Database:
     async def open(cls, path: Path | str) -> Database:
         """Open (creating folders and file as needed), apply pending migrations and return the database."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         writer = await _connect(str(path))
         try:
             await _migrate(writer, load_migrations())
@@ -142,6 +143,20 @@ class Database:
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
+
+
+def private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600) before SQLite opens it; SQLite gives
+    its -wal and -shm files the database file's mode. A file left readable by others (by an older
+    version) is tightened to the same."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if name.exists() and name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+    except OSError:  # not ours to change (another user's file, a read-only place): SQLite will tell
+        pass
 
 
 # One hop to the connection's thread per query (execute, fetch and close would be three).

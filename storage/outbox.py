@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flows.redaction import redact
 from storage.db import Database, Row, Tx
 from storage.timefmt import from_db, to_db
 
@@ -134,14 +135,14 @@ class OutboxRepo:
         """Put a claimed row back to wait (rate limit, transient error), keeping its attempt count."""
         await self._db.execute(
             "UPDATE outbox SET state = 'pending', due_at = ?, last_error = COALESCE(?, last_error) WHERE id = ?",
-            (to_db(due_at), note, message_id),
+            (to_db(due_at), None if note is None else redact(note), message_id),
         )
 
     async def retry_later(self, message_id: int, due_at: datetime, error: str) -> None:
         """A transient failure: count the attempt and try again at `due_at`."""
         await self._db.execute(
             "UPDATE outbox SET state = 'pending', attempts = attempts + 1, due_at = ?, last_error = ? WHERE id = ?",
-            (to_db(due_at), error, message_id),
+            (to_db(due_at), redact(error), message_id),
         )
 
     async def postpone(self, message_id: int, due_at: datetime, note: str) -> None:
@@ -163,7 +164,7 @@ class OutboxRepo:
         same transaction, so the failure is reported exactly once even if the process dies right after."""
         async with self._db.transaction() as tx:
             await tx.execute(
-                "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", (state, reason, message_id)
+                "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", (state, redact(reason), message_id)
             )
             if follow_up is not None:
                 await enqueue(tx, follow_up, now or follow_up.due_at)

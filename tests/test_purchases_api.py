@@ -124,3 +124,84 @@ async def test_without_a_token_setting_there_is_no_api(emu: Any, tmp_path: Any) 
         assert app.api is None
     finally:
         await app.close()
+
+
+# --- amounts are decimals: no thousands-separator guessing in an API ----------------------------
+
+
+@pytest.mark.parametrize("amount", ['"12.345"', '"1.005"', '"0.001"', "12.345", "0.001", '"1,500"', '"1 500"',
+                                    '"١٢"', '"12²"', '"1e3"', "1e-7", '"NaN"', "NaN", "Infinity", "1e999999",
+                                    "-1e999999", "123456789012345678901234567890", '"12."', '".5"'])
+async def test_an_amount_that_is_not_a_plain_decimal_gets_422_naming_it(
+    harness: Harness, chat: ChatDriver, amount: str
+) -> None:
+    code = await card_code(chat)
+    status, answer = await post(harness, f'{{"external_id": "x", "card": "{code}", "amount": {amount}}}')
+    assert status == 422, answer
+    assert [error["field"] for error in answer["errors"]] in (["amount"], ["body"])
+    assert await harness.services["purchases_repo"].count() == 0
+
+
+@pytest.mark.parametrize(("amount", "recorded"), [('"1.50"', "1.50"), ("12.34", "12.34"), ("1500", "1500.00"),
+                                                  ('" 7 "', "7.00"), ("1.5e2", "150.00"), ('"1.500"', "1.50")])
+async def test_a_decimal_amount_is_recorded_exactly(
+    harness: Harness, chat: ChatDriver, amount: str, recorded: str
+) -> None:
+    code = await card_code(chat)
+    status, answer = await post(harness, f'{{"external_id": "x", "card": "{code}", "amount": {amount}}}')
+    assert (status, answer["amount"]) == (201, recorded)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"purchased_at": "0001-01-01T00:00:00+05:00"}, "purchased_at"),
+        ({"purchased_at": "9999-12-31T23:59:59-05:00"}, "purchased_at"),
+        ({"purchased_at": "1970-01-01T00:00:00Z"}, "purchased_at"),
+        ({"items": [{"name": "tea", "quantity": "1e999999"}]}, "items[0].quantity"),
+        ({"items": [{"name": "tea", "amount": -1}]}, "items[0].amount"),
+        ({"items": [{"name": "tea", "category": {"a": 1}}]}, "items[0].category"),
+        ({"external_id": "x\ud800"}, "external_id"),
+    ],
+)
+async def test_extreme_dates_numbers_and_broken_text_get_422(
+    harness: Harness, chat: ChatDriver, extra: dict[str, Any], field: str
+) -> None:
+    code = await card_code(chat)
+    status, answer = await post(harness, {"external_id": "x", "card": code, "amount": "10", **extra})
+    assert status == 422, answer
+    assert field in {error["field"] for error in answer["errors"]}
+    assert await harness.services["purchases_repo"].count() == 0
+
+
+async def test_a_telegram_id_beyond_64_bits_gets_422(harness: Harness) -> None:
+    status, answer = await post(harness, {"external_id": "x", "telegram_id": 2**70, "amount": "10"})
+    assert status == 422 and answer["errors"][0]["field"] == "telegram_id"
+
+
+@pytest.mark.parametrize("raw", ["[" * 100_000, '{"a": NaN}', b"\xff\xfe{}"])
+async def test_deep_nesting_constants_and_bad_bytes_get_422(harness: Harness, raw: str | bytes) -> None:
+    assert harness.app.api is not None
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{harness.app.api.base_url}/api/purchases", data=raw, headers=headers) as response,
+    ):
+        assert response.status == 422
+        assert (await response.json())["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize("raw_token", [b"\xff\xfe" + TOKEN.encode(), "ä".encode() * 20, TOKEN.encode() + b"\x80"])
+async def test_a_token_with_bytes_that_are_not_utf8_gets_401(harness: Harness, raw_token: bytes) -> None:
+    assert harness.app.api is not None
+    port = int(harness.app.api.base_url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = b'{"external_id": "x", "telegram_id": 1001, "amount": "10"}'
+    writer.write(
+        b"POST /api/purchases HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + raw_token
+        + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    answer = await asyncio.wait_for(reader.read(), 15)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:100]
+    assert await harness.services["purchases_repo"].count() == 0

@@ -36,7 +36,7 @@ async def test_webhook_mode_answers_and_refuses_requests_without_the_secret(emu:
         webhook_url=f"http://127.0.0.1:{port}",
         webhook_host="127.0.0.1",
         webhook_port=port,
-        webhook_secret="s3cret-token",
+        webhook_secret="s3cret-token-s3cret-token-s3cret-token",
     )
     app = await create_app(settings, clock=FakeClock())
     stop = asyncio.Event()
