@@ -21,6 +21,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api import ApiServer
+from bot.chat_actions import AiogramChatActions
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
 from bot.progress import AiogramProgressBoard
@@ -36,6 +37,7 @@ from flows.customers import Customers
 from flows.faq import Faq
 from flows.faq_index import FaqIndex
 from flows.feedback import Feedback
+from flows.forgetting import Forgetting
 from flows.handoff import Handoff
 from flows.intent import BuyingIntent
 from flows.jobs import Jobs
@@ -212,9 +214,12 @@ async def build_services(core: Core) -> dict[str, Any]:
     settings, content, clock, db = core.settings, core.content, core.clock, core.db
     enrollments = EnrollmentsRepo(db)
     sequences = Sequences(db, enrollments, core.customers, content, clock, settings.zone, sequence_button_data)
-    sender = Sender(OutboxRepo(db), core.customers, AiogramMessenger(core.bot), clock, send_policy(settings))
+    messenger = AiogramMessenger(core.bot)
+    sender = Sender(
+        OutboxRepo(db), core.customers, messenger, clock, send_policy(settings), AiogramChatActions(core.bot)
+    )
     await sender.recover()
-    staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock)
+    staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock, settings.manager_chat_id)
     handoff = build_handoff(core, sequences, staff)
     loyalty = build_loyalty(settings, content, clock, db, core.customers, staff)
     # The features reach each other through these few hooks rather than importing one another.
@@ -231,6 +236,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         "outbox": sender.outbox,
         "sender": sender,
         "customers": Customers(core.customers, clock),
+        "forgetting": Forgetting(db, clock),
         "onboarding": Onboarding(core.customers, content, clock),
         "sequences": sequences,
         "enrollments": enrollments,
@@ -349,7 +355,7 @@ def build_loyalty(
         "referrals": referrals,
         "purchases": purchases,
         "sales": sales,
-        "staff": staff or Staff(StaffRepo(db), frozenset(settings.owner_ids), clock),
+        "staff": staff or Staff(StaffRepo(db), frozenset(settings.owner_ids), clock, settings.manager_chat_id),
         "feedback": Feedback(db, purchases_repo, loyalty, content, notices, clock, alert_chats),
     }
 
