@@ -12,7 +12,7 @@ import pytest
 from bot.sandbox.driver import ChatDriver
 from tests.conftest import OWNER_ID, Harness
 from tests.handoff_helpers import FORUM, MANAGERS, OLGA, group_messages, manager_chat, settle, texts
-from tests.loyalty_helpers import card_code
+from tests.loyalty_helpers import card_code, hire
 from tests.test_exports import cli_env, read_csv, run_cli  # noqa: F401 (cli_env is a fixture)
 
 pytestmark = pytest.mark.parametrize("settings_overrides", [FORUM])
@@ -199,3 +199,23 @@ async def test_a_revoked_manager_is_removed_from_the_managers_group_and_can_be_i
     assert not await harness.services["staff"].revoke(OLGA, OWNER_ID)  # a second revoke does nothing …
     await settle(harness)
     assert len(harness.emu.calls_of("banChatMember")) == 1  # … and removes no one again
+
+
+async def test_a_cashiers_notice_naming_the_customer_is_scrubbed_and_deleted(harness: Harness) -> None:
+    zoryana = harness.chat(TG_ID, first_name=NAME, username=USERNAME)
+    await zoryana.send("/start")
+    code = await card_code(zoryana)
+    cashier = await hire(harness)
+    await cashier.send(f"/sale {code} 1000")
+    await cashier.send(f"/start card-{code}")
+    await cashier.send("200")
+    await cashier.click("No category")
+    await cashier.click("Pay 60 with points")
+    await settle(harness)
+    await zoryana.click("No, keep my points", message=await zoryana.wait_for_text("suggests paying"))
+    await settle(harness)
+    [notice] = [m for m in cashier.messages() if "declined paying with points" in str(m)]
+    assert NAME in str(notice)
+    await forget(harness, zoryana)
+    assert notice.deleted
+    assert found_in_tables(harness.settings.database_path, [NAME, USERNAME, code]) == []
