@@ -191,7 +191,9 @@ async def test_a_revoked_manager_is_removed_from_the_managers_group_and_can_be_i
     owner = harness.chat(OWNER_ID, first_name="Owner")
     await owner.send("/staff")
     await owner.click(f"Revoke staff {OLGA}")
-    assert owner.last_callback_answer is not None and owner.last_callback_answer.text == "Access revoked."
+    assert owner.last_callback_answer is not None and owner.last_callback_answer.text == (
+        "Access revoked. They are removed from the managers' group."
+    )
     await settle(harness)
     assert harness.emu.member(MANAGERS, OLGA) == "left"  # banned, then unbanned: out, free to come back
     assert [str(c.params["user_id"]) for c in harness.emu.calls_of("banChatMember")] == [str(OLGA)]
