@@ -4,9 +4,10 @@ The customer row stays, anonymous, so that purchases (amounts, dates, categories
 figures; everything that names or identifies the person goes: names, username, phone, birthday, language,
 source, tags, card, what they wrote (messages, FAQ questions, lead context), event details, free-text
 reasons in the ledger and audit log, and what the outbox holds for or about them (payloads, their chat id,
-keys made of their Telegram id). Outbox rows are tied to a customer in three ways: `customer_id` (messages
-to them), `lead_id` (what the managers' chat got about their leads) and the key of a staff notice about
-one of their sale drafts or purchases (`spend-yes:<draft>`, `spend-no:<draft>:…`, `low-score:<purchase>:…`).
+keys made of their Telegram id). Outbox rows are tied to a customer in four ways: `customer_id` (messages
+to them), `lead_id` (what the managers' chat got about their leads), the key of a staff notice about one
+of their sale drafts or purchases (`spend-yes:<draft>`, `spend-no:<draft>:…`, `low-score:<purchase>:…`)
+and the key of the notice telling whoever invited them that they bought (`referral:<them>:referrer`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ async def _about_rows(tx: Tx, customer_id: int) -> list[int]:
         (customer_id,),
     )
     ids = {int(row[0]) for row in rows}
+    ids.update(await _keyed(tx, exact=f"referral:{customer_id}:referrer"))  # "your friend … bought": names them
     ranges: list[str] = []
     for draft in await tx.fetch_all("SELECT id FROM sale_drafts WHERE customer_id = ?", (customer_id,)):
         ids.update(await _keyed(tx, exact=f"spend-yes:{draft[0]}"))
@@ -66,8 +68,9 @@ async def _keyed(tx: Tx, *, exact: str | None = None, prefix: str | None = None)
 
 async def traces_of(tx: Tx, customer_id: int) -> Traces:
     """The customer's forum topics and every message the bot posted about them to others (lead cards,
-    copies of what they wrote, notes, reminders, staff notices), plus the managers' messages that were
-    relayed to them. Read in the transaction that erases, so nothing is missed or lost between."""
+    copies of what they wrote, notes, reminders, staff notices, their inviter's bonus notice), plus the
+    managers' messages that were relayed to them. Read in the transaction that erases, so nothing is
+    missed or lost between."""
     traces = Traces()
     topics = await tx.fetch_all(
         "SELECT chat_id, thread_id FROM manager_topics WHERE customer_id = ?", (customer_id,)
@@ -81,7 +84,7 @@ async def traces_of(tx: Tx, customer_id: int) -> Traces:
             f"SELECT customer_id, chat_id, tg_message_id, kind, payload FROM outbox WHERE id IN ({marks})", chunk
         )
         for row in rows:
-            if row["customer_id"] is None and row["tg_message_id"] is not None:  # to staff, not to them
+            if row["customer_id"] != customer_id and row["tg_message_id"] is not None:  # to others, about them
                 traces.posted[int(row["chat_id"])].add(int(row["tg_message_id"]))
             elif row["kind"] == "relay":  # a manager's message copied to them: it sits in the managers' chat
                 payload = json.loads(row["payload"])
@@ -160,6 +163,6 @@ async def _erase_outbox(tx: Tx, customer_id: int) -> None:
             "UPDATE outbox SET payload = '{}', idempotency_key = 'forgotten:' || id, last_error = CASE"
             " WHEN state = 'pending' THEN 'customer data deleted' ELSE NULL END,"
             " state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END,"
-            f" chat_id = CASE WHEN customer_id IS NULL THEN chat_id ELSE 0 END WHERE id IN ({marks})",
-            chunk,
+            f" chat_id = CASE WHEN customer_id IS ? THEN 0 ELSE chat_id END WHERE id IN ({marks})",
+            (customer_id, *chunk),
         )

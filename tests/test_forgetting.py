@@ -4,6 +4,7 @@ person without marketing consent. The ledger stays append-only except for blanki
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -11,7 +12,16 @@ import pytest
 
 from bot.sandbox.driver import ChatDriver
 from tests.conftest import OWNER_ID, Harness
-from tests.handoff_helpers import FORUM, MANAGERS, OLGA, group_messages, manager_chat, settle, texts
+from tests.handoff_helpers import (
+    FORUM,
+    MANAGERS,
+    OLGA,
+    customer_of,
+    group_messages,
+    manager_chat,
+    settle,
+    texts,
+)
 from tests.loyalty_helpers import card_code, hire
 from tests.test_exports import cli_env, read_csv, run_cli  # noqa: F401 (cli_env is a fixture)
 
@@ -221,3 +231,20 @@ async def test_a_cashiers_notice_naming_the_customer_is_scrubbed_and_deleted(har
     await forget(harness, zoryana)
     assert notice.deleted
     assert found_in_tables(harness.settings.database_path, [NAME, USERNAME, code]) == []
+
+
+async def test_the_inviters_notice_naming_a_forgotten_friend_is_scrubbed_and_deleted(harness: Harness) -> None:
+    boris = harness.chat(1002, first_name="Boris")
+    await boris.send("/start")
+    link = re.search(r"start=(ref-\w+)", str((await boris.send("/invite"))[-1]))
+    assert link is not None
+    zoryana = harness.chat(TG_ID, first_name=NAME, username=USERNAME)
+    await zoryana.send(f"/start {link.group(1)}")
+    cashier = await hire(harness)
+    await cashier.send(f"/sale {await card_code(zoryana)} 1000")
+    await settle(harness)
+    [notice] = [m for m in boris.messages() if NAME in str(m)]
+    await forget(harness, zoryana)
+    assert notice.deleted
+    assert found_in_tables(harness.settings.database_path, [NAME, USERNAME]) == []
+    assert await harness.services["ledger"].balance((await customer_of(harness, 1002)).id) > 0  # his points stay
