@@ -141,7 +141,9 @@ class Database:
             rows = await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
         busy = next(iter(rows), (0,))[0]
         if busy:
-            log.warning("the write-ahead log could not be truncated (a reader was busy); the next checkpoint will")
+            log.warning(
+                "the write-ahead log could not be emptied (a reader was busy): erased bytes may stay in it until reused"
+            )
         return not busy
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:

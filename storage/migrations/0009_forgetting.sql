@@ -27,3 +27,5 @@ END;
 -- /forget finds what was posted about a customer's leads without reading the whole outbox.
 CREATE INDEX outbox_lead ON outbox (lead_id) WHERE lead_id IS NOT NULL;
 CREATE INDEX leads_customer ON leads (customer_id);
+-- … and a manager's correction note about them in the audit log (the only free text there about a customer).
+CREATE INDEX audit_log_adjusted ON audit_log (subject) WHERE action = 'points_adjusted';
