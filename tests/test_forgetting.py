@@ -4,6 +4,7 @@ person without marketing consent. The ledger stays append-only except for blanki
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from pathlib import Path
@@ -72,7 +73,7 @@ async def forget(harness: Harness, chat: ChatDriver) -> None:
 def found_in_tables(path: Path, needles: list[str]) -> list[str]:
     """Every (table.column: value) in the database that contains a needle, or equals the Telegram id."""
     hits = []
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
             columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
