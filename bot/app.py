@@ -236,7 +236,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         "outbox": sender.outbox,
         "sender": sender,
         "customers": Customers(core.customers, clock),
-        "forgetting": Forgetting(db, clock),
+        "forgetting": Forgetting(db, clock, sender.wait_idle),
         "onboarding": Onboarding(core.customers, content, clock),
         "sequences": sequences,
         "enrollments": enrollments,

@@ -8,11 +8,16 @@ then deleted with everything in it. Each is a separate call, so what Telegram re
 than 48 hours, a missing admin right) does not stop the rest; the rename alone already takes the name off
 the topic. Then the write-ahead log is emptied, so the erased bytes stay in no file (with `secure_delete`
 SQLite zeroes freed space). Purchases stay, on the anonymous row, for the figures.
+
+A message about them that the sender was sending at that very moment gets its Telegram id only when that
+send ends: `forget` waits for the sender's drain and queues its deletion too (a crash in those seconds
+would leave that one message in Telegram; the database is clean either way).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +25,7 @@ from flows.chat_actions import action_row, delete_messages, delete_topic, rename
 from flows.clock import Clock
 from storage.customers import Customer
 from storage.db import Database
-from storage.forgetting import Traces, erase, traces_of
+from storage.forgetting import Traces, erase, posted_by, traces_of
 from storage.outbox import NewMessage, enqueue
 
 
@@ -29,7 +34,7 @@ def anonymous_title() -> str:
     return f"Customer #{1000 + secrets.randbelow(9000)}"
 
 
-def cleanup(customer_id: int, traces: Traces, now: datetime) -> list[NewMessage]:
+def cleanup(customer_id: int, traces: Traces, now: datetime, part: str = "delete") -> list[NewMessage]:
     """The queued Telegram calls that remove the customer from staff chats, in the order they should run."""
     rows: list[NewMessage] = []
     for chat_id, thread_id in traces.topics:
@@ -40,7 +45,7 @@ def cleanup(customer_id: int, traces: Traces, now: datetime) -> list[NewMessage]
         )
     for chat_id, message_ids in sorted(traces.posted.items()):
         for n, action in enumerate(delete_messages(list(message_ids))):
-            rows.append(action_row(f"forget:{customer_id}:{chat_id}:delete:{n}", chat_id, action, now))
+            rows.append(action_row(f"forget:{customer_id}:{chat_id}:{part}:{n}", chat_id, action, now))
     for chat_id, thread_id in traces.topics:
         rows.append(action_row(f"forget:{customer_id}:{chat_id}:topic", chat_id, delete_topic(thread_id), now))
     return rows
@@ -50,12 +55,15 @@ def cleanup(customer_id: int, traces: Traces, now: datetime) -> list[NewMessage]
 class Forgetting:
     db: Database
     clock: Clock
+    # Waits until the sender's current drain is over (Sender.wait_idle): a message about the customer that
+    # was on its way at the moment of forgetting gets its Telegram id only then, and is deleted after.
+    sender_idle: Callable[[], Awaitable[None]] | None = None
 
     async def forget(self, customer: Customer) -> None:
         """Delete the customer's personal data everywhere, keeping anonymous purchase figures.
 
         If they write again they are a new person: a new record, no purchases, no points, and no marketing
-        until they send /start (see `storage.customers` — a record made by anything else starts opted out).
+        until they send /start (see `Customers.seen`: a record made by anything else starts opted out).
         """
         now = self.clock.now()
         async with self.db.transaction() as tx:
@@ -64,3 +72,9 @@ class Forgetting:
                 await enqueue(tx, row, now)
             await erase(tx, customer.id, now)
         await self.db.wipe_log()
+        if traces.in_flight and self.sender_idle is not None:
+            await self.sender_idle()
+            late = Traces(posted=await posted_by(self.db, traces.in_flight))
+            async with self.db.transaction() as tx:
+                for row in cleanup(customer.id, late, now, part="late"):
+                    await enqueue(tx, row, now)

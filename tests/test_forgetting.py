@@ -249,3 +249,23 @@ async def test_the_inviters_notice_naming_a_forgotten_friend_is_scrubbed_and_del
     assert notice.deleted
     assert found_in_tables(harness.settings.database_path, [NAME, USERNAME]) == []
     assert await harness.services["ledger"].balance((await customer_of(harness, 1002)).id) > 0  # his points stay
+
+
+async def test_a_message_about_them_on_its_way_at_that_moment_is_deleted_once_it_lands(harness: Harness) -> None:
+    zoryana, needles = await a_customer_with_a_history(harness, forum=False)
+    db, outbox = harness.services["db"], harness.services["outbox"]
+    row_id, message_id = await db.fetch_one(  # type: ignore[misc]
+        "SELECT id, tg_message_id FROM outbox WHERE chat_id = ? AND lead_id IS NOT NULL ORDER BY id LIMIT 1",
+        (MANAGERS,),
+    )
+    # The card is being sent by a drain right now: claimed, its Telegram id not known yet.
+    await db.execute("UPDATE outbox SET state = 'sending', tg_message_id = NULL WHERE id = ?", (row_id,))
+
+    async def the_drain_finishes() -> None:  # what waiting for the sender sees: the card landed
+        await outbox.mark_sent(row_id, message_id, harness.clock.now())
+
+    harness.services["forgetting"].sender_idle = the_drain_finishes
+    await forget(harness, zoryana)
+    card = harness.emu.chat(MANAGERS).messages[message_id]
+    assert getattr(card, "deleted", False)
+    assert not [n for n in needles if n in texts(group_messages(harness))]
