@@ -25,7 +25,7 @@ from flows.chat_actions import action_row, delete_messages, delete_topic, rename
 from flows.clock import Clock
 from storage.customers import Customer
 from storage.db import Database
-from storage.forgetting import Traces, erase, posted_by, traces_of
+from storage.forgetting import Traces, erase, erase_outbox, traces_of
 from storage.outbox import NewMessage, enqueue
 
 
@@ -71,10 +71,19 @@ class Forgetting:
             for row in cleanup(customer.id, traces, now):
                 await enqueue(tx, row, now)
             await erase(tx, customer.id, now)
-        await self.db.wipe_log()
         if traces.in_flight and self.sender_idle is not None:
             await self.sender_idle()
-            late = Traces(posted=await posted_by(self.db, traces.in_flight))
-            async with self.db.transaction() as tx:
-                for row in cleanup(customer.id, late, now, part="late"):
-                    await enqueue(tx, row, now)
+            await self._after_the_drain(customer.id, traces, now)
+        await self.db.wipe_log()
+
+    async def _after_the_drain(self, customer_id: int, before: Traces, now: datetime) -> None:
+        """Sends that were under way have ended: delete what they posted about the customer, and scrub what
+        they left (a "not delivered" notice is queued from the payload the sender held in memory)."""
+        async with self.db.transaction() as tx:
+            after = await traces_of(tx, customer_id)
+            late = Traces(
+                posted={chat: ids - before.posted.get(chat, set()) for chat, ids in after.posted.items()}
+            )
+            for row in cleanup(customer_id, late, now, part="late"):
+                await enqueue(tx, row, now)
+            await erase_outbox(tx, customer_id)

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.db import Database, Tx
+from storage.db import Tx
 from storage.events import append_event
 from storage.timefmt import to_db
 
@@ -32,7 +32,7 @@ class Traces:
 
     topics: list[tuple[int, int]] = field(default_factory=list)  # (chat id, thread id) of their forum topics
     posted: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # chat id → message ids
-    in_flight: list[int] = field(default_factory=list)  # outbox rows to others being sent at this moment
+    in_flight: list[int] = field(default_factory=list)  # outbox rows about them being sent at this moment
 
 
 async def _about_rows(tx: Tx, customer_id: int) -> list[int]:
@@ -86,10 +86,10 @@ async def traces_of(tx: Tx, customer_id: int) -> Traces:
             chunk,
         )
         for row in rows:
+            if row["state"] == "sending":  # its outcome (message id, a failure notice) comes later
+                traces.in_flight.append(int(row["id"]))
             if row["customer_id"] != customer_id and row["tg_message_id"] is not None:  # to others, about them
                 traces.posted[int(row["chat_id"])].add(int(row["tg_message_id"]))
-            elif row["customer_id"] != customer_id and row["state"] == "sending":  # its message id comes later
-                traces.in_flight.append(int(row["id"]))
             elif row["kind"] == "relay":  # a manager's message copied to them: it sits in the managers' chat
                 payload = json.loads(row["payload"])
                 if payload.get("copy_chat_id") is not None and payload.get("copy_message_id") is not None:
@@ -126,7 +126,7 @@ async def erase(tx: Tx, customer_id: int, now: datetime) -> None:
     )
     await tx.execute("DELETE FROM manager_topics WHERE customer_id = ?", (customer_id,))
     await _erase_money_notes(tx, customer_id, now)
-    await _erase_outbox(tx, customer_id)
+    await erase_outbox(tx, customer_id)
     await append_event(tx, customer_id, "forgotten", now)
 
 
@@ -155,7 +155,7 @@ async def _erase_money_notes(tx: Tx, customer_id: int, now: datetime) -> None:
     )
 
 
-async def _erase_outbox(tx: Tx, customer_id: int) -> None:
+async def erase_outbox(tx: Tx, customer_id: int) -> None:
     """Rows for or about them keep only their state and times (delivery figures); what waits is cancelled.
     Their Telegram id goes from the chat id and from keys (`relay-in:<tg id>:…`); ids of messages the bot
     posted in staff chats stay, so a crash cannot lose the deletion queued with this erase."""
@@ -170,17 +170,3 @@ async def _erase_outbox(tx: Tx, customer_id: int) -> None:
             f" chat_id = CASE WHEN customer_id IS ? THEN 0 ELSE chat_id END WHERE id IN ({marks})",
             (customer_id, *chunk),
         )
-
-
-async def posted_by(db: Database, row_ids: list[int]) -> dict[int, set[int]]:
-    """Chat id → message ids of those outbox rows that turned out sent (rows that were in flight)."""
-    posted: dict[int, set[int]] = defaultdict(set)
-    for start in range(0, len(row_ids), 500):
-        chunk = row_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = await db.fetch_all(
-            f"SELECT chat_id, tg_message_id FROM outbox WHERE id IN ({marks}) AND tg_message_id IS NOT NULL", chunk
-        )
-        for row in rows:
-            posted[int(row[0])].add(int(row[1]))
-    return posted

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.driver import ChatDriver
+from flows.messenger import Outgoing
+from storage.outbox import NewMessage
 from tests.conftest import OWNER_ID, Harness
 from tests.handoff_helpers import (
     FORUM,
@@ -261,11 +263,17 @@ async def test_a_message_about_them_on_its_way_at_that_moment_is_deleted_once_it
     # The card is being sent by a drain right now: claimed, its Telegram id not known yet.
     await db.execute("UPDATE outbox SET state = 'sending', tg_message_id = NULL WHERE id = ?", (row_id,))
 
-    async def the_drain_finishes() -> None:  # what waiting for the sender sees: the card landed
+    async def the_drain_finishes() -> None:  # what waiting for the sender sees: the card landed, and a
+        # relay to her failed, its "not delivered" notice made from the payload the sender held in memory
         await outbox.mark_sent(row_id, message_id, harness.clock.now())
+        notice = Outgoing(text=f"⚠️ Not delivered to {NAME}: blocked.").to_payload()
+        lead_id = await db.fetch_value("SELECT lead_id FROM outbox WHERE id = ?", (row_id,))
+        failed = NewMessage("failed:999", MANAGERS, "notice", notice, harness.clock.now(), lead_id=lead_id)
+        await outbox.enqueue(failed, harness.clock.now())
 
     harness.services["forgetting"].sender_idle = the_drain_finishes
     await forget(harness, zoryana)
     card = harness.emu.chat(MANAGERS).messages[message_id]
     assert getattr(card, "deleted", False)
     assert not [n for n in needles if n in texts(group_messages(harness))]
+    assert found_in_tables(harness.settings.database_path, needles) == []
