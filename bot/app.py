@@ -22,6 +22,7 @@ from aiogram.types import BotCommand, LinkPreviewOptions
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api import API_MAX_BODY, ApiServer
+from bot.chat_actions import AiogramChatActions
 from bot.http_server import HttpLimits, limited_app, start_server
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
@@ -39,6 +40,7 @@ from flows.customers import Customers
 from flows.faq import Faq
 from flows.faq_index import FaqIndex
 from flows.feedback import Feedback
+from flows.forgetting import Forgetting
 from flows.handoff import Handoff
 from flows.intent import BuyingIntent
 from flows.jobs import Jobs
@@ -238,9 +240,12 @@ async def build_services(core: Core) -> dict[str, Any]:
     settings, content, clock, db = core.settings, core.content, core.clock, core.db
     enrollments = EnrollmentsRepo(db)
     sequences = Sequences(db, enrollments, core.customers, content, clock, settings.zone, sequence_button_data)
-    sender = Sender(OutboxRepo(db), core.customers, AiogramMessenger(core.bot), clock, send_policy(settings))
+    messenger = AiogramMessenger(core.bot)
+    sender = Sender(
+        OutboxRepo(db), core.customers, messenger, clock, send_policy(settings), AiogramChatActions(core.bot)
+    )
     await sender.recover()
-    staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock)
+    staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock, settings.manager_chat_id)
     handoff = build_handoff(core, sequences, staff)
     loyalty = build_loyalty(settings, content, clock, db, core.customers, staff)
     # The features reach each other through these few hooks rather than importing one another.
@@ -257,6 +262,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         "outbox": sender.outbox,
         "sender": sender,
         "customers": Customers(core.customers, clock),
+        "forgetting": Forgetting(db, clock, sender.wait_idle),
         "onboarding": Onboarding(core.customers, content, clock),
         "sequences": sequences,
         "enrollments": enrollments,
@@ -375,7 +381,7 @@ def build_loyalty(
         "referrals": referrals,
         "purchases": purchases,
         "sales": sales,
-        "staff": staff or Staff(StaffRepo(db), frozenset(settings.owner_ids), clock),
+        "staff": staff or Staff(StaffRepo(db), frozenset(settings.owner_ids), clock, settings.manager_chat_id),
         "feedback": Feedback(db, purchases_repo, loyalty, content, notices, clock, alert_chats),
     }
 

@@ -69,18 +69,26 @@ class Customers:
         last_name: str | None,
         username: str | None,
         language: str | None,
+        *,
+        starting: bool = True,
     ) -> Customer | None:
         """The customer behind an incoming update, created or refreshed; None if the update was handled before.
 
         This runs on every update, so a returning customer whose profile did not change costs one read;
         the handled update and their last-seen time are written behind, by `flush`.
+
+        Consent: a new record made by /start (`starting`, how everyone's first contact with a bot begins) is
+        subscribed; one made by any other update is not, until /start. That is someone who writes again
+        after /forget: a new person, and one who never agreed to marketing.
         """
         if not await self._first_time(update_id):
             return None
         now = self.clock.now()
         customer = await self.repo.by_tg_id(tg_id)
         if customer is None or _profile_changed(customer, first_name, last_name, username, language):
-            customer = await self.repo.refresh_profile(tg_id, first_name, last_name, username, language, now)
+            customer = await self.repo.refresh_profile(
+                tg_id, first_name, last_name, username, language, now, subscribed=starting
+            )
         self.repo.note_handled(update_id, customer.id, now)
         return customer
 
@@ -101,14 +109,17 @@ class Customers:
         return self._recent.add(update_id)
 
     async def start(self, customer: Customer, payload: str | None) -> StartOutcome:
-        """Handle /start: remember where they came from (first touch wins) and opt them back in."""
+        """Handle /start: remember where they came from (first touch wins) and opt them in.
+
+        /start is the marketing consent: a new record starts opted out until its first /start.
+        """
         returning = customer.onboarded or customer.onboarding_step is not None
         was_out = await self.repo.record_start(
             customer.id, source_from_payload(payload), first=not returning, now=self.clock.now()
         )
         fresh = await self.repo.get(customer.id)
         assert fresh is not None
-        return StartOutcome(fresh, resubscribed=was_out, returning=returning)
+        return StartOutcome(fresh, resubscribed=was_out and returning, returning=returning)
 
     async def opt_out(self, customer: Customer) -> bool:
         """Stop marketing messages; False when the customer had already opted out."""
@@ -124,10 +135,6 @@ class Customers:
     async def unblocked_us(self, customer: Customer) -> None:
         """The customer restarted the bot: they can be written to again (marketing only if opted in)."""
         await self.repo.set_reachable(customer.id, self.clock.now())
-
-    async def forget(self, customer: Customer) -> None:
-        """Delete the customer's personal data, keeping anonymous figures."""
-        await self.repo.forget(customer.id, self.clock.now())
 
     async def choose_language(self, customer: Customer, language: str) -> None:
         """Remember a language the customer picked themselves (it beats Telegram's)."""

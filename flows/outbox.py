@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
+from flows.chat_actions import ACTION_KIND, ChatActions
 from flows.clock import Clock
 from flows.markup import trusted
 from flows.messenger import Delivery, DeliveryResult, Messenger, Outgoing
@@ -74,10 +75,12 @@ class Sender:
         messenger: Messenger,
         clock: Clock,
         policy: SendPolicy,
+        actions: ChatActions | None = None,
     ) -> None:
         self.outbox = outbox
         self.customers = customers
         self.messenger = messenger
+        self.actions = actions  # rows of kind `chat_action` (flows/chat_actions.py) go here, not to the messenger
         self.clock = clock
         self.policy = policy
         self._next_slot = 0.0
@@ -262,11 +265,19 @@ class Sender:
 
     async def _send(self, row: QueuedMessage, report: DrainReport, gate: asyncio.Semaphore) -> None:
         try:
-            result = await self.messenger.deliver(row.chat_id, Outgoing.from_payload(row.payload))
+            if row.kind == ACTION_KIND:
+                result = await self._perform(row)
+            else:
+                result = await self.messenger.deliver(row.chat_id, Outgoing.from_payload(row.payload))
             await self._settle(row, result, report)
         finally:
             self._sending.discard(row.chat_id)
             gate.release()
+
+    async def _perform(self, row: QueuedMessage) -> DeliveryResult:
+        if self.actions is None:
+            return DeliveryResult(Delivery.REJECTED, error="no executor for chat actions")
+        return await self.actions.perform(row.chat_id, row.payload)
 
     async def _settle(self, row: QueuedMessage, result: DeliveryResult, report: DrainReport) -> None:
         now = self.clock.now()

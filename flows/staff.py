@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from flows.chat_actions import action_row, remove_member
 from flows.clock import Clock
 from storage.staff import StaffMember, StaffRepo
 
@@ -24,6 +25,7 @@ class Staff:
     repo: StaffRepo
     owner_ids: frozenset[int]
     clock: Clock
+    manager_chat_id: int | None = None  # revoked staff are removed from this group
     _roles: dict[int, str] | None = field(default=None, repr=False)
 
     async def role_of(self, tg_id: int) -> str | None:
@@ -56,7 +58,14 @@ class Staff:
         return await self.repo.active()
 
     async def revoke(self, tg_id: int, by: int) -> bool:
-        """Take access away; False when that person was not (or no longer) staff."""
-        revoked = await self.repo.revoke(tg_id, by, self.clock.now())
+        """Take access away, and out of the managers' group with it (through the outbox, so it happens even
+        after a crash; the ban is lifted at once, so they can be invited again); False when that person was
+        not (or no longer) staff."""
+        now = self.clock.now()
+        removal = None
+        if self.manager_chat_id is not None:
+            key = f"staff-removed:{tg_id}:{now.isoformat()}"  # a later re-hire and revoke removes them again
+            removal = action_row(key, self.manager_chat_id, remove_member(tg_id), now)
+        revoked = await self.repo.revoke(tg_id, by, now, removal)
         self._roles = None
         return revoked

@@ -37,7 +37,13 @@ class CustomerMiddleware(BaseMiddleware):
         language = user.language_code if user else None
         if user is not None and not user.is_bot and (chat is None or chat.type == "private"):
             customer = await self._customers.seen(
-                update_id, user.id, user.first_name, user.last_name, user.username, user.language_code
+                update_id,
+                user.id,
+                user.first_name,
+                user.last_name,
+                user.username,
+                user.language_code,
+                starting=_is_start(event),
             )
             if customer is None:
                 log.info("update %s was handled before; skipping the replay", update_id)
@@ -49,6 +55,13 @@ class CustomerMiddleware(BaseMiddleware):
             return None
         data["t"] = self._content.texts_for(language)
         return await handler(event, data)
+
+
+def _is_start(event: TelegramObject) -> bool:
+    """A /start message: the only update that makes a new customer record subscribed (flows.customers)."""
+    message = event.message if isinstance(event, Update) else None
+    text = (message.text or "") if message is not None else ""
+    return text == "/start" or text.startswith(("/start ", "/start@"))
 
 
 class InFlightMiddleware(BaseMiddleware):

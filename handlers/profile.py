@@ -13,6 +13,7 @@ from babel.dates import format_date
 
 from flows.content import LANGUAGE_NAMES, Content, Texts
 from flows.customers import Customers
+from flows.forgetting import Forgetting
 from flows.markup import Html
 from flows.onboarding import Birthday, Onboarding
 from handlers.onboarding import ask, birthday_text
@@ -120,11 +121,11 @@ async def forget(message: Message, t: Texts) -> None:
 
 @router.callback_query(ForgetCb.filter())
 async def forget_confirmed(
-    query: CallbackQuery, callback_data: ForgetCb, customer: Customer, t: Texts, customers: Customers
+    query: CallbackQuery, callback_data: ForgetCb, customer: Customer, t: Texts, forgetting: Forgetting
 ) -> None:
     """Delete personal data only after the customer pressed the confirmation button."""
     if callback_data.confirm:
-        await customers.forget(customer)
+        await forgetting.forget(customer)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(t("forget_done" if callback_data.confirm else "forget_cancelled"))

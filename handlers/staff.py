@@ -77,7 +77,8 @@ async def staff_button(query: CallbackQuery, callback_data: StaffCb, staff: Staf
         return
     if callback_data.a == "rev" and callback_data.u:
         revoked = await staff.revoke(callback_data.u, query.from_user.id)
-        await query.answer("Access revoked." if revoked else "Already revoked.")
+        gone = " They are removed from the managers' group." if staff.manager_chat_id is not None else ""
+        await query.answer(f"Access revoked.{gone}" if revoked else "Already revoked.")
         if message is not None:
             text, keyboard = await _team(staff)
             await message.edit_text(text, reply_markup=keyboard)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from storage.db import Database, Row
 from storage.events import append_event
+from storage.forgetting import erase
 from storage.timefmt import from_db, to_db
 
 
@@ -75,8 +76,8 @@ IN_CONVERSATION = (
 )
 
 _UPSERT = f"""
-INSERT INTO customers (tg_id, first_name, last_name, username, language, first_seen_at, last_seen_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO customers (tg_id, first_name, last_name, username, language, first_seen_at, last_seen_at, opted_out)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (tg_id) DO UPDATE SET
     first_name = excluded.first_name,
     last_name = excluded.last_name,
@@ -102,11 +103,17 @@ class CustomersRepo:
         username: str | None,
         language: str | None,
         now: datetime,
+        *,
+        subscribed: bool = True,
     ) -> Customer:
-        """Create the customer on first contact, or store their new names, username or language."""
+        """Create the customer on first contact, or store their new names, username or language.
+
+        `subscribed` applies to a new record only: whether it starts with marketing consent (see `Customers.seen`).
+        """
         stamp = to_db(now)
+        values = (tg_id, first_name, last_name, username, language, stamp, stamp, int(not subscribed))
         async with self._db.serialized() as tx:  # one statement: atomic without BEGIN/COMMIT
-            row = await tx.fetch_one(_UPSERT, (tg_id, first_name, last_name, username, language, stamp, stamp))
+            row = await tx.fetch_one(_UPSERT, values)
         assert row is not None
         return _customer(row)
 
@@ -161,7 +168,7 @@ class CustomersRepo:
             if source:
                 details["source"] = source
             await append_event(tx, customer_id, "started", now, details or None)
-            if was_out:
+            if was_out and not first:  # a first /start is the consent itself, not a change of mind
                 await append_event(tx, customer_id, "opted_in", now)
         return was_out
 
@@ -238,32 +245,10 @@ class CustomersRepo:
         return bool(removed)
 
     async def forget(self, customer_id: int, now: datetime) -> None:
-        """Erase everything personal; the row stays, anonymous, so purchase figures still add up."""
+        """Erase everything personal (storage/forgetting.py); the row stays, anonymous, for the figures.
+        `flows.forgetting` also cleans up what the bot posted in Telegram and empties the write-ahead log."""
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE customers SET tg_id = NULL, first_name = NULL, last_name = NULL, username = NULL,"
-                " phone = NULL, birthday_day = NULL, birthday_month = NULL, birthday_year = NULL,"
-                " chosen_language = NULL, opted_out = 1, onboarding_step = NULL, forgotten_at = ?"
-                " WHERE id = ?",
-                (to_db(now), customer_id),
-            )
-            await tx.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
-            await tx.execute("UPDATE events SET data = NULL WHERE customer_id = ?", (customer_id,))
-            # What they wrote is theirs: their messages go, their questions stay only as counts, their
-            # leads keep the outcome for statistics (an open one is closed) but lose what it was about.
-            await tx.execute("DELETE FROM customer_messages WHERE customer_id = ?", (customer_id,))
-            await tx.execute(
-                "UPDATE faq_log SET customer_id = NULL, text = '', normalized = '' WHERE customer_id = ?",
-                (customer_id,),
-            )
-            await tx.execute(
-                "UPDATE leads SET context = NULL, remind_at = NULL,"
-                " state = CASE WHEN state IN ('open', 'taken') THEN 'lost' ELSE state END,"
-                " closed_at = COALESCE(closed_at, ?) WHERE customer_id = ?",
-                (to_db(now), customer_id),
-            )
-            await tx.execute("DELETE FROM manager_topics WHERE customer_id = ?", (customer_id,))
-            await append_event(tx, customer_id, "forgotten", now)
+            await erase(tx, customer_id, now)
 
     async def count(self) -> int:
         return int(await self._db.fetch_value("SELECT COUNT(*) FROM customers WHERE tg_id IS NOT NULL"))

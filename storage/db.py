@@ -134,6 +134,19 @@ class Database:
         async with self.transaction() as tx:
             return await tx.execute(sql, params)
 
+    async def wipe_log(self) -> bool:
+        """Copy the WAL into the database file and truncate it to nothing, so that bytes just erased
+        (with `secure_delete` on, SQLite zeroes what it frees) linger in no file; False if a reader held
+        on to the log so it could not be emptied completely."""
+        async with self._lock:
+            rows = await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = next(iter(rows), (0,))[0]
+        if busy:
+            log.warning(
+                "the write-ahead log could not be emptied (a reader was busy): erased bytes may stay in it until reused"
+            )
+        return not busy
+
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         return await _fetch_one(self._reader, sql, params)
 
@@ -176,6 +189,8 @@ async def _connect(path: str) -> aiosqlite.Connection:
     await conn.execute("PRAGMA synchronous=NORMAL")
     await conn.execute("PRAGMA foreign_keys=ON")
     await conn.execute("PRAGMA busy_timeout=5000")
+    # Deleted and overwritten content is zeroed rather than left in free space: /forget must leave no bytes.
+    await conn.execute("PRAGMA secure_delete=ON")
     return conn
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, Tx
+from storage.outbox import NewMessage, enqueue
 from storage.timefmt import from_db, to_db
 
 
@@ -80,13 +81,16 @@ class StaffRepo:
             await audit(tx, tg_id, "staff_joined", str(tg_id), now, role=row["role"], invited_by=row["created_by"])
             return str(row["role"])
 
-    async def revoke(self, tg_id: int, by: int, now: datetime) -> bool:
+    async def revoke(self, tg_id: int, by: int, now: datetime, follow_up: NewMessage | None = None) -> bool:
+        """Revoke access; `follow_up` (removing them from the managers' group) is queued with it, once."""
         async with self._db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE staff SET revoked_at = ? WHERE tg_id = ? AND revoked_at IS NULL", (to_db(now), tg_id)
             )
             if changed:
                 await audit(tx, by, "staff_revoked", str(tg_id), now)
+                if follow_up is not None:
+                    await enqueue(tx, follow_up, now)
         return changed == 1
 
     async def audit(

@@ -507,3 +507,26 @@ def test_html_parsing(html: str, plain: str, entity: dict[str, Any]) -> None:
 def test_html_errors(html: str) -> None:
     with pytest.raises(EntityParseError):
         format_text(html, "HTML")
+
+
+async def test_ban_removes_a_member_and_unban_lets_them_join_again(emu: Emulator, bot: Bot) -> None:
+    emu.group(GROUP, "Team")
+    emu.set_member(GROUP, USER, "member")
+    await bot.ban_chat_member(GROUP, USER)
+    assert emu.member(GROUP, USER) == "kicked"
+    await bot.unban_chat_member(GROUP, USER, only_if_banned=True)
+    assert emu.member(GROUP, USER) == "left"
+    emu.set_member(GROUP, USER, "member")
+    await bot.unban_chat_member(GROUP, USER, only_if_banned=True)  # not banned: stays
+    assert emu.member(GROUP, USER) == "member"
+    with pytest.raises(TelegramBadRequest, match="supergroup"):
+        await bot.ban_chat_member(USER, USER)
+
+
+async def test_delete_messages_takes_one_to_a_hundred_ids(emu: Emulator, bot: Bot) -> None:
+    emu.user(USER).started = True
+    sent = await bot.send_message(USER, "hello")
+    with pytest.raises(TelegramBadRequest, match="too many"):
+        await bot.delete_messages(USER, list(range(1, 102)))
+    assert await bot.delete_messages(USER, [sent.message_id, 999])  # unknown ids are skipped
+    assert emu.messages(USER) == []

@@ -125,6 +125,7 @@ async def test_the_balance_never_goes_below_zero(harness: Harness, chat: ChatDri
 async def test_a_day_later_a_low_score_opens_a_lead_for_the_managers(harness: Harness, chat: ChatDriver) -> None:
     harness.emu.group(MANAGERS_CHAT, "Managers")
     managers = harness.chat(MANAGER_ID, chat_id=MANAGERS_CHAT)
+    await chat.send("/start")  # the satisfaction question is for customers who agreed to hear from us
     await with_points(harness, chat)
     await harness.advance(hours=23)
     assert "How was your visit" not in all_text(chat)
@@ -146,6 +147,7 @@ async def test_a_day_later_a_low_score_opens_a_lead_for_the_managers(harness: Ha
 async def test_without_a_managers_chat_a_low_score_alerts_the_owners(harness: Harness, chat: ChatDriver) -> None:
     owner = harness.chat(OWNER_ID, first_name="Olga")
     await owner.send("/help")  # the owner has talked to the bot, so it may write to them
+    await chat.send("/start")  # the satisfaction question is for customers who agreed to hear from us
     await with_points(harness, chat)
     await harness.advance(hours=24)
     await deliver(harness, 1)

@@ -110,7 +110,13 @@ _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reactio
 _DEFAULT_TOPIC_COLOR = 7322096
 # The bot is an administrator in every emulated group, allowed to do what the bot needs.
 _ADMIN_RIGHTS: tuple[str, ...] = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats")
-_ADMIN_RIGHTS += ("can_restrict_members", "can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics")
+_ADMIN_RIGHTS += (
+    "can_restrict_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+)
 _ADMIN_LACKS: tuple[str, ...] = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
 _ADMIN_LACKS += ("can_edit_stories", "can_delete_stories", "can_send_welcome_messages")
 _BLOCKED = "Forbidden: bot was blocked by the user"
@@ -844,6 +850,10 @@ class Emulator:
         self.user(user_id)
         self._group(chat_id).members[user_id] = status
 
+    def member(self, chat_id: int, user_id: int) -> str:
+        """A user's status in a group: creator, administrator, member, left (never joined) or kicked."""
+        return self._group(chat_id).members.get(user_id, "left")
+
     def block(self, user_id: int) -> None:
         """The user blocked the bot: every later send to them fails with 403."""
         self.user(user_id).blocked = True
@@ -1209,6 +1219,8 @@ class Emulator:
             "sendChatAction": self._send_chat_action,
             "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,
+            "banChatMember": self._ban_chat_member,
+            "unbanChatMember": self._unban_chat_member,
             "getFile": self._get_file,
             "createForumTopic": self._create_forum_topic,
             "editForumTopic": self._edit_forum_topic,
@@ -1525,6 +1537,8 @@ class Emulator:
 
     def _delete_messages(self, p: _Params) -> bool:
         chat = self._known_chat(p.chat_id())
+        if not 1 <= len(p.json("message_ids", list) or []) <= 100:
+            raise _bad("MESSAGE_IDS_EMPTY" if not p.json("message_ids", list) else "too many message identifiers")
         for message_id in p.json("message_ids", list) or []:
             if (message := chat.messages.get(int(message_id))) is not None:
                 self._remove(chat, message)
@@ -1579,6 +1593,29 @@ class Emulator:
         if chat.user is not None:
             return self._member("member" if chat.user is user else "left", user)
         return self._member(chat.members.get(user.id, "left"), user)
+
+    def _group_of(self, p: _Params) -> Chat:
+        chat = self._known_chat(p.chat_id())
+        if chat.user is not None:
+            raise _bad("method is available for supergroup and channel chats only")
+        return chat
+
+    def _ban_chat_member(self, p: _Params) -> bool:
+        chat = self._group_of(p)
+        user_id = p.integer("user_id", required=True) or 0
+        if user_id == self.bot.id or chat.members.get(user_id) == "creator":
+            raise _bad("can't remove chat owner" if user_id != self.bot.id else "can't ban self")
+        self.user(user_id)
+        chat.members[user_id] = "kicked"  # out of the group, and cannot join again until unbanned
+        return True
+
+    def _unban_chat_member(self, p: _Params) -> bool:
+        chat = self._group_of(p)
+        user_id = p.integer("user_id", required=True) or 0
+        status = chat.members.get(user_id, "left")
+        if status == "kicked" or (status != "left" and not p.flag("only_if_banned")):
+            chat.members[user_id] = "left"  # like Telegram: without only_if_banned a member is removed too
+        return True
 
     @staticmethod
     def _member(status: str, user: User) -> dict[str, Any]:
