@@ -189,6 +189,7 @@ async def segment_samples(harness: Harness) -> Seen:
     """One customer per segment (by what they spent), so each sample line is a known hostile name."""
     cashier = await hire(harness)
     for i, person in enumerate(customers(harness)):
+        await person.send("/start")  # only people who started the bot are marketing recipients
         await cashier.send(f"/sale {await card_code(person)} {100 * (i + 1)}")
     owner = harness.chat(OWNER_ID, first_name="Owner")
     for i in range(len(HOSTILE)):
@@ -221,7 +222,7 @@ async def stats_with_broadcast_titles(harness: Harness) -> Seen:
     for value in HOSTILE:
         await broadcast_helpers.wizard(harness, "everyone", text=value)
         await deliver(harness, 2)
-        await harness.advance(days=1)  # past the per-customer broadcast spacing
+        await harness.advance(days=2)  # past the spacing, and within the weekly contact budget
     owner = harness.chat(OWNER_ID, first_name="Owner")
     return Seen(await owner.send("/stats"), HOSTILE)
 
@@ -233,6 +234,7 @@ async def low_score_alerts(harness: Harness) -> Seen:
     cashier = await hire(harness)
     people = customers(harness)
     for person in people:
+        await person.send("/start")  # the satisfaction question is marketing: only for people who started
         await cashier.send(f"/sale {await card_code(person)} 100")
     await harness.advance(hours=24)
     await deliver(harness, 2)
