@@ -225,14 +225,19 @@ class Sales:
             return SpendAnswer(problem=recorded)
         return SpendAnswer(recorded=recorded)
 
-    async def one_line(self, staff_tg_id: int, customer: Customer, line: SaleLine) -> Recorded:
-        """`/sale …`: recorded at once (no points: spending needs the customer's confirmation)."""
+    async def one_line(self, staff_tg_id: int, customer: Customer, line: SaleLine, request: str) -> Recorded:
+        """`/sale …`: recorded at once (no points: spending needs the customer's confirmation).
+
+        `request` names the staff member's message; it is the purchase's external id, so the same message
+        handled twice records one purchase.
+        """
         assert line.amount.value is not None
         return await self.purchases.record(
             NewPurchase(
                 customer_id=customer.id,
                 amount=line.amount.value,
                 source="telegram",
+                external_id=f"msg:{request}",
                 category=line.category,
                 staff_tg_id=staff_tg_id,
                 coupon_code=line.coupon,

@@ -1,7 +1,9 @@
-"""Per-update context: the current customer and their texts.
+"""Per-update context: the current customer and their texts, and the update's processed mark.
 
 Registered as an outer middleware on updates, after aiogram's own user-context middleware, so every
-handler of a private chat receives `customer` and `t` without asking for them.
+handler of a private chat receives `customer` and `t` without asking for them. The handler runs inside
+the update's handling (`storage.db.handling`): its first write transaction commits the processed mark
+with the effect, so a re-delivered update applies once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aiogram.types import Chat, TelegramObject, Update, User
 
 from flows.content import Content
 from flows.customers import Customers
+from storage.db import AlreadyHandled
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,14 @@ class CustomerMiddleware(BaseMiddleware):
             log.info("update %s was handled before; skipping the replay", update_id)
             return None
         data["t"] = self._content.texts_for(language)
-        return await handler(event, data)
+        with self._customers.handling(update_id) as current:
+            try:
+                return await handler(event, data)
+            except AlreadyHandled:  # another delivery of this update committed its effect first
+                log.info("update %s was applied by an earlier delivery; skipping the replay", update_id)
+                return None
+            finally:
+                self._customers.handled(current)
 
 
 class InFlightMiddleware(BaseMiddleware):

@@ -76,6 +76,12 @@ async def ask_amount(message: Message, draft_id: int, customer: Customer, sales:
     )
 
 
+def request_key(message: Message) -> str:
+    """A staff member's message, named for good: the same on every delivery of it, never another message's
+    (chat, message id and Telegram's timestamp; message ids alone restart in a new sandbox run)."""
+    return f"{message.chat.id}:{message.message_id}:{int(message.date.timestamp())}"
+
+
 def _html(text: str) -> str:
     return html.escape(text, quote=False)
 
@@ -249,7 +255,7 @@ async def sale_line(
         await message.answer(amount_hint(line.amount.error, settings.max_purchase_amount))
         return
     try:
-        recorded = await sales.one_line(message.from_user.id, customer, line)
+        recorded = await sales.one_line(message.from_user.id, customer, line, request_key(message))
     except PurchaseRefused as refused:
         await message.answer(refusal_text(refused))
         return
@@ -302,7 +308,9 @@ async def adjust_points(message: Message, command: CommandObject, sales: Sales, 
         await message.answer(f"No customer has card <code>{_html(parts[0])}</code>.")
         return
     try:
-        balance = await loyalty.adjust(customer, int(parts[1]), parts[2].strip()[:200], message.from_user.id)
+        balance = await loyalty.adjust(
+            customer, int(parts[1]), parts[2].strip()[:200], message.from_user.id, request_key(message)
+        )
     except NotEnoughPoints:
         await message.answer("The customer does not have that many points; the balance cannot go below zero.")
         return
