@@ -338,7 +338,16 @@ def build_loyalty(
     referrals = Referrals(db, ledger, loyalty, notices, clock)
     purchases = Purchases(db, content, loyalty, coupons, referrals, notices, clock)
     sales = Sales(
-        db, purchases_repo, ledger, purchases, loyalty, content, notices, clock, settings.max_purchase_amount
+        db,
+        purchases_repo,
+        ledger,
+        purchases,
+        loyalty,
+        content,
+        notices,
+        clock,
+        settings.max_purchase_amount,
+        owner_ids=frozenset(settings.owner_ids),
     )
     alert_chats = (settings.manager_chat_id,) if settings.manager_chat_id else tuple(settings.owner_ids)
     return {

@@ -8,8 +8,9 @@ id is the draft's, so a double tap or a race between "record" and the customer's
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
@@ -24,10 +25,10 @@ from flows.money import AmountError, ParsedAmount, parse_amount
 from flows.notices import Notices
 from flows.purchases import NewPurchase, PurchaseRefused, Purchases, Recorded, Refusal
 from storage.customers import Customer
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.ledger import LedgerRepo, customer_in
 from storage.purchases import Draft, PurchasesRepo, draft_in, update_draft
-from storage.staff import audit
+from storage.staff import active_role_in, audit
 
 SPEND_REQUEST_TTL = timedelta(minutes=15)
 CARD_PREFIX = "card-"
@@ -77,6 +78,7 @@ class DraftProblem(Enum):
     NOT_YOURS = "not_yours"
     EXPIRED = "expired"
     NO_POINTS = "no_points"
+    WITHDRAWN = "withdrawn"  # the staff member who opened it has lost access since
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Sales:
     notices: Notices
     clock: Clock
     max_amount: Decimal
+    owner_ids: frozenset[int] = frozenset()
 
     async def customer_by_card(self, code: str) -> Customer | None:
         customer = await self.ledger.customer_by_card(normalize(code))
@@ -211,6 +214,8 @@ class Sales:
             return SpendAnswer(problem=DraftProblem.EXPIRED)
         if not yes:
             async with self.db.transaction() as tx:
+                if await self._withdrawn_in(tx, draft, now):
+                    return SpendAnswer(problem=DraftProblem.WITHDRAWN)
                 await update_draft(tx, draft.id, now, state="summary", points=0)
                 text = f"{customer.display_name} declined paying with points. Record the sale without them, or cancel."
                 await self.notices.to_chat(
@@ -261,6 +266,8 @@ class Sales:
             current = await draft_in(tx, draft.id)
             if current is None or current.state not in ("summary", "awaiting_customer"):
                 return DraftProblem.GONE
+            if await self._withdrawn_in(tx, current, now):
+                return DraftProblem.WITHDRAWN
             recorded = await self.purchases.record_in(
                 tx,
                 NewPurchase(
@@ -285,6 +292,24 @@ class Sales:
                 )
                 await self.notices.to_chat(tx, draft.staff_tg_id, f"spend-yes:{draft.id}", text, now)
         return recorded
+
+    async def _withdrawn_in(self, tx: Tx, draft: Draft, now: datetime) -> bool:
+        """Re-read, as the sale takes effect, whether whoever opened it may still sell; if not, close it.
+
+        A button may be pressed long after it was shown (the customer's "yes" to a pending points
+        payment): the role checked then says nothing about now. The staff member is told why.
+        """
+        if draft.staff_tg_id in self.owner_ids or await active_role_in(tx, draft.staff_tg_id) is not None:
+            return False
+        await update_draft(tx, draft.id, now, state="cancelled")
+        customer = await customer_in(tx, draft.customer_id)
+        name = html.escape(customer.display_name if customer else f"#{draft.customer_id}", quote=False)
+        text = (
+            f"The sale for {name} was not recorded: you no longer have access to sales. "
+            "Ask the owner if this is a mistake."
+        )
+        await self.notices.to_chat(tx, draft.staff_tg_id, f"sale-withdrawn:{draft.id}", text, now)
+        return True
 
 
 REFUSAL_TEXT = {

@@ -334,14 +334,21 @@ class Sequences:
     # ---- buttons ---------------------------------------------------------------------------------
 
     async def press(self, customer: Customer, enrollment_id: int, step: int, number: int) -> ButtonOutcome:
-        """A customer pressed a step's button; checks it is theirs and still makes sense."""
+        """A customer pressed a step's button; checks, as it takes effect, that it is theirs, that the step
+        was sent to them, and that a button acting on the enrolment finds it still running."""
         enrollment = await self.enrollments.get(enrollment_id)
         seq = self.content.sequence(enrollment.sequence) if enrollment else None
         if enrollment is None or seq is None or enrollment.customer_id != customer.id:
             return ButtonOutcome("expired")
         if not (0 <= step < len(seq.steps) and 0 <= number < len(seq.steps[step].buttons)):
             return ButtonOutcome("expired")
+        if step >= enrollment.step_index:  # never sent to them: a forged press
+            return ButtonOutcome("expired")
         button = seq.steps[step].buttons[number]
+        if button.type in ("more", "stop") and enrollment.state not in ("active", "paused"):
+            # These act on the enrolment, which has ended; interest, tags and other sequences stay welcome
+            # from any message they did receive.
+            return ButtonOutcome("expired")
         now = self.clock.now()
         async with self.db.transaction() as tx:
             await append_event(

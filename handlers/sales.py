@@ -36,6 +36,7 @@ DRAFT_PROBLEMS = {
     DraftProblem.NOT_YOURS: "This sale was opened by someone else.",
     DraftProblem.EXPIRED: "This request has expired.",
     DraftProblem.NO_POINTS: "The customer has no points that can pay for this purchase.",
+    DraftProblem.WITHDRAWN: "You no longer have access to sales; this sale was closed.",
 }
 
 

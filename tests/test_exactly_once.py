@@ -23,7 +23,7 @@ from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import Emulator
 from flows.clock import FakeClock
 from storage.db import Tx, current_update_id
-from tests.conftest import Harness, make_settings
+from tests.conftest import OWNER_ID, Harness, make_settings
 from tests.loyalty_helpers import MANAGER_ID, balance, card_code, customer, deliver, hire
 from tests.test_running import free_port
 
@@ -165,3 +165,76 @@ async def test_a_sale_replayed_after_a_crash_in_webhook_mode_is_recorded_once(
         stop.set()
         await serving
         await app.close()
+
+
+# --- checks at the moment of effect ------------------------------------------------------------------
+
+
+async def test_a_revoked_cashiers_pending_points_payment_is_refused_when_the_customer_says_yes(
+    harness: Harness, chat: ChatDriver
+) -> None:
+    code = await card_code(chat)
+    cashier = await hire(harness)
+    await cashier.send(f"/sale {code} 1000")
+    await cashier.send(f"/start card-{code}")
+    await cashier.send("200")
+    await cashier.click("No category")
+    await cashier.click("Pay 60 with points")
+    await deliver(harness, 1)
+    request = await chat.wait_for_text("suggests paying 60 points")
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    await owner.send("/staff")
+    await owner.click("Revoke Olena")
+    replies = await chat.click("Yes, use 60 points", message=request)
+    assert "no longer valid" in str(replies[-1]) and "Nothing was charged" in str(replies[-1])
+    assert await harness.services["purchases_repo"].count() == 1  # only the first sale
+    assert await balance(harness) == 80
+    await deliver(harness, 2)
+    assert "you no longer have access to sales" in str(cashier.messages()[-1])
+
+
+async def forge(harness: Harness, chat: ChatDriver, message_id: int, data: str) -> str | None:
+    """Send a callback query with any data from this chat; return the bot's answer (it must answer)."""
+    update = harness.emu.forge_button_press(chat.user_id, message_id, data)
+    await harness.emu.wait_processed(update["update_id"])
+    query_id = update["callback_query"]["id"]
+    answers = [a for a in harness.emu.callback_answers if a.query_id == query_id]
+    assert len(answers) == 1, answers
+    return answers[0].text
+
+
+def step_data(message: Any) -> str:
+    return str(message.reply_markup["inline_keyboard"][0][0]["callback_data"])
+
+
+async def first_step(harness: Harness, chat: ChatDriver) -> Any:
+    await chat.send("/start")
+    await harness.advance(minutes=1)
+    return await chat.wait_for_text("Here is how it works")
+
+
+async def test_forged_presses_of_sequence_steps_not_sent_or_not_theirs_are_refused(harness: Harness) -> None:
+    anna, boris = harness.chat(1001), harness.chat(1002, first_name="Boris")
+    step = await first_step(harness, anna)
+    theirs = await first_step(harness, boris)
+    enrolment = step_data(step).split(":")[1]
+    events = await harness.app.db.fetch_value("SELECT COUNT(*) FROM events WHERE kind = 'clicked'")
+    # Step 2's "Yes, book me" was never sent to Anna; Boris's step is not hers.
+    assert await forge(harness, anna, step.message_id, f"sq:{enrolment}:1:0") == "This button is no longer active."
+    assert await forge(harness, anna, step.message_id, step_data(theirs)) == "This button is no longer active."
+    assert await harness.app.db.fetch_value("SELECT COUNT(*) FROM events WHERE kind = 'clicked'") == events
+    assert "interested" not in await harness.services["customers"].tags(await customer(harness))
+    assert await harness.app.db.fetch_value("SELECT COUNT(*) FROM leads") == 0
+
+
+async def test_a_stop_button_of_an_enrolment_that_ended_is_refused(harness: Harness, chat: ChatDriver) -> None:
+    await first_step(harness, chat)
+    await chat.click("Tell me more")
+    await harness.tick()
+    offer = await chat.wait_for_text("Your first class is on us")
+    not_now = str(offer.reply_markup["inline_keyboard"][1][0]["callback_data"])
+    await chat.click("Not now", message=offer)
+    assert "no more messages on this topic" in str(chat.messages()[-1])
+    answer = await forge(harness, chat, offer.message_id, not_now)
+    assert answer == "This button is no longer active."
+    assert sum("no more messages on this topic" in str(m) for m in chat.messages()) == 1
