@@ -21,6 +21,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api import ApiServer
+from bot.edits import UnchangedEditMiddleware
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
 from bot.progress import AiogramProgressBoard
@@ -53,7 +54,7 @@ from handlers import get_routers
 from handlers.broadcasts import broadcast_button_data, control_buttons
 from handlers.handoff import lead_button_data
 from handlers.loyalty import loyalty_buttons
-from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
+from handlers.middlewares import CustomerMiddleware, InFlightMiddleware, SamePressMiddleware
 from handlers.sequences import sequence_button_data
 from storage.analytics import AnalyticsRepo
 from storage.broadcasts import BroadcastsRepo
@@ -170,6 +171,7 @@ class _Session(AiohttpSession):
 def build_bot(settings: Settings, clock: Clock) -> Bot:
     session = _Session(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(RetryAfterMiddleware(clock))
+    session.middleware(UnchangedEditMiddleware())
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -315,6 +317,7 @@ def build_dispatcher(services: dict[str, Any]) -> tuple[Dispatcher, InFlightMidd
     inflight = InFlightMiddleware()
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(CustomerMiddleware(services["customers"], services["content"]))
+    dp.callback_query.outer_middleware(SamePressMiddleware())
     dp.include_routers(*get_routers())
     dp.startup.register(_announce_commands)
     return dp, inflight

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.types import CallbackQuery, Chat, TelegramObject, Update, User
 
 from flows.content import Content
 from flows.customers import Customers
@@ -91,3 +91,35 @@ class InFlightMiddleware(BaseMiddleware):
         except TimeoutError:
             return False
         return True
+
+
+class SamePressMiddleware(BaseMiddleware):
+    """Impatient fingers: a press of a button while the same person's press of that same button is still
+    being handled is answered at once and dropped.
+
+    Ten taps in a second arrive as ten callback queries; handled side by side they would all read the
+    state from before the first took effect. The first one acts (and re-checks state as it takes effect);
+    a press that arrives after it finished is handled normally and finds the new state.
+    """
+
+    def __init__(self) -> None:
+        self._busy: set[tuple[int, str, str]] = set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, CallbackQuery):
+            return await handler(event, data)
+        where = event.inline_message_id or (str(event.message.message_id) if event.message else "")
+        key = (event.from_user.id, where, event.data or "")
+        if key in self._busy:
+            await event.answer()
+            return None
+        self._busy.add(key)
+        try:
+            return await handler(event, data)
+        finally:
+            self._busy.discard(key)

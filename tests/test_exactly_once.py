@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -238,3 +239,88 @@ async def test_a_stop_button_of_an_enrolment_that_ended_is_refused(harness: Harn
     answer = await forge(harness, chat, offer.message_id, not_now)
     assert answer == "This button is no longer active."
     assert sum("no more messages on this topic" in str(m) for m in chat.messages()) == 1
+
+
+# --- impatient fingers ----------------------------------------------------------------------------
+
+
+async def handle_concurrently(harness: Harness) -> None:
+    """Restart polling as production runs it: every update of a batch handled as its own task."""
+    await harness.stop()
+    harness.app = await create_app(harness.settings, clock=harness.clock)
+    harness._polling = asyncio.create_task(
+        harness.app.run_polling(handle_as_tasks=True, handle_signals=False, scheduler=False)
+    )
+
+
+async def press_ten_times(harness: Harness, chat: ChatDriver, message: Any, data: str) -> list[str | None]:
+    """The same button pressed ten times at once; waits for all ten handlings; returns each press's answers."""
+    emu = harness.emu
+    updates = [emu.press_button(chat.user_id, message.message_id, data) for _ in range(10)]
+    await emu.wait_processed(updates[-1]["update_id"])
+    assert await harness.app.inflight.wait_idle(10)
+    ids = [u["callback_query"]["id"] for u in updates]
+    answered = [a.query_id for a in emu.callback_answers]
+    assert [answered.count(i) for i in ids] == [1] * 10  # every press answered, and only once
+    return [next(a.text for a in emu.callback_answers if a.query_id == i) for i in ids]
+
+
+def no_trouble(caplog: pytest.LogCaptureFixture) -> None:
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
+    assert not any("query is too old" in r.getMessage() for r in caplog.records)
+
+
+async def test_ten_impatient_yes_taps_pay_with_points_once(
+    harness: Harness, chat: ChatDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = await card_code(chat)
+    cashier = await hire(harness)
+    await cashier.send(f"/sale {code} 1000")
+    await cashier.send(f"/start card-{code}")
+    await cashier.send("200")
+    await cashier.click("No category")
+    await cashier.click("Pay 60 with points")
+    await deliver(harness, 1)
+    request = await chat.wait_for_text("suggests paying 60 points")
+    yes = str(request.reply_markup["inline_keyboard"][0][0]["callback_data"])
+    await handle_concurrently(harness)
+    caplog.set_level(logging.INFO)
+    await press_ten_times(harness, chat, request, yes)
+    purchases = await harness.services["purchases_repo"].of_customer((await customer(harness)).id)
+    assert [p.points_spent for p in purchases] == [0, 60]
+    no_trouble(caplog)
+
+
+async def test_ten_impatient_taps_on_tell_me_more_send_the_next_step_once(
+    harness: Harness, chat: ChatDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    step = await first_step(harness, chat)
+    await handle_concurrently(harness)
+    caplog.set_level(logging.INFO)
+    await press_ten_times(harness, chat, step, step_data(step))
+    await harness.tick()
+    await chat.wait_for_text("Your first class is on us")
+    await deliver(harness, 2)
+    assert sum("Your first class is on us" in str(m) for m in chat.messages()) == 1
+    clicks = await harness.app.db.fetch_value("SELECT COUNT(*) FROM events WHERE kind = 'clicked'")
+    assert clicks == 1
+    no_trouble(caplog)
+
+
+async def test_ten_impatient_taps_on_record_sale_record_it_once(
+    harness: Harness, chat: ChatDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = await card_code(chat)
+    cashier = await hire(harness)
+    await cashier.send(f"/start card-{code}")
+    await cashier.send("300")
+    summary = (await cashier.click("No category"))[-1]
+    record = next(
+        b["callback_data"] for row in summary.reply_markup["inline_keyboard"] for b in row if "Record" in b["text"]
+    )
+    await handle_concurrently(harness)
+    caplog.set_level(logging.INFO)
+    await press_ten_times(harness, cashier, summary, record)
+    assert await harness.services["purchases_repo"].count() == 1
+    no_trouble(caplog)
