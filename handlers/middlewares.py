@@ -59,6 +59,8 @@ class CustomerMiddleware(BaseMiddleware):
                 return None
             finally:
                 self._customers.handled(current)
+                if current.commits > 1:  # see the README: a crash between them leaves the later ones undone
+                    log.debug("update %s committed %d write transactions", update_id, current.commits)
 
 
 class InFlightMiddleware(BaseMiddleware):

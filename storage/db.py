@@ -62,6 +62,7 @@ class Handling:
     update_id: int
     seen_at: str  # the mark's time, as stored
     marked: bool = False
+    commits: int = 0  # write transactions committed so far (more than one: a crash may stop half-way)
 
 
 # Set by the update middleware for the length of one handling; every write transaction in that handling
@@ -167,6 +168,7 @@ class Database:
             await self._writer.execute("COMMIT")
             if current is not None:
                 current.marked = True
+                current.commits += 1
 
     @asynccontextmanager
     async def serialized(self) -> AsyncIterator[Tx]:

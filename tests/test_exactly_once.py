@@ -324,3 +324,56 @@ async def test_ten_impatient_taps_on_record_sale_record_it_once(
     await press_ten_times(harness, cashier, summary, record)
     assert await harness.services["purchases_repo"].count() == 1
     no_trouble(caplog)
+
+
+@pytest.fixture
+def two_per_customer(tmp_path: Path) -> dict[str, Any]:
+    import yaml
+
+    from flows.content import example_content_path
+
+    raw = yaml.safe_load(example_content_path().read_text("utf-8"))
+    spring = next(c for c in raw["loyalty"]["coupons"] if c["key"] == "spring10")
+    spring["per_customer"] = 2
+    path = tmp_path / "content.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    return {"content_file": str(path)}
+
+
+async def test_a_coupon_claim_replayed_after_a_crash_issues_one_coupon(
+    emu: Emulator, tmp_path: Path, clock: FakeClock, two_per_customer: dict[str, Any]
+) -> None:
+    harness = Harness(emu, make_settings(tmp_path, emu.api_base, **two_per_customer), clock)
+    await harness.start()
+    try:
+        await harness.chat().send("/start")
+        crash_after_next_effect(harness.app)
+        update = emu.send_message(1001, "/start cp-spring10")
+        await crash_polling(harness)
+        await harness.start()
+        await emu.wait_processed(update["update_id"])
+        coupons = await harness.app.db.fetch_value("SELECT COUNT(*) FROM coupons WHERE campaign = 'spring10'")
+        assert coupons == 1
+    finally:
+        await harness.stop()
+
+
+async def test_an_update_another_delivery_already_applied_changes_nothing(
+    harness: Harness, chat: ChatDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Webhook behind a load balancer: Telegram sent the update again while the first delivery was still
+    being handled elsewhere; that one committed first, and this process has not heard of it."""
+    code = await card_code(chat)
+    cashier = await hire(harness)
+    probe = harness.emu.send_message(cashier.user_id, "/help")
+    await harness.emu.wait_processed(probe["update_id"])
+    await harness.app.db.execute(
+        "INSERT INTO processed_updates (update_id, seen_at) VALUES (?, '2026-01-01T00:00:00')",
+        (probe["update_id"] + 1,),
+    )
+    caplog.set_level(logging.INFO)
+    replies = await cashier.send(f"/sale {code} 1500")
+    assert replies == []
+    assert await harness.services["purchases_repo"].count() == 0
+    assert "applied by an earlier delivery" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
