@@ -100,8 +100,9 @@ class SamePressMiddleware(BaseMiddleware):
     being handled is answered at once and dropped.
 
     Ten taps in a second arrive as ten callback queries; handled side by side they would all read the
-    state from before the first took effect. The first one acts (and re-checks state as it takes effect);
-    a press that arrives after it finished is handled normally and finds the new state.
+    state from before the first took effect. The first one acts, re-checking state as it takes effect;
+    a press that comes after it finished is handled normally and finds the new state (a toggle pressed
+    twice, on and off, is two presses the person meant).
     """
 
     def __init__(self) -> None:
