@@ -23,7 +23,7 @@ from bot.app import App, create_app, serve_webhook
 from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import Emulator
 from flows.clock import FakeClock
-from storage.db import Tx, current_update_id
+from storage.db import Database, Tx, current_update_id
 from tests.conftest import OWNER_ID, Harness, make_settings
 from tests.loyalty_helpers import MANAGER_ID, balance, card_code, customer, deliver, hire
 from tests.test_running import free_port
@@ -64,6 +64,16 @@ async def crash_polling(harness: Harness) -> None:
         await harness._polling
     harness._polling = None
     await abandon(harness.app)
+
+
+async def marked(harness: Harness, update_id: int) -> bool:
+    """Whether the update's processed mark is in the database (read while the bot is down)."""
+    db = await Database.open(harness.settings.database_path)
+    try:
+        found = await db.fetch_value("SELECT COUNT(*) FROM processed_updates WHERE update_id = ?", (update_id,))
+    finally:
+        await db.close()
+    return bool(found)
 
 
 async def purchases_and_receipts(harness: Harness, tg_id: int = 1001) -> tuple[int, int]:
@@ -475,3 +485,30 @@ async def test_forged_presses_on_another_customers_purchase_and_sale_are_refused
     assert await harness.services["purchases_repo"].count() == 1
     assert await balance(harness) == 80
     assert await harness.app.db.fetch_value("SELECT COUNT(*) FROM leads") == 0
+
+
+async def test_an_onboarding_answer_replayed_after_a_crash_moves_on_once(
+    harness: Harness, chat: ChatDriver
+) -> None:
+    await chat.send("/start")
+    crash_after_next_effect(harness.app)
+    update = harness.emu.send_message(chat.user_id, "Skip")  # skips the phone question
+    await crash_polling(harness)
+    assert await marked(harness, update["update_id"])  # committed with the answer, not written behind
+    await harness.start()
+    await harness.emu.wait_processed(update["update_id"])
+    found = await customer(harness)
+    assert found.onboarding_step == "birthday"  # not skipped too
+
+
+async def test_a_broadcast_wizard_step_replayed_after_a_crash_applies_once(harness: Harness) -> None:
+    await harness.chat().send("/start")
+    boss = harness.chat(OWNER_ID, first_name="Owner")
+    await boss.send("/broadcast")
+    crash_after_next_effect(harness.app)
+    update = harness.emu.send_message(OWNER_ID, "everyone")
+    await crash_polling(harness)
+    await harness.start()
+    await harness.emu.wait_processed(update["update_id"])
+    row = await harness.app.db.fetch_one("SELECT segment, message FROM broadcasts")
+    assert row is not None and (row["segment"], row["message"]) == ("everyone", None)  # not taken as the text
