@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from flows.clock import Clock
 from flows.content import Content, SequenceDef, Step, StepButton
 from flows.messenger import Button, Outgoing
-from storage.customers import Customer, CustomersRepo
+from storage.customers import Customer, CustomersRepo, add_tag_in
 from storage.date_triggers import enroll_everyone, fell_asleep
 from storage.db import Database, Row, Tx
 from storage.enrollments import (
@@ -354,20 +354,23 @@ class Sequences:
             await append_event(
                 tx, customer.id, "clicked", now, {"sequence": seq.name, "step": step, "button": button.type}
             )
+            # The press and what it records commit together (a crash cannot keep one without the other).
             if button.type == "interested":
                 await append_event(tx, customer.id, "interested", now, {"sequence": seq.name, "step": step})
+                await add_tag_in(tx, customer.id, "interested", now)
             if button.type == "stop":
                 await end_enrollment(tx, enrollment.id, "exited", "declined", now)
+            if button.type == "tag":
+                assert button.tag is not None
+                await add_tag_in(tx, customer.id, button.tag, now)
         if button.type == "more":
             return ButtonOutcome("more" if await self._send_next_now(enrollment.id, step, customer) else "expired")
         if button.type == "interested":
-            await self.customers.add_tag(customer.id, "interested", now)
             return ButtonOutcome("interested", seq.name, f"{seq.name} step {step + 1}")
         if button.type == "stop":
             return ButtonOutcome("left", seq.name)
         if button.type == "tag":
             assert button.tag is not None
-            await self.customers.add_tag(customer.id, button.tag, now)
             return ButtonOutcome("tagged", seq.name, button.tag)
         assert button.sequence is not None
         started = await self.enroll(customer.id, button.sequence)

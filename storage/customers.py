@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from storage.db import Database, Row
+from storage.db import Database, Row, Tx
 from storage.events import append_event
 from storage.timefmt import from_db, to_db
 
@@ -85,6 +85,17 @@ ON CONFLICT (tg_id) DO UPDATE SET
     last_seen_at = excluded.last_seen_at
 RETURNING *, {IN_CONVERSATION}
 """
+
+
+async def add_tag_in(tx: Tx, customer_id: int, tag: str, now: datetime) -> bool:
+    """Tag the customer in the caller's transaction; True only when the tag is new (a trigger fires once)."""
+    added = await tx.execute(
+        "INSERT INTO customer_tags (customer_id, tag, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (customer_id, tag, to_db(now)),
+    )
+    if added:
+        await append_event(tx, customer_id, "tag_added", now, {"tag": tag})
+    return bool(added)
 
 
 class CustomersRepo:
@@ -231,13 +242,7 @@ class CustomersRepo:
     async def add_tag(self, customer_id: int, tag: str, now: datetime) -> bool:
         """Tag the customer; True only when the tag is new (so a trigger fires once)."""
         async with self._db.transaction() as tx:
-            added = await tx.execute(
-                "INSERT INTO customer_tags (customer_id, tag, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (customer_id, tag, to_db(now)),
-            )
-            if added:
-                await append_event(tx, customer_id, "tag_added", now, {"tag": tag})
-        return bool(added)
+            return await add_tag_in(tx, customer_id, tag, now)
 
     async def remove_tag(self, customer_id: int, tag: str, now: datetime) -> bool:
         async with self._db.transaction() as tx:

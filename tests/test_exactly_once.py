@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -512,3 +513,18 @@ async def test_a_broadcast_wizard_step_replayed_after_a_crash_applies_once(harne
     await harness.emu.wait_processed(update["update_id"])
     row = await harness.app.db.fetch_one("SELECT segment, message FROM broadcasts")
     assert row is not None and (row["segment"], row["message"]) == ("everyone", None)  # not taken as the text
+
+
+async def test_marks_written_behind_survive_a_failed_flush(harness: Harness, chat: ChatDriver) -> None:
+    await chat.send("/start")
+    await harness.app.jobs.flush()
+    update = harness.emu.send_message(chat.user_id, "/help")  # changes nothing: its mark is written behind
+    await harness.emu.wait_processed(update["update_id"])
+    await harness.app.db.execute("ALTER TABLE processed_updates RENAME TO processed_updates_away")
+    with pytest.raises(sqlite3.OperationalError):
+        await harness.app.jobs.flush()
+    await harness.app.db.execute("ALTER TABLE processed_updates_away RENAME TO processed_updates")
+    await harness.app.jobs.flush()
+    assert await harness.app.db.fetch_value(
+        "SELECT COUNT(*) FROM processed_updates WHERE update_id = ?", (update["update_id"],)
+    )
