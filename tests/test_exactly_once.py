@@ -528,3 +528,14 @@ async def test_marks_written_behind_survive_a_failed_flush(harness: Harness, cha
     assert await harness.app.db.fetch_value(
         "SELECT COUNT(*) FROM processed_updates WHERE update_id = ?", (update["update_id"],)
     )
+
+
+async def test_a_staff_invite_press_replayed_after_a_crash_makes_one_link(harness: Harness) -> None:
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    team = (await owner.send("/staff"))[-1]
+    crash_after_next_effect(harness.app)
+    update = harness.emu.press_button(OWNER_ID, team.message_id, button(team, "Invite a cashier"))
+    await crash_polling(harness)
+    await harness.start()
+    await harness.emu.wait_processed(update["update_id"])
+    assert await harness.app.db.fetch_value("SELECT COUNT(*) FROM staff_invites") == 1
