@@ -176,7 +176,8 @@ class Database:
 
         For the per-update hot path, where two independent statements need not share a transaction and
         the two extra round trips to the connection's thread would double its cost. Still behind the
-        writer lock, so no statement lands inside another coroutine's open transaction.
+        writer lock, so no statement lands inside another coroutine's open transaction. It writes no
+        processed mark: only for idempotent writes (the customer's profile), never for an update's effect.
         """
         async with self._lock:
             yield Tx(self._writer)
