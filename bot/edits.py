@@ -19,7 +19,7 @@ from aiogram.methods import (
     EditMessageText,
     TelegramMethod,
 )
-from aiogram.methods.base import Response, TelegramType
+from aiogram.methods.base import TelegramType
 
 _EDITS = (EditMessageText, EditMessageReplyMarkup, EditMessageCaption)
 _NOT_MODIFIED = "message is not modified"
@@ -31,11 +31,10 @@ class UnchangedEditMiddleware(BaseRequestMiddleware):
         make_request: NextRequestMiddlewareType[TelegramType],
         bot: Bot,
         method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
+    ) -> Any:  # aiogram types this Response[T]; at run time the chain passes the result itself (as in retry.py)
         try:
             return await make_request(bot, method)
         except TelegramBadRequest as error:
             if not isinstance(method, _EDITS) or _NOT_MODIFIED not in error.message:
                 raise
-            result: Any = True  # what Telegram returns for an edit of an inline message
-            return Response[TelegramType](ok=True, result=result)
+            return True  # what Telegram returns for an edit that has no message to return
