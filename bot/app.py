@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api import API_MAX_BODY, ApiServer
 from bot.chat_actions import AiogramChatActions
+from bot.edits import UnchangedEditMiddleware
 from bot.http_server import HttpLimits, limited_app, start_server
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
@@ -59,7 +60,7 @@ from handlers import get_routers
 from handlers.broadcasts import broadcast_button_data, control_buttons
 from handlers.handoff import lead_button_data
 from handlers.loyalty import loyalty_buttons
-from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
+from handlers.middlewares import CustomerMiddleware, InFlightMiddleware, SamePressMiddleware
 from handlers.sequences import sequence_button_data
 from storage.analytics import AnalyticsRepo
 from storage.broadcasts import BroadcastsRepo
@@ -198,6 +199,7 @@ class _Session(AiohttpSession):
 def build_bot(settings: Settings, clock: Clock) -> Bot:
     session = _Session(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     session.middleware(RetryAfterMiddleware(clock))
+    session.middleware(UnchangedEditMiddleware())
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -347,6 +349,7 @@ def build_dispatcher(services: dict[str, Any]) -> tuple[Dispatcher, InFlightMidd
     inflight = InFlightMiddleware()
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(CustomerMiddleware(services["customers"], services["content"]))
+    dp.callback_query.outer_middleware(SamePressMiddleware())
     dp.include_routers(*get_routers())
     dp.startup.register(_announce_commands)
     return dp, inflight
@@ -370,7 +373,16 @@ def build_loyalty(
     referrals = Referrals(db, ledger, loyalty, notices, clock)
     purchases = Purchases(db, content, loyalty, coupons, referrals, notices, clock)
     sales = Sales(
-        db, purchases_repo, ledger, purchases, loyalty, content, notices, clock, settings.max_purchase_amount
+        db,
+        purchases_repo,
+        ledger,
+        purchases,
+        loyalty,
+        content,
+        notices,
+        clock,
+        settings.max_purchase_amount,
+        owner_ids=frozenset(settings.owner_ids),
     )
     alert_chats = (settings.manager_chat_id,) if settings.manager_chat_id else tuple(settings.owner_ids)
     return {

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from flows.clock import Clock
 from storage.customers import Customer, CustomersRepo
+from storage.db import Handling, handling
+from storage.timefmt import to_db
 
 _SOURCE_PAYLOAD = re.compile(r"^src[-_]([A-Za-z0-9_-]{1,40})$")
 
@@ -75,7 +78,7 @@ class Customers:
         """The customer behind an incoming update, created or refreshed; None if the update was handled before.
 
         This runs on every update, so a returning customer whose profile did not change costs one read;
-        the handled update and their last-seen time are written behind, by `flush`.
+        their last-seen time is written behind, by `flush`.
 
         Consent: a new record made by /start (`starting`, how everyone's first contact with a bot begins) is
         subscribed; one made by any other update is not, until /start. That is someone who writes again
@@ -89,18 +92,32 @@ class Customers:
             customer = await self.repo.refresh_profile(
                 tg_id, first_name, last_name, username, language, now, subscribed=starting
             )
-        self.repo.note_handled(update_id, customer.id, now)
+        self.repo.note_seen(customer.id, now)
         return customer
 
     async def first_handling(self, update_id: int) -> bool:
         """True the first time an update without a customer (a group message) is seen."""
-        if not await self._first_time(update_id):
-            return False
-        self.repo.note_handled(update_id, None, self.clock.now())
-        return True
+        return await self._first_time(update_id)
+
+    def handling(self, update_id: int) -> AbstractContextManager[Handling]:
+        """The block that handles an update: its first write transaction commits the processed mark too.
+
+        A re-delivered update (after a crash between the effect and Telegram's acknowledgement) then finds
+        the mark and changes nothing, whether this process remembers it or not.
+        """
+        return handling(update_id, to_db(self.clock.now()))
+
+    def handled(self, current: Handling) -> None:
+        """After the handling: an update that changed nothing gets its mark written behind, by `flush`.
+
+        Losing such a mark in a crash costs at most a repeated read-only answer; an update that changed
+        something already committed its mark with the change.
+        """
+        if not current.marked:
+            self.repo.note_handled(current.update_id, current.seen_at)
 
     async def flush(self) -> int:
-        """Write what `seen` noted (a periodic job and shutdown call it; a crash loses at most that much)."""
+        """Write what was noted behind (a periodic job and shutdown call it; a crash loses at most that)."""
         return await self.repo.flush_handled()
 
     async def _first_time(self, update_id: int) -> bool:

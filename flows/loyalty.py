@@ -294,11 +294,18 @@ class Loyalty:
 
     # ---- bonuses and adjustments ----
 
-    async def adjust(self, customer: Customer, delta: int, reason: str, actor_tg_id: int) -> int:
-        """A manager's correction (+/-), written to the ledger and the audit log; returns the new balance."""
+    async def adjust(
+        self, customer: Customer, delta: int, reason: str, actor_tg_id: int, request: str | None = None
+    ) -> int:
+        """A manager's correction (+/-), written to the ledger and the audit log; returns the new balance.
+
+        `request` names the manager's message: the ledger key, so the same message handled twice applies once.
+        """
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            key = f"adjust:{customer.id}:{actor_tg_id}:{now.timestamp()}:{delta}"
+            key = f"adjust:{customer.id}:{actor_tg_id}:" + (
+                f"msg:{request}" if request else f"{now.timestamp()}:{delta}"
+            )
             if delta > 0:
                 await self.credit_in(
                     tx, customer.id, "adjustment", delta, key, now, reason=reason, actor_tg_id=actor_tg_id

@@ -9,7 +9,7 @@ id is the draft's, so a double tap or a race between "record" and the customer's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
@@ -25,10 +25,10 @@ from flows.money import AmountError, ParsedAmount, parse_amount
 from flows.notices import Notices
 from flows.purchases import NewPurchase, PurchaseRefused, Purchases, Recorded, Refusal
 from storage.customers import Customer
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.ledger import LedgerRepo, customer_in
 from storage.purchases import Draft, PurchasesRepo, draft_in, update_draft
-from storage.staff import audit
+from storage.staff import active_role_in, audit
 
 SPEND_REQUEST_TTL = timedelta(minutes=15)
 CARD_PREFIX = "card-"
@@ -78,6 +78,7 @@ class DraftProblem(Enum):
     NOT_YOURS = "not_yours"
     EXPIRED = "expired"
     NO_POINTS = "no_points"
+    WITHDRAWN = "withdrawn"  # the staff member who opened it has lost access since
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class Sales:
     notices: Notices
     clock: Clock
     max_amount: Decimal
+    owner_ids: frozenset[int] = frozenset()
 
     async def customer_by_card(self, code: str) -> Customer | None:
         customer = await self.ledger.customer_by_card(normalize(code))
@@ -212,6 +214,8 @@ class Sales:
             return SpendAnswer(problem=DraftProblem.EXPIRED)
         if not yes:
             async with self.db.transaction() as tx:
+                if await self._withdrawn_in(tx, draft, now):
+                    return SpendAnswer(problem=DraftProblem.WITHDRAWN)
                 await update_draft(tx, draft.id, now, state="summary", points=0)
                 text = html(
                     "{} declined paying with points. Record the sale without them, or cancel.", customer.display_name
@@ -228,14 +232,19 @@ class Sales:
             return SpendAnswer(problem=recorded)
         return SpendAnswer(recorded=recorded)
 
-    async def one_line(self, staff_tg_id: int, customer: Customer, line: SaleLine) -> Recorded:
-        """`/sale …`: recorded at once (no points: spending needs the customer's confirmation)."""
+    async def one_line(self, staff_tg_id: int, customer: Customer, line: SaleLine, request: str) -> Recorded:
+        """`/sale …`: recorded at once (no points: spending needs the customer's confirmation).
+
+        `request` names the staff member's message; it is the purchase's external id, so the same message
+        handled twice records one purchase.
+        """
         assert line.amount.value is not None
         return await self.purchases.record(
             NewPurchase(
                 customer_id=customer.id,
                 amount=line.amount.value,
                 source="telegram",
+                external_id=f"msg:{request}",
                 category=line.category,
                 staff_tg_id=staff_tg_id,
                 coupon_code=line.coupon,
@@ -259,6 +268,8 @@ class Sales:
             current = await draft_in(tx, draft.id)
             if current is None or current.state not in ("summary", "awaiting_customer"):
                 return DraftProblem.GONE
+            if await self._withdrawn_in(tx, current, now):
+                return DraftProblem.WITHDRAWN
             recorded = await self.purchases.record_in(
                 tx,
                 NewPurchase(
@@ -287,6 +298,24 @@ class Sales:
                 )
                 await self.notices.to_chat(tx, draft.staff_tg_id, f"spend-yes:{draft.id}", text, now)
         return recorded
+
+    async def _withdrawn_in(self, tx: Tx, draft: Draft, now: datetime) -> bool:
+        """Re-read, as the sale takes effect, whether whoever opened it may still sell; if not, close it.
+
+        A button may be pressed long after it was shown (the customer's "yes" to a pending points
+        payment): the role checked then says nothing about now. The staff member is told why.
+        """
+        if draft.staff_tg_id in self.owner_ids or await active_role_in(tx, draft.staff_tg_id) is not None:
+            return False
+        await update_draft(tx, draft.id, now, state="cancelled")
+        customer = await customer_in(tx, draft.customer_id)
+        text = html(
+            "The sale for {} was not recorded: you no longer have access to sales. "
+            "Ask the owner if this is a mistake.",
+            customer.display_name if customer else f"#{draft.customer_id}",
+        )
+        await self.notices.to_chat(tx, draft.staff_tg_id, f"sale-withdrawn:{draft.id}", text, now)
+        return True
 
 
 REFUSAL_TEXT = {

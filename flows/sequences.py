@@ -17,7 +17,7 @@ from flows.clock import Clock
 from flows.content import Content, SequenceDef, Step, StepButton
 from flows.markup import Html, html, trusted
 from flows.messenger import Button, Outgoing
-from storage.customers import Customer, CustomersRepo
+from storage.customers import Customer, CustomersRepo, add_tag_in
 from storage.date_triggers import enroll_everyone, fell_asleep
 from storage.db import Database, Row, Tx
 from storage.enrollments import (
@@ -335,33 +335,43 @@ class Sequences:
     # ---- buttons ---------------------------------------------------------------------------------
 
     async def press(self, customer: Customer, enrollment_id: int, step: int, number: int) -> ButtonOutcome:
-        """A customer pressed a step's button; checks it is theirs and still makes sense."""
+        """A customer pressed a step's button; checks, as it takes effect, that it is theirs, that the step
+        was sent to them, and that a button acting on the enrolment finds it still running."""
         enrollment = await self.enrollments.get(enrollment_id)
         seq = self.content.sequence(enrollment.sequence) if enrollment else None
         if enrollment is None or seq is None or enrollment.customer_id != customer.id:
             return ButtonOutcome("expired")
         if not (0 <= step < len(seq.steps) and 0 <= number < len(seq.steps[step].buttons)):
             return ButtonOutcome("expired")
+        if step >= enrollment.step_index:  # never sent to them: a forged press
+            return ButtonOutcome("expired")
         button = seq.steps[step].buttons[number]
+        if button.type in ("more", "stop") and enrollment.state not in ("active", "paused"):
+            # These act on the enrolment, which has ended; interest, tags and other sequences stay welcome
+            # from any message they did receive.
+            return ButtonOutcome("expired")
         now = self.clock.now()
         async with self.db.transaction() as tx:
             await append_event(
                 tx, customer.id, "clicked", now, {"sequence": seq.name, "step": step, "button": button.type}
             )
+            # The press and what it records commit together (a crash cannot keep one without the other).
             if button.type == "interested":
                 await append_event(tx, customer.id, "interested", now, {"sequence": seq.name, "step": step})
+                await add_tag_in(tx, customer.id, "interested", now)
             if button.type == "stop":
                 await end_enrollment(tx, enrollment.id, "exited", "declined", now)
+            if button.type == "tag":
+                assert button.tag is not None
+                await add_tag_in(tx, customer.id, button.tag, now)
         if button.type == "more":
             return ButtonOutcome("more" if await self._send_next_now(enrollment.id, step, customer) else "expired")
         if button.type == "interested":
-            await self.customers.add_tag(customer.id, "interested", now)
             return ButtonOutcome("interested", seq.name, f"{seq.name} step {step + 1}")
         if button.type == "stop":
             return ButtonOutcome("left", seq.name)
         if button.type == "tag":
             assert button.tag is not None
-            await self.customers.add_tag(customer.id, button.tag, now)
             return ButtonOutcome("tagged", seq.name, button.tag)
         assert button.sequence is not None
         started = await self.enroll(customer.id, button.sequence)

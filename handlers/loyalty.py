@@ -144,6 +144,11 @@ async def spend_answer(
 ) -> None:
     """The customer confirms (or declines) paying with points; the flow checks the request is theirs."""
     answer = await sales.answer_spend(callback_data.d, customer, callback_data.y)
+    if answer.problem is DraftProblem.WITHDRAWN:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(t("spend_withdrawn"))
+        return
     if answer.problem is not None and not isinstance(answer.problem, DraftProblem):
         await query.answer(t("button_expired"))
         if isinstance(query.message, Message):

@@ -1,7 +1,9 @@
-"""Per-update context: the current customer and their texts.
+"""Per-update context: the current customer and their texts, and the update's processed mark.
 
 Registered as an outer middleware on updates, after aiogram's own user-context middleware, so every
-handler of a private chat receives `customer` and `t` without asking for them.
+handler of a private chat receives `customer` and `t` without asking for them. The handler runs inside
+the update's handling (`storage.db.handling`): its first write transaction commits the processed mark
+with the effect, so a re-delivered update applies once.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.types import CallbackQuery, Chat, TelegramObject, Update, User
 
 from flows.content import Content
 from flows.customers import Customers
+from storage.db import AlreadyHandled
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,16 @@ class CustomerMiddleware(BaseMiddleware):
             log.info("update %s was handled before; skipping the replay", update_id)
             return None
         data["t"] = self._content.texts_for(language)
-        return await handler(event, data)
+        with self._customers.handling(update_id) as current:
+            try:
+                return await handler(event, data)
+            except AlreadyHandled:  # another delivery of this update committed its effect first
+                log.info("update %s was applied by an earlier delivery; skipping the replay", update_id)
+                return None
+            finally:
+                self._customers.handled(current)
+                if current.commits > 1:  # see the README: a crash between them leaves the later ones undone
+                    log.debug("update %s committed %d write transactions", update_id, current.commits)
 
 
 def _is_start(event: TelegramObject) -> bool:
@@ -94,3 +106,36 @@ class InFlightMiddleware(BaseMiddleware):
         except TimeoutError:
             return False
         return True
+
+
+class SamePressMiddleware(BaseMiddleware):
+    """Impatient fingers: a press of a button while the same person's press of that same button is still
+    being handled is answered at once and dropped.
+
+    Ten taps in a second arrive as ten callback queries; handled side by side they would all read the
+    state from before the first took effect. The first one acts, re-checking state as it takes effect;
+    a press that comes after it finished is handled normally and finds the new state (a toggle pressed
+    twice, on and off, is two presses the person meant).
+    """
+
+    def __init__(self) -> None:
+        self._busy: set[tuple[int, str, str]] = set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, CallbackQuery):
+            return await handler(event, data)
+        where = event.inline_message_id or (str(event.message.message_id) if event.message else "")
+        key = (event.from_user.id, where, event.data or "")
+        if key in self._busy:
+            await event.answer()
+            return None
+        self._busy.add(key)
+        try:
+            return await handler(event, data)
+        finally:
+            self._busy.discard(key)

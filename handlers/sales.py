@@ -36,6 +36,7 @@ DRAFT_PROBLEMS = {
     DraftProblem.NOT_YOURS: "This sale was opened by someone else.",
     DraftProblem.EXPIRED: "This request has expired.",
     DraftProblem.NO_POINTS: "The customer has no points that can pay for this purchase.",
+    DraftProblem.WITHDRAWN: "You no longer have access to sales; this sale was closed.",
 }
 
 
@@ -78,6 +79,12 @@ async def ask_amount(message: Message, draft_id: int, customer: Customer, sales:
         standing.balance,
     )
     await message.answer(text, reply_markup=_cancel_only(draft_id))
+
+
+def request_key(message: Message) -> str:
+    """A staff member's message, named for good: the same on every delivery of it, never another message's
+    (chat, message id and Telegram's timestamp; message ids alone restart in a new sandbox run)."""
+    return f"{message.chat.id}:{message.message_id}:{int(message.date.timestamp())}"
 
 
 def _category_keyboard(draft_id: int, content: Content) -> InlineKeyboardMarkup:
@@ -258,7 +265,7 @@ async def sale_line(
         await message.answer(Html(amount_hint(line.amount.error, settings.max_purchase_amount)))
         return
     try:
-        recorded = await sales.one_line(message.from_user.id, customer, line)
+        recorded = await sales.one_line(message.from_user.id, customer, line, request_key(message))
     except PurchaseRefused as refused:
         await message.answer(Html(refusal_text(refused)))
         return
@@ -311,7 +318,9 @@ async def adjust_points(message: Message, command: CommandObject, sales: Sales, 
         await message.answer(html("No customer has card <code>{}</code>.", parts[0]))
         return
     try:
-        balance = await loyalty.adjust(customer, int(parts[1]), parts[2].strip()[:200], message.from_user.id)
+        balance = await loyalty.adjust(
+            customer, int(parts[1]), parts[2].strip()[:200], message.from_user.id, request_key(message)
+        )
     except NotEnoughPoints:
         await message.answer("The customer does not have that many points; the balance cannot go below zero.")
         return

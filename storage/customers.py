@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from storage.db import Database, Row
+from storage.db import Database, Row, Tx
 from storage.events import append_event
 from storage.forgetting import erase
 from storage.timefmt import from_db, to_db
@@ -88,6 +88,17 @@ RETURNING *, {IN_CONVERSATION}
 """
 
 
+async def add_tag_in(tx: Tx, customer_id: int, tag: str, now: datetime) -> bool:
+    """Tag the customer in the caller's transaction; True only when the tag is new (a trigger fires once)."""
+    added = await tx.execute(
+        "INSERT INTO customer_tags (customer_id, tag, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (customer_id, tag, to_db(now)),
+    )
+    if added:
+        await append_event(tx, customer_id, "tag_added", now, {"tag": tag})
+    return bool(added)
+
+
 class CustomersRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -117,27 +128,38 @@ class CustomersRepo:
         assert row is not None
         return _customer(row)
 
-    def note_handled(self, update_id: int, customer_id: int | None, now: datetime) -> None:
-        """Remember (on the next flush) that an update was handled and when its customer was last seen."""
-        stamp = to_db(now)
-        self._handled.append((update_id, stamp))
-        if customer_id is not None:
-            self._last_seen[customer_id] = stamp
+    def note_seen(self, customer_id: int, now: datetime) -> None:
+        """Remember (on the next flush) when the customer was last seen."""
+        self._last_seen[customer_id] = to_db(now)
+
+    def note_handled(self, update_id: int, seen_at: str) -> None:
+        """Remember (on the next flush) that an update which changed nothing was handled."""
+        self._handled.append((update_id, seen_at))
 
     async def flush_handled(self) -> int:
-        """Write the handled updates and last-seen times noted since the previous flush; how many updates."""
+        """Write the handled updates and last-seen times noted since the previous flush; how many updates.
+
+        If the write fails, what was noted is kept for the next flush instead of being dropped.
+        """
         handled, self._handled = self._handled, []
         last_seen, self._last_seen = self._last_seen, {}
         if not handled and not last_seen:
             return 0
-        async with self._db.transaction() as tx:
-            await tx.executemany(
-                "INSERT INTO processed_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING", handled
-            )
-            await tx.executemany(
-                "UPDATE customers SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
-                [(stamp, customer_id) for customer_id, stamp in last_seen.items()],
-            )
+        try:
+            async with self._db.transaction() as tx:
+                await tx.executemany(
+                    "INSERT INTO processed_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    handled,
+                )
+                await tx.executemany(
+                    "UPDATE customers SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
+                    [(stamp, customer_id) for customer_id, stamp in last_seen.items()],
+                )
+        except BaseException:
+            self._handled = handled + self._handled
+            for customer_id, stamp in last_seen.items():
+                self._last_seen[customer_id] = max(stamp, self._last_seen.get(customer_id, stamp))
+            raise
         return len(handled)
 
     async def recent_update_ids(self, limit: int) -> list[int]:
@@ -227,13 +249,7 @@ class CustomersRepo:
     async def add_tag(self, customer_id: int, tag: str, now: datetime) -> bool:
         """Tag the customer; True only when the tag is new (so a trigger fires once)."""
         async with self._db.transaction() as tx:
-            added = await tx.execute(
-                "INSERT INTO customer_tags (customer_id, tag, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (customer_id, tag, to_db(now)),
-            )
-            if added:
-                await append_event(tx, customer_id, "tag_added", now, {"tag": tag})
-        return bool(added)
+            return await add_tag_in(tx, customer_id, tag, now)
 
     async def remove_tag(self, customer_id: int, tag: str, now: datetime) -> bool:
         async with self._db.transaction() as tx:

@@ -11,8 +11,9 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -49,6 +50,44 @@ def load_migrations() -> list[Migration]:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
     return found
+
+
+class AlreadyHandled(Exception):
+    """The update being handled was already applied (by an earlier delivery): nothing may change twice."""
+
+
+@dataclass
+class Handling:
+    """The incoming update whose handling is running: its id and whether its processed mark is written."""
+
+    update_id: int
+    seen_at: str  # the mark's time, as stored
+    marked: bool = False
+    commits: int = 0  # write transactions committed so far (more than one: a crash may stop half-way)
+
+
+# Set by the update middleware for the length of one handling; every write transaction in that handling
+# reads it, so the processed mark commits with the first effect (see `Database.transaction`).
+_handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
+
+_MARK = "INSERT INTO processed_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
+
+
+@contextmanager
+def handling(update_id: int, seen_at: str) -> Iterator[Handling]:
+    """Run a block as the handling of update `update_id` (what the middleware wraps a handler in)."""
+    current = Handling(update_id, seen_at)
+    token = _handling.set(current)
+    try:
+        yield current
+    finally:
+        _handling.reset(token)
+
+
+def current_update_id() -> int | None:
+    """The id of the update being handled, for idempotency keys; None outside a handling (jobs, HTTP)."""
+    current = _handling.get()
+    return current.update_id if current is not None else None
 
 
 class Tx:
@@ -108,15 +147,29 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        Inside the handling of an update, the first transaction also writes the update's processed mark,
+        so an effect and "this update was handled" commit together: a re-delivery after a crash finds the
+        mark and changes nothing. If another delivery of the same update got there first (the mark exists
+        already), the block does not run: `AlreadyHandled` is raised and nothing is written.
+        """
+        current = _handling.get()
         async with self._lock:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
+                if current is not None and not current.marked:
+                    cursor = await self._writer.execute(_MARK, (current.update_id, current.seen_at))
+                    if cursor.rowcount == 0:
+                        raise AlreadyHandled(current.update_id)
                 yield Tx(self._writer)
             except BaseException:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+            if current is not None:
+                current.marked = True
+                current.commits += 1
 
     @asynccontextmanager
     async def serialized(self) -> AsyncIterator[Tx]:
@@ -124,7 +177,8 @@ class Database:
 
         For the per-update hot path, where two independent statements need not share a transaction and
         the two extra round trips to the connection's thread would double its cost. Still behind the
-        writer lock, so no statement lands inside another coroutine's open transaction.
+        writer lock, so no statement lands inside another coroutine's open transaction. It writes no
+        processed mark: only for idempotent writes (the customer's profile), never for an update's effect.
         """
         async with self._lock:
             yield Tx(self._writer)

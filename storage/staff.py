@@ -20,6 +20,12 @@ class StaffMember:
     added_at: datetime
 
 
+async def active_role_in(tx: Tx, tg_id: int) -> str | None:
+    """The member's role as committed now (inside the caller's transaction); None if revoked or never staff."""
+    row = await tx.fetch_one("SELECT role FROM staff WHERE tg_id = ? AND revoked_at IS NULL", (tg_id,))
+    return None if row is None else str(row[0])
+
+
 async def audit(
     tx: Tx, actor_tg_id: int | None, action: str, subject: str | None, now: datetime, **details: Any
 ) -> None:

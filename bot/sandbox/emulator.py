@@ -1994,6 +1994,45 @@ class Emulator:
         chat.messages[message["message_id"]] = message
         return self.push_update({"message": message})
 
+    # --- re-delivery and forged presses (tests of exactly-once handling and of hostile input) -------
+
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Updates Telegram still holds for the bot: not yet confirmed by a getUpdates offset or a webhook POST."""
+        return list(self._updates.pending)
+
+    async def redeliver(self, update: dict[str, Any], timeout: float = 5.0) -> None:
+        """Send an update again, as Telegram does after a webhook POST failed (this emulator's worker moves on
+        instead of retrying, so a test says when), and wait until the bot took it."""
+        update_id = update["update_id"]
+        self._updates.pending.insert(0, dict(update))
+        self._signal.notify()
+        try:
+            await self._signal.wait_for(
+                lambda: all(u["update_id"] != update_id for u in self._updates.pending), timeout
+            )
+        except TimeoutError:
+            raise TimeoutError(f"the re-delivered update {update_id} was not taken within {timeout}s") from None
+
+    def forge_button_press(
+        self, user_id: int, message_id: int, callback_data: str, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """A callback query with any data, as a modified client can send: no check that the button exists."""
+        user = self.user(user_id)
+        chat = self._chat_of(user, chat_id)
+        message = chat.messages.get(message_id)
+        if not isinstance(message, SentMessage):
+            raise ValueError(f"no bot message {message_id} in chat {chat.id}")
+        query_id = f"{next(self._query_ids)}{secrets.randbelow(10**6):06d}"
+        self._queries[query_id] = _Query(user.id, message_id, callback_data)
+        query = {
+            "id": query_id,
+            "from": user.to_api(),
+            "message": self._render(message),
+            "chat_instance": str(abs(hash((chat.id, self.bot.id))) % 10**18),
+            "data": callback_data,
+        }
+        return self.push_update({"callback_query": query})
+
 
 def _shown(formatted: Formatted | None) -> dict[str, Any]:
     """SentMessage fields for what the user sees of a text or caption."""

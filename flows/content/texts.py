@@ -99,6 +99,7 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "spend_no_button": set(),
         "spend_confirmed": {"points"},
         "spend_declined": set(),
+        "spend_withdrawn": set(),
         "bonus_welcome": {"points"},
         "bonus_birthday": {"points", "balance"},
         "bonus_referrer": {"friend", "points", "balance"},
