@@ -23,8 +23,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.api import ApiServer
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
+from bot.outbound import OutboundMiddleware
 from bot.progress import AiogramProgressBoard
-from bot.retry import RetryAfterMiddleware
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from flows.analytics import Analytics
@@ -43,6 +43,7 @@ from flows.loyalty import Loyalty
 from flows.notices import Notices
 from flows.onboarding import Onboarding
 from flows.outbox import DrainReport, Sender, SendPolicy
+from flows.pacing import Budget, Pacer
 from flows.purchases import Purchases
 from flows.referrals import Referrals
 from flows.sales import Sales
@@ -167,9 +168,10 @@ class _Session(AiohttpSession):
             await self._session.close()
 
 
-def build_bot(settings: Settings, clock: Clock) -> Bot:
+def build_bot(settings: Settings, pacer: Pacer) -> Bot:
+    """The Bot whose every call passes the one outbound layer (pacing, Telegram's pauses)."""
     session = _Session(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    session.middleware(RetryAfterMiddleware(clock))
+    session.middleware(OutboundMiddleware(pacer))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -187,6 +189,7 @@ class Core:
     db: Database
     bot: Bot
     customers: CustomersRepo
+    pacer: Pacer
 
 
 async def create_app(settings: Settings, *, clock: Clock | None = None, content: Content | None = None) -> App:
@@ -194,7 +197,8 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     content = content or load_content(settings.content_file)
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
-    core = Core(settings, content, clock, db, build_bot(settings, clock), CustomersRepo(db))
+    pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second))
+    core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
     services = await build_services(core)
     dp, inflight = build_dispatcher(services)
     app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
@@ -212,7 +216,9 @@ async def build_services(core: Core) -> dict[str, Any]:
     settings, content, clock, db = core.settings, core.content, core.clock, core.db
     enrollments = EnrollmentsRepo(db)
     sequences = Sequences(db, enrollments, core.customers, content, clock, settings.zone, sequence_button_data)
-    sender = Sender(OutboxRepo(db), core.customers, AiogramMessenger(core.bot), clock, send_policy(settings))
+    sender = Sender(
+        OutboxRepo(db), core.customers, AiogramMessenger(core.bot), clock, send_policy(settings), core.pacer
+    )
     await sender.recover()
     staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock)
     handoff = build_handoff(core, sequences, staff)
@@ -357,7 +363,6 @@ def build_loyalty(
 def send_policy(settings: Settings) -> SendPolicy:
     quiet = settings.quiet_window
     return SendPolicy(
-        rate_per_second=settings.send_rate_per_second,
         quiet_start=quiet[0] if quiet else None,
         quiet_end=quiet[1] if quiet else time(0),
         budget_day=settings.contact_budget_per_day,

@@ -382,6 +382,8 @@ class ApiCall:
     status: int | None = None
     description: str | None = None
     result: Any = None
+    at: float = 0.0  # on the emulator's monotonic clock (the test's clock), when the call arrived
+    retry_after: int | None = None  # a 429's wait, so a test can check nothing came inside it
 
 
 # --- rate limits --------------------------------------------------------------------------
@@ -731,6 +733,7 @@ class Emulator:
         self.token = f"{bot_id}:AAsandbox-{secrets.token_urlsafe(24)}"
         self._token_check = token_check
         self._wall_clock = wall_clock
+        self._monotonic = monotonic
         self._limiter = (
             RateLimiter(
                 global_per_second=global_per_second,
@@ -1106,6 +1109,10 @@ class Emulator:
                 "(polling with handle_as_tasks=False) and not stuck in a handler?"
             ) from None
 
+    async def wait_until(self, predicate: Callable[[], T | Literal[False] | None], timeout: float = 5.0) -> T:
+        """Wait until ``predicate()`` (about the emulator's state) is truthy, re-checked on every change."""
+        return await self._signal.wait_for(predicate, timeout)
+
     async def wait_for_call(self, method: str, *, after: int = 0, timeout: float = 5.0) -> ApiCall:
         """Wait for the bot to call ``method`` (the first such call at index >= ``after`` in calls)."""
 
@@ -1150,7 +1157,7 @@ class Emulator:
     ) -> tuple[int, dict[str, Any]]:
         """Run one Bot API method; log it in ``calls``; return (HTTP status, JSON body)."""
         method = self._methods.get(name.lower())
-        call = ApiCall(method.name if method else name, values, tuple(uploads))
+        call = ApiCall(method.name if method else name, values, tuple(uploads), at=self._monotonic())
         self.calls.append(call)
         self._signal.notify()
         try:
@@ -1163,6 +1170,7 @@ class Emulator:
             status, payload = 200, {"ok": True, "result": result}
         except ApiError as error:
             status, payload = error.status, error.payload()
+            call.retry_after = error.retry_after
         except ContentError as error:
             status, payload = 400, _bad(str(error)).payload()
         except Exception:
