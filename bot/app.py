@@ -151,7 +151,7 @@ class App:
             self.api = None
         if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("shutting down with updates still in flight")
-        await self.jobs.sender.wait_idle()
+        await self.jobs.sender.stop()  # sends in flight finish and record their outcome; no new ones start
         await self.jobs.flush()
         await self.bot.session.close()
         await self.db.close()
@@ -200,6 +200,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second))
     core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
     services = await build_services(core)
+    await follow_chat_migrations(core, services)
     dp, inflight = build_dispatcher(services)
     app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
     if settings.api_token is not None:
@@ -246,6 +247,30 @@ async def build_services(core: Core) -> dict[str, Any]:
         **await build_console(core, loyalty["coupons"]),
         **loyalty,
     }
+
+
+async def follow_chat_migrations(core: Core, services: dict[str, Any]) -> None:
+    """When the managers' group becomes a supergroup (Telegram gives it a new id), remember the new id in
+    kv and use it from then on, also after a restart, until MANAGER_CHAT_ID is changed."""
+    configured = core.settings.manager_chat_id
+    if configured is None:
+        return
+    kv = KvRepo(core.db)
+
+    def use(chat_id: int) -> None:
+        services["handoff"].manager_chat_id = chat_id
+        services["feedback"].alert_chats = (chat_id,)
+
+    saved = await kv.get(f"chat_moved:{configured}")
+    if saved is not None:
+        use(int(saved))
+
+    async def moved(old: int, new: int) -> None:
+        if services["handoff"].manager_chat_id == old:
+            await kv.set(f"chat_moved:{configured}", str(new))
+            use(new)
+
+    services["sender"].on_migrate = moved
 
 
 def build_handoff(core: Core, sequences: Sequences, staff: Staff) -> Handoff:

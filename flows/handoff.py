@@ -355,6 +355,7 @@ class Handoff:
             "thread_id": thread_id,
             "reply_to": message_id,
             "text": f"⚠️ Not delivered to {html.escape(customer.display_name)}: {{reason}}.",
+            "unknown_text": f"⚠️ May not have been delivered to {html.escape(customer.display_name)}: {{reason}}.",
         }
         payload = Outgoing(copy_chat_id=chat_id, copy_message_id=message_id).to_payload() | {"on_fail": notice}
         async with self.db.transaction() as tx:
