@@ -49,10 +49,14 @@ class Pacer:
 
     def __init__(self, clock: Clock, budget: Budget | None = None) -> None:
         self.clock = clock
-        self.budget = budget or Budget()
-        per_ms = 1000.0 / self.budget.global_per_second
+        self.configure(budget or Budget())
+
+    def configure(self, budget: Budget) -> None:
+        """Start afresh with another budget (benchmarks measure the hot path with a budget that never binds)."""
+        self.budget = budget
+        per_ms = 1000.0 / budget.global_per_second
         # A rate with limit 1 over `per_ms` is the same bucket as N per second, without rounding N.
-        self._bot = self._lane([Rate(1, max(1, round(per_ms)), burst=max(1, int(self.budget.global_per_second)))])
+        self._bot = self._lane([Rate(1, max(1, round(per_ms)), burst=max(1, int(budget.global_per_second)))])
         self._chats: dict[int, _Lane] = {}
 
     @staticmethod

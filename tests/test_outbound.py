@@ -111,3 +111,13 @@ async def test_concurrent_previews_all_arrive(harness: Harness, caplog: pytest.L
     assert all(APOLOGY not in text for text in sent)
     assert calls_inside_a_retry_after(harness.emu) == []
     assert errors(caplog) == []
+
+
+async def test_a_reply_to_someone_who_blocked_the_bot_is_no_error(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = harness.chat(1001)
+    harness.emu.block(1001)  # e.g. blocked right after writing
+    await chat.send("Do you have a sauna?")
+    assert errors(caplog) == []
+    assert harness.emu.messages(1001) == []
