@@ -116,7 +116,7 @@ class Sender:
         relies on one (`on_fail`) is told it may not have been delivered."""
         lost = await self.outbox.interrupted()
         for row in lost:
-            await self._give_up(row, "unknown", "interrupted while sending", _MAYBE_LOST, unknown=True)
+            await self._give_up(row, "unknown", "interrupted while sending", _STOPPED_MID_SEND, unknown=True)
         if lost:
             log.warning("%d message(s) were interrupted mid-send by a crash; not resending them", len(lost))
         return len(lost)
@@ -229,6 +229,8 @@ class Sender:
         follow_up = None
         if notice:
             template = str((unknown and notice.get("unknown_text")) or notice["text"])
+            if unknown and not notice.get("unknown_text"):  # an older notice: don't claim it failed
+                why = f"it may have arrived or not ({why})"
             text = template.replace("{reason}", html.escape(why, quote=False))
             message = Outgoing(text=text, thread_id=notice.get("thread_id"), reply_to=notice.get("reply_to"))
             follow_up = NewMessage(
@@ -371,7 +373,8 @@ class Sender:
         self._halted_until = self.clock.monotonic() + self.policy.halt_seconds
 
 
-_MAYBE_LOST = "it may not have been delivered (the connection broke after sending)"
+_MAYBE_LOST = "Telegram's answer was lost after sending"
+_STOPPED_MID_SEND = "the bot stopped while sending"
 # How outcomes are counted in a drain's report.
 _REPORTED = {
     Delivery.BLOCKED: "blocked",

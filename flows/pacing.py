@@ -58,6 +58,7 @@ class Pacer:
         # A rate with limit 1 over `per_ms` is the same bucket as N per second, without rounding N.
         self._bot = self._lane([Rate(1, max(1, round(per_ms)), burst=max(1, int(budget.global_per_second)))])
         self._chats: dict[int, _Lane] = {}
+        self._forget_above = _FORGET_ABOVE
 
     @staticmethod
     def _lane(rates: list[Rate]) -> _Lane:
@@ -66,8 +67,10 @@ class Pacer:
     def _chat(self, chat_id: int) -> _Lane:
         lane = self._chats.get(chat_id)
         if lane is None:
-            if len(self._chats) > _FORGET_ABOVE:
+            if len(self._chats) > self._forget_above:
                 self._forget_idle()
+                # Next time only after as many new chats again: pruning stays cheap per call.
+                self._forget_above = max(_FORGET_ABOVE, 2 * len(self._chats))
             budget = self.budget
             if chat_id < 0:  # groups and channels
                 rates = [Rate(budget.group_per_minute, 60_000, burst=budget.group_burst)]
@@ -88,7 +91,9 @@ class Pacer:
 
     def free_in(self, chat_id: int) -> float:
         """Seconds until a message to `chat_id` could go out (0: now): its pause, budget and queue."""
-        lane = self._chat(chat_id)
+        lane = self._chats.get(chat_id)
+        if lane is None:  # never written to (or long ago): only a pause of the whole bot can hold it
+            return max(self._bot.paused_until - self.clock.monotonic(), 0.0)
         wait = self._wait_of(lane)
         if lane.turn.locked() and wait <= 0:
             return 1e-3  # someone is sending to it right now: it is busy, not free

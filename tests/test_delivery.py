@@ -166,3 +166,21 @@ async def test_a_locked_database_while_confirming_is_retried(
     await harness.tick()
     assert await state(harness, row) == "sent"
     assert texts(harness, anna) == ["Your receipt"]
+
+
+async def test_the_cashier_hears_when_a_receipt_may_not_have_arrived(harness: Harness) -> None:
+    from tests.loyalty_helpers import CASHIER_ID, card_code, hire
+
+    chat = harness.chat(1001)
+    await chat.send("/start")
+    code = await card_code(chat)
+    cashier = await hire(harness)
+    await harness.advance(minutes=2)  # what /start queued is out of the way
+    await cashier.send(f"/sale {code} 500")
+    harness.emu.inject_fault("reset")
+    await harness.tick()
+    await harness.advance(seconds=2)
+    receipts = [m for m in chat.messages() if "Thank you for your purchase" in str(m)]
+    assert len(receipts) == 1  # Telegram took it once; never resent
+    notice = [str(m) for m in harness.emu.messages(CASHIER_ID) if "receipt" in str(m).lower()]
+    assert notice == ["⚠️ The receipt for Anna (purchase #1) may not have been delivered: Telegram's answer was lost after sending."]
