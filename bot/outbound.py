@@ -50,22 +50,29 @@ class OutboundMiddleware(BaseRequestMiddleware):
             except TelegramRetryAfter as exc:  # not about one chat: the pause holds for all of them
                 self.pacer.hold(None, exc.retry_after)
                 raise
-        spends = spends_budget(method)
-        async with self.pacer.turn(chat_id, spends=spends):
-            waited = 0.0
-            while True:
-                try:
-                    return await make_request(bot, method)
-                except TelegramRetryAfter as exc:
-                    self.pacer.hold(chat_id, exc.retry_after)
-                    waited += exc.retry_after
-                    if waited > self._max_wait:
-                        raise
-                    log.info(
-                        "429 on %s to chat %s: waiting %ss as Telegram asks",
-                        type(method).__name__,
-                        chat_id,
-                        exc.retry_after,
-                    )
-                    await self.pacer.wait_for_pause(chat_id)
+        turn = await self.pacer.enter(chat_id, spends=spends_budget(method))
+        try:
+            return await self._call(make_request, bot, method, chat_id)
+        finally:
+            turn.release()
+
+    async def _call(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        chat_id: int,
+    ) -> Any:
+        """Make the call, waiting out short 429s (the chat's turn is held, so nobody overtakes)."""
+        waited = 0.0
+        while True:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                self.pacer.hold(chat_id, exc.retry_after)
+                waited += exc.retry_after
+                if waited > self._max_wait:
+                    raise
+                log.info("429 on %s to chat %s: waiting %ss", type(method).__name__, chat_id, exc.retry_after)
+                await self.pacer.wait_for_pause(chat_id)
 

@@ -106,15 +106,28 @@ class Pacer:
 
     @asynccontextmanager
     async def turn(self, chat_id: int, *, spends: bool = True) -> AsyncIterator[None]:
-        """This chat's turn: callers queue in order; a pause is waited out; `spends` takes a token of the
-        chat's and the bot's budget. Held while the call runs, so a 429 it gets stops the next caller."""
+        """This chat's turn (see `enter`), released when the block ends."""
+        lock = await self.enter(chat_id, spends=spends)
+        try:
+            yield
+        finally:
+            lock.release()
+
+    async def enter(self, chat_id: int, *, spends: bool = True) -> asyncio.Lock:
+        """Wait for this chat's turn: callers queue in order; a pause is waited out; `spends` takes a token
+        of the chat's and the bot's budget. The caller holds the returned lock while its call runs (so a
+        429 it gets stops the next caller) and releases it after."""
         lane = self._chat(chat_id)
-        async with lane.turn:
+        await lane.turn.acquire()
+        try:
             await self._wait_for(lane, spends)
             if spends:
                 async with self._bot.turn:  # the bot's budget is handed out in arrival order too
                     await self._wait_for(self._bot, True)
-            yield
+        except BaseException:
+            lane.turn.release()
+            raise
+        return lane.turn
 
     async def wait_for_pause(self, chat_id: int) -> None:
         """Within a turn, after a 429: wait until the chat's pause has passed and spend a token again."""
