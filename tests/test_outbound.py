@@ -48,6 +48,7 @@ async def test_an_owner_previewing_four_sequences_gets_every_step_in_order(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     harness.chat(OWNER_ID, first_name="Owner")
+    harness.emu.inject_429(2, retry_after=3)
     names = ["welcome", "yoga-intro", "four-visits", "win-back"]
     updates = [harness.emu.send_message(OWNER_ID, f"/preview {name}") for name in names]
     await harness.emu.wait_processed(updates[-1]["update_id"], timeout=30)
@@ -88,6 +89,7 @@ async def answered(harness: Harness, chat_id: int, count: int) -> list[str]:
 async def test_concurrent_replies_to_one_chat_all_arrive(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
     await handle_concurrently(harness)
     harness.chat(1001)
+    harness.emu.inject_429(3, retry_after=2)  # Telegram's own flood control, on top of the bot's pacing
     questions = ["how much is a monthly membership??", "Do you have a sauna?"] * 8
     for text in questions:
         harness.emu.send_message(1001, text)
@@ -95,6 +97,7 @@ async def test_concurrent_replies_to_one_chat_all_arrive(harness: Harness, caplo
     assert len(answers) == len(questions)
     assert sum("Unlimited month" in a for a in answers) == 8
     assert all(APOLOGY not in a for a in answers)
+    assert sum(c.status == 429 for c in harness.emu.calls) == 3
     assert calls_inside_a_retry_after(harness.emu) == []
     assert errors(caplog) == []
 
