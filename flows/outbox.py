@@ -96,6 +96,7 @@ class Sender:
         self._lock = asyncio.Lock()
         self._halted_until = -math.inf
         self._stopping = False
+        self._cut_short = False
 
     def earliest_send(self, moment: datetime) -> datetime:
         """When a proactive message due at `moment` can go out, as far as quiet hours go."""
@@ -132,15 +133,27 @@ class Sender:
         Telegram asked to pause) is waited for while other chats are served, up to `horizon` seconds;
         what is left then waits for the next drain.
         """
+        work = asyncio.ensure_future(self._drain(limit))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # Cancelled mid-way (a job cut off at exit): start no new row, but let the row being claimed and
+            # the sends in flight finish and record their outcome, so none is left 'sending'.
+            self._cut_short = True
+            await work
+            raise
+
+    async def _drain(self, limit: int) -> DrainReport:
         report = DrainReport()
         if self._stopping or self.halted:
             return report
         async with self._lock:
+            self._cut_short = False
             queue = await self.outbox.due(self.clock.now(), limit)
             gate = asyncio.Semaphore(self.policy.concurrency)
             deadline = self.clock.monotonic() + self.policy.horizon
             try:
-                while queue and not (self._stopping or self.halted):
+                while queue and not (self._stopping or self._cut_short or self.halted):
                     row = self._next_ready(queue)
                     if row is None:
                         if not await self._wait_for_a_chat(queue, deadline):

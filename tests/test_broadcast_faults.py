@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -85,3 +86,18 @@ async def test_a_stop_mid_send_leaves_no_row_sending(harness: Harness) -> None:
     assert counts.get("pending", 0) == 0 and counts.get("unknown", 0) == 0, counts
     for n in range(40):
         assert sum("Spring sale" in str(m) for m in harness.emu.messages(FIRST + n)) == 1
+
+
+async def test_a_drain_cancelled_mid_send_still_records_every_claimed_row(harness: Harness) -> None:
+    await many_customers(harness, 40)
+    await wizard(harness, "everyone")
+    await harness.app.jobs.broadcasts.queue_due()
+    harness.clock.advance(timedelta(seconds=2))
+    drain = asyncio.create_task(harness.app.jobs.drain())
+    await harness.emu.wait_for_call("sendMessage", after=len(harness.emu.calls))
+    drain.cancel()  # as the event loop does to a job still running when the process exits
+    with contextlib.suppress(asyncio.CancelledError):
+        await drain
+    await harness.app.jobs.sender.wait_idle()
+    counts = await harness.services["outbox"].counts_by_state()
+    assert counts.get("sending", 0) == 0, counts
