@@ -27,8 +27,8 @@ from bot.edits import UnchangedEditMiddleware
 from bot.http_server import HttpLimits, limited_app, start_server
 from bot.manager_chat import AiogramTopics
 from bot.messenger import AiogramMessenger
+from bot.outbound import OutboundMiddleware
 from bot.progress import AiogramProgressBoard
-from bot.retry import RetryAfterMiddleware
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from bot.webhook import WebhookHandler, webhook_secret
@@ -49,6 +49,7 @@ from flows.loyalty import Loyalty
 from flows.notices import Notices
 from flows.onboarding import Onboarding
 from flows.outbox import DrainReport, Sender, SendPolicy
+from flows.pacing import Budget, Pacer
 from flows.purchases import Purchases
 from flows.redaction import redact
 from flows.referrals import Referrals
@@ -169,7 +170,7 @@ class App:
             self.api = None
         if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("shutting down with updates still in flight")
-        await self.jobs.sender.wait_idle()
+        await self.jobs.sender.stop()  # sends in flight finish and record their outcome; no new ones start
         await self.jobs.flush()
         await self.bot.session.close()
         await self.db.close()
@@ -196,10 +197,11 @@ class _Session(AiohttpSession):
             await self._session.close()
 
 
-def build_bot(settings: Settings, clock: Clock) -> Bot:
+def build_bot(settings: Settings, pacer: Pacer) -> Bot:
+    """The Bot whose every call passes the one outbound layer (pacing, Telegram's pauses)."""
     session = _Session(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    session.middleware(RetryAfterMiddleware(clock))
     session.middleware(UnchangedEditMiddleware())
+    session.middleware(OutboundMiddleware(pacer))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -217,6 +219,7 @@ class Core:
     db: Database
     bot: Bot
     customers: CustomersRepo
+    pacer: Pacer
 
 
 async def create_app(settings: Settings, *, clock: Clock | None = None, content: Content | None = None) -> App:
@@ -224,8 +227,10 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     content = content or load_content(settings.content_file)
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
-    core = Core(settings, content, clock, db, build_bot(settings, clock), CustomersRepo(db))
+    pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second))
+    core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
     services = await build_services(core)
+    await follow_chat_migrations(core, services)
     dp, inflight = build_dispatcher(services)
     app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
     if settings.api_token is not None:
@@ -244,7 +249,13 @@ async def build_services(core: Core) -> dict[str, Any]:
     sequences = Sequences(db, enrollments, core.customers, content, clock, settings.zone, sequence_button_data)
     messenger = AiogramMessenger(core.bot)
     sender = Sender(
-        OutboxRepo(db), core.customers, messenger, clock, send_policy(settings), AiogramChatActions(core.bot)
+        OutboxRepo(db),
+        core.customers,
+        messenger,
+        clock,
+        send_policy(settings),
+        core.pacer,
+        actions=AiogramChatActions(core.bot),
     )
     await sender.recover()
     staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock, settings.manager_chat_id)
@@ -274,6 +285,30 @@ async def build_services(core: Core) -> dict[str, Any]:
         **await build_console(core, loyalty["coupons"]),
         **loyalty,
     }
+
+
+async def follow_chat_migrations(core: Core, services: dict[str, Any]) -> None:
+    """When the managers' group becomes a supergroup (Telegram gives it a new id), remember the new id in
+    kv and use it from then on, also after a restart, until MANAGER_CHAT_ID is changed."""
+    configured = core.settings.manager_chat_id
+    if configured is None:
+        return
+    kv = KvRepo(core.db)
+
+    def use(chat_id: int) -> None:
+        services["handoff"].manager_chat_id = chat_id
+        services["feedback"].alert_chats = (chat_id,)
+
+    saved = await kv.get(f"chat_moved:{configured}")
+    if saved is not None:
+        use(int(saved))
+
+    async def moved(old: int, new: int) -> None:
+        if services["handoff"].manager_chat_id == old:
+            await kv.set(f"chat_moved:{configured}", str(new))
+            use(new)
+
+    services["sender"].on_migrate = moved
 
 
 def build_handoff(core: Core, sequences: Sequences, staff: Staff) -> Handoff:
@@ -401,7 +436,6 @@ def build_loyalty(
 def send_policy(settings: Settings) -> SendPolicy:
     quiet = settings.quiet_window
     return SendPolicy(
-        rate_per_second=settings.send_rate_per_second,
         quiet_start=quiet[0] if quiet else None,
         quiet_end=quiet[1] if quiet else time(0),
         budget_day=settings.contact_budget_per_day,

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
     TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import (
     FSInputFile,
@@ -23,8 +31,12 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.retry import no_retry
 from flows.messenger import Delivery, DeliveryResult, Outgoing
+
+log = logging.getLogger(__name__)
+
+# Network failures that happen before a byte of the request left: Telegram cannot have the message.
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError, aiohttp.InvalidURL)
 
 
 def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
@@ -49,18 +61,9 @@ class AiogramMessenger:
 
     async def deliver(self, chat_id: int, message: Outgoing) -> DeliveryResult:
         try:
-            with no_retry():  # the sender pauses globally and retries the row itself
-                sent = await self._send(chat_id, message)
-        except TelegramRetryAfter as exc:
-            return DeliveryResult(Delivery.RETRY_AFTER, retry_after=float(exc.retry_after), error=exc.message)
-        except TelegramForbiddenError as exc:
-            if "initiate conversation" in exc.message:  # never started the bot (e.g. imported): not a block
-                return DeliveryResult(Delivery.REJECTED, error=exc.message)
-            return DeliveryResult(Delivery.BLOCKED, error=exc.message)
-        except (TelegramBadRequest, TelegramNotFound) as exc:
-            return DeliveryResult(Delivery.REJECTED, error=exc.message)
-        except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
-            return DeliveryResult(Delivery.TRANSIENT, error=str(exc) or type(exc).__name__)
+            sent = await self._send(chat_id, message)
+        except Exception as exc:  # every outcome is an answer here, never an exception
+            return classify(exc)
         return DeliveryResult(Delivery.SENT, message_id=sent.message_id)
 
     async def _send(self, chat_id: int, message: Outgoing) -> Message | MessageId:
@@ -105,3 +108,40 @@ class AiogramMessenger:
             message_thread_id=message.thread_id,
             reply_parameters=reply,
         )
+
+
+def classify(exc: Exception) -> DeliveryResult:
+    """The one place that decides what a failed call means for the message."""
+    match exc:
+        case TelegramRetryAfter():
+            return DeliveryResult(Delivery.RETRY_AFTER, retry_after=float(exc.retry_after), error=exc.message)
+        case TelegramMigrateToChat():
+            return DeliveryResult(Delivery.MIGRATED, new_chat_id=exc.migrate_to_chat_id, error=exc.message)
+        case TelegramForbiddenError() if "initiate conversation" in exc.message:
+            return DeliveryResult(Delivery.REJECTED, error=exc.message)  # never started the bot: not a block
+        case TelegramForbiddenError():
+            return DeliveryResult(Delivery.BLOCKED, error=exc.message)
+        case TelegramUnauthorizedError() | TelegramConflictError():
+            return DeliveryResult(Delivery.STOPPED, error=exc.message)
+        case TelegramBadRequest() | TelegramNotFound() | TelegramEntityTooLarge():
+            return DeliveryResult(Delivery.REJECTED, error=exc.message)
+        case TelegramServerError():  # Telegram answered that it failed: it has not taken the message
+            return DeliveryResult(Delivery.TRANSIENT, error=exc.message)
+        case TelegramNetworkError() if isinstance(exc.__cause__, _NOT_SENT):
+            return DeliveryResult(Delivery.TRANSIENT, error=_short(exc))
+        case TelegramNetworkError() | ClientDecodeError():  # sent, but the answer was lost or unreadable
+            return DeliveryResult(Delivery.UNKNOWN, error=_short(exc))
+        case TelegramAPIError():  # another 4xx Telegram answered: it refused the message
+            return DeliveryResult(Delivery.REJECTED, error=exc.message)
+    log.warning("unexpected error while sending: %r", exc)
+    return DeliveryResult(Delivery.UNKNOWN, error=type(exc).__name__)
+
+
+def _short(exc: Exception) -> str:
+    """A reason to store and show; never aiohttp's own text, which can carry the URL with the token."""
+    if isinstance(exc, ClientDecodeError):
+        return "the answer could not be read (a proxy's error page?)"
+    cause = exc.__cause__
+    if isinstance(exc, TelegramNetworkError) and cause is not None:
+        return f"network: {type(cause).__name__}"
+    return type(exc).__name__

@@ -353,6 +353,7 @@ class Handoff:
             "thread_id": thread_id,
             "reply_to": message_id,
             "text": html("⚠️ Not delivered to {}: {{reason}}.", customer.display_name),
+            "unknown_text": html("⚠️ May not have been delivered to {}: {{reason}}.", customer.display_name),
         }
         payload = Outgoing(copy_chat_id=chat_id, copy_message_id=message_id).to_payload() | {"on_fail": notice}
         async with self.db.transaction() as tx:

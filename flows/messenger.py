@@ -70,11 +70,16 @@ class Outgoing:
 
 
 class Delivery(Enum):
+    """What became of one message; `bot/messenger.py` decides this, and only there."""
+
     SENT = "sent"
-    RETRY_AFTER = "retry_after"  # Telegram asked us to slow down
+    RETRY_AFTER = "retry_after"  # Telegram asked for a pause longer than the outbound layer waits
     BLOCKED = "blocked"  # the customer blocked the bot or deleted the account
-    REJECTED = "rejected"  # a 400: chat not found, bad content — retrying will not help
-    TRANSIENT = "transient"  # network trouble or a 5xx: worth retrying
+    REJECTED = "rejected"  # a 4xx: chat not found, bad content — retrying will not help
+    TRANSIENT = "transient"  # not taken (connection refused, DNS, a 5xx answer): safe to send again
+    UNKNOWN = "unknown"  # it may have reached Telegram (timeout or reset after sending, an unreadable answer)
+    MIGRATED = "migrated"  # the group became a supergroup: send to `new_chat_id` instead
+    STOPPED = "stopped"  # the token was revoked (401) or another instance runs (409): stop sending
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class DeliveryResult:
     message_id: int | None = None
     retry_after: float = 0.0
     error: str | None = None
+    new_chat_id: int | None = None
 
 
 class Messenger(Protocol):

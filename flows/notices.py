@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flows.content import Content, Texts
 from flows.markup import Html
@@ -51,15 +52,20 @@ class Notices:
         transactional: bool = True,
         due_at: datetime | None = None,
         buttons: list[list[Button]] | None = None,
+        on_fail: dict[str, Any] | None = None,
     ) -> bool:
-        """Queue a message for a customer; False when they cannot be reached or it was queued before."""
+        """Queue a message for a customer; False when they cannot be reached or it was queued before.
+
+        `on_fail` (chat_id, text, unknown_text with "{reason}") is the notice the sender queues for
+        whoever relies on this message if it fails or its fate is unknown."""
         if customer.tg_id is None:
             return False
+        payload = Outgoing(text=text, buttons=buttons or []).to_payload()
         message = NewMessage(
             key=key,
             chat_id=customer.tg_id,
             kind=kind,
-            payload=Outgoing(text=text, buttons=buttons or []).to_payload(),
+            payload=payload | {"on_fail": on_fail} if on_fail else payload,
             due_at=due_at or now,
             customer_id=customer.id,
             transactional=transactional,

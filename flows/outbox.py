@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
@@ -18,6 +20,7 @@ from flows.chat_actions import ACTION_KIND, ChatActions
 from flows.clock import Clock
 from flows.markup import trusted
 from flows.messenger import Delivery, DeliveryResult, Messenger, Outgoing
+from flows.pacing import Pacer
 from storage.customers import Customer, CustomersRepo
 from storage.outbox import NewMessage, OutboxRepo, QueuedMessage
 
@@ -26,9 +29,6 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SendPolicy:
-    rate_per_second: float = 25.0
-    per_chat_interval: float = 1.0
-    per_group_interval: float = 3.0  # Telegram allows about 20 messages a minute in one group
     quiet_start: time | None = time(21, 0)  # None switches quiet hours off
     quiet_end: time = time(9, 0)
     budget_day: int = 2
@@ -37,6 +37,8 @@ class SendPolicy:
     concurrency: int = 8
     horizon: float = 5.0  # how long one drain may wait for busy chats before leaving them to the next
     zone: tzinfo = UTC
+    halt_seconds: float = 300.0  # after a revoked token or a conflict, how long before sending is tried again
+    confirm_attempts: int = 4  # recording an outcome is retried (e.g. "database is locked") this often
 
 
 def quiet_until(moment: datetime, policy: SendPolicy) -> datetime | None:
@@ -66,7 +68,12 @@ class DrainReport:
 
 
 class Sender:
-    """Drains due outbox rows; one instance per process (its pacing state is in memory)."""
+    """Drains due outbox rows; one instance per process.
+
+    Pacing is the shared `Pacer`'s (the same budget direct replies spend), so a drain asks it which chats
+    may be written to now. Each claimed row is sent in its own task and ends in exactly one recorded
+    outcome; nothing that happens to one row (an odd error, a locked database) touches another.
+    """
 
     def __init__(
         self,
@@ -75,6 +82,7 @@ class Sender:
         messenger: Messenger,
         clock: Clock,
         policy: SendPolicy,
+        pacer: Pacer | None = None,
         actions: ChatActions | None = None,
     ) -> None:
         self.outbox = outbox
@@ -83,68 +91,113 @@ class Sender:
         self.actions = actions  # rows of kind `chat_action` (flows/chat_actions.py) go here, not to the messenger
         self.clock = clock
         self.policy = policy
-        self._next_slot = 0.0
-        self._paused_until = 0.0
-        self._last_to_chat: dict[int, float] = {}
+        self.pacer = pacer or Pacer(clock)
+        # Called when a group became a supergroup (old id, new id), so the app can remember the new id.
+        self.on_migrate: Callable[[int, int], Awaitable[None]] | None = None
         self._sending: set[int] = set()  # chats with a message in flight: the next one waits for it
+        self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+        self._halted_until = -math.inf
+        self._stopping = False
+        self._cut_short = False
 
     def earliest_send(self, moment: datetime) -> datetime:
         """When a proactive message due at `moment` can go out, as far as quiet hours go."""
         return quiet_until(moment, self.policy) or moment
 
     async def wait_idle(self) -> None:
-        """Return once no drain is running (used at shutdown)."""
+        """Return once no drain is running."""
         async with self._lock:
             pass
 
+    async def stop(self) -> None:
+        """At shutdown: start no new send; sends in flight finish and record their outcome first."""
+        self._stopping = True
+        await self.wait_idle()
+
     async def recover(self) -> int:
-        """At start-up: rows left 'sending' by a crash become 'unknown' and are never resent."""
-        lost = await self.outbox.recover_interrupted()
+        """At start-up: rows left 'sending' by a crash become 'unknown' and are never resent; whoever
+        relies on one (`on_fail`) is told it may not have been delivered."""
+        lost = await self.outbox.interrupted()
+        for row in lost:
+            await self._give_up(row, "unknown", "interrupted while sending", _STOPPED_MID_SEND, unknown=True)
         if lost:
-            log.warning("%d message(s) were interrupted mid-send by a crash; not resending them", lost)
-        return lost
+            log.warning("%d message(s) were interrupted mid-send by a crash; not resending them", len(lost))
+        return len(lost)
+
+    @property
+    def halted(self) -> bool:
+        return self.clock.monotonic() < self._halted_until
 
     async def drain(self, limit: int = 500) -> DrainReport:
         """Send what is due now, at most `limit` rows; one drain at a time.
 
-        Rows go out in due order, each chat's in its own order. A chat written to less than its interval
-        ago (1 s, 3 s for a group) is waited for while other chats are served, up to `horizon` seconds;
+        Rows go out in due order, each chat's in its own order. A chat whose budget is spent (or that
+        Telegram asked to pause) is waited for while other chats are served, up to `horizon` seconds;
         what is left then waits for the next drain.
         """
+        work = asyncio.ensure_future(self._drain(limit))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # Cancelled mid-way (a job cut off at exit): start no new row, but let the row being claimed and
+            # the sends in flight finish and record their outcome, so none is left 'sending'.
+            self._cut_short = True
+            await work
+            raise
+
+    async def _drain(self, limit: int) -> DrainReport:
         report = DrainReport()
+        if self._stopping or self.halted:
+            return report
         async with self._lock:
+            self._cut_short = False
             queue = await self.outbox.due(self.clock.now(), limit)
             gate = asyncio.Semaphore(self.policy.concurrency)
-            self._sending.clear()
             deadline = self.clock.monotonic() + self.policy.horizon
-            async with asyncio.TaskGroup() as group:
-                while queue:
+            try:
+                while queue and not (self._stopping or self._cut_short or self.halted):
                     row = self._next_ready(queue)
                     if row is None:
                         if not await self._wait_for_a_chat(queue, deadline):
                             break
                         continue
                     queue.remove(row)
-                    if not await self._allowed(row, report):
-                        continue
-                    resolved = await self._resolve_reply(row)
-                    if resolved is None:  # its target is not sent yet: this chat waits for the next drain
-                        report.add("waiting")
-                        queue = [other for other in queue if other.chat_id != row.chat_id]
-                        continue
-                    await gate.acquire()
-                    await self._pace()
-                    if not await self.outbox.claim(resolved.id, self.clock.now()):
-                        gate.release()
-                        continue
-                    self._sending.add(resolved.chat_id)
-                    self._last_to_chat[resolved.chat_id] = self.clock.monotonic()
-                    group.create_task(self._send(resolved, report, gate))
-            for _ in queue:
-                report.add("waiting")
-        self._forget_old_chats()
+                    try:
+                        queue = await self._start(row, queue, report, gate)
+                    except Exception as exc:  # e.g. a locked database: this row waits, the others go on
+                        log.warning("outbox row %s left for the next drain: %r", row.id, exc)
+                        report.add("deferred")
+            finally:
+                while self._tasks:  # every send started here records its outcome before the drain ends
+                    await asyncio.wait(set(self._tasks))
+            report.counts["waiting"] += len(queue)
         return report
+
+    async def _start(
+        self, row: QueuedMessage, queue: list[QueuedMessage], report: DrainReport, gate: asyncio.Semaphore
+    ) -> list[QueuedMessage]:
+        """Check, claim and start sending one row; returns what is left of the queue."""
+        if not await self._allowed(row, report):
+            return queue
+        resolved = await self._resolve_reply(row)
+        if resolved is None:  # its target is not sent yet: this chat waits for the next drain
+            report.add("waiting")
+            return [other for other in queue if other.chat_id != row.chat_id]
+        await gate.acquire()
+        try:
+            claimed = await self.outbox.claim(resolved.id, self.clock.now())
+        except BaseException:
+            gate.release()
+            raise
+        if not claimed:
+            gate.release()
+            return queue
+        self._sending.add(resolved.chat_id)
+        task = asyncio.create_task(self._send(resolved, report, gate))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return queue
 
     def _next_ready(self, queue: list[QueuedMessage]) -> QueuedMessage | None:
         """The first row whose chat may be written to now; only a chat's first row counts (its order)."""
@@ -153,21 +206,23 @@ class Sender:
             if row.chat_id in looked:
                 continue
             looked.add(row.chat_id)
-            if row.chat_id not in self._sending and self._free_in(row.chat_id) <= 0:
+            if row.chat_id not in self._sending and self.pacer.free_in(row.chat_id) <= 0:
                 return row
         return None
 
     async def _wait_for_a_chat(self, queue: list[QueuedMessage], deadline: float) -> bool:
         """Wait until some queued chat may be written to; False when that is past the deadline."""
         chats = {row.chat_id for row in queue}
-        idle = [self._free_in(chat) for chat in chats if chat not in self._sending]
-        wait = min(idle) if idle else self.policy.per_chat_interval
-        if self.clock.monotonic() + wait > deadline:
-            return False
+        idle = [self.pacer.free_in(chat) for chat in chats if chat not in self._sending]
         if idle:
-            await self.clock.sleep(max(wait, 0.0))
-        else:  # every waiting chat has a send in flight: let one finish
-            await asyncio.sleep(0.01)
+            wait = max(min(idle), 0.0)
+            if self.clock.monotonic() + wait > deadline:
+                return False
+            await self.clock.sleep(wait)
+            return True
+        if not self._tasks:
+            return False
+        await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)  # a chat in flight frees
         return True
 
     async def _resolve_reply(self, row: QueuedMessage) -> QueuedMessage | None:
@@ -181,12 +236,18 @@ class Sender:
         message = Outgoing.from_payload(row.payload).replying_to(target.tg_message_id if target else None)
         return replace(row, payload=row.payload | message.to_payload() | {"reply_to_outbox": None})
 
-    async def _give_up(self, row: QueuedMessage, state: str, reason: str, why: str) -> None:
-        """End a row for good; a row that asked to be reported (`on_fail`) queues its notice with it."""
+    async def _give_up(self, row: QueuedMessage, state: str, reason: str, why: str, *, unknown: bool = False) -> None:
+        """End a row for good; a row that asked to be reported (`on_fail`) queues its notice with it.
+
+        A fate that is unknown uses the notice's `unknown_text` when it has one ("may not have been
+        delivered"), so nobody is told a message failed that may well have arrived."""
         notice = row.payload.get("on_fail")
         follow_up = None
         if notice:
-            text = trusted(str(notice["text"])).replace("{reason}", why)  # queued as Html; `why` is escaped
+            template = trusted(str((unknown and notice.get("unknown_text")) or notice["text"]))
+            if unknown and not notice.get("unknown_text"):  # an older notice: don't claim it failed
+                why = f"it may have arrived or not ({why})"
+            text = template.replace("{reason}", why)  # queued as Html; `why` is escaped by replace
             message = Outgoing(text=text, thread_id=notice.get("thread_id"), reply_to=notice.get("reply_to"))
             follow_up = NewMessage(
                 key=f"failed:{row.id}",
@@ -241,35 +302,17 @@ class Sender:
             frees.append(week[-self.policy.budget_week] + timedelta(days=7))
         return max(frees) if frees else None
 
-    async def _pace(self) -> None:
-        """Wait for a global send slot (rate limit) and for any Telegram-imposed pause."""
-        now = self.clock.monotonic()
-        wait = max(self._next_slot, self._paused_until) - now
-        if wait > 0:
-            await self.clock.sleep(wait)
-            now = self.clock.monotonic()
-        self._next_slot = max(now, self._next_slot) + 1.0 / self.policy.rate_per_second
-
-    def _free_in(self, chat_id: int) -> float:
-        """Seconds until this chat may get its next message (≤ 0: now)."""
-        last = self._last_to_chat.get(chat_id)
-        if last is None:
-            return 0.0
-        interval = self.policy.per_group_interval if chat_id < 0 else self.policy.per_chat_interval
-        return last + interval - self.clock.monotonic()
-
-    def _forget_old_chats(self) -> None:
-        horizon = self.clock.monotonic() - max(self.policy.per_chat_interval, self.policy.per_group_interval)
-        if len(self._last_to_chat) > 10_000:
-            self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if t > horizon}
-
     async def _send(self, row: QueuedMessage, report: DrainReport, gate: asyncio.Semaphore) -> None:
         try:
-            if row.kind == ACTION_KIND:
-                result = await self._perform(row)
-            else:
-                result = await self.messenger.deliver(row.chat_id, Outgoing.from_payload(row.payload))
-            await self._settle(row, result, report)
+            try:
+                if row.kind == ACTION_KIND:
+                    result = await self._perform(row)
+                else:
+                    result = await self.messenger.deliver(row.chat_id, Outgoing.from_payload(row.payload))
+            except Exception as exc:  # the messenger classifies; anything else may have gone out
+                log.warning("sending outbox row %s failed unexpectedly: %r", row.id, exc)
+                result = DeliveryResult(Delivery.UNKNOWN, error=type(exc).__name__)
+            await self._record(row, result, report)
         finally:
             self._sending.discard(row.chat_id)
             gate.release()
@@ -279,37 +322,86 @@ class Sender:
             return DeliveryResult(Delivery.REJECTED, error="no executor for chat actions")
         return await self.actions.perform(row.chat_id, row.payload)
 
+    async def _record(self, row: QueuedMessage, result: DeliveryResult, report: DrainReport) -> None:
+        """Store the outcome, retrying a failed write (e.g. "database is locked"); a row whose outcome cannot
+        be stored stays 'sending', which the next start turns into 'unknown': never sent twice."""
+        for attempt in range(1, self.policy.confirm_attempts + 1):
+            try:
+                await self._settle(row, result, report)
+                return
+            except Exception as exc:
+                if attempt == self.policy.confirm_attempts:
+                    log.warning("could not record outcome %s of outbox row %s: %r", result.status.value, row.id, exc)
+                    report.add("unrecorded")
+                    return
+                await self.clock.sleep(0.05 * 2**attempt)
+
     async def _settle(self, row: QueuedMessage, result: DeliveryResult, report: DrainReport) -> None:
         now = self.clock.now()
-        if result.status is Delivery.SENT:
+        status = result.status
+        if status is Delivery.SENT:
             await self.outbox.mark_sent(row.id, result.message_id, now)
-            report.add("sent")
-        elif result.status is Delivery.RETRY_AFTER:
-            # Telegram's pause applies to every send from this bot, not just this chat.
-            self._paused_until = max(self._paused_until, self.clock.monotonic() + result.retry_after)
-            await self.outbox.release(row.id, now, f"429: retry after {result.retry_after:g}s")
-            report.add("retry_after")
-        elif result.status is Delivery.BLOCKED:
-            await self._give_up(
-                row, "failed", result.error or "blocked by the user", "the customer has blocked the bot"
-            )
-            if row.customer_id is not None:
-                await self.customers.set_unreachable(row.customer_id, now)
-                await self.outbox.cancel_pending_for_customer(row.customer_id, "customer blocked the bot")
-            report.add("blocked")
-        elif result.status is Delivery.REJECTED:
+        elif status is Delivery.RETRY_AFTER:  # the pacer already holds the chat; the row waits as long
+            later = now + timedelta(seconds=result.retry_after)
+            await self.outbox.release(row.id, later, f"429: retry after {result.retry_after:g}s")
+        elif status is Delivery.BLOCKED:
+            await self._blocked(row, result)
+        elif status is Delivery.REJECTED:
             error = result.error or "rejected by Telegram"
             await self._give_up(row, "failed", error, f"Telegram refused it: {error}")
-            report.add("failed")
-        elif row.attempts + 1 >= self.policy.max_attempts:
-            await self._give_up(
-                row,
-                "failed",
-                f"gave up after {row.attempts + 1} attempts: {result.error}",
-                "Telegram could not be reached",
-            )
-            report.add("failed")
+        elif status is Delivery.UNKNOWN:
+            await self._give_up(row, "unknown", f"fate unknown: {result.error}", _MAYBE_LOST, unknown=True)
+        elif status is Delivery.MIGRATED and result.new_chat_id is not None:
+            await self._migrated(row, result.new_chat_id)
+        elif status is Delivery.STOPPED:
+            self._halt(result.error or "refused")
+            await self.outbox.release(row.id, now, f"not sent: {result.error}")
         else:
-            backoff = timedelta(seconds=min(5 * 2**row.attempts, 3600))
-            await self.outbox.retry_later(row.id, now + backoff, result.error or "transient error")
-            report.add("retrying")
+            report.add(await self._transient(row, result))
+            return
+        report.add(_REPORTED.get(status, status.value))
+
+    async def _blocked(self, row: QueuedMessage, result: DeliveryResult) -> None:
+        await self._give_up(row, "failed", result.error or "blocked by the user", "the customer has blocked the bot")
+        if row.customer_id is not None:
+            await self.customers.set_unreachable(row.customer_id, self.clock.now())
+            await self.outbox.cancel_pending_for_customer(row.customer_id, "customer blocked the bot")
+
+    async def _transient(self, row: QueuedMessage, result: DeliveryResult) -> str:
+        """Telegram did not take it: try again later, with a growing pause, a few times."""
+        if row.attempts + 1 >= self.policy.max_attempts:
+            error = f"gave up after {row.attempts + 1} attempts: {result.error}"
+            await self._give_up(row, "failed", error, "Telegram could not be reached")
+            return "failed"
+        backoff = timedelta(seconds=min(5 * 2**row.attempts, 3600))
+        await self.outbox.retry_later(row.id, self.clock.now() + backoff, result.error or "transient error")
+        return "retrying"
+
+    async def _migrated(self, row: QueuedMessage, new_chat_id: int) -> None:
+        """The group became a supergroup: this row and everything queued for the group follow it."""
+        await self.outbox.release(row.id, self.clock.now(), f"chat moved to {new_chat_id}")
+        moved = await self.outbox.move_chat(row.chat_id, new_chat_id)
+        log.warning("chat %s is now supergroup %s; %d queued message(s) follow it", row.chat_id, new_chat_id, moved)
+        if self.on_migrate is not None:
+            await self.on_migrate(row.chat_id, new_chat_id)
+
+    def _halt(self, error: str) -> None:
+        """A revoked token or a second instance: stop sending (one log line), leave every row pending."""
+        if not self.halted:
+            log.error(
+                "Telegram refused the bot (%s): sending stops for %g s, queued messages stay pending. "
+                "Check BOT_TOKEN and that only one instance of the bot runs.",
+                error,
+                self.policy.halt_seconds,
+            )
+        self._halted_until = self.clock.monotonic() + self.policy.halt_seconds
+
+
+_MAYBE_LOST = "Telegram's answer was lost after sending"
+_STOPPED_MID_SEND = "the bot stopped while sending"
+# How outcomes are counted in a drain's report.
+_REPORTED = {
+    Delivery.BLOCKED: "blocked",
+    Delivery.REJECTED: "failed",
+    Delivery.STOPPED: "halted",
+}

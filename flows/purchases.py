@@ -29,7 +29,7 @@ from flows.loyalty import (
     standing_of,
     tier_for,
 )
-from flows.markup import Html
+from flows.markup import Html, html
 from flows.messenger import Button
 from flows.notices import Notices
 from flows.referrals import Referrals
@@ -241,7 +241,7 @@ class Purchases:
             bonuses=bonuses,
         )
         if new.notify:
-            await self._queue_receipt(tx, customer, recorded, now)
+            await self._queue_receipt(tx, customer, recorded, now, new.staff_tg_id)
             await self._queue_question(tx, customer, purchase_id, now)
         return recorded
 
@@ -263,8 +263,12 @@ class Purchases:
             duplicate=True,
         )
 
-    async def _queue_receipt(self, tx: Tx, customer: Customer, r: Recorded, now: datetime) -> None:
-        """One message: amount, points, balance, progress — plus a tier change and gifts if any."""
+    async def _queue_receipt(
+        self, tx: Tx, customer: Customer, r: Recorded, now: datetime, cashier: int | None = None
+    ) -> None:
+        """One message: amount, points, balance, progress — plus a tier change and gifts if any.
+
+        The cashier who recorded the sale is told if it did not (or may not) reach the customer."""
         t = self.notices.texts(customer)
         rules = self.content.loyalty
         default = self.content.business.default_language
@@ -311,7 +315,16 @@ class Purchases:
                     until=self.coupons.until(coupon, t.language),
                 )
             )
-        await self.notices.to_customer(tx, customer, f"receipt:{r.purchase_id}", Html("\n\n").join(parts), now)
+        on_fail = None
+        if cashier is not None:
+            whose = html("The receipt for {} (purchase #{})", customer.display_name, r.number)
+            on_fail = {
+                "chat_id": cashier,
+                "text": html("⚠️ {} was not delivered: {{reason}}.", whose),
+                "unknown_text": html("⚠️ {} may not have been delivered: {{reason}}.", whose),
+            }
+        key = f"receipt:{r.purchase_id}"
+        await self.notices.to_customer(tx, customer, key, Html("\n\n").join(parts), now, on_fail=on_fail)
 
     async def _queue_question(self, tx: Tx, customer: Customer, purchase_id: int, now: datetime) -> None:
         """The one-tap satisfaction question, a while later; it waits for quiet hours like any message."""

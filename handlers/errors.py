@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import ErrorEvent
 
 from flows.content import Content
@@ -17,6 +18,9 @@ router = RouterSpec("errors")
 @router.errors()
 async def on_error(event: ErrorEvent, bot: Bot, content: Content) -> bool:
     update = event.update
+    if isinstance(event.exception, TelegramForbiddenError):  # they blocked the bot mid-answer: nobody to tell
+        log.info("update %s: the chat is closed to the bot (%s)", update.update_id, event.exception.message)
+        return True
     log.error("update %s failed: %r", update.update_id, event.exception, exc_info=event.exception)
     user = chat_id = None
     if update.message:

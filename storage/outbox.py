@@ -186,10 +186,15 @@ class OutboxRepo:
         )
         return None if value is None else int(value)
 
-    async def recover_interrupted(self) -> int:
+    async def interrupted(self) -> list[QueuedMessage]:
         """Rows claimed but never confirmed (a crash mid-send): their fate is unknown, so never resend."""
+        rows = await self._db.fetch_all("SELECT * FROM outbox WHERE state = 'sending' ORDER BY id")
+        return [_queued(row) for row in rows]
+
+    async def move_chat(self, old_chat_id: int, new_chat_id: int) -> int:
+        """A group became a supergroup: what still waits for it goes to its new id."""
         return await self._db.execute(
-            "UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending' WHERE state = 'sending'"
+            "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND state = 'pending'", (new_chat_id, old_chat_id)
         )
 
     async def proactive_sent_since(self, customer_id: int, since: datetime) -> list[datetime]:

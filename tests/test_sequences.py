@@ -89,14 +89,15 @@ async def pick_yoga(chat: ChatDriver) -> None:
 async def test_contact_budget_holds_across_two_sequences(harness: Harness, chat: ChatDriver) -> None:
     await pick_yoga(chat)  # enrols in the welcome and the yoga sequences
     await harness.advance(minutes=1)
+    sent_at = harness.clock.now()  # a few seconds after 12:01: the replies above were paced
     assert received(chat, WELCOME_1) == 1
     await harness.advance(hours=2)
     assert received(chat, YOGA) == 0  # the day's budget is spent
-    await go_to(harness, datetime(2026, 1, 6, 12, 0, 59, tzinfo=UTC))
+    await go_to(harness, sent_at + timedelta(days=1, seconds=-1))
     assert received(chat, YOGA) + received(chat, WELCOME_2) == 0
-    await go_to(harness, datetime(2026, 1, 6, 12, 1, tzinfo=UTC))
+    await go_to(harness, sent_at + timedelta(days=1))
     assert received(chat, YOGA) + received(chat, WELCOME_2) == 1
-    await go_to(harness, datetime(2026, 1, 7, 12, 1, tzinfo=UTC))
+    await go_to(harness, sent_at + timedelta(days=2))
     assert received(chat, YOGA) + received(chat, WELCOME_2) == 2
 
 

@@ -123,6 +123,7 @@ _BLOCKED = "Forbidden: bot was blocked by the user"
 _TERMINATED = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
 _WRONG_FILE = "wrong file identifier/HTTP URL specified"
+_HTML_502 = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the same "
     "as a current content and reply markup of the message"
@@ -163,16 +164,21 @@ def _image_size(data: bytes) -> tuple[int, int]:
 class ApiError(Exception):
     """A Bot API error response; raised inside method handlers, turned into JSON by the server."""
 
-    def __init__(self, status: int, description: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self, status: int, description: str, *, retry_after: int | None = None, migrate_to: int | None = None
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to = migrate_to
 
     def payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {"ok": False, "error_code": self.status, "description": self.description}
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
+        if self.migrate_to is not None:
+            body["parameters"] = {"migrate_to_chat_id": self.migrate_to}
         return body
 
 
@@ -388,6 +394,9 @@ class ApiCall:
     status: int | None = None
     description: str | None = None
     result: Any = None
+    at: float = 0.0  # on the emulator's monotonic clock (the test's clock), when the call arrived
+    fault: str | None = None  # an injected transport fault ("timeout", "reset", "html") that hit this call
+    retry_after: int | None = None  # a 429's wait, so a test can check nothing came inside it
 
 
 # --- rate limits --------------------------------------------------------------------------
@@ -705,8 +714,9 @@ class _Method:
 
 @dataclass
 class _Fault:
-    error: ApiError
+    error: ApiError | None  # None: a transport fault (`kind`) after the call was carried out
     methods: frozenset[str] | None  # lower-case names; None = message-sending methods
+    kind: str = "error"
 
     def applies_to(self, method: _Method) -> bool:
         return method.name.lower() in self.methods if self.methods else method.sends
@@ -737,6 +747,7 @@ class Emulator:
         self.token = f"{bot_id}:AAsandbox-{secrets.token_urlsafe(24)}"
         self._token_check = token_check
         self._wall_clock = wall_clock
+        self._monotonic = monotonic
         self._limiter = (
             RateLimiter(
                 global_per_second=global_per_second,
@@ -759,6 +770,7 @@ class Emulator:
         self._query_ids = itertools.count(1)
         self._media_groups = itertools.count(1)
         self._faults: list[_Fault] = []
+        self._hung = asyncio.Event()  # set at stop: answers held back by a "timeout" fault are let go
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.callback_answers: list[CallbackAnswer] = []
@@ -790,6 +802,7 @@ class Emulator:
     async def stop(self) -> None:
         """Release long polls, stop webhook delivery and shut the server down."""
         self._updates.close()
+        self._hung.set()
         await self._stop_webhook_worker()
         if self._http is not None:
             await self._http.close()
@@ -891,6 +904,27 @@ class Emulator:
         """Fail the next ``count`` calls (message-sending ones, or ``methods``) with an error."""
         names = frozenset(m.lower() for m in methods) or None
         self._faults.extend(_Fault(ApiError(status, description), names) for _ in range(count))
+
+    def inject_fault(self, kind: str, count: int = 1, *, methods: tuple[str, ...] = (), migrate_to: int = 0) -> None:
+        """Make the next ``count`` calls (message-sending ones, or ``methods``) meet a real-world fault.
+
+        After the call is carried out (the message exists): ``timeout`` (no answer until the emulator
+        stops), ``reset`` (the connection drops), ``html`` (a proxy's 502 page instead of JSON). Instead of
+        it: ``migrate`` (the group became supergroup ``migrate_to``), ``unauthorized`` (401),
+        ``conflict`` (409), ``server`` (a JSON 500).
+        """
+        names = frozenset(m.lower() for m in methods) or None
+        errors = {
+            "migrate": ApiError(
+                400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to=migrate_to
+            ),
+            "unauthorized": ApiError(401, "Unauthorized"),
+            "conflict": ApiError(409, _TERMINATED),
+            "server": ApiError(500, "Internal Server Error"),
+        }
+        if kind not in errors and kind not in ("timeout", "reset", "html"):
+            raise ValueError(f"unknown fault {kind!r}")
+        self._faults.extend(_Fault(errors.get(kind), names, kind) for _ in range(count))
 
     # --- control API: injecting updates -----------------------------------------------------
 
@@ -1116,6 +1150,10 @@ class Emulator:
                 "(polling with handle_as_tasks=False) and not stuck in a handler?"
             ) from None
 
+    async def wait_until(self, predicate: Callable[[], T | Literal[False] | None], timeout: float = 5.0) -> T:
+        """Wait until ``predicate()`` (about the emulator's state) is truthy, re-checked on every change."""
+        return await self._signal.wait_for(predicate, timeout)
+
     async def wait_for_call(self, method: str, *, after: int = 0, timeout: float = 5.0) -> ApiCall:
         """Wait for the bot to call ``method`` (the first such call at index >= ``after`` in calls)."""
 
@@ -1146,7 +1184,15 @@ class Emulator:
         except ValueError:
             error = _bad("can't parse request body")
             return web.json_response(error.payload(), status=error.status)
-        status, payload = await self._call(request.match_info["method"], values, uploads)
+        status, payload, call = await self._call(request.match_info["method"], values, uploads)
+        if call.fault == "timeout":  # carried out, but the answer never comes (until the emulator stops)
+            await self._hung.wait()
+        elif call.fault == "reset":  # carried out, then the connection drops before the answer
+            if request.transport is not None:
+                request.transport.abort()
+            raise asyncio.CancelledError
+        elif call.fault == "html":  # a proxy in between answers with its own error page
+            return web.Response(status=502, text=_HTML_502, content_type="text/html")
         return web.json_response(payload, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -1157,22 +1203,23 @@ class Emulator:
 
     async def _call(
         self, name: str, values: dict[str, Any], uploads: dict[str, _Upload]
-    ) -> tuple[int, dict[str, Any]]:
-        """Run one Bot API method; log it in ``calls``; return (HTTP status, JSON body)."""
+    ) -> tuple[int, dict[str, Any], ApiCall]:
+        """Run one Bot API method; log it in ``calls``; return (HTTP status, JSON body, the logged call)."""
         method = self._methods.get(name.lower())
-        call = ApiCall(method.name if method else name, values, tuple(uploads))
+        call = ApiCall(method.name if method else name, values, tuple(uploads), at=self._monotonic())
         self.calls.append(call)
         self._signal.notify()
         try:
             if method is None:
                 raise ApiError(404, "Not Found")
-            self._take_fault(method)
+            call.fault = self._take_fault(method)
             result = method.handler(_Params(values, uploads))
             if inspect.isawaitable(result):
                 result = await result
             status, payload = 200, {"ok": True, "result": result}
         except ApiError as error:
             status, payload = error.status, error.payload()
+            call.retry_after = error.retry_after
         except ContentError as error:
             status, payload = 400, _bad(str(error)).payload()
         except Exception:
@@ -1180,13 +1227,17 @@ class Emulator:
             status, payload = 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         call.status, call.description, call.result = status, payload.get("description"), payload.get("result")
         self._signal.notify()
-        return status, payload
+        return status, payload, call
 
-    def _take_fault(self, method: _Method) -> None:
+    def _take_fault(self, method: _Method) -> str | None:
+        """Raise the next injected error for this method; or name the transport fault to apply after it."""
         for i, fault in enumerate(self._faults):
             if fault.applies_to(method):
                 del self._faults[i]
-                raise fault.error
+                if fault.error is not None:
+                    raise fault.error
+                return fault.kind
+        return None
 
     def _method_table(self) -> dict[str, _Method]:
         sending: dict[str, Callable[[_Params], Any]] = {
