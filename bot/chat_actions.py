@@ -8,16 +8,8 @@ from functools import partial
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
 
-from bot.retry import no_retry
+from bot.messenger import classify
 from flows.messenger import Delivery, DeliveryResult
 
 log = logging.getLogger(__name__)
@@ -32,16 +24,10 @@ class AiogramChatActions:
         if calls is None:
             return DeliveryResult(Delivery.REJECTED, error=f"unknown chat action {action.get('action')!r}")
         try:
-            with no_retry():  # the sender pauses globally and retries the row itself
-                for call in calls:
-                    await call()
-        except TelegramRetryAfter as exc:
-            return DeliveryResult(Delivery.RETRY_AFTER, retry_after=float(exc.retry_after), error=exc.message)
-        except (TelegramBadRequest, TelegramNotFound, TelegramForbiddenError) as exc:
-            # Not an admin, message too old, topic gone …: retrying will not help.
-            return DeliveryResult(Delivery.REJECTED, error=exc.message)
-        except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
-            return DeliveryResult(Delivery.TRANSIENT, error=str(exc) or type(exc).__name__)
+            for call in calls:
+                await call()
+        except Exception as exc:  # one place classifies what Telegram's answer means (bot/messenger.py)
+            return classify(exc)
         return DeliveryResult(Delivery.SENT)
 
     def _calls(self, chat_id: int, action: dict[str, Any]) -> list[Callable[[], Awaitable[bool]]] | None:
