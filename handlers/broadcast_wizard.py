@@ -23,6 +23,7 @@ from flows.broadcasts import Broadcasts
 from flows.content import Content
 from flows.messenger import Delivery
 from flows.outbox import SendPolicy, quiet_until
+from flows.parsing import ParseError, parse_whole
 from flows.segments import USAGE, SegmentError
 from flows.staff import Staff
 from handlers.broadcasts import control_markup
@@ -246,14 +247,16 @@ async def after_buttons(
 
 
 async def limit_typed(message: Message, draft: Broadcast, broadcasts: Broadcasts) -> None:
-    text = (message.text or "").strip().replace(" ", "").replace(",", "")
-    if not text.isdigit() or not 1 <= int(text) <= MAX_COUPON_LIMIT:
+    try:
+        limit = parse_whole(message.text, minimum=1, maximum=MAX_COUPON_LIMIT, what="number of coupons")
+    except ParseError as exc:
         await message.answer(
-            f"Send a whole number from 1 to {MAX_COUPON_LIMIT:,}, or press No limit.",
+            f"{html.escape(str(exc), quote=False)} Send a whole number from 1 to {MAX_COUPON_LIMIT:,}, "
+            "or press No limit.",
             reply_markup=_markup(draft.id, ("No limit", "nol", "")),
         )
         return
-    await broadcasts.set_limit(draft, int(text))
+    await broadcasts.set_limit(draft, limit)
     fresh = await broadcasts.draft(draft.id, draft.created_by)
     if fresh is not None:
         await show_preview(message, fresh, message.bot, broadcasts, broadcasts.content)  # type: ignore[arg-type]

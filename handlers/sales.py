@@ -22,6 +22,7 @@ from flows.coupons import Coupons, RedeemOutcome
 from flows.formatting import money
 from flows.loyalty import Loyalty, NotEnoughPoints
 from flows.money import amount_hint
+from flows.parsing import ParseError, parse_points_delta
 from flows.purchases import PurchaseRefused, Recorded
 from flows.sales import DraftProblem, Sales, Summary, match_category, parse_sale_line, refusal_text
 from handlers.filters import IsStaff, PlainText
@@ -294,15 +295,20 @@ async def adjust_points(message: Message, command: CommandObject, sales: Sales, 
     assert message.from_user is not None
     parts = (command.args or "").split(maxsplit=2)
     usage = "Usage: <code>/points CARD +50 reason</code> or <code>/points CARD -20 reason</code>."
-    if len(parts) < 3 or not parts[1].lstrip("+-").isdigit() or int(parts[1]) == 0:
+    if len(parts) < 3:
         await message.answer(usage)
+        return
+    try:
+        delta = parse_points_delta(parts[1])
+    except ParseError as exc:
+        await message.answer(f"{_html(str(exc))}\n{usage}")
         return
     customer = await sales.customer_by_card(parts[0])
     if customer is None:
         await message.answer(f"No customer has card <code>{_html(parts[0])}</code>.")
         return
     try:
-        balance = await loyalty.adjust(customer, int(parts[1]), parts[2].strip()[:200], message.from_user.id)
+        balance = await loyalty.adjust(customer, delta, parts[2].strip()[:200], message.from_user.id)
     except NotEnoughPoints:
         await message.answer("The customer does not have that many points; the balance cannot go below zero.")
         return
