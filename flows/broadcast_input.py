@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from flows.parsing import shorten
+
 MAX_BUTTONS = 8
 MAX_LABEL = 40
 ACTIONS = {
@@ -60,7 +62,7 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
         label, sep, target = (part.strip() for part in line.partition("|"))
         if not sep or not label:
             raise InputError(
-                f"Line {number} <code>{_esc(line)}</code>: write <code>Label | target</code>.\n" + BUTTON_HELP
+                f"Line {number} <code>{_esc(shorten(line))}</code>: write <code>Label | target</code>.\n" + BUTTON_HELP
             )
         if len(label) > MAX_LABEL:
             raise InputError(f"Line {number}: the label is {len(label)} characters; keep it to {MAX_LABEL}.")
@@ -70,7 +72,7 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
             buttons.append(ButtonSpec(label, url=target))
         else:
             raise InputError(
-                f"Line {number}: <code>{_esc(target)}</code> is neither a link (https://…) nor "
+                f"Line {number}: <code>{_esc(shorten(target))}</code> is neither a link (https://…) nor "
                 "<code>interested</code> or <code>coupon</code>."
             )
     if sum(b.action == "coupon" for b in buttons) > 1:
@@ -100,13 +102,13 @@ def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
         try:
             moment = _moment(kind, numbers, local_now, zone)
         except ValueError:
-            raise InputError(f"<code>{_esc(text)}</code> is not a real date and time. {WHEN_HELP}.") from None
+            raise InputError(f"<code>{_esc(shorten(text))}</code> is not a real date and time. {WHEN_HELP}.") from None
         if moment <= now:
             raise InputError(f"{moment:%d.%m.%Y %H:%M} has already passed. {WHEN_HELP}.")
         if moment > now + timedelta(days=366):
             raise InputError("That is more than a year ahead; pick a closer date.")
         return moment
-    raise InputError(f"I could not read <code>{_esc(text)}</code>. {WHEN_HELP}.")
+    raise InputError(f"I could not read <code>{_esc(shorten(text))}</code>. {WHEN_HELP}.")
 
 
 def _moment(kind: str, n: list[int], local_now: datetime, zone: tzinfo) -> datetime:

@@ -33,6 +33,11 @@ class ParseError(ValueError):
     """Text that is not what was asked for; `str(error)` is a short answer for whoever typed it."""
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """Text a person typed, cut for quoting it back: an answer must fit Telegram's 4096 characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def ascii_digits(text: str) -> str:
     """The same text with every decimal digit of any script replaced by its ASCII digit."""
     if text.isascii():

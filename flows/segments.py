@@ -88,6 +88,7 @@ _WORD = re.compile(r"^(?P<neg>!?)(?P<field>[A-Za-z_]+)(?P<op>:|>=|<=|!=|=|>|<)(?
 _TAG = re.compile(r"^[a-z0-9_-]{1,24}$")
 _SOURCE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_SPENT = Decimal(10) ** 12
+MAX_EXPRESSION = 500
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
 BIRTHDAY_PERIODS = "today, tomorrow, week, 14d (the next 14 days), month, next_month or a month name (dec)"
 USAGE = (
@@ -215,6 +216,8 @@ def _full_months() -> set[str]:
 def parse(expression: str, vocabulary: Vocabulary, now: datetime, zone: tzinfo) -> Segment:
     """Parse an expression (or a saved segment's name) into filters; `SegmentError` on a mistake."""
     text = " ".join(expression.split())
+    if len(text) > MAX_EXPRESSION:  # the answer quotes it, and must fit in one message
+        raise SegmentError(f"an expression has at most {MAX_EXPRESSION} characters, this one {len(text)}")
     if text.lower() in ("", *EVERYONE):
         return Segment(text, ())
     if text in vocabulary.saved:

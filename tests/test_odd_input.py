@@ -203,3 +203,19 @@ def test_extreme_content_values_name_file_key_and_problem(
     message = str(error.value)
     assert str(path) in message and problem in message, message
     assert dotted.split(".")[-1] in message, message
+
+
+async def test_answers_quoting_a_huge_input_still_fit_in_a_message(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await customer(harness, 1001)
+    caplog.set_level(logging.ERROR)
+    boss = owner(harness)
+    replies = await boss.send("/segment " + "x" * 4000)
+    assert "at most 500 characters" in str(replies[-1])
+    await boss.send("/broadcast")
+    await boss.send("everyone")
+    await boss.send("Hello")
+    replies = await boss.send("x" * 4096)  # a button line
+    assert "write Label | target" in str(replies[-1]) and len(str(replies[-1])) < 1000
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
