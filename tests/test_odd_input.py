@@ -219,3 +219,12 @@ async def test_answers_quoting_a_huge_input_still_fit_in_a_message(
     replies = await boss.send("x" * 4096)  # a button line
     assert "write Label | target" in str(replies[-1]) and len(str(replies[-1])) < 1000
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_the_fake_clock_moves_on_a_sleep_shorter_than_a_microsecond() -> None:
+    from flows.clock import FakeClock
+
+    clock = FakeClock()
+    before = clock.monotonic()
+    await clock.sleep(3e-7)  # a float remainder the sender may wait for; rounding to 0 spun it for ever
+    assert clock.monotonic() > before
