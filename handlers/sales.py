@@ -22,7 +22,7 @@ from flows.coupons import Coupons, RedeemOutcome
 from flows.formatting import money
 from flows.loyalty import Loyalty, NotEnoughPoints
 from flows.money import amount_hint
-from flows.parsing import ParseError, parse_points_delta
+from flows.parsing import ParseError, parse_points_delta, shorten
 from flows.purchases import PurchaseRefused, Recorded
 from flows.sales import DraftProblem, Sales, Summary, match_category, parse_sale_line, refusal_text
 from handlers.filters import IsStaff, PlainText
@@ -239,7 +239,7 @@ async def sale_line(
     customer = await sales.customer_by_card(line.card)
     if customer is None:
         await message.answer(
-            f"No customer has card <code>{_html(line.card)}</code>. Check the code on their /card."
+            f"No customer has card <code>{_html(shorten(line.card))}</code>. Check the code on their /card."
         )
         return
     if line.amount.error is not None:
@@ -269,7 +269,7 @@ async def redeem(message: Message, command: CommandObject, coupons: Coupons, sal
     if len(args) > 1:
         customer = await sales.customer_by_card(args[1])
         if customer is None:
-            await message.answer(f"No customer has card <code>{_html(args[1])}</code>.")
+            await message.answer(f"No customer has card <code>{_html(shorten(args[1]))}</code>.")
             return
         customer_id = customer.id
     result = await coupons.redeem(args[0], message.from_user.id, customer_id)
@@ -286,7 +286,7 @@ async def redeem(message: Message, command: CommandObject, coupons: Coupons, sal
             f"✅ Coupon {grouped(result.coupon.code)} redeemed: <b>{_html(title)}</b> for {_html(name)}."
         )
         return
-    await message.answer(f"❌ {coupons.reason(result, args[0])}")
+    await message.answer(f"❌ {coupons.reason(result, shorten(args[0]))}")
 
 
 @router.message(Command("points"), IsStaff("manager"))
@@ -305,7 +305,7 @@ async def adjust_points(message: Message, command: CommandObject, sales: Sales, 
         return
     customer = await sales.customer_by_card(parts[0])
     if customer is None:
-        await message.answer(f"No customer has card <code>{_html(parts[0])}</code>.")
+        await message.answer(f"No customer has card <code>{_html(shorten(parts[0]))}</code>.")
         return
     try:
         balance = await loyalty.adjust(customer, delta, parts[2].strip()[:200], message.from_user.id)

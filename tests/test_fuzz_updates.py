@@ -114,6 +114,7 @@ STAFF_COMMANDS = st.one_of(
         lambda n, rest: f"/sale {{card}} {n} {rest}", ODD_NUMBERS, st.sampled_from(("", "yoga", "ABCD-EFGH"))
     ),
     st.builds(lambda code: f"/redeem {code} {{card}}", st.sampled_from(("ABCD-EFGH", "²", "x" * 300, "0000"))),
+    st.builds(lambda command: f"/{command} {'x' * 4000} 100", st.sampled_from(("sale", "redeem", "points"))),
     st.builds(lambda expr: f"/segment {expr}", SEGMENTS),
     st.builds(lambda expr: f"/broadcast {expr}", SEGMENTS),
     st.builds(

@@ -228,3 +228,16 @@ async def test_the_fake_clock_moves_on_a_sleep_shorter_than_a_microsecond() -> N
     before = clock.monotonic()
     await clock.sleep(3e-7)  # a float remainder the sender may wait for; rounding to 0 spun it for ever
     assert clock.monotonic() > before
+
+
+async def test_staff_commands_with_a_huge_code_are_answered_within_one_message(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = await hire(harness, MANAGER_ID, "manager", "Marta")
+    caplog.set_level(logging.ERROR)
+    huge = "x" * 4070
+    for command in (f"/sale {huge} 100", f"/redeem {huge}", f"/redeem ABCD-EFGH {huge}", f"/points {huge} +5 ok"):
+        replies = await manager.send(command)
+        assert len(str(replies[-1])) < 500, command[:20]
+        assert "something went wrong" not in str(replies[-1])
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
