@@ -241,3 +241,12 @@ async def test_staff_commands_with_a_huge_code_are_answered_within_one_message(
         assert len(str(replies[-1])) < 500, command[:20]
         assert "something went wrong" not in str(replies[-1])
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_stats_with_a_huge_period_names_the_periods(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    replies = await owner(harness).send("/stats " + "²" * 4000)
+    assert "Unknown period" in str(replies[-1]) and "Use one of: 7d" in str(replies[-1])
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
