@@ -74,10 +74,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return run_sandbox(database=args.database, fresh=args.fresh, language=args.lang)
 
 
-async def _import(kind: str, path: str, text: str, dry_run: bool) -> int:
+DEFAULT_IMPORT_MAX_MB = 50
+
+
+async def _import(kind: str, path: str, dry_run: bool) -> int:
     from bot.app import build_loyalty
     from flows.clock import SystemClock
-    from flows.imports import Imports
+    from flows.imports import Imports, open_path
     from storage.customers import CustomersRepo
     from storage.db import Database
 
@@ -96,29 +99,46 @@ async def _import(kind: str, path: str, text: str, dry_run: bool) -> int:
             settings.max_purchase_amount,
         )
         run = imports.purchases_csv if kind == "purchases" else imports.customers_csv
-        report = await run(text, dry_run=dry_run)
+        report = await run(open_path(path), dry_run=dry_run)
     finally:
         await db.close()
     for rejected in report.rejected:
         print(f"{path}:{rejected.line}: {rejected.message}", file=sys.stderr)
-    if report.rejected:
-        print(f"{len(report.rejected)} of {report.rows} row(s) rejected: nothing was imported.", file=sys.stderr)
-        return 1
+    if report.rejected_count > len(report.rejected):
+        print(f"… and {report.rejected_count - len(report.rejected)} more", file=sys.stderr)
     if kind == "purchases":
         summary = f"{report.recorded} purchase(s) recorded, {report.duplicates} already imported before"
     else:
         summary = f"{report.created} customer(s) created, {report.updated} updated"
+    if report.interrupted:
+        print(
+            f"stopped: {summary} before that line. Fix it and run the same file again: "
+            "rows already imported are skipped.",
+            file=sys.stderr,
+        )
+        return 1
+    if not report.ok:
+        print(f"{report.rejected_count} of {report.rows} row(s) rejected: nothing was imported.", file=sys.stderr)
+        return 1
     print(f"dry run, nothing written: {summary}" if dry_run else summary)
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     try:
-        with open(args.file, encoding="utf-8-sig") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        return _fail(f"{args.file}: cannot read it as a UTF-8 text file ({exc})")
-    return asyncio.run(_import(args.kind, args.file, text, args.dry_run))
+        size = os.stat(args.file).st_size
+        with open(args.file, "rb"):
+            pass
+    except OSError as exc:
+        return _fail(f"{args.file}: cannot read it ({exc.strerror or exc})")
+    if not Path(args.file).is_file():
+        return _fail(f"{args.file}: is not a file")
+    if size > args.max_mb * 1024 * 1024:
+        return _fail(
+            f"{args.file}: {size / 1024 / 1024:.1f} MB is over the {args.max_mb} MB limit; "
+            "split the file, or raise the limit with --max-mb"
+        )
+    return asyncio.run(_import(args.kind, args.file, args.dry_run))
 
 
 class OutputError(Exception):
@@ -254,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("kind", choices=["purchases", "customers"])
     importer.add_argument("file", help="CSV with a header row; , or ; separated, UTF-8")
     importer.add_argument("--dry-run", action="store_true", help="check every row and report, write nothing")
+    importer.add_argument(
+        "--max-mb",
+        type=int,
+        default=DEFAULT_IMPORT_MAX_MB,
+        help=f"refuse larger files (default: {DEFAULT_IMPORT_MAX_MB} MB)",
+    )
     importer.set_defaults(func=cmd_import)
     exporter = sub.add_parser("export", help="write customers or purchases to a CSV file")
     exporter.add_argument("kind", help="customers or purchases")

@@ -31,6 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flows.clock import Clock
 from flows.content import Content
+from flows.parsing import shorten
 from flows.sequences import DEFAULT_ONE_OFF_DAYS
 from storage.analytics import AnalyticsRepo, BaseFigures, PurchaseFigures, Sleeping
 from storage.db import Row
@@ -64,7 +65,9 @@ def parse_period(text: str | None, now: datetime, zone: tzinfo) -> Period:
     """`7d`, `30d`, `90d`, `365d`, `month`, `year` or `all` (default 30d), ending now."""
     key = (text or DEFAULT_PERIOD).strip().lower()
     if key not in PERIODS:
-        raise PeriodError(f"Unknown period {text!r}. Use one of: {', '.join(PERIODS)} (default {DEFAULT_PERIOD}).")
+        raise PeriodError(
+            f"Unknown period {shorten(text or '')!r}. Use one of: {', '.join(PERIODS)} (default {DEFAULT_PERIOD})."
+        )
     match = _DAYS.match(key)
     if match:
         return Period(key, now - timedelta(days=int(match.group(1))), now)

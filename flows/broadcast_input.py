@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from flows.markup import Html, html
+from flows.parsing import shorten
 
 MAX_BUTTONS = 8
 MAX_LABEL = 40
@@ -66,7 +67,7 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
         label, sep, target = (part.strip() for part in line.partition("|"))
         if not sep or not label:
             raise InputError(
-                html("Line {} <code>{}</code>: write <code>Label | target</code>.\n{}", number, line, BUTTON_HELP)
+                html("Line {} <code>{}</code>: write <code>Label | target</code>.\n{}", number, shorten(line), BUTTON_HELP)
             )
         if len(label) > MAX_LABEL:
             raise InputError(
@@ -82,7 +83,7 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
                     "Line {}: <code>{}</code> is neither a link (https://…) nor "
                     "<code>interested</code> or <code>coupon</code>.",
                     number,
-                    target,
+                    shorten(target),
                 )
             )
     if sum(b.action == "coupon" for b in buttons) > 1:
@@ -114,13 +115,13 @@ def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
         try:
             moment = _moment(kind, numbers, local_now, zone)
         except ValueError:
-            raise InputError(html("<code>{}</code> is not a real date and time. {}.", text, WHEN_HELP)) from None
+            raise InputError(html("<code>{}</code> is not a real date and time. {}.", shorten(text), WHEN_HELP)) from None
         if moment <= now:
             raise InputError(html("{:%d.%m.%Y %H:%M} has already passed. {}.", moment, WHEN_HELP))
         if moment > now + timedelta(days=366):
             raise InputError(Html("That is more than a year ahead; pick a closer date."))
         return moment
-    raise InputError(html("I could not read <code>{}</code>. {}.", text, WHEN_HELP))
+    raise InputError(html("I could not read <code>{}</code>. {}.", shorten(text), WHEN_HELP))
 
 
 def _moment(kind: str, n: list[int], local_now: datetime, zone: tzinfo) -> datetime:

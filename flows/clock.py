@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -49,7 +50,9 @@ class FakeClock:
 
     async def sleep(self, seconds: float) -> None:
         self.slept += max(seconds, 0.0)
-        self._now += timedelta(seconds=max(seconds, 0.0))
+        # Whole microseconds, rounded up: a sleep of 0.3 µs (a float remainder) must still move time,
+        # or a loop that sleeps until a moment comes would spin for ever.
+        self._now += timedelta(microseconds=math.ceil(max(seconds, 0.0) * 1_000_000))
         await asyncio.sleep(0)
 
     def advance(self, delta: timedelta) -> datetime:

@@ -1,32 +1,67 @@
-"""CSV imports of purchases and customers: every row checked, a report by line number, all or nothing.
+"""CSV imports of purchases and customers: streamed, every row checked first, then written in short chunks.
 
-Purchases go through `Purchases.record_in` — the same path as the cashier and the API — with every row
-in ONE transaction: one bad row and nothing is written. `--dry-run` runs the very same code and rolls
-back. Imported purchases never message customers (a receipt for last month's visit would confuse).
+A file is read twice and never held in memory. The first pass checks every row (columns, customers,
+amounts, dates, repeats inside the file); one bad row and nothing is written — the report lists the bad
+rows by line number. `--dry-run` stops after that pass. The second pass writes the rows in chunks, each
+its own transaction that holds the database's writer for at most `Pacing.hold` (50 ms) and then steps
+aside for `Pacing.gap`, so the running bot's writes wait about that long instead of until the whole file
+is in (SQLite lets one writer at a time; a long transaction made the bot's writes fail with "database is
+locked").
+
+All or nothing, with chunks: every row is idempotent (a purchase is keyed by its `external_id`, an opening
+balance by the customer's Telegram id), so an import interrupted in the second pass — a crash, Ctrl-C, a
+customer deleted in between — is finished by running the same file again: rows already in are skipped,
+nothing is added twice.
+
+Purchases go through `Purchases.record_in`, the same path as the cashier and the API. Imported purchases
+never message customers (a receipt for last month's visit would confuse).
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
-import io
-from collections.abc import Iterator
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from flows.codes import normalize
 from flows.content import Content
 from flows.loyalty import Loyalty
 from flows.money import amount_hint, parse_amount
 from flows.onboarding import parse_birthday
+from flows.parsing import MAX_POINTS, ParseError, clean, parse_moment, parse_telegram_id, parse_whole
 from flows.purchases import NewPurchase, PurchaseRefused, Purchases
-from storage.db import Database
-from storage.imports import upsert_imported_customer
+from storage.db import Database, Tx
+from storage.imports import customer_exists, purchase_exists, upsert_imported_customer
 from storage.ledger import LedgerRepo
 
 PURCHASE_COLUMNS = {"external_id", "card", "phone", "telegram_id", "amount", "category", "date"}
 CUSTOMER_COLUMNS = {"telegram_id", "first_name", "last_name", "phone", "birthday", "points"}
+MAX_LISTED = 200  # rejected rows kept for the report; the rest are only counted
+MAX_LINE = 1024 * 1024  # bytes; a longer line is not a row of a spreadsheet
+MAX_NAME = 64  # Telegram's own limit for a first or last name
+
+Opener = Callable[[], AbstractContextManager[IO[bytes]]]
+OnChunk = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How long one chunk may hold the writer, and how long the import steps aside after each.
+
+    SQLite's busy handler retries a waiting write at most 25 ms apart during its first ~130 ms of waiting,
+    so a 30 ms gap lets it in: a bot's write waits at most about hold + gap (80 ms).
+    """
+
+    hold: float = 0.05
+    gap: float = 0.03
+    max_rows: int = 1000
 
 
 @dataclass(frozen=True)
@@ -43,53 +78,82 @@ class ImportReport:
     created: int = 0  # customers
     updated: int = 0
     rejected: list[Rejected] = field(default_factory=list)
-    committed: bool = False
+    rejected_count: int = 0  # all of them, listed or not
+    chunks: int = 0  # transactions committed
+    longest_chunk: float = 0.0  # seconds the writer was held by the longest chunk
+    committed: bool = False  # every row is in
+    interrupted: bool = False  # stopped in the second pass; some chunks are in, a re-run finishes
 
     @property
     def ok(self) -> bool:
-        return not self.rejected
+        return not self.rejected_count
+
+    def reject(self, line: int, message: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_LISTED:
+            self.rejected.append(Rejected(line, message))
 
 
-class _Rollback(Exception):
-    """Raised inside the transaction to undo a dry run or a file with bad rows."""
+class FileProblem(Exception):
+    """The file itself cannot be read on (not UTF-8, a NUL byte, a field over the size limit)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
 
 
-def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """Header and (line number, row) pairs; `,` or `;` separated (spreadsheets in many locales use `;`)."""
-    text = text.lstrip("\ufeff")
-    first = text.splitlines()[0] if text else ""
+def open_path(path: str) -> Opener:
+    """An opener for `read_csv`: the file's bytes, opened anew for each pass."""
+    return lambda: open(path, "rb")
+
+
+class _Lines:
+    """Physical lines decoded one at a time (so a bad byte is reported at its line); a BOM is skipped."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self.number = 0  # of the line read last
+
+    def __iter__(self) -> Iterator[str]:
+        while raw := self._handle.readline(MAX_LINE + 1):
+            self.number += 1
+            if len(raw) > MAX_LINE:
+                raise FileProblem(self.number, f"a line longer than {MAX_LINE // 1024} KB; is this a CSV file?")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise FileProblem(self.number, "not UTF-8 text (save the file as CSV UTF-8)") from None
+            yield line.removeprefix("\ufeff") if self.number == 1 else line
+
+
+def read_csv(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """Header and (line number, row) pairs, read as they come; `,` or `;` separated (spreadsheets in many
+    locales use `;`). `FileProblem` (also from the iterator) when the file cannot be read on."""
+    source = _Lines(handle)
+    lines = iter(source)
+    first = next(lines, "")
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    reader = csv.DictReader(itertools.chain([first], lines), delimiter=delimiter)
+    try:
+        header = [clean(name).lower() for name in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise FileProblem(1, f"cannot read the header ({exc})") from None
     reader.fieldnames = header
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for row in reader:
-            cleaned = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise FileProblem(source.number, f"cannot read the file on from here ({exc})") from None
+            cleaned = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}
             if any(cleaned.values()):
                 yield reader.line_num, cleaned
 
     return header, rows()
-
-
-def parse_when(text: str, zone: tzinfo) -> datetime | None:
-    """`2026-01-05`, `2026-01-05 14:30`, `2026-01-05T14:30:00+02:00` or `05.01.2026` (local unless zoned)."""
-    text = text.strip()
-    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=zone).astimezone(UTC)
-        except ValueError:
-            pass
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            moment = datetime.combine(date.fromisoformat(text), time(12, 0))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
 
 
 @dataclass
@@ -101,70 +165,80 @@ class Imports:
     content: Content
     zone: tzinfo
     max_amount: Decimal
+    pacing: Pacing = field(default_factory=Pacing)
+    on_chunk: OnChunk | None = None  # called after each committed chunk with its number (tests stop here)
 
-    async def purchases_csv(self, text: str, *, dry_run: bool = False) -> ImportReport:
-        """Import purchases; nothing is written unless every row is good (and it is not a dry run)."""
+    async def purchases_csv(self, opener: Opener, *, dry_run: bool = False) -> ImportReport:
+        """Import purchases: every row checked, then written in chunks; nothing if any row is bad."""
         report = ImportReport()
-        header, rows = read_csv(text)
-        missing = {"external_id", "amount"} - set(header)
-        if missing or not {"card", "phone", "telegram_id"} & set(header):
-            needed = ", ".join(sorted(missing)) or "card, phone or telegram_id"
-            report.rejected.append(
-                Rejected(1, f"the header needs {needed} (columns: {', '.join(sorted(PURCHASE_COLUMNS))})")
-            )
-            return report
-        parsed: list[tuple[int, NewPurchase]] = []
-        seen: dict[str, int] = {}
         now = self.purchases.clock.now()
-        for line, row in rows:
-            report.rows += 1
-            result = await self._purchase_row(row, now)
-            if isinstance(result, str):
-                report.rejected.append(Rejected(line, result))
-                continue
-            if result.external_id in seen:
-                report.rejected.append(Rejected(line, f"external_id repeats line {seen[result.external_id]}"))
-                continue
-            seen[result.external_id or ""] = line
-            parsed.append((line, result))
-        if report.rejected:
-            return report
-        try:
-            async with self.db.transaction() as tx:
-                for line, purchase in parsed:
-                    try:
-                        recorded = await self.purchases.record_in(tx, purchase, now)
-                    except PurchaseRefused as refused:
-                        report.rejected.append(Rejected(line, refused.detail))
-                        raise _Rollback from None
-                    if recorded.duplicate:
-                        report.duplicates += 1
+        with opener() as handle:
+            try:
+                header, rows = read_csv(handle)
+            except FileProblem as problem:
+                report.reject(problem.line, problem.message)
+                return report
+            missing = {"external_id", "amount"} - set(header)
+            if missing or not {"card", "phone", "telegram_id"} & set(header):
+                needed = ", ".join(sorted(missing)) or "card, phone or telegram_id"
+                columns = ", ".join(sorted(PURCHASE_COLUMNS))
+                report.reject(1, f"the header needs {needed} (columns: {columns})")
+                return report
+            seen: dict[str, int] = {}
+            try:
+                for line, row in rows:
+                    report.rows += 1
+                    result = await self._purchase_row(row, now)
+                    if isinstance(result, str):
+                        report.reject(line, result)
+                    elif (external_id := result.external_id or "") in seen:
+                        report.reject(line, f"external_id repeats line {seen[external_id]}")
                     else:
-                        report.recorded += 1
-                if dry_run:
-                    raise _Rollback
-        except _Rollback:
+                        seen[external_id] = line
+                        if dry_run and await purchase_exists(self.db, "csv", external_id):
+                            report.duplicates += 1
+                        elif dry_run:
+                            report.recorded += 1
+            except FileProblem as problem:
+                report.reject(problem.line, problem.message)
+        if not report.ok or dry_run:
             return report
-        report.committed = True
+        seen.clear()
+
+        async def write(tx: Tx, line: int, row: dict[str, str]) -> None:
+            result = await self._purchase_row(row, now)
+            if isinstance(result, str):  # changed since the first pass (a customer was deleted)
+                raise _Stop(line, result)
+            try:
+                recorded = await self.purchases.record_in(tx, result, now)
+            except PurchaseRefused as refused:
+                raise _Stop(line, refused.detail) from None
+            report.duplicates += recorded.duplicate
+            report.recorded += not recorded.duplicate
+
+        await self._write_all(opener, write, report)
         return report
 
     async def _purchase_row(self, row: dict[str, str], now: datetime) -> NewPurchase | str:
-        external_id = row.get("external_id", "")
+        external_id = clean(row.get("external_id"))
         if not external_id or len(external_id) > 100:
             return "external_id: required, at most 100 characters"
         named = [name for name in ("card", "phone", "telegram_id") if row.get(name)]
         if len(named) != 1:
             return "give exactly one of card, phone, telegram_id"
-        name, value = named[0], row[named[0]]
+        name, value = named[0], clean(row[named[0]])
         if name == "card":
-            customer = await self.ledger.customer_by_card(normalize(value))
+            customer = await self.ledger.customer_by_card(normalize(value)) if len(value) <= 32 else None
         elif name == "phone":
             digits = "".join(ch for ch in value if ch.isdigit())
-            customer = await self.ledger.customer_by_phone(f"+{digits}") if digits else None
+            customer = await self.ledger.customer_by_phone(f"+{digits}") if 7 <= len(digits) <= 15 else None
         else:
-            customer = await self.ledger.customer_by_tg(int(value)) if value.isdigit() else None
+            try:
+                customer = await self.ledger.customer_by_tg(parse_telegram_id(value))
+            except ParseError as exc:
+                return f"telegram_id: {exc}"
         if customer is None or customer.tg_id is None:
-            return f"{name}: no customer with {name.replace('_', ' ')} {value}"
+            return f"{name}: no customer with {name.replace('_', ' ')} {value[:40]}"
         amount = parse_amount(row.get("amount", ""), self.max_amount)
         if amount.value is None:
             assert amount.error is not None
@@ -172,12 +246,13 @@ class Imports:
         category = row.get("category") or None
         if category is not None and self.content.loyalty.category(category) is None:
             known = ", ".join(entry.key for entry in self.content.loyalty.catalog) or "none"
-            return f"category: unknown {category!r} (known: {known})"
+            return f"category: unknown {category[:40]!r} (known: {known})"
         purchased_at = None
         if row.get("date"):
-            purchased_at = parse_when(row["date"], self.zone)
-            if purchased_at is None:
-                return "date: write it as 2026-01-05, 2026-01-05 14:30 or 05.01.2026"
+            try:
+                purchased_at = parse_moment(row["date"], self.zone)
+            except ParseError as exc:
+                return f"date: {exc}"
             if purchased_at > now:
                 return "date: is in the future"
         return NewPurchase(
@@ -190,78 +265,143 @@ class Imports:
             notify=False,
         )
 
-    async def customers_csv(self, text: str, *, dry_run: bool = False) -> ImportReport:
-        """Import customers by Telegram id (with an optional opening points balance), all or nothing."""
+    async def customers_csv(self, opener: Opener, *, dry_run: bool = False) -> ImportReport:
+        """Import customers by Telegram id (with an optional opening points balance): checked, then chunked."""
         report = ImportReport()
-        header, rows = read_csv(text)
-        if "telegram_id" not in header:
-            report.rejected.append(
-                Rejected(1, f"the header needs telegram_id (columns: {', '.join(sorted(CUSTOMER_COLUMNS))})")
-            )
-            return report
         now = self.purchases.clock.now()
-        checked: list[tuple[int, dict[str, Any]]] = []
-        seen: dict[int, int] = {}
-        for line, row in rows:
-            report.rows += 1
-            result = self._customer_row(row, now)
-            if isinstance(result, str):
-                report.rejected.append(Rejected(line, result))
-            elif result["tg_id"] in seen:
-                report.rejected.append(Rejected(line, f"telegram_id repeats line {seen[result['tg_id']]}"))
-            else:
-                seen[result["tg_id"]] = line
-                checked.append((line, result))
-        if report.rejected:
+        with opener() as handle:
+            try:
+                header, rows = read_csv(handle)
+            except FileProblem as problem:
+                report.reject(problem.line, problem.message)
+                return report
+            if "telegram_id" not in header:
+                columns = ", ".join(sorted(CUSTOMER_COLUMNS))
+                report.reject(1, f"the header needs telegram_id (columns: {columns})")
+                return report
+            seen: dict[int, int] = {}
+            try:
+                for line, row in rows:
+                    report.rows += 1
+                    result = self._customer_row(row, now)
+                    if isinstance(result, str):
+                        report.reject(line, result)
+                    elif result["tg_id"] in seen:
+                        report.reject(line, f"telegram_id repeats line {seen[result['tg_id']]}")
+                    else:
+                        seen[result["tg_id"]] = line
+                        if dry_run:
+                            exists = await customer_exists(self.db, result["tg_id"])
+                            report.updated += exists
+                            report.created += not exists
+            except FileProblem as problem:
+                report.reject(problem.line, problem.message)
+        if not report.ok or dry_run:
             return report
-        try:
-            async with self.db.transaction() as tx:
-                for _, values in checked:
-                    opening = values.pop("points")
-                    customer_id, created = await upsert_imported_customer(tx, now=now, **values)
-                    report.created += created
-                    report.updated += not created
-                    await self.loyalty.credit_in(
-                        tx,
-                        customer_id,
-                        "adjustment",
-                        opening,
-                        f"import:{values['tg_id']}",
-                        now,
-                        reason="opening balance",
-                    )
-                if dry_run:
-                    raise _Rollback
-        except _Rollback:
-            return report
-        report.committed = True
+        seen.clear()
+
+        async def write(tx: Tx, line: int, row: dict[str, str]) -> None:
+            values = self._customer_row(row, now)
+            if isinstance(values, str):
+                raise _Stop(line, values)
+            opening = values.pop("points")
+            customer_id, created = await upsert_imported_customer(tx, now=now, **values)
+            report.created += created
+            report.updated += not created
+            await self.loyalty.credit_in(
+                tx, customer_id, "adjustment", opening, f"import:{values['tg_id']}", now, reason="opening balance"
+            )
+
+        await self._write_all(opener, write, report)
         return report
 
     @staticmethod
     def _customer_row(row: dict[str, str], now: datetime) -> dict[str, Any] | str:
-        tg_id = row.get("telegram_id", "")
-        if not tg_id.isdigit() or int(tg_id) <= 0:
-            return "telegram_id: required, a positive number"
+        try:
+            tg_id = parse_telegram_id(row.get("telegram_id"))
+        except ParseError as exc:
+            return f"telegram_id: {exc}"
+        names: dict[str, str | None] = {}
+        for column in ("first_name", "last_name"):
+            value = clean(row.get(column))
+            if len(value) > MAX_NAME:
+                return f"{column}: at most {MAX_NAME} characters"
+            names[column] = value or None
         phone = None
         if row.get("phone"):
-            digits = "".join(ch for ch in row["phone"] if ch.isdigit())
+            digits = "".join(ch for ch in clean(row["phone"]) if ch.isdigit())
             if not 7 <= len(digits) <= 15:
                 return "phone: not a phone number (7–15 digits)"
             phone = f"+{digits}"
         birthday = None
         if row.get("birthday"):
-            parsed = parse_birthday(row["birthday"], now.date())
+            parsed = parse_birthday(clean(row["birthday"]), now.date())
             if parsed is None:
                 return "birthday: write it as 25.12 or 25.12.1990"
             birthday = (parsed.day, parsed.month, parsed.year)
-        opening = row.get("points") or "0"
-        if not opening.isdigit():
-            return "points: a whole number of points, 0 or more"
-        return {
-            "tg_id": int(tg_id),
-            "first_name": row.get("first_name") or None,
-            "last_name": row.get("last_name") or None,
-            "phone": phone,
-            "birthday": birthday,
-            "points": int(opening),
-        }
+        try:
+            opening = parse_whole(row.get("points") or "0", maximum=MAX_POINTS, what="number of points")
+        except ParseError as exc:
+            return f"points: {exc}"
+        return {"tg_id": tg_id, **names, "phone": phone, "birthday": birthday, "points": opening}
+
+    async def _write_all(
+        self, opener: Opener, write: Callable[[Tx, int, dict[str, str]], Awaitable[None]], report: ImportReport
+    ) -> None:
+        """The second pass: the file again, in chunks that each hold the writer at most `pacing.hold`."""
+        with opener() as handle:
+            _, rows = read_csv(handle)
+            pending = _Peekable(rows)
+            try:
+                while pending.more():
+                    started = time.monotonic()
+                    async with self.db.transaction() as tx:
+                        for line, row in _chunk(pending, self.pacing):
+                            await write(tx, line, row)
+                    report.chunks += 1
+                    report.longest_chunk = max(report.longest_chunk, time.monotonic() - started)
+                    if self.on_chunk is not None:
+                        await self.on_chunk(report.chunks)
+                    if pending.more():
+                        await asyncio.sleep(self.pacing.gap)  # let a waiting writer (the bot) in
+            except (_Stop, FileProblem) as stop:
+                report.reject(stop.line, stop.message)
+                report.interrupted = True
+                return
+        report.committed = True
+
+
+class _Stop(Exception):
+    """A row refused in the second pass: the chunk rolls back, earlier chunks stay (a re-run finishes)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Peekable:
+    """Rows with a look ahead, so the import knows whether another chunk follows."""
+
+    def __init__(self, rows: Iterator[tuple[int, dict[str, str]]]) -> None:
+        self._rows = rows
+        self._next: tuple[int, dict[str, str]] | None = None
+
+    def more(self) -> bool:
+        if self._next is None:
+            self._next = next(self._rows, None)
+        return self._next is not None
+
+    def take(self) -> tuple[int, dict[str, str]]:
+        assert self.more() and self._next is not None
+        item, self._next = self._next, None
+        return item
+
+
+def _chunk(rows: _Peekable, pacing: Pacing) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows for one transaction: until it has held the writer for `pacing.hold` (the first row always)."""
+    started = time.monotonic()
+    for taken in range(pacing.max_rows):
+        if not rows.more() or (taken and time.monotonic() - started >= pacing.hold):
+            return
+        yield rows.take()

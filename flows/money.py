@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from enum import Enum
 
+from flows.parsing import clean
+
 CENT = Decimal("0.01")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009'_]")
 _SHAPE = re.compile(r"^-?[\d.,]+$")
+MAX_TEXT = 64  # longer is not an amount; and a huge text must not reach Decimal
 
 
 class AmountError(Enum):
@@ -55,7 +58,7 @@ def _to_decimal(text: str) -> Decimal | None:
 
 def parse_amount(text: str, maximum: Decimal) -> ParsedAmount:
     """Read `1500`, `1 500,50`, `1500.5`, `1,500.50`; refuse zero, negative, >2 decimals, over `maximum`."""
-    cleaned = _SPACES.sub("", text or "")
+    cleaned = _SPACES.sub("", clean(text)[:MAX_TEXT])
     if not cleaned or not _SHAPE.match(cleaned) or not any(ch.isdigit() for ch in cleaned):
         return ParsedAmount(None, AmountError.NOT_A_NUMBER)
     value = _to_decimal(cleaned)
@@ -65,10 +68,10 @@ def parse_amount(text: str, maximum: Decimal) -> ParsedAmount:
         return ParsedAmount(None, AmountError.ZERO)
     if value < 0:
         return ParsedAmount(None, AmountError.NEGATIVE)
+    if value > maximum:  # before quantize: a 30-digit number does not fit its precision
+        return ParsedAmount(None, AmountError.TOO_LARGE)
     if value != value.quantize(CENT, rounding=ROUND_DOWN):
         return ParsedAmount(None, AmountError.TOO_PRECISE)
-    if value > maximum:
-        return ParsedAmount(None, AmountError.TOO_LARGE)
     return ParsedAmount(value.quantize(CENT))
 
 

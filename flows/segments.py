@@ -38,6 +38,7 @@ from decimal import Decimal, InvalidOperation
 from flows.clock import Clock
 from flows.content import Content
 from flows.markup import Html, html
+from flows.parsing import MAX_COUNT, ParseError, ascii_digits, parse_days, parse_whole
 from storage.segments import (
     RFM_GROUPS,
     BirthdayOn,
@@ -86,7 +87,8 @@ NUMBER_FIELDS = frozenset({"purchases", "spent", "last_purchase", "joined"})  # 
 _WORD = re.compile(r"^(?P<neg>!?)(?P<field>[A-Za-z_]+)(?P<op>:|>=|<=|!=|=|>|<)(?P<value>.*)$")
 _TAG = re.compile(r"^[a-z0-9_-]{1,24}$")
 _SOURCE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_DAYS = re.compile(r"^(\d{1,5})([dwm]?)$")
+MAX_SPENT = Decimal(10) ** 12
+MAX_EXPRESSION = 500
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
 BIRTHDAY_PERIODS = "today, tomorrow, week, 14d (the next 14 days), month, next_month or a month name (dec)"
 USAGE = html(
@@ -217,6 +219,8 @@ def _full_months() -> set[str]:
 def parse(expression: str, vocabulary: Vocabulary, now: datetime, zone: tzinfo) -> Segment:
     """Parse an expression (or a saved segment's name) into filters; `SegmentError` on a mistake."""
     text = " ".join(expression.split())
+    if len(text) > MAX_EXPRESSION:  # the answer quotes it, and must fit in one message
+        raise SegmentError(f"an expression has at most {MAX_EXPRESSION} characters, this one {len(text)}")
     if text.lower() in ("", *EVERYONE):
         return Segment(text, ())
     if text in vocabulary.saved:
@@ -351,21 +355,22 @@ def _list_filter(field: str, values: list[str], v: Vocabulary, now: datetime, zo
 
 def _number_filter(field: str, op: str, value: str, v: Vocabulary, now: datetime) -> Filter:
     if field == "purchases":
-        if not value.isdigit() or len(value) > 7:
-            raise SegmentError(f"expected a whole number of purchases after {op}, e.g. purchases{op}2")
-        return PurchaseCount(op, int(value))
+        try:
+            return PurchaseCount(op, parse_whole(value, maximum=MAX_COUNT, what="number of purchases"))
+        except ParseError as exc:
+            raise SegmentError(f"{exc} E.g. purchases{op}2") from None
     if field == "spent":
         try:
-            amount = Decimal(value.replace(",", "."))
+            amount = Decimal(ascii_digits(value).replace(",", "."))
         except InvalidOperation:
             amount = Decimal(-1)
-        if not amount.is_finite() or amount < 0 or amount > Decimal(10) ** 12:
+        if not amount.is_finite() or amount < 0 or amount > MAX_SPENT:
             raise SegmentError(f"expected an amount of money after {op}, e.g. spent{op}5000")
         return Spent(op, int(amount * 100))
-    match = _DAYS.match(value.lower())
-    if match is None:
-        raise SegmentError(f"expected a number of days after {op}, e.g. {field}{op}30d (or 2w, 3m)")
-    days = int(match[1]) * {"": 1, "d": 1, "w": 7, "m": 30}[match[2]]
+    try:
+        days = parse_days(value)
+    except ParseError as exc:
+        raise SegmentError(f"{exc} E.g. {field}{op}30d") from None
     return DaysSince("last" if field == "last_purchase" else "joined", op, days, now)
 
 

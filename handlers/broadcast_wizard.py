@@ -23,6 +23,7 @@ from flows.content import Content
 from flows.markup import Html, html
 from flows.messenger import Delivery
 from flows.outbox import SendPolicy, quiet_until
+from flows.parsing import ParseError, parse_whole
 from flows.redaction import redact
 from flows.segments import USAGE, SegmentError
 from flows.staff import Staff
@@ -255,14 +256,15 @@ async def after_buttons(
 
 
 async def limit_typed(message: Message, draft: Broadcast, broadcasts: Broadcasts) -> None:
-    text = (message.text or "").strip().replace(" ", "").replace(",", "")
-    if not text.isdigit() or not 1 <= int(text) <= MAX_COUPON_LIMIT:
+    try:
+        limit = parse_whole(message.text, minimum=1, maximum=MAX_COUPON_LIMIT, what="number of coupons")
+    except ParseError as exc:
         await message.answer(
-            html("Send a whole number from 1 to {:,}, or press No limit.", MAX_COUPON_LIMIT),
+            html("{} Send a whole number from 1 to {:,}, or press No limit.", str(exc), MAX_COUPON_LIMIT),
             reply_markup=_markup(draft.id, ("No limit", "nol", "")),
         )
         return
-    await broadcasts.set_limit(draft, int(text))
+    await broadcasts.set_limit(draft, limit)
     fresh = await broadcasts.draft(draft.id, draft.created_by)
     if fresh is not None:
         await show_preview(message, fresh, message.bot, broadcasts, broadcasts.content)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from flows.formatting import money
 from flows.loyalty import Loyalty, NotEnoughPoints
 from flows.markup import Html, html, trusted
 from flows.money import amount_hint
+from flows.parsing import ParseError, parse_points_delta, shorten
 from flows.purchases import PurchaseRefused, Recorded
 from flows.sales import DraftProblem, Sales, Summary, match_category, parse_sale_line, refusal_text
 from handlers.filters import IsStaff, PlainText
@@ -254,7 +255,7 @@ async def sale_line(
     customer = await sales.customer_by_card(line.card)
     if customer is None:
         await message.answer(
-            html("No customer has card <code>{}</code>. Check the code on their /card.", line.card)
+            html("No customer has card <code>{}</code>. Check the code on their /card.", shorten(line.card))
         )
         return
     if line.amount.error is not None:
@@ -284,7 +285,7 @@ async def redeem(message: Message, command: CommandObject, coupons: Coupons, sal
     if len(args) > 1:
         customer = await sales.customer_by_card(args[1])
         if customer is None:
-            await message.answer(html("No customer has card <code>{}</code>.", args[1]))
+            await message.answer(html("No customer has card <code>{}</code>.", shorten(args[1])))
             return
         customer_id = customer.id
     result = await coupons.redeem(args[0], message.from_user.id, customer_id)
@@ -301,7 +302,7 @@ async def redeem(message: Message, command: CommandObject, coupons: Coupons, sal
             html("✅ Coupon {} redeemed: <b>{}</b> for {}.", grouped(result.coupon.code), title, name)
         )
         return
-    await message.answer(html("❌ {}", coupons.reason(result, args[0])))
+    await message.answer(html("❌ {}", coupons.reason(result, shorten(args[0]))))
 
 
 @router.message(Command("points"), IsStaff("manager"))
@@ -310,16 +311,21 @@ async def adjust_points(message: Message, command: CommandObject, sales: Sales, 
     assert message.from_user is not None
     parts = (command.args or "").split(maxsplit=2)
     usage = "Usage: <code>/points CARD +50 reason</code> or <code>/points CARD -20 reason</code>."
-    if len(parts) < 3 or not parts[1].lstrip("+-").isdigit() or int(parts[1]) == 0:
+    if len(parts) < 3:
         await message.answer(usage)
+        return
+    try:
+        delta = parse_points_delta(parts[1])
+    except ParseError as exc:
+        await message.answer(html("{}\n{}", str(exc), trusted(usage)))
         return
     customer = await sales.customer_by_card(parts[0])
     if customer is None:
-        await message.answer(html("No customer has card <code>{}</code>.", parts[0]))
+        await message.answer(html("No customer has card <code>{}</code>.", shorten(parts[0])))
         return
     try:
         balance = await loyalty.adjust(
-            customer, int(parts[1]), parts[2].strip()[:200], message.from_user.id, request_key(message)
+            customer, delta, parts[2].strip()[:200], message.from_user.id, request_key(message)
         )
     except NotEnoughPoints:
         await message.answer("The customer does not have that many points; the balance cannot go below zero.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.db import Tx
+from storage.db import Database, Tx
 from storage.timefmt import to_db
 
 
@@ -36,3 +36,14 @@ async def upsert_imported_customer(
         (tg_id, first_name, last_name, phone, day, month, year, to_db(now), to_db(now)),
     )
     return customer_id, True
+
+
+async def purchase_exists(db: Database, source: str, external_id: str) -> bool:
+    """Whether a purchase with this sender's id is already recorded (a dry run counts what a run would skip)."""
+    row = await db.fetch_one("SELECT 1 FROM purchases WHERE source = ? AND external_id = ?", (source, external_id))
+    return row is not None
+
+
+async def customer_exists(db: Database, tg_id: int) -> bool:
+    row = await db.fetch_one("SELECT 1 FROM customers WHERE tg_id = ?", (tg_id,))
+    return row is not None

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
 )
+
+from flows.parsing import EARLIEST_YEAR, LATEST_YEAR, MAX_DAYS, ascii_digits
 
 LANGUAGES = ("en", "ru", "uk")
 
@@ -39,19 +43,37 @@ def all_languages() -> list[Language]:
     return ["en", "ru", "uk"]
 
 
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_DURATION = re.compile(r"(\d{1,12})\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str | int) -> timedelta:
-    """`30s`, `10m`, `2h`, `3d`, `1w`, `1d 12h` or a bare number of seconds."""
-    if isinstance(text, int) or str(text).strip().isdigit():
-        return timedelta(seconds=int(text))
-    cleaned = str(text).strip().lower()
-    parts = _DURATION.findall(cleaned)
-    if not parts or _DURATION.sub("", cleaned).strip():
+    """`30s`, `10m`, `2h`, `3d`, `1w`, `1d 12h` or a bare number of seconds; at most `MAX_DAYS` days."""
+    if isinstance(text, bool) or not isinstance(text, (int, str)):
         raise ValueError(f"{text!r} is not a duration (write e.g. 30s, 10m, 2h, 3d)")
-    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts))
+    cleaned = ascii_digits(str(text).strip().lower())
+    if len(cleaned) > 40:
+        raise ValueError("is not a duration (write e.g. 30s, 10m, 2h, 3d)")
+    if cleaned.lstrip("-").isdecimal():
+        seconds = int(cleaned)
+    else:
+        parts = _DURATION.findall(cleaned)
+        if not parts or _DURATION.sub("", cleaned).strip():
+            raise ValueError(f"{text!r} is not a duration (write e.g. 30s, 10m, 2h, 3d)")
+        seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in parts)
+    if not 0 <= seconds <= MAX_DAYS * 86400:
+        raise ValueError(f"{text!r} is out of range: from 0 to {MAX_DAYS} days")
+    return timedelta(seconds=seconds)
+
+
+def _in_years(day: date) -> date:
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise ValueError(f"the year must be from {EARLIEST_YEAR} to {LATEST_YEAR}")
+    return day
+
+
+BoundedDate = Annotated[date, AfterValidator(_in_years)]
+MAX_MONEY = Decimal(10) ** 12  # an amount in the content file; more is a typo (and overflows cents in SQLite)
 
 
 def resolve_media(value: str | None, info: ValidationInfo) -> str | None:

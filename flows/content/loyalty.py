@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -14,12 +14,15 @@ from pydantic import (
 )
 
 from flows.content.base import (
+    MAX_MONEY,
+    BoundedDate,
     ContentModel,
     Key,
     LocalText,
     Tag,
     parse_duration,
 )
+from flows.parsing import MAX_COUNT, MAX_DAYS, MAX_POINTS
 
 # ---- loyalty ---------------------------------------------------------------------------------------
 
@@ -55,8 +58,8 @@ class Tier(ContentModel):
 
     key: Key
     title: LocalText
-    min_purchases: int = Field(ge=0)
-    min_spend: Decimal | None = Field(None, gt=0)
+    min_purchases: int = Field(ge=0, le=MAX_COUNT)
+    min_spend: Decimal | None = Field(None, gt=0, le=MAX_MONEY)
     earn_percent: Decimal = Field(Decimal(5), ge=0, le=100)
     perks: LocalText = Field(default_factory=dict)
 
@@ -72,12 +75,12 @@ class CouponCampaign(ContentModel):
     key: Key
     title: LocalText
     kind: Literal["percent", "amount", "gift"] = "gift"
-    value: Decimal | None = Field(None, gt=0)  # the percent or the amount off
-    valid_days: int = Field(30, ge=1)  # how long an issued coupon stays valid
-    starts: date | None = None  # the campaign's window (local dates, inclusive)
-    ends: date | None = None
-    stock: int | None = Field(None, ge=1)  # at most this many coupons in total
-    per_customer: int = Field(1, ge=1)
+    value: Decimal | None = Field(None, gt=0, le=MAX_MONEY)  # the percent or the amount off
+    valid_days: int = Field(30, ge=1, le=MAX_DAYS)  # how long an issued coupon stays valid
+    starts: BoundedDate | None = None  # the campaign's window (local dates, inclusive)
+    ends: BoundedDate | None = None
+    stock: int | None = Field(None, ge=1, le=MAX_COUNT)  # at most this many coupons in total
+    per_customer: int = Field(1, ge=1, le=MAX_COUNT)
     only_tags: list[Tag] = Field(default_factory=list)  # only customers with one of these tags
     claimable: bool = False  # customers may claim it with the link t.me/<bot>?start=cp-<key>
 
@@ -95,23 +98,23 @@ class CouponCampaign(ContentModel):
 class GiftRule(ContentModel):
     """Cumulative gifts: on the customer's n-th purchase, a coupon of this campaign."""
 
-    on_purchase: int = Field(ge=1)
+    on_purchase: int = Field(ge=1, le=MAX_COUNT)
     coupon: Key
 
 
 class ReferralRules(ContentModel):
-    referrer_points: int = Field(0, ge=0)  # for the customer who invited
-    friend_points: int = Field(0, ge=0)  # for the new customer, after their first purchase
+    referrer_points: int = Field(0, ge=0, le=MAX_POINTS)  # for the customer who invited
+    friend_points: int = Field(0, ge=0, le=MAX_POINTS)  # for the new customer, after their first purchase
 
 
 class LoyaltyRules(ContentModel):
     currency: str = "UAH"
     tiers: list[Tier] = Field(default_factory=_default_tiers)
-    welcome_points: int = Field(0, ge=0)
-    birthday_points: int = Field(0, ge=0)
+    welcome_points: int = Field(0, ge=0, le=MAX_POINTS)
+    birthday_points: int = Field(0, ge=0, le=MAX_POINTS)
     birthday_coupon: Key | None = None
     referral: ReferralRules = Field(default_factory=lambda: ReferralRules.model_validate({}))
-    expire_after_days: int | None = Field(365, ge=1)  # None: points never expire
+    expire_after_days: int | None = Field(365, ge=1, le=MAX_DAYS)  # None: points never expire
     max_points_share: Decimal = Field(Decimal(50), ge=0, le=100)  # percent of a purchase payable with points
     satisfaction_after: timedelta = timedelta(days=1)
     catalog: list[CatalogEntry] = Field(default_factory=list)

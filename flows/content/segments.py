@@ -12,6 +12,7 @@ from pydantic import (
 from flows.content.base import (
     ContentModel,
 )
+from flows.parsing import MAX_COUNT, MAX_DAYS
 
 # ---- segments ---------------------------------------------------------------------------------------
 
@@ -21,10 +22,10 @@ SegmentName = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]
 class RfmThresholds(ContentModel):
     """Where the RFM groups begin (see flows/segments.py for the rules in words)."""
 
-    recent_days: int = Field(30, ge=1)
-    active_days: int = Field(60, ge=1)
-    lapsing_days: int = Field(180, ge=1)
-    regular_purchases: int = Field(4, ge=2)
+    recent_days: int = Field(30, ge=1, le=MAX_DAYS)
+    active_days: int = Field(60, ge=1, le=MAX_DAYS)
+    lapsing_days: int = Field(180, ge=1, le=MAX_DAYS)
+    regular_purchases: int = Field(4, ge=2, le=MAX_COUNT)
     top_spend_percent: int = Field(20, ge=1, le=100)
 
     @model_validator(mode="after")

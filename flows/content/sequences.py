@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from flows.content.base import (
+    BoundedDate,
     ContentModel,
     Key,
     LocalText,
@@ -22,6 +23,7 @@ from flows.content.base import (
     parse_duration,
     resolve_media,
 )
+from flows.parsing import MAX_COUNT, MAX_DAYS
 
 
 class StepButton(ContentModel):
@@ -84,11 +86,11 @@ class Trigger(ContentModel):
     event: Literal["start", "tag", "purchase", "inactivity", "birthday", "holiday", "manual"]
     tag: Tag | None = None  # tag: the tag that starts it; holiday: only customers with this tag (optional)
     category: str | None = None
-    min_purchases: int | None = Field(None, ge=1)
-    max_purchases: int | None = Field(None, ge=1)
+    min_purchases: int | None = Field(None, ge=1, le=MAX_COUNT)
+    max_purchases: int | None = Field(None, ge=1, le=MAX_COUNT)
     # inactivity: repeat buyers fall asleep after twice their own usual interval; one-off buyers after
     # `days` without a purchase (30 when not set).
-    days: int | None = Field(None, ge=1)
+    days: int | None = Field(None, ge=1, le=MAX_DAYS)
     holiday: Key | None = None  # holiday: the name of a date under `dates:`
 
     @model_validator(mode="after")
@@ -133,7 +135,7 @@ class DateDef(ContentModel):
     title: str | None = None
     month: int | None = Field(None, ge=1, le=12)
     day: int | None = Field(None, ge=1, le=31)
-    on_date: date | None = Field(None, alias="date")
+    on_date: BoundedDate | None = Field(None, alias="date")
     days_before: int = Field(0, ge=0, le=60)
 
     @model_validator(mode="after")

@@ -1,0 +1,143 @@
+"""What people type, read one way everywhere: whole numbers, point changes, durations and dates, with bounds.
+
+Every parser here either returns a value inside its bounds or raises `ParseError` whose message is a
+short answer for the person who typed it — never a `ValueError` from `int()` or an `OverflowError`
+from date arithmetic three calls later.
+
+Digits: the decimal digits of any script (Arabic-Indic ٣, Persian ۳, Devanagari ३, fullwidth ３) are read
+as 0–9, because a cashier types with the keyboard they have. Characters that only look like digits
+(superscripts ², circled ①, fractions ½) are not digits and are refused with a word saying so.
+
+The bounds are far beyond any real business and well inside what SQLite integers (2⁶³) and Python's
+`datetime` (years 1–9999) can hold, so a value that passes can be stored and computed with.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime, time, tzinfo
+
+MAX_DAYS = 36_500  # about 100 years: a longer duration is a typo, and date arithmetic must stay in range
+MAX_POINTS = 10_000_000  # one correction or opening balance; beyond it is a typo
+MAX_COUNT = 1_000_000_000  # counts of purchases, coupons, customers
+MAX_ID = 2**53  # Telegram user and chat ids fit in 52 bits
+EARLIEST_YEAR = 1970  # purchases, joins and broadcasts happen after this …
+LATEST_YEAR = 2200  # … and before this; outside is a typo (and near year 1 or 9999 zone shifts overflow)
+_UNITS = {"": 1, "d": 1, "w": 7, "m": 30}
+_DAYS = re.compile(r"^(\d{1,9})([dwm]?)$")
+_SIGNED = re.compile(r"^([+-]?)(\d+)$")
+
+
+class ParseError(ValueError):
+    """Text that is not what was asked for; `str(error)` is a short answer for whoever typed it."""
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """Text a person typed, cut for quoting it back: an answer must fit Telegram's 4096 characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def ascii_digits(text: str) -> str:
+    """The same text with every decimal digit of any script replaced by its ASCII digit."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+
+
+def _not_digits(text: str) -> str | None:
+    """A word for the first character that looks like a digit but is not one (², ①, ½), if any."""
+    for ch in text:
+        if (ch.isdigit() or ch.isnumeric()) and not ch.isdecimal():
+            return f"«{ch}» is not a digit; type it with 0–9"
+    return None
+
+
+def clean(text: str | None) -> str:
+    """Strip whitespace and invisible marks (RTL/LTR marks, zero-width spaces) people paste by accident."""
+    if not text:
+        return ""
+    kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\n\t")
+    return ascii_digits(kept.strip())
+
+
+def parse_whole(text: str | None, *, minimum: int = 0, maximum: int = MAX_COUNT, what: str = "number") -> int:
+    """A whole number in [minimum, maximum]; `1 000` and `1,000` are read as one thousand."""
+    cleaned = re.sub(r"[\s,'_\u00a0\u202f]", "", clean(text))
+    if not cleaned:
+        raise ParseError(f"Expected a {what}, got nothing.")
+    if not cleaned.isdecimal() or not cleaned.isascii():
+        raise ParseError(_not_digits(cleaned) or f"Expected a whole {what} (digits only), e.g. {max(minimum, 1)}.")
+    if len(cleaned) > len(str(maximum)) + 1 or not minimum <= int(cleaned) <= maximum:
+        raise ParseError(f"The {what} must be from {minimum:,} to {maximum:,}.".replace(",", " "))
+    return int(cleaned)
+
+
+def parse_points_delta(text: str | None, maximum: int = MAX_POINTS) -> int:
+    """`+50`, `-20` or `50`: a change of points, not zero, at most `maximum` either way."""
+    cleaned = clean(text).replace("\u2212", "-")  # the typographic minus sign
+    match = _SIGNED.match(cleaned)
+    if match is None:
+        raise ParseError(_not_digits(cleaned) or "Write the change as +50 or -20.")
+    digits = match[2].lstrip("0")
+    if not digits:
+        raise ParseError("The change cannot be zero.")
+    if len(digits) > len(str(maximum)) or int(digits) > maximum:
+        raise ParseError(f"At most {maximum:,} points at a time.".replace(",", " "))
+    return -int(digits) if match[1] == "-" else int(digits)
+
+
+def parse_days(text: str | None, maximum: int = MAX_DAYS) -> int:
+    """`30`, `30d`, `2w` or `3m` (a month is 30 days) as a number of days from 0 to `maximum`."""
+    cleaned = clean(text).lower()
+    match = _DAYS.match(cleaned)
+    if match is None:
+        raise ParseError(_not_digits(cleaned) or "Expected a number of days such as 30d (or 2w, 3m).")
+    days = int(match[1]) * _UNITS[match[2]]
+    if days > maximum:
+        raise ParseError(f"At most {maximum:,} days (about {maximum // 365} years).".replace(",", " "))
+    return days
+
+
+def in_range(moment: datetime) -> bool:
+    """Whether an aware or naive moment lies in the years this bot deals with."""
+    return EARLIEST_YEAR <= moment.year <= LATEST_YEAR
+
+
+def to_utc(moment: datetime, zone: tzinfo) -> datetime:
+    """An aware UTC moment; a naive one is read in `zone`. `ParseError` outside 1970–2200."""
+    if not in_range(moment):
+        raise ParseError(f"The year must be from {EARLIEST_YEAR} to {LATEST_YEAR}.")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def parse_moment(text: str | None, zone: tzinfo) -> datetime:
+    """`2026-01-05`, `2026-01-05 14:30`, `2026-01-05T14:30:00+02:00` or `05.01.2026 [14:30]` as UTC.
+
+    Local to `zone` unless the text names its offset; a bare date means noon (a day's middle survives
+    any zone shift).
+    """
+    cleaned = clean(text)
+    if not cleaned or len(cleaned) > 40:
+        raise ParseError("Write the date as 2026-01-05, 2026-01-05 14:30 or 05.01.2026.")
+    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y"):
+        try:
+            parsed = datetime.strptime(cleaned, fmt)
+        except ValueError:
+            continue
+        return to_utc(parsed, zone)
+    try:
+        moment = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(cleaned), time(12, 0))
+        except ValueError:
+            raise ParseError("Write the date as 2026-01-05, 2026-01-05 14:30 or 05.01.2026.") from None
+    return to_utc(moment, zone)
+
+
+def parse_telegram_id(text: str | None) -> int:
+    """A Telegram user id: a positive whole number."""
+    return parse_whole(text, minimum=1, maximum=MAX_ID, what="Telegram id")
