@@ -103,3 +103,20 @@ async def test_help_for_a_russian_speaking_owner_is_in_russian(harness: Harness)
     assert "Для владельца" in text and "бизнес в цифрах" in text and "Как клиент" in text
     assert "ваша карта лояльности" in text  # the customer part, from the content file
     assert "For owners" not in text
+
+
+async def test_an_owner_whose_chat_is_not_found_at_start_up_gets_the_menu_with_their_first_start(
+    harness: Harness,
+) -> None:
+    emu = harness.emu
+    await started(harness)
+    await harness.app.bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=OWNER_ID))
+    # Telegram refuses a chat scope for someone who never opened the bot; start-up goes on regardless.
+    emu.inject_error(5, 400, "Bad Request: chat not found", methods=("setMyCommands",))
+    calls = len(emu.calls)
+    await harness.restart()
+    await started(harness, calls)
+    assert emu.commands(chat_scope(OWNER_ID)) == []
+    owner = harness.chat(OWNER_ID, first_name="Owner")
+    await owner.send("/start")
+    assert "stats" in names(emu.commands(chat_scope(OWNER_ID)))
