@@ -18,7 +18,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType as T
-from aiogram.types import BotCommand, LinkPreviewOptions
+from aiogram.types import LinkPreviewOptions
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.api import API_MAX_BODY, ApiServer
@@ -26,6 +26,7 @@ from bot.chat_actions import AiogramChatActions
 from bot.edits import UnchangedEditMiddleware
 from bot.http_server import HttpLimits, limited_app, start_server
 from bot.manager_chat import AiogramTopics
+from bot.menus import Menus
 from bot.messenger import AiogramMessenger
 from bot.outbound import OutboundMiddleware
 from bot.progress import AiogramProgressBoard
@@ -259,6 +260,8 @@ async def build_services(core: Core) -> dict[str, Any]:
     )
     await sender.recover()
     staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock, settings.manager_chat_id)
+    menus = Menus(core.bot, content, staff, core.customers)
+    staff.role_changed = menus.refresh
     handoff = build_handoff(core, sequences, staff)
     loyalty = build_loyalty(settings, content, clock, db, core.customers, staff)
     # The features reach each other through these few hooks rather than importing one another.
@@ -282,6 +285,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), handoff.messages, clock),
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
+        "menus": menus,
         **await build_console(core, loyalty["coupons"]),
         **loyalty,
     }
@@ -386,7 +390,7 @@ def build_dispatcher(services: dict[str, Any]) -> tuple[Dispatcher, InFlightMidd
     dp.update.outer_middleware(CustomerMiddleware(services["customers"], services["content"]))
     dp.callback_query.outer_middleware(SamePressMiddleware())
     dp.include_routers(*get_routers())
-    dp.startup.register(_announce_commands)
+    dp.startup.register(services["menus"].announce)
     return dp, inflight
 
 
@@ -442,26 +446,6 @@ def send_policy(settings: Settings) -> SendPolicy:
         budget_week=settings.contact_budget_per_week,
         zone=settings.zone,
     )
-
-
-async def _announce_commands(bot: Bot) -> None:
-    """The command menu customers see next to the input field."""
-    commands = [
-        BotCommand(command="start", description="Start"),
-        BotCommand(command="faq", description="Questions and answers"),
-        BotCommand(command="manager", description="Talk to a manager"),
-        BotCommand(command="card", description="My loyalty card"),
-        BotCommand(command="balance", description="Points and history"),
-        BotCommand(command="coupons", description="My coupons"),
-        BotCommand(command="invite", description="Invite a friend"),
-        BotCommand(command="profile", description="My profile"),
-        BotCommand(command="help", description="What the bot can do"),
-        BotCommand(command="stop", description="No more offers"),
-    ]
-    try:
-        await bot.set_my_commands(commands)
-    except Exception:  # the menu is a nicety: never block start-up on it
-        log.warning("could not set the command menu", exc_info=True)
 
 
 async def serve_webhook(app: App, stop: asyncio.Event, *, scheduler: bool = True) -> None:

@@ -39,9 +39,15 @@ def cmd_check_config(_: argparse.Namespace) -> int:
     width = max(len(name) for name in settings.masked())
     for name, value in settings.masked().items():
         print(f"{name.ljust(width)}  {value}")
+    business = content.business
+    fallback = (
+        f"; {', '.join(business.fallback_to_default)} may fall back to {business.default_language}"
+        if business.fallback_to_default
+        else ""
+    )
     print(
-        f"\ncontent: {settings.content_file} is valid ({content.business.name}, "
-        f"languages: {', '.join(content.business.languages)})"
+        f"\ncontent: {settings.content_file} is valid ({business.name}, "
+        f"languages: {', '.join(business.languages)}{fallback})"
     )
     return 0
 

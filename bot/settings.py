@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flows.content import example_content_path
@@ -19,6 +20,7 @@ from flows.redaction import register_secret
 
 OFFICIAL_API = "https://api.telegram.org"
 MIN_WEBHOOK_SECRET = 32
+EXAMPLE_TOKEN_TAIL = "replace-with-your-token"  # .env.example's BOT_TOKEN=123456789:replace-with-your-token
 # Telegram accepts 1–256 of these characters as a webhook secret; we ask for at least 32 of them.
 WEBHOOK_SECRET_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{MIN_WEBHOOK_SECRET},256}}")
 
@@ -39,8 +41,18 @@ class SettingsError(ValueError):
 def _ids(value: object) -> object:
     if isinstance(value, str):
         parts = [part.strip() for part in value.replace(";", ",").split(",")]
+        for part in parts:
+            if part and not part.lstrip("-").isdigit():
+                raise ValueError(
+                    f"{part!r} is not a Telegram user id (digits only, comma-separated, e.g. 123456789,987654321)"
+                )
         return [part for part in parts if part]
     return value
+
+
+# Settings where an empty value means something of its own; for every other one, empty means "not set".
+EMPTY_MEANS_OFF = frozenset({"quiet_hours"})
+SECRET_SETTINGS = frozenset({"bot_token", "api_token", "webhook_secret"})
 
 
 class Settings(BaseSettings):
@@ -82,6 +94,19 @@ class Settings(BaseSettings):
     max_purchase_amount: Decimal = Field(
         Decimal(1_000_000), gt=0, description="Larger amounts are refused as typos (Telegram, API, CSV)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: object) -> object:
+        # `.env.example` ships optional settings as `NAME=` ("Empty: …"): the default applies, as if the
+        # line were not there, rather than "Input should be a valid integer".
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: value
+            for key, value in data.items()
+            if not (isinstance(value, str) and not value.strip() and str(key).lower() not in EMPTY_MEANS_OFF)
+        }
 
     @field_validator("api_token", mode="before")
     @classmethod
@@ -137,6 +162,8 @@ class Settings(BaseSettings):
         left, sep, right = value.get_secret_value().partition(":")
         if not (sep and left.isdigit() and right) or any(ch.isspace() for ch in right):
             raise ValueError("does not look like a BotFather token (digits:letters)")
+        if right == EXAMPLE_TOKEN_TAIL:
+            raise ValueError("is still the placeholder from .env.example: put the token BotFather gave you")
         return value
 
     @field_validator("timezone")
@@ -197,12 +224,53 @@ def load_settings(**overrides: object) -> Settings:
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        variable = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        problem = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "missing":
-            problem = "is required but not set (put it in .env or the environment)"
-        raise SettingsError(f"{variable}: {problem}") from None
+        raise SettingsError(explain(exc.errors()[0])) from None
     for secret in (settings.bot_token, settings.api_token, settings.webhook_secret):
         register_secret(secret.get_secret_value() if secret is not None else None)
     return settings
+
+
+# pydantic's messages for the kinds of mistakes an owner makes in .env, in plain words.
+_PLAIN: dict[str, str] = {
+    "int_parsing": "{value} is not a whole number",
+    "int_from_float": "{value} is not a whole number",
+    "float_parsing": "{value} is not a number",
+    "decimal_parsing": "{value} is not a number",
+    "bool_parsing": "{value} is not yes/no (write true or false)",
+    "time_parsing": "{value} is not a time of day (write HH:MM, e.g. 10:00)",
+    "time_type": "{value} is not a time of day (write HH:MM, e.g. 10:00)",
+    "greater_than": "must be more than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "literal_error": "must be one of {expected}",
+    "string_type": "must be text",
+}
+
+
+def explain(error: ErrorDetails) -> str:
+    """One line for one settings error: the variable, the problem in plain words, and the value given
+    (a secret's value is never shown, only its length)."""
+    loc = error["loc"]
+    name = str(loc[0]) if loc else ""
+    variable = name.upper() or "settings"
+    if error["type"] == "missing":
+        return f"{variable}: is required but not set (put it in .env or the environment)"
+    raw = error.get("input")
+    if isinstance(raw, SecretStr):
+        raw = raw.get_secret_value()
+    secret = name in SECRET_SETTINGS
+    shown = f"hidden, {len(str(raw))} characters" if secret else repr(raw if isinstance(raw, str) else str(raw))
+    ctx = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    if "expected" in ctx:
+        ctx["expected"] = ", ".join(
+            part.strip(" '") for part in re.split(r",| or ", ctx["expected"]) if part.strip()
+        )
+    template = _PLAIN.get(error["type"])
+    if template is not None:
+        problem = template.format(value=shown, **ctx)
+    else:
+        problem = error["msg"].removeprefix("Value error, ")
+    if shown in problem or (not secret and isinstance(raw, str) and raw in problem):
+        return f"{variable}: {problem}"
+    return f"{variable}: {problem} (you wrote {shown})" if not secret else f"{variable}: {problem} ({shown})"

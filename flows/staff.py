@@ -8,6 +8,7 @@ customer's plain message costs no database read.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,6 +27,9 @@ class Staff:
     owner_ids: frozenset[int]
     clock: Clock
     manager_chat_id: int | None = None  # revoked staff are removed from this group
+    # Told (tg id, new role or None) after a hire or a revoke is committed: the wiring updates that
+    # person's command menu there.
+    role_changed: Callable[[int, str | None], Awaitable[None]] | None = field(default=None, repr=False)
     _roles: dict[int, str] | None = field(default=None, repr=False)
 
     async def role_of(self, tg_id: int) -> str | None:
@@ -52,6 +56,8 @@ class Staff:
         """Use an invite; the role, or None when the link is unknown, used or expired."""
         role = await self.repo.accept_invite(token, tg_id, name, self.clock.now())
         self._roles = None  # reload on the next check
+        if role is not None and self.role_changed is not None:
+            await self.role_changed(tg_id, role)
         return role
 
     async def members(self) -> list[StaffMember]:
@@ -68,4 +74,6 @@ class Staff:
             removal = action_row(key, self.manager_chat_id, remove_member(tg_id), now)
         revoked = await self.repo.revoke(tg_id, by, now, removal)
         self._roles = None
+        if revoked and self.role_changed is not None:
+            await self.role_changed(tg_id, None)
         return revoked

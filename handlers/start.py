@@ -8,9 +8,12 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.menus import Menus
 from flows.content import LANGUAGE_NAMES, Content, Texts
 from flows.customers import Customers
 from flows.onboarding import Onboarding
+from flows.staff import Staff
+from flows.staff_texts import help_text
 from handlers.onboarding import ask
 from handlers.routing import RouterSpec
 from storage.customers import Customer
@@ -30,9 +33,15 @@ async def start(
     t: Texts,
     customers: Customers,
     onboarding: Onboarding,
+    staff: Staff,
+    menus: Menus,
 ) -> None:
     """Greet, record the source, opt back in, then ask the next onboarding question."""
     outcome = await customers.start(customer, command.args)
+    assert message.from_user is not None
+    role = await staff.role_of(message.from_user.id)
+    if role is not None:  # an owner's menu cannot be set before they ever open the chat: set it now
+        await menus.refresh(message.from_user.id, role)
     name = customer.first_name or customer.display_name
     await message.answer(t("welcome_back" if outcome.returning else "welcome", name=name))
     if outcome.resubscribed:
@@ -43,8 +52,10 @@ async def start(
 
 
 @router.message(Command("help"))
-async def help_command(message: Message, t: Texts) -> None:
-    await message.answer(t("help"))
+async def help_command(message: Message, t: Texts, staff: Staff) -> None:
+    """What the bot can do for this person: their role's commands (team texts), then the customer help."""
+    role = await staff.role_of(message.from_user.id) if message.from_user else None
+    await message.answer(help_text(role, t.language, t("help")))
 
 
 def language_keyboard(content: Content) -> InlineKeyboardMarkup:
@@ -61,12 +72,21 @@ async def language_command(message: Message, t: Texts, content: Content) -> None
 
 @router.callback_query(LanguageCb.filter())
 async def language_chosen(
-    query: CallbackQuery, callback_data: LanguageCb, customer: Customer, customers: Customers, content: Content
+    query: CallbackQuery,
+    callback_data: LanguageCb,
+    customer: Customer,
+    customers: Customers,
+    content: Content,
+    staff: Staff,
+    menus: Menus,
 ) -> None:
     if callback_data.code not in content.business.languages:
         await query.answer(content.texts_for(customer.preferred_language)("button_expired"))
         return
     await customers.choose_language(customer, callback_data.code)
+    role = await staff.role_of(query.from_user.id)
+    if role is not None:  # their menu follows the language they chose
+        await menus.refresh(query.from_user.id, role)
     t = content.texts_for(callback_data.code)
     await query.answer()
     if isinstance(query.message, Message):

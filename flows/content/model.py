@@ -6,6 +6,7 @@ so the owner can fix it without reading a traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,7 @@ from flows.content.base import (
     LocalText,
     all_languages,
 )
+from flows.content.completeness import check_complete
 from flows.content.handoff import FaqEntry, Handoff
 from flows.content.loyalty import LoyaltyRules
 from flows.content.segments import SegmentsConfig
@@ -38,11 +40,17 @@ class Business(ContentModel):
     name: str
     default_language: Language = "en"
     languages: list[Language] = Field(default_factory=all_languages)
+    # Languages that may leave texts out: the default language's text is shown instead. Any other
+    # language must be complete (a missing text is an error naming it).
+    fallback_to_default: list[Language] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _default_is_offered(self) -> Business:
         if self.default_language not in self.languages:
             raise ValueError(f"default_language {self.default_language!r} is not among languages")
+        for language in self.fallback_to_default:
+            if language not in self.languages:
+                raise ValueError(f"fallback_to_default: {language!r} is not among languages")
         return self
 
 
@@ -98,7 +106,7 @@ class Content(ContentModel):
         ids = [entry.id for entry in self.faq]
         default = self.business.default_language
         for entry in self.faq:
-            where = f"faq.{entry.id}"
+            where = f"faq[{entry.id}]"
             if ids.count(entry.id) > 1:
                 raise ValueError(f"{where}: the id is used twice")
             if default not in entry.answer:
@@ -124,9 +132,9 @@ class Content(ContentModel):
         default = self.business.default_language
         for seq in self.sequences:
             if names.count(seq.name) > 1:
-                raise ValueError(f"sequences.{seq.name}: the name is used twice")
+                raise ValueError(f"sequences[{seq.name}]: the name is used twice")
             for index, step in enumerate(seq.steps, 1):
-                where = f"sequences.{seq.name}.steps.{index}"
+                where = f"sequences[{seq.name}].steps[{index}]"
                 if default not in step.text:
                     raise ValueError(f"{where}.text: needs a {default} text")
                 for button in step.buttons:
@@ -139,11 +147,11 @@ class Content(ContentModel):
         dates = [d.name for d in self.dates]
         for name in dates:
             if dates.count(name) > 1:
-                raise ValueError(f"dates.{name}: the name is used twice")
+                raise ValueError(f"dates[{name}]: the name is used twice")
         for seq in self.sequences:
             if seq.trigger.event == "holiday" and seq.trigger.holiday not in dates:
                 raise ValueError(
-                    f"sequences.{seq.name}.trigger: unknown date {seq.trigger.holiday!r} (add it under dates:)"
+                    f"sequences[{seq.name}].trigger: unknown date {seq.trigger.holiday!r} (add it under dates:)"
                 )
         return self
 
@@ -164,12 +172,17 @@ class Content(ContentModel):
             raise ValueError(f"texts.{default}: missing {', '.join(missing)}")
         for interest in self.onboarding.interests:
             if default not in interest.title:
-                raise ValueError(f"onboarding.interests.{interest.tag}.title: needs a {default} title")
+                raise ValueError(f"onboarding.interests[{interest.tag}].title: needs a {default} title")
         loyalty = self.loyalty
         for where, items in (("tiers", loyalty.tiers), ("catalog", loyalty.catalog), ("coupons", loyalty.coupons)):
             for item in items:
                 if default not in item.title:
-                    raise ValueError(f"loyalty.{where}.{item.key}.title: needs a {default} title")
+                    raise ValueError(f"loyalty.{where}[{item.key}].title: needs a {default} title")
+        return self
+
+    @model_validator(mode="after")
+    def _check_complete(self) -> Content:
+        check_complete(self)
         return self
 
     @model_validator(mode="after")
@@ -205,9 +218,37 @@ def load_content(path: Path | str) -> Content:
         return Content.model_validate(raw, context={"base": path.parent})
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
+        key = named_path(raw, first["loc"])
         message = first["msg"].removeprefix("Value error, ")
         raise ContentError(f"{path}: {key}: {message}" if key else f"{path}: {message}") from None
+
+
+# A list item is named by the first of these it has (`sequences[welcome]`), else by its position from 1.
+_ITEM_NAMES = ("name", "id", "key", "tag")
+_PLAIN_PART = re.compile(r"[\w-]+")
+
+
+def named_path(raw: object, loc: tuple[int | str, ...]) -> str:
+    """pydantic's `sequences.0.steps.1.delay` as the owner reads the file: `sequences[welcome].steps[2].delay`."""
+    path = ""
+    node: object = raw
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            item = node[part]
+            label = next((str(item[k]) for k in _ITEM_NAMES if isinstance(item, dict) and item.get(k)), None)
+            path += f"[{label or part + 1}]"
+            node = item
+        elif isinstance(node, dict) and part in node:
+            path += f".{part}" if path else str(part)
+            node = node[part]
+        elif isinstance(part, int):
+            path += f"[{part + 1}]"
+            node = None
+        elif _PLAIN_PART.fullmatch(part):
+            # a key the file does not have (a missing field), or pydantic's union tag like literal['never']
+            path += f".{part}" if path else str(part)
+            node = None
+    return path
 
 
 def example_content_path() -> Path:

@@ -1,0 +1,69 @@
+"""Command menus per role: customers by Telegram language, each owner and staff member in their own chat.
+
+Set at start-up and again the moment a person's role or language changes (hired, revoked, /language).
+A menu is not a message to anyone, so it does not go through the outbox: it is one idempotent call made
+at that moment, and start-up sets every menu again, so a call that failed heals at the next start.
+Telegram picks the most specific menu: a person's chat scope beats the default scope in any language.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from flows.content import Content
+from flows.staff import Staff
+from flows.staff_texts import menu
+from storage.customers import CustomersRepo
+
+log = logging.getLogger(__name__)
+
+
+def commands(role: str | None, language: str) -> list[BotCommand]:
+    return [BotCommand(command=command, description=text) for command, text in menu(role, language)]
+
+
+@dataclass
+class Menus:
+    bot: Bot
+    content: Content
+    staff: Staff
+    customers: CustomersRepo
+
+    async def announce(self) -> None:
+        """Every menu: customers' (default scope, then one per offered language), owners' and staff's."""
+        default = self.content.business.default_language
+        await self._set(commands(None, default), BotCommandScopeDefault(), None)
+        for language in self.content.business.languages:
+            await self._set(commands(None, language), BotCommandScopeDefault(), language)
+        for owner in sorted(self.staff.owner_ids):
+            await self.refresh(owner, "owner")
+        for member in await self.staff.members():
+            await self.refresh(member.tg_id, member.role)
+
+    async def refresh(self, tg_id: int, role: str | None) -> None:
+        """The menu of one person for their role, in their language; None (revoked): the customer menu."""
+        scope = BotCommandScopeChat(chat_id=tg_id)
+        if role is None:
+            try:
+                await self.bot.delete_my_commands(scope=scope)
+            except TelegramAPIError as exc:
+                log.warning("could not reset the menu of %s: %s", tg_id, exc)
+            return
+        person = await self.customers.by_tg_id(tg_id)
+        language = self.content.pick_language(person.preferred_language if person else None)
+        await self._set(commands(role, language), scope, None)
+
+    async def _set(
+        self, items: list[BotCommand], scope: BotCommandScopeChat | BotCommandScopeDefault, language: str | None
+    ) -> None:
+        try:
+            await self.bot.set_my_commands(items, scope=scope, language_code=language)
+        except TelegramAPIError as exc:
+            # A menu is a nicety: never block start-up or a hire on it. An owner who has not opened the bot
+            # yet gets "chat not found"; their menu is set when they first send /start.
+            log.warning("could not set the command menu (%s, %s): %s", scope.type, language or "any language", exc)
