@@ -29,7 +29,7 @@ from storage.enrollments import (
     open_enrollments,
     step_queued,
 )
-from storage.events import append_event, events_after, last_event_id
+from storage.events import append_click, append_event, events_after, last_event_id
 from storage.kv import kv_get, kv_set
 from storage.outbox import NewMessage, enqueue
 from storage.timefmt import from_db, to_db
@@ -344,10 +344,19 @@ class Sequences:
         button = seq.steps[step].buttons[number]
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            await append_event(
-                tx, customer.id, "clicked", now, {"sequence": seq.name, "step": step, "button": button.type}
+            first = await append_click(
+                tx,
+                customer.id,
+                now,
+                {
+                    "sequence": seq.name,
+                    "enrollment": enrollment.id,
+                    "step": step,
+                    "number": number,
+                    "button": button.type,
+                },
             )
-            if button.type == "interested":
+            if button.type == "interested" and first:
                 await append_event(tx, customer.id, "interested", now, {"sequence": seq.name, "step": step})
             if button.type == "stop":
                 await end_enrollment(tx, enrollment.id, "exited", "declined", now)
