@@ -240,9 +240,10 @@ class BroadcastsRepo:
             upto = broadcast.queue_upto
             if upto is None:  # fixed at the start: customers who arrive while it queues are not included
                 upto = await max_customer_id(tx)
+                # The message is stored once, here; each recipient's row holds only what is theirs ('{}').
                 await tx.execute(
-                    "UPDATE broadcasts SET queue_upto = ?, started_at = ? WHERE id = ?",
-                    (upto, to_db(now), broadcast_id),
+                    "UPDATE broadcasts SET queue_upto = ?, started_at = ?, payload = ? WHERE id = ?",
+                    (upto, to_db(now), json.dumps(payload, ensure_ascii=False), broadcast_id),
                 )
             start, end = broadcast.queued_upto, min(broadcast.queued_upto + chunk, upto)
             queued = 0
@@ -260,12 +261,11 @@ class BroadcastsRepo:
                 queued = await tx.execute(
                     "INSERT INTO outbox (idempotency_key, customer_id, chat_id, kind, payload, transactional,"
                     " broadcast_id, due_at, created_at)"
-                    f" SELECT 'bc:' || ? || ':' || c.id, c.id, c.tg_id, 'broadcast', ?, 0, ?, {due}, ?"
+                    f" SELECT 'bc:' || ? || ':' || c.id, c.id, c.tg_id, 'broadcast', '{{}}', 0, ?, {due}, ?"
                     f" {segment.sql} AND c.id > ? AND c.id <= ? ORDER BY c.id"
                     " ON CONFLICT (idempotency_key) DO NOTHING",
                     (
                         broadcast_id,
-                        json.dumps(payload, ensure_ascii=False),
                         broadcast_id,
                         *due_params,
                         to_db(now),

@@ -46,3 +46,33 @@ async def test_pressing_a_broadcast_button_twice_counts_one_click_and_still_acts
     assert again  # the second press is still answered
     report = str((await owner(harness).send("/broadcasts"))[-1])
     assert "Clicks 1 (1 people)" in report
+
+
+async def test_a_broadcast_stores_its_message_once_and_every_recipient_gets_it_whole(harness: Harness) -> None:
+    for n in range(3):
+        await customer(harness, 1001 + n, f"C{n}")
+    long_text = "Весняний розпродаж: " + "знижки на все " * 100  # 1,400 Cyrillic characters
+    await wizard(harness, "everyone", text=long_text, buttons="I want it | interested")
+    db = harness.services["db"]
+    sizes = await db.fetch_all("SELECT length(payload) FROM outbox WHERE kind = 'broadcast'")
+    assert len(sizes) == 4 and all(row[0] <= 2 for row in sizes)  # three customers and the owner: '{}' each
+    await deliver(harness)
+    for n in range(3):
+        [got] = [m for m in harness.emu.messages(1001 + n) if "Весняний" in str(m)]
+        assert got.plain_text.strip() == long_text.strip()
+        assert [label for row in got.buttons for label, _ in row] == ["I want it"]
+
+
+async def test_rows_queued_with_the_whole_message_before_the_upgrade_still_go_out(harness: Harness) -> None:
+    await customer(harness, 1001)
+    await wizard(harness, "everyone", text="Old-style sale")
+    # Back to the shape rows had before 0010: the whole message in every row, none on the broadcast.
+    async with harness.services["db"].transaction() as tx:
+        await tx.execute(
+            "UPDATE outbox SET payload = (SELECT payload FROM broadcasts b WHERE b.id = outbox.broadcast_id)"
+            " WHERE kind = 'broadcast'"
+        )
+        changed = await tx.execute("UPDATE broadcasts SET payload = NULL WHERE payload IS NOT NULL")
+    assert changed == 1
+    await deliver(harness)
+    assert sum("Old-style sale" in str(m) for m in harness.emu.messages(1001)) == 1
