@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flows.content import example_content_path
 
 OFFICIAL_API = "https://api.telegram.org"
+MIN_OUTBOX_DAYS = 8
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time] | None:
@@ -65,6 +66,15 @@ class Settings(BaseSettings):
     broadcast_attribution_days: int = Field(
         7, ge=1, le=90, description="A purchase this many days after a broadcast reached a customer counts for it"
     )
+    # How long finished rows are kept (days; 0 keeps them forever). Purchases and points are never pruned.
+    retention_events_days: int = Field(180, description="History events (clicks, tags, triggers); 0: forever")
+    retention_outbox_days: int = Field(90, description="Sent, failed and cancelled messages; 0: forever")
+    retention_audit_days: int = Field(365, description="The audit log of staff and owner actions; 0: forever")
+    retention_faq_log_days: int = Field(180, description="Questions asked of the FAQ; 0: forever")
+    retention_leads_days: int = Field(365, description="Closed leads, after closing; 0: forever")
+    retention_drafts_days: int = Field(30, description="Unfinished sale and broadcast drafts; 0: forever")
+    retention_invites_days: int = Field(30, description="Expired staff invites; 0: forever")
+    retention_broadcasts_days: int = Field(365, description="Ended broadcasts with their results; 0: forever")
     max_purchase_amount: Decimal = Field(
         Decimal(1_000_000), gt=0, description="Larger amounts are refused as typos (Telegram, API, CSV)"
     )
@@ -78,6 +88,36 @@ class Settings(BaseSettings):
         if len(text.strip()) < 16:
             raise ValueError("use at least 16 random characters (e.g. `openssl rand -hex 24`)")
         return text.strip()
+
+    @field_validator(
+        "retention_events_days",
+        "retention_outbox_days",
+        "retention_audit_days",
+        "retention_faq_log_days",
+        "retention_leads_days",
+        "retention_drafts_days",
+        "retention_invites_days",
+        "retention_broadcasts_days",
+    )
+    @classmethod
+    def _retention(cls, value: int, info: ValidationInfo) -> int:
+        if value < 0:
+            raise ValueError("a number of days, or 0 to keep these rows forever")
+        if info.field_name == "retention_outbox_days" and 0 < value < MIN_OUTBOX_DAYS:
+            # The weekly contact budget counts what was sent in the last 7 days.
+            raise ValueError(f"at least {MIN_OUTBOX_DAYS} days (the weekly contact budget reads the last 7), or 0")
+        return value
+
+    @model_validator(mode="after")
+    def _events_outlive_attribution(self) -> Settings:
+        # A broadcast's figures (its clicks among them) are kept once its attribution window has passed.
+        days = self.retention_events_days
+        if 0 < days < self.broadcast_attribution_days:
+            raise ValueError(
+                f"RETENTION_EVENTS_DAYS ({days}) must be at least BROADCAST_ATTRIBUTION_DAYS"
+                f" ({self.broadcast_attribution_days}), or 0, so broadcasts' clicks are counted in full"
+            )
+        return self
 
     @field_validator("quiet_hours")
     @classmethod

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot.sandbox.driver import ChatDriver
-from tests.broadcast_helpers import customer, owner, wizard
-from tests.conftest import OWNER_ID, Harness
+from bot.settings import SettingsError
+from flows.retention import Retention
+from storage import retention as store
+from storage.events import append_event
+from storage.timefmt import to_db
+from tests.broadcast_helpers import buy, customer, owner, wizard
+from tests.conftest import OWNER_ID, Harness, make_settings
 from tests.loyalty_helpers import deliver
 
 WELCOME_1 = "Here is how it works"
@@ -76,3 +82,134 @@ async def test_rows_queued_with_the_whole_message_before_the_upgrade_still_go_ou
     assert changed == 1
     await deliver(harness)
     assert sum("Old-style sale" in str(m) for m in harness.emu.messages(1001)) == 1
+
+
+async def count(harness: Harness, sql: str, *params: object) -> int:
+    return int(await harness.services["db"].fetch_value(sql, params))
+
+
+def retention(harness: Harness) -> Retention:
+    found = harness.app.jobs.retention
+    assert found is not None
+    return found
+
+
+async def test_the_daily_job_prunes_finished_rows_past_their_windows_and_keeps_the_books(
+    harness: Harness, chat: ChatDriver
+) -> None:
+    await chat.send("/start")
+    anna = await customer(harness, 1001)
+    await buy(harness, anna, "500")
+    await harness.advance(days=3)  # the welcome steps go out
+    sent = await count(harness, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
+    events = await count(harness, "SELECT COUNT(*) FROM events WHERE kind NOT IN ('started')")
+    started = await count(harness, "SELECT COUNT(*) FROM events WHERE kind = 'started'")
+    books = await count(harness, "SELECT (SELECT COUNT(*) FROM purchases) * 1000 + COUNT(*) FROM points_ledger")
+    assert sent >= 1 and events >= 2
+    harness.clock.advance(timedelta(days=400))
+    await harness.advance(hours=24)  # a day boundary and 10:00 local: the daily job runs
+    old = to_db(harness.clock.now() - timedelta(days=300))
+    assert await count(harness, "SELECT COUNT(*) FROM outbox WHERE due_at < ?", old) == 0
+    assert await count(harness, "SELECT COUNT(*) FROM events WHERE created_at < ? AND kind <> 'started'", old) == 0
+    assert await count(harness, "SELECT COUNT(*) FROM events WHERE kind = 'started'") == started  # was here
+    assert await count(harness, "SELECT COUNT(*) FROM processed_updates WHERE seen_at < ?", old) == 0
+    after = await count(harness, "SELECT (SELECT COUNT(*) FROM purchases) * 1000 + COUNT(*) FROM points_ledger")
+    assert after >= books  # purchases and points are the books: never pruned
+
+
+async def test_rows_still_in_use_are_kept_however_old(harness: Harness) -> None:
+    db = harness.services["db"]
+    long_ago = harness.clock.now() - timedelta(days=1000)
+    async with db.transaction() as tx:
+        first = await append_event(tx, None, "tag_added", long_ago, {"tag": "a"})
+        unread = await append_event(tx, None, "tag_added", long_ago, {"tag": "b"})  # after the cursor
+        await tx.execute(
+            "INSERT INTO outbox (idempotency_key, chat_id, kind, payload, due_at, created_at, state)"
+            " VALUES ('old-pending', 1, 'notice', '{}', ?, ?, 'pending'), ('old-sent', 1, 'notice', '{}', ?, ?, 'sent')",
+            (to_db(long_ago),) * 4,
+        )
+        await tx.execute(
+            "INSERT OR REPLACE INTO kv (key, value) VALUES ('sequences.event_cursor', ?)", (str(first),)
+        )
+    pruned = await store.prune_events(db, harness.clock.now() - timedelta(days=10), first, ("started",), batch=1)
+    assert pruned >= 1
+    kept = {row[0] for row in await db.fetch_all("SELECT id FROM events")}
+    assert first not in kept and unread in kept
+    await store.prune_outbox(db, harness.clock.now() - timedelta(days=10), batch=1)
+    keys = {row[0] for row in await db.fetch_all("SELECT idempotency_key FROM outbox")}
+    assert "old-pending" in keys and "old-sent" not in keys
+
+
+async def test_pruning_goes_in_small_batches_until_everything_old_is_gone(harness: Harness) -> None:
+    db = harness.services["db"]
+    long_ago = to_db(harness.clock.now() - timedelta(days=1000))
+    async with db.transaction() as tx:
+        for n in range(7):
+            await tx.execute("INSERT INTO audit_log (action, created_at) VALUES (?, ?)", (f"old{n}", long_ago))
+    before = await count(harness, "SELECT COUNT(*) FROM audit_log")
+    deleted = await store.prune_by_time(
+        db, "audit_log", "created_at", harness.clock.now() - timedelta(days=365), batch=3
+    )
+    assert deleted == 7 and await count(harness, "SELECT COUNT(*) FROM audit_log") == before - 7
+
+
+async def test_a_broadcast_keeps_its_figures_after_its_rows_are_pruned(harness: Harness) -> None:
+    anna = await customer(harness, 1001)
+    await customer(harness, 1002, "Ivan")
+    await wizard(harness, "everyone", buttons="I want it | interested")
+    await deliver(harness)
+    await harness.chat(1001).click("I want it")
+    await harness.advance(days=2)
+    await buy(harness, anna, "1200")
+    before = str((await owner(harness).send("/broadcasts"))[-1])
+    assert "Clicks 1 (1 people)" in before and "Purchases 1 · revenue 1,200.00" in before
+    harness.clock.advance(timedelta(days=120))
+    await retention(harness).prune()
+    assert await count(harness, "SELECT COUNT(*) FROM outbox WHERE kind = 'broadcast'") == 0
+    after = str((await owner(harness).send("/broadcasts"))[-1])
+    assert after.split("Broadcasts</b>")[-1] == before.split("Broadcasts</b>")[-1]
+
+
+async def test_closed_leads_go_after_their_window_and_open_ones_stay(harness: Harness) -> None:
+    db = harness.services["db"]
+    anna = await customer(harness, 1001)
+    ivan = await customer(harness, 1002, "Ivan")
+    long_ago = to_db(harness.clock.now() - timedelta(days=1000))
+    async with db.transaction() as tx:
+        closed = await tx.insert(
+            "INSERT INTO leads (customer_id, state, cause, chat_id, closed_at, created_at)"
+            " VALUES (?, 'won', 'manager', -1, ?, ?)",
+            (anna.id, long_ago, long_ago),
+        )
+        await tx.insert(
+            "INSERT INTO leads (customer_id, state, cause, chat_id, created_at) VALUES (?, 'open', 'manager', -1, ?)",
+            (ivan.id, long_ago),
+        )
+        await tx.execute(
+            "INSERT INTO outbox (idempotency_key, chat_id, kind, payload, due_at, created_at, state, lead_id)"
+            " VALUES ('card', -1, 'lead', '{}', ?, ?, 'sent', ?)",
+            (long_ago, long_ago, closed),
+        )
+        await tx.execute(
+            "UPDATE leads SET card_outbox_id = (SELECT id FROM outbox WHERE idempotency_key = 'card') WHERE id = ?",
+            (closed,),
+        )
+    await retention(harness).prune()
+    assert await count(harness, "SELECT COUNT(*) FROM leads WHERE state = 'open'") == 1
+    assert await count(harness, "SELECT COUNT(*) FROM leads WHERE state = 'won'") == 0
+    await retention(harness).prune()  # the card row, no longer pointed at by a lead, goes the next day
+    assert await count(harness, "SELECT COUNT(*) FROM outbox WHERE idempotency_key = 'card'") == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("retention_events_days", -1, "or 0 to keep these rows forever"),
+        ("retention_outbox_days", 3, "weekly contact budget"),
+        ("retention_events_days", 5, "BROADCAST_ATTRIBUTION_DAYS"),
+    ],
+)
+def test_retention_settings_are_validated(tmp_path: Any, variable: str, value: int, problem: str) -> None:
+    with pytest.raises(SettingsError, match=problem):
+        make_settings(tmp_path, "http://127.0.0.1:1", **{variable: value})
+    assert make_settings(tmp_path, "http://127.0.0.1:1", **{variable: 0}) is not None  # 0: keep forever
