@@ -82,7 +82,8 @@ async def prune_outbox(db: Database, before: datetime, batch: int = BATCH) -> in
     return await _in_batches(
         db,
         "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
-        f" WHERE state IN {FINISHED} AND due_at < ? AND broadcast_id IS NULL"
+        # `+` keeps the planner on outbox_due (state, due_at): the old rows, not every non-broadcast row.
+        f" WHERE state IN {FINISHED} AND due_at < ? AND +broadcast_id IS NULL"
         " AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.card_outbox_id = outbox.id)"
         " AND (lead_id IS NULL OR NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = outbox.lead_id"
         " AND l.state IN ('open', 'taken'))) LIMIT ?)",
@@ -141,7 +142,7 @@ async def prune_leads(db: Database, before: datetime, batch: int = BATCH) -> int
     while True:
         async with db.transaction() as tx:
             rows = await tx.fetch_all(
-                "SELECT id FROM leads WHERE state IN ('won', 'lost') AND closed_at < ? LIMIT ?",
+                "SELECT id FROM leads WHERE closed_at < ? AND +state IN ('won', 'lost') LIMIT ?",  # leads_closed
                 (to_db(before), batch),
             )
             ids = [int(row[0]) for row in rows]

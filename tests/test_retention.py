@@ -213,3 +213,17 @@ def test_retention_settings_are_validated(tmp_path: Any, variable: str, value: i
     with pytest.raises(SettingsError, match=problem):
         make_settings(tmp_path, "http://127.0.0.1:1", **{variable: value})
     assert make_settings(tmp_path, "http://127.0.0.1:1", **{variable: 0}) is not None  # 0: keep forever
+
+
+async def test_sequence_conversion_survives_the_pruning_of_old_events(harness: Harness, chat: ChatDriver) -> None:
+    await chat.send("/start")
+    await harness.advance(minutes=1)  # the welcome sequence enrols on the started event
+    await buy(harness, await customer(harness, 1001), "500")
+    owner_chat = harness.chat(OWNER_ID)
+    report = "\n".join(m.plain_text for m in await owner_chat.send("/sequences"))
+    assert "bought during or ≤7 days after: 1" in report
+    await harness.advance(days=400)  # the sequences read the purchase event, so it may go
+    await retention(harness).prune()
+    assert await count(harness, "SELECT COUNT(*) FROM events WHERE kind = 'purchase'") == 0
+    report = "\n".join(m.plain_text for m in await owner_chat.send("/sequences"))
+    assert "bought during or ≤7 days after: 1" in report  # read from the purchases, which stay

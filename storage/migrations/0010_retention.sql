@@ -16,9 +16,8 @@ WHERE broadcast_id IS NOT NULL AND kind = 'broadcast'
 
 -- Outbox rows a lead card points at are kept while the lead is; pruning asks "is this row a card?".
 CREATE INDEX leads_card ON leads (card_outbox_id) WHERE card_outbox_id IS NOT NULL;
-CREATE INDEX leads_closed ON leads (closed_at) WHERE state IN ('won', 'lost');
+CREATE INDEX leads_closed ON leads (closed_at);
 CREATE INDEX outbox_lead ON outbox (lead_id) WHERE lead_id IS NOT NULL;
 CREATE INDEX sale_drafts_updated ON sale_drafts (updated_at);
 CREATE INDEX staff_invites_expires ON staff_invites (expires_at);
-CREATE INDEX broadcasts_finished ON broadcasts (finished_at) WHERE state IN ('done', 'cancelled');
-CREATE INDEX broadcasts_discarded ON broadcasts (created_at) WHERE state IN ('draft', 'discarded');
+-- Events are pruned by id ranges (time order) and broadcasts are few: no index needed for them.
