@@ -22,8 +22,11 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +62,20 @@ BROADCAST_TEXT = ("Весняний розпродаж: знижки на все
 BOOKS = ("purchases", "purchase_items", "points_ledger", "purchase_totals", "purchase_categories")
 
 
+class TimedDatabase(Database):
+    """Records how long each write transaction holds the writer: what a bot's write could wait for."""
+
+    holds: list[float]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with super().transaction() as tx:
+            started = time.perf_counter()
+            yield tx
+        if hasattr(self, "holds"):
+            self.holds.append(time.perf_counter() - started)
+
+
 @dataclass
 class Shop:
     """One database and what was written to it so far."""
@@ -67,6 +84,7 @@ class Shop:
     db: Database
     prune: Retention | None
     prune_seconds: list[float] = field(default_factory=list)
+    longest_hold: float = 0.0  # the longest write transaction of the retention job
     broadcasts: int = 0
     update_id: int = 0
 
@@ -206,9 +224,10 @@ async def simulate(folder: Path, months: int, scale: float) -> None:
     clock = FakeClock(START)
     shops = []
     for name, pruned in (("retention", True), ("no pruning", False)):
-        db = await Database.open(folder / f"{name.replace(' ', '_')}.db")
-        async with db.serialized() as tx:  # a bigger page cache: the bulk inserts hit random index pages
-            await tx.execute("PRAGMA cache_size = -131072")
+        db = await TimedDatabase.open(folder / f"{name.replace(' ', '_')}.db")
+        async with db.serialized() as tx:
+            await tx.execute("PRAGMA cache_size = -131072")  # the bulk inserts hit random index pages
+            await tx.execute("PRAGMA synchronous = OFF")  # sizes are measured here, not durability
         await _customers(db, customers)
         policy = Retention(db, BroadcastsRepo(db), clock, RetentionPolicy(), 7) if pruned else None
         shops.append(Shop(name, db, policy))
@@ -224,6 +243,12 @@ async def simulate(folder: Path, months: int, scale: float) -> None:
             await asyncio.gather(*(_daily_job(shop, day) for shop in shops))
             if day.day == 1:
                 rows.append(await _month_row(shops, day))
+                print(
+                    f"  {rows[-1][0]}: {rows[-1][1]:,.0f} MB vs {rows[-1][4]:,.0f} MB after"
+                    f" {time.perf_counter() - started:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
         print(f"\nsimulated {index} days in {time.perf_counter() - started:.0f} s · {load()}\n")
         print(f"### Database size month by month ({customers:,} customers, MB)\n")
         print(
@@ -254,9 +279,13 @@ async def _daily_job(shop: Shop, day: datetime) -> None:
     async with shop.db.transaction() as tx:  # the sequences have read every event (they run every minute)
         newest = await tx.fetch_one("SELECT COALESCE(MAX(id), 0) FROM events")
         await kv_set(tx, CURSOR_KEY, str(newest[0] if newest else 0))
+    assert isinstance(shop.db, TimedDatabase)
+    shop.db.holds = []
     started = time.perf_counter()
     await shop.prune.prune()
     shop.prune_seconds.append(time.perf_counter() - started)
+    shop.longest_hold = max([shop.longest_hold, *shop.db.holds])
+    del shop.db.holds
 
 
 async def _month_row(shops: list[Shop], day: datetime) -> list[object]:
@@ -282,7 +311,8 @@ async def _report_prune(shop: Shop) -> None:
     if seconds:
         print(
             f"\nThe daily retention job: median {seconds[len(seconds) // 2] * 1000:.0f} ms,"
-            f" longest {seconds[-1] * 1000:.0f} ms (in batches of {store.BATCH:,} rows, the writer let go between)"
+            f" longest {seconds[-1] * 1000:.0f} ms, in batches of {store.BATCH:,} rows with the writer let go"
+            f" between: the longest batch held the writer {shop.longest_hold * 1000:.0f} ms"
         )
 
 

@@ -11,8 +11,10 @@ the books: never pruned.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from flows.clock import Clock
 from flows.sequences import CURSOR_KEY
@@ -22,6 +24,7 @@ from storage.db import Database
 from storage.kv import KvRepo
 
 log = logging.getLogger(__name__)
+Prune = Callable[[datetime], Awaitable[int]]  # rows older than the moment → how many were deleted
 
 # Few per customer, and what referrals ("was this person here before?") and consent questions read.
 KEPT_EVENTS = ("started", "opted_in", "opted_out", "referred", "forgotten")
@@ -53,48 +56,51 @@ class Retention:
     batch: int = store.BATCH
 
     async def prune(self) -> dict[str, int]:
-        """Delete what is older than its window, in small batches; rows deleted per table."""
-        now = self.clock.now()
-        p, batch = self.policy, self.batch
+        """Delete what is older than its window, in small batches; rows deleted per table. A table that
+        fails is logged and skipped: housekeeping never stops the daily triggers or the other tables."""
         pruned: dict[str, int] = {}
-        pruned["broadcast rows"] = await self._settle_broadcasts(now)
-        if p.outbox_days:
-            pruned["outbox"] = await store.prune_outbox(self.db, _ago(now, p.outbox_days), batch)
-        if p.events_days:
-            cursor = int(await KvRepo(self.db).get(CURSOR_KEY) or 0)
-            pruned["events"] = await store.prune_events(
-                self.db, _ago(now, p.events_days), cursor, KEPT_EVENTS, batch
-            )
-        if p.leads_days:
-            pruned["leads"] = await store.prune_leads(self.db, _ago(now, p.leads_days), batch)
-        for table, column, days in (
-            ("audit_log", "created_at", p.audit_days),
-            ("faq_log", "created_at", p.faq_log_days),
-            ("sale_drafts", "updated_at", p.drafts_days),
-            ("customer_messages", "created_at", CUSTOMER_MESSAGES_DAYS),
-        ):
-            if days:
-                pruned[table] = await store.prune_by_time(self.db, table, column, _ago(now, days), batch)
-        pruned["processed_updates"] = await store.prune_processed_updates(
-            self.db, _ago(now, PROCESSED_UPDATES_DAYS), batch
-        )
-        if p.invites_days:
-            pruned["staff_invites"] = await store.prune_invites(self.db, _ago(now, p.invites_days), batch)
-        if p.broadcasts_days:
-            pruned["broadcasts"] = await store.prune_ended_broadcasts(self.db, _ago(now, p.broadcasts_days), batch)
-        if p.drafts_days:
-            pruned["broadcast drafts"] = await store.prune_broadcast_drafts(
-                self.db, _ago(now, p.drafts_days), batch
-            )
-        pruned = {table: n for table, n in pruned.items() if n}
+        for name, step in self._steps(self.clock.now()):
+            try:
+                pruned[name] = await step()
+            except Exception:
+                log.exception("retention: pruning %s failed; the next daily run tries again", name)
+        pruned = {name: n for name, n in pruned.items() if n}
         if pruned:
-            log.info("retention: pruned %s", ", ".join(f"{n:,} {table}" for table, n in pruned.items()))
+            log.info("retention: pruned %s", ", ".join(f"{n:,} {name}" for name, n in pruned.items()))
         return pruned
 
-    async def _settle_broadcasts(self, now: datetime) -> int:
-        """Freeze the figures of broadcasts whose attribution window has passed; then, once past the outbox
-        window too, prune their recipients' rows (the bulk of a broadcast: one row per recipient)."""
-        for broadcast_id in await store.broadcasts_to_settle(self.db, _ago(now, self.attribution_days)):
+    def _steps(self, now: datetime) -> list[tuple[str, Callable[[], Awaitable[int]]]]:
+        """What to prune, in order (a broadcast's figures before its rows, leads before their cards);
+        a window of 0 keeps its rows forever."""
+        p, db, batch = self.policy, self.db, self.batch
+
+        def by_time(table: str, column: str) -> Prune:
+            return lambda before: store.prune_by_time(db, table, column, before, batch)
+
+        windows: list[tuple[str, int, Prune]] = [
+            ("broadcast rows", self.attribution_days, self._settle_broadcasts),
+            ("processed_updates", PROCESSED_UPDATES_DAYS, by_time("processed_updates", "seen_at")),
+            ("customer_messages", CUSTOMER_MESSAGES_DAYS, by_time("customer_messages", "created_at")),
+            ("outbox", p.outbox_days, lambda before: store.prune_outbox(db, before, batch)),
+            ("events", p.events_days, self._prune_events),
+            ("leads", p.leads_days, lambda before: store.prune_leads(db, before, batch)),
+            ("audit_log", p.audit_days, by_time("audit_log", "created_at")),
+            ("faq_log", p.faq_log_days, by_time("faq_log", "created_at")),
+            ("sale_drafts", p.drafts_days, by_time("sale_drafts", "updated_at")),
+            ("staff_invites", p.invites_days, lambda before: store.prune_invites(db, before, batch)),
+            ("broadcasts", p.broadcasts_days, lambda before: store.prune_ended_broadcasts(db, before, batch)),
+            ("broadcast drafts", p.drafts_days, lambda before: store.prune_broadcast_drafts(db, before, batch)),
+        ]
+        return [(name, partial(prune, _ago(now, days))) for name, days, prune in windows if days]
+
+    async def _prune_events(self, before: datetime) -> int:
+        cursor = int(await KvRepo(self.db).get(CURSOR_KEY) or 0)  # what the sequences have not read stays
+        return await store.prune_events(self.db, before, cursor, KEPT_EVENTS, self.batch)
+
+    async def _settle_broadcasts(self, attributed_before: datetime) -> int:
+        """Freeze the figures of broadcasts that ended before their attribution window; once past the
+        outbox window too, prune their recipients' rows (the bulk of a broadcast: one row per recipient)."""
+        for broadcast_id in await store.broadcasts_to_settle(self.db, attributed_before):
             broadcast = await self.broadcasts.get(broadcast_id)
             if broadcast is not None and broadcast.kept_results is None:
                 await self.broadcasts.keep_results(broadcast, self.attribution_days)
@@ -102,7 +108,7 @@ class Retention:
             return 0
         deleted = 0
         window = max(self.policy.outbox_days, self.attribution_days)
-        for broadcast_id in await store.broadcasts_to_settle(self.db, _ago(now, window)):
+        for broadcast_id in await store.broadcasts_to_settle(self.db, _ago(self.clock.now(), window)):
             broadcast = await self.broadcasts.get(broadcast_id)
             if broadcast is not None and broadcast.kept_results is not None:
                 deleted += await store.prune_broadcast_rows(self.db, broadcast_id, self.batch)

@@ -110,13 +110,7 @@ _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reactio
 _DEFAULT_TOPIC_COLOR = 7322096
 # The bot is an administrator in every emulated group, allowed to do what the bot needs.
 _ADMIN_RIGHTS: tuple[str, ...] = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats")
-_ADMIN_RIGHTS += (
-    "can_restrict_members",
-    "can_change_info",
-    "can_invite_users",
-    "can_pin_messages",
-    "can_manage_topics",
-)
+_ADMIN_RIGHTS += ("can_restrict_members", "can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics")
 _ADMIN_LACKS: tuple[str, ...] = ("can_be_edited", "is_anonymous", "can_promote_members", "can_post_stories")
 _ADMIN_LACKS += ("can_edit_stories", "can_delete_stories", "can_send_welcome_messages")
 _BLOCKED = "Forbidden: bot was blocked by the user"
