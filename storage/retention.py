@@ -1,6 +1,7 @@
 """Pruning old rows, table by table, in small batches: each batch is one short write transaction found by an
 indexed range, and the writer lock is let go between batches, so the running bot's writes wait for one batch
-at most (a few milliseconds), never for the whole clean-up.
+at most, never for the whole clean-up. Batches are up to 2,000 rows and shrink when one holds the writer longer
+than 100 ms (a slow disk, a loaded machine, a table with many indexes).
 
 Only finished rows go: outbox rows that were sent, failed, cancelled or whose fate is unknown; closed leads;
 drafts and invites nobody can use any more. Purchases, their items and the points ledger are the business's
@@ -11,28 +12,51 @@ at, messages of a conversation still open, events the sequences have not read ye
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from storage.db import Database, Params, Tx
 from storage.kv import kv_get, kv_set
 from storage.timefmt import to_db
 
-BATCH = 2_000
+BATCH = 2_000  # rows per transaction at most
+MIN_BATCH = 100
+HOLD_TARGET = 0.1  # seconds one batch may hold the writer before the next one is made smaller
 EVENTS_MARK = "retention.events_upto"  # events with ids up to here were looked at already
 FINISHED = "('sent', 'failed', 'cancelled', 'unknown')"
+Step = Callable[[Tx, int], Awaitable[tuple[int, bool]]]
+
+
+async def _paced(db: Database, step: Step, batch: int) -> int:
+    """Run `step` (one batch of at most `size` rows → rows deleted, whether it was the last) in its own
+    transaction until it is done; rows deleted. A batch that held the writer longer than `HOLD_TARGET`
+    halves the next one, a quick one doubles it back up to `batch`, so the bot's own writes wait about that
+    long at most whatever the disk, the table or the machine's load."""
+    total, size, floor = 0, batch, min(MIN_BATCH, batch)
+    while True:
+        async with db.transaction() as tx:
+            started = time.perf_counter()
+            deleted, done = await step(tx, size)
+        held = time.perf_counter() - started
+        total += max(deleted, 0)
+        if done:
+            return total
+        if held > HOLD_TARGET:
+            size = max(floor, size // 2)
+        elif held < HOLD_TARGET / 4:
+            size = min(batch, size * 2)
+        await asyncio.sleep(0)  # let the writes that queued up meanwhile take the writer
 
 
 async def _in_batches(db: Database, delete: str, params: Params, batch: int) -> int:
-    """Run `delete` (ending in `LIMIT ?`) until it deletes fewer than a batch; rows deleted."""
-    total = 0
-    while True:
-        async with db.transaction() as tx:
-            deleted = await tx.execute(delete, (*params, batch))
-        total += max(deleted, 0)
-        if deleted < batch:
-            return total
-        await asyncio.sleep(0)  # let the writes that queued up meanwhile take the writer
+    """Run `delete` (ending in `LIMIT ?`) batch by batch until it deletes fewer than asked; rows deleted."""
+
+    async def step(tx: Tx, size: int) -> tuple[int, bool]:
+        deleted = await tx.execute(delete, (*params, size))
+        return deleted, deleted < size
+
+    return await _paced(db, step, batch)
 
 
 async def prune_events(
@@ -45,14 +69,12 @@ async def prune_events(
     transaction, so the kept kinds left behind are never scanned again and no index on the time is needed.
     """
     marks = ", ".join("?" for _ in keep_kinds) or "NULL"
-    total = 0
-    while True:
-        async with db.transaction() as tx:
-            done, deleted = await _events_batch(tx, to_db(before), upto_id, tuple(keep_kinds), marks, batch)
-        total += deleted
-        if done:
-            return total
-        await asyncio.sleep(0)
+
+    async def step(tx: Tx, size: int) -> tuple[int, bool]:
+        done, deleted = await _events_batch(tx, to_db(before), upto_id, tuple(keep_kinds), marks, size)
+        return deleted, done
+
+    return await _paced(db, step, batch)
 
 
 async def _events_batch(
@@ -138,22 +160,20 @@ async def prune_broadcast_drafts(db: Database, before: datetime, batch: int = BA
 
 async def prune_leads(db: Database, before: datetime, batch: int = BATCH) -> int:
     """Leads closed (won or lost) before `before`; the outbox rows that named them forget the link."""
-    total = 0
-    while True:
-        async with db.transaction() as tx:
-            rows = await tx.fetch_all(
-                "SELECT id FROM leads WHERE closed_at < ? AND +state IN ('won', 'lost') LIMIT ?",  # leads_closed
-                (to_db(before), batch),
-            )
-            ids = [int(row[0]) for row in rows]
-            if ids:
-                marks = ", ".join("?" for _ in ids)
-                await tx.execute(f"UPDATE outbox SET lead_id = NULL WHERE lead_id IN ({marks})", ids)
-                await tx.execute(f"DELETE FROM leads WHERE id IN ({marks})", ids)
-        total += len(ids)
-        if len(ids) < batch:
-            return total
-        await asyncio.sleep(0)
+
+    async def step(tx: Tx, size: int) -> tuple[int, bool]:
+        rows = await tx.fetch_all(
+            "SELECT id FROM leads WHERE closed_at < ? AND +state IN ('won', 'lost') LIMIT ?",  # leads_closed
+            (to_db(before), size),
+        )
+        ids = [int(row[0]) for row in rows]
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            await tx.execute(f"UPDATE outbox SET lead_id = NULL WHERE lead_id IN ({marks})", ids)
+            await tx.execute(f"DELETE FROM leads WHERE id IN ({marks})", ids)
+        return len(ids), len(ids) < size
+
+    return await _paced(db, step, batch)
 
 
 async def prune_by_time(db: Database, table: str, column: str, before: datetime, batch: int = BATCH) -> int:
