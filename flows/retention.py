@@ -59,7 +59,7 @@ class Retention:
         """Delete what is older than its window, in small batches; rows deleted per table. A table that
         fails is logged and skipped: housekeeping never stops the daily triggers or the other tables."""
         pruned: dict[str, int] = {}
-        for name, step in self._steps(self.clock.now()):
+        for name, step in self.plan(self.clock.now()):
             try:
                 pruned[name] = await step()
             except Exception:
@@ -69,8 +69,8 @@ class Retention:
             log.info("retention: pruned %s", ", ".join(f"{n:,} {name}" for name, n in pruned.items()))
         return pruned
 
-    def _steps(self, now: datetime) -> list[tuple[str, Callable[[], Awaitable[int]]]]:
-        """What to prune, in order (a broadcast's figures before its rows, leads before their cards);
+    def plan(self, now: datetime) -> list[tuple[str, Callable[[], Awaitable[int]]]]:
+        """What `prune` runs, in order (a broadcast's figures before its rows, leads before their cards);
         a window of 0 keeps its rows forever."""
         p, db, batch = self.policy, self.db, self.batch
 

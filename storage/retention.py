@@ -30,10 +30,11 @@ Step = Callable[[Tx, int], Awaitable[tuple[int, bool]]]
 
 async def _paced(db: Database, step: Step, batch: int) -> int:
     """Run `step` (one batch of at most `size` rows → rows deleted, whether it was the last) in its own
-    transaction until it is done; rows deleted. A batch that held the writer longer than `HOLD_TARGET`
-    halves the next one, a quick one doubles it back up to `batch`, so the bot's own writes wait about that
-    long at most whatever the disk, the table or the machine's load."""
-    total, size, floor = 0, batch, min(MIN_BATCH, batch)
+    transaction until it is done; rows deleted. Batches start at `MIN_BATCH` rows; a quick one doubles the
+    next (up to `batch`), one that held the writer longer than `HOLD_TARGET` halves it, so the bot's own
+    writes wait about that long at most whatever the disk, the table or the machine's load."""
+    floor = min(MIN_BATCH, batch)
+    total, size = 0, floor  # start small: the first batch of a cold table is the slowest
     while True:
         async with db.transaction() as tx:
             started = time.perf_counter()
