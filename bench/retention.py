@@ -12,8 +12,9 @@ windows (its books, purchases and points, still grow), the other grows with the 
 Also measured: one broadcast of 2,000 Cyrillic characters to 100,000 customers with its message copied
 into every outbox row (before) and stored once on the broadcast (now).
 
-Run: `python -m bench retention` (about 3 minutes on 2 cores); `--scale 0.1` for 10,000 customers and a
-tenth of the traffic, `--months 18` for a longer run.
+Run: `python -m bench retention` (about 5 minutes of CPU, spread over two cores; 8½ minutes on the shared,
+loaded machine of bench/README.md); `--scale 0.1` for 10,000 customers and a tenth of the traffic (under a
+minute), `--months 18` for a longer run.
 """
 
 from __future__ import annotations
