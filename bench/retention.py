@@ -13,7 +13,7 @@ Also measured: one broadcast of 2,000 Cyrillic characters to 100,000 customers w
 into every outbox row (before) and stored once on the broadcast (now).
 
 Run: `python -m bench retention` (about 5 minutes of CPU, spread over two cores; 8½ minutes on the shared,
-loaded machine of bench/README.md); `--scale 0.1` for 10,000 customers and a tenth of the traffic (under a
+loaded machine of bench/README.md); `--scale 0.1` for 10,000 customers and a tenth of the traffic (about half a
 minute), `--months 18` for a longer run.
 """
 
