@@ -227,3 +227,21 @@ async def test_sequence_conversion_survives_the_pruning_of_old_events(harness: H
     assert await count(harness, "SELECT COUNT(*) FROM events WHERE kind = 'purchase'") == 0
     report = "\n".join(m.plain_text for m in await owner_chat.send("/sequences"))
     assert "bought during or ≤7 days after: 1" in report  # read from the purchases, which stay
+
+
+async def test_batches_start_small_and_grow_until_everything_old_is_gone(harness: Harness) -> None:
+    db = harness.services["db"]
+    long_ago = to_db(harness.clock.now() - timedelta(days=1000))
+    async with db.transaction() as tx:
+        await tx.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)"
+            " INSERT INTO faq_log (text, normalized, outcome, created_at) SELECT 'q', 'q', 'missed', ? FROM n",
+            (long_ago,),
+        )
+        await tx.execute(
+            "INSERT INTO faq_log (text, normalized, outcome, created_at) VALUES ('new', 'new', 'missed', ?)",
+            (to_db(harness.clock.now()),),
+        )
+    deleted = await store.prune_by_time(db, "faq_log", "created_at", harness.clock.now() - timedelta(days=180))
+    assert deleted == 2500  # 100, 200, 400 … rows per transaction, more than one batch of the 2,000 at most
+    assert await count(harness, "SELECT COUNT(*) FROM faq_log") == 1
