@@ -1,23 +1,25 @@
-"""`python -m bench hotpath|drip|sender|segments|stats|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|drip|sender|segments|stats|retention|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from bench import drip, hotpath, segments, sender, stats
+from bench import drip, hotpath, retention, segments, sender, stats
 from bench.common import load, machine
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("name", choices=["hotpath", "drip", "sender", "segments", "stats", "all"])
+    parser.add_argument("name", choices=["hotpath", "drip", "sender", "segments", "stats", "retention", "all"])
     parser.add_argument("--updates", type=int, default=1000, help="hotpath: updates per round")
     parser.add_argument("--users", type=int, default=200, help="hotpath: distinct users")
     parser.add_argument("--rounds", type=int, default=5, help="hotpath: measured rounds per bot")
     parser.add_argument("--question", action="store_true", help="hotpath: also time a text the FAQ answers")
     parser.add_argument("--no-pin", action="store_true", help="hotpath: leave aiogram's Response[T] unpinned")
     parser.add_argument("--profile", action="store_true", help="hotpath: cProfile one nurture-bot round")
+    parser.add_argument("--months", type=int, default=12, help="retention: months of business to simulate")
+    parser.add_argument("--scale", type=float, default=1.0, help="retention: 1.0 = 100,000 customers")
     return parser.parse_args(argv)
 
 
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         segments.main([])
     if args.name in ("stats", "all"):
         stats.main([])
+    if args.name in ("retention", "all"):
+        retention.main(["--months", str(args.months), "--scale", str(args.scale)])
     print(f"done · {load()}")
 
 

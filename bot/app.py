@@ -54,6 +54,7 @@ from flows.pacing import Budget, Pacer
 from flows.purchases import Purchases
 from flows.redaction import redact
 from flows.referrals import Referrals
+from flows.retention import Retention, RetentionPolicy
 from flows.sales import Sales
 from flows.segments import Segments
 from flows.sequences import Sequences
@@ -379,6 +380,27 @@ def build_jobs(core: Core, services: dict[str, Any]) -> Jobs:
         loyalty=services["loyalty"],
         coupons=services["coupons"],
         broadcasts=services["broadcasts"],
+        retention=Retention(
+            core.db,
+            services["broadcasts"].repo,
+            core.clock,
+            retention_policy(core.settings),
+            core.settings.broadcast_attribution_days,
+        ),
+    )
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    """The retention windows from the settings (days; 0 keeps forever)."""
+    return RetentionPolicy(
+        events_days=settings.retention_events_days,
+        outbox_days=settings.retention_outbox_days,
+        audit_days=settings.retention_audit_days,
+        faq_log_days=settings.retention_faq_log_days,
+        leads_days=settings.retention_leads_days,
+        drafts_days=settings.retention_drafts_days,
+        invites_days=settings.retention_invites_days,
+        broadcasts_days=settings.retention_broadcasts_days,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -23,6 +23,7 @@ MIN_WEBHOOK_SECRET = 32
 EXAMPLE_TOKEN_TAIL = "replace-with-your-token"  # .env.example's BOT_TOKEN=123456789:replace-with-your-token
 # Telegram accepts 1–256 of these characters as a webhook secret; we ask for at least 32 of them.
 WEBHOOK_SECRET_SHAPE = re.compile(rf"[A-Za-z0-9_-]{{{MIN_WEBHOOK_SECRET},256}}")
+MIN_OUTBOX_DAYS = 8
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time] | None:
@@ -91,6 +92,15 @@ class Settings(BaseSettings):
     broadcast_attribution_days: int = Field(
         7, ge=1, le=90, description="A purchase this many days after a broadcast reached a customer counts for it"
     )
+    # How long finished rows are kept (days; 0 keeps them forever). Purchases and points are never pruned.
+    retention_events_days: int = Field(180, description="History events (clicks, tags, triggers); 0: forever")
+    retention_outbox_days: int = Field(90, description="Sent, failed and cancelled messages; 0: forever")
+    retention_audit_days: int = Field(365, description="The audit log of staff and owner actions; 0: forever")
+    retention_faq_log_days: int = Field(180, description="Questions asked of the FAQ; 0: forever")
+    retention_leads_days: int = Field(365, description="Closed leads, after closing; 0: forever")
+    retention_drafts_days: int = Field(30, description="Unfinished sale and broadcast drafts; 0: forever")
+    retention_invites_days: int = Field(30, description="Expired staff invites; 0: forever")
+    retention_broadcasts_days: int = Field(365, description="Ended broadcasts with their results; 0: forever")
     max_purchase_amount: Decimal = Field(
         Decimal(1_000_000), gt=0, description="Larger amounts are refused as typos (Telegram, API, CSV)"
     )
@@ -139,6 +149,36 @@ class Settings(BaseSettings):
         if value and not value.startswith("https://") and not is_loopback_url(value):
             raise ValueError("must start with https:// (http:// only for localhost)")
         return value
+
+    @field_validator(
+        "retention_events_days",
+        "retention_outbox_days",
+        "retention_audit_days",
+        "retention_faq_log_days",
+        "retention_leads_days",
+        "retention_drafts_days",
+        "retention_invites_days",
+        "retention_broadcasts_days",
+    )
+    @classmethod
+    def _retention(cls, value: int, info: ValidationInfo) -> int:
+        if value < 0:
+            raise ValueError("a number of days, or 0 to keep these rows forever")
+        if info.field_name == "retention_outbox_days" and 0 < value < MIN_OUTBOX_DAYS:
+            # The weekly contact budget counts what was sent in the last 7 days.
+            raise ValueError(f"at least {MIN_OUTBOX_DAYS} days (the weekly contact budget reads the last 7), or 0")
+        return value
+
+    @model_validator(mode="after")
+    def _events_outlive_attribution(self) -> Settings:
+        # A broadcast's figures (its clicks among them) are kept once its attribution window has passed.
+        days = self.retention_events_days
+        if 0 < days < self.broadcast_attribution_days:
+            raise ValueError(
+                f"RETENTION_EVENTS_DAYS ({days}) must be at least BROADCAST_ATTRIBUTION_DAYS"
+                f" ({self.broadcast_attribution_days}), or 0, so broadcasts' clicks are counted in full"
+            )
+        return self
 
     @field_validator("quiet_hours")
     @classmethod

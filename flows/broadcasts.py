@@ -34,7 +34,7 @@ from storage.broadcasts import (
 from storage.coupons import coupon_by_key
 from storage.customers import Customer
 from storage.db import Database
-from storage.events import append_event
+from storage.events import append_click
 from storage.staff import audit
 
 log = logging.getLogger(__name__)
@@ -359,13 +359,9 @@ class Broadcasts:
         if spec.action is None:
             return Press("expired", broadcast)
         now = self.clock.now()
-        async with self.db.transaction() as tx:
-            await append_event(
-                tx,
-                customer.id,
-                "clicked",
-                now,
-                {"broadcast": broadcast_id, "button": index, "action": spec.action},
+        async with self.db.transaction() as tx:  # a second press still acts, but counts once
+            await append_click(
+                tx, customer.id, now, {"broadcast": broadcast_id, "button": index, "action": spec.action}
             )
         if spec.action == "coupon":
             return Press("coupon", broadcast, await self.claim_coupon(customer, broadcast))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import time, timedelta, tzinfo
+from datetime import time, tzinfo
 
 from flows.broadcasts import Broadcasts
 from flows.clock import Clock
@@ -12,6 +12,7 @@ from flows.coupons import Coupons
 from flows.handoff import Handoff
 from flows.loyalty import Loyalty
 from flows.outbox import DrainReport, Sender
+from flows.retention import Retention
 from flows.sequences import Sequences
 from storage.customers import CustomersRepo
 from storage.kv import KvRepo
@@ -34,6 +35,7 @@ class Jobs:
     loyalty: Loyalty | None = None
     coupons: Coupons | None = None
     broadcasts: Broadcasts | None = None
+    retention: Retention | None = None
 
     async def advance(self) -> int:
         """Apply new triggers and exits, expire old points, then queue the steps that are due."""
@@ -69,9 +71,8 @@ class Jobs:
         started = await self.sequences.daily(local.date())
         if self.loyalty is not None:
             await self.loyalty.birthdays(local.date(), self.coupons)
-        await self.customers.prune_processed_updates(self.clock.now() - timedelta(days=3))
-        if self.handoff is not None:
-            await self.handoff.prune()
+        if self.retention is not None:  # old finished rows, in small batches (handled updates among them)
+            await self.retention.prune()
         await self.kv.set(DAILY_KEY, today)
         log.info("daily jobs for %s: %d sequence(s) started", today, started)
         return True

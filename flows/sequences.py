@@ -30,7 +30,7 @@ from storage.enrollments import (
     open_enrollments,
     step_queued,
 )
-from storage.events import append_event, events_after, last_event_id
+from storage.events import append_click, append_event, events_after, last_event_id
 from storage.kv import kv_get, kv_set
 from storage.outbox import NewMessage, enqueue
 from storage.timefmt import from_db, to_db
@@ -352,11 +352,20 @@ class Sequences:
             return ButtonOutcome("expired")
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            await append_event(
-                tx, customer.id, "clicked", now, {"sequence": seq.name, "step": step, "button": button.type}
+            first = await append_click(
+                tx,
+                customer.id,
+                now,
+                {
+                    "sequence": seq.name,
+                    "enrollment": enrollment.id,
+                    "step": step,
+                    "number": number,
+                    "button": button.type,
+                },
             )
             # The press and what it records commit together (a crash cannot keep one without the other).
-            if button.type == "interested":
+            if button.type == "interested" and first:
                 await append_event(tx, customer.id, "interested", now, {"sequence": seq.name, "step": step})
                 await add_tag_in(tx, customer.id, "interested", now)
             if button.type == "stop":

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +58,7 @@ class Broadcast:
     confirmed_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
+    kept_results: dict[str, Any] | None = None  # frozen before its outbox rows were pruned
 
     @property
     def live(self) -> bool:
@@ -89,6 +90,7 @@ def _broadcast(row: Row) -> Broadcast:
         confirmed_at=from_db(row["confirmed_at"]),
         started_at=from_db(row["started_at"]),
         finished_at=from_db(row["finished_at"]),
+        kept_results=json.loads(row["results"]) if row["results"] else None,
     )
 
 
@@ -123,6 +125,15 @@ class Results:
     coupons_issued: int = 0
     coupons_redeemed: int = 0
     extra: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        figures = asdict(self)
+        figures["counts"].pop("last_due")
+        return figures
+
+    @classmethod
+    def from_json(cls, figures: dict[str, Any]) -> Results:
+        return cls(**{**figures, "counts": Counts(**figures["counts"])})
 
 
 def _encode(name: str, value: object) -> object:
@@ -240,9 +251,10 @@ class BroadcastsRepo:
             upto = broadcast.queue_upto
             if upto is None:  # fixed at the start: customers who arrive while it queues are not included
                 upto = await max_customer_id(tx)
+                # The message is stored once, here; each recipient's row holds only what is theirs ('{}').
                 await tx.execute(
-                    "UPDATE broadcasts SET queue_upto = ?, started_at = ? WHERE id = ?",
-                    (upto, to_db(now), broadcast_id),
+                    "UPDATE broadcasts SET queue_upto = ?, started_at = ?, payload = ? WHERE id = ?",
+                    (upto, to_db(now), json.dumps(payload, ensure_ascii=False), broadcast_id),
                 )
             start, end = broadcast.queued_upto, min(broadcast.queued_upto + chunk, upto)
             queued = 0
@@ -260,12 +272,11 @@ class BroadcastsRepo:
                 queued = await tx.execute(
                     "INSERT INTO outbox (idempotency_key, customer_id, chat_id, kind, payload, transactional,"
                     " broadcast_id, due_at, created_at)"
-                    f" SELECT 'bc:' || ? || ':' || c.id, c.id, c.tg_id, 'broadcast', ?, 0, ?, {due}, ?"
+                    f" SELECT 'bc:' || ? || ':' || c.id, c.id, c.tg_id, 'broadcast', '{{}}', 0, ?, {due}, ?"
                     f" {segment.sql} AND c.id > ? AND c.id <= ? ORDER BY c.id"
                     " ON CONFLICT (idempotency_key) DO NOTHING",
                     (
                         broadcast_id,
-                        json.dumps(payload, ensure_ascii=False),
                         broadcast_id,
                         *due_params,
                         to_db(now),
@@ -421,6 +432,8 @@ class BroadcastsRepo:
         A purchase is attributed to the last broadcast delivered to that customer before it (last touch),
         when it happened within `days` after that delivery.
         """
+        if broadcast.kept_results is not None:  # its rows were pruned: the figures kept at that moment
+            return Results.from_json(broadcast.kept_results)
         counts = await self.counts(broadcast.id)
         clicks = await self._db.fetch_one(
             "SELECT COUNT(*), COUNT(DISTINCT customer_id) FROM events WHERE kind = 'clicked' AND created_at >= ?"
@@ -455,6 +468,15 @@ class BroadcastsRepo:
             coupons_issued=broadcast.coupons_issued,
             coupons_redeemed=int(redeemed or 0),
         )
+
+    async def keep_results(self, broadcast: Broadcast, days: int) -> Results:
+        """Freeze an ended broadcast's figures on it, so they survive the pruning of its outbox rows."""
+        results = await self.results(broadcast, days)
+        await self._db.execute(
+            "UPDATE broadcasts SET results = ? WHERE id = ? AND results IS NULL",
+            (json.dumps(results.to_json()), broadcast.id),
+        )
+        return results
 
 
 def offer_key(broadcast_id: int) -> str:

@@ -173,9 +173,10 @@ class EnrollmentsRepo:
         """Customers per sequence who bought while enrolled or within `window_days` after it ended."""
         return await self._db.fetch_all(
             "SELECT e.sequence, COUNT(DISTINCT e.customer_id) AS n FROM enrollments e"
-            " JOIN events p ON p.customer_id = e.customer_id AND p.kind = 'purchase'"
-            " AND p.created_at >= e.started_at"
-            " AND p.created_at <= datetime(COALESCE(e.ended_at, ?), ?)"
+            # From the purchases (never pruned; purchases_customer_time), not the pruned `purchase` events.
+            " JOIN purchases p ON p.customer_id = e.customer_id"
+            " AND p.purchased_at >= e.started_at"
+            " AND p.purchased_at <= datetime(COALESCE(e.ended_at, ?), ?)"
             " GROUP BY e.sequence",
             (to_db(now), f"+{window_days} days"),
         )

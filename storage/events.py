@@ -21,6 +21,20 @@ async def append_event(
     )
 
 
+async def append_click(tx: Tx, customer_id: int, now: datetime, data: dict[str, Any]) -> bool:
+    """Record a button press once per customer and button (`data` names the button); False when this
+    customer pressed it before, so repeated presses neither add rows nor inflate click counts."""
+    payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    # The (customer_id, kind) index narrows the check to this customer's few clicks; writes are serialised
+    # by the single writer, so two concurrent presses cannot both pass it.
+    changed = await tx.execute(
+        "INSERT INTO events (customer_id, kind, data, created_at) SELECT ?, 'clicked', ?, ?"
+        " WHERE NOT EXISTS (SELECT 1 FROM events WHERE customer_id = ? AND kind = 'clicked' AND data = ?)",
+        (customer_id, payload, to_db(now), customer_id, payload),
+    )
+    return changed > 0
+
+
 class EventsRepo:
     def __init__(self, db: Database) -> None:
         self._db = db

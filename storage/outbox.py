@@ -48,6 +48,18 @@ class QueuedMessage:
     lead_id: int | None = None
 
 
+# A broadcast's message is stored once, on the broadcast; its recipients' rows hold only what is theirs.
+# Every read of rows for sending selects it alongside (`shared_payload`) and `_payload` merges the two, so
+# the sender sees a complete payload whatever the row's shape (rows queued before 0010 carry it whole).
+_ROWS = "SELECT outbox.*, (SELECT b.payload FROM broadcasts b WHERE b.id = outbox.broadcast_id) AS shared_payload FROM outbox"
+
+
+def _payload(row: Row) -> dict[str, Any]:
+    own: dict[str, Any] = json.loads(row["payload"])
+    shared = row["shared_payload"]
+    return {**json.loads(shared), **own} if shared else own
+
+
 def _queued(row: Row) -> QueuedMessage:
     return QueuedMessage(
         id=row["id"],
@@ -55,7 +67,7 @@ def _queued(row: Row) -> QueuedMessage:
         customer_id=row["customer_id"],
         chat_id=row["chat_id"],
         kind=row["kind"],
-        payload=json.loads(row["payload"]),
+        payload=_payload(row),
         transactional=bool(row["transactional"]),
         enrollment_id=row["enrollment_id"],
         broadcast_id=row["broadcast_id"],
@@ -112,7 +124,7 @@ class OutboxRepo:
     async def due(self, now: datetime, limit: int) -> list[QueuedMessage]:
         """Pending rows whose time has come, oldest first (an indexed range scan on state, due_at)."""
         rows = await self._db.fetch_all(
-            f"SELECT * FROM outbox WHERE state = 'pending' AND due_at <= ? AND {_NOT_PAUSED} ORDER BY due_at, id LIMIT ?",
+            f"{_ROWS} WHERE state = 'pending' AND due_at <= ? AND {_NOT_PAUSED} ORDER BY due_at, id LIMIT ?",
             (to_db(now), limit),
         )
         return [_queued(row) for row in rows]
@@ -211,9 +223,9 @@ class OutboxRepo:
         return {row[0]: row[1] for row in rows}
 
     async def get(self, message_id: int) -> QueuedMessage | None:
-        row = await self._db.fetch_one("SELECT * FROM outbox WHERE id = ?", (message_id,))
+        row = await self._db.fetch_one(f"{_ROWS} WHERE id = ?", (message_id,))
         return _queued(row) if row else None
 
     async def for_customer(self, customer_id: int) -> list[QueuedMessage]:
-        rows = await self._db.fetch_all("SELECT * FROM outbox WHERE customer_id = ? ORDER BY id", (customer_id,))
+        rows = await self._db.fetch_all(f"{_ROWS} WHERE customer_id = ? ORDER BY id", (customer_id,))
         return [_queued(row) for row in rows]
