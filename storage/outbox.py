@@ -200,7 +200,7 @@ class OutboxRepo:
 
     async def interrupted(self) -> list[QueuedMessage]:
         """Rows claimed but never confirmed (a crash mid-send): their fate is unknown, so never resend."""
-        rows = await self._db.fetch_all("SELECT * FROM outbox WHERE state = 'sending' ORDER BY id")
+        rows = await self._db.fetch_all(f"{_ROWS} WHERE state = 'sending' ORDER BY id")
         return [_queued(row) for row in rows]
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> int:
