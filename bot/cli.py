@@ -16,6 +16,7 @@ from typing import IO
 from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
 from flows.redaction import install_log_redaction
+from storage.audience import set_owners
 from storage.db import Database, SchemaTooNewError
 
 EXIT_CONFIG = 2
@@ -85,6 +86,7 @@ async def _import(kind: str, path: str, text: str, dry_run: bool) -> int:
     content = load_content(settings.content_file)
     db = await Database.open(settings.database_path)
     try:
+        await set_owners(db, settings.owner_ids)
         services = build_loyalty(settings, content, SystemClock(), db, CustomersRepo(db))
         imports = Imports(
             db,
@@ -167,6 +169,7 @@ def _with_database(work: Work) -> int:
     async def run() -> int:
         db = await Database.open(settings.database_path)
         try:
+            await set_owners(db, settings.owner_ids)  # figures and exports leave the team out
             return await work(settings, content, db)
         finally:
             await db.close()
@@ -212,7 +215,6 @@ def cmd_report(args: argparse.Namespace) -> int:
             content,
             clock,
             settings.zone,
-            frozenset(settings.owner_ids),
             broadcast_days=settings.broadcast_attribution_days,
         )
         try:

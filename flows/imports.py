@@ -73,18 +73,23 @@ def read_csv(text: str) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]
 
 
 def parse_when(text: str, zone: tzinfo) -> datetime | None:
-    """`2026-01-05`, `2026-01-05 14:30`, `2026-01-05T14:30:00+02:00` or `05.01.2026` (local unless zoned)."""
+    """`2026-01-05`, `2026-01-05 14:30`, `2026-01-05T14:30:00+02:00` or `05.01.2026` (local unless zoned).
+
+    A date without a time means local noon: the middle of the business day, never the day before in UTC.
+    """
     text = text.strip()
-    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y"):
+    for fmt, noon in (("%d.%m.%Y %H:%M", False), ("%d.%m.%Y", True)):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=zone).astimezone(UTC)
+            moment = datetime.strptime(text, fmt)
         except ValueError:
-            pass
+            continue
+        return (moment.replace(hour=12) if noon else moment).replace(tzinfo=zone).astimezone(UTC)
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        # Checked first: datetime.fromisoformat reads a bare date as midnight.
+        moment = datetime.combine(date.fromisoformat(text), time(12, 0))
     except ValueError:
         try:
-            moment = datetime.combine(date.fromisoformat(text), time(12, 0))
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             return None
     if moment.tzinfo is None:

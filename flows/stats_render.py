@@ -152,10 +152,12 @@ def sections(stats: Stats, zone: tzinfo, language: str) -> list[Section]:
 def _projection(f: Numbers, stats: Stats) -> str:
     life = stats.lifetime
     if life.projected is None:
-        return "needs purchases from more than a year back"
+        return "needs purchases from more than a year back, or `lifetime: years:` in the content file"
+    margin = f" × {f.n(life.margin_percent)}% margin" if life.margin_percent is not None else ""
+    source = " (your assumption)" if life.years_set else ""
     return (
         f"{f.money(life.projected)} = {f.money(life.check)} × {f.n(life.per_year or 0)} a year × "
-        f"{f.n(life.years or 0)} years"
+        f"{f.n(life.years or 0)} years{source}{margin}"
     )
 
 

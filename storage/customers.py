@@ -161,8 +161,9 @@ class CustomersRepo:
             row = await tx.fetch_one("SELECT opted_out FROM customers WHERE id = ?", (customer_id,))
             was_out = bool(row and row[0])
             await tx.execute(
-                "UPDATE customers SET source = COALESCE(source, ?), opted_out = 0, unreachable = 0 WHERE id = ?",
-                (source, customer_id),
+                "UPDATE customers SET source = COALESCE(source, ?), opted_out = 0, unreachable = 0,"
+                " started_at = COALESCE(started_at, ?) WHERE id = ?",
+                (source, to_db(now), customer_id),
             )
             details: dict[str, object] = {"first": True} if first else {}
             if source:
