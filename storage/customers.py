@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from storage.audience import is_reachable
 from storage.db import Database, Row
 from storage.events import append_event
 from storage.forgetting import erase
@@ -263,8 +264,8 @@ class CustomersRepo:
         found: list[int] = []
         for month, dom in dates:
             rows = await self._db.fetch_all(
-                "SELECT id FROM customers WHERE birthday_month = ? AND birthday_day = ? AND tg_id IS NOT NULL"
-                " AND opted_out = 0 AND unreachable = 0",
+                "SELECT c.id FROM customers c WHERE c.birthday_month = ? AND c.birthday_day = ?"
+                f" AND {is_reachable('c')}",
                 (month, dom),
             )
             found.extend(row[0] for row in rows)
