@@ -26,7 +26,7 @@ from storage.imports import upsert_imported_customer
 from storage.ledger import LedgerRepo
 
 PURCHASE_COLUMNS = {"external_id", "card", "phone", "telegram_id", "amount", "category", "date"}
-CUSTOMER_COLUMNS = {"telegram_id", "first_name", "last_name", "phone", "birthday", "points"}
+CUSTOMER_COLUMNS = {"telegram_id", "first_name", "last_name", "phone", "birthday", "points", "first_seen"}
 
 
 @dataclass(frozen=True)
@@ -210,6 +210,8 @@ class Imports:
         for line, row in rows:
             report.rows += 1
             result = self._customer_row(row, now)
+            if isinstance(result, dict):
+                result = _with_first_seen(result, row, now, self.zone)
             if isinstance(result, str):
                 report.rejected.append(Rejected(line, result))
             elif result["tg_id"] in seen:
@@ -270,3 +272,14 @@ class Imports:
             "birthday": birthday,
             "points": int(opening),
         }
+
+
+def _with_first_seen(values: dict[str, Any], row: dict[str, str], now: datetime, zone: tzinfo) -> dict[str, Any] | str:
+    """The optional `first_seen` column: when the customer first came (else their earliest purchase, or now)."""
+    values["first_seen"] = None
+    if row.get("first_seen"):
+        moment = parse_when(row["first_seen"], zone)
+        if moment is None or moment > now:
+            return "first_seen: a past date such as 2024-03-15 or 15.03.2024"
+        values["first_seen"] = moment
+    return values

@@ -63,11 +63,15 @@ async def test_owners_and_staff_are_not_customers_anywhere(harness: Harness) -> 
 
 async def test_an_imported_customer_is_neither_new_nor_reachable_until_they_start(harness: Harness) -> None:
     imports = importer(harness)
-    assert (await imports.customers_csv("telegram_id,first_name\n111,Olga\n")).committed
+    bad = await imports.customers_csv("telegram_id,first_name,first_seen\n333,Ivan,someday\n")
+    assert [r.message for r in bad.rejected] == ["first_seen: a past date such as 2024-03-15 or 15.03.2024"]
+    csv = "telegram_id,first_name,first_seen\n111,Olga,\n222,Taras,15.03.2024\n"
+    assert (await imports.customers_csv(csv)).committed
     report = await imports.purchases_csv("external_id,telegram_id,amount,date\nP1,111,300,2025-06-01\n")
     assert report.committed
     figures = await stats(harness)
-    assert (figures.customers_total, figures.customers_new, figures.customers_reachable) == (1, 0, 0)
+    # Olga first came with her purchase, Taras when the file says: neither is new this month, nor reachable.
+    assert (figures.customers_total, figures.customers_new, figures.customers_reachable) == (2, 0, 0)
     assert (await harness.services["segments"].view("everyone")).count == 0
     row = await harness.services["db"].fetch_one("SELECT first_seen_at FROM customers WHERE tg_id = 111")
     purchase = await harness.services["db"].fetch_one("SELECT purchased_at FROM purchases")
@@ -219,3 +223,22 @@ async def test_gross_margin_scales_the_projection_and_young_history_is_scaled_to
     life = (await stats(harness, "365d")).lifetime
     # 3 purchases in 90 days ≈ 12.17 a year; × 100 × 2 years × 25 %.
     assert life.per_year == Decimal("12.17") and life.projected == Decimal("608.50")
+
+
+async def test_a_back_dated_purchase_takes_its_place_and_gifts_go_by_count(harness: Harness) -> None:
+    """Live sales on two days, then one from last month through the API: it becomes no. 1, the others move
+    up; the 2nd-purchase gift came with the second sale recorded and is not given again."""
+    anna = await customer(harness, 1001, "Anna")
+    s, now = harness.services, harness.clock.now()
+
+    async def sale(key: str, when: datetime) -> int:
+        purchase = NewPurchase(anna.id, Decimal(100), "api", external_id=key, purchased_at=when, notify=False)
+        return (await s["purchases"].record(purchase)).number
+
+    assert await sale("live1", now - timedelta(days=2)) == 1
+    assert await sale("live2", now - timedelta(days=1)) == 2
+    assert await sale("old", now - timedelta(days=30)) == 1
+    rows = await s["db"].fetch_all("SELECT external_id, number FROM purchases ORDER BY purchased_at")
+    assert [(r[0], r[1]) for r in rows] == [("old", 1), ("live1", 2), ("live2", 3)]
+    coupons = await s["coupons"].repo.of_customer(anna.id)
+    assert [c.campaign for c in coupons] == ["cookie"]  # one 2nd-purchase gift, kept; the 4th is not due
