@@ -10,8 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 
+from bot.app import build_loyalty
 from flows.analytics import PERIODS, Analytics, parse_period
 from flows.clock import FakeClock
 from flows.content import example_content_path, load_content
@@ -20,7 +22,8 @@ from flows.exports import export_csv
 from flows.imports import Imports
 from flows.purchases import NewPurchase
 from storage.analytics import AnalyticsRepo
-from storage.db import Database
+from storage.customers import CustomersRepo
+from storage.db import Database, _migrate, load_migrations
 from tests.broadcast_helpers import customer, owner
 from tests.conftest import Harness, make_settings
 from tests.loyalty_helpers import hire
@@ -125,9 +128,6 @@ async def imported_stats(tmp_path: Path, name: str, rows: list[tuple[str, int, s
     (tmp_path / name).mkdir()
     db = await Database.open(settings.database_path)
     try:
-        from bot.app import build_loyalty
-        from storage.customers import CustomersRepo
-
         content = load_content(example_content_path())
         clock = FakeClock(now)
         services = build_loyalty(settings, content, clock, db, CustomersRepo(db))
@@ -242,3 +242,32 @@ async def test_a_back_dated_purchase_takes_its_place_and_gifts_go_by_count(harne
     assert [(r[0], r[1]) for r in rows] == [("old", 1), ("live1", 2), ("live2", 3)]
     coupons = await s["coupons"].repo.of_customer(anna.id)
     assert [c.campaign for c in coupons] == ["cookie"]  # one 2nd-purchase gift, kept; the 4th is not due
+
+
+async def test_migration_renumbers_old_purchases_and_fills_first_seen_and_started(tmp_path: Path) -> None:
+    """A database from before 0013: purchases numbered in file order, an imported customer seen 'today'."""
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path) as conn:
+        await _migrate(conn, [m for m in load_migrations() if m.version < 13])
+        await conn.executescript(
+            "INSERT INTO customers (id, tg_id, first_seen_at, last_seen_at, source) VALUES"
+            " (1, 111, '2026-01-01 10:00:00', '2026-01-01 10:00:00', 'import'),"
+            " (2, 222, '2025-01-01 10:00:00', '2025-01-01 10:00:00', NULL);"
+            "INSERT INTO events (customer_id, kind, created_at) VALUES (2, 'started', '2025-01-01 10:00:00');"
+            "INSERT INTO purchases (id, customer_id, number, amount, amount_cents, source, purchased_at, created_at)"
+            " VALUES (1, 1, 1, '10', 1000, 'csv', '2025-06-01 09:00:00', '2026-01-01 10:00:00'),"
+            " (2, 1, 2, '10', 1000, 'csv', '2025-02-01 10:00:00', '2026-01-01 10:00:00'),"
+            " (3, 1, 3, '10', 1000, 'csv', '2025-04-01 10:00:00', '2026-01-01 10:00:00');"
+        )
+        await conn.commit()
+    db = await Database.open(path)
+    try:
+        numbers = await db.fetch_all("SELECT id, number FROM purchases ORDER BY number")
+        assert [tuple(r) for r in numbers] == [(2, 1), (3, 2), (1, 3)]
+        rows = await db.fetch_all("SELECT id, first_seen_at, started_at FROM customers ORDER BY id")
+        assert [tuple(r) for r in rows] == [
+            (1, "2025-02-01 10:00:00", None),
+            (2, "2025-01-01 10:00:00", "2025-01-01 10:00:00"),
+        ]
+    finally:
+        await db.close()
