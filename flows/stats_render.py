@@ -166,7 +166,7 @@ def _conversions(
     items: list[Conversion],
     f: Numbers,
     empty: str,
-    note: str = "Entered in the period → bought while in it or within 7 days after.",
+    note: str = "Entered in the period → bought after one of its messages, while in it or within 7 days after.",
 ) -> Section:
     rows = [(c.title, f"{f.n(c.reached)} → {f.n(c.converted)} bought ({f.pct(c.rate)})") for c in items]
     return Section(title, rows, note if items else empty)
