@@ -316,7 +316,7 @@ class Purchases:
             parts.append(
                 t(
                     "gift_coupon",
-                    number=r.number,
+                    number=count,  # the gift is for reaching this many purchases, whatever their dates
                     title=self.coupons.title(coupon, t),
                     code=grouped(coupon.code),
                     until=self.coupons.until(coupon, t.language),
