@@ -33,9 +33,10 @@ async def upsert_imported_customer(
             (first_name, last_name, phone, day, month, year, seen, existing[0]),
         )
         return int(existing[0]), False
+    # Opted out until their own /start, like every record not made by /start: an import is not consent.
     customer_id = await tx.insert(
         "INSERT INTO customers (tg_id, first_name, last_name, phone, birthday_day, birthday_month, birthday_year,"
-        " source, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'import', ?, ?)",
+        " source, first_seen_at, last_seen_at, opted_out) VALUES (?, ?, ?, ?, ?, ?, ?, 'import', ?, ?, 1)",
         (tg_id, first_name, last_name, phone, day, month, year, seen, to_db(now)),
     )
     return customer_id, True

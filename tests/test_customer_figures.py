@@ -81,6 +81,8 @@ async def test_an_imported_customer_is_neither_new_nor_reachable_until_they_star
     # First seen at the earliest purchase, which a date-only CSV date puts at local noon (12:00 in Kyiv, +3).
     assert row is not None and purchase is not None
     assert row[0] == purchase[0] == "2025-06-01 09:00:00"
+    olga = await harness.services["customers"].repo.by_tg_id(111)
+    assert olga is not None and olga.opted_out  # an import is no consent to marketing
     await harness.chat(111, first_name="Olga").send("/start")
     assert (await stats(harness)).customers_reachable == 1
 
