@@ -190,7 +190,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         try:
             with _atomic_output(args.out) as handle:
-                done = await export_csv(db, args.kind, handle, settings.zone)
+                done = await export_csv(db, args.kind, handle, settings.zone, content.loyalty.currency)
         except OutputError as exc:
             return _fail(str(exc))
         analytics = Analytics(AnalyticsRepo(db), content, SystemClock(), settings.zone)

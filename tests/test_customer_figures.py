@@ -60,7 +60,7 @@ async def test_owners_and_staff_are_not_customers_anywhere(harness: Harness) -> 
     view = await harness.services["segments"].view("everyone")
     assert view.count == 1 and [c.first_name for c in view.sample] == ["Anna"]
     out = io.StringIO()
-    await export_csv(harness.services["db"], "customers", out, harness.settings.zone)
+    await export_csv(harness.services["db"], "customers", out, harness.settings.zone, "UAH")
     assert [line.split(",")[1] for line in out.getvalue().splitlines()[1:]] == ["1001"]
 
 

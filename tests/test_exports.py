@@ -62,6 +62,7 @@ async def test_purchases_export_has_a_header_and_every_purchase(harness: Harness
     ]
     assert rows[0]["date"] == "2026-01-05 14:00:00"  # local time in Kyiv, when the sale was made
     assert rows[0]["card"] and rows[0]["staff_telegram_id"] == "5001"
+    assert {r["currency"] for r in rows} == {"UAH"}  # the content file's
 
 
 async def test_customers_export_sums_purchases_and_defuses_formulas(harness: Harness, cli_env: Path) -> None:
