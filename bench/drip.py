@@ -101,7 +101,7 @@ HEADERS = [
 def _customers(first: int, last: int) -> Iterator[tuple[Any, ...]]:
     since = to_db(NOW - timedelta(days=30))
     for i in range(first, last):
-        yield (i, 1_000_000 + i, f"Customer {i}", "en", since, since)
+        yield (i, 1_000_000 + i, f"Customer {i}", "en", since, since, since)
 
 
 def _events(first: int, last: int) -> Iterator[tuple[Any, ...]]:
@@ -129,8 +129,8 @@ def _outbox(first: int, last: int, due: int) -> Iterator[tuple[Any, ...]]:
 
 
 INSERTS = {
-    "customers": "INSERT INTO customers (id, tg_id, first_name, language, first_seen_at, last_seen_at)"
-    " VALUES (?, ?, ?, ?, ?, ?)",
+    "customers": "INSERT INTO customers (id, tg_id, first_name, language, first_seen_at, last_seen_at, started_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)",
     "events": "INSERT INTO events (customer_id, kind, data, created_at) VALUES (?, ?, ?, ?)",
     "enrollments": "INSERT INTO enrollments (id, customer_id, sequence, step_index, next_due_at, started_at)"
     " VALUES (?, ?, ?, ?, ?, ?)",

@@ -81,11 +81,11 @@ async def build(path: Path, customers: int, purchases: int) -> float:
         await tx.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
             " INSERT INTO customers (id, tg_id, first_name, language, source, opted_out, unreachable,"
-            " birthday_day, birthday_month, first_seen_at, last_seen_at)"
+            " birthday_day, birthday_month, first_seen_at, last_seen_at, started_at)"
             " SELECT i, 100000000 + i, 'C' || i,"
             " CASE abs(random()) % 4 WHEN 0 THEN 'en' WHEN 1 THEN 'ru' WHEN 2 THEN 'uk' ELSE 'de' END,"
-            " NULL, 0, 0, 1 + abs(random()) % 28, 1 + abs(random()) % 12, ?, ? FROM n",
-            (customers, stamp, stamp),
+            " NULL, 0, 0, 1 + abs(random()) % 28, 1 + abs(random()) % 12, ?, ?, ? FROM n",
+            (customers, stamp, stamp, stamp),
         )
         await tx.execute(
             "UPDATE customers SET source = CASE abs(random()) % 3 WHEN 0 THEN 'instagram' WHEN 1 THEN 'google'"

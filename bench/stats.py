@@ -55,9 +55,9 @@ def generate(path: Path, customers: int, purchases: int) -> dict[str, float]:
         "customers",
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
         " INSERT INTO customers (id, tg_id, first_name, language, opted_out, unreachable, first_seen_at,"
-        " last_seen_at) SELECT i, 10000000 + i, 'Customer ' || i, 'en', i % 20 = 0, i % 33 = 0,"
-        " datetime(?, '+' || (i * ? / ?) || ' days'), ? FROM n",
-        (customers, start, span, customers, now),
+        " last_seen_at, started_at) SELECT i, 10000000 + i, 'Customer ' || i, 'en', i % 20 = 0, i % 33 = 0,"
+        " datetime(?, '+' || (i * ? / ?) || ' days'), ?, datetime(?, '+' || (i * ? / ?) || ' days') FROM n",
+        (customers, start, span, customers, now, start, span, customers),
     )
     # Each customer's purchases, every `gap` days from the day they joined; rows in the future are
     # dropped, and the total is capped at `purchases`.

@@ -66,6 +66,7 @@ from handlers.loyalty import loyalty_buttons
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware, SamePressMiddleware
 from handlers.sequences import sequence_button_data
 from storage.analytics import AnalyticsRepo
+from storage.audience import set_owners
 from storage.broadcasts import BroadcastsRepo
 from storage.coupons import CouponsRepo
 from storage.customers import CustomersRepo
@@ -229,6 +230,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     content = content or load_content(settings.content_file)
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
+    await set_owners(db, settings.owner_ids)  # the team is never counted as customers (storage/audience.py)
     pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second))
     core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
     services = await build_services(core)
@@ -361,7 +363,6 @@ async def build_console(core: Core, coupons: Coupons) -> dict[str, Any]:
         core.content,
         core.clock,
         settings.zone,
-        frozenset(settings.owner_ids),
         broadcast_days=settings.broadcast_attribution_days,
     )
     return {"segments": segments, "broadcasts": broadcasts, "analytics": analytics}

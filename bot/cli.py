@@ -16,6 +16,7 @@ from typing import IO
 from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
 from flows.redaction import install_log_redaction
+from storage.audience import set_owners
 from storage.db import Database, SchemaTooNewError
 
 EXIT_CONFIG = 2
@@ -94,6 +95,7 @@ async def _import(kind: str, path: str, dry_run: bool) -> int:
     content = load_content(settings.content_file)
     db = await Database.open(settings.database_path)
     try:
+        await set_owners(db, settings.owner_ids)
         services = build_loyalty(settings, content, SystemClock(), db, CustomersRepo(db))
         imports = Imports(
             db,
@@ -193,6 +195,7 @@ def _with_database(work: Work) -> int:
     async def run() -> int:
         db = await Database.open(settings.database_path)
         try:
+            await set_owners(db, settings.owner_ids)  # figures and exports leave the team out
             return await work(settings, content, db)
         finally:
             await db.close()
@@ -213,7 +216,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         try:
             with _atomic_output(args.out) as handle:
-                done = await export_csv(db, args.kind, handle, settings.zone)
+                done = await export_csv(db, args.kind, handle, settings.zone, content.loyalty.currency)
         except OutputError as exc:
             return _fail(str(exc))
         analytics = Analytics(AnalyticsRepo(db), content, SystemClock(), settings.zone)
@@ -238,7 +241,6 @@ def cmd_report(args: argparse.Namespace) -> int:
             content,
             clock,
             settings.zone,
-            frozenset(settings.owner_ids),
             broadcast_days=settings.broadcast_attribution_days,
         )
         try:

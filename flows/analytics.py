@@ -11,9 +11,11 @@ Definitions (also in the README):
 - Customer types count everyone who ever bought, by the rule of four: 1 purchase one-off, 2–3 episodic,
   4+ regular.
 - Historical lifetime value = all revenue so far ÷ everyone who ever bought. Projected = average check ×
-  purchases per buyer per year × expected years as a customer, all from the 365 days to the period's end;
-  the years are 1 ÷ yearly churn (buyers of the year before who did not buy again), at most 10; with no
-  buyers a year earlier there is no projection.
+  purchases per buyer per year × expected years as a customer (× gross margin, when the owner gives one),
+  check and purchases from the 365 days to the period's end (with less history than that, purchases per
+  buyer are scaled up to a year from the days there are, at least 30). The years are the owner's
+  (`loyalty: lifetime: years:` in the content file) or else 1 ÷ yearly churn (buyers of the year before who
+  did not buy again), at most 10; with neither there is no projection.
 - Sleeping customers: repeat buyers past twice their own usual interval (at least 7 days), one-off
   buyers after the win-back trigger's `days` (30 by default).
 """
@@ -31,14 +33,17 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flows.clock import Clock
 from flows.content import Content
+from flows.content.loyalty import LifetimeAssumptions
 from flows.parsing import shorten
 from flows.sequences import DEFAULT_ONE_OFF_DAYS
 from storage.analytics import AnalyticsRepo, BaseFigures, PurchaseFigures, Sleeping
 from storage.db import Row
+from storage.timefmt import from_db
 
 PERIODS = ("7d", "30d", "90d", "365d", "month", "year", "all")
 DEFAULT_PERIOD = "30d"
 MAX_LIFETIME_YEARS = Decimal(10)
+MIN_HISTORY_DAYS = 30  # less history than this is scaled as if it were this many days
 CHART_MONTHS = 12
 _DAYS = re.compile(r"^(\d+)d$")
 
@@ -127,6 +132,8 @@ class Lifetime:
     check: Decimal | None  # the inputs of the projection, shown next to it
     per_year: Decimal | None
     years: Decimal | None
+    years_set: bool = False  # the years are the owner's assumption (content file), not from churn
+    margin_percent: Decimal | None = None  # the projection is in gross margin at this percent
 
 
 @dataclass(frozen=True)
@@ -200,7 +207,6 @@ class Analytics:
     content: Content
     clock: Clock
     zone: tzinfo
-    team: frozenset[int] = frozenset()  # owners' Telegram ids: not counted as customers (nor is staff)
     broadcast_days: int | None = None  # a broadcast converts when bought within this many days; None: not shown
 
     def period(self, text: str | None) -> Period:
@@ -231,7 +237,7 @@ class Analytics:
         async with self.repo.reading() as q:
             chart_queries = (q.monthly_revenue(bounds), q.cohorts(bounds)) if charts else ()
             results = await asyncio.gather(
-                q.customers(start, end, sorted(self.team)),
+                q.customers(start, end),
                 q.purchases(start, end),
                 q.base(),
                 q.purchases(end - year, end),
@@ -242,11 +248,13 @@ class Analytics:
                 q.leads(start, end),
                 q.questions(start, end),
                 q.sequences(start, end),
+                q.history_start(),
                 *chart_queries,
             )
         (customers, figures, base, recent, retained, sleeping, points, coupons, leads, questions, sequences) = (
             results[:11]
         )
+        history = _history_days(results[11], end)
         broadcasts = None
         if self.broadcast_days is not None:
             async with self.repo.reading(1) as q:
@@ -272,7 +280,7 @@ class Analytics:
             revenue_returning=_cents(figures.revenue_cents - figures.first_purchase_cents),
             repeat_buyers=figures.repeat_buyers,
             base=base,
-            lifetime=_lifetime(base, recent, retained),
+            lifetime=_lifetime(base, recent, retained, self.content.loyalty.lifetime, history),
             sleeping=sleeping,
             one_off_days=one_off_days,
             points_issued=points[0],
@@ -287,7 +295,7 @@ class Analytics:
             sequences=self._conversions(sequences),
             broadcasts=broadcasts,
         )
-        return _with_charts(stats, starts, results[11], results[12]) if charts else stats
+        return _with_charts(stats, starts, results[12], results[13]) if charts else stats
 
     def _conversions(self, rows: Sequence[Row]) -> list[Conversion]:
         """Sequences in the content file's order; ones since removed from it go last, by name."""
@@ -311,20 +319,43 @@ def _broadcast_title(broadcast_id: int, message: str | None) -> str:
     return f"#{broadcast_id} {words[:40]}{'…' if len(words) > 40 else ''}".strip()
 
 
-def _lifetime(base: BaseFigures, recent: PurchaseFigures, retained: tuple[int, int]) -> Lifetime:
+def _history_days(first: str | None, end: datetime) -> int:
+    """Days of purchase history up to `end` (0 without purchases)."""
+    if first is None:
+        return 0
+    return max(0, (end - from_db(first)).days)  # type: ignore[operator]
+
+
+def _lifetime(
+    base: BaseFigures,
+    recent: PurchaseFigures,
+    retained: tuple[int, int],
+    assumptions: LifetimeAssumptions,
+    history_days: int,
+) -> Lifetime:
     """Historical value per buyer, and the projection from the last 365 days (see the module docstring)."""
     historical = _money(_cents(base.lifetime_cents) / base.buyers) if base.buyers else None
     if not recent.purchases:
         return Lifetime(historical, None, None, None, None)
     check = _money(_cents(recent.revenue_cents) / recent.purchases)
-    per_year = _ratio(Decimal(recent.purchases), recent.buyers)
-    before, stayed = retained
-    if not before or per_year is None:
-        return Lifetime(historical, None, check, per_year, None)
-    churn = Decimal(before - stayed) / before
-    years = MAX_LIFETIME_YEARS if churn == 0 else min(MAX_LIFETIME_YEARS, 1 / churn)
-    years = years.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return Lifetime(historical, _money(check * per_year * years), check, per_year, years)
+    per_buyer = Decimal(recent.purchases)
+    if history_days < 365:  # a young business: scale what the days there are show up to a year
+        per_buyer = per_buyer * 365 / max(history_days, MIN_HISTORY_DAYS)
+    per_year = _ratio(per_buyer, recent.buyers)
+    margin = assumptions.gross_margin_percent
+    years = assumptions.years
+    if years is None:
+        before, stayed = retained
+        if not before or per_year is None:
+            return Lifetime(historical, None, check, per_year, None)
+        churn = Decimal(before - stayed) / before
+        years = MAX_LIFETIME_YEARS if churn == 0 else min(MAX_LIFETIME_YEARS, 1 / churn)
+        years = years.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    assert per_year is not None
+    projected = check * per_year * years * (margin / 100 if margin is not None else 1)
+    return Lifetime(
+        historical, _money(projected), check, per_year, years, assumptions.years is not None, margin
+    )
 
 
 def _with_charts(

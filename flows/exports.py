@@ -2,7 +2,8 @@
 
 Column names follow `nurture-bot import` where the two overlap (telegram_id, first_name, last_name, phone,
 birthday, points; external_id, card, amount, category, date), so an export can be edited and imported
-again. Times are the business's local time (TIMEZONE), amounts plain decimals with a dot.
+again. Times are the business's local time (TIMEZONE), amounts plain decimals with a dot, and the last
+column names their currency (the content file's), so a file read elsewhere says what the money is.
 """
 
 from __future__ import annotations
@@ -146,13 +147,13 @@ SOURCES: dict[
 }
 
 
-async def export_csv(db: Database, kind: str, out: Writable, zone: tzinfo) -> Exported:
+async def export_csv(db: Database, kind: str, out: Writable, zone: tzinfo, currency: str) -> Exported:
     """Write a header row and every customer or purchase to `out`, one page of rows at a time."""
     columns, rows, cells = SOURCES[kind]
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow([*columns, "currency"])
     count = 0
     async for row in rows(db):
-        writer.writerow(cells(row, zone))
+        writer.writerow([*cells(row, zone), currency])
         count += 1
     return Exported(kind, count)

@@ -42,7 +42,7 @@ from storage.imports import customer_exists, purchase_exists, upsert_imported_cu
 from storage.ledger import LedgerRepo
 
 PURCHASE_COLUMNS = {"external_id", "card", "phone", "telegram_id", "amount", "category", "date"}
-CUSTOMER_COLUMNS = {"telegram_id", "first_name", "last_name", "phone", "birthday", "points"}
+CUSTOMER_COLUMNS = {"telegram_id", "first_name", "last_name", "phone", "birthday", "points", "first_seen"}
 MAX_LISTED = 200  # rejected rows kept for the report; the rest are only counted
 MAX_LINE = 1024 * 1024  # bytes; a longer line is not a row of a spreadsheet
 MAX_NAME = 64  # Telegram's own limit for a first or last name
@@ -315,8 +315,7 @@ class Imports:
         await self._write_all(opener, write, report)
         return report
 
-    @staticmethod
-    def _customer_row(row: dict[str, str], now: datetime) -> dict[str, Any] | str:
+    def _customer_row(self, row: dict[str, str], now: datetime) -> dict[str, Any] | str:
         try:
             tg_id = parse_telegram_id(row.get("telegram_id"))
         except ParseError as exc:
@@ -343,7 +342,8 @@ class Imports:
             opening = parse_whole(row.get("points") or "0", maximum=MAX_POINTS, what="number of points")
         except ParseError as exc:
             return f"points: {exc}"
-        return {"tg_id": tg_id, **names, "phone": phone, "birthday": birthday, "points": opening}
+        values = {"tg_id": tg_id, **names, "phone": phone, "birthday": birthday, "points": opening}
+        return _with_first_seen(values, row, now, self.zone)
 
     async def _write_all(
         self, opener: Opener, write: Callable[[Tx, int, dict[str, str]], Awaitable[None]], report: ImportReport
@@ -405,3 +405,17 @@ def _chunk(rows: _Peekable, pacing: Pacing) -> Iterator[tuple[int, dict[str, str
         if not rows.more() or (taken and time.monotonic() - started >= pacing.hold):
             return
         yield rows.take()
+
+
+def _with_first_seen(values: dict[str, Any], row: dict[str, str], now: datetime, zone: tzinfo) -> dict[str, Any] | str:
+    """The optional `first_seen` column: when the customer first came (else their earliest purchase, or now)."""
+    values["first_seen"] = None
+    if row.get("first_seen"):
+        try:
+            moment = parse_moment(row["first_seen"], zone)
+        except ParseError:
+            moment = None
+        if moment is None or moment > now:
+            return "first_seen: a past date such as 2024-03-15 or 15.03.2024"
+        values["first_seen"] = moment
+    return values

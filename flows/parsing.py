@@ -122,17 +122,18 @@ def parse_moment(text: str | None, zone: tzinfo) -> datetime:
     cleaned = clean(text)
     if not cleaned or len(cleaned) > 40:
         raise ParseError("Write the date as 2026-01-05, 2026-01-05 14:30 or 05.01.2026.")
-    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y"):
+    for fmt, noon in (("%d.%m.%Y %H:%M", False), ("%d.%m.%Y", True)):
         try:
             parsed = datetime.strptime(cleaned, fmt)
         except ValueError:
             continue
-        return to_utc(parsed, zone)
+        return to_utc(parsed.replace(hour=12) if noon else parsed, zone)
     try:
-        moment = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
+        # Before fromisoformat, which reads a bare date as midnight (the day before, in UTC, east of it).
+        moment = datetime.combine(date.fromisoformat(cleaned), time(12, 0))
     except ValueError:
         try:
-            moment = datetime.combine(date.fromisoformat(cleaned), time(12, 0))
+            moment = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
         except ValueError:
             raise ParseError("Write the date as 2026-01-05, 2026-01-05 14:30 or 05.01.2026.") from None
     return to_utc(moment, zone)

@@ -38,7 +38,7 @@ from storage.customers import Customer
 from storage.db import Database, Tx
 from storage.events import append_event
 from storage.ledger import NewEntry, append_entry, balance_in, customer_in, delta_of
-from storage.purchases import Item, by_external_id, insert_purchase, stats_of
+from storage.purchases import Item, by_external_id, insert_purchase, make_room, stats_of
 from storage.staff import audit
 
 SOURCES = ("telegram", "api", "csv")
@@ -92,6 +92,11 @@ class Recorded:
     bonuses: dict[str, int] = field(default_factory=dict)  # text key → points (welcome, invitation)
 
     @property
+    def to_collect(self) -> Decimal:
+        """What the cashier takes in money: the amount less the points paid (a point is worth one unit)."""
+        return self.amount - self.spent
+
+    @property
     def tier_changed(self) -> bool:
         return self.tier_before.key != self.tier_after.key
 
@@ -128,9 +133,11 @@ class Purchases:
             raise PurchaseRefused(Refusal.UNKNOWN_CATEGORY, new.category)
         await self.loyalty.expire_due_in(tx, customer, now)
         count, spend = await stats_of(tx, customer.id)
-        number = count + 1
+        purchased_at = new.purchased_at or now
+        # Tiers, gifts and the first-purchase bonuses go by how many purchases the customer has (an order-free
+        # count); the purchase's own number goes by its time (`make_room` renumbers later ones).
         tier_before = tier_for(rules, count, spend)
-        tier_after = tier_for(rules, number, spend + new.amount)
+        tier_after = tier_for(rules, count + 1, spend + new.amount)
         spent = new.points_to_spend
         if spent:
             balance = await balance_in(tx, customer.id)
@@ -140,6 +147,7 @@ class Purchases:
                 raise PurchaseRefused(
                     Refusal.POINTS_OVER_SHARE, f"at most {rules.max_points_share}% of the amount"
                 )
+        number = await make_room(tx, customer.id, purchased_at)
         purchase_id = await insert_purchase(
             tx,
             customer_id=customer.id,
@@ -150,7 +158,7 @@ class Purchases:
             source=new.source,
             external_id=new.external_id,
             staff_tg_id=new.staff_tg_id,
-            purchased_at=new.purchased_at or now,
+            purchased_at=purchased_at,
             now=now,
             items=new.items,
         )
@@ -185,7 +193,7 @@ class Purchases:
                 raise PurchaseRefused(Refusal.COUPON, self.coupons.reason(result, new.coupon_code))
             used = result.coupon
         bonuses: dict[str, int] = {}
-        if number == 1:
+        if count == 0:
             # Welcome and invitation bonuses come with the first purchase, not on sign-up, so an account
             # made only to collect them earns nothing.
             if rules.welcome_points and await self.loyalty.credit_in(
@@ -197,9 +205,11 @@ class Purchases:
                 bonuses["bonus_referred"] = invited
         gifts = []
         for rule in rules.gifts:
-            if rule.on_purchase == number:
+            # The gift for the Nth purchase comes when the customer has N, whichever arrived last; once (its
+            # key), and a gift given before a back-dated purchase renumbered the others stays given.
+            if rule.on_purchase == count + 1:
                 issued = await self.coupons.issue_in(
-                    tx, rule.coupon, customer, "gift", f"{customer.id}:{number}:{rule.coupon}", now, notify=False
+                    tx, rule.coupon, customer, "gift", f"{customer.id}:{count + 1}:{rule.coupon}", now, notify=False
                 )
                 if issued.coupon is not None:
                     gifts.append(issued.coupon)
@@ -289,6 +299,7 @@ class Purchases:
                     "receipt_spent",
                     spent=points(r.spent, t),
                     value=money(Decimal(r.spent), rules.currency, t.language),
+                    paid=money(r.to_collect, rules.currency, t.language),
                 )
             )
         for key, amount in r.bonuses.items():
@@ -309,7 +320,7 @@ class Purchases:
             parts.append(
                 t(
                     "gift_coupon",
-                    number=r.number,
+                    number=count,  # the gift is for reaching this many purchases, whatever their dates
                     title=self.coupons.title(coupon, t),
                     code=grouped(coupon.code),
                     until=self.coupons.until(coupon, t.language),

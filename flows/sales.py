@@ -288,12 +288,16 @@ class Sales:
             if notify_staff:
                 customer = await customer_in(tx, draft.customer_id)
                 name = customer.display_name if customer else f"#{draft.customer_id}"
+                currency = self.content.loyalty.currency
                 text = html(
-                    "✅ {} confirmed paying {} points. Sale recorded: {} (purchase #{}), +{} points earned.",
+                    "✅ {} confirmed paying {} points.\n💵 <b>Collect {}</b> in money ({} less {} in points)."
+                    "\nSale recorded: purchase no. {}, +{} points earned.",
                     name,
                     recorded.spent,
-                    draft.amount,
-                    recorded.purchase_id,
+                    money(recorded.to_collect, currency, "en"),
+                    money(recorded.amount, currency, "en"),
+                    money(Decimal(recorded.spent), currency, "en"),
+                    recorded.number,
                     recorded.earned,
                 )
                 await self.notices.to_chat(tx, draft.staff_tg_id, f"spend-yes:{draft.id}", text, now)

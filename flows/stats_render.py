@@ -152,10 +152,12 @@ def sections(stats: Stats, zone: tzinfo, language: str) -> list[Section]:
 def _projection(f: Numbers, stats: Stats) -> str:
     life = stats.lifetime
     if life.projected is None:
-        return "needs purchases from more than a year back"
+        return "needs purchases from more than a year back, or `lifetime: years:` in the content file"
+    margin = f" × {f.n(life.margin_percent)}% margin" if life.margin_percent is not None else ""
+    source = " (your assumption)" if life.years_set else ""
     return (
         f"{f.money(life.projected)} = {f.money(life.check)} × {f.n(life.per_year or 0)} a year × "
-        f"{f.n(life.years or 0)} years"
+        f"{f.n(life.years or 0)} years{source}{margin}"
     )
 
 
@@ -164,7 +166,7 @@ def _conversions(
     items: list[Conversion],
     f: Numbers,
     empty: str,
-    note: str = "Entered in the period → bought while in it or within 7 days after.",
+    note: str = "Entered in the period → bought after one of its messages, while in it or within 7 days after.",
 ) -> Section:
     rows = [(c.title, f"{f.n(c.reached)} → {f.n(c.converted)} bought ({f.pct(c.rate)})") for c in items]
     return Section(title, rows, note if items else empty)

@@ -142,6 +142,9 @@ def recorded_text(recorded: Recorded, customer_name: str, content: Content) -> H
         html("✅ Sale recorded for <b>{}</b>: {} (purchase no. {}).", customer_name, amount, recorded.number),
         html("+{} points earned{}. Balance: {} points.", recorded.earned, paid, recorded.balance),
     ]
+    if recorded.spent:
+        to_collect = money(recorded.to_collect, content.loyalty.currency, "en")
+        lines.append(html("💵 <b>Collect {}</b> in money (the rest is paid with points).", to_collect))
     if recorded.coupon is not None:
         lines.append(html("Coupon {} redeemed.", grouped(recorded.coupon.code)))
     if recorded.tier_changed:

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import aiosqlite
 
+from storage.audience import is_customer, is_reachable
 from storage.date_triggers import SLEEPS_AT
 from storage.db import Database, Params, Row
 from storage.staff import audit
@@ -28,6 +29,21 @@ from storage.timefmt import to_db
 
 # A purchase counts for a sequence when it falls while the customer was enrolled or this long after.
 CONVERSION_WINDOW = "+7 days"
+
+
+def sequence_converted(e: str = "e") -> str:
+    """SQL: enrolment `e` was followed by a purchase — after its first message was delivered, and no later
+    than the window (the `?` modifier, e.g. '+7 days') after it ended (or the first `?`, now, while it runs).
+
+    An enrolment that never sent a message converts nothing: a sequence is credited only for contact it made.
+    Parameters, in order: the end used while it runs, the window modifier.
+    """
+    return (
+        f"EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = {e}.customer_id"
+        f" AND p.purchased_at >= (SELECT MIN(o.sent_at) FROM outbox o WHERE o.enrollment_id = {e}.id"
+        "  AND o.state = 'sent')"
+        f" AND p.purchased_at <= datetime(COALESCE({e}.ended_at, ?), ?))"
+    )
 
 
 @dataclass(frozen=True)
@@ -129,18 +145,14 @@ class AnalyticsQueries:
     def __init__(self, db: Reader) -> None:
         self._db = db
 
-    async def customers(
-        self, start: datetime | None, end: datetime, team: Sequence[int] = ()
-    ) -> tuple[int, int, int]:
-        """(customers known by `end`, new in the period, reachable now); owners and staff are not customers."""
+    async def customers(self, start: datetime | None, end: datetime) -> tuple[int, int, int]:
+        """(customers known by `end`, new in the period, reachable now); see storage/audience.py for who counts."""
         low, high = _range(start, end)
-        owners = ", ".join("?" for _ in team) or "NULL"
         row = await self._db.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(first_seen_at >= ?), 0),"
-            " COALESCE(SUM(tg_id IS NOT NULL AND opted_out = 0 AND unreachable = 0), 0)"
-            f" FROM customers WHERE first_seen_at < ? AND (tg_id IS NULL OR (tg_id NOT IN ({owners})"
-            " AND tg_id NOT IN (SELECT tg_id FROM staff WHERE revoked_at IS NULL)))",
-            (low, high, *team),
+            "SELECT COUNT(*), COALESCE(SUM(c.first_seen_at >= ?), 0),"
+            f" COALESCE(SUM({is_reachable('c')}), 0)"
+            f" FROM customers c WHERE c.first_seen_at < ? AND {is_customer('c')}",
+            (low, high),
         )
         assert row is not None
         return int(row[0]), int(row[1]), int(row[2])
@@ -184,12 +196,17 @@ class AnalyticsQueries:
         assert row is not None
         return BaseFigures(*(int(value) for value in row))
 
+    async def history_start(self) -> str | None:
+        """The earliest purchase's stored time (how much history the projection can rest on), or None."""
+        row = await self._db.fetch_one("SELECT MIN(first_at) FROM purchase_totals")
+        return None if row is None or row[0] is None else str(row[0])
+
     async def sleeping(self, now: datetime, one_off_since: datetime) -> Sleeping:
         """Repeat buyers past their SLEEPS_AT, and one-off buyers whose purchase is older than `one_off_since`."""
         row = await self._db.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(c.tg_id IS NOT NULL AND c.opted_out = 0 AND c.unreachable = 0), 0)"
+            f"SELECT COUNT(*), COALESCE(SUM({is_reachable('c')}), 0)"
             " FROM purchase_totals JOIN customers c ON c.id = purchase_totals.customer_id"
-            f" WHERE (purchases >= 2 AND {SLEEPS_AT} <= ?) OR (purchases = 1 AND last_at <= ?)",
+            f" WHERE ((purchases >= 2 AND {SLEEPS_AT} <= ?) OR (purchases = 1 AND last_at <= ?)) AND {is_customer('c')}",
             (to_db(now), to_db(one_off_since)),
         )
         assert row is not None
@@ -238,18 +255,16 @@ class AnalyticsQueries:
         return {row[0]: int(row[1]) for row in rows}
 
     async def sequences(self, start: datetime | None, end: datetime) -> list[Row]:
-        """Per sequence: enrolments started in the period and those followed by a purchase.
+        """Per sequence: enrolments of customers started in the period and those followed by a purchase.
 
-        A purchase converts an enrolment when it falls between the enrolment's start and seven days
-        after it ended (or now, while it runs).
+        A purchase converts an enrolment when it falls between the enrolment's first delivered message and
+        seven days after it ended (or now, while it runs); see `sequence_converted`.
         """
         low, high = _range(start, end)
         return await self._db.fetch_all(
-            "SELECT e.sequence, COUNT(*) AS enrolled, COALESCE(SUM(EXISTS ("
-            "  SELECT 1 FROM purchases p WHERE p.customer_id = e.customer_id"
-            "  AND p.purchased_at > e.started_at"
-            "  AND p.purchased_at <= datetime(COALESCE(e.ended_at, ?), ?))), 0) AS converted"
-            " FROM enrollments e WHERE e.started_at >= ? AND e.started_at < ? GROUP BY e.sequence",
+            f"SELECT e.sequence, COUNT(*) AS enrolled, COALESCE(SUM({sequence_converted('e')}), 0) AS converted"
+            " FROM enrollments e JOIN customers c ON c.id = e.customer_id"
+            f" WHERE e.started_at >= ? AND e.started_at < ? AND {is_customer('c')} GROUP BY e.sequence",
             (high, CONVERSION_WINDOW, low, high),
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from storage.audience import is_reachable
 from storage.db import Database, Row, Tx
 from storage.events import append_event
 from storage.forgetting import erase
@@ -183,8 +184,9 @@ class CustomersRepo:
             row = await tx.fetch_one("SELECT opted_out FROM customers WHERE id = ?", (customer_id,))
             was_out = bool(row and row[0])
             await tx.execute(
-                "UPDATE customers SET source = COALESCE(source, ?), opted_out = 0, unreachable = 0 WHERE id = ?",
-                (source, customer_id),
+                "UPDATE customers SET source = COALESCE(source, ?), opted_out = 0, unreachable = 0,"
+                " started_at = COALESCE(started_at, ?) WHERE id = ?",
+                (source, to_db(now), customer_id),
             )
             details: dict[str, object] = {"first": True} if first else {}
             if source:
@@ -278,8 +280,8 @@ class CustomersRepo:
         found: list[int] = []
         for month, dom in dates:
             rows = await self._db.fetch_all(
-                "SELECT id FROM customers WHERE birthday_month = ? AND birthday_day = ? AND tg_id IS NOT NULL"
-                " AND opted_out = 0 AND unreachable = 0",
+                "SELECT c.id FROM customers c WHERE c.birthday_month = ? AND c.birthday_day = ?"
+                f" AND {is_reachable('c')}",
                 (month, dom),
             )
             found.extend(row[0] for row in rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from storage.audience import is_reachable
 from storage.db import Database, Tx
 from storage.timefmt import to_db
 
@@ -58,7 +59,7 @@ async def enroll_everyone(
     added = await tx.execute(
         "INSERT INTO enrollments (customer_id, sequence, next_due_at, started_at)"
         " SELECT c.id, ?, ?, ? FROM customers c"
-        f" WHERE c.tg_id IS NOT NULL AND c.opted_out = 0 AND c.unreachable = 0{tagged}"
+        f" WHERE {is_reachable('c')}{tagged}"
         f" AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.customer_id = c.id AND e.sequence = ? AND ({blocking}))"
         " ORDER BY c.id",
         params,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage.analytics import sequence_converted
+from storage.audience import is_customer
 from storage.db import Database, Row, Tx
 from storage.timefmt import from_db, to_db
 
@@ -152,8 +154,9 @@ class EnrollmentsRepo:
 
     async def stats(self) -> list[Row]:
         return await self._db.fetch_all(
-            "SELECT sequence, state, COALESCE(exit_reason, '') AS reason, COUNT(*) AS n FROM enrollments"
-            " GROUP BY sequence, state, exit_reason"
+            "SELECT e.sequence, e.state, COALESCE(e.exit_reason, '') AS reason, COUNT(*) AS n FROM enrollments e"
+            f" JOIN customers c ON c.id = e.customer_id WHERE {is_customer('c')}"
+            " GROUP BY e.sequence, e.state, e.exit_reason"
         )
 
     async def sent_per_step(self) -> list[Row]:
@@ -170,13 +173,11 @@ class EnrollmentsRepo:
         )
 
     async def converted(self, window_days: int, now: datetime) -> list[Row]:
-        """Customers per sequence who bought while enrolled or within `window_days` after it ended."""
+        """Customers per sequence who bought after one of its messages reached them, while enrolled or
+        within `window_days` after it ended (storage.analytics.sequence_converted: the one rule)."""
         return await self._db.fetch_all(
             "SELECT e.sequence, COUNT(DISTINCT e.customer_id) AS n FROM enrollments e"
-            # From the purchases (never pruned; purchases_customer_time), not the pruned `purchase` events.
-            " JOIN purchases p ON p.customer_id = e.customer_id"
-            " AND p.purchased_at >= e.started_at"
-            " AND p.purchased_at <= datetime(COALESCE(e.ended_at, ?), ?)"
+            f" JOIN customers c ON c.id = e.customer_id WHERE {is_customer('c')} AND {sequence_converted('e')}"
             " GROUP BY e.sequence",
             (to_db(now), f"+{window_days} days"),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from storage.audience import is_customer
 from storage.db import Database, Row
 
 PAGE = 2000
@@ -18,7 +19,7 @@ CUSTOMERS_SQL = (
     " r.purchases, r.spent_cents, r.first_at, r.last_at"
     " FROM customers c LEFT JOIN loyalty_cards l ON l.customer_id = c.id"
     " LEFT JOIN purchase_totals r ON r.customer_id = c.id"
-    " WHERE c.id > ? ORDER BY c.id LIMIT ?"
+    f" WHERE c.id > ? AND {is_customer('c')} ORDER BY c.id LIMIT ?"
 )
 
 PURCHASES_SQL = (
@@ -42,7 +43,7 @@ async def _pages(db: Database, sql: str) -> AsyncIterator[Row]:
 
 
 def customer_rows(db: Database) -> AsyncIterator[Row]:
-    """Every customer (forgotten ones stay, anonymous), with card, tags, points balance and purchase totals."""
+    """Every customer, the team left out (forgotten ones stay, anonymous), with card, tags, points balance and purchase totals."""
     return _pages(db, CUSTOMERS_SQL)
 
 

@@ -17,23 +17,27 @@ async def upsert_imported_customer(
     phone: str | None,
     birthday: tuple[int, int, int | None] | None,
     now: datetime,
+    first_seen: datetime | None = None,
 ) -> tuple[int, bool]:
-    """(customer id, created?) — existing customers only get the fields they have empty."""
+    """(customer id, created?) — existing customers only get the fields they have empty; a `first_seen`
+    earlier than the one known moves it back."""
+    seen = to_db(first_seen or now)
     day, month, year = birthday if birthday else (None, None, None)
     existing = await tx.fetch_one("SELECT id FROM customers WHERE tg_id = ?", (tg_id,))
     if existing is not None:
         await tx.execute(
             "UPDATE customers SET first_name = COALESCE(first_name, ?), last_name = COALESCE(last_name, ?),"
             " phone = COALESCE(phone, ?), birthday_day = COALESCE(birthday_day, ?),"
-            " birthday_month = COALESCE(birthday_month, ?), birthday_year = COALESCE(birthday_year, ?)"
-            " WHERE id = ?",
-            (first_name, last_name, phone, day, month, year, existing[0]),
+            " birthday_month = COALESCE(birthday_month, ?), birthday_year = COALESCE(birthday_year, ?),"
+            " first_seen_at = MIN(first_seen_at, ?) WHERE id = ?",
+            (first_name, last_name, phone, day, month, year, seen, existing[0]),
         )
         return int(existing[0]), False
+    # Opted out until their own /start, like every record not made by /start: an import is not consent.
     customer_id = await tx.insert(
         "INSERT INTO customers (tg_id, first_name, last_name, phone, birthday_day, birthday_month, birthday_year,"
-        " source, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'import', ?, ?)",
-        (tg_id, first_name, last_name, phone, day, month, year, to_db(now), to_db(now)),
+        " source, first_seen_at, last_seen_at, opted_out) VALUES (?, ?, ?, ?, ?, ?, ?, 'import', ?, ?, 1)",
+        (tg_id, first_name, last_name, phone, day, month, year, seen, to_db(now)),
     )
     return customer_id, True
 

@@ -69,6 +69,28 @@ async def stats_of(tx: Tx, customer_id: int) -> tuple[int, Decimal]:
     return int(row[0]), Decimal(int(row[1])) / 100
 
 
+async def make_room(tx: Tx, customer_id: int, purchased_at: datetime) -> int:
+    """The number a purchase at `purchased_at` takes among the customer's purchases, in time order (ties: the
+    one recorded first keeps the lower number); later purchases move up by one to make room for it.
+
+    Numbers always follow (purchased_at, id), however purchases arrive: a CSV in any order, a back-dated API
+    call, a live sale. SQLite checks UNIQUE (customer_id, number) row by row, so the shift goes through
+    negative numbers. purchase_totals is kept by its insert trigger and does not depend on numbers.
+    """
+    stamp = to_db(purchased_at)
+    row = await tx.fetch_one(
+        "SELECT COUNT(*) FROM purchases WHERE customer_id = ? AND purchased_at <= ?", (customer_id, stamp)
+    )
+    number = int(row[0]) + 1 if row else 1
+    moved = await tx.execute(
+        "UPDATE purchases SET number = -(number + 1) WHERE customer_id = ? AND purchased_at > ?",
+        (customer_id, stamp),
+    )
+    if moved:
+        await tx.execute("UPDATE purchases SET number = -number WHERE customer_id = ? AND number < 0", (customer_id,))
+    return number
+
+
 async def insert_purchase(
     tx: Tx,
     *,
@@ -100,6 +122,10 @@ async def insert_purchase(
             to_db(purchased_at),
             to_db(now),
         ),
+    )
+    # Nobody buys before they were first seen: an imported customer's first-seen is their earliest purchase.
+    await tx.execute(
+        "UPDATE customers SET first_seen_at = MIN(first_seen_at, ?) WHERE id = ?", (to_db(purchased_at), customer_id)
     )
     for position, item in enumerate(items, 1):
         await tx.execute(

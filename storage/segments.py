@@ -3,7 +3,7 @@
 `flows/segments.py` parses what the owner typed into these filters (checking words against the content
 file); here each filter becomes a WHERE fragment with bound parameters, and the fragments are AND-ed.
 Nothing the owner typed is ever formatted into the SQL text: only the number of `?` marks depends on it.
-Opted-in and reachable are always applied.
+Reachable customers only (storage/audience.py: not the team, started the bot, subscribed, not blocked).
 
 Purchase figures come from `purchase_totals` and `purchase_categories`, kept by triggers on `purchases`
 (migration 0005), so a segment over 100,000 customers reads one row per customer, not every purchase.
@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from storage.audience import is_reachable
 from storage.db import Database, Tx
 from storage.timefmt import to_db
 
 # Comparison operators a filter may use; the SQL text comes from this table, never from the input.
 OPERATORS = {"=": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
-BASE = "c.tg_id IS NOT NULL AND c.opted_out = 0 AND c.unreachable = 0"
+BASE = is_reachable("c")  # customers only, started the bot, subscribed, not blocked (storage/audience.py)
 
 
 @dataclass(frozen=True)

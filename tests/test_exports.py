@@ -62,6 +62,7 @@ async def test_purchases_export_has_a_header_and_every_purchase(harness: Harness
     ]
     assert rows[0]["date"] == "2026-01-05 14:00:00"  # local time in Kyiv, when the sale was made
     assert rows[0]["card"] and rows[0]["staff_telegram_id"] == "5001"
+    assert {r["currency"] for r in rows} == {"UAH"}  # the content file's
 
 
 async def test_customers_export_sums_purchases_and_defuses_formulas(harness: Harness, cli_env: Path) -> None:
@@ -133,6 +134,10 @@ async def test_report_is_one_self_contained_page(harness: Harness, cli_env: Path
     await shop(harness)
     assert await run_cli("report", "--out", "report.html", "--period", "all") == 0
     page = (cli_env / "report.html").read_text(encoding="utf-8")
+    # No OWNER_IDS here (an empty list once made it "Customers 0"): the owner, who typed commands but never
+    # pressed /start, counts but cannot be reached; the cashier is staff, never a customer.
+    assert '<td>Customers</td><td class="value">3 in total, 3 new</td>' in page
+    assert '<td>Reachable now</td><td class="value">2</td>' in page
     assert "<h2>Stats, all time (to " in page  # the command runs on the real clock
     assert '<td>Purchases</td><td class="value">2</td>' in page
     assert '<td>Revenue</td><td class="value">1,550.50 UAH</td>' in page

@@ -53,7 +53,10 @@ async def test_spending_points_waits_for_the_customers_yes(harness: Harness, cha
     assert await balance(harness) == 80 - 60 + 7  # 5% (Returning guest) of the 140 paid in money
     await deliver(harness, 2)
     assert "confirmed paying 60 points" in all_text(cashier)
+    assert "Collect 140.00 UAH in money (200.00 UAH less 60.00 UAH in points)" in all_text(cashier)
     assert "Paid with points: 60 points" in all_text(chat)
+    receipt = next(str(m) for m in chat.messages() if "Paid with points" in str(m))
+    assert "Amount: 200.00 UAH" in receipt and "Paid in money: 140.00 UAH" in receipt
 
 
 async def test_customer_saying_no_keeps_the_points(harness: Harness, chat: ChatDriver) -> None:

@@ -53,6 +53,7 @@ async def join(harness: Harness, tg_id: int, when: datetime) -> int:
     customer = await harness.services["customers"].repo.refresh_profile(
         tg_id, f"Customer {tg_id}", None, None, "en", when
     )
+    await harness.services["customers"].repo.record_start(customer.id, None, True, when)  # they opened the bot
     return customer.id
 
 
@@ -89,6 +90,15 @@ async def build_fixture(harness: Harness) -> dict[str, int]:
     await lead(harness, ids["D"], at(2025, 11, 1), "won")
     harness.clock.set(at(2025, 12, 8))
     assert await s["sequences"].enroll(ids["A"], "win-back")
+    # Its first step is delivered on 9 December (the emulator refuses chats nobody opened, so the delivery is
+    # written as the sender would): only contact earns a sequence the credit for A's purchase.
+    delivered = await s["db"].execute(
+        "INSERT INTO outbox (idempotency_key, customer_id, chat_id, kind, payload, enrollment_id, step_index,"
+        " due_at, state, created_at, sent_at) SELECT 'test:win-back:A', e.customer_id, ?, 'sequence', '{}', e.id, 0,"
+        " ?, 'sent', ?, ? FROM enrollments e WHERE e.customer_id = ? AND e.sequence = 'win-back'",
+        (tg["A"], *["2025-12-09 09:00:00"] * 3, ids["A"]),
+    )
+    assert delivered == 1
     await buy(harness, ids["A"], "100", at(2025, 12, 10))
     ids["F"] = await join(harness, tg["F"], at(2025, 12, 14))
     await buy(harness, ids["F"], "90", at(2025, 12, 15))

@@ -107,6 +107,16 @@ class ReferralRules(ContentModel):
     friend_points: int = Field(0, ge=0, le=MAX_POINTS)  # for the new customer, after their first purchase
 
 
+class LifetimeAssumptions(ContentModel):
+    """The owner's assumptions for the projected lifetime value (loyalty → lifetime in the content file).
+
+    Unset, the projection takes the expected years from the data (1 ÷ yearly churn, at most 10).
+    """
+
+    years: Decimal | None = Field(None, gt=0, le=100)  # expected years a customer keeps buying
+    gross_margin_percent: Decimal | None = Field(None, gt=0, le=100)  # the value in margin, not revenue
+
+
 class LoyaltyRules(ContentModel):
     currency: str = "UAH"
     tiers: list[Tier] = Field(default_factory=_default_tiers)
@@ -120,6 +130,7 @@ class LoyaltyRules(ContentModel):
     catalog: list[CatalogEntry] = Field(default_factory=list)
     coupons: list[CouponCampaign] = Field(default_factory=list)
     gifts: list[GiftRule] = Field(default_factory=list)
+    lifetime: LifetimeAssumptions = Field(default_factory=lambda: LifetimeAssumptions.model_validate({}))
 
     @field_validator("satisfaction_after", mode="before")
     @classmethod

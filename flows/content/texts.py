@@ -91,7 +91,7 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "progress_next": {"count", "purchases", "tier"},
         "progress_top": {"tier"},
         "receipt": {"amount", "earned", "balance", "points", "progress"},
-        "receipt_spent": {"spent", "value"},
+        "receipt_spent": {"spent", "value", "paid"},
         "receipt_coupon": {"title", "code"},
         "tier_up": {"tier", "percent", "perks"},
         "spend_request": {"points", "value", "amount", "balance"},
