@@ -313,6 +313,7 @@ async def follow_chat_migrations(core: Core, services: dict[str, Any]) -> None:
             use(new)
 
     services["sender"].on_migrate = moved
+    services["sender"].on_topic_lost = services["handoff"].topic_lost
 
 
 def build_handoff(core: Core, sequences: Sequences, staff: Staff) -> Handoff:

@@ -42,7 +42,7 @@ from storage.leads import (
     set_card,
 )
 from storage.messages import MessagesRepo
-from storage.outbox import NewMessage, OutboxRepo, enqueue
+from storage.outbox import NewMessage, OutboxRepo, QueuedMessage, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,59 @@ class Handoff:
             self._topic_locks.pop(customer.id, None)
             return thread_id
 
+    async def _in_current_topic(self, lead: Lead, customer: Customer) -> Lead:
+        """The lead, moved to the customer's topic when the one it was posted in is gone.
+
+        A topic Telegram reported lost, or one a sandbox restart gave to someone else, is no longer the
+        customer's: a new one is made and the card posted again there, so the managers have the context."""
+        if lead.thread_id is None or await self.leads.topic_of(customer.id, lead.chat_id) == lead.thread_id:
+            return lead
+        thread_id = await self._topic_for(customer, lead.chat_id)
+        if thread_id is None:
+            return lead
+        await self.leads.move_to_topic(lead.id, thread_id)
+        moved = replace(lead, thread_id=thread_id)
+        now = self.clock.now()
+        key = f"lead:{lead.id}:card:{thread_id}"
+        card = Outgoing(
+            text=await self.card_text(moved, customer), buttons=self.card_buttons(moved), thread_id=thread_id
+        )
+        async with self.db.transaction() as tx:
+            await enqueue(tx, self._to_managers(key, moved, card, now), now)
+            await set_card(tx, lead.id, await outbox_id_of(tx, key))
+        log.warning(
+            "lead %s: topic %s is gone; the conversation goes on in topic %s", lead.id, lead.thread_id, thread_id
+        )
+        return await self.leads.get(lead.id) or moved
+
+    async def topic_lost(self, row: QueuedMessage) -> bool:
+        """Telegram says the topic a lead's message was for is gone: the message goes to a new topic.
+
+        Called by the sender; True when the message was queued again (in a new topic, after the card)."""
+        thread_id = row.payload.get("thread_id")
+        lead = await self.leads.get(row.lead_id) if row.lead_id is not None else None
+        if thread_id is None or lead is None:
+            return False
+        await self.leads.forget_topic(row.chat_id, int(thread_id))
+        customer = await self.customers.get(lead.customer_id)
+        if customer is None or lead.state not in ("open", "taken") or lead.thread_id != thread_id:
+            return False
+        lead = await self._in_current_topic(lead, customer)
+        if lead.thread_id in (None, thread_id):
+            return False
+        now = self.clock.now()
+        again = NewMessage(
+            key=f"{row.key}:topic:{lead.thread_id}",
+            chat_id=row.chat_id,
+            kind=row.kind,
+            payload=row.payload | {"thread_id": lead.thread_id},
+            due_at=now,
+            transactional=True,
+            lead_id=lead.id,
+        )
+        await self.outbox.enqueue(again, now)
+        return True
+
     # ---- the card -----------------------------------------------------------------------------
 
     async def card_text(self, lead: Lead, customer: Customer | None = None) -> Html:
@@ -287,6 +340,7 @@ class Handoff:
     ) -> None:
         """Pass what the customer wrote to the lead's managers (a copy: text, photo, document, voice …)."""
         assert customer.tg_id is not None
+        lead = await self._in_current_topic(lead, customer)
         now = self.clock.now()
         await self.messages.remember(customer.id, kind, text, now)
         key = f"relay-in:{customer.tg_id}:{message_id}"

@@ -94,6 +94,8 @@ class Sender:
         self.pacer = pacer or Pacer(clock)
         # Called when a group became a supergroup (old id, new id), so the app can remember the new id.
         self.on_migrate: Callable[[int, int], Awaitable[None]] | None = None
+        # Called when Telegram says a row's forum topic is gone; True when the hook re-queued it elsewhere.
+        self.on_topic_lost: Callable[[QueuedMessage], Awaitable[bool]] | None = None
         self._sending: set[int] = set()  # chats with a message in flight: the next one waits for it
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
@@ -346,6 +348,8 @@ class Sender:
             await self.outbox.release(row.id, later, f"429: retry after {result.retry_after:g}s")
         elif status is Delivery.BLOCKED:
             await self._blocked(row, result)
+        elif status is Delivery.REJECTED and await self._topic_lost(row, result):
+            await self.outbox.finish(row.id, "failed", f"topic gone, sent again in a new one: {result.error}")
         elif status is Delivery.REJECTED:
             error = result.error or "rejected by Telegram"
             await self._give_up(row, "failed", error, f"Telegram refused it: {error}")
@@ -360,6 +364,14 @@ class Sender:
             report.add(await self._transient(row, result))
             return
         report.add(_REPORTED.get(status, status.value))
+
+    async def _topic_lost(self, row: QueuedMessage, result: DeliveryResult) -> bool:
+        """A message for a forum topic that no longer exists goes to the hook, which may re-queue it."""
+        if row.payload.get("thread_id") is None or self.on_topic_lost is None:
+            return False
+        if not any(sign in (result.error or "").lower() for sign in _TOPIC_GONE):
+            return False
+        return await self.on_topic_lost(row)
 
     async def _blocked(self, row: QueuedMessage, result: DeliveryResult) -> None:
         await self._give_up(row, "failed", result.error or "blocked by the user", "the customer has blocked the bot")
@@ -397,6 +409,8 @@ class Sender:
         self._halted_until = self.clock.monotonic() + self.policy.halt_seconds
 
 
+# How Telegram says a forum topic no longer exists ("Bad Request: message thread not found", TOPIC_DELETED …).
+_TOPIC_GONE = ("thread not found", "topic_deleted", "topic_id_invalid")
 _MAYBE_LOST = "Telegram's answer was lost after sending"
 _STOPPED_MID_SEND = "the bot stopped while sending"
 # How outcomes are counted in a drain's report.

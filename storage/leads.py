@@ -205,12 +205,28 @@ class LeadsRepo:
         return None if value is None else int(value)
 
     async def save_topic(self, customer_id: int, chat_id: int, thread_id: int, now: datetime) -> None:
+        """The customer's topic from now on. Telegram just created `thread_id`, so a row another customer
+        holds for the same id is stale (its topic is gone, e.g. a sandbox that restarted): it goes."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM manager_topics WHERE chat_id = ? AND thread_id = ? AND customer_id != ?",
+                (chat_id, thread_id, customer_id),
+            )
+            await tx.execute(
+                "INSERT INTO manager_topics (customer_id, chat_id, thread_id, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (customer_id) DO UPDATE SET chat_id = excluded.chat_id, thread_id = excluded.thread_id,"
+                " created_at = excluded.created_at",
+                (customer_id, chat_id, thread_id, to_db(now)),
+            )
+
+    async def forget_topic(self, chat_id: int, thread_id: int) -> None:
+        """Telegram says the topic is gone: nobody's topic any more (the next lead creates a new one)."""
         await self._db.execute(
-            "INSERT INTO manager_topics (customer_id, chat_id, thread_id, created_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (customer_id) DO UPDATE SET chat_id = excluded.chat_id, thread_id = excluded.thread_id,"
-            " created_at = excluded.created_at",
-            (customer_id, chat_id, thread_id, to_db(now)),
+            "DELETE FROM manager_topics WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
         )
+
+    async def move_to_topic(self, lead_id: int, thread_id: int | None) -> None:
+        await self._db.execute("UPDATE leads SET thread_id = ? WHERE id = ?", (thread_id, lead_id))
 
     async def customer_of_topic(self, chat_id: int, thread_id: int) -> int | None:
         value = await self._db.fetch_value(
