@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -411,7 +411,9 @@ def build_loyalty(
     loyalty = Loyalty(db, ledger, purchases_repo, customers_repo, content, notices, clock, zone)
     coupons = Coupons(db, CouponsRepo(db), content, notices, clock, zone)
     referrals = Referrals(db, ledger, loyalty, notices, clock)
-    purchases = Purchases(db, content, loyalty, coupons, referrals, notices, clock)
+    purchases = Purchases(
+        db, content, loyalty, coupons, referrals, notices, clock, timedelta(days=settings.feedback_every_days)
+    )
     sales = Sales(
         db,
         purchases_repo,
