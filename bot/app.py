@@ -332,6 +332,7 @@ def build_handoff(core: Core, sequences: Sequences, staff: Staff) -> Handoff:
         zone=settings.zone,
         manager_chat_id=settings.manager_chat_id,
         reminder_minutes=settings.lead_reminder_minutes,
+        idle_close=timedelta(hours=settings.lead_idle_close_hours) or None,
         card_button_data=lead_button_data,
         role_of=staff.role_of,
     )

@@ -52,6 +52,18 @@ TEXT_LIMIT = 4096
 CardButtonData = Callable[[int, str], str]  # (lead id, action: take | won | lost) → callback data
 
 
+def duration_text(span: timedelta) -> str:
+    """A readable duration: "45 min", "2 h 15 min", "3 d 4 h" (the two largest units)."""
+    minutes = max(int(span.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"
+
+
 class Topics(Protocol):
     """The manager chat's forum topics (implemented with aiogram in bot/manager_chat.py)."""
 
@@ -101,6 +113,7 @@ class Handoff:
     reminder_minutes: int
     card_button_data: CardButtonData
     role_of: RoleOf  # the team flow's answer: owner, manager, cashier or None
+    idle_close: timedelta | None = None  # a taken lead silent this long is closed as "no answer"
     _topic_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     # ---- roles --------------------------------------------------------------------------------
@@ -343,6 +356,7 @@ class Handoff:
         lead = await self._in_current_topic(lead, customer)
         now = self.clock.now()
         await self.messages.remember(customer.id, kind, text, now)
+        await self.leads.customer_wrote(lead.id, now)
         key = f"relay-in:{customer.tg_id}:{message_id}"
         if lead.thread_id is not None:  # the topic says who it is
             copy = Outgoing(copy_chat_id=customer.tg_id, copy_message_id=message_id, thread_id=lead.thread_id)
@@ -436,11 +450,37 @@ class Handoff:
         now = self.clock.now()
         for lead in await self.leads.due_reminders(now):
             raised += await self._remind(lead, now)
+        if self.idle_close:
+            for lead in await self.leads.idle_taken(now - self.idle_close):
+                await self._close_idle(lead, now)
         await self.hold()
         for customer_id in await self.sequences.enrollments.paused_customers():
             if await self.leads.open_for(customer_id) is None:  # closed, but the resume was lost to a crash
                 await self.sequences.resume(customer_id)
         return raised
+
+    async def _close_idle(self, lead: Lead, now: datetime) -> None:
+        """A conversation nobody continued ends ("no answer"): its manager is told, sequences resume."""
+        silent = duration_text(now - lead.last_activity)
+        text = html(
+            "⌛ <b>Lead #{}</b> closed: no answer — no message either way for {}.{}",
+            lead.id,
+            silent,
+            html(" It was {}'s.", lead.taken_by_name) if lead.taken_by_name else "",
+        )
+        note = Outgoing(text=text, thread_id=lead.thread_id, reply_to_outbox=self._card_reply(lead))
+        async with self.db.transaction() as tx:
+            if not await self.leads.close_idle(tx, lead, now):
+                return  # someone wrote in the meantime
+            await enqueue(tx, self._to_managers(f"lead:{lead.id}:idle-closed", lead, note, now), now)
+            await append_event(
+                tx,
+                lead.customer_id,
+                "lead_closed",
+                now,
+                {"lead": lead.id, "outcome": "lost", "reason": "no_answer"},
+            )
+        await self.sequences.resume(lead.customer_id)
 
     async def hold(self) -> int:
         """Pause sequences that run for a customer in a conversation (started by a trigger since, or

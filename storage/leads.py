@@ -31,6 +31,25 @@ class Lead:
     reminders: int
     remind_at: datetime | None
     created_at: datetime
+    last_customer_at: datetime | None = None
+    last_manager_at: datetime | None = None
+    close_reason: str | None = None  # 'no_answer' when closed for silence
+
+    @property
+    def last_activity(self) -> datetime:
+        """The last message either way (or the taking, or the opening)."""
+        moments = (self.created_at, self.taken_at, self.last_customer_at, self.last_manager_at)
+        return max(moment for moment in moments if moment is not None)
+
+    @property
+    def waiting_since(self) -> datetime | None:
+        """Since when the customer waits for an answer: their last message, when no manager wrote after it
+        (a lead nobody answered at all waits since it opened)."""
+        if self.last_customer_at is not None and (
+            self.last_manager_at is None or self.last_customer_at > self.last_manager_at
+        ):
+            return self.last_customer_at
+        return self.created_at if self.last_manager_at is None else None
 
     @property
     def is_open(self) -> bool:
@@ -57,6 +76,9 @@ def _lead(row: Row) -> Lead:
         reminders=row["reminders"],
         remind_at=from_db(row["remind_at"]),
         created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
+        last_customer_at=from_db(row["last_customer_at"]),
+        last_manager_at=from_db(row["last_manager_at"]),
+        close_reason=row["close_reason"],
     )
 
 
@@ -112,7 +134,8 @@ async def answered(tx: Tx, lead_id: int, manager_id: int, manager_name: str, now
     """A manager wrote to the customer: the first answer is timed, and an untaken lead becomes theirs.
     True when this made them the taker."""
     await tx.execute(
-        "UPDATE leads SET first_answer_at = COALESCE(first_answer_at, ?) WHERE id = ?", (to_db(now), lead_id)
+        "UPDATE leads SET first_answer_at = COALESCE(first_answer_at, ?), last_manager_at = ? WHERE id = ?",
+        (to_db(now), to_db(now), lead_id),
     )
     return (
         await tx.execute(
@@ -180,6 +203,45 @@ class LeadsRepo:
             )
             == 1
         )
+
+    async def customer_wrote(self, lead_id: int, now: datetime) -> None:
+        await self._db.execute("UPDATE leads SET last_customer_at = ? WHERE id = ?", (to_db(now), lead_id))
+
+    async def idle_taken(self, before: datetime, limit: int = 100) -> list[Lead]:
+        """Taken leads with no message either way since `before`."""
+        stamp = to_db(before)
+        rows = await self._db.fetch_all(
+            "SELECT * FROM leads WHERE state = 'taken' AND COALESCE(taken_at, created_at) < ?"
+            " AND MAX(COALESCE(taken_at, created_at), COALESCE(last_customer_at, created_at),"
+            " COALESCE(last_manager_at, created_at)) < ? ORDER BY id LIMIT ?",
+            (stamp, stamp, limit),
+        )
+        return [_lead(row) for row in rows]
+
+    async def close_idle(self, tx: Tx, lead: Lead, now: datetime) -> bool:
+        """Close a taken lead for silence, unless someone wrote since it was found idle."""
+        return (
+            await tx.execute(
+                "UPDATE leads SET state = 'lost', close_reason = 'no_answer', closed_at = ?, remind_at = NULL"
+                " WHERE id = ? AND state = 'taken' AND last_customer_at IS ? AND last_manager_at IS ?",
+                (
+                    to_db(now),
+                    lead.id,
+                    to_db(lead.last_customer_at) if lead.last_customer_at else None,
+                    to_db(lead.last_manager_at) if lead.last_manager_at else None,
+                ),
+            )
+            == 1
+        )
+
+    async def open_leads(self, limit: int = 30) -> list[tuple[Lead, str]]:
+        """Open and taken leads with the customer's name, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT l.*, COALESCE(c.first_name, c.username, '#' || c.id) AS customer_name FROM leads l"
+            " JOIN customers c ON c.id = l.customer_id WHERE l.state IN ('open', 'taken') ORDER BY l.id LIMIT ?",
+            (limit,),
+        )
+        return [(_lead(row), row["customer_name"]) for row in rows]
 
     async def due_reminders(self, now: datetime, limit: int = 100) -> list[Lead]:
         rows = await self._db.fetch_all(
