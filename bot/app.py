@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ from handlers.middlewares import CustomerMiddleware, InFlightMiddleware, SamePre
 from handlers.sequences import sequence_button_data
 from storage.analytics import AnalyticsRepo
 from storage.broadcasts import BroadcastsRepo
+from storage.contact_policy import broadcast_ahead
 from storage.coupons import CouponsRepo
 from storage.customers import CustomersRepo
 from storage.db import Database
@@ -258,6 +260,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         core.pacer,
         actions=AiogramChatActions(core.bot),
     )
+    sender.broadcast_ahead = functools.partial(broadcast_ahead, db)
     await sender.recover()
     staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock, settings.manager_chat_id)
     menus = Menus(core.bot, content, staff, core.customers)
@@ -448,6 +451,7 @@ def send_policy(settings: Settings) -> SendPolicy:
         quiet_end=quiet[1] if quiet else time(0),
         budget_day=settings.contact_budget_per_day,
         budget_week=settings.contact_budget_per_week,
+        broadcast_reserve=timedelta(hours=settings.broadcast_reserve_hours),
         zone=settings.zone,
     )
 

@@ -39,6 +39,9 @@ class SendPolicy:
     zone: tzinfo = UTC
     halt_seconds: float = 300.0  # after a revoked token or a conflict, how long before sending is tried again
     confirm_attempts: int = 4  # recording an outcome is retried (e.g. "database is locked") this often
+    # Broadcasts come first: while one is due for a customer within this time, automatic messages leave
+    # the last slot of each budget to it (README "Contact policy"). Zero: no reserve.
+    broadcast_reserve: timedelta = timedelta(0)
 
 
 def quiet_until(moment: datetime, policy: SendPolicy) -> datetime | None:
@@ -96,6 +99,8 @@ class Sender:
         self.on_migrate: Callable[[int, int], Awaitable[None]] | None = None
         # Called when Telegram says a row's forum topic is gone; True when the hook re-queued it elsewhere.
         self.on_topic_lost: Callable[[QueuedMessage], Awaitable[bool]] | None = None
+        # When the next broadcast that may reach a customer is due, if before a moment (the reserve's window).
+        self.broadcast_ahead: Callable[[int, datetime], Awaitable[datetime | None]] | None = None
         self._sending: set[int] = set()  # chats with a message in flight: the next one waits for it
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
@@ -238,7 +243,9 @@ class Sender:
         message = Outgoing.from_payload(row.payload).replying_to(target.tg_message_id if target else None)
         return replace(row, payload=row.payload | message.to_payload() | {"reply_to_outbox": None})
 
-    async def _give_up(self, row: QueuedMessage, state: str, reason: str, why: str, *, unknown: bool = False) -> None:
+    async def _give_up(
+        self, row: QueuedMessage, state: str, reason: str, why: str, *, unknown: bool = False
+    ) -> None:
         """End a row for good; a row that asked to be reported (`on_fail`) queues its notice with it.
 
         A fate that is unknown uses the notice's `unknown_text` when it has one ("may not have been
@@ -285,24 +292,33 @@ class Sender:
             report.add("postponed")
             return False
         if customer is not None:
-            budget_free = await self._budget_frees_at(customer)
+            budget_free = await self._budget_frees_at(customer, automatic=row.broadcast_id is None)
             if budget_free is not None:
                 await self.outbox.postpone(row.id, budget_free, "contact budget")
                 report.add("postponed")
                 return False
         return True
 
-    async def _budget_frees_at(self, customer: Customer) -> datetime | None:
-        """When the customer may next get a proactive message, or None if they may now."""
+    async def _budget_frees_at(self, customer: Customer, *, automatic: bool = False) -> datetime | None:
+        """When the customer may next get a proactive message, or None if they may now.
+
+        An automatic message (not a broadcast) may not take the last slot of a budget while a broadcast is
+        due for the customer within `broadcast_reserve`: it waits until the broadcast went out (or a slot
+        is free even with one kept back)."""
         now = self.clock.now()
         week = await self.outbox.proactive_sent_since(customer.id, now - timedelta(days=7))
         day = [moment for moment in week if moment > now - timedelta(days=1)]
-        frees = []
-        if len(day) >= self.policy.budget_day:
-            frees.append(day[-self.policy.budget_day] + timedelta(days=1))
-        if len(week) >= self.policy.budget_week:
-            frees.append(week[-self.policy.budget_week] + timedelta(days=7))
-        return max(frees) if frees else None
+        frees = _frees_at(day, week, self.policy.budget_day, self.policy.budget_week)
+        if frees is not None or not automatic or not self.policy.broadcast_reserve or self.broadcast_ahead is None:
+            return frees
+        reserved = _frees_at(day, week, self.policy.budget_day - 1, self.policy.budget_week - 1)
+        if reserved is None:
+            return None
+        ahead = await self.broadcast_ahead(customer.id, now + self.policy.broadcast_reserve)
+        if ahead is None:
+            return None
+        # Look again once the broadcast is due (it keeps its slot while it waits to go out).
+        return min(reserved, max(ahead, now + timedelta(minutes=1)))
 
     async def _send(self, row: QueuedMessage, report: DrainReport, gate: asyncio.Semaphore) -> None:
         try:
@@ -333,7 +349,9 @@ class Sender:
                 return
             except Exception as exc:
                 if attempt == self.policy.confirm_attempts:
-                    log.warning("could not record outcome %s of outbox row %s: %r", result.status.value, row.id, exc)
+                    log.warning(
+                        "could not record outcome %s of outbox row %s: %r", result.status.value, row.id, exc
+                    )
                     report.add("unrecorded")
                     return
                 await self.clock.sleep(0.05 * 2**attempt)
@@ -374,7 +392,9 @@ class Sender:
         return await self.on_topic_lost(row)
 
     async def _blocked(self, row: QueuedMessage, result: DeliveryResult) -> None:
-        await self._give_up(row, "failed", result.error or "blocked by the user", "the customer has blocked the bot")
+        await self._give_up(
+            row, "failed", result.error or "blocked by the user", "the customer has blocked the bot"
+        )
         if row.customer_id is not None:
             await self.customers.set_unreachable(row.customer_id, self.clock.now())
             await self.outbox.cancel_pending_for_customer(row.customer_id, "customer blocked the bot")
@@ -393,7 +413,9 @@ class Sender:
         """The group became a supergroup: this row and everything queued for the group follow it."""
         await self.outbox.release(row.id, self.clock.now(), f"chat moved to {new_chat_id}")
         moved = await self.outbox.move_chat(row.chat_id, new_chat_id)
-        log.warning("chat %s is now supergroup %s; %d queued message(s) follow it", row.chat_id, new_chat_id, moved)
+        log.warning(
+            "chat %s is now supergroup %s; %d queued message(s) follow it", row.chat_id, new_chat_id, moved
+        )
         if self.on_migrate is not None:
             await self.on_migrate(row.chat_id, new_chat_id)
 
@@ -407,6 +429,19 @@ class Sender:
                 self.policy.halt_seconds,
             )
         self._halted_until = self.clock.monotonic() + self.policy.halt_seconds
+
+
+def _frees_at(day: list[datetime], week: list[datetime], day_limit: int, week_limit: int) -> datetime | None:
+    """When a budget of `day_limit` per 24 h and `week_limit` per 7 days has room again, given the send times
+    (oldest first); None when it has room now. A limit of zero never has room (`datetime.max`)."""
+    if day_limit <= 0 or week_limit <= 0:
+        return datetime.max.replace(tzinfo=UTC)
+    frees = []
+    if len(day) >= day_limit:
+        frees.append(day[-day_limit] + timedelta(days=1))
+    if len(week) >= week_limit:
+        frees.append(week[-week_limit] + timedelta(days=7))
+    return max(frees) if frees else None
 
 
 # How Telegram says a forum topic no longer exists ("Bad Request: message thread not found", TOPIC_DELETED …).

@@ -3,9 +3,13 @@ FEEDBACK_EVERY_DAYS and not again after an answer; broadcasts not starved by aut
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.sandbox.driver import ChatDriver
+from flows.markup import html
+from flows.messenger import Outgoing
+from storage.outbox import NewMessage
+from tests.broadcast_helpers import SALE, customer, wizard
 from tests.conftest import Harness
 from tests.loyalty_helpers import card_code, count, deliver, hire
 
@@ -63,3 +67,41 @@ async def test_an_answer_drops_the_questions_still_waiting(harness: Harness, cha
     await chat.click("4", message=question)
     await days_pass(harness, 3)
     assert count(chat, QUESTION) == 1
+
+
+async def go_to(harness: Harness, moment: datetime) -> None:
+    """Move the clock to `moment` in steps of a few minutes, running the jobs (and the sender) as it goes."""
+    while harness.clock.now() < moment:
+        await harness.advance(minutes=min(10, max((moment - harness.clock.now()).total_seconds() / 60, 0.05)))
+
+
+async def test_a_scheduled_broadcast_is_not_starved_by_automatic_messages(harness: Harness) -> None:
+    """Budget 2 a day; an automatic message due an hour before the owner's broadcast waits for it."""
+    anna = await customer(harness, 1001)  # Monday 14:00 Kyiv; her welcome message takes one slot today
+    chat = harness.chat(1001)
+    await deliver(harness)
+    await wizard(harness, "everyone", when="06.01 10:00")  # tomorrow morning
+    now = harness.clock.now()
+    automatic = Outgoing(text=html("Your weekly tip: stretch!"))
+    await harness.services["outbox"].enqueue(
+        NewMessage(
+            key="tip:1",
+            chat_id=1001,
+            kind="sequence",
+            payload=automatic.to_payload(),
+            due_at=datetime(2026, 1, 6, 7, 30, tzinfo=UTC),  # 09:30 Kyiv
+            customer_id=anna.id,
+        ),
+        now,
+    )
+
+    await go_to(harness, datetime(2026, 1, 6, 8, 5, tzinfo=UTC))  # 10:05 Kyiv
+
+    seen = [str(m) for m in chat.messages()]
+    assert any(SALE in text for text in seen), seen  # the broadcast arrived on time
+    assert not any("weekly tip" in text for text in seen)  # the tip did not take its slot
+    await go_to(harness, datetime(2026, 1, 7, 9, 0, tzinfo=UTC))
+    seen = [str(m) for m in chat.messages()]
+    assert [i for i, text in enumerate(seen) if "weekly tip" in text] > [
+        i for i, text in enumerate(seen) if SALE in text
+    ]  # the tip still comes, after the broadcast
