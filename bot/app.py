@@ -272,6 +272,8 @@ async def build_services(core: Core) -> dict[str, Any]:
     sequences.earliest_send = sender.earliest_send
     if settings.manager_chat_id is not None:
         loyalty["feedback"].open_lead = handoff.open_lead
+    console = await build_console(core, loyalty["coupons"])
+    console["broadcasts"].earliest_send = sender.earliest_send
     return {
         "settings": settings,
         "content": content,
@@ -289,7 +291,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
         "menus": menus,
-        **await build_console(core, loyalty["coupons"]),
+        **console,
         **loyalty,
     }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.sandbox.driver import ChatDriver
 from flows.markup import html
 from flows.messenger import Outgoing
@@ -105,3 +107,28 @@ async def test_a_scheduled_broadcast_is_not_starved_by_automatic_messages(harnes
     assert [i for i, text in enumerate(seen) if "weekly tip" in text] > [
         i for i, text in enumerate(seen) if SALE in text
     ]  # the tip still comes, after the broadcast
+
+
+@pytest.mark.parametrize("settings_overrides", [{"contact_budget_per_day": 1}])
+async def test_progress_says_who_is_held_by_contact_limits_and_until_when(harness: Harness) -> None:
+    for n in range(2):
+        await customer(harness, 1001 + n, f"C{n}")  # Monday 14:00 Kyiv; a welcome at 15:00 takes their one slot
+    await deliver(harness)
+    await harness.advance(hours=1)
+    boss = await wizard(harness, "everyone")
+    await deliver(harness)
+    progress = boss.last_text()
+    assert "⏳ 2 held by contact limits until 06.01 15:00" in progress, progress  # 24 h after their welcome
+    assert "about 24 h left" in progress, progress  # not "about 1 s"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"contact_budget_per_day": 5}])
+async def test_progress_counts_the_quiet_hours_ahead(harness: Harness) -> None:
+    for n in range(3):
+        await customer(harness, 1001 + n, f"C{n}")
+    await go_to(harness, datetime(2026, 1, 5, 20, 0, tzinfo=UTC))  # 22:00 Kyiv: quiet until 09:00
+    boss = await wizard(harness, "everyone")
+    await deliver(harness)
+    progress = boss.last_text()
+    assert "🌙 3 waiting for quiet hours to end (09:00)" in progress, progress
+    assert "about 11 h" in progress, progress
