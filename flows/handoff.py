@@ -256,9 +256,12 @@ class Handoff:
         customer = await self.customers.get(lead.customer_id)
         if customer is None or lead.state not in ("open", "taken") or lead.thread_id != thread_id:
             return False
+        was_card = row.id == lead.card_outbox_id
         lead = await self._in_current_topic(lead, customer)
         if lead.thread_id in (None, thread_id):
             return False
+        if was_card:  # the card was posted again in the new topic: that is the one
+            return True
         now = self.clock.now()
         again = NewMessage(
             key=f"{row.key}:topic:{lead.thread_id}",

@@ -74,3 +74,21 @@ async def test_a_reused_thread_id_after_a_sandbox_restart_does_not_break_the_nex
     anna_topic_now = await leads.topic_of((await customer_of(harness)).id, MANAGERS)
     assert anna_topic_now not in (None, boris_topic.message_thread_id)
     assert texts(group_messages(harness, thread_id=anna_topic_now)[1:]) == "Hello again"
+
+
+async def test_a_new_lead_after_the_topic_was_deleted_gets_one_card_in_a_new_topic(harness: Harness) -> None:
+    olga, _ = await manager_chat(harness)
+    anna = harness.chat(1001)
+    await anna.send("/manager")
+    await settle(harness)
+    await olga.click("Won", message=group_messages(harness)[0])
+    [old] = harness.emu.topics(MANAGERS)
+    harness.emu.delete_topic(MANAGERS, old.message_thread_id)
+
+    await anna.send("/manager")
+    await settle(harness)
+
+    [new] = harness.emu.topics(MANAGERS)
+    cards = [m for m in group_messages(harness, thread_id=new.message_thread_id) if "Why:" in (m.plain_text or "")]
+    assert len(cards) == 1 and "Lead #2" in cards[0].plain_text
+    assert "went wrong" not in texts(anna.messages()).lower()
