@@ -37,6 +37,8 @@ async def leads_report(message: Message, handoff: Handoff, clock: Clock) -> None
     won, lost = stats.by_state.get("won", 0), stats.by_state.get("lost", 0)
     if won + lost:
         lines.append(html("won {} / lost {} — {:.0%} won", won, lost, won / (won + lost)))
+        if stats.no_answer:
+            lines.append(html("closed for silence (no answer): {} of the lost", stats.no_answer))
     if stats.answer_minutes:
         times = stats.answer_minutes
         lines.append(

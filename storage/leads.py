@@ -163,6 +163,7 @@ class LeadStats:
     by_cause: dict[str, int]
     answer_minutes: list[float]  # minutes from the lead to the first manager message, per answered lead
     waiting: list[Row]  # open leads nobody took: id, customer name, created_at
+    no_answer: int = 0  # of the lost ones, closed for silence (LEAD_IDLE_CLOSE_HOURS)
 
 
 class LeadsRepo:
@@ -317,9 +318,13 @@ class LeadsRepo:
             "SELECT l.id, COALESCE(c.first_name, c.username, '#' || c.id) AS name, l.created_at FROM leads l"
             " JOIN customers c ON c.id = l.customer_id WHERE l.state = 'open' ORDER BY l.id LIMIT 20"
         )
+        silent = await self._db.fetch_value(
+            "SELECT COUNT(*) FROM leads WHERE created_at >= ? AND close_reason = 'no_answer'", (stamp,)
+        )
         return LeadStats(
             {row[0]: row[1] for row in states},
             {row[0]: row[1] for row in causes},
             [max(float(row[0]), 0.0) for row in answers],
             waiting,
+            int(silent or 0),
         )

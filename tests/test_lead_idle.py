@@ -50,6 +50,8 @@ async def test_a_silent_taken_lead_closes_as_no_answer_and_sequences_resume(harn
     assert "Lead #1</b>" not in note and "closed: no answer" in note and "Olga" in note
     customer = await customer_of(harness)
     assert [e.state for e in await harness.services["enrollments"].for_customer(customer.id)] == ["active"]
+    report = texts(await harness.chat(OWNER_ID, first_name="Owner").send("/leads"))
+    assert "closed for silence (no answer): 1 of the lost" in report
     await harness.advance(hours=6)  # past the quiet hours
     await settle(harness)
     assert "Here is how it works" in texts(anna.messages())
