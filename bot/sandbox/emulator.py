@@ -921,9 +921,7 @@ class Emulator:
         names = frozenset(m.lower() for m in methods) or None
         self._faults.extend(_Fault(ApiError(status, description), names) for _ in range(count))
 
-    def inject_fault(
-        self, kind: str, count: int = 1, *, methods: tuple[str, ...] = (), migrate_to: int = 0
-    ) -> None:
+    def inject_fault(self, kind: str, count: int = 1, *, methods: tuple[str, ...] = (), migrate_to: int = 0) -> None:
         """Make the next ``count`` calls (message-sending ones, or ``methods``) meet a real-world fault.
 
         After the call is carried out (the message exists): ``timeout`` (no answer until the emulator
