@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -68,6 +69,7 @@ from handlers.sequences import sequence_button_data
 from storage.analytics import AnalyticsRepo
 from storage.audience import set_owners
 from storage.broadcasts import BroadcastsRepo
+from storage.contact_policy import broadcast_ahead
 from storage.coupons import CouponsRepo
 from storage.customers import CustomersRepo
 from storage.db import Database
@@ -261,6 +263,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         core.pacer,
         actions=AiogramChatActions(core.bot),
     )
+    sender.broadcast_ahead = functools.partial(broadcast_ahead, db)
     await sender.recover()
     staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock, settings.manager_chat_id)
     menus = Menus(core.bot, content, staff, core.customers)
@@ -272,6 +275,8 @@ async def build_services(core: Core) -> dict[str, Any]:
     sequences.earliest_send = sender.earliest_send
     if settings.manager_chat_id is not None:
         loyalty["feedback"].open_lead = handoff.open_lead
+    console = await build_console(core, loyalty["coupons"])
+    console["broadcasts"].earliest_send = sender.earliest_send
     return {
         "settings": settings,
         "content": content,
@@ -289,7 +294,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
         "menus": menus,
-        **await build_console(core, loyalty["coupons"]),
+        **console,
         **loyalty,
     }
 
@@ -316,6 +321,7 @@ async def follow_chat_migrations(core: Core, services: dict[str, Any]) -> None:
             use(new)
 
     services["sender"].on_migrate = moved
+    services["sender"].on_topic_lost = services["handoff"].topic_lost
 
 
 def build_handoff(core: Core, sequences: Sequences, staff: Staff) -> Handoff:
@@ -334,6 +340,7 @@ def build_handoff(core: Core, sequences: Sequences, staff: Staff) -> Handoff:
         zone=settings.zone,
         manager_chat_id=settings.manager_chat_id,
         reminder_minutes=settings.lead_reminder_minutes,
+        idle_close=timedelta(hours=settings.lead_idle_close_hours) or None,
         card_button_data=lead_button_data,
         role_of=staff.role_of,
     )
@@ -433,7 +440,9 @@ def build_loyalty(
     loyalty = Loyalty(db, ledger, purchases_repo, customers_repo, content, notices, clock, zone)
     coupons = Coupons(db, CouponsRepo(db), content, notices, clock, zone)
     referrals = Referrals(db, ledger, loyalty, notices, clock)
-    purchases = Purchases(db, content, loyalty, coupons, referrals, notices, clock)
+    purchases = Purchases(
+        db, content, loyalty, coupons, referrals, notices, clock, timedelta(days=settings.feedback_every_days)
+    )
     sales = Sales(
         db,
         purchases_repo,
@@ -467,6 +476,7 @@ def send_policy(settings: Settings) -> SendPolicy:
         quiet_end=quiet[1] if quiet else time(0),
         budget_day=settings.contact_budget_per_day,
         budget_week=settings.contact_budget_per_week,
+        broadcast_reserve=timedelta(hours=settings.broadcast_reserve_hours),
         zone=settings.zone,
     )
 

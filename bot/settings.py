@@ -86,6 +86,19 @@ class Settings(BaseSettings):
     lead_reminder_minutes: int = Field(
         15, ge=0, le=1440, description="Raise a lead nobody took after this many working minutes; 0: never"
     )
+    lead_idle_close_hours: int = Field(
+        72, ge=0, le=24 * 90, description="Close a taken lead as 'no answer' after this many quiet hours; 0: never"
+    )
+    feedback_every_days: int = Field(
+        30, ge=0, le=3650, description="Ask the satisfaction question at most once per customer in this many days"
+    )
+    broadcast_reserve_hours: int = Field(
+        24,
+        ge=0,
+        le=24 * 7,
+        description="Automatic messages leave a customer's last budget slot to a broadcast"
+        " scheduled for them within this many hours; 0: no reserve",
+    )
     api_token: SecretStr | None = Field(None, description="Bearer token for POST /api/purchases; empty: API off")
     api_host: str = Field("127.0.0.1", description="Where the purchases API listens")
     api_port: int = Field(8081, ge=0, le=65535, description="Its port (0: any free port)")

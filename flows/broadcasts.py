@@ -31,6 +31,7 @@ from storage.broadcasts import (
     offer_key,
     take_coupon,
 )
+from storage.contact_policy import HeldBack, held_back
 from storage.coupons import coupon_by_key
 from storage.customers import Customer
 from storage.db import Database
@@ -95,6 +96,9 @@ class Broadcasts:
     board: ProgressBoard | None = None
     controls: ControlButtons | None = None
     drafting: set[int] = field(default_factory=set)  # who has a draft open: customers' messages skip the DB
+    # When a proactive message due at a moment may go out as far as quiet hours go (the sender's rule), so
+    # the estimate counts the quiet hours rows not tried yet will meet.
+    earliest_send: Callable[[datetime], datetime] | None = None
 
     async def load(self) -> None:
         """At start-up: remember who is in the middle of the wizard (it survives restarts)."""
@@ -316,7 +320,8 @@ class Broadcasts:
             )
         else:
             lines.append(Html(self._figures(counts)))  # plain text, escaped
-            lines.extend(Html(line) for line in self._remaining(broadcast, counts))
+            held = await held_back(self.db, broadcast.id) if broadcast.live and not broadcast.paused else []
+            lines.extend(Html(line) for line in self._remaining(broadcast, counts, held))
         if broadcast.coupon:
             limit = f" of {broadcast.coupon_limit}" if broadcast.coupon_limit else ""
             lines.append(html("🎟 Coupons taken: {}{}", broadcast.coupons_issued, limit))
@@ -331,7 +336,9 @@ class Broadcasts:
             parts.append(f"cancelled {counts.cancelled:,}")
         return " · ".join(parts)
 
-    def _remaining(self, broadcast: Broadcast, counts: Counts) -> list[str]:
+    def _remaining(self, broadcast: Broadcast, counts: Counts, held: list[HeldBack]) -> list[str]:
+        """What is left and an honest estimate: the pace, the quiet hours ahead, and the rows the sender
+        moved later (quiet hours, contact limits), each said with until when."""
         if not broadcast.live or (broadcast.state == "sending" and not counts.remaining):
             return []
         if broadcast.paused:
@@ -340,10 +347,15 @@ class Broadcasts:
         seconds = counts.remaining / self.rate
         if counts.last_due is not None:
             seconds = max(seconds, (counts.last_due - now).total_seconds())
-        line = f"Remaining: {counts.remaining:,} · about {_duration(seconds)} left"
-        lines = [line]
-        if counts.postponed:
-            lines.append(f"🌙 {counts.postponed:,} wait for quiet hours or the contact budget")
+        if self.earliest_send is not None and counts.remaining:
+            seconds = max(seconds, (self.earliest_send(now) - now).total_seconds() + counts.remaining / self.rate)
+        lines = [f"Remaining: {counts.remaining:,} · about {_duration(seconds)} left"]
+        for group in held:
+            local = group.until.astimezone(self.zone)
+            if group.reason == "quiet hours":
+                lines.append(f"🌙 {group.count:,} waiting for quiet hours to end ({local:%H:%M})")
+            else:
+                lines.append(f"⏳ {group.count:,} held by contact limits until {local:%d.%m %H:%M}")
         return lines
 
     # ---- customers' buttons --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from flows.formatting import money
 from flows.loyalty import Loyalty
 from flows.markup import html
 from flows.notices import Notices
+from storage.contact_policy import drop_unsent_questions
 from storage.customers import Customer
 from storage.db import Database
 from storage.purchases import PurchasesRepo, record_feedback
@@ -51,6 +52,8 @@ class Feedback:
         async with self.db.transaction() as tx:
             if not await record_feedback(tx, purchase_id, customer.id, score, now):
                 return Rated.ALREADY
+            # Answered: the questions still waiting for other purchases would only nag (README "Contact policy").
+            await drop_unsent_questions(tx, customer.id, "the customer answered a satisfaction question")
             if score > LOW_SCORE:
                 return Rated.THANKS
             amount = money(purchase.amount, self.content.loyalty.currency, "en")

@@ -42,7 +42,7 @@ from storage.leads import (
     set_card,
 )
 from storage.messages import MessagesRepo
-from storage.outbox import NewMessage, OutboxRepo, enqueue
+from storage.outbox import NewMessage, OutboxRepo, QueuedMessage, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,18 @@ MAX_REMINDERS = 3
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
 CardButtonData = Callable[[int, str], str]  # (lead id, action: take | won | lost) → callback data
+
+
+def duration_text(span: timedelta) -> str:
+    """A readable duration: "45 min", "2 h 15 min", "3 d 4 h" (the two largest units)."""
+    minutes = max(int(span.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"
 
 
 class Topics(Protocol):
@@ -101,6 +113,7 @@ class Handoff:
     reminder_minutes: int
     card_button_data: CardButtonData
     role_of: RoleOf  # the team flow's answer: owner, manager, cashier or None
+    idle_close: timedelta | None = None  # a taken lead silent this long is closed as "no answer"
     _topic_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     # ---- roles --------------------------------------------------------------------------------
@@ -206,6 +219,62 @@ class Handoff:
             self._topic_locks.pop(customer.id, None)
             return thread_id
 
+    async def _in_current_topic(self, lead: Lead, customer: Customer) -> Lead:
+        """The lead, moved to the customer's topic when the one it was posted in is gone.
+
+        A topic Telegram reported lost, or one a sandbox restart gave to someone else, is no longer the
+        customer's: a new one is made and the card posted again there, so the managers have the context."""
+        if lead.thread_id is None or await self.leads.topic_of(customer.id, lead.chat_id) == lead.thread_id:
+            return lead
+        thread_id = await self._topic_for(customer, lead.chat_id)
+        if thread_id is None:
+            return lead
+        await self.leads.move_to_topic(lead.id, thread_id)
+        moved = replace(lead, thread_id=thread_id)
+        now = self.clock.now()
+        key = f"lead:{lead.id}:card:{thread_id}"
+        card = Outgoing(
+            text=await self.card_text(moved, customer), buttons=self.card_buttons(moved), thread_id=thread_id
+        )
+        async with self.db.transaction() as tx:
+            await enqueue(tx, self._to_managers(key, moved, card, now), now)
+            await set_card(tx, lead.id, await outbox_id_of(tx, key))
+        log.warning(
+            "lead %s: topic %s is gone; the conversation goes on in topic %s", lead.id, lead.thread_id, thread_id
+        )
+        return await self.leads.get(lead.id) or moved
+
+    async def topic_lost(self, row: QueuedMessage) -> bool:
+        """Telegram says the topic a lead's message was for is gone: the message goes to a new topic.
+
+        Called by the sender; True when the message was queued again (in a new topic, after the card)."""
+        thread_id = row.payload.get("thread_id")
+        lead = await self.leads.get(row.lead_id) if row.lead_id is not None else None
+        if thread_id is None or lead is None:
+            return False
+        await self.leads.forget_topic(row.chat_id, int(thread_id))
+        customer = await self.customers.get(lead.customer_id)
+        if customer is None or lead.state not in ("open", "taken") or lead.thread_id != thread_id:
+            return False
+        was_card = row.id == lead.card_outbox_id
+        lead = await self._in_current_topic(lead, customer)
+        if lead.thread_id in (None, thread_id):
+            return False
+        if was_card:  # the card was posted again in the new topic: that is the one
+            return True
+        now = self.clock.now()
+        again = NewMessage(
+            key=f"{row.key}:topic:{lead.thread_id}",
+            chat_id=row.chat_id,
+            kind=row.kind,
+            payload=row.payload | {"thread_id": lead.thread_id},
+            due_at=now,
+            transactional=True,
+            lead_id=lead.id,
+        )
+        await self.outbox.enqueue(again, now)
+        return True
+
     # ---- the card -----------------------------------------------------------------------------
 
     async def card_text(self, lead: Lead, customer: Customer | None = None) -> Html:
@@ -287,8 +356,10 @@ class Handoff:
     ) -> None:
         """Pass what the customer wrote to the lead's managers (a copy: text, photo, document, voice …)."""
         assert customer.tg_id is not None
+        lead = await self._in_current_topic(lead, customer)
         now = self.clock.now()
         await self.messages.remember(customer.id, kind, text, now)
+        await self.leads.customer_wrote(lead.id, now)
         key = f"relay-in:{customer.tg_id}:{message_id}"
         if lead.thread_id is not None:  # the topic says who it is
             copy = Outgoing(copy_chat_id=customer.tg_id, copy_message_id=message_id, thread_id=lead.thread_id)
@@ -382,11 +453,37 @@ class Handoff:
         now = self.clock.now()
         for lead in await self.leads.due_reminders(now):
             raised += await self._remind(lead, now)
+        if self.idle_close:
+            for lead in await self.leads.idle_taken(now - self.idle_close):
+                await self._close_idle(lead, now)
         await self.hold()
         for customer_id in await self.sequences.enrollments.paused_customers():
             if await self.leads.open_for(customer_id) is None:  # closed, but the resume was lost to a crash
                 await self.sequences.resume(customer_id)
         return raised
+
+    async def _close_idle(self, lead: Lead, now: datetime) -> None:
+        """A conversation nobody continued ends ("no answer"): its manager is told, sequences resume."""
+        silent = duration_text(now - lead.last_activity)
+        text = html(
+            "⌛ <b>Lead #{}</b> closed: no answer — no message either way for {}.{}",
+            lead.id,
+            silent,
+            html(" It was {}'s.", lead.taken_by_name) if lead.taken_by_name else "",
+        )
+        note = Outgoing(text=text, thread_id=lead.thread_id, reply_to_outbox=self._card_reply(lead))
+        async with self.db.transaction() as tx:
+            if not await self.leads.close_idle(tx, lead, now):
+                return  # someone wrote in the meantime
+            await enqueue(tx, self._to_managers(f"lead:{lead.id}:idle-closed", lead, note, now), now)
+            await append_event(
+                tx,
+                lead.customer_id,
+                "lead_closed",
+                now,
+                {"lead": lead.id, "outcome": "lost", "reason": "no_answer"},
+            )
+        await self.sequences.resume(lead.customer_id)
 
     async def hold(self) -> int:
         """Pause sequences that run for a customer in a conversation (started by a trigger since, or

@@ -39,6 +39,9 @@ class SendPolicy:
     zone: tzinfo = UTC
     halt_seconds: float = 300.0  # after a revoked token or a conflict, how long before sending is tried again
     confirm_attempts: int = 4  # recording an outcome is retried (e.g. "database is locked") this often
+    # Broadcasts come first: while one is due for a customer within this time, automatic messages leave
+    # the last slot of each budget to it (README "Contact policy"). Zero: no reserve.
+    broadcast_reserve: timedelta = timedelta(0)
 
 
 def quiet_until(moment: datetime, policy: SendPolicy) -> datetime | None:
@@ -94,6 +97,10 @@ class Sender:
         self.pacer = pacer or Pacer(clock)
         # Called when a group became a supergroup (old id, new id), so the app can remember the new id.
         self.on_migrate: Callable[[int, int], Awaitable[None]] | None = None
+        # Called when Telegram says a row's forum topic is gone; True when the hook re-queued it elsewhere.
+        self.on_topic_lost: Callable[[QueuedMessage], Awaitable[bool]] | None = None
+        # When the next broadcast that may reach a customer is due, if before a moment (the reserve's window).
+        self.broadcast_ahead: Callable[[int, datetime], Awaitable[datetime | None]] | None = None
         self._sending: set[int] = set()  # chats with a message in flight: the next one waits for it
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
@@ -283,24 +290,33 @@ class Sender:
             report.add("postponed")
             return False
         if customer is not None:
-            budget_free = await self._budget_frees_at(customer)
+            budget_free = await self._budget_frees_at(customer, automatic=row.broadcast_id is None)
             if budget_free is not None:
                 await self.outbox.postpone(row.id, budget_free, "contact budget")
                 report.add("postponed")
                 return False
         return True
 
-    async def _budget_frees_at(self, customer: Customer) -> datetime | None:
-        """When the customer may next get a proactive message, or None if they may now."""
+    async def _budget_frees_at(self, customer: Customer, *, automatic: bool = False) -> datetime | None:
+        """When the customer may next get a proactive message, or None if they may now.
+
+        An automatic message (not a broadcast) may not take the last slot of a budget while a broadcast is
+        due for the customer within `broadcast_reserve`: it waits until the broadcast went out (or a slot
+        is free even with one kept back)."""
         now = self.clock.now()
         week = await self.outbox.proactive_sent_since(customer.id, now - timedelta(days=7))
         day = [moment for moment in week if moment > now - timedelta(days=1)]
-        frees = []
-        if len(day) >= self.policy.budget_day:
-            frees.append(day[-self.policy.budget_day] + timedelta(days=1))
-        if len(week) >= self.policy.budget_week:
-            frees.append(week[-self.policy.budget_week] + timedelta(days=7))
-        return max(frees) if frees else None
+        frees = _frees_at(day, week, self.policy.budget_day, self.policy.budget_week)
+        if frees is not None or not automatic or not self.policy.broadcast_reserve or self.broadcast_ahead is None:
+            return frees
+        reserved = _frees_at(day, week, self.policy.budget_day - 1, self.policy.budget_week - 1)
+        if reserved is None:
+            return None
+        ahead = await self.broadcast_ahead(customer.id, now + self.policy.broadcast_reserve)
+        if ahead is None:
+            return None
+        # Look again once the broadcast is due (it keeps its slot while it waits to go out).
+        return min(reserved, max(ahead, now + timedelta(minutes=1)))
 
     async def _send(self, row: QueuedMessage, report: DrainReport, gate: asyncio.Semaphore) -> None:
         try:
@@ -346,6 +362,8 @@ class Sender:
             await self.outbox.release(row.id, later, f"429: retry after {result.retry_after:g}s")
         elif status is Delivery.BLOCKED:
             await self._blocked(row, result)
+        elif status is Delivery.REJECTED and await self._topic_lost(row, result):
+            await self.outbox.finish(row.id, "failed", f"topic gone, sent again in a new one: {result.error}")
         elif status is Delivery.REJECTED:
             error = result.error or "rejected by Telegram"
             await self._give_up(row, "failed", error, f"Telegram refused it: {error}")
@@ -361,8 +379,18 @@ class Sender:
             return
         report.add(_REPORTED.get(status, status.value))
 
+    async def _topic_lost(self, row: QueuedMessage, result: DeliveryResult) -> bool:
+        """A message for a forum topic that no longer exists goes to the hook, which may re-queue it."""
+        if row.payload.get("thread_id") is None or self.on_topic_lost is None:
+            return False
+        if not any(sign in (result.error or "").lower() for sign in _TOPIC_GONE):
+            return False
+        return await self.on_topic_lost(row)
+
     async def _blocked(self, row: QueuedMessage, result: DeliveryResult) -> None:
-        await self._give_up(row, "failed", result.error or "blocked by the user", "the customer has blocked the bot")
+        await self._give_up(
+            row, "failed", result.error or "blocked by the user", "the customer has blocked the bot"
+        )
         if row.customer_id is not None:
             await self.customers.set_unreachable(row.customer_id, self.clock.now())
             await self.outbox.cancel_pending_for_customer(row.customer_id, "customer blocked the bot")
@@ -397,6 +425,21 @@ class Sender:
         self._halted_until = self.clock.monotonic() + self.policy.halt_seconds
 
 
+def _frees_at(day: list[datetime], week: list[datetime], day_limit: int, week_limit: int) -> datetime | None:
+    """When a budget of `day_limit` per 24 h and `week_limit` per 7 days has room again, given the send times
+    (oldest first); None when it has room now. A limit of zero never has room (`datetime.max`)."""
+    if day_limit <= 0 or week_limit <= 0:
+        return datetime.max.replace(tzinfo=UTC)
+    frees = []
+    if len(day) >= day_limit:
+        frees.append(day[-day_limit] + timedelta(days=1))
+    if len(week) >= week_limit:
+        frees.append(week[-week_limit] + timedelta(days=7))
+    return max(frees) if frees else None
+
+
+# How Telegram says a forum topic no longer exists ("Bad Request: message thread not found", TOPIC_DELETED …).
+_TOPIC_GONE = ("thread not found", "topic_deleted", "topic_id_invalid")
 _MAYBE_LOST = "Telegram's answer was lost after sending"
 _STOPPED_MID_SEND = "the bot stopped while sending"
 # How outcomes are counted in a drain's report.

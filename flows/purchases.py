@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
@@ -33,6 +33,7 @@ from flows.markup import Html, html
 from flows.messenger import Button
 from flows.notices import Notices
 from flows.referrals import Referrals
+from storage.contact_policy import asked_or_answered_since
 from storage.coupons import Coupon
 from storage.customers import Customer
 from storage.db import Database, Tx
@@ -110,6 +111,7 @@ class Purchases:
     referrals: Referrals
     notices: Notices
     clock: Clock
+    feedback_every: timedelta = timedelta(days=30)  # the satisfaction question at most once in this time
 
     async def record(self, purchase: NewPurchase) -> Recorded:
         """Record one purchase and everything it causes, atomically; PurchaseRefused if it cannot be."""
@@ -338,7 +340,12 @@ class Purchases:
         await self.notices.to_customer(tx, customer, key, Html("\n\n").join(parts), now, on_fail=on_fail)
 
     async def _queue_question(self, tx: Tx, customer: Customer, purchase_id: int, now: datetime) -> None:
-        """The one-tap satisfaction question, a while later; it waits for quiet hours like any message."""
+        """The one-tap satisfaction question, a while later; it waits for quiet hours like any message.
+
+        Marketing, not a receipt: asked at most once per customer in `feedback_every`, and not again in that
+        time once they answered (README "Contact policy")."""
+        if self.feedback_every and await asked_or_answered_since(tx, customer.id, now - self.feedback_every):
+            return
         t = self.notices.texts(customer)
         buttons = [
             [Button(str(score), data=self.notices.buttons.rate(purchase_id, score)) for score in range(1, 6)]

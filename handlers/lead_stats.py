@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from datetime import datetime, timedelta
 
 from aiogram import F
 from aiogram.filters import Command
@@ -10,12 +11,12 @@ from aiogram.types import Message
 
 from flows.clock import Clock
 from flows.faq import Faq
-from flows.handoff import Handoff
+from flows.handoff import Handoff, duration_text
 from flows.markup import Html, html
 from handlers.filters import IsOwner
 from handlers.render import pack_blocks
 from handlers.routing import RouterSpec
-from storage.timefmt import from_db
+from storage.leads import Lead
 
 router = RouterSpec("lead_stats", message_filters=(F.chat.type == "private",))
 DAYS = 30
@@ -23,7 +24,7 @@ STATE_NAMES = {"open": "waiting", "taken": "in progress", "won": "won", "lost": 
 
 
 def _minutes(value: float) -> str:
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+    return duration_text(timedelta(minutes=value))
 
 
 @router.message(Command("leads"), IsOwner())
@@ -36,6 +37,8 @@ async def leads_report(message: Message, handoff: Handoff, clock: Clock) -> None
     won, lost = stats.by_state.get("won", 0), stats.by_state.get("lost", 0)
     if won + lost:
         lines.append(html("won {} / lost {} — {:.0%} won", won, lost, won / (won + lost)))
+        if stats.no_answer:
+            lines.append(html("closed for silence (no answer): {} of the lost", stats.no_answer))
     if stats.answer_minutes:
         times = stats.answer_minutes
         lines.append(
@@ -51,16 +54,27 @@ async def leads_report(message: Message, handoff: Handoff, clock: Clock) -> None
     if stats.by_cause:
         lines.append(html("why: {}", ", ".join(f"{cause} {n}" for cause, n in sorted(stats.by_cause.items()))))
     blocks = [Html("\n").join(lines)]
-    if stats.waiting:
+    open_leads = await handoff.leads.open_leads()
+    if open_leads:
         now = clock.now()
-        waiting = [html("<b>Waiting now</b>:")]
-        for row in stats.waiting:
-            created = from_db(row["created_at"])
-            age = _minutes((now - created).total_seconds() / 60) if created else "?"
-            waiting.append(html("#{} {} — {}", row["id"], row["name"], age))
-        blocks.append(Html("\n").join(waiting))
+        rows = [html("<b>Open now</b> (who holds it · how long the customer has waited):")]
+        rows += [_open_line(lead, name, now) for lead, name in open_leads]
+        blocks.append(Html("\n").join(rows))
     for text in pack_blocks(blocks):
         await message.answer(text)
+
+
+def _open_line(lead: Lead, name: str, now: datetime) -> Html:
+    """`#3 Anna — Olga · waiting 2 h 15 min`; nobody's lead and an answered customer are said so."""
+    holder = (
+        html("{}", lead.taken_by_name) if lead.state == "taken" and lead.taken_by_name else Html("nobody took it")
+    )
+    since = lead.waiting_since
+    if since is None:
+        wait = html("answered; quiet for {}", duration_text(now - lead.last_activity))
+    else:
+        wait = html("waiting {}", duration_text(now - since))
+    return html("#{} {} — {} · {}", lead.id, name, holder, wait)
 
 
 @router.message(Command("questions"), IsOwner())

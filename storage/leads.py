@@ -31,6 +31,25 @@ class Lead:
     reminders: int
     remind_at: datetime | None
     created_at: datetime
+    last_customer_at: datetime | None = None
+    last_manager_at: datetime | None = None
+    close_reason: str | None = None  # 'no_answer' when closed for silence
+
+    @property
+    def last_activity(self) -> datetime:
+        """The last message either way (or the taking, or the opening)."""
+        moments = (self.created_at, self.taken_at, self.last_customer_at, self.last_manager_at)
+        return max(moment for moment in moments if moment is not None)
+
+    @property
+    def waiting_since(self) -> datetime | None:
+        """Since when the customer waits for an answer: their last message, when no manager wrote after it
+        (a lead nobody answered at all waits since it opened)."""
+        if self.last_customer_at is not None and (
+            self.last_manager_at is None or self.last_customer_at > self.last_manager_at
+        ):
+            return self.last_customer_at
+        return self.created_at if self.last_manager_at is None else None
 
     @property
     def is_open(self) -> bool:
@@ -57,6 +76,9 @@ def _lead(row: Row) -> Lead:
         reminders=row["reminders"],
         remind_at=from_db(row["remind_at"]),
         created_at=from_db(row["created_at"]),  # type: ignore[arg-type]
+        last_customer_at=from_db(row["last_customer_at"]),
+        last_manager_at=from_db(row["last_manager_at"]),
+        close_reason=row["close_reason"],
     )
 
 
@@ -112,7 +134,8 @@ async def answered(tx: Tx, lead_id: int, manager_id: int, manager_name: str, now
     """A manager wrote to the customer: the first answer is timed, and an untaken lead becomes theirs.
     True when this made them the taker."""
     await tx.execute(
-        "UPDATE leads SET first_answer_at = COALESCE(first_answer_at, ?) WHERE id = ?", (to_db(now), lead_id)
+        "UPDATE leads SET first_answer_at = COALESCE(first_answer_at, ?), last_manager_at = ? WHERE id = ?",
+        (to_db(now), to_db(now), lead_id),
     )
     return (
         await tx.execute(
@@ -140,6 +163,7 @@ class LeadStats:
     by_cause: dict[str, int]
     answer_minutes: list[float]  # minutes from the lead to the first manager message, per answered lead
     waiting: list[Row]  # open leads nobody took: id, customer name, created_at
+    no_answer: int = 0  # of the lost ones, closed for silence (LEAD_IDLE_CLOSE_HOURS)
 
 
 class LeadsRepo:
@@ -181,6 +205,45 @@ class LeadsRepo:
             == 1
         )
 
+    async def customer_wrote(self, lead_id: int, now: datetime) -> None:
+        await self._db.execute("UPDATE leads SET last_customer_at = ? WHERE id = ?", (to_db(now), lead_id))
+
+    async def idle_taken(self, before: datetime, limit: int = 100) -> list[Lead]:
+        """Taken leads with no message either way since `before`."""
+        stamp = to_db(before)
+        rows = await self._db.fetch_all(
+            "SELECT * FROM leads WHERE state = 'taken' AND COALESCE(taken_at, created_at) < ?"
+            " AND MAX(COALESCE(taken_at, created_at), COALESCE(last_customer_at, created_at),"
+            " COALESCE(last_manager_at, created_at)) < ? ORDER BY id LIMIT ?",
+            (stamp, stamp, limit),
+        )
+        return [_lead(row) for row in rows]
+
+    async def close_idle(self, tx: Tx, lead: Lead, now: datetime) -> bool:
+        """Close a taken lead for silence, unless someone wrote since it was found idle."""
+        return (
+            await tx.execute(
+                "UPDATE leads SET state = 'lost', close_reason = 'no_answer', closed_at = ?, remind_at = NULL"
+                " WHERE id = ? AND state = 'taken' AND last_customer_at IS ? AND last_manager_at IS ?",
+                (
+                    to_db(now),
+                    lead.id,
+                    to_db(lead.last_customer_at) if lead.last_customer_at else None,
+                    to_db(lead.last_manager_at) if lead.last_manager_at else None,
+                ),
+            )
+            == 1
+        )
+
+    async def open_leads(self, limit: int = 30) -> list[tuple[Lead, str]]:
+        """Open and taken leads with the customer's name, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT l.*, COALESCE(c.first_name, c.username, '#' || c.id) AS customer_name FROM leads l"
+            " JOIN customers c ON c.id = l.customer_id WHERE l.state IN ('open', 'taken') ORDER BY l.id LIMIT ?",
+            (limit,),
+        )
+        return [(_lead(row), row["customer_name"]) for row in rows]
+
     async def due_reminders(self, now: datetime, limit: int = 100) -> list[Lead]:
         rows = await self._db.fetch_all(
             "SELECT * FROM leads WHERE state = 'open' AND remind_at <= ? ORDER BY remind_at LIMIT ?",
@@ -205,12 +268,28 @@ class LeadsRepo:
         return None if value is None else int(value)
 
     async def save_topic(self, customer_id: int, chat_id: int, thread_id: int, now: datetime) -> None:
+        """The customer's topic from now on. Telegram just created `thread_id`, so a row another customer
+        holds for the same id is stale (its topic is gone, e.g. a sandbox that restarted): it goes."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM manager_topics WHERE chat_id = ? AND thread_id = ? AND customer_id != ?",
+                (chat_id, thread_id, customer_id),
+            )
+            await tx.execute(
+                "INSERT INTO manager_topics (customer_id, chat_id, thread_id, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (customer_id) DO UPDATE SET chat_id = excluded.chat_id, thread_id = excluded.thread_id,"
+                " created_at = excluded.created_at",
+                (customer_id, chat_id, thread_id, to_db(now)),
+            )
+
+    async def forget_topic(self, chat_id: int, thread_id: int) -> None:
+        """Telegram says the topic is gone: nobody's topic any more (the next lead creates a new one)."""
         await self._db.execute(
-            "INSERT INTO manager_topics (customer_id, chat_id, thread_id, created_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (customer_id) DO UPDATE SET chat_id = excluded.chat_id, thread_id = excluded.thread_id,"
-            " created_at = excluded.created_at",
-            (customer_id, chat_id, thread_id, to_db(now)),
+            "DELETE FROM manager_topics WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
         )
+
+    async def move_to_topic(self, lead_id: int, thread_id: int | None) -> None:
+        await self._db.execute("UPDATE leads SET thread_id = ? WHERE id = ?", (thread_id, lead_id))
 
     async def customer_of_topic(self, chat_id: int, thread_id: int) -> int | None:
         value = await self._db.fetch_value(
@@ -239,9 +318,13 @@ class LeadsRepo:
             "SELECT l.id, COALESCE(c.first_name, c.username, '#' || c.id) AS name, l.created_at FROM leads l"
             " JOIN customers c ON c.id = l.customer_id WHERE l.state = 'open' ORDER BY l.id LIMIT 20"
         )
+        silent = await self._db.fetch_value(
+            "SELECT COUNT(*) FROM leads WHERE created_at >= ? AND close_reason = 'no_answer'", (stamp,)
+        )
         return LeadStats(
             {row[0]: row[1] for row in states},
             {row[0]: row[1] for row in causes},
             [max(float(row[0]), 0.0) for row in answers],
             waiting,
+            int(silent or 0),
         )

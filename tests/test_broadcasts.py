@@ -294,7 +294,7 @@ async def test_a_broadcast_confirmed_in_quiet_hours_waits_for_the_morning(harnes
     await boss.click("Confirm")
     await deliver(harness)
     assert got(harness, 1001, "Good morning offer") == 0
-    assert "wait for quiet hours" in boss.last_text()
+    assert "1 waiting for quiet hours to end (09:00)" in boss.last_text()
     await harness.advance(hours=11)  # 09:00
     await deliver(harness)
     assert got(harness, 1001, "Good morning offer") == 1

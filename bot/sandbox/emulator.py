@@ -885,6 +885,22 @@ class Emulator:
     def topics(self, chat_id: int) -> list[ForumTopic]:
         return list(self._group(chat_id).topics.values())
 
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """A manager deleted a forum topic with everything in it; later sends to it fail as Telegram's do."""
+        chat = self._group(chat_id)
+        del chat.topics[thread_id]
+        for message in list(chat.messages.values()):
+            if _thread_of(message) == thread_id:
+                self._remove(chat, message)
+
+    def recreate_group(self, chat_id: int) -> Chat:
+        """The group as after a sandbox restart: empty, with message and topic ids starting again."""
+        old = self._group(chat_id)
+        del self._chats[chat_id]
+        chat = self.group(chat_id, old.title or "", forum=old.is_forum)
+        chat.members.update(old.members)
+        return chat
+
     def commands(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, Any]]:
         """Commands the bot set with setMyCommands for this scope and language."""
         return self._commands.get((self._scope_key(scope), language_code), [])
@@ -1744,11 +1760,7 @@ class Emulator:
 
     def _delete_forum_topic(self, p: _Params) -> bool:
         topic = self._topic(p)
-        chat = self._known_chat(p.chat_id())
-        del chat.topics[topic.message_thread_id]
-        for message in list(chat.messages.values()):
-            if _thread_of(message) == topic.message_thread_id:
-                self._remove(chat, message)
+        self.delete_topic(p.chat_id(), topic.message_thread_id)
         return True
 
     def _pin_chat_message(self, p: _Params) -> bool:
