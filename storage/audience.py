@@ -2,7 +2,7 @@
 
 - A customer is anyone in `customers` who is not on the team: owners (OWNER_IDS, kept in `owners` by
   `set_owners` whenever the bot or the CLI opens the database) and staff not revoked (the `team` view,
-  migration 0013). A forgotten customer (no Telegram id) is still a customer, anonymous.
+  migration 0009). A forgotten customer (no Telegram id) is still a customer, anonymous.
 - Reachable: a customer who has pressed /start (`started_at`), not opted out, not blocked the bot, not
   forgotten. An imported customer who never opened the bot is not reachable.
 

@@ -50,7 +50,7 @@ class QueuedMessage:
 
 # A broadcast's message is stored once, on the broadcast; its recipients' rows hold only what is theirs.
 # Every read of rows for sending selects it alongside (`shared_payload`) and `_payload` merges the two, so
-# the sender sees a complete payload whatever the row's shape (rows queued before 0010 carry it whole).
+# the sender sees a complete payload whatever the row's shape (rows queued before 0008 carry it whole).
 _ROWS = "SELECT outbox.*, (SELECT b.payload FROM broadcasts b WHERE b.id = outbox.broadcast_id) AS shared_payload FROM outbox"
 
 

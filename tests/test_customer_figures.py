@@ -252,10 +252,10 @@ async def test_a_back_dated_purchase_takes_its_place_and_gifts_go_by_count(harne
 
 
 async def test_migration_renumbers_old_purchases_and_fills_first_seen_and_started(tmp_path: Path) -> None:
-    """A database from before 0013: purchases numbered in file order, an imported customer seen 'today'."""
+    """A database from before 0009: purchases numbered in file order, an imported customer seen 'today'."""
     path = tmp_path / "old.db"
     async with aiosqlite.connect(path) as conn:
-        await _migrate(conn, [m for m in load_migrations() if m.version < 13])
+        await _migrate(conn, [m for m in load_migrations() if m.version < 9])
         await conn.executescript(
             "INSERT INTO customers (id, tg_id, first_seen_at, last_seen_at, source) VALUES"
             " (1, 111, '2026-01-01 10:00:00', '2026-01-01 10:00:00', 'import'),"

@@ -72,7 +72,7 @@ async def test_a_broadcast_stores_its_message_once_and_every_recipient_gets_it_w
 async def test_rows_queued_with_the_whole_message_before_the_upgrade_still_go_out(harness: Harness) -> None:
     await customer(harness, 1001)
     await wizard(harness, "everyone", text="Old-style sale")
-    # Back to the shape rows had before 0010: the whole message in every row, none on the broadcast.
+    # Back to the shape rows had before 0008: the whole message in every row, none on the broadcast.
     async with harness.services["db"].transaction() as tx:
         await tx.execute(
             "UPDATE outbox SET payload = (SELECT payload FROM broadcasts b WHERE b.id = outbox.broadcast_id)"

@@ -17,7 +17,7 @@ WHERE broadcast_id IS NOT NULL AND kind = 'broadcast'
 -- Outbox rows a lead card points at are kept while the lead is; pruning asks "is this row a card?".
 CREATE INDEX leads_card ON leads (card_outbox_id) WHERE card_outbox_id IS NOT NULL;
 CREATE INDEX leads_closed ON leads (closed_at);
--- outbox(lead_id), which pruning a lead also needs, is made by 0009_forgetting.
+-- outbox(lead_id), which pruning a lead also needs, is made by 0007_forgetting.
 CREATE INDEX sale_drafts_updated ON sale_drafts (updated_at);
 CREATE INDEX staff_invites_expires ON staff_invites (expires_at);
 -- Events are pruned by id ranges (time order) and broadcasts are few: no index needed for them.
