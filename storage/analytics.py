@@ -32,7 +32,8 @@ CONVERSION_WINDOW = "+7 days"
 
 
 def sequence_converted(e: str = "e") -> str:
-    """SQL: enrolment `e` was followed by a purchase — after its first message was delivered, and no later
+    """SQL: enrolment `e` was followed by a purchase — after its first message was delivered (`first_sent_at`, kept by a trigger
+    on the outbox), and no later
     than the window (the `?` modifier, e.g. '+7 days') after it ended (or the first `?`, now, while it runs).
 
     An enrolment that never sent a message converts nothing: a sequence is credited only for contact it made.
@@ -40,8 +41,7 @@ def sequence_converted(e: str = "e") -> str:
     """
     return (
         f"EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = {e}.customer_id"
-        f" AND p.purchased_at >= (SELECT MIN(o.sent_at) FROM outbox o WHERE o.enrollment_id = {e}.id"
-        "  AND o.state = 'sent')"
+        f" AND p.purchased_at >= {e}.first_sent_at"  # NULL (never reached them): nothing is credited
         f" AND p.purchased_at <= datetime(COALESCE({e}.ended_at, ?), ?))"
     )
 

@@ -218,6 +218,7 @@ def test_retention_settings_are_validated(tmp_path: Any, variable: str, value: i
 async def test_sequence_conversion_survives_the_pruning_of_old_events(harness: Harness, chat: ChatDriver) -> None:
     await chat.send("/start")
     await harness.advance(minutes=1)  # the welcome sequence enrols on the started event
+    await harness.advance(minutes=10)  # and its first message reaches the customer (credit needs one)
     await buy(harness, await customer(harness, 1001), "500")
     owner_chat = harness.chat(OWNER_ID)
     report = "\n".join(m.plain_text for m in await owner_chat.send("/sequences"))
