@@ -26,10 +26,12 @@ def settings_overrides() -> dict[str, Any]:
 async def many_customers(harness: Harness, count: int = COUNT) -> None:
     """Customers who started the bot some time ago (inserted directly: 500 /starts would be slow)."""
     now = to_db(harness.clock.now())
-    rows = [(FIRST + n, f"C{n}", now, now) for n in range(count)]
+    rows = [(FIRST + n, f"C{n}", now, now, now) for n in range(count)]
     async with harness.app.db.transaction() as tx:
         await tx.executemany(
-            "INSERT INTO customers (tg_id, first_name, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?)", rows
+            "INSERT INTO customers (tg_id, first_name, first_seen_at, last_seen_at, started_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            rows,
         )
     for n in range(count):
         harness.emu.user(FIRST + n, f"C{n}").started = True
