@@ -1067,16 +1067,7 @@ class Emulator:
         ]
         if callback_data not in datas:
             raise ValueError(f"message {message_id} has no button with callback_data {callback_data!r}: {datas}")
-        query_id = f"{next(self._query_ids)}{secrets.randbelow(10**6):06d}"
-        self._queries[query_id] = _Query(user.id, message_id, callback_data)
-        query = {
-            "id": query_id,
-            "from": user.to_api(),
-            "message": self._render(message),
-            "chat_instance": str(abs(hash((chat.id, self.bot.id))) % 10**18),
-            "data": callback_data,
-        }
-        return self.push_update({"callback_query": query})
+        return self._push_press(user, chat, message, callback_data)
 
     def chat_member_update(self, user_id: int, status: str = "kicked") -> dict[str, Any]:
         """The user blocks ("kicked") or unblocks ("member") the bot in the Telegram app."""
@@ -2085,8 +2076,13 @@ class Emulator:
         message = chat.messages.get(message_id)
         if not isinstance(message, SentMessage):
             raise ValueError(f"no bot message {message_id} in chat {chat.id}")
+        return self._push_press(user, chat, message, callback_data)
+
+
+    def _push_press(self, user: User, chat: Chat, message: SentMessage, callback_data: str) -> dict[str, Any]:
+        """The callback query a press of `message`'s button sends (real or forged data)."""
         query_id = f"{next(self._query_ids)}{secrets.randbelow(10**6):06d}"
-        self._queries[query_id] = _Query(user.id, message_id, callback_data)
+        self._queries[query_id] = _Query(user.id, message.message_id, callback_data)
         query = {
             "id": query_id,
             "from": user.to_api(),
