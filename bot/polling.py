@@ -95,6 +95,7 @@ class Poller:
     _tails: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     _seen: int = 0
     _confirmed: int = 0
+    _sent: int | None = None  # the offset of the last getUpdates sent (Telegram applies it on arrival)
     _stopping: bool = False
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _fetch: asyncio.Task[list[Update]] | None = None
@@ -168,6 +169,7 @@ class Poller:
             offset=offset, limit=BATCH, timeout=timeout, allowed_updates=self.dp.resolve_used_update_types()
         )
         self._fetch = asyncio.create_task(self.bot(method, request_timeout=timeout + 30))
+        self._sent = offset
         try:
             updates = await self._fetch
         finally:
@@ -302,6 +304,6 @@ class Poller:
             await asyncio.wait(tasks, timeout=grace)
         await self._save_parked()
         offset = self.offset()
-        if offset is not None and offset > self._confirmed:
+        if offset is not None and offset != self._sent:
             with contextlib.suppress(Exception):
                 await self.bot(GetUpdates(offset=offset, limit=1, timeout=0))
