@@ -256,7 +256,11 @@ class Poller:
             self._give_up_stuck()
             self._park_slow()
             if not self._parked_saved:
-                await self._save_parked()
+                try:
+                    await self._save_parked()
+                except Exception:  # the database is busy or gone: keep the offset where it is, try again
+                    log.exception("could not save the parked updates")
+                    self._parked_saved = False
 
     def _give_up_stuck(self) -> None:
         now = self.clock.monotonic()
