@@ -160,8 +160,9 @@ class Poller:
             for update in fresh:
                 self._start(update)
             if not fresh and blocked:
-                # Telegram hands out the unfinished ones again at once: wait for one to finish (or be parked).
-                await self._wait_for_change(WATCH_SECONDS * 4)
+                # Telegram hands out the unfinished ones again at once (each time parsed anew): ask again only
+                # once the offset moves (the lowest one finished or was parked), or after a short pause.
+                await self._wait_for_offset_change(WATCH_SECONDS * 4)
 
     async def _get_updates(self, timeout: int) -> list[Update]:
         offset = self.offset()
@@ -203,6 +204,17 @@ class Poller:
         while not self._stopping:
             self._changed.clear()
             await self._changed.wait()
+
+    async def _wait_for_offset_change(self, seconds: float) -> None:
+        offset = self.offset()
+
+        async def moved() -> None:
+            while self.offset() == offset and not self._stopping:
+                self._changed.clear()
+                await self._changed.wait()
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(moved(), seconds)
 
     async def _wait_for_change(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -90,6 +90,18 @@ def confirmed(emu: Emulator, update_id: int) -> bool:
     return all(u["update_id"] != update_id for u in emu.pending_updates())
 
 
+async def crash(harness: Harness) -> None:
+    """The process dies: its handlers still running die with it (and open no new connection later)."""
+    poller = harness.app.poller
+    assert poller is not None
+    await crash_polling(harness)
+    tasks = [t.task for t in poller._tracked.values() if t.task is not None]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await harness.app.bot.session.close()
+
+
 async def repoll(harness: Harness, limits: PollingLimits) -> None:
     harness.limits = limits
     await harness.restart()
@@ -105,7 +117,7 @@ async def test_a_crash_with_updates_in_flight_loses_none_and_repeats_none(harnes
     assert not any(confirmed(emu, u["update_id"]) for u in updates)
     gate.crash = True
     gate.opened.set()  # every handler in flight dies with the process
-    await crash_polling(harness)
+    await crash(harness)
     assert [u["update_id"] for u in emu.pending_updates()] == [u["update_id"] for u in updates]
 
     await harness.start()
@@ -173,7 +185,7 @@ async def test_a_backlog_behind_a_slow_update_progresses_and_the_slow_one_surviv
     assert confirmed(emu, slow["update_id"])  # confirmed to Telegram, kept in our database
     gate.crash = True
     gate.opened.set()
-    await crash_polling(harness)
+    await crash(harness)
 
     harness.limits = PollingLimits()
     await harness.start()
