@@ -150,6 +150,25 @@ def polling_contender(
     return Contender(name, start, stop, close, text, is_answer)
 
 
+def app_contender(name: str, emu: Emulator, app: App, text: str, is_answer: Callable[[str], bool]) -> Contender:
+    """nurture-bot polling as in production: `App.run_polling` (bot/polling.py), 64 updates at once."""
+    task: asyncio.Task[None] | None = None
+
+    async def start() -> None:
+        nonlocal task
+        polled = len(emu.calls)
+        app._stop_requested = False  # started again in every round
+        task = asyncio.create_task(app.run_polling(handle_signals=False, scheduler=False))
+        await emu.wait_for_call("getUpdates", after=polled)
+
+    async def stop() -> None:
+        await app.stop()
+        assert task is not None
+        await task
+
+    return Contender(name, start, stop, app.close, text, is_answer)
+
+
 def echo_bot(emu: Emulator) -> Contender:
     """The baseline: one Dispatcher, one handler answering the text; same Bot defaults as nurture-bot."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(emu.api_base))
@@ -180,9 +199,9 @@ async def nurture_bot(
     texts = app.content.texts_for("en")
     if text == CHATTER:
         expected = texts("free_text")
-        return polling_contender(name, emu, app.bot, app.dp, app.close, text, lambda reply: reply == expected)
+        return app_contender(name, emu, app, text, lambda reply: reply == expected)
     apology = texts("error_apology")
-    return polling_contender(name, emu, app.bot, app.dp, app.close, text, lambda reply: reply != apology)
+    return app_contender(name, emu, app, text, lambda reply: reply != apology)
 
 
 async def hot_path_bot(emu: Emulator, db_path: Path) -> Contender:
@@ -271,7 +290,9 @@ async def profile_round(emu: Emulator, contender: Contender, updates: int, users
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(30)
-    stats.sort_stats("cumulative").print_stats(r"work/main/(flows|handlers|storage|bot/app|bot/outbound|flows/pacing)", 40)
+    stats.sort_stats("cumulative").print_stats(
+        r"work/main/(flows|handlers|storage|bot/app|bot/outbound|flows/pacing)", 40
+    )
     print(out.getvalue())
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from typing import Any
 
@@ -30,6 +29,7 @@ from bot.manager_chat import AiogramTopics
 from bot.menus import Menus
 from bot.messenger import AiogramMessenger
 from bot.outbound import OutboundMiddleware
+from bot.polling import Poller, PollingLimits
 from bot.progress import AiogramProgressBoard
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
@@ -116,6 +116,7 @@ class App:
     scheduler: AsyncIOScheduler | None = None
     _stop_requested: bool = False
     api: ApiServer | None = None
+    poller: Poller | None = None
 
     async def start_api(self) -> str:
         """Serve POST /api/purchases on API_HOST:API_PORT; returns the base URL."""
@@ -133,28 +134,40 @@ class App:
         return self.api.base_url
 
     async def run_polling(
-        self, *, handle_as_tasks: bool = True, handle_signals: bool = True, scheduler: bool = True
+        self,
+        *,
+        handle_as_tasks: bool = True,
+        handle_signals: bool = True,
+        scheduler: bool = True,
+        limits: PollingLimits | None = None,
     ) -> None:
-        """Long polling until stopped (SIGTERM/SIGINT or `stop`); closes everything on the way out."""
+        """Long polling until stopped (SIGTERM/SIGINT or `stop`); an update is confirmed to Telegram only
+        once handled (`bot.polling`). `handle_as_tasks=False` handles one update at a time."""
         if scheduler:
             self.start_scheduler()
         await self.bot.delete_webhook(drop_pending_updates=False)
         if self._stop_requested:  # stop() came before polling began: it had nothing to stop yet
             return
-        await self.dp.start_polling(
-            self.bot,
-            handle_as_tasks=handle_as_tasks,
-            handle_signals=handle_signals,
-            close_bot_session=False,
-            polling_timeout=25,
-            tasks_concurrency_limit=64,
-        )
+        limits = limits or PollingLimits()
+        if not handle_as_tasks:
+            limits = replace(limits, concurrency=1)
+        self.poller = Poller(self.dp, self.bot, KvRepo(self.db), self.clock, limits)
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+        for sig in signals:
+            loop.add_signal_handler(sig, self.poller.stop)
+        try:
+            await self.poller.run()
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+            self.poller = None
 
     async def stop(self) -> None:
-        """Stop polling if it runs (or keep it from starting); in-flight updates finish in `close`."""
+        """Stop polling if it runs (or keep it from starting); in-flight updates finish first."""
         self._stop_requested = True
-        with contextlib.suppress(RuntimeError):  # polling was not running
-            await self.dp.stop_polling()
+        if self.poller is not None:
+            self.poller.stop()
 
     def start_scheduler(self) -> None:
         if self.scheduler is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.app import App, create_app
+from bot.polling import PollingLimits
 from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import Emulator
 from bot.settings import Settings, load_settings
@@ -32,11 +34,17 @@ class Harness:
     clock: FakeClock
     app: App = field(init=False)
     _polling: asyncio.Task[None] | None = None
+    # Production's polling loop, concurrent. Tests move the fake clock by hours between steps, so
+    # parking slow updates and giving up stuck ones are off here (tests/test_polling.py turns them on):
+    # a confirmed update is then always a handled one, which `emu.wait_processed` relies on.
+    limits: PollingLimits = field(
+        default_factory=lambda: PollingLimits(update_timeout=math.inf, park_after=math.inf)
+    )
 
     async def start(self) -> App:
         self.app = await create_app(self.settings, clock=self.clock)
         self._polling = asyncio.create_task(
-            self.app.run_polling(handle_as_tasks=False, handle_signals=False, scheduler=False)
+            self.app.run_polling(handle_signals=False, scheduler=False, limits=self.limits)
         )
         return self.app
 
