@@ -55,8 +55,11 @@ class Pacer:
         """Start afresh with another budget (benchmarks measure the hot path with a budget that never binds)."""
         self.budget = budget
         per_ms = 1000.0 / budget.global_per_second
-        # A rate with limit 1 over `per_ms` is the same bucket as N per second, without rounding N.
-        self._bot = self._lane([Rate(1, max(1, round(per_ms)), burst=max(1, int(budget.global_per_second)))])
+        # A rate with limit 1 over `per_ms` is the same bucket as N per second, without rounding N. The burst
+        # is a fifth of a second's worth: any one second then holds at most 1.2 × the rate (30 at 25/s,
+        # Telegram's limit), where a burst of a whole second's worth would allow twice the rate.
+        burst = max(1, int(budget.global_per_second / 5))
+        self._bot = self._lane([Rate(1, max(1, round(per_ms)), burst=burst)])
         self._chats: dict[int, _Lane] = {}
         self._forget_above = _FORGET_ABOVE
 
