@@ -19,6 +19,7 @@ from flows.broadcast_input import ButtonSpec
 from flows.clock import Clock
 from flows.content import Content
 from flows.coupons import Coupons, Issued, IssueOutcome
+from flows.formatting import duration
 from flows.markup import Html, html, trusted
 from flows.messenger import Button, Outgoing
 from flows.segments import Segment, SegmentError, Segments
@@ -69,16 +70,6 @@ class Summary:
     broadcast: Broadcast
     segment: Segment
     audience: int
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(int(seconds), 1)
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    hours, minutes = divmod(round(seconds / 60), 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 @dataclass
@@ -349,7 +340,8 @@ class Broadcasts:
             seconds = max(seconds, (counts.last_due - now).total_seconds())
         if self.earliest_send is not None and counts.remaining:
             seconds = max(seconds, (self.earliest_send(now) - now).total_seconds() + counts.remaining / self.rate)
-        lines = [f"Remaining: {counts.remaining:,} · about {_duration(seconds)} left"]
+        estimate = max(seconds, 1) if seconds < 90 else round(seconds / 60) * 60  # an estimate: rounded
+        lines = [f"Remaining: {counts.remaining:,} · about {duration(estimate)} left"]
         for group in held:
             local = group.until.astimezone(self.zone)
             if group.reason == "quiet hours":

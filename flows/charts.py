@@ -14,13 +14,40 @@ import matplotlib
 matplotlib.use("Agg")  # before anything imports pyplot: never look for a display
 
 from babel.dates import format_date
-from babel.numbers import format_compact_decimal, format_percent
+from babel.numbers import format_compact_decimal, format_percent, get_currency_symbol
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from flows.analytics import Cohort, MonthRevenue
 
+# The pictures' words in the reader's language, so titles and month names never mix languages.
+WORDS = {
+    "en": {
+        "revenue": "Revenue per month, {}",
+        "new": "new customers (first purchase)",
+        "returning": "returning customers",
+        "empty": "no purchases yet",
+        "cohorts": "Customers who bought again, by month of their first purchase",
+        "after": "months after the first purchase",
+    },
+    "ru": {
+        "revenue": "Выручка по месяцам, {}",
+        "new": "новые клиенты (первая покупка)",
+        "returning": "вернувшиеся клиенты",
+        "empty": "покупок пока нет",
+        "cohorts": "Клиенты, купившие снова, по месяцу первой покупки",
+        "after": "месяцев после первой покупки",
+    },
+    "uk": {
+        "revenue": "Виторг за місяцями, {}",
+        "new": "нові клієнти (перша покупка)",
+        "returning": "клієнти, що повернулися",
+        "empty": "покупок поки немає",
+        "cohorts": "Клієнти, які купили знову, за місяцем першої покупки",
+        "after": "місяців після першої покупки",
+    },
+}
 NEW_COLOUR = "#f4a259"
 RETURNING_COLOUR = "#2a9d8f"
 DPI = 100
@@ -33,22 +60,33 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _words(language: str) -> dict[str, str]:
+    """The charts' words; a language without them gets English words *and* English month names."""
+    return WORDS.get(language.split("-")[0].split("_")[0], WORDS["en"])
+
+
+def _locale(language: str) -> str:
+    return language if _words(language) is not WORDS["en"] else "en"
+
+
 def _month(value: object, language: str) -> str:
-    return format_date(value, "LLL yy", locale=language)  # type: ignore[arg-type]
+    return format_date(value, "LLL yy", locale=_locale(language))  # type: ignore[arg-type]
 
 
 def revenue_chart(months: Sequence[MonthRevenue], currency: str, language: str) -> bytes:
     """Stacked monthly bars: revenue from first purchases (new customers) under the rest (returning)."""
     figure = Figure(figsize=(8, 4.2))
     axes = figure.add_subplot()
+    words = _words(language)
     labels = [_month(m.month, language) for m in months]
     new = [float(m.new) for m in months]
     returning = [float(m.returning) for m in months]
-    axes.bar(labels, new, color=NEW_COLOUR, label="new customers (first purchase)")
-    axes.bar(labels, returning, bottom=new, color=RETURNING_COLOUR, label="returning customers")
-    axes.set_title(f"Revenue per month, {currency}")
+    axes.bar(labels, new, color=NEW_COLOUR, label=words["new"])
+    axes.bar(labels, returning, bottom=new, color=RETURNING_COLOUR, label=words["returning"])
+    locale = _locale(language)
+    axes.set_title(words["revenue"].format(get_currency_symbol(currency, locale=locale)))  # as money is written
     axes.yaxis.set_major_formatter(
-        FuncFormatter(lambda value, _: format_compact_decimal(value, locale=language, fraction_digits=1))
+        FuncFormatter(lambda value, _: format_compact_decimal(value, locale=locale, fraction_digits=1))
     )
     axes.tick_params(axis="x", labelrotation=45, labelsize=8)
     axes.spines[["top", "right"]].set_visible(False)
@@ -57,19 +95,24 @@ def revenue_chart(months: Sequence[MonthRevenue], currency: str, language: str) 
     if any(new) or any(returning):
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False, fontsize=8)
     else:
-        axes.text(0.5, 0.5, "no purchases yet", ha="center", va="center", transform=axes.transAxes, alpha=0.6)
+        axes.text(0.5, 0.5, words["empty"], ha="center", va="center", transform=axes.transAxes, alpha=0.6)
     return _png(figure)
 
 
 def cohort_chart(cohorts: Sequence[Cohort], language: str) -> bytes:
-    """Heat map: rows are the months of first purchase, columns months since; cells the share who bought."""
-    size = max(len(cohorts), 1)
-    figure = Figure(figsize=(9, 1.2 + 0.42 * size))
+    """Heat map: rows are the months of first purchase, columns months 1, 2, … after it; cells the share
+    of the row's customers who bought in that month.
+
+    Month 0 is left out: every customer bought in the month of their first purchase, so it always read
+    100 % under a title about buying *again*, and it squeezed the colours of the months that matter."""
+    words, locale = _words(language), _locale(language)
+    size = max(len(cohorts) - 1, 1)
+    offsets = range(1, size + 1)
+    figure = Figure(figsize=(9, 1.2 + 0.42 * max(len(cohorts), 1)))
     axes = figure.add_subplot()
-    grid = [[_share(c, offset) for offset in range(size)] for c in cohorts]
+    grid = [[_share(c, offset) for offset in offsets] for c in cohorts]
     masked = [[value if value is not None else float("nan") for value in row] for row in grid]
-    # Month 0 is 100 % by definition; scale the colours to the later months so their differences show.
-    later = [value for row in grid for value in row[1:] if value is not None]
+    later = [value for row in grid for value in row if value is not None]
     top = max(later, default=1.0) or 1.0
     axes.imshow(masked or [[float("nan")]], cmap="YlGn", vmin=0, vmax=top, aspect="auto")
     for y, row in enumerate(grid):
@@ -78,20 +121,20 @@ def cohort_chart(cohorts: Sequence[Cohort], language: str) -> bytes:
                 axes.text(
                     x,
                     y,
-                    format_percent(value, locale=language),
+                    format_percent(value, locale=locale),
                     ha="center",
                     va="center",
                     fontsize=7,
                     color="white" if value > 0.6 * top else "black",
                 )
-    axes.set_title("Customers who bought again, by month of their first purchase")
-    axes.set_xlabel("months after the first purchase")
-    axes.set_xticks(range(size))
+    axes.set_title(words["cohorts"])
+    axes.set_xlabel(words["after"])
+    axes.set_xticks(range(size), [str(offset) for offset in offsets])
     axes.set_yticks(range(len(cohorts)))
     axes.set_yticklabels([f"{_month(c.month, language)} ({c.size})" for c in cohorts], fontsize=8)
     axes.tick_params(axis="x", labelsize=8)
     if not any(c.size for c in cohorts):
-        axes.text(0.5, 0.5, "no purchases yet", ha="center", va="center", transform=axes.transAxes, alpha=0.6)
+        axes.text(0.5, 0.5, words["empty"], ha="center", va="center", transform=axes.transAxes, alpha=0.6)
     return _png(figure)
 
 

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from flows.clock import Clock
 from flows.content import Content
-from flows.formatting import money
+from flows.formatting import date, money
 from flows.loyalty import Loyalty
 from flows.markup import html
 from flows.notices import Notices
@@ -56,12 +56,13 @@ class Feedback:
             await drop_unsent_questions(tx, customer.id, "the customer answered a satisfaction question")
             if score > LOW_SCORE:
                 return Rated.THANKS
-            amount = money(purchase.amount, self.content.loyalty.currency, "en")
+            lang = self.content.business.default_language  # alerts go to the team's chats
+            amount = money(purchase.amount, self.content.loyalty.currency, lang)
             contact = " · ".join(
                 part for part in (f"@{customer.username}" if customer.username else None, customer.phone) if part
             )
             text = html(
-                "⚠️ <b>Low score {}/5</b> from {}{}\nCard {} · purchase no. {} of {} on {:%d.%m.%Y}\n"
+                "⚠️ <b>Low score {}/5</b> from {}{}\nCard {} · purchase #{} of {} on {}\n"
                 "Telegram id: <code>{}</code>",
                 score,
                 customer.display_name,
@@ -69,7 +70,7 @@ class Feedback:
                 card.card_code,
                 purchase.number,
                 amount,
-                purchase.purchased_at,
+                date(purchase.purchased_at, lang, self.loyalty.zone),
                 customer.tg_id,
             )
             if self.open_lead is None:
@@ -79,6 +80,6 @@ class Feedback:
                     )
         if self.open_lead is not None:
             # A lead, not just an alert: a manager takes it and talks to the customer right there.
-            context = f"score {score}/5 for purchase no. {purchase.number} of {amount} (card {card.card_code})"
+            context = f"score {score}/5 for purchase #{purchase.number} of {amount} (card {card.card_code})"
             await self.open_lead(customer.id, "low_score", context)
         return Rated.SORRY

@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 
 from flows.clock import Clock
 from flows.content import Content
+from flows.formatting import duration
 from flows.hours import next_opening
 from flows.lead_card import CardData, render_card
 from flows.loyalty import tier_for
@@ -50,18 +51,6 @@ MAX_REMINDERS = 3
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
 CardButtonData = Callable[[int, str], str]  # (lead id, action: take | won | lost) → callback data
-
-
-def duration_text(span: timedelta) -> str:
-    """A readable duration: "45 min", "2 h 15 min", "3 d 4 h" (the two largest units)."""
-    minutes = max(int(span.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    return f"{mins} min"
 
 
 class Topics(Protocol):
@@ -287,7 +276,8 @@ class Handoff:
             facts=await self._facts(customer),
             recent=await self.messages.recent(customer.id),
         )
-        return render_card(data, self.zone)
+        business = self.content.business  # the team reads numbers in the business's own language
+        return render_card(data, self.zone, self.content.loyalty.currency, business.default_language)
 
     async def _facts(self, customer: Customer) -> PurchaseFacts:
         """Purchases and points, plus the tier by the content's rules (the rule of four purchases)."""
@@ -464,7 +454,7 @@ class Handoff:
 
     async def _close_idle(self, lead: Lead, now: datetime) -> None:
         """A conversation nobody continued ends ("no answer"): its manager is told, sequences resume."""
-        silent = duration_text(now - lead.last_activity)
+        silent = duration(now - lead.last_activity)
         text = html(
             "⌛ <b>Lead #{}</b> closed: no answer — no message either way for {}.{}",
             lead.id,
@@ -500,9 +490,9 @@ class Handoff:
             base = next_opening(now, self.content.handoff, self.zone) or now
             later = base + timedelta(minutes=self.reminder_minutes)
         customer = await self.customers.get(lead.customer_id)
-        waited = int((now - lead.created_at).total_seconds() // 60)
+        waited = duration(now - lead.created_at)
         name = customer.display_name if customer else f"#{lead.customer_id}"
-        text = html("⏰ <b>Lead #{}</b> ({}) has waited {} min and nobody has taken it.", lead.id, name, waited)
+        text = html("⏰ <b>Lead #{}</b> ({}) has waited {} and nobody has taken it.", lead.id, name, waited)
         reminder = Outgoing(
             text=text,
             thread_id=lead.thread_id,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from decimal import Decimal
 
 from flows.content import LANGUAGE_NAMES
+from flows.formatting import count, date, money, number
 from flows.markup import Html, html
 from storage.customer_facts import PurchaseFacts
 from storage.customers import Customer
@@ -62,27 +64,29 @@ def status_line(lead: Lead, zone: tzinfo) -> Html:
     return html("{} — closed by {}", mark, lead.closed_by_name or "a manager")
 
 
-def _money(value: object) -> str:
-    return f"{value:,.2f}".replace(",", " ") if value is not None else NONE
+def _date(moment: datetime | None, zone: tzinfo, language: str) -> str:
+    return date(moment, language, zone) if moment else NONE
 
 
-def _date(moment: datetime | None, zone: tzinfo) -> str:
-    return f"{moment.astimezone(zone):%d.%m.%Y}" if moment else NONE
+def render_card(data: CardData, zone: tzinfo, currency: str = "USD", locale: str = "en") -> Html:
+    """The card's HTML text; at most a few hundred characters plus five short messages.
 
-
-def render_card(data: CardData, zone: tzinfo) -> Html:
-    """The card's HTML text; at most a few hundred characters plus five short messages."""
+    Money in the content file's currency, numbers and dates in `locale` (flows.formatting)."""
     c, f, lead = data.customer, data.facts, data.lead
     name = " ".join(p for p in (c.first_name, c.last_name) if p) or f"customer #{c.id}"
     username = f"@{c.username}" if c.username else NONE
     language = LANGUAGE_NAMES.get((c.preferred_language or "").split("-")[0], c.preferred_language or NONE)
-    purchases = NONE if f.count is None else f"{f.count} for {_money(f.total)}"
+    purchases = (
+        f"purchases: {NONE}"
+        if f.count is None
+        else f"{count(f.count, 'purchase', 'purchases', locale)} for {money(f.total or Decimal(0), currency, locale)}"
+    )
     lines = [
         html("🔔 <b>Lead #{}</b> · {} {}", lead.id, name, username),
         html("Why: {}", cause_line(lead)),
         html("📱 {} · 🌐 {} · source: {}", c.phone or NONE, language, c.source or NONE),
-        html("⭐ tier: {} · points: {}", f.tier or NONE, NONE if f.points is None else f.points),
-        html("🛒 purchases: {} · last: {}", purchases, _date(f.last_at, zone)),
+        html("⭐ tier: {} · points: {}", f.tier or NONE, NONE if f.points is None else number(f.points, locale)),
+        html("🛒 {} · last: {}", purchases, _date(f.last_at, zone, locale)),
         html("🏷 tags: {}", ", ".join(data.tags) if data.tags else NONE),
     ]
     if data.recent:

@@ -292,7 +292,8 @@ class Purchases:
                 amount=money(r.amount, rules.currency, t.language),
                 earned=points(r.earned, t),
                 balance=points(r.balance, t),
-                progress=progress_text(t, standing, default),
+                # A new top tier is announced below; "you are at our top level" before it reads as two news.
+                progress=Html() if r.tier_changed and standing.next is None else progress_text(t, standing, default),
             )
         ]
         if r.spent:

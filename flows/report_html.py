@@ -9,9 +9,8 @@ from __future__ import annotations
 import base64
 from datetime import datetime, tzinfo
 
-from babel.dates import format_datetime
-
 from flows.analytics import Stats
+from flows.formatting import datetime as local_datetime
 from flows.markup import Html, html, trusted
 from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, sections
 
@@ -43,7 +42,7 @@ def render_report(
     generated: datetime,
 ) -> Html:
     """The report page as HTML; every value (the business name, titles, figures) is escaped."""
-    made = format_datetime(generated.astimezone(zone), "medium", locale=language)
+    made = local_datetime(generated, language, zone)
     parts = [
         html("<!doctype html>"),
         html('<html lang="{}"><head><meta charset="utf-8">', language),

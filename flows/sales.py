@@ -17,7 +17,7 @@ from flows.clock import Clock
 from flows.codes import grouped, looks_like, normalize
 from flows.content import CatalogEntry, Content
 from flows.coupons import COUPON_CODE_LENGTH
-from flows.formatting import money, points
+from flows.formatting import count, money, points
 from flows.loyalty import Loyalty, Standing, earned_points, max_spendable, tier_for
 from flows.markup import html
 from flows.messenger import Button
@@ -289,16 +289,17 @@ class Sales:
                 customer = await customer_in(tx, draft.customer_id)
                 name = customer.display_name if customer else f"#{draft.customer_id}"
                 currency = self.content.loyalty.currency
+                lang = self.content.business.default_language  # the team's language (the cashier is not here)
                 text = html(
-                    "✅ {} confirmed paying {} points.\n💵 <b>Collect {}</b> in money ({} less {} in points)."
-                    "\nSale recorded: purchase no. {}, +{} points earned.",
+                    "✅ {} confirmed paying {}.\n💵 <b>Collect {}</b> in money ({} less {} in points)."
+                    "\nSale recorded: purchase #{}, +{} earned.",
                     name,
-                    recorded.spent,
-                    money(recorded.to_collect, currency, "en"),
-                    money(recorded.amount, currency, "en"),
-                    money(Decimal(recorded.spent), currency, "en"),
+                    count(recorded.spent, "point", "points", lang),
+                    money(recorded.to_collect, currency, lang),
+                    money(recorded.amount, currency, lang),
+                    money(Decimal(recorded.spent), currency, lang),
                     recorded.number,
-                    recorded.earned,
+                    count(recorded.earned, "point", "points", lang),
                 )
                 await self.notices.to_chat(tx, draft.staff_tg_id, f"spend-yes:{draft.id}", text, now)
         return recorded

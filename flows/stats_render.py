@@ -10,11 +10,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 from decimal import Decimal
 
-from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
-
 from flows.analytics import Conversion, Stats
-from flows.formatting import money
+from flows.formatting import count, date, money, number, percent
 
 REVENUE_CAPTION = (
     "Revenue per month: the orange part is first purchases (new customers), the green part everything "
@@ -22,7 +19,8 @@ REVENUE_CAPTION = (
 )
 COHORT_CAPTION = (
     "Each row is the customers whose first purchase fell in that month (how many in brackets); each "
-    "cell the share of them who bought again N months later. Greener is better."
+    "cell the share of them who bought again N months later (N = 1, 2, …; the month of the first purchase "
+    "itself is left out, it is always 100%). Greener is better."
 )
 
 
@@ -41,13 +39,13 @@ class Numbers:
         self.currency = currency
 
     def n(self, value: int | Decimal) -> str:
-        return format_decimal(value, locale=self.language)
+        return number(value, self.language)
 
     def money(self, value: Decimal | None) -> str:
         return "—" if value is None else money(value, self.currency, self.language)
 
     def pct(self, value: float | None) -> str:
-        return "—" if value is None else format_percent(value, locale=self.language)
+        return percent(value, self.language)
 
     def share(self, part: Decimal, whole: Decimal) -> str:
         return self.pct(float(part / whole)) if whole else "—"
@@ -58,9 +56,9 @@ def period_title(stats: Stats, zone: tzinfo, language: str) -> str:
     period = stats.period
     end = (period.end - timedelta(seconds=1)).astimezone(zone).date()
     if period.start is None:
-        return f"{period.label} (to {format_date(end, 'medium', locale=language)})"
+        return f"{period.label} (to {date(end, language)})"
     start = period.start.astimezone(zone).date()
-    dates = f"{format_date(start, 'medium', locale=language)} – {format_date(end, 'medium', locale=language)}"
+    dates = f"{date(start, language)} – {date(end, language)}"
     return f"{period.label} ({dates})"
 
 
@@ -157,8 +155,15 @@ def _projection(f: Numbers, stats: Stats) -> str:
     source = " (your assumption)" if life.years_set else ""
     return (
         f"{f.money(life.projected)} = {f.money(life.check)} × {f.n(life.per_year or 0)} a year × "
-        f"{f.n(life.years or 0)} years{source}{margin}"
+        f"{_years(f, life.years or 0)}{source}{margin}"
     )
+
+
+def _years(f: Numbers, years: Decimal | int) -> str:
+    """`1 year`, `10 years`, `2.5 years` (a fraction takes the plural in English)."""
+    if years == int(years):
+        return count(int(years), "year", "years", f.language)
+    return f"{f.n(years)} years"
 
 
 def _conversions(

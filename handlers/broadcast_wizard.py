@@ -20,6 +20,7 @@ from bot.settings import Settings
 from flows.broadcast_input import BUTTON_HELP, WHEN_HELP, InputError, parse_buttons, parse_when
 from flows.broadcasts import Broadcasts
 from flows.content import Content
+from flows.formatting import count as counted
 from flows.markup import Html, html
 from flows.messenger import Delivery
 from flows.outbox import SendPolicy, quiet_until
@@ -81,11 +82,11 @@ async def ask_segment(message: Message, draft: Broadcast, content: Content) -> N
 
 async def ask_message(message: Message, draft: Broadcast, label: str, count: int) -> None:
     text = html(
-        "🎯 <b>{}</b>: {:,} customers right now.\n\n"
+        "🎯 <b>{}</b>: {} right now.\n\n"
         "Now send the message <b>exactly as it should go out</b>: text, or a photo or a video with a caption. "
         "Bold, italics and links are kept.",
         label,
-        count,
+        counted(count, "customer", "customers", "en"),
     )
     await message.answer(text, reply_markup=_markup(draft.id))
 
@@ -136,7 +137,11 @@ async def show_preview(
     summary = await broadcasts.summary(draft)
     lines = [
         Html("👆 This is how customers will see it."),
-        html("Audience now: <b>{:,}</b> customers ({}).", summary.audience, summary.segment.label),
+        html(
+            "Audience now: <b>{}</b> ({}).",
+            counted(summary.audience, "customer", "customers", "en"),
+            summary.segment.label,
+        ),
     ]
     if draft.coupon:
         campaign = content.loyalty.campaign(draft.coupon)

@@ -20,7 +20,7 @@ from flows.broadcasts import Broadcasts
 from flows.codes import grouped
 from flows.content import Content, Texts
 from flows.coupons import Coupons, IssueOutcome
-from flows.formatting import money
+from flows.formatting import count, datetime, money, number
 from flows.handoff import Handoff
 from flows.markup import Html, html
 from flows.messenger import Button, Outgoing
@@ -104,7 +104,8 @@ async def control(query: CallbackQuery, callback_data: BcCtlCb, broadcasts: Broa
         answer = "Resumed." if await broadcasts.resume(broadcast.id, who) else answer
     elif action == "cy":
         cancelled = await broadcasts.cancel(broadcast.id, who)
-        answer = f"Cancelled: {cancelled:,} messages will not go out." if cancelled is not None else answer
+        if cancelled is not None:
+            answer = f"Cancelled: {count(cancelled, 'message', 'messages', 'en')} will not go out."
     elif action not in ("cn", "v"):
         answer = "This button is no longer active."
     await query.answer(answer)
@@ -122,36 +123,47 @@ async def control(query: CallbackQuery, callback_data: BcCtlCb, broadcasts: Broa
         await broadcasts.repo.set_progress_text(fresh.id, text, broadcasts.clock.now())
 
 
-def _result_block(broadcast: Broadcast, results: Results, content: Content, broadcasts: Broadcasts) -> Html:
+def _result_block(
+    broadcast: Broadcast, results: Results, content: Content, broadcasts: Broadcasts, language: str = "en"
+) -> Html:
     c = results.counts
+
+    def n(value: int) -> str:
+        return number(value, language)
+
     when = broadcast.started_at or broadcast.send_at or broadcast.confirmed_at or broadcast.created_at
     state = "paused" if broadcast.paused and broadcast.live else broadcast.state
     delivery = (
-        f"Delivered {c.delivered:,} · blocked {c.blocked:,} · failed {c.failed:,}"
-        + (f" · waiting {c.remaining:,}" if c.remaining else "")
-        + (f" · cancelled {c.cancelled:,}" if c.cancelled else "")
+        f"Delivered {n(c.delivered)} · blocked {n(c.blocked)} · failed {n(c.failed)}"
+        + (f" · waiting {n(c.remaining)}" if c.remaining else "")
+        + (f" · cancelled {n(c.cancelled)}" if c.cancelled else "")
     )
     lines = [
         html(
-            "<b>#{}</b> · {} · {:%d.%m.%Y %H:%M} · {}",
+            "<b>#{}</b> · {} · {} · {}",
             broadcast.id,
             state,
-            when.astimezone(broadcasts.zone),
+            datetime(when, language, broadcasts.zone),
             broadcast.segment or "everyone",
         ),
         Html(delivery),
-        Html(f"Clicks {results.clicks:,} ({results.clickers:,} people) · leads {results.leads:,}"),
+        html(
+            "{} by {} · {}",
+            count(results.clicks, "click", "clicks", language),
+            count(results.clickers, "person", "people", language),
+            count(results.leads, "lead", "leads", language),
+        ),
     ]
     if broadcast.coupon:
-        limit = f"/{broadcast.coupon_limit:,}" if broadcast.coupon_limit else ""
-        lines.append(Html(f"Coupons {results.coupons_issued:,}{limit} taken, {results.coupons_redeemed:,} used"))
-    revenue = money(Decimal(results.revenue_cents) / 100, content.loyalty.currency, "en")
-    lines.append(html("Purchases {:,} · revenue {}", results.purchases, revenue))
+        limit = f"/{n(broadcast.coupon_limit)}" if broadcast.coupon_limit else ""
+        lines.append(Html(f"Coupons {n(results.coupons_issued)}{limit} taken, {n(results.coupons_redeemed)} used"))
+    revenue = money(Decimal(results.revenue_cents) / 100, content.loyalty.currency, language)
+    lines.append(html("{} · revenue {}", count(results.purchases, "purchase", "purchases", language), revenue))
     return Html("\n").join(lines)
 
 
 @router.message(F.chat.type == "private", Command("broadcasts"), IsStaff("manager"))
-async def broadcasts_report(message: Message, broadcasts: Broadcasts, content: Content) -> None:
+async def broadcasts_report(message: Message, broadcasts: Broadcasts, content: Content, t: Texts) -> None:
     """The latest broadcasts: delivery, clicks, leads, coupons, purchases and revenue after delivery."""
     listed = await broadcasts.results(LISTED)
     if not listed:
@@ -163,7 +175,7 @@ async def broadcasts_report(message: Message, broadcasts: Broadcasts, content: C
         LISTED,
         broadcasts.attribution_days,
     )
-    blocks = [header, *(_result_block(b, r, content, broadcasts) for b, r in listed)]
+    blocks = [header, *(_result_block(b, r, content, broadcasts, t.language) for b, r in listed)]
     live = [b for b, _ in listed if b.live]
     markup = keyboard(
         Outgoing(buttons=[[Button(f"Manage #{b.id}", data=BcCtlCb(b=b.id, a="v").pack())] for b in live])

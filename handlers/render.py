@@ -5,7 +5,6 @@ from __future__ import annotations
 import html as stdlib_html
 import re
 from collections.abc import Iterable
-from datetime import timedelta
 
 from flows.markup import Html
 
@@ -38,14 +37,3 @@ def _clipped(block: Html, limit: int) -> Html:
         visible = visible[: len(visible) - (len(clipped) - limit) - 1]
         clipped = Html(visible + "…")
     return clipped
-
-
-def short_duration(delta: timedelta) -> str:
-    """`1 d 12 h`, `1 min`, `30 s`: exact, for the team's screens."""
-    left = int(delta.total_seconds())
-    parts = []
-    for unit, seconds in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
-        count, left = divmod(left, seconds)
-        if count:
-            parts.append(f"{count} {unit}")
-    return " ".join(parts) or "0 s"

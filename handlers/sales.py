@@ -16,9 +16,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.settings import Settings
 from flows.codes import grouped
-from flows.content import Content
+from flows.content import Content, Texts
 from flows.coupons import Coupons, RedeemOutcome
-from flows.formatting import money
+from flows.formatting import count, money
 from flows.loyalty import Loyalty, NotEnoughPoints
 from flows.markup import Html, html, trusted
 from flows.money import amount_hint
@@ -65,19 +65,19 @@ def _cancel_only(draft_id: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-async def ask_amount(message: Message, draft_id: int, customer: Customer, sales: Sales) -> None:
+async def ask_amount(message: Message, draft_id: int, customer: Customer, sales: Sales, language: str = "en") -> None:
     standing = await sales.loyalty.standing(customer.id)
     card = await sales.loyalty.card(customer.id)
     default = sales.content.business.default_language
     tier = standing.tier.title.get(default, standing.tier.key)
     text = html(
-        "🧾 New purchase for <b>{}</b> (card {})\n{} · {} purchase(s) · {} points\n\n"
+        "🧾 New purchase for <b>{}</b> (card {})\n{} · {} · {}\n\n"
         "Send the amount, e.g. <code>1500</code> or <code>1 500,50</code>.",
         customer.display_name,
         grouped(card.card_code, 3),
         tier,
-        standing.purchases,
-        standing.balance,
+        count(standing.purchases, "purchase", "purchases", language),
+        count(standing.balance, "point", "points", language),
     )
     await message.answer(text, reply_markup=_cancel_only(draft_id))
 
@@ -101,10 +101,10 @@ def _category_keyboard(draft_id: int, content: Content) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def _summary_text(summary: Summary, content: Content) -> Html:
+def _summary_text(summary: Summary, content: Content, language: str = "en") -> Html:
     draft = summary.draft
     rules = content.loyalty
-    amount = money(draft.amount or Decimal(0), rules.currency, "en")
+    amount = money(draft.amount or Decimal(0), rules.currency, language)
     category = rules.category(draft.category) if draft.category else None
     default = content.business.default_language
     parts = [html("<b>{}</b>", summary.customer.display_name), amount]
@@ -112,13 +112,17 @@ def _summary_text(summary: Summary, content: Content) -> Html:
         parts.append(category.title.get(default, category.key))
     lines = [
         Html(" · ").join(parts),
-        html("Earns +{} points. Balance: {} points.", summary.earns, summary.standing.balance),
+        html(
+            "Earns +{}. Balance: {}.",
+            count(summary.earns, "point", "points", language),
+            count(summary.standing.balance, "point", "points", language),
+        ),
     ]
     if summary.spendable:
         lines.append(
             html(
-                "Up to {} points can pay for this purchase (the customer confirms in their chat).",
-                summary.spendable,
+                "Up to {} can pay for this purchase (the customer confirms in their chat).",
+                count(summary.spendable, "point", "points", language),
             )
         )
     return Html("\n").join(lines)
@@ -135,15 +139,21 @@ def _summary_keyboard(summary: Summary) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def recorded_text(recorded: Recorded, customer_name: str, content: Content) -> Html:
-    amount = money(recorded.amount, content.loyalty.currency, "en")
-    paid = f", {recorded.spent} points paid" if recorded.spent else ""
+def recorded_text(recorded: Recorded, customer_name: str, content: Content, language: str = "en") -> Html:
+    """The cashier's confirmation; purchases are numbered "#N" everywhere the team reads them."""
+    amount = money(recorded.amount, content.loyalty.currency, language)
+    paid = f", {count(recorded.spent, 'point', 'points', language)} paid" if recorded.spent else ""
     lines = [
-        html("✅ Sale recorded for <b>{}</b>: {} (purchase no. {}).", customer_name, amount, recorded.number),
-        html("+{} points earned{}. Balance: {} points.", recorded.earned, paid, recorded.balance),
+        html("✅ Sale recorded for <b>{}</b>: {} (purchase #{}).", customer_name, amount, recorded.number),
+        html(
+            "+{} earned{}. Balance: {}.",
+            count(recorded.earned, "point", "points", language),
+            paid,
+            count(recorded.balance, "point", "points", language),
+        ),
     ]
     if recorded.spent:
-        to_collect = money(recorded.to_collect, content.loyalty.currency, "en")
+        to_collect = money(recorded.to_collect, content.loyalty.currency, language)
         lines.append(html("💵 <b>Collect {}</b> in money (the rest is paid with points).", to_collect))
     if recorded.coupon is not None:
         lines.append(html("Coupon {} redeemed.", grouped(recorded.coupon.code)))
@@ -158,7 +168,9 @@ def recorded_text(recorded: Recorded, customer_name: str, content: Content) -> H
 
 
 @router.message(IsStaff(), AwaitingAmount(), PlainText())
-async def amount_typed(message: Message, draft: Draft, sales: Sales, settings: Settings, content: Content) -> None:
+async def amount_typed(
+    message: Message, draft: Draft, sales: Sales, settings: Settings, content: Content, t: Texts
+) -> None:
     parsed = await sales.set_amount(draft, message.text or "")
     if parsed.error is not None:
         await message.answer(
@@ -167,7 +179,7 @@ async def amount_typed(message: Message, draft: Draft, sales: Sales, settings: S
         return
     if content.loyalty.catalog:
         await message.answer(
-            html("Amount: {}. Category?", money(parsed.value or Decimal(0), content.loyalty.currency, "en")),
+            html("Amount: {}. Category?", money(parsed.value or Decimal(0), content.loyalty.currency, t.language)),
             reply_markup=_category_keyboard(draft.id, content),
         )
         return
@@ -175,11 +187,13 @@ async def amount_typed(message: Message, draft: Draft, sales: Sales, settings: S
     fresh = await sales.current(message.from_user.id)
     if fresh is not None:
         summary = await sales.summary(fresh)
-        await message.answer(_summary_text(summary, content), reply_markup=_summary_keyboard(summary))
+        await message.answer(_summary_text(summary, content, t.language), reply_markup=_summary_keyboard(summary))
 
 
 @router.callback_query(IsStaff(), SaleCb.filter())
-async def sale_button(query: CallbackQuery, callback_data: SaleCb, sales: Sales, content: Content) -> None:
+async def sale_button(
+    query: CallbackQuery, callback_data: SaleCb, sales: Sales, content: Content, t: Texts
+) -> None:
     staff_id = query.from_user.id
     message = query.message if isinstance(query.message, Message) else None
     action = callback_data.a
@@ -197,7 +211,9 @@ async def sale_button(query: CallbackQuery, callback_data: SaleCb, sales: Sales,
         await query.answer()
         summary = await sales.summary(draft)
         if message is not None:
-            await message.edit_text(_summary_text(summary, content), reply_markup=_summary_keyboard(summary))
+            await message.edit_text(
+                _summary_text(summary, content, t.language), reply_markup=_summary_keyboard(summary)
+            )
         return
     if action == "pts":
         asked = await sales.propose_points(callback_data.d, staff_id)
@@ -233,7 +249,7 @@ async def sale_button(query: CallbackQuery, callback_data: SaleCb, sales: Sales,
         customer = await sales.loyalty.customers.get(recorded.customer_id)
         name = customer.display_name if customer else "the customer"
         if message is not None:
-            await message.edit_text(recorded_text(recorded, name, content))
+            await message.edit_text(recorded_text(recorded, name, content, t.language))
         return
     await query.answer(DRAFT_PROBLEMS[DraftProblem.GONE])
 
@@ -246,7 +262,7 @@ SALE_USAGE = (
 
 @router.message(Command("sale"), IsStaff())
 async def sale_line(
-    message: Message, command: CommandObject, sales: Sales, settings: Settings, content: Content
+    message: Message, command: CommandObject, sales: Sales, settings: Settings, content: Content, t: Texts
 ) -> None:
     """The one-line sale for speed: recorded at once; the customer gets the receipt."""
     assert message.from_user is not None
@@ -273,7 +289,7 @@ async def sale_line(
     except PurchaseRefused as refused:
         await message.answer(Html(refusal_text(refused)))
         return
-    await message.answer(recorded_text(recorded, customer.display_name, content))
+    await message.answer(recorded_text(recorded, customer.display_name, content, t.language))
 
 
 @router.message(Command("redeem"), IsStaff())

@@ -10,8 +10,8 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from flows.clock import Clock
-from flows.content import Content
-from flows.formatting import money
+from flows.content import Content, Texts
+from flows.formatting import count, money, number
 from flows.markup import Html, html
 from flows.segments import USAGE, SegmentError, Segments
 from flows.staff import Staff
@@ -23,15 +23,22 @@ from storage.timefmt import from_db
 router = RouterSpec("segments", message_filters=(F.chat.type == "private",))
 
 
-def sample_line(customer: SampleCustomer, currency: str, now: datetime) -> Html:
+def sample_line(customer: SampleCustomer, currency: str, now: datetime, language: str = "en") -> Html:
     name = " ".join(part for part in (customer.first_name, customer.last_name) if part) or f"#{customer.id}"
     who = name + (f" (@{customer.username})" if customer.username else "")
     if not customer.purchases:
         return html("• {} — no purchases yet", who)
-    spent = money(Decimal(customer.spent_cents) / 100, currency, "en")
+    spent = money(Decimal(customer.spent_cents) / 100, currency, language)
     last = from_db(customer.last_at)
-    ago = f", last {(now - last).days} days ago" if last else ""
-    return html("• {} — {} purchases, {}{}", who, customer.purchases, spent, ago)
+    ago = f", last {_ago((now - last).days, language)}" if last else ""
+    return html("• {} — {}, {}{}", who, count(customer.purchases, "purchase", "purchases", language), spent, ago)
+
+
+def _ago(days: int, language: str) -> str:
+    """`today`, `yesterday`, `5 days ago` (never "0 days ago")."""
+    if days <= 0:
+        return "today"
+    return "yesterday" if days == 1 else f"{count(days, 'day', 'days', language)} ago"
 
 
 def saved_list(content: Content) -> Html:
@@ -45,7 +52,13 @@ def saved_list(content: Content) -> Html:
 
 @router.message(Command("segment"), IsStaff("manager"))
 async def segment(
-    message: Message, command: CommandObject, segments: Segments, content: Content, staff: Staff, clock: Clock
+    message: Message,
+    command: CommandObject,
+    segments: Segments,
+    content: Content,
+    staff: Staff,
+    clock: Clock,
+    t: Texts,
 ) -> None:
     """Audience size and a few sample customers of a segment expression or a saved segment."""
     expression = (command.args or "").strip()
@@ -72,9 +85,13 @@ async def segment(
     if view.segment.name:
         lines.append(html("<code>{}</code>", view.segment.expression))
     lines.append(
-        html("<b>{:,}</b> customers (of {:,} reachable: subscribed and not blocked)", view.count, view.reachable)
+        html(
+            "<b>{}</b> (of {} reachable: subscribed and not blocked)",
+            count(view.count, "customer", "customers", t.language),
+            number(view.reachable, t.language),
+        )
     )
     if view.sample:
         lines.append(html("\nFor example:"))
-        lines += [sample_line(c, content.loyalty.currency, clock.now()) for c in view.sample]
+        lines += [sample_line(c, content.loyalty.currency, clock.now(), t.language) for c in view.sample]
     await message.answer(Html("\n").join(lines))

@@ -10,12 +10,13 @@ from aiogram.types import CallbackQuery, Message
 from bot.messenger import keyboard
 from flows.clock import Clock
 from flows.content import Content, Texts
+from flows.formatting import count, duration, number, percent
 from flows.handoff import Handoff
 from flows.markup import Html, html
 from flows.sequences import Sequences, sequence_reports
 from handlers.filters import IsOwner
 from handlers.handoff import lead_reply
-from handlers.render import pack_blocks, short_duration
+from handlers.render import pack_blocks
 from handlers.routing import RouterSpec
 from storage.customers import Customer
 from storage.enrollments import EnrollmentsRepo
@@ -78,7 +79,7 @@ async def preview(message: Message, command: CommandObject, content: Content, se
         return
     for index, step in enumerate(seq.steps):
         rendered = sequences.render(seq, index, None, 0)
-        when = f"after {short_duration(step.delay)}" if step.delay else "at once"
+        when = f"after {duration(step.delay, parts=4)}" if step.delay else "at once"
         when += f", at {step.at:%H:%M} local time" if step.at else ""
         await message.answer(html("<i>{} · step {}/{} · {}</i>", seq.name, index + 1, len(seq.steps), when))
         if rendered.photo:
@@ -88,33 +89,40 @@ async def preview(message: Message, command: CommandObject, content: Content, se
 
 
 @router.message(Command("sequences"), IsOwner())
-async def sequences_report(message: Message, content: Content, enrollments: EnrollmentsRepo, clock: Clock) -> None:
+async def sequences_report(
+    message: Message, content: Content, enrollments: EnrollmentsRepo, clock: Clock, t: Texts
+) -> None:
     """How each sequence performs: enrolment states, exits, per-step sends and clicks, conversion."""
     reports = await sequence_reports(content, enrollments, clock.now())
     if not reports:
         await message.answer("No sequences in the content file yet.")
         return
     blocks: list[Html] = []
+    lang = t.language
+
+    def n(value: int) -> str:
+        return number(value, lang)
+
     for r in reports:
-        exits = ", ".join(f"{reason} {n}" for reason, n in sorted((r.exits or {}).items())) or "none"
+        exits = ", ".join(f"{reason} {n(k)}" for reason, k in sorted((r.exits or {}).items())) or "none"
         steps = " · ".join(
-            f"{i + 1}: {s} sent/{c} clicks"
+            f"{i + 1}: {n(s)} sent/{count(c, 'click', 'clicks', lang)}"
             for i, (s, c) in enumerate(zip(r.sent or [], r.clicks or [], strict=True))
         )
         blocks.append(
             html(
                 "<b>{}</b> ({})\nenrolled {} · active {} · paused {} · finished {}\nexited: {}\nsteps {}\n"
-                "bought during or ≤7 days after: {} ({:.0%})",
+                "bought during or ≤7 days after: {} ({})",
                 r.title,
                 r.name,
-                r.enrolled,
-                r.active,
-                r.paused,
-                r.finished,
+                n(r.enrolled),
+                n(r.active),
+                n(r.paused),
+                n(r.finished),
                 exits,
                 steps,
-                r.converted,
-                r.conversion,
+                n(r.converted),
+                percent(r.conversion, lang),
             )
         )
     for text in pack_blocks(blocks):

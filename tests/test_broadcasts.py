@@ -77,7 +77,7 @@ async def test_preview_shows_the_message_and_audience_before_anything_goes_out(h
     preview, summary = replies[-2], replies[-1]
     assert preview.kind == "photo" and "New mats are in" in str(preview)
     assert [label for row in preview.buttons for label, _ in row] == ["Book now", "Tell me more"]
-    assert "Audience now: 1 customers" in str(summary)  # Anna; the owner never sent /start: not subscribed
+    assert "Audience now: 1 customer" in str(summary)  # Anna; the owner never sent /start: not subscribed
     await boss.click("Tell me more", message=preview)
     assert "Preview" in (boss.last_callback_answer.text or "")
     replies = await boss.send("send it")  # typed where a button is expected
@@ -185,7 +185,7 @@ async def test_purchases_after_delivery_are_attributed_within_the_window(harness
     replies = await owner(harness).send("/broadcasts")
     report = str(replies[-1])
     assert "Delivered 2" in report  # the owner never sent /start: not subscribed
-    assert "Purchases 1 · revenue 1,200.00 UAH" in report
+    assert "1 purchase · revenue 1,200.00 UAH" in report
 
 
 async def test_interested_button_is_counted_and_recorded(harness: Harness) -> None:
@@ -195,7 +195,7 @@ async def test_interested_button_is_counted_and_recorded(harness: Harness) -> No
     replies = await harness.chat(1001).click("I want it")
     assert replies  # without a manager chat the interest is still acknowledged
     report = str((await owner(harness).send("/broadcasts"))[-1])
-    assert "Clicks 1 (1 people)" in report
+    assert "1 click by 1 person" in report
 
 
 async def test_customers_cannot_use_owner_commands_or_forged_buttons(harness: Harness) -> None:

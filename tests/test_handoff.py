@@ -55,7 +55,7 @@ async def test_manager_command_opens_a_lead_with_a_full_card_in_the_customers_to
         "English",
         "source: instagram",
         "tier: New guest · points: ",
-        "purchases: 1 for 1 500.00 · last: 05.01.2026",
+        "1 purchase for 1,500.00 UAH · last: Jan 5, 2026",
         "tags: yoga",
         "do you have a sauna?",
         "Waiting",

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from flows.handoff import duration_text
+from flows.formatting import duration as duration_text
 from tests.conftest import OWNER_ID, Harness
 from tests.handoff_helpers import (
     FORUM,

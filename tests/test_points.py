@@ -138,7 +138,7 @@ async def test_a_day_later_a_low_score_opens_a_lead_for_the_managers(harness: Ha
     replies = await chat.click("2", message=question)
     assert "a manager will get in touch" in str(replies[-1])
     await deliver(harness, 1)
-    card = await managers.wait_for_text("score 2/5 for purchase no. 1")
+    card = await managers.wait_for_text("score 2/5 for purchase #1")
     assert "Lead #1" in str(card) and "Anna" in str(card) and "card " in str(card)
     purchase_id = (await harness.services["purchases_repo"].of_customer((await customer(harness)).id))[0].id
     again = await harness.services["feedback"].rate(await customer(harness), purchase_id, 5)

@@ -39,7 +39,7 @@ async def test_pressing_a_step_button_twice_counts_one_click(harness: Harness, c
     await chat.click("Tell me more", message=first)
     await harness.tick()
     report = "\n".join(m.plain_text for m in await harness.chat(OWNER_ID).send("/sequences"))
-    assert "1: 1 sent/1 clicks" in report
+    assert "1: 1 sent/1 click" in report
 
 
 async def test_pressing_a_broadcast_button_twice_counts_one_click_and_still_acts(harness: Harness) -> None:
@@ -51,7 +51,7 @@ async def test_pressing_a_broadcast_button_twice_counts_one_click_and_still_acts
     again = await anna.click("I want it")
     assert again  # the second press is still answered
     report = str((await owner(harness).send("/broadcasts"))[-1])
-    assert "Clicks 1 (1 people)" in report
+    assert "1 click by 1 person" in report
 
 
 async def test_a_broadcast_stores_its_message_once_and_every_recipient_gets_it_whole(harness: Harness) -> None:
@@ -162,7 +162,7 @@ async def test_a_broadcast_keeps_its_figures_after_its_rows_are_pruned(harness: 
     await harness.advance(days=2)
     await buy(harness, anna, "1200")
     before = str((await owner(harness).send("/broadcasts"))[-1])
-    assert "Clicks 1 (1 people)" in before and "Purchases 1 · revenue 1,200.00" in before
+    assert "1 click by 1 person" in before and "1 purchase · revenue 1,200.00" in before
     harness.clock.advance(timedelta(days=120))
     await retention(harness).prune()
     assert await count(harness, "SELECT COUNT(*) FROM outbox WHERE kind = 'broadcast'") == 0

@@ -216,7 +216,7 @@ async def test_sequences_report_counts_enrolments_steps_and_clicks(harness: Harn
     owner = harness.chat(OWNER_ID, first_name="Olga")
     report = "\n".join(m.plain_text for m in await owner.send("/sequences"))
     assert "enrolled 1 · active 1" in report
-    assert "1: 1 sent/1 clicks · 2: 1 sent/0 clicks · 3: 0 sent/0 clicks" in report
+    assert "1: 1 sent/1 click · 2: 1 sent/0 clicks · 3: 0 sent/0 clicks" in report
     assert "only for the team" in (await chat.send("/sequences"))[-1].plain_text
 
 
