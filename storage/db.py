@@ -8,6 +8,7 @@ see the last committed state and never wait for a writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -156,7 +157,7 @@ class Database:
         """
         current = _handling.get()
         async with self._lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 if current is not None and not current.marked:
                     cursor = await self._writer.execute(_MARK, (current.update_id, current.seen_at))
@@ -170,6 +171,23 @@ class Database:
             if current is not None:
                 current.marked = True
                 current.commits += 1
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE that a cancellation cannot leave half done.
+
+        The statement runs in aiosqlite's thread whatever happens to the coroutine awaiting it: a task
+        cancelled while waiting would release the lock with the connection inside a transaction, and the
+        next BEGIN would fail ("cannot start a transaction within a transaction"). So it is awaited to the
+        end, and undone, before the cancellation goes on.
+        """
+        begin = asyncio.ensure_future(self._writer.execute("BEGIN IMMEDIATE"))
+        try:
+            await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await begin
+                await self._writer.execute("ROLLBACK")
+            raise
 
     @asynccontextmanager
     async def serialized(self) -> AsyncIterator[Tx]:
