@@ -15,6 +15,7 @@ from typing import IO
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
+from flows.formatting import count
 from flows.redaction import install_log_redaction
 from storage.audience import set_owners
 from storage.db import Database, SchemaTooNewError
@@ -115,9 +116,10 @@ async def _import(kind: str, path: str, dry_run: bool) -> int:
     if report.rejected_count > len(report.rejected):
         print(f"… and {report.rejected_count - len(report.rejected)} more", file=sys.stderr)
     if kind == "purchases":
-        summary = f"{report.recorded} purchase(s) recorded, {report.duplicates} already imported before"
+        recorded = count(report.recorded, "purchase", "purchases", "en")
+        summary = f"{recorded} recorded, {report.duplicates} already imported before"
     else:
-        summary = f"{report.created} customer(s) created, {report.updated} updated"
+        summary = f"{count(report.created, 'customer', 'customers', 'en')} created, {report.updated} updated"
     if report.interrupted:
         print(
             f"stopped: {summary} before that line. Fix it and run the same file again: "
@@ -126,7 +128,8 @@ async def _import(kind: str, path: str, dry_run: bool) -> int:
         )
         return 1
     if not report.ok:
-        print(f"{report.rejected_count} of {report.rows} row(s) rejected: nothing was imported.", file=sys.stderr)
+        rows = count(report.rows, "row", "rows", "en")
+        print(f"{report.rejected_count} of {rows} rejected: nothing was imported.", file=sys.stderr)
         return 1
     print(f"dry run, nothing written: {summary}" if dry_run else summary)
     return 0

@@ -19,7 +19,8 @@ from flows.broadcast_input import ButtonSpec
 from flows.clock import Clock
 from flows.content import Content
 from flows.coupons import Coupons, Issued, IssueOutcome
-from flows.formatting import duration
+from flows.formatting import datetime as datetime_text
+from flows.formatting import duration, number
 from flows.markup import Html, html, trusted
 from flows.messenger import Button, Outgoing
 from flows.segments import Segment, SegmentError, Segments
@@ -290,8 +291,9 @@ class Broadcasts:
         return True
 
     async def progress_text(self, broadcast: Broadcast) -> Html:
-        """The owner's live view of a broadcast (HTML)."""
+        """The owner's live view of a broadcast (HTML), its numbers and times in its author's locale."""
         counts = await self.repo.counts(broadcast.id)
+        locale = await self.repo.author_language(broadcast)
         state = {
             "scheduled": "⏰ scheduled",
             "queuing": "📥 queuing",
@@ -307,33 +309,38 @@ class Broadcasts:
         ]
         if broadcast.state == "scheduled" and broadcast.send_at is not None:
             lines.append(
-                html("Goes out {:%d.%m.%Y %H:%M} ({})", broadcast.send_at.astimezone(self.zone), self.zone)
+                html("Goes out {} ({})", datetime_text(broadcast.send_at, locale, self.zone), self.zone)
             )
         else:
-            lines.append(Html(self._figures(counts)))  # plain text, escaped
+            lines.append(Html(self._figures(counts, locale)))  # plain text, escaped
             held = await held_back(self.db, broadcast.id) if broadcast.live and not broadcast.paused else []
-            lines.extend(Html(line) for line in self._remaining(broadcast, counts, held))
+            lines.extend(Html(line) for line in self._remaining(broadcast, counts, held, locale))
         if broadcast.coupon:
-            limit = f" of {broadcast.coupon_limit}" if broadcast.coupon_limit else ""
-            lines.append(html("🎟 Coupons taken: {}{}", broadcast.coupons_issued, limit))
+            limit = f" of {number(broadcast.coupon_limit, locale)}" if broadcast.coupon_limit else ""
+            lines.append(html("🎟 Coupons taken: {}{}", number(broadcast.coupons_issued, locale), limit))
         return Html("\n").join(lines)
 
     @staticmethod
-    def _figures(counts: Counts) -> str:
-        parts = [f"Delivered {counts.delivered:,}", f"blocked {counts.blocked:,}", f"failed {counts.failed:,}"]
+    def _figures(counts: Counts, locale: str | None) -> str:
+        def n(value: int) -> str:
+            return number(value, locale)
+
+        parts = [f"Delivered {n(counts.delivered)}", f"blocked {n(counts.blocked)}", f"failed {n(counts.failed)}"]
         if counts.skipped:
-            parts.append(f"skipped {counts.skipped:,} (opted out)")
+            parts.append(f"skipped {n(counts.skipped)} (opted out)")
         if counts.cancelled:
-            parts.append(f"cancelled {counts.cancelled:,}")
+            parts.append(f"cancelled {n(counts.cancelled)}")
         return " · ".join(parts)
 
-    def _remaining(self, broadcast: Broadcast, counts: Counts, held: list[HeldBack]) -> list[str]:
+    def _remaining(
+        self, broadcast: Broadcast, counts: Counts, held: list[HeldBack], locale: str | None
+    ) -> list[str]:
         """What is left and an honest estimate: the pace, the quiet hours ahead, and the rows the sender
         moved later (quiet hours, contact limits), each said with until when."""
         if not broadcast.live or (broadcast.state == "sending" and not counts.remaining):
             return []
         if broadcast.paused:
-            return [f"Waiting: {counts.remaining:,} — press Resume to continue"]
+            return [f"Waiting: {number(counts.remaining, locale)} — press Resume to continue"]
         now = self.clock.now()
         seconds = counts.remaining / self.rate
         if counts.last_due is not None:
@@ -341,13 +348,14 @@ class Broadcasts:
         if self.earliest_send is not None and counts.remaining:
             seconds = max(seconds, (self.earliest_send(now) - now).total_seconds() + counts.remaining / self.rate)
         estimate = max(seconds, 1) if seconds < 90 else round(seconds / 60) * 60  # an estimate: rounded
-        lines = [f"Remaining: {counts.remaining:,} · about {duration(estimate)} left"]
+        lines = [f"Remaining: {number(counts.remaining, locale)} · about {duration(estimate, locale)} left"]
         for group in held:
             local = group.until.astimezone(self.zone)
             if group.reason == "quiet hours":
-                lines.append(f"🌙 {group.count:,} waiting for quiet hours to end ({local:%H:%M})")
+                lines.append(f"🌙 {number(group.count, locale)} waiting for quiet hours to end ({local:%H:%M})")
             else:
-                lines.append(f"⏳ {group.count:,} held by contact limits until {local:%d.%m %H:%M}")
+                until = datetime_text(group.until, locale, self.zone)
+                lines.append(f"⏳ {number(group.count, locale)} held by contact limits until {until}")
         return lines
 
     # ---- customers' buttons --------------------------------------------------------------------------

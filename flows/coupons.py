@@ -14,6 +14,7 @@ from enum import Enum
 from flows.clock import Clock
 from flows.codes import grouped, new_code, normalize
 from flows.content import Content, CouponCampaign, Texts
+from flows.formatting import datetime as datetime_text
 from flows.formatting import day
 from flows.markup import Html
 from flows.notices import Notices
@@ -225,8 +226,8 @@ class Coupons:
             return Redemption(RedeemOutcome.EXPIRED, coupon)
         return Redemption(RedeemOutcome.NOT_YET, coupon)
 
-    def reason(self, result: Redemption, code: str) -> str:
-        """A staff-facing sentence for a refused redemption."""
+    def reason(self, result: Redemption, code: str, locale: str | None = None) -> str:
+        """A staff-facing sentence for a refused redemption (its moment in the reader's locale)."""
         coupon = result.coupon
         when = ""
         if coupon is not None:
@@ -236,7 +237,7 @@ class Coupons:
                 RedeemOutcome.NOT_YET: coupon.valid_from,
             }.get(result.outcome)
             if moment is not None:
-                when = moment.astimezone(self.zone).strftime("%d.%m.%Y %H:%M")
+                when = datetime_text(moment, locale, self.zone)
         shown = grouped(normalize(code)) if coupon else code
         return REDEEM_REASONS[result.outcome].format(code=shown, when=when)
 

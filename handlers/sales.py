@@ -293,7 +293,7 @@ async def sale_line(
 
 
 @router.message(Command("redeem"), IsStaff())
-async def redeem(message: Message, command: CommandObject, coupons: Coupons, sales: Sales) -> None:
+async def redeem(message: Message, command: CommandObject, coupons: Coupons, sales: Sales, t: Texts) -> None:
     """Redeem a coupon code; with a card code, also check the coupon is that customer's."""
     assert message.from_user is not None
     args = (command.args or "").split()
@@ -321,7 +321,7 @@ async def redeem(message: Message, command: CommandObject, coupons: Coupons, sal
             html("✅ Coupon {} redeemed: <b>{}</b> for {}.", grouped(result.coupon.code), title, name)
         )
         return
-    await message.answer(html("❌ {}", coupons.reason(result, shorten(args[0]))))
+    await message.answer(html("❌ {}", coupons.reason(result, shorten(args[0]), t.language)))
 
 
 @router.message(Command("points"), IsStaff("manager"))

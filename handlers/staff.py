@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.settings import Settings
+from flows.content import Texts
+from flows.formatting import date
 from flows.markup import Html, html
 from flows.staff import INVITE_TTL, Staff
 from handlers.filters import IsOwner
@@ -22,18 +27,18 @@ class StaffCb(CallbackData, prefix="st"):
     u: int = 0  # the member to revoke
 
 
-async def _team(staff: Staff) -> tuple[Html, InlineKeyboardMarkup]:
+async def _team(staff: Staff, locale: str | None, zone: tzinfo) -> tuple[Html, InlineKeyboardMarkup]:
     members = await staff.members()
     lines = [html("<b>Your team</b>")]
     builder = InlineKeyboardBuilder()
     for member in members:
         lines.append(
             html(
-                "• {} — {} (id <code>{}</code>, since {:%d.%m.%Y})",
+                "• {} — {} (id <code>{}</code>, since {})",
                 member.name or member.tg_id,
                 member.role,
                 member.tg_id,
-                member.added_at,
+                date(member.added_at, locale, zone),
             )
         )
         builder.button(
@@ -49,14 +54,16 @@ async def _team(staff: Staff) -> tuple[Html, InlineKeyboardMarkup]:
 
 
 @router.message(Command("staff"), IsOwner())
-async def staff_list(message: Message, staff: Staff) -> None:
+async def staff_list(message: Message, staff: Staff, t: Texts, settings: Settings) -> None:
     """The owner's team screen."""
-    text, keyboard = await _team(staff)
+    text, keyboard = await _team(staff, t.language, settings.zone)
     await message.answer(text, reply_markup=keyboard)
 
 
 @router.callback_query(StaffCb.filter(), IsOwner())
-async def staff_button(query: CallbackQuery, callback_data: StaffCb, staff: Staff, bot: Bot) -> None:
+async def staff_button(
+    query: CallbackQuery, callback_data: StaffCb, staff: Staff, bot: Bot, t: Texts, settings: Settings
+) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if callback_data.a == "inv" and callback_data.role in ("cashier", "manager"):
         me = await bot.me()
@@ -80,7 +87,7 @@ async def staff_button(query: CallbackQuery, callback_data: StaffCb, staff: Staf
         gone = " They are removed from the managers' group." if staff.manager_chat_id is not None else ""
         await query.answer(f"Access revoked.{gone}" if revoked else "Already revoked.")
         if message is not None:
-            text, keyboard = await _team(staff)
+            text, keyboard = await _team(staff, t.language, settings.zone)
             await message.edit_text(text, reply_markup=keyboard)
         return
     await query.answer("This button is no longer active.")

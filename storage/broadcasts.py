@@ -176,6 +176,13 @@ class BroadcastsRepo:
         row = await self._db.fetch_one("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
         return _broadcast(row) if row else None
 
+    async def author_language(self, broadcast: Broadcast) -> str | None:
+        """The language its author uses in the bot (the one they chose, else Telegram's), for its progress."""
+        row = await self._db.fetch_one(
+            "SELECT COALESCE(chosen_language, language) FROM customers WHERE tg_id = ?", (broadcast.created_by,)
+        )
+        return None if row is None else row[0]
+
     async def update_draft(self, broadcast_id: int, created_by: int, **fields: object) -> bool:
         """Store wizard answers; only the draft's author can, and only while it is a draft."""
         unknown = set(fields) - DRAFT_FIELDS

@@ -118,7 +118,7 @@ async def test_progress_says_who_is_held_by_contact_limits_and_until_when(harnes
     boss = await wizard(harness, "everyone")
     await deliver(harness)
     progress = boss.last_text()
-    assert "⏳ 2 held by contact limits until 06.01 15:00" in progress, progress  # 24 h after their welcome
+    assert "⏳ 2 held by contact limits until Jan 6, 2026, 15:00" in progress, progress  # 24 h after their welcome
     assert "about 1 d left" in progress, progress  # not "about 1 s"
 
 

@@ -64,14 +64,14 @@ def test_customers_then_purchases_are_imported(
     env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["import", "customers", write(tmp_path, "c.csv", CUSTOMERS)]) == 0
-    assert "2 customer(s) created" in capsys.readouterr().out
+    assert "2 customers created" in capsys.readouterr().out
     purchases = 'external_id,telegram_id,phone,amount,category,date\nP1,111,,1500,yoga,2025-11-02\nP2,,+380 50 111 22 33,"1 000,50",,02.11.2025 18:30\nP3,222,,200,coffee,\n'
     assert main(["import", "purchases", write(tmp_path, "p.csv", purchases)]) == 0
-    assert "3 purchase(s) recorded" in capsys.readouterr().out
+    assert "3 purchases recorded" in capsys.readouterr().out
     assert figures(env) == (3, 120 + 45 + 50 + 50, 6 + 50)  # opening balance, 3%, welcome, 5% on the 2nd
     # The same file again: nothing new (idempotent by external_id).
     assert main(["import", "purchases", write(tmp_path, "p.csv", purchases)]) == 0
-    assert "0 purchase(s) recorded, 3 already imported before" in capsys.readouterr().out
+    assert "0 purchases recorded, 3 already imported before" in capsys.readouterr().out
     assert figures(env)[0] == 3
 
 
@@ -96,7 +96,7 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_written(
     assert "p.csv:5: category: unknown 'cars'" in err
     assert "p.csv:6: external_id repeats line 2" in err
     assert "p.csv:7: date: is in the future" in err
-    assert "5 of 7 row(s) rejected: nothing was imported" in err
+    assert "5 of 7 rows rejected: nothing was imported" in err
     assert figures(env) == (0, 120, 0)
 
 
@@ -104,11 +104,11 @@ def test_dry_run_checks_everything_and_writes_nothing(
     env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["import", "customers", write(tmp_path, "c.csv", CUSTOMERS), "--dry-run"]) == 0
-    assert "dry run, nothing written: 2 customer(s) created" in capsys.readouterr().out
+    assert "dry run, nothing written: 2 customers created" in capsys.readouterr().out
     assert main(["import", "customers", write(tmp_path, "c.csv", CUSTOMERS)]) == 0
     purchases = "external_id,telegram_id,amount\nP1,111,100\n"
     assert main(["import", "purchases", write(tmp_path, "p.csv", purchases), "--dry-run"]) == 0
-    assert "dry run, nothing written: 1 purchase(s) recorded" in capsys.readouterr().out
+    assert "dry run, nothing written: 1 purchase recorded" in capsys.readouterr().out
     assert figures(env) == (0, 120, 0)
 
 
