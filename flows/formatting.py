@@ -14,7 +14,7 @@ from datetime import timedelta, tzinfo
 from decimal import Decimal
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
 from flows.content import Texts
@@ -124,6 +124,13 @@ def datetime(value: _datetime, locale: str | None, zone: tzinfo) -> str:
     pattern = Locale.parse(lang).datetime_formats["medium"]
     when = value.astimezone(zone)
     return str(pattern).replace("{1}", format_date(when, "medium", locale=lang)).replace("{0}", f"{when:%H:%M}")
+
+
+def moment(value: _datetime, locale: str | None, zone: tzinfo) -> str:
+    """A recent moment, short: `Jan 5, 14:05` / `5 янв., 14:05` / `5 січ., 14:05` (business time zone)."""
+    lang = _lang(locale)
+    when = value.astimezone(zone)
+    return f"{format_skeleton('MMMd', when, locale=lang)}, {when:%H:%M}"
 
 
 def sentence(text: str) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from flows.content import LANGUAGE_NAMES
-from flows.formatting import count, date, money, number
+from flows.formatting import count, date, moment, money, number
 from flows.markup import Html, html
 from storage.customer_facts import PurchaseFacts
 from storage.customers import Customer
@@ -95,6 +95,6 @@ def render_card(data: CardData, zone: tzinfo, currency: str = "USD", locale: str
             body = message.text or ""
             kind = KIND_ICONS.get(message.kind, message.kind) if message.kind != "text" else ""
             shown = _short(" ".join(p for p in (f"[{kind}]" if kind else "", body) if p), 200)
-            lines.append(html("  {:%d.%m %H:%M} — {}", message.at.astimezone(zone), shown))
+            lines.append(html("  {} — {}", moment(message.at, locale, zone), shown))
     lines.append(status_line(lead, zone))
     return Html("\n").join(lines)
