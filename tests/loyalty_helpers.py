@@ -62,3 +62,16 @@ async def customer(harness: Harness, tg_id: int = 1001) -> Customer:
 
 async def balance(harness: Harness, tg_id: int = 1001) -> int:
     return await harness.services["ledger"].balance((await customer(harness, tg_id)).id)
+
+
+async def ask_to_pay_with_points(harness: Harness, chat: ChatDriver) -> ChatDriver:
+    """A hired cashier sells for 1000 (the customer earns points), then opens a sale of 200 and asks the
+    customer to pay 60 of it with points; returns the cashier's chat."""
+    code = await card_code(chat)
+    cashier = await hire(harness)
+    await cashier.send(f"/sale {code} 1000")
+    await cashier.send(f"/start card-{code}")
+    await cashier.send("200")
+    await cashier.click("No category")
+    await cashier.click("Pay 60 with points")
+    return cashier

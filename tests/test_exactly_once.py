@@ -26,7 +26,7 @@ from bot.sandbox.emulator import Emulator
 from flows.clock import FakeClock
 from storage.db import Database, Tx, current_update_id
 from tests.conftest import OWNER_ID, Harness, make_settings
-from tests.loyalty_helpers import MANAGER_ID, balance, card_code, customer, deliver, hire
+from tests.loyalty_helpers import MANAGER_ID, ask_to_pay_with_points, balance, card_code, customer, deliver, hire
 from tests.test_running import free_port
 
 
@@ -185,13 +185,7 @@ async def test_a_sale_replayed_after_a_crash_in_webhook_mode_is_recorded_once(
 async def test_a_revoked_cashiers_pending_points_payment_is_refused_when_the_customer_says_yes(
     harness: Harness, chat: ChatDriver
 ) -> None:
-    code = await card_code(chat)
-    cashier = await hire(harness)
-    await cashier.send(f"/sale {code} 1000")
-    await cashier.send(f"/start card-{code}")
-    await cashier.send("200")
-    await cashier.click("No category")
-    await cashier.click("Pay 60 with points")
+    cashier = await ask_to_pay_with_points(harness, chat)
     await deliver(harness, 1)
     request = await chat.wait_for_text("suggests paying 60 points")
     owner = harness.chat(OWNER_ID, first_name="Owner")
@@ -291,13 +285,7 @@ def button(message: Any, label: str) -> str:
 
 
 async def spend_request(harness: Harness, chat: ChatDriver) -> Pressed:
-    code = await card_code(chat)
-    cashier = await hire(harness)
-    await cashier.send(f"/sale {code} 1000")
-    await cashier.send(f"/start card-{code}")
-    await cashier.send("200")
-    await cashier.click("No category")
-    await cashier.click("Pay 60 with points")
+    await ask_to_pay_with_points(harness, chat)
     await deliver(harness, 1)
     request = await chat.wait_for_text("suggests paying 60 points")
     return chat, request, button(request, "Yes")
@@ -471,13 +459,7 @@ async def test_forged_presses_on_a_closed_lead_are_refused(harness: Harness) -> 
 async def test_forged_presses_on_another_customers_purchase_and_sale_are_refused(
     harness: Harness, chat: ChatDriver
 ) -> None:
-    code = await card_code(chat)
-    cashier = await hire(harness)
-    await cashier.send(f"/sale {code} 1000")
-    await cashier.send(f"/start card-{code}")
-    await cashier.send("200")
-    await cashier.click("No category")
-    await cashier.click("Pay 60 with points")
+    cashier = await ask_to_pay_with_points(harness, chat)
     eve = harness.chat(1666, first_name="Eve")
     hello = (await eve.send("/start"))[-1]
     [purchase] = await harness.services["purchases_repo"].of_customer((await customer(harness)).id)

@@ -25,7 +25,7 @@ from tests.handoff_helpers import (
     settle,
     texts,
 )
-from tests.loyalty_helpers import card_code, hire
+from tests.loyalty_helpers import ask_to_pay_with_points, card_code, hire
 from tests.test_exports import cli_env, read_csv, run_cli  # noqa: F401 (cli_env is a fixture)
 
 pytestmark = pytest.mark.parametrize("settings_overrides", [FORUM])
@@ -220,12 +220,7 @@ async def test_a_cashiers_notice_naming_the_customer_is_scrubbed_and_deleted(har
     zoryana = harness.chat(TG_ID, first_name=NAME, username=USERNAME)
     await zoryana.send("/start")
     code = await card_code(zoryana)
-    cashier = await hire(harness)
-    await cashier.send(f"/sale {code} 1000")
-    await cashier.send(f"/start card-{code}")
-    await cashier.send("200")
-    await cashier.click("No category")
-    await cashier.click("Pay 60 with points")
+    cashier = await ask_to_pay_with_points(harness, zoryana)
     await settle(harness)
     await zoryana.click("No, keep my points", message=await zoryana.wait_for_text("suggests paying"))
     await settle(harness)
