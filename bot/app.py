@@ -45,6 +45,7 @@ from flows.faq_index import FaqIndex
 from flows.feedback import Feedback
 from flows.forgetting import Forgetting
 from flows.handoff import Handoff
+from flows.imports import Imports
 from flows.intent import BuyingIntent
 from flows.jobs import Jobs
 from flows.loyalty import Loyalty
@@ -481,6 +482,20 @@ def build_loyalty(
         "feedback": Feedback(db, purchases_repo, loyalty, content, notices, clock, alert_chats),
     }
 
+
+
+def build_imports(settings: Settings, content: Content, clock: Clock, db: Database) -> Imports:
+    """The CSV importer (`nurture-bot import`) on its own connections: the same loyalty as the bot's."""
+    loyalty = build_loyalty(settings, content, clock, db, CustomersRepo(db))
+    return Imports(
+        db,
+        loyalty["purchases"],
+        loyalty["loyalty"],
+        loyalty["ledger"],
+        content,
+        settings.zone,
+        settings.max_purchase_amount,
+    )
 
 def send_policy(settings: Settings) -> SendPolicy:
     quiet = settings.quiet_window

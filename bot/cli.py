@@ -86,10 +86,9 @@ DEFAULT_IMPORT_MAX_MB = 50
 
 
 async def _import(kind: str, path: str, dry_run: bool) -> int:
-    from bot.app import build_loyalty
+    from bot.app import build_imports
     from flows.clock import SystemClock
-    from flows.imports import Imports, open_path
-    from storage.customers import CustomersRepo
+    from flows.imports import open_path
     from storage.db import Database
 
     settings = load_settings()
@@ -97,16 +96,7 @@ async def _import(kind: str, path: str, dry_run: bool) -> int:
     db = await Database.open(settings.database_path)
     try:
         await set_owners(db, settings.owner_ids)
-        services = build_loyalty(settings, content, SystemClock(), db, CustomersRepo(db))
-        imports = Imports(
-            db,
-            services["purchases"],
-            services["loyalty"],
-            services["ledger"],
-            content,
-            settings.zone,
-            settings.max_purchase_amount,
-        )
+        imports = build_imports(settings, content, SystemClock(), db)
         run = imports.purchases_csv if kind == "purchases" else imports.customers_csv
         report = await run(open_path(path), dry_run=dry_run)
     finally:

@@ -13,7 +13,7 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.app import build_loyalty
+from bot.app import build_imports
 from flows.analytics import PERIODS, Analytics, parse_period
 from flows.clock import FakeClock
 from flows.content import example_content_path, load_content
@@ -22,7 +22,6 @@ from flows.exports import export_csv
 from flows.imports import Imports, Opener
 from flows.purchases import NewPurchase
 from storage.analytics import AnalyticsRepo
-from storage.customers import CustomersRepo
 from storage.db import Database, _migrate, load_migrations
 from tests.broadcast_helpers import customer, owner
 from tests.conftest import Harness, make_settings
@@ -137,16 +136,7 @@ async def imported_stats(tmp_path: Path, name: str, rows: list[tuple[str, int, s
     try:
         content = load_content(example_content_path())
         clock = FakeClock(now)
-        services = build_loyalty(settings, content, clock, db, CustomersRepo(db))
-        imports = Imports(
-            db,
-            services["purchases"],
-            services["loyalty"],
-            services["ledger"],
-            content,
-            settings.zone,
-            Decimal(10**6),
-        )
+        imports = build_imports(settings, content, clock, db)
         assert (await imports.customers_csv(text_file("telegram_id\n111\n222\n333\n"))).committed
         assert (await imports.purchases_csv(text_file(purchases_csv(rows)))).committed
         numbers = await db.fetch_all(

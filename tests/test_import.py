@@ -203,23 +203,12 @@ def figures_or_none(database: Path) -> int | None:
 
 async def open_imports(harness: Harness) -> tuple[Imports, Database]:
     """An importer with its own connections to the running bot's database file, as `nurture-bot import` has."""
-    from bot.app import build_loyalty
+    from bot.app import build_imports
     from flows.content import load_content
-    from storage.customers import CustomersRepo
 
     settings = harness.settings
-    content = load_content(settings.content_file)
     db = await Database.open(settings.database_path)
-    services = build_loyalty(settings, content, harness.clock, db, CustomersRepo(db))
-    imports = Imports(
-        db,
-        services["purchases"],
-        services["loyalty"],
-        services["ledger"],
-        content,
-        settings.zone,
-        settings.max_purchase_amount,
-    )
+    imports = build_imports(settings, load_content(settings.content_file), harness.clock, db)
     return imports, db
 
 
