@@ -505,10 +505,6 @@ class Handoff:
             await enqueue(tx, self._to_managers(f"lead:{lead.id}:remind:{number}", lead, reminder, now), now)
         return 1
 
-    async def prune(self, keep_days: int = 90) -> int:
-        """Forget customers' old messages (they are only for the card's "last messages")."""
-        return await self.messages.prune(self.clock.now() - timedelta(days=keep_days))
-
     async def stats(self, days: int = 30) -> LeadStats:
         """Leads per state and cause, times to first answer, and who waits now, over the last `days`."""
         return await self.leads.stats(self.clock.now() - timedelta(days=days))

@@ -58,6 +58,3 @@ class MessagesRepo:
         written = [(row[0], row[1], row[2]) for row in reversed(rows)]
         waiting = [(kind, text, at) for who, kind, text, at in self._pending if who == customer_id]
         return [RecentMessage(kind, text, from_db(at)) for kind, text, at in (written + waiting)[-limit:]]  # type: ignore[arg-type]
-
-    async def prune(self, before: datetime) -> int:
-        return await self._db.execute("DELETE FROM customer_messages WHERE created_at < ?", (to_db(before),))
