@@ -24,6 +24,18 @@ _TAGS = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True)
+class Taught:
+    """A phrasing learned after the content file was written: the owner said this question means
+    `entry`, or (entry None) that it is not the FAQ's topic, which makes similar questions declined."""
+
+    text: str
+    entry: str | None
+
+
+OUT_OF_SCOPE = "\x00out-of-scope"  # the pseudo-entry of "not our topic" examples; never shown
+
+
+@dataclass(frozen=True)
 class Match:
     entry: str
     score: float
@@ -48,6 +60,7 @@ class FaqIndex:
         self,
         entries: Sequence[FaqEntry],
         *,
+        taught: Sequence[Taught] = (),
         confident: float = CONFIDENT,
         margin: float = MARGIN,
         close: float = CLOSE,
@@ -58,10 +71,19 @@ class FaqIndex:
             for language, texts in entry.questions.items()
             for text in texts
         ]
+        known = {entry.id for entry in entries}
+        self._phrasings += [
+            Phrasing(t.entry or OUT_OF_SCOPE, "taught", t.text, normalize(t.text), tuple(terms(t.text)))
+            for t in taught
+            if t.entry is None or t.entry in known  # a phrasing of an entry since removed is ignored
+        ]
         self._weights = TermWeights(self._phrasings)
         # The words an entry is known by: its phrasings' and its answer's ("do you give towels?" is
         # answered by the entry whose answer says "towels are ours", even if no phrasing mentions them).
         self._vocabulary: dict[str, tuple[str, ...]] = {}
+        self._vocabulary[OUT_OF_SCOPE] = tuple(
+            t for p in self._phrasings if p.key == OUT_OF_SCOPE for t in p.terms
+        )
         for entry in entries:
             found = [*(t for p in self._phrasings if p.key == entry.id for t in p.terms)]
             found += [t for text in entry.answer.values() for t in terms(_plain(text))]
@@ -92,6 +114,9 @@ class FaqIndex:
         if not ranked or ranked[0].score < self.close:
             return Verdict("none", score=ranked[0].score if ranked else 0.0)
         top = ranked[0]
+        if top.entry == OUT_OF_SCOPE:  # closest to what the owner said is not our topic
+            return Verdict("none", score=top.score)
+        ranked = [m for m in ranked if m.entry != OUT_OF_SCOPE]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         if top.score >= self.confident and top.score - runner_up >= self.margin:
             return Verdict("answer", entry=top.entry, score=top.score)

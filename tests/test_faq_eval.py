@@ -85,3 +85,16 @@ def test_a_greeting_alone_is_chatter_not_a_question(index: FaqIndex) -> None:
     assert index.judge("hello!").kind == "chatter"
     assert index.judge("привет").kind == "chatter"
     assert index.judge("do you have a swimming pool").kind != "answer"
+
+
+def test_taught_phrasings_answer_and_out_of_scope_examples_decline() -> None:
+    from flows.content import example_content_path
+    from flows.faq_index import Taught
+
+    entries = load_content(example_content_path()).faq
+    question = "can I bring my dog"
+    assert FaqIndex(entries).judge(question).entry != "what-to-bring"
+    taught = FaqIndex(entries, taught=[Taught("are pets allowed, can I come with my dog", "what-to-bring")])
+    assert taught.judge("can i come with my dog?").entry == "what-to-bring"
+    declined = FaqIndex(entries, taught=[Taught("do you sell yoga mats in the shop", None)])
+    assert declined.judge("do you sell yoga mats").kind == "none"
