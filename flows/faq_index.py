@@ -1,26 +1,39 @@
 """Which FAQ entry a question is about: confident, a close call between a few, or none.
 
-Every phrasing of every entry in every language is compared with the question, so a Russian question
-from a customer whose Telegram is in English still finds its answer, and so does a mixed-language one.
+Every phrasing, title and answer of every entry in every language is read into dictionary forms and
+topic concepts (flows/faq_text.py), so a Russian question finds an entry the owner phrased in
+Ukrainian, and "почём абонемент" finds "How much does a class cost?". Scoring is an inverted index over
+those tokens, weighted by how rare each is among the entries: the cost of a question grows with its
+words and the entries sharing them, not with the size of the FAQ.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
-from flows.content import FaqEntry
-from flows.matching import Phrasing, TermWeights, coverage, normalize, similarity, terms
+from rapidfuzz import fuzz, process
 
-# Tuned on the evaluation set in tests/test_faq_eval.py; a wrong confident answer is worse than a
-# question back, so "confident" needs both a high score and a clear lead over the next entry.
-CONFIDENT = 0.55
-MARGIN = 0.05
-CLOSE = 0.40
+from flows.content import FaqEntry
+from flows.faq_text import CONCEPT, NO_CONCEPTS, Concepts, Reading, read
+
+# Tuned on the tuning part of the evaluation (tests/faq_eval, `python -m bench faq`); a wrong confident
+# answer is worse than a question back, so "confident" needs a high score, a lead over the next entry,
+# and the question naming the entry's topic — or a lead so clear that it needs no topic word.
+CONFIDENT = 0.5
+MARGIN = 0.08
+CLEAR_LEAD = 0.25
+CLOSE = 0.3
 SUGGESTIONS = 3
+ANSWER_CREDIT = 0.5  # a word found only in an entry's answer counts half
+UNKNOWN_SHARE = 0.6  # a word no entry uses weighs this share of the rarest known word
+BEST_PHRASING_SHARE = 0.5  # the score: this much the closest phrasing, the rest the whole entry
+SNAP_CUTOFF = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
 _TAGS = re.compile(r"<[^>]+>")
+OUT_OF_SCOPE = "\x00out-of-scope"  # the pseudo-entry of "not our topic" examples; never shown
 
 
 @dataclass(frozen=True)
@@ -30,9 +43,6 @@ class Taught:
 
     text: str
     entry: str | None
-
-
-OUT_OF_SCOPE = "\x00out-of-scope"  # the pseudo-entry of "not our topic" examples; never shown
 
 
 @dataclass(frozen=True)
@@ -49,77 +59,155 @@ class Verdict:
     score: float = 0.0
 
 
+@dataclass
+class _Entry:
+    key: str
+    phrasings: list[frozenset[str]] = field(default_factory=list)
+    strong: set[str] = field(default_factory=set)  # tokens of its phrasings and title
+    weak: set[str] = field(default_factory=set)  # tokens found only in its answer
+
+
 def _plain(html_text: str) -> str:
     return _TAGS.sub(" ", html_text)
 
 
 class FaqIndex:
-    """The FAQ prepared for matching (built once per content file)."""
+    """The FAQ prepared for matching (built again whenever the FAQ or what it learned changes)."""
 
     def __init__(
         self,
         entries: Sequence[FaqEntry],
         *,
         taught: Sequence[Taught] = (),
+        concepts: Concepts = NO_CONCEPTS,
         confident: float = CONFIDENT,
         margin: float = MARGIN,
         close: float = CLOSE,
     ) -> None:
-        self._phrasings = [
-            Phrasing(entry.id, language, text, normalize(text), tuple(terms(text)))
-            for entry in entries
-            for language, texts in entry.questions.items()
-            for text in texts
-        ]
-        known = {entry.id for entry in entries}
-        self._phrasings += [
-            Phrasing(t.entry or OUT_OF_SCOPE, "taught", t.text, normalize(t.text), tuple(terms(t.text)))
-            for t in taught
-            if t.entry is None or t.entry in known  # a phrasing of an entry since removed is ignored
-        ]
-        self._weights = TermWeights(self._phrasings)
-        # The words an entry is known by: its phrasings' and its answer's ("do you give towels?" is
-        # answered by the entry whose answer says "towels are ours", even if no phrasing mentions them).
-        self._vocabulary: dict[str, tuple[str, ...]] = {}
-        self._vocabulary[OUT_OF_SCOPE] = tuple(
-            t for p in self._phrasings if p.key == OUT_OF_SCOPE for t in p.terms
-        )
-        for entry in entries:
-            found = [*(t for p in self._phrasings if p.key == entry.id for t in p.terms)]
-            found += [t for text in entry.answer.values() for t in terms(_plain(text))]
-            self._vocabulary[entry.id] = tuple(dict.fromkeys(found))
+        self.concepts = concepts
         self.confident, self.margin, self.close = confident, margin, close
+        self._entries = {entry.id: self._prepare(entry) for entry in entries}
+        outside = _Entry(OUT_OF_SCOPE)
+        for lesson in taught:
+            target = outside if lesson.entry is None else self._entries.get(lesson.entry)
+            if target is not None:  # a phrasing of an entry since removed is ignored
+                self._add_phrasing(target, lesson.text)
+        if outside.phrasings:
+            self._entries[OUT_OF_SCOPE] = outside
+        self._postings: dict[str, list[_Entry]] = {}
+        for entry in self._entries.values():
+            for token in entry.strong | entry.weak:
+                self._postings.setdefault(token, []).append(entry)
+        self._weights = self._rarity()
+        self._vocabulary = sorted(
+            {t for t in self._postings if not t.startswith(CONCEPT)} | set(concepts.single) | self._phrase_words()
+        )
+        self._snapped: dict[str, str] = {}
+
+    def _prepare(self, entry: FaqEntry) -> _Entry:
+        prepared = _Entry(entry.id)
+        for texts in entry.questions.values():
+            for text in texts:
+                self._add_phrasing(prepared, text)
+        for title in entry.title.values():
+            self._add_phrasing(prepared, title)
+        answer = set().union(*(self._read_owner(_plain(text)).tokens for text in entry.answer.values()))
+        prepared.weak = answer - prepared.strong
+        return prepared
+
+    def _add_phrasing(self, entry: _Entry, text: str) -> None:
+        tokens = self._read_owner(text).tokens
+        if tokens:
+            entry.phrasings.append(tokens)
+            entry.strong |= tokens
+            entry.weak -= tokens
+
+    def _read_owner(self, text: str) -> Reading:
+        return read(text, self.concepts, customer=False)
+
+    def _phrase_words(self) -> set[str]:
+        return {word for phrase, _ in self.concepts.multi for word in phrase}
+
+    def _rarity(self) -> dict[str, float]:
+        """Rare tokens weigh more: "parking" tells more than "price" when five entries mention prices."""
+        total = max(len(self._entries), 1)
+        return {token: math.log(1 + total / len(found)) for token, found in self._postings.items()}
+
+    def weight(self, token: str) -> float:
+        known = self._weights.get(token)
+        if known is not None:
+            return known
+        return UNKNOWN_SHARE * math.log(1 + max(len(self._entries), 1))
+
+    def snap(self, word: str) -> str:
+        """A word the FAQ does not use, taken as a typo of the closest word it (or the lexicon) does."""
+        if word in self._weights or len(word) < 4 or word.startswith(CONCEPT):
+            return word
+        cached = self._snapped.get(word)
+        if cached is None:
+            found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=SNAP_CUTOFF)
+            cached = found[0] if found else word
+            if len(self._snapped) > 50_000:
+                self._snapped.clear()
+            self._snapped[word] = cached
+        return cached
+
+    def reading(self, question: str) -> Reading:
+        return read(question, self.concepts, snap=self.snap)
 
     def rank(self, question: str) -> list[Match]:
-        """Every entry with its best phrasing's score, best first."""
-        query_terms, query_normalized = terms(question), normalize(question)
-        best: dict[str, float] = {}
-        for phrasing in self._phrasings:
-            score = similarity(query_terms, query_normalized, phrasing, self._weights)
-            if score > best.get(phrasing.key, -1.0):
-                best[phrasing.key] = score
-        # Half the closest phrasing, half how much of the question the entry's words cover at all: one
-        # catches a near-verbatim question, the other a question that mixes words of several phrasings.
-        scored = [
-            Match(key, 0.5 * score + 0.5 * coverage(query_terms, self._vocabulary[key], self._weights))
-            for key, score in best.items()
-        ]
+        """The entries sharing a token with the question, with their scores, best first."""
+        return self._rank(self.reading(question).tokens)
+
+    def _rank(self, tokens: Iterable[str]) -> list[Match]:
+        asked = {token: self.weight(token) for token in tokens}
+        total = sum(asked.values())
+        if not total:
+            return []
+        sharing = {id(e): e for token in asked for e in self._postings.get(token, ())}
+        scored = [Match(entry.key, self._score(entry, asked, total)) for entry in sharing.values()]
         return sorted(scored, key=lambda m: -m.score)
+
+    def _score(self, entry: _Entry, asked: dict[str, float], total: float) -> float:
+        covered = sum(
+            w if t in entry.strong else ANSWER_CREDIT * w if t in entry.weak else 0.0 for t, w in asked.items()
+        )
+        best = max((self._closeness(asked, total, phrasing) for phrasing in entry.phrasings), default=0.0)
+        return BEST_PHRASING_SHARE * best + (1 - BEST_PHRASING_SHARE) * covered / total
+
+    def _closeness(self, asked: dict[str, float], total: float, phrasing: frozenset[str]) -> float:
+        """Both ways round: how much of the question the phrasing covers, and of the phrasing the question."""
+        shared = sum(w for t, w in asked.items() if t in phrasing)
+        if not shared:
+            return 0.0
+        own = sum(asked.get(t) or self.weight(t) for t in phrasing)
+        recall, precision = shared / total, shared / own
+        return 2 * recall * precision / (recall + precision)
 
     def judge(self, question: str) -> Verdict:
         """Answer when sure, offer up to three entries when it is a close call, else admit there is none."""
-        if not terms(question):
+        reading = self.reading(question)
+        if not reading.tokens:
             return Verdict("chatter")
-        ranked = self.rank(question)
+        ranked = self._rank(reading.tokens)
         if not ranked or ranked[0].score < self.close:
             return Verdict("none", score=ranked[0].score if ranked else 0.0)
         top = ranked[0]
         if top.entry == OUT_OF_SCOPE:  # closest to what the owner said is not our topic
             return Verdict("none", score=top.score)
         ranked = [m for m in ranked if m.entry != OUT_OF_SCOPE]
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if top.score >= self.confident and top.score - runner_up >= self.margin:
-            return Verdict("answer", entry=top.entry, score=top.score)
+        runner_up = ranked[1] if len(ranked) > 1 else None
+        lead = top.score - (runner_up.score if runner_up else 0.0)
+        if top.score >= self.confident and lead >= self.margin:
+            if lead >= CLEAR_LEAD or self._names_topic(reading, top.entry, runner_up):
+                return Verdict("answer", entry=top.entry, score=top.score)
         floor = max(self.close, top.score - 0.15)
         candidates = tuple(m.entry for m in ranked[:SUGGESTIONS] if m.score >= floor)
         return Verdict("suggest", candidates=candidates, score=top.score)
+
+    def _names_topic(self, reading: Reading, key: str, runner_up: Match | None) -> bool:
+        """The question names something of this entry's own — a concept or a word of its phrasings that
+        the runner-up does not have — rather than only words every entry shares."""
+        own = self._entries[key].strong
+        other = self._entries[runner_up.entry].strong if runner_up else set()
+        return any(token in own and token not in other for token in reading.tokens)

@@ -1,0 +1,113 @@
+"""What a text says, as the FAQ index compares it: dictionary forms without filler, and topic concepts.
+
+"Почём абонемент?", "скільки коштує абонемент" and "how much is a pass" share few letters but all name
+the concept *price*: the concept lexicon (flows/lexicon, extended by the owner's `faq_concepts`) maps
+words and phrases of every language onto one token per topic, `#price`, so languages and paraphrases
+meet. Emoji that stand for a topic (💰, 📍) count as its concept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from flows.lemmas import lemma, words_of
+
+CONCEPT = "#"  # concept tokens start with it; no word does
+MAX_WORDS = 60  # a question is a sentence or two: the rest of an essay is not matched (bounded cost)
+
+# Words that say nothing about what is asked, in any form (they are compared as dictionary forms).
+# Question words (where, when, how much) stay: they tell "where is the studio" from "when is it open".
+_FILLER = """
+    a an the is are am was be been do does did i me my you your we our us it its to of in on at for and or
+    with can could would will shall should please hi hello hey there this that these those any some just
+    also so ok okay thanks thank have has had get got want wanted like ask wonder know tell let need
+    possible guys dear good day morning evening question info about if whether i'm im
+    я мне меня мы нас вы вас ты тебя он она они у в во на с со и а но ли бы же это этот эта то там тут
+    есть быть пожалуйста привет здравствуйте здравствуй добрый день вечер утро подсказать сказать спасибо
+    ну вот ещё еще мой моя мои ваш ваша ваши о об по к ко от из за при про можно вам вами нам хотеть
+    хотелось узнать спросить интересовать вопрос уточнить если подскажите скажите а какой-то как-то
+    мені мене ми нас ви вас ти тебе він вона вони й та але чи б це цей ця те там тут є бути будь ласка
+    вітаю доброго добрий день вечір ранок підказати сказати дякую ну ось ще мій моя мої ваш ваша ваші із
+    зі до о об по від при про можна хотіти дізнатися запитати спитати цікавити питання уточнити якщо
+"""
+
+
+def _lemmas_of(text: str) -> list[str]:
+    return [lemma(word)[0] for word in words_of(text)]
+
+
+FILLER = frozenset(_FILLER.split()) | frozenset(_lemmas_of(_FILLER))
+
+
+@dataclass(frozen=True)
+class Concepts:
+    """The concept lexicon prepared for matching: one-word items by dictionary form, longer ones as
+    sequences of dictionary forms, emoji by character."""
+
+    single: Mapping[str, frozenset[str]]
+    multi: tuple[tuple[tuple[str, ...], str], ...]
+    emoji: Mapping[str, str]
+
+    @classmethod
+    def build(cls, phrases: Mapping[str, Iterable[str]], emoji: Mapping[str, str]) -> Concepts:
+        single: dict[str, set[str]] = {}
+        multi: list[tuple[tuple[str, ...], str]] = []
+        for concept, items in phrases.items():
+            for item in items:
+                lemmas = tuple(_lemmas_of(item))
+                if len(lemmas) == 1:
+                    single.setdefault(lemmas[0], set()).add(concept)
+                elif lemmas:
+                    multi.append((lemmas, concept))
+        return cls({k: frozenset(v) for k, v in single.items()}, tuple(multi), dict(emoji))
+
+    def found_in(self, lemmas: list[str], text: str, *, with_emoji: bool) -> set[str]:
+        """The concepts a text names, as tokens."""
+        found: set[str] = set()
+        for word in lemmas:
+            found |= self.single.get(word, frozenset())
+        for phrase, concept in self.multi:
+            if _contains(lemmas, phrase):
+                found.add(concept)
+        if with_emoji:
+            found |= {concept for char, concept in self.emoji.items() if char in text}
+        return {CONCEPT + concept for concept in found}
+
+
+NO_CONCEPTS = Concepts({}, (), {})
+
+
+def _contains(lemmas: list[str], phrase: tuple[str, ...]) -> bool:
+    size = len(phrase)
+    return any(tuple(lemmas[i : i + size]) == phrase for i in range(len(lemmas) - size + 1))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A text as the index sees it: its meaningful dictionary forms and the concepts it names."""
+
+    lemmas: tuple[str, ...]  # meaningful words only, in order, each once
+    concepts: frozenset[str]
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        return frozenset(self.lemmas) | self.concepts
+
+
+def read(
+    text: str, concepts: Concepts, *, customer: bool = True, snap: Callable[[str], str] | None = None
+) -> Reading:
+    """Read a text: words → dictionary forms (typos snapped to known words by `snap`) → concepts; filler
+    dropped. Only the first MAX_WORDS words count, so a 4,000-character message costs what a long
+    sentence does. Emoji count only in what customers write (an owner's "💳 Prices" title is decoration)."""
+    lemmas = _lemmas_of_bounded(text)
+    if snap is not None:
+        lemmas = [word if word in FILLER else snap(word) for word in lemmas]
+    found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
+    meaningful = tuple(dict.fromkeys(word for word in lemmas if word not in FILLER and len(word) > 1))
+    return Reading(meaningful, frozenset(found))
+
+
+def _lemmas_of_bounded(text: str) -> list[str]:
+    return [lemma(word)[0] for word in words_of(text[:2000])[:MAX_WORDS]]
