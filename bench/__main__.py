@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from bench import drip, hotpath, retention, segments, sender, stats
+from bench import drip, faq, hotpath, retention, segments, sender, stats
 from bench.common import load, machine
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("name", choices=["hotpath", "drip", "sender", "segments", "stats", "retention", "all"])
+    parser.add_argument("name", choices=["hotpath", "faq", "drip", "sender", "segments", "stats", "retention", "all"])
     parser.add_argument("--updates", type=int, default=1000, help="hotpath: updates per round")
     parser.add_argument("--users", type=int, default=200, help="hotpath: distinct users")
     parser.add_argument("--rounds", type=int, default=5, help="hotpath: measured rounds per bot")
@@ -20,6 +20,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="hotpath: cProfile one nurture-bot round")
     parser.add_argument("--months", type=int, default=12, help="retention: months of business to simulate")
     parser.add_argument("--scale", type=float, default=1.0, help="retention: 1.0 = 100,000 customers")
+    parser.add_argument(
+        "--failures", dest="faq_options", action="append_const", const="--failures", default=[],
+        help="faq: list the tuning part's misses (never the held-out ones)",
+    )
+    parser.add_argument(
+        "--accuracy-only", dest="faq_options", action="append_const", const="--accuracy-only",
+        help="faq: skip the latency measurement",
+    )
     return parser.parse_args(argv)
 
 
@@ -29,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{machine()} · {load()}")
     if args.name in ("hotpath", "all"):
         hotpath.main(args.updates, args.users, args.rounds, args.question, args.profile, not args.no_pin)
+    if args.name in ("faq", "all"):
+        faq.main(args.faq_options)
     if args.name in ("drip", "all"):
         drip.main()
     if args.name in ("sender", "all"):

@@ -1,0 +1,160 @@
+"""How well and how fast the FAQ matcher answers: the blind evaluation of tests/faq_eval, per part and
+language, and the latency of a question against a 100-entry FAQ.
+
+`python -m bench faq` prints both parts; tune only on the figures of the tuning part (`--failures` lists
+its misses, never the held-out ones).
+"""
+
+from __future__ import annotations
+
+import gc
+import resource
+import statistics
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from bench.common import table
+from flows.content import FaqEntry, example_content_path, load_content
+from flows.faq_index import FaqIndex
+from flows.faq_setup import faq_concepts
+from tests.faq_eval import BUSINESSES, EvalQuestion, load_business, load_questions
+
+
+@dataclass
+class Tally:
+    """Outcomes of one group of questions."""
+
+    asked: int = 0  # questions the FAQ answers
+    right: int = 0  # ... answered confidently with the right entry
+    offered: int = 0  # ... not answered, but the right entry is among the suggestions
+    wrong: int = 0  # answered confidently with a wrong entry (out-of-scope ones included)
+    outside: int = 0  # questions no entry answers
+    outside_answered: int = 0  # ... answered confidently anyway
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.asked + self.outside
+
+    @property
+    def correct(self) -> int:
+        """In scope: the right answer; out of scope: no confident answer."""
+        return self.right + self.outside - self.outside_answered
+
+    def row(self, name: str) -> list[object]:
+        def share(n: int, of: int) -> str:
+            return f"{n / of:.0%}" if of else "–"
+
+        return [
+            name,
+            self.total,
+            share(self.correct, self.total),
+            share(self.right, self.asked),
+            share(self.right + self.offered, self.asked),
+            share(self.wrong, self.total),
+            f"{self.outside_answered}/{self.outside}",
+        ]
+
+
+HEADER = ["group", "questions", "correct", "answered right", "right or offered", "confidently wrong", "outside answered"]
+
+
+def indexes() -> dict[str, FaqIndex]:
+    concepts = faq_concepts(None)
+    return {name: FaqIndex(load_business(name), concepts=concepts) for name in BUSINESSES}
+
+
+def evaluate(questions: Iterable[EvalQuestion], by: dict[str, FaqIndex]) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = {}
+    for item in questions:
+        verdict = by[item.business].judge(item.q)
+        for key in ("all", item.lang, f"kind:{item.kind}"):
+            _count(tallies.setdefault(key, Tally()), item, verdict.kind, verdict.entry, verdict.candidates)
+    return tallies
+
+
+def _count(tally: Tally, item: EvalQuestion, kind: str, entry: str | None, candidates: Sequence[str]) -> None:
+    confident = kind == "answer"
+    if item.expect is None:
+        tally.outside += 1
+        tally.outside_answered += confident
+        tally.wrong += confident
+        if confident:
+            tally.misses.append(f"[{item.business}] {item.q!r}: outside, answered {entry}")
+        return
+    tally.asked += 1
+    if confident and entry == item.expect:
+        tally.right += 1
+        return
+    tally.wrong += confident
+    tally.offered += item.expect in candidates
+    tally.misses.append(f"[{item.business}] {item.q!r}: expected {item.expect}, got {kind} {entry or list(candidates)}")
+
+
+def accuracy(show_failures: bool) -> None:
+    by = indexes()
+    for part in ("tune", "held_out"):
+        tallies = evaluate(load_questions(part), by)
+        order = ["all", "en", "ru", "uk", *sorted(k for k in tallies if k.startswith("kind:"))]
+        print(f"\nFAQ evaluation, {part} part")
+        print(table(HEADER, [tallies[k].row(k) for k in order if k in tallies]))
+        if show_failures and part == "tune":
+            print("\n".join(tallies["all"].misses))
+
+
+def hundred_entries() -> list[FaqEntry]:
+    """A 100-entry FAQ: the three evaluation businesses and the example studio, then copies under new
+    ids (as a chain with several outlets would have)."""
+    base = [e for name in BUSINESSES for e in load_business(name)]
+    base += list(load_content(example_content_path()).faq)
+    entries: list[FaqEntry] = []
+    copy = 0
+    while len(entries) < 100:
+        for entry in base:
+            if len(entries) < 100:
+                entries.append(entry.model_copy(update={"id": f"{entry.id}-{copy}"}))
+        copy += 1
+    return entries
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def latency() -> None:
+    before = rss_mb()
+    started = time.perf_counter()
+    index = FaqIndex(hundred_entries(), concepts=faq_concepts(None))
+    built = time.perf_counter() - started
+    questions = [q.q for part in ("tune", "held_out") for q in load_questions(part)]  # type: ignore[arg-type]
+    rows = []
+    for name, texts in (("first sight", questions), ("seen before", questions), ("4,000 characters", [_long(q) for q in questions[:60]])):
+        times = []
+        for text in texts:
+            gc.disable()
+            start = time.perf_counter()
+            index.judge(text)
+            times.append((time.perf_counter() - start) * 1000)
+            gc.enable()
+        times.sort()
+        rows.append([name, len(times), f"{statistics.median(times):.2f}", f"{times[int(len(times) * 0.95) - 1]:.2f}", f"{max(times):.2f}"])
+    print(f"\nFAQ latency, 100 entries (index built in {built * 1000:.0f} ms; memory {before:.0f} → {rss_mb():.0f} MB)")
+    print(table(["questions", "n", "p50 ms", "p95 ms", "max ms"], rows))
+    grow = rss_mb()
+    for i in range(20_000):
+        index.judge(f"question number {i} about zqx{i} prices")
+    print(f"memory after 20,000 distinct questions: {grow:.0f} → {rss_mb():.0f} MB (bounded caches)")
+
+
+def _long(question: str) -> str:
+    filler = " I wanted to tell you a long story about my week and everything that happened in it."
+    return (question + filler * 60)[:4000]
+
+
+def main(argv: list[str]) -> None:
+    accuracy("--failures" in argv)
+    if "--accuracy-only" not in argv:
+        latency()
+
+
