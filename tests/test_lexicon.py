@@ -56,6 +56,7 @@ def test_phrases_and_emoji_point_at_their_concept() -> None:
     assert ("скільки коштує", "price") in set(lexicon.phrases("uk"))
     assert ("how much", "price") in set(lexicon.phrases("en"))
     assert lexicon.emoji()["🅿"] == "parking"
+    assert lexicon.languages == LANGUAGES
     symbols = [symbol for concept in lexicon.concepts for symbol in concept.emoji]
     assert len(symbols) == len(set(symbols)), "an emoji in two shipped concepts"
 

@@ -54,6 +54,11 @@ class Lexicon:
         """The concept with this id, if there is one."""
         return self._by_id.get(concept_id)
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Every language some concept has words in (en, ru, uk, and any an owner added)."""
+        return tuple(dict.fromkeys(language for concept in self.concepts for language in concept.terms))
+
     def phrases(self, language: str) -> Iterator[tuple[str, str]]:
         """Every (word or phrase, concept id) pair of one language, concept by concept."""
         for concept in self.concepts:
@@ -61,7 +66,8 @@ class Lexicon:
                 yield term, concept.id
 
     def emoji(self) -> dict[str, str]:
-        """Emoji → concept id (an emoji listed by two concepts belongs to the first)."""
+        """Emoji → concept id (an emoji listed by two concepts belongs to the first). Keys carry no
+        variation selector (U+FE0F): strip it from a message before looking its emoji up."""
         return dict(self._emoji)
 
 
