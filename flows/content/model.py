@@ -26,6 +26,7 @@ from flows.content.base import (
     all_languages,
 )
 from flows.content.completeness import check_complete
+from flows.content.faq_concepts import FaqConcepts
 from flows.content.handoff import FaqEntry, Handoff
 from flows.content.loyalty import LoyaltyRules
 from flows.content.segments import SegmentsConfig
@@ -89,6 +90,7 @@ class Content(ContentModel):
     onboarding: Onboarding = Field(default_factory=Onboarding)
     sequences: list[SequenceDef] = Field(default_factory=list)
     faq: list[FaqEntry] = Field(default_factory=list)
+    faq_concepts: FaqConcepts = Field(default_factory=dict)  # the owner's words added to the lexicon
     handoff: Handoff = Field(default_factory=Handoff)
     loyalty: LoyaltyRules = Field(default_factory=lambda: LoyaltyRules.model_validate({}))
     segments: SegmentsConfig = Field(default_factory=lambda: SegmentsConfig.model_validate({}))
