@@ -152,7 +152,9 @@ class SecondOpinion:
         }
         headers = {"Authorization": f"Bearer {endpoint.key}"} if endpoint.key else {}
         try:
-            async with self._http().post(f"{endpoint.url}/chat/completions", json=body, headers=headers) as response:
+            async with self._http().post(
+                f"{endpoint.url}/chat/completions", json=body, headers=headers
+            ) as response:
                 if response.status != 200:
                     raise EndpointFailed(f"HTTP {response.status}")
                 payload = await response.json(content_type=None)
