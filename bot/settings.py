@@ -352,6 +352,7 @@ def explain(error: ErrorDetails) -> str:
         problem = template.format(value=shown, **ctx)
     else:
         problem = error["msg"].removeprefix("Value error, ")
-    if shown in problem or (not secret and isinstance(raw, str) and raw in problem):
+    if not loc or shown in problem or (not secret and isinstance(raw, str) and raw in problem):
+        # A rule across settings names its variables itself; its "input" is every setting, secrets too.
         return f"{variable}: {problem}"
     return f"{variable}: {problem} (you wrote {shown})" if not secret else f"{variable}: {problem} ({shown})"

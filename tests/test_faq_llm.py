@@ -274,9 +274,10 @@ def test_https_or_this_machine_is_accepted(tmp_path: Path, url: str) -> None:
     assert settings.faq_llm_timeout == 3.0
 
 
-def test_a_url_without_a_model_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="FAQ_LLM_MODEL is required when FAQ_LLM_URL is set"):
-        make_settings(tmp_path, "http://127.0.0.1:1", faq_llm_url="http://127.0.0.1:11434/v1")
+def test_a_url_without_a_model_is_refused_without_echoing_the_secrets(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="FAQ_LLM_MODEL is required when FAQ_LLM_URL is set") as refused:
+        make_settings(tmp_path, "http://127.0.0.1:1", faq_llm_url="http://127.0.0.1:11434/v1", faq_llm_key=KEY)
+    assert KEY not in str(refused.value) and "test-token" not in str(refused.value)
 
 
 def test_the_second_opinion_is_off_unless_a_url_is_set(tmp_path: Path) -> None:
