@@ -42,6 +42,7 @@ from flows.coupons import Coupons
 from flows.customers import Customers
 from flows.faq import Faq
 from flows.faq_index import FaqIndex
+from flows.faq_llm import Endpoint, SecondOpinion
 from flows.feedback import Feedback
 from flows.forgetting import Forgetting
 from flows.handoff import Handoff
@@ -191,6 +192,7 @@ class App:
             log.warning("shutting down with updates still in flight")
         await self.jobs.sender.stop()  # sends in flight finish and record their outcome; no new ones start
         await self.jobs.flush()
+        await self.services["faq"].close()
         await self.bot.session.close()
         await self.db.close()
 
@@ -250,6 +252,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second))
     core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
     services = await build_services(core)
+    services["faq"].second_opinion = second_opinion(settings, clock)
     await follow_chat_migrations(core, services)
     dp, inflight = build_dispatcher(services)
     app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
@@ -336,6 +339,16 @@ async def follow_chat_migrations(core: Core, services: dict[str, Any]) -> None:
 
     services["sender"].on_migrate = moved
     services["sender"].on_topic_lost = services["handoff"].topic_lost
+
+
+def second_opinion(settings: Settings, clock: Clock) -> SecondOpinion | None:
+    """The language model asked on the FAQ's close calls, when FAQ_LLM_URL is set."""
+    if not settings.faq_llm_url:
+        return None
+    assert settings.faq_llm_model is not None  # settings refuse a URL without a model
+    key = settings.faq_llm_key.get_secret_value() if settings.faq_llm_key else None
+    endpoint = Endpoint(settings.faq_llm_url, settings.faq_llm_model, key, settings.faq_llm_timeout)
+    return SecondOpinion(endpoint, clock)
 
 
 def build_handoff(core: Core, sequences: Sequences, staff: Staff) -> Handoff:

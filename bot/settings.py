@@ -53,7 +53,7 @@ def _ids(value: object) -> object:
 
 # Settings where an empty value means something of its own; for every other one, empty means "not set".
 EMPTY_MEANS_OFF = frozenset({"quiet_hours"})
-SECRET_SETTINGS = frozenset({"bot_token", "api_token", "webhook_secret"})
+SECRET_SETTINGS = frozenset({"bot_token", "api_token", "webhook_secret", "faq_llm_key"})
 
 
 class Settings(BaseSettings):
@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     max_purchase_amount: Decimal = Field(
         Decimal(1_000_000), gt=0, description="Larger amounts are refused as typos (Telegram, API, CSV)"
     )
+    faq_llm_url: str | None = Field(
+        None, description="OpenAI-compatible API (…/v1) asked to choose on the FAQ's close calls; empty: off"
+    )
+    faq_llm_model: str | None = Field(None, description="The model that endpoint should use")
+    faq_llm_key: SecretStr | None = Field(None, description="Bearer key for a hosted endpoint; empty: none sent")
+    faq_llm_timeout: float = Field(
+        3.0, gt=0, le=30, description="Seconds to wait for its choice before the FAQ's own suggestions are shown"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -153,6 +161,26 @@ class Settings(BaseSettings):
                 "or leave it empty and the bot makes a random one at each start"
             )
         return text
+
+    @field_validator("faq_llm_url")
+    @classmethod
+    def _llm_https(cls, value: str | None) -> str | None:
+        # Customers' questions (and the key) go there: in the clear only to a server on this machine.
+        if value and not value.startswith("https://") and not is_loopback_url(value):
+            raise ValueError(
+                "must start with https:// (http:// only for a server on this machine: localhost, 127.0.0.1,"
+                " ::1), so that customers' questions and the key are not sent in the clear"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _llm_model_named(self) -> Settings:
+        if self.faq_llm_url and not self.faq_llm_model:
+            raise ValueError(
+                "FAQ_LLM_MODEL is required when FAQ_LLM_URL is set (the model's name on that server,"
+                " e.g. qwen2.5:3b for Ollama)"
+            )
+        return self
 
     @field_validator("webhook_url")
     @classmethod
@@ -228,7 +256,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Kyiv)") from None
         return value
 
-    @field_validator("telegram_api_url", "webhook_url")
+    @field_validator("telegram_api_url", "webhook_url", "faq_llm_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -278,7 +306,7 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(explain(exc.errors()[0])) from None
-    for secret in (settings.bot_token, settings.api_token, settings.webhook_secret):
+    for secret in (settings.bot_token, settings.api_token, settings.webhook_secret, settings.faq_llm_key):
         register_secret(secret.get_secret_value() if secret is not None else None)
     return settings
 
@@ -324,6 +352,7 @@ def explain(error: ErrorDetails) -> str:
         problem = template.format(value=shown, **ctx)
     else:
         problem = error["msg"].removeprefix("Value error, ")
-    if shown in problem or (not secret and isinstance(raw, str) and raw in problem):
+    if not loc or shown in problem or (not secret and isinstance(raw, str) and raw in problem):
+        # A rule across settings names its variables itself; its "input" is every setting, secrets too.
         return f"{variable}: {problem}"
     return f"{variable}: {problem} (you wrote {shown})" if not secret else f"{variable}: {problem} ({shown})"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from flows.clock import Clock
 from flows.content import Content, FaqEntry
 from flows.faq_index import FaqIndex, Verdict
+from flows.faq_llm import SecondOpinion, candidate_of
 from flows.matching import normalize
 from storage.customers import Customer
-from storage.faq_log import FaqCounts, FaqLogRepo, FaqQuestion
+from storage.faq_log import MODEL_DECIDED_SCORE, FaqCounts, FaqLogRepo, FaqQuestion
 from storage.messages import MessagesRepo
 
 MATCH_LIMIT = 400  # characters: a pasted essay is not a FAQ question, and matching time grows with words
@@ -31,6 +32,7 @@ class Faq:
     log: FaqLogRepo
     messages: MessagesRepo
     clock: Clock
+    second_opinion: SecondOpinion | None = None  # a language model that may settle close calls (FAQ_LLM_URL)
 
     @property
     def entries(self) -> list[FaqEntry]:
@@ -47,13 +49,31 @@ class Faq:
         verdict = self.index.judge(text[:MATCH_LIMIT])
         if verdict.kind == "chatter":  # a greeting is not a question the FAQ is missing
             return Asked(verdict, 0, None, [])
+        score = verdict.score
+        if verdict.kind == "suggest" and (picked := await self._second_opinion(customer, text, verdict)):
+            verdict = replace(verdict, kind="answer", entry=picked, candidates=())
+            score = MODEL_DECIDED_SCORE  # no column says who decided yet: the score marks it
         outcome = {"answer": "answered", "suggest": "suggested", "none": "missed"}[verdict.kind]
         question_id = await self.log.record(
-            customer.id, text[:1000], normalize(text)[:300], outcome, verdict.entry, verdict.score, now
+            customer.id, text[:1000], normalize(text)[:300], outcome, verdict.entry, score, now
         )
         candidates = [entry for key in verdict.candidates if (entry := self.entry(key)) is not None]
         entry = self.entry(verdict.entry) if verdict.entry else None
         return Asked(verdict, question_id, entry, candidates)
+
+    async def _second_opinion(self, customer: Customer, text: str, verdict: Verdict) -> str | None:
+        """The candidate the language model picks for a close call, if one is configured and it picks."""
+        if self.second_opinion is None:
+            return None
+        default = self.content.business.default_language
+        language = customer.preferred_language or default
+        entries = [entry for key in verdict.candidates if (entry := self.entry(key)) is not None]
+        return await self.second_opinion.pick(text, [candidate_of(e, language, default) for e in entries])
+
+    async def close(self) -> None:
+        """Release the second opinion's HTTP session (at shutdown)."""
+        if self.second_opinion is not None:
+            await self.second_opinion.close()
 
     async def question_of(self, customer: Customer, question_id: int) -> FaqQuestion | None:
         """A question this customer asked (None for someone else's: callback data is never trusted)."""

@@ -8,6 +8,10 @@ from datetime import datetime
 from storage.db import Database
 from storage.timefmt import to_db
 
+# The score recorded for a close call that the language model settled (FAQ_LLM_URL): matching scores are
+# never negative. Until faq_log gets a column for who decided, this is how such answers are told apart.
+MODEL_DECIDED_SCORE = -1.0
+
 
 @dataclass(frozen=True)
 class FaqQuestion:
