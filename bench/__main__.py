@@ -28,6 +28,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--accuracy-only", dest="faq_options", action="append_const", const="--accuracy-only",
         help="faq: skip the latency measurement",
     )
+    parser.add_argument(
+        "--search", dest="faq_options", action="append_const", const="--search",
+        help="faq: search the matcher's dials on the tuning part",
+    )
     return parser.parse_args(argv)
 
 

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from bench.common import table
 from flows.content import FaqEntry, example_content_path, load_content
-from flows.faq_index import FaqIndex
+import dataclasses
+
+from flows.faq_index import FaqIndex, Tuning
 from flows.faq_setup import faq_concepts
 from tests.faq_eval import BUSINESSES, EvalQuestion, load_business, load_questions
 
@@ -60,9 +62,9 @@ class Tally:
 HEADER = ["group", "questions", "correct", "answered right", "right or offered", "confidently wrong", "outside answered"]
 
 
-def indexes() -> dict[str, FaqIndex]:
+def indexes(tuning: Tuning = Tuning()) -> dict[str, FaqIndex]:
     concepts = faq_concepts(None)
-    return {name: FaqIndex(load_business(name), concepts=concepts) for name in BUSINESSES}
+    return {name: FaqIndex(load_business(name), concepts=concepts, tuning=tuning) for name in BUSINESSES}
 
 
 def evaluate(questions: Iterable[EvalQuestion], by: dict[str, FaqIndex]) -> dict[str, Tally]:
@@ -101,6 +103,44 @@ def accuracy(show_failures: bool) -> None:
         print(table(HEADER, [tallies[k].row(k) for k in order if k in tallies]))
         if show_failures and part == "tune":
             print("\n".join(tallies["all"].misses))
+
+
+# The values each dial may take in the search; the search sees only the tuning part.
+DIALS: dict[str, tuple[float, ...]] = {
+    "confident": (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6),
+    "margin": (0.02, 0.05, 0.08, 0.12, 0.16),
+    "clear_lead": (0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
+    "close": (0.15, 0.2, 0.25, 0.3),
+    "answer_credit": (0.2, 0.35, 0.5, 0.7),
+    "unknown_share": (0.2, 0.3, 0.45, 0.6, 0.8),
+    "best_phrasing": (0.2, 0.35, 0.5, 0.65),
+    "concept_boost": (1.0, 1.5, 2.0, 3.0),
+    "question_word": (0.2, 0.35, 0.5, 0.75, 1.0),
+    "snap_cutoff": (75, 80, 85, 90),
+}
+WRONG_COST = 4  # a confidently wrong answer costs four right ones
+
+
+def objective(tuning: Tuning, questions: list[EvalQuestion]) -> float:
+    tally = evaluate(questions, indexes(tuning))["all"]
+    return (tally.correct - WRONG_COST * tally.wrong) / tally.total
+
+
+def search() -> Tuning:
+    """Coordinate search over the dials on the tuning part: each dial in turn to its best value, three
+    rounds. Prints the best dials; copy them into `Tuning`'s defaults."""
+    questions = load_questions("tune")
+    best = Tuning()
+    best_score = objective(best, questions)
+    for _ in range(3):
+        for dial, values in DIALS.items():
+            for value in values:
+                trial = dataclasses.replace(best, **{dial: value})
+                score = objective(trial, questions)
+                if score > best_score + 1e-9:
+                    best, best_score = trial, score
+        print(f"search round: {best_score:.3f} {best}")
+    return best
 
 
 def hundred_entries() -> list[FaqEntry]:
@@ -153,6 +193,9 @@ def _long(question: str) -> str:
 
 
 def main(argv: list[str]) -> None:
+    if "--search" in argv:
+        search()
+        return
     accuracy("--failures" in argv)
     if "--accuracy-only" not in argv:
         latency()

@@ -18,20 +18,30 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from flows.content import FaqEntry
-from flows.faq_text import CONCEPT, NO_CONCEPTS, Concepts, Reading, read
+from flows.faq_text import CONCEPT, NO_CONCEPTS, QUESTION_WORDS, Concepts, Reading, read
 
 # Tuned on the tuning part of the evaluation (tests/faq_eval, `python -m bench faq`); a wrong confident
 # answer is worse than a question back, so "confident" needs a high score, a lead over the next entry,
 # and the question naming the entry's topic — or a lead so clear that it needs no topic word.
-CONFIDENT = 0.5
-MARGIN = 0.08
-CLEAR_LEAD = 0.25
-CLOSE = 0.3
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The matcher's dials, in one place so that `python -m bench faq` can search them on the tuning part."""
+
+    confident: float = 0.55  # the least score of a confident answer ...
+    margin: float = 0.12  # ... that leads the runner-up by this much ...
+    clear_lead: float = 0.1  # ... and names the entry's topic, unless it leads by this much
+    close: float = 0.3  # the least score worth offering as a suggestion
+    answer_credit: float = 0.7  # a word found only in an entry's answer counts this much
+    unknown_share: float = 0.6  # a word no entry uses weighs this share of the rarest known word
+    best_phrasing: float = 0.35  # the score: this share the closest phrasing, the rest the whole entry
+    concept_boost: float = 2.0  # a topic concept weighs this many times its rarity
+    question_word: float = 0.5  # "what", "where", "когда" weigh this share of their rarity
+    snap_cutoff: float = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
+
+
 SUGGESTIONS = 3
-ANSWER_CREDIT = 0.5  # a word found only in an entry's answer counts half
-UNKNOWN_SHARE = 0.6  # a word no entry uses weighs this share of the rarest known word
-BEST_PHRASING_SHARE = 0.5  # the score: this much the closest phrasing, the rest the whole entry
-SNAP_CUTOFF = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
 _TAGS = re.compile(r"<[^>]+>")
 OUT_OF_SCOPE = "\x00out-of-scope"  # the pseudo-entry of "not our topic" examples; never shown
 
@@ -80,12 +90,10 @@ class FaqIndex:
         *,
         taught: Sequence[Taught] = (),
         concepts: Concepts = NO_CONCEPTS,
-        confident: float = CONFIDENT,
-        margin: float = MARGIN,
-        close: float = CLOSE,
+        tuning: Tuning = Tuning(),
     ) -> None:
         self.concepts = concepts
-        self.confident, self.margin, self.close = confident, margin, close
+        self.tuning = tuning
         self._entries = {entry.id: self._prepare(entry) for entry in entries}
         outside = _Entry(OUT_OF_SCOPE)
         for lesson in taught:
@@ -131,13 +139,20 @@ class FaqIndex:
     def _rarity(self) -> dict[str, float]:
         """Rare tokens weigh more: "parking" tells more than "price" when five entries mention prices."""
         total = max(len(self._entries), 1)
-        return {token: math.log(1 + total / len(found)) for token, found in self._postings.items()}
+        return {
+            token: math.log(1 + total / len(found)) * self._emphasis(token) for token, found in self._postings.items()
+        }
+
+    def _emphasis(self, token: str) -> float:
+        if token.startswith(CONCEPT):
+            return self.tuning.concept_boost
+        return self.tuning.question_word if token in QUESTION_WORDS else 1.0
 
     def weight(self, token: str) -> float:
         known = self._weights.get(token)
         if known is not None:
             return known
-        return UNKNOWN_SHARE * math.log(1 + max(len(self._entries), 1))
+        return self.tuning.unknown_share * math.log(1 + max(len(self._entries), 1)) * self._emphasis(token)
 
     def snap(self, word: str) -> str:
         """A word the FAQ does not use, taken as a typo of the closest word it (or the lexicon) does."""
@@ -145,7 +160,9 @@ class FaqIndex:
             return word
         cached = self._snapped.get(word)
         if cached is None:
-            found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=SNAP_CUTOFF)
+            found = process.extractOne(
+                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.tuning.snap_cutoff
+            )
             cached = found[0] if found else word
             if len(self._snapped) > 50_000:
                 self._snapped.clear()
@@ -170,10 +187,11 @@ class FaqIndex:
 
     def _score(self, entry: _Entry, asked: dict[str, float], total: float) -> float:
         covered = sum(
-            w if t in entry.strong else ANSWER_CREDIT * w if t in entry.weak else 0.0 for t, w in asked.items()
+            w if t in entry.strong else self.tuning.answer_credit * w if t in entry.weak else 0.0 for t, w in asked.items()
         )
         best = max((self._closeness(asked, total, phrasing) for phrasing in entry.phrasings), default=0.0)
-        return BEST_PHRASING_SHARE * best + (1 - BEST_PHRASING_SHARE) * covered / total
+        share = self.tuning.best_phrasing
+        return share * best + (1 - share) * covered / total
 
     def _closeness(self, asked: dict[str, float], total: float, phrasing: frozenset[str]) -> float:
         """Both ways round: how much of the question the phrasing covers, and of the phrasing the question."""
@@ -190,7 +208,8 @@ class FaqIndex:
         if not reading.tokens:
             return Verdict("chatter")
         ranked = self._rank(reading.tokens)
-        if not ranked or ranked[0].score < self.close:
+        dials = self.tuning
+        if not ranked or ranked[0].score < dials.close:
             return Verdict("none", score=ranked[0].score if ranked else 0.0)
         top = ranked[0]
         if top.entry == OUT_OF_SCOPE:  # closest to what the owner said is not our topic
@@ -198,10 +217,10 @@ class FaqIndex:
         ranked = [m for m in ranked if m.entry != OUT_OF_SCOPE]
         runner_up = ranked[1] if len(ranked) > 1 else None
         lead = top.score - (runner_up.score if runner_up else 0.0)
-        if top.score >= self.confident and lead >= self.margin:
-            if lead >= CLEAR_LEAD or self._names_topic(reading, top.entry, runner_up):
+        if top.score >= dials.confident and lead >= dials.margin:
+            if lead >= dials.clear_lead or self._names_topic(reading, top.entry, runner_up):
                 return Verdict("answer", entry=top.entry, score=top.score)
-        floor = max(self.close, top.score - 0.15)
+        floor = max(dials.close, top.score - 0.15)
         candidates = tuple(m.entry for m in ranked[:SUGGESTIONS] if m.score >= floor)
         return Verdict("suggest", candidates=candidates, score=top.score)
 

@@ -22,14 +22,19 @@ _FILLER = """
     a an the is are am was be been do does did i me my you your we our us it its to of in on at for and or
     with can could would will shall should please hi hello hey there this that these those any some just
     also so ok okay thanks thank have has had get got want wanted like ask wonder know tell let need
-    possible guys dear good day morning evening question info about if whether i'm im
+    possible guys dear good day question info about if whether i'm im not no don't dont
     я мне меня мы нас вы вас ты тебя он она они у в во на с со и а но ли бы же это этот эта то там тут
     есть быть пожалуйста привет здравствуйте здравствуй добрый день вечер утро подсказать сказать спасибо
     ну вот ещё еще мой моя мои ваш ваша ваши о об по к ко от из за при про можно вам вами нам хотеть
-    хотелось узнать спросить интересовать вопрос уточнить если подскажите скажите а какой-то как-то
+    хотелось узнать спросить интересовать вопрос уточнить если подскажите скажите а не нет
     мені мене ми нас ви вас ти тебе він вона вони й та але чи б це цей ця те там тут є бути будь ласка
     вітаю доброго добрий день вечір ранок підказати сказати дякую ну ось ще мій моя мої ваш ваша ваші із
-    зі до о об по від при про можна хотіти дізнатися запитати спитати цікавити питання уточнити якщо
+    зі до о об по від при про можна хотіти дізнатися запитати спитати цікавити питання уточнити якщо ні
+"""
+# Question words say little on their own ("what" starts half the questions), so they weigh less.
+_QUESTION_WORDS = """
+    what how when where which who why whats what's как какой когда где куда что чем кто зачем почему
+    як який яка яке які коли де куди що шо хто чому навіщо
 """
 
 
@@ -38,6 +43,7 @@ def _lemmas_of(text: str) -> list[str]:
 
 
 FILLER = frozenset(_FILLER.split()) | frozenset(_lemmas_of(_FILLER))
+QUESTION_WORDS = frozenset(_lemmas_of(_QUESTION_WORDS))
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,19 @@ class Concepts:
     single: Mapping[str, frozenset[str]]
     multi: tuple[tuple[tuple[str, ...], str], ...]
     emoji: Mapping[str, str]
+
+    @property
+    def core(self) -> Mapping[tuple[str, ...], tuple[str, ...]]:
+        """Each phrase without its filler ("как к вам проехать" is "как проехать"), when two or more
+        words remain: customers put "to you", "please" in the middle of a phrase."""
+        return self._core
+
+    def __post_init__(self) -> None:
+        core = {}
+        for phrase, _ in self.multi:
+            kept = tuple(word for word in phrase if word not in FILLER)
+            core[phrase] = kept if len(kept) >= 2 else ("\x00",)
+        object.__setattr__(self, "_core", core)
 
     @classmethod
     def build(cls, phrases: Mapping[str, Iterable[str]], emoji: Mapping[str, str]) -> Concepts:
@@ -67,8 +86,9 @@ class Concepts:
         found: set[str] = set()
         for word in lemmas:
             found |= self.single.get(word, frozenset())
+        meaningful = [word for word in lemmas if word not in FILLER]
         for phrase, concept in self.multi:
-            if _contains(lemmas, phrase):
+            if _contains(lemmas, phrase) or _contains(meaningful, self.core[phrase]):
                 found.add(concept)
         if with_emoji:
             found |= {concept for char, concept in self.emoji.items() if char in text}
@@ -101,13 +121,10 @@ def read(
     """Read a text: words → dictionary forms (typos snapped to known words by `snap`) → concepts; filler
     dropped. Only the first MAX_WORDS words count, so a 4,000-character message costs what a long
     sentence does. Emoji count only in what customers write (an owner's "💳 Prices" title is decoration)."""
-    lemmas = _lemmas_of_bounded(text)
-    if snap is not None:
-        lemmas = [word if word in FILLER else snap(word) for word in lemmas]
+    analysed = [lemma(word) for word in words_of(text[:2000])[:MAX_WORDS]]
+    lemmas = [
+        word if known or snap is None or word in FILLER else snap(word) for word, known in analysed
+    ]
     found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
     meaningful = tuple(dict.fromkeys(word for word in lemmas if word not in FILLER and len(word) > 1))
     return Reading(meaningful, frozenset(found))
-
-
-def _lemmas_of_bounded(text: str) -> list[str]:
-    return [lemma(word)[0] for word in words_of(text[:2000])[:MAX_WORDS]]
