@@ -2,8 +2,8 @@
 
 "How much is a month? And do you have parking" is two questions; a 4,000-character letter is read only
 as far as its first few sentences. The bound is what keeps a long message as cheap as a short one for
-whatever matches the pieces afterwards: at most `limit` pieces of at most `PIECE_WORDS` words, all from
-the first `READ_LIMIT` characters.
+whatever matches the pieces afterwards: at most `limit` pieces of at most `PIECE_WORDS` words and
+`TOTAL_WORDS` words together, all from the first `READ_LIMIT` characters.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 
 READ_LIMIT = 600  # characters: the first few sentences; a question is not at the end of an essay
 PIECE_WORDS = 30  # words: more than any question needs
+TOTAL_WORDS = 45  # words in all pieces together: what matching costs grows with the words it is given
 QUESTIONS = 3  # pieces
 
 # Sentence ends: ? and ! (also without a space after: "how much?where are you"), a full stop before a
@@ -38,16 +39,19 @@ _LEADING_FILLERS = frozenset("а и і й но але and but so ну ой".spli
 
 def split_questions(text: str, limit: int = QUESTIONS) -> list[str]:
     """The questions in a message, in order: split on sentence ends and joining phrases ("and also",
-    "а ещё", "а також" …), empty pieces dropped, at most `limit` pieces of at most 30 words each, all from
-    the first 600 characters. Emoji and punctuation alone make no piece, so an emoji-only message gives []."""
+    "а ещё", "а також" …), empty pieces dropped, at most `limit` pieces of at most 30 words each and 45
+    together, all from the first 600 characters. Emoji and punctuation alone make no piece, so an emoji-only message gives []."""
     head = _head(text)
     pieces: list[str] = []
+    budget = TOTAL_WORDS
     for sentence in _sentences(head):
         for part in _JOINERS.split(sentence):
             piece = part.strip(_EDGES)
             if piece and _HAS_WORD.search(piece):
-                pieces.append(" ".join(piece.split()[:PIECE_WORDS]))
-                if len(pieces) >= limit:
+                words = piece.split()[: min(PIECE_WORDS, budget)]
+                pieces.append(" ".join(words))
+                budget -= len(words)
+                if len(pieces) >= limit or budget <= 0:
                     return pieces
     return pieces
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flows.faq_index import FaqIndex, Verdict
-from flows.question_split import PIECE_WORDS, READ_LIMIT
+from flows.question_split import PIECE_WORDS, READ_LIMIT, TOTAL_WORDS
 from tests.conftest import OWNER_ID, Harness
 from tests.handoff_helpers import texts
 
@@ -86,6 +86,7 @@ async def test_a_4000_character_message_is_answered_and_the_matcher_sees_only_it
     assert PARKING in answer.plain_text.lower()
     assert spy.seen[0] == "Is there parking?"
     assert all(len(text.split()) <= PIECE_WORDS for text in spy.seen)
+    assert sum(len(text.split()) for text in spy.seen) <= TOTAL_WORDS
     assert sum(len(text) for text in spy.seen) <= READ_LIMIT
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.question_split import PIECE_WORDS, READ_LIMIT, looks_like_question, split_questions
+from flows.question_split import PIECE_WORDS, READ_LIMIT, TOTAL_WORDS, looks_like_question, split_questions
 
 
 @pytest.mark.parametrize(
@@ -75,6 +75,12 @@ def test_a_long_message_of_many_sentences_gives_at_most_three_short_pieces() -> 
     assert len(pieces) == 3
     assert all(len(p.split()) <= PIECE_WORDS for p in pieces)
     assert pieces[0] == "Sentence number 0 is about the weather and nothing else."
+
+
+def test_long_sentences_share_one_budget_of_words() -> None:
+    sentence = " ".join(["word"] * 25)
+    pieces = split_questions(f"{sentence}. {sentence}. {sentence}.")
+    assert [len(p.split()) for p in pieces] == [25, TOTAL_WORDS - 25]
 
 
 def test_nothing_after_the_read_limit_is_seen_and_no_word_is_cut() -> None:
