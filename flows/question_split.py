@@ -80,7 +80,7 @@ def looks_like_question(text: str) -> bool:
     """True for a message that is clearly a question: it ends with "?" or starts with a question word
     ("а сколько стоит занятие", "where are you"). A date, a phone number or "skip" is not."""
     stripped = text.strip()
-    if not stripped:
+    if not re.search(r"[^\W\d_]", stripped):  # no letter: "25.12?" is a date said uncertainly
         return False
     if _ENDS_WITH_QUESTION_MARK.search(stripped):  # "?" then maybe a smiley or a bracket
         return True
