@@ -23,6 +23,7 @@ import heapq
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # One row per physical key, unshifted then shifted: what the English (US QWERTY), Russian and Ukrainian
 # (ЙЦУКЕН) layouts put on the same key. Letters are given once (case is carried over); the punctuation
@@ -247,14 +248,19 @@ def transliteration_variants(word: str, languages: Sequence[str] = ("ru", "uk"))
         return []
     if not _LATIN_LETTER.search(lowered):
         return []
+    return list(_readings(lowered, tuple(languages)))
+
+
+@lru_cache(maxsize=4096)  # customers repeat words; a reading costs ~0.1 ms
+def _readings(word: str, languages: tuple[str, ...]) -> tuple[str, ...]:
     known = [language for language in languages if language in _LANGUAGE]
     each = -(-VARIANTS // max(len(known), 1))  # every language keeps its share of the few places
     ranked: list[tuple[float, int, int, str]] = []
     for rank, language in enumerate(known):
-        readings = _read(language, lowered)[:each]
+        readings = _read(language, word)[:each]
         ranked += [(cost, place, rank, text) for place, (cost, text) in enumerate(readings)]
     ranked.sort()
-    return list(dict.fromkeys(text for *_, text in ranked))[:VARIANTS]
+    return tuple(dict.fromkeys(text for *_, text in ranked))[:VARIANTS]
 
 
 def transliteration_variants_of_text(text: str, languages: Sequence[str] = ("ru", "uk")) -> list[str]:
