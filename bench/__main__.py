@@ -1,20 +1,22 @@
-"""`python -m bench hotpath|drip|sender|segments|stats|retention|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|retention|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from bench import drip, faq, hotpath, retention, segments, sender, stats
+from bench import drip, faq, hotpath, longtext, retention, segments, sender, stats
 from bench.common import load, machine
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("name", choices=["hotpath", "faq", "drip", "sender", "segments", "stats", "retention", "all"])
+    parser.add_argument(
+        "name", choices=["hotpath", "faq", "longtext", "drip", "sender", "segments", "stats", "retention", "all"]
+    )
     parser.add_argument("--updates", type=int, default=1000, help="hotpath: updates per round")
     parser.add_argument("--users", type=int, default=200, help="hotpath: distinct users")
-    parser.add_argument("--rounds", type=int, default=5, help="hotpath: measured rounds per bot")
+    parser.add_argument("--rounds", type=int, default=5, help="hotpath, longtext: measured rounds")
     parser.add_argument("--question", action="store_true", help="hotpath: also time a text the FAQ answers")
     parser.add_argument("--no-pin", action="store_true", help="hotpath: leave aiogram's Response[T] unpinned")
     parser.add_argument("--profile", action="store_true", help="hotpath: cProfile one nurture-bot round")
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
         hotpath.main(args.updates, args.users, args.rounds, args.question, args.profile, not args.no_pin)
     if args.name in ("faq", "all"):
         faq.main(args.faq_options)
+    if args.name in ("longtext", "all"):
+        longtext.main(args.rounds)
     if args.name in ("drip", "all"):
         drip.main()
     if args.name in ("sender", "all"):

@@ -10,6 +10,7 @@ from flows.content import Content, FaqEntry
 from flows.faq_index import FaqIndex, Verdict
 from flows.faq_llm import SecondOpinion, candidate_of
 from flows.matching import normalize
+from flows.question_split import split_questions
 from storage.customers import Customer
 from storage.faq_log import MODEL_DECIDED_SCORE, FaqCounts, FaqLogRepo, FaqQuestion
 from storage.messages import MessagesRepo
@@ -23,6 +24,19 @@ class Asked:
     question_id: int
     entry: FaqEntry | None  # the answer, when confident
     candidates: list[FaqEntry]  # the close call's options
+
+
+@dataclass(frozen=True)
+class AskedMany:
+    """What a message with one or several questions gets: `first` is shown as a single question's
+    reply would be; `also` are the other questions' entries, offered as buttons."""
+
+    first: Asked
+    also: list[FaqEntry]
+
+
+ALSO_OFFERED = 3
+_CHATTER = Asked(Verdict("chatter"), 0, None, [])
 
 
 @dataclass
@@ -74,6 +88,27 @@ class Faq:
         """Release the second opinion's HTTP session (at shutdown)."""
         if self.second_opinion is not None:
             await self.second_opinion.close()
+
+    async def ask_many(self, customer: Customer, text: str, *, remember: bool = True) -> AskedMany:
+        """A message that may hold several questions: each piece is matched and logged; the first piece
+        the FAQ answers confidently is the reply (else the first real question's close call or miss),
+        and the other pieces' entries are offered. Only the first few sentences of a long message are
+        read (see `split_questions`), so its cost does not grow with its length."""
+        if remember:
+            await self.messages.remember(customer.id, "text", text, self.clock.now())
+        asked = [await self.ask(customer, piece, remember=False) for piece in split_questions(text)]
+        questions = [a for a in asked if a.verdict.kind != "chatter"]
+        if not questions:
+            return AskedMany(asked[0] if asked else _CHATTER, [])
+        first = next((a for a in questions if a.entry is not None), questions[0])
+        if first.entry is None:  # nothing answered for sure: the first question's choice, as for one question
+            return AskedMany(first, [])
+        also: dict[str, FaqEntry] = {}
+        for other in questions:
+            entry = other.entry or (other.candidates[0] if other.candidates else None)
+            if other is not first and entry is not None and entry.id != first.entry.id:
+                also.setdefault(entry.id, entry)
+        return AskedMany(first, list(also.values())[:ALSO_OFFERED])
 
     async def question_of(self, customer: Customer, question_id: int) -> FaqQuestion | None:
         """A question this customer asked (None for someone else's: callback data is never trusted)."""

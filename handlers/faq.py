@@ -56,6 +56,16 @@ def answer_keyboard(entry: FaqEntry, t: Texts, faq: Faq) -> InlineKeyboardMarkup
     return builder.as_markup() if entry.buttons else None
 
 
+def also_keyboard(entries: list[FaqEntry], t: Texts, faq: Faq) -> InlineKeyboardMarkup:
+    """The other questions of a message, as buttons under "You also asked:"."""
+    builder = InlineKeyboardBuilder()
+    default = faq.content.business.default_language
+    for entry in entries:
+        builder.button(text=_label(entry.label(t.language, default)), callback_data=FaqCb(id=entry.id))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
 async def send_answer(message: Message, entry: FaqEntry, t: Texts, faq: Faq) -> None:
     text = trusted(t.local(entry.answer, faq.content.business.default_language))  # the owner's HTML, as written
     markup = answer_keyboard(entry, t, faq)
@@ -96,9 +106,12 @@ async def question(
         if outcome.status != "unavailable":
             await message.answer(lead_reply(t, outcome, handoff, customer))
             return
-    asked = await faq.ask(customer, text, remember=not wants_to_buy)
+    many = await faq.ask_many(customer, text, remember=not wants_to_buy)
+    asked = many.first
     if asked.entry is not None:
         await send_answer(message, asked.entry, t, faq)
+        if many.also:  # the message's other questions, one tap away
+            await message.answer(t("faq_also_asked"), reply_markup=also_keyboard(many.also, t, faq))
         return
     if asked.verdict.kind == "chatter":
         await message.answer(t("free_text"))

@@ -16,8 +16,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.dates import format_date
 
 from flows.content import Content, Texts
+from flows.faq import Faq
+from flows.handoff import Handoff
+from flows.intent import BuyingIntent
 from flows.markup import Html
 from flows.onboarding import Birthday, Onboarding, PhoneAnswer
+from flows.question_split import looks_like_question
+from handlers.faq import question as faq_question
 from handlers.filters import AwaitingStep, PlainText
 from handlers.routing import RouterSpec
 from storage.customers import Customer
@@ -74,6 +79,24 @@ def birthday_text(birthday: Birthday, language: str) -> str:
 
     shown = date(birthday.year or 2000, birthday.month, birthday.day)
     return format_date(shown, "d MMMM y" if birthday.year else "d MMMM", locale=language)
+
+
+# Before the steps' own handlers: "а сколько стоит занятие?" is a question, not a bad date.
+@router.message(AwaitingStep("phone"), PlainText(), F.text.func(looks_like_question))
+@router.message(AwaitingStep("birthday"), PlainText(), F.text.func(looks_like_question))
+async def question_mid_step(
+    message: Message,
+    customer: Customer,
+    t: Texts,
+    onboarding: Onboarding,
+    faq: Faq,
+    handoff: Handoff,
+    buying_intent: BuyingIntent,
+) -> None:
+    """A question typed at a step gets what any question gets (an answer, a choice, a person), then the
+    step is asked again."""
+    await faq_question(message, customer, t, faq, handoff, buying_intent)
+    await ask(message, customer.onboarding_step, t, onboarding, customer)
 
 
 @router.message(AwaitingStep("phone"), F.contact)

@@ -68,6 +68,7 @@ TEXT_KEYS: dict[str, frozenset[str]] = {
         "faq_suggest": set(),
         "faq_none_button": set(),
         "faq_no_match": set(),
+        "faq_also_asked": set(),
         "manager_button": set(),
         "lead_opened": set(),
         "lead_opened_closed": {"when"},
