@@ -42,6 +42,7 @@ from flows.coupons import Coupons
 from flows.customers import Customers
 from flows.faq import Faq
 from flows.faq_index import FaqIndex
+from flows.faq_teaching import FaqTeaching
 from flows.feedback import Feedback
 from flows.forgetting import Forgetting
 from flows.handoff import Handoff
@@ -77,6 +78,7 @@ from storage.db import Database
 from storage.enrollments import EnrollmentsRepo
 from storage.events import EventsRepo
 from storage.faq_log import FaqLogRepo
+from storage.faq_teaching import FaqTeachingRepo
 from storage.kv import KvRepo
 from storage.leads import LeadsRepo
 from storage.ledger import LedgerRepo
@@ -290,6 +292,9 @@ async def build_services(core: Core) -> dict[str, Any]:
     if settings.manager_chat_id is not None:
         loyalty["feedback"].open_lead = handoff.open_lead
     console = await build_console(core, loyalty["coupons"])
+    faq = Faq(content, FaqIndex(content.faq), FaqLogRepo(db), handoff.messages, clock)
+    faq_teaching = FaqTeaching(faq, FaqTeachingRepo(db), KvRepo(db), clock)
+    await faq_teaching.refresh()  # what the owner and customers taught, on top of the content file
     console["broadcasts"].earliest_send = sender.earliest_send
     return {
         "settings": settings,
@@ -304,7 +309,8 @@ async def build_services(core: Core) -> dict[str, Any]:
         "onboarding": Onboarding(core.customers, content, clock),
         "sequences": sequences,
         "enrollments": enrollments,
-        "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), handoff.messages, clock),
+        "faq": faq,
+        "faq_teaching": faq_teaching,
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
         "menus": menus,

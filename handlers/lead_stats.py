@@ -12,9 +12,11 @@ from aiogram.types import Message
 from flows.clock import Clock
 from flows.content import Texts
 from flows.faq import Faq
+from flows.faq_teaching import FaqTeaching
 from flows.formatting import duration, number, percent
 from flows.handoff import Handoff
 from flows.markup import Html, html
+from handlers.faq_teaching import group_keyboard, group_text
 from handlers.filters import IsOwner
 from handlers.render import pack_blocks
 from handlers.routing import RouterSpec
@@ -22,6 +24,7 @@ from storage.leads import Lead
 
 router = RouterSpec("lead_stats", message_filters=(F.chat.type == "private",))
 DAYS = 30
+GROUPS_SHOWN = 5  # groups of questions per /questions, each a message with its buttons
 STATE_NAMES = {"open": "waiting", "taken": "in progress", "won": "won", "lost": "lost"}
 
 
@@ -90,8 +93,8 @@ def _open_line(lead: Lead, name: str, now: datetime, language: str = "en") -> Ht
 
 
 @router.message(Command("questions"), IsOwner())
-async def questions_report(message: Message, faq: Faq, t: Texts) -> None:
-    """How the FAQ did, and the questions it could not answer (what to add next)."""
+async def questions_report(message: Message, faq: Faq, faq_teaching: FaqTeaching, t: Texts) -> None:
+    """How the FAQ did, and the questions it missed or was unsure of, grouped, each with one-tap answers."""
     counts = await faq.counts(DAYS)
     head = html(
         "<b>Questions, last {} days</b>\nanswered {} · offered a choice {} · unanswered {}",
@@ -100,9 +103,16 @@ async def questions_report(message: Message, faq: Faq, t: Texts) -> None:
         number(counts.suggested, t.language),
         number(counts.missed, t.language),
     )
-    blocks = [head]
-    if counts.top_missed:
-        blocks.append(html("<b>Not in the FAQ yet</b> (most asked first):"))
-        blocks += [html("{}× {}", number(n, t.language), text[:300]) for text, n in counts.top_missed]
-    for text in pack_blocks(blocks, separator="\n"):
-        await message.answer(text)
+    groups = await faq_teaching.groups(DAYS)
+    if groups:
+        head += html(
+            "\n\n<b>Not answered yet</b> (most asked first). Tell the bot what each means; /taught undoes:"
+        )
+    else:
+        head += html("\n\nNothing left to teach. What the FAQ learned: /taught")
+    await message.answer(head)
+    for group in groups[:GROUPS_SHOWN]:
+        await message.answer(group_text(group, t), reply_markup=group_keyboard(group, faq, t))
+    if len(groups) > GROUPS_SHOWN:
+        more = len(groups) - GROUPS_SHOWN
+        await message.answer(html("…and {} more; they come up as you handle these.", number(more, t.language)))
