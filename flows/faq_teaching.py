@@ -160,14 +160,14 @@ class FaqTeaching:
         return next((g for g in await self.groups() if any(q.id == question_id for q in g.questions)), None)
 
     async def means(self, question_id: int, entry_id: str, by: int) -> Lesson:
-        """"These questions mean that entry": every wording of the group becomes one of its phrasings."""
+        """ "These questions mean that entry": every wording of the group becomes one of its phrasings."""
         entry = self.faq.entry(entry_id)
         if entry is None:
             return Lesson("unknown_entry")
         return await self._teach(question_id, entry, by)
 
     async def not_our_topic(self, question_id: int, by: int) -> Lesson:
-        """"Not our topic": the group's wordings become examples that make similar questions declined."""
+        """ "Not our topic": the group's wordings become examples that make similar questions declined."""
         return await self._teach(question_id, None, by)
 
     async def _teach(self, question_id: int, entry: FaqEntry | None, by: int) -> Lesson:

@@ -144,7 +144,11 @@ async def _navigate(
         return
     await query.answer()
     if data.a == "e":
-        await _edit(message, html("{}\n\nWhich entry answers it?", group_text(group, t)), _entries_keyboard(data.q, data.p, faq, t))
+        await _edit(
+            message,
+            html("{}\n\nWhich entry answers it?", group_text(group, t)),
+            _entries_keyboard(data.q, data.p, faq, t),
+        )
     elif data.a == "n":
         await teaching.await_answer(query.from_user.id, data.q, message.message_id)
         cancel = InlineKeyboardBuilder()
@@ -214,13 +218,11 @@ async def new_entry_answer(
         await message.answer(html("{} Send the answer again, or press Cancel.", lesson.problem))
         return
     await faq_teaching.stop_awaiting(message.from_user.id)
-    text = (
-        html("✅ New entry added.\n{}", lesson_text(lesson, faq, t))
-        if lesson.status == "done"
-        else Html(STALE)
-    )
+    text = html("✅ New entry added.\n{}", lesson_text(lesson, faq, t)) if lesson.status == "done" else Html(STALE)
     with contextlib.suppress(TelegramBadRequest):
-        await bot.edit_message_text(text, chat_id=message.chat.id, message_id=awaited.message_id, reply_markup=None)
+        await bot.edit_message_text(
+            text, chat_id=message.chat.id, message_id=awaited.message_id, reply_markup=None
+        )
     await message.answer(text)
 
 
@@ -233,7 +235,12 @@ async def taught_report(message: Message, faq: Faq, faq_teaching: FaqTeaching, t
 
 @router.callback_query(TaughtCb.filter())
 async def taught_button(
-    query: CallbackQuery, callback_data: TaughtCb, settings: Settings, faq: Faq, faq_teaching: FaqTeaching, t: Texts
+    query: CallbackQuery,
+    callback_data: TaughtCb,
+    settings: Settings,
+    faq: Faq,
+    faq_teaching: FaqTeaching,
+    t: Texts,
 ) -> None:
     """Remove a learned phrasing or an owner's entry, or turn the page of /taught."""
     if not _is_owner(query.from_user, settings):
@@ -272,7 +279,12 @@ def review_page(review: Review, page: int, faq: Faq, t: Texts) -> tuple[Html, In
             else Html("an entry no longer in the FAQ")
         )
         who = "you" if phrasing.source == "owner" else "customers' choices"
-        items.append((html("“{}” → {} <i>({})</i>", _cut(phrasing.text, 80), meaning, who), TaughtCb(a="r", i=str(phrasing.id))))
+        items.append(
+            (
+                html("“{}” → {} <i>({})</i>", _cut(phrasing.text, 80), meaning, who),
+                TaughtCb(a="r", i=str(phrasing.id)),
+            )
+        )
     if not items:
         return Html("Nothing learned yet. Teach the FAQ from /questions."), None
     pages = -(-len(items) // REVIEW_PAGE)

@@ -54,9 +54,7 @@ class FaqTeachingRepo:
         self._db = db
 
     async def phrasings(self) -> list[TaughtPhrasing]:
-        rows = await self._db.fetch_all(
-            "SELECT id, text, entry, source, created_at FROM faq_taught ORDER BY id"
-        )
+        rows = await self._db.fetch_all("SELECT id, text, entry, source, created_at FROM faq_taught ORDER BY id")
         return [TaughtPhrasing(r[0], r[1], r[2], r[3], _at(r[4])) for r in rows]
 
     async def owner_entries(self) -> list[OwnerEntry]:

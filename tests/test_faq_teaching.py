@@ -53,7 +53,9 @@ async def test_a_missed_question_taught_by_the_owner_answers_another_customer_wi
     assert PRICES in await answer(boris, "is ther a studnet discount")
 
 
-async def test_not_our_topic_makes_similar_questions_declined_and_keeps_them_off_the_list(harness: Harness) -> None:
+async def test_not_our_topic_makes_similar_questions_declined_and_keeps_them_off_the_list(
+    harness: Harness,
+) -> None:
     anna, boris, owner = harness.chat(1001), harness.chat(1002, first_name="Boris"), owner_of(harness)
     assert "Is it one of these?" in await answer(anna, "how much is a used bicycle?")
     group = await group_message(owner, "how much is a used bicycle?")
@@ -196,7 +198,10 @@ async def test_buttons_fit_telegrams_64_bytes_with_the_longest_entry_ids(
         await anna.send("how much is a used bicycle?")
         assert any(long_id in (data or "") for row in anna.buttons() for _, data in row)
         group = await group_message(owner, "how much is a used bicycle?")
-        pages = [group.buttons, *[(await owner.click(label, message=group))[0].buttons for label in ("Another", "▶︎")]]
+        pages = [
+            group.buttons,
+            *[(await owner.click(label, message=group))[0].buttons for label in ("Another", "▶︎")],
+        ]
         datas = [data or "" for buttons in [*pages, anna.buttons()] for row in buttons for _, data in row]
         assert any(long_id in data for data in datas)
         assert max(len(data.encode()) for data in datas) <= 64
@@ -209,3 +214,17 @@ async def test_buttons_fit_telegrams_64_bytes_with_the_longest_entry_ids(
         TaughtCb(a="r", i=str(2**53), p=999).pack(),
     ]
     assert max(len(data.encode()) for data in widest) <= 64
+
+
+async def test_forgetting_the_asker_keeps_the_phrasing_but_not_the_link_to_them(harness: Harness) -> None:
+    anna, owner = harness.chat(1001), owner_of(harness)
+    await anna.send("Is there a student discount?")
+    group = await group_message(owner, "Is there a student discount?")
+    await owner.click("Another entry…", message=group)
+    await owner.click("💳 Prices", message=group)
+    await anna.send("/forget")
+    assert "has been deleted" in texts(await anna.click("Yes, delete"))
+    db = harness.services["db"]
+    assert await db.fetch_value("SELECT COUNT(*) FROM faq_log WHERE text LIKE '%student%'") == 0
+    assert await db.fetch_value("SELECT text FROM faq_taught") == "Is there a student discount?"
+    assert PRICES in await answer(harness.chat(1002, first_name="Boris"), "is ther a studnet discount")
