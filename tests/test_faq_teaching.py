@@ -108,7 +108,9 @@ async def test_removing_a_taught_phrasing_undoes_it_and_brings_the_question_back
     assert "Is there a student discount?" in texts(await owner.send("/questions"))
 
 
-async def test_what_was_taught_survives_a_restart(harness: Harness) -> None:
+async def test_what_was_taught_survives_a_restart_with_an_edited_content_file(
+    harness: Harness, tmp_path: Path
+) -> None:
     anna, owner = harness.chat(1001), owner_of(harness)
     await anna.send("Is there a student discount?")
     await anna.send("can I rent the hall for a party?")
@@ -118,9 +120,12 @@ async def test_what_was_taught_survives_a_restart(harness: Harness) -> None:
     group = await group_message(owner, "can I rent the hall for a party?")
     await owner.click("➕ New entry", message=group)
     await owner.send("Yes, on weekends.")
+    edited = tmp_path / "edited.yaml"  # the owner raised the price meanwhile
+    edited.write_text(harness.settings.content_file.read_text("utf-8").replace("300 ₴", "350 ₴"), "utf-8")
+    harness.settings = harness.settings.model_copy(update={"content_file": edited})
     await harness.restart()
     boris = harness.chat(1002, first_name="Boris")
-    assert PRICES in await answer(boris, "is ther a studnet discount")
+    assert "Single class — 350 ₴" in await answer(boris, "is ther a studnet discount")
     assert "Yes, on weekends." in await answer(boris, "can i rent the hal for a party")
 
 
