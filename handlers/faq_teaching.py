@@ -59,7 +59,7 @@ def group_text(group: QuestionGroup, t: Texts) -> Html:
     wordings = [text for text, _ in group.texts()]
     text = html("{}× {}", number(group.count, t.language), _cut(group.representative.text, 300))
     if len(wordings) > 1:
-        others = " · ".join(_cut(w, 80) for w in wordings[1:4] if w != group.representative.text)
+        others = " · ".join(_cut(w, 60) for w in wordings[1:6])
         text += html("\n<i>also: {}</i>", others)
     return text
 

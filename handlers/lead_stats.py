@@ -24,7 +24,7 @@ from storage.leads import Lead
 
 router = RouterSpec("lead_stats", message_filters=(F.chat.type == "private",))
 DAYS = 30
-GROUPS_SHOWN = 5  # groups of questions per /questions, each a message with its buttons
+GROUPS_SHOWN = 8  # groups of questions per /questions, each a message with its buttons (1 a second)
 STATE_NAMES = {"open": "waiting", "taken": "in progress", "won": "won", "lost": "lost"}
 
 
@@ -67,7 +67,9 @@ async def leads_report(message: Message, handoff: Handoff, clock: Clock, t: Text
     else:
         lines.append(Html("first answer: no lead answered yet"))
     if stats.by_cause:
-        lines.append(html("why: {}", ", ".join(f"{cause} {number(n, lang)}" for cause, n in sorted(stats.by_cause.items()))))
+        lines.append(
+            html("why: {}", ", ".join(f"{cause} {number(n, lang)}" for cause, n in sorted(stats.by_cause.items())))
+        )
     blocks = [Html("\n").join(lines)]
     open_leads = await handoff.leads.open_leads()
     if open_leads:
@@ -106,13 +108,15 @@ async def questions_report(message: Message, faq: Faq, faq_teaching: FaqTeaching
     groups = await faq_teaching.groups(DAYS)
     if groups:
         head += html(
-            "\n\n<b>Not answered yet</b> (most asked first). Tell the bot what each means; /taught undoes:"
+            "\n\n<b>Not answered yet</b>: {} kinds of question{}, most asked first."
+            " Tap what each means; /taught undoes.",
+            number(len(groups), t.language),
+            f" (the first {GROUPS_SHOWN} below; the rest come up as you handle these)"
+            if len(groups) > GROUPS_SHOWN
+            else "",
         )
     else:
         head += html("\n\nNothing left to teach. What the FAQ learned: /taught")
     await message.answer(head)
     for group in groups[:GROUPS_SHOWN]:
         await message.answer(group_text(group, t), reply_markup=group_keyboard(group, faq, t))
-    if len(groups) > GROUPS_SHOWN:
-        more = len(groups) - GROUPS_SHOWN
-        await message.answer(html("…and {} more; they come up as you handle these.", number(more, t.language)))
