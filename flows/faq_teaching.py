@@ -190,7 +190,7 @@ class FaqTeaching:
         default = self.faq.content.business.default_language
         problem = _answer_problem(answer, question, default)
         if problem:
-            return Lesson("invalid", problem=problem)
+            return Lesson("invalid", problem=problem)  # the owner is asked again
         entry_id = await self.repo.add_entry(default, question, answer, group.texts(), by, self.clock.now())
         if entry_id is None:
             return Lesson("stale")

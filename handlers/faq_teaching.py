@@ -19,7 +19,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.settings import Settings
 from flows.content import FaqEntry, Texts
 from flows.faq import Faq
-from flows.faq_teaching import AwaitedAnswer, FaqTeaching, Lesson, QuestionGroup, Review
+from flows.faq_teaching import ANSWER_LIMIT, AwaitedAnswer, FaqTeaching, Lesson, QuestionGroup, Review
 from flows.formatting import number
 from flows.markup import Html, html
 from handlers.filters import IsOwner
@@ -83,10 +83,10 @@ def _entries_keyboard(q: int, page: int, faq: Faq, t: Texts) -> InlineKeyboardMa
     entries = faq.entries
     pages = max(1, -(-len(entries) // PAGE))
     page = min(max(page, 0), pages - 1)
+    shown = entries[page * PAGE : (page + 1) * PAGE]
     builder = InlineKeyboardBuilder()
-    for entry in entries[page * PAGE : (page + 1) * PAGE]:
+    for entry in shown:
         builder.button(text=_cut(_label(entry, faq, t)), callback_data=TeachCb(a="m", q=q, e=entry.id))
-    sizes = [1] * len(entries[page * PAGE : (page + 1) * PAGE])
     navigation = 0
     if page > 0:
         builder.button(text="◀︎", callback_data=TeachCb(a="e", q=q, p=page - 1))
@@ -95,7 +95,7 @@ def _entries_keyboard(q: int, page: int, faq: Faq, t: Texts) -> InlineKeyboardMa
         builder.button(text="▶︎", callback_data=TeachCb(a="e", q=q, p=page + 1))
         navigation += 1
     builder.button(text="↩︎ Back", callback_data=TeachCb(a="b", q=q))
-    builder.adjust(*sizes, *([navigation] if navigation else []), 1)
+    builder.adjust(*[1] * len(shown), *([navigation] if navigation else []), 1)
     return builder.as_markup()
 
 
@@ -154,9 +154,10 @@ async def _navigate(
         cancel = InlineKeyboardBuilder()
         cancel.button(text="✖️ Cancel", callback_data=TeachCb(a="c", q=data.q))
         prompt = html(
-            "{}\n\n<b>New entry.</b> Send its answer as one message (plain text, up to 3,000 characters)."
+            "{}\n\n<b>New entry.</b> Send its answer as one message (plain text, up to {} characters)."
             " The question above becomes its title.",
             group_text(group, t),
+            number(ANSWER_LIMIT, t.language),
         )
         await _edit(message, prompt, cancel.as_markup())
     else:  # back, or cancel of a new entry

@@ -8,8 +8,10 @@ from pathlib import Path
 from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import Emulator, SentMessage
 from flows.clock import FakeClock
+from flows.faq_teaching import group_questions
 from handlers.faq import SuggestionCb
 from handlers.faq_teaching import TaughtCb, TeachCb
+from storage.faq_log import FaqQuestion
 from tests.conftest import OWNER_ID, Harness, make_settings
 from tests.handoff_helpers import texts
 from tests.loyalty_helpers import hire
@@ -233,3 +235,24 @@ async def test_forgetting_the_asker_keeps_the_phrasing_but_not_the_link_to_them(
     assert await db.fetch_value("SELECT COUNT(*) FROM faq_log WHERE text LIKE '%student%'") == 0
     assert await db.fetch_value("SELECT text FROM faq_taught") == "Is there a student discount?"
     assert PRICES in await answer(harness.chat(1002, first_name="Boris"), "is ther a studnet discount")
+
+
+def test_similar_questions_are_grouped_most_asked_first() -> None:
+    asked = [
+        "Do you have a sauna?",
+        "is there a sauna",
+        "do you have a pool?",
+        "DO YOU HAVE A SAUNA",
+        "is there a suana?",
+    ]
+    questions = [FaqQuestion(n, 1, text, "missed") for n, text in enumerate(asked, start=1)]
+    groups = group_questions(questions)
+    assert [(g.representative.text, g.count) for g in groups] == [
+        ("Do you have a sauna?", 4),
+        ("do you have a pool?", 1),
+    ]
+    assert [text for text, _ in groups[0].texts()] == [
+        "Do you have a sauna?",
+        "is there a sauna",
+        "is there a suana?",
+    ]
