@@ -84,6 +84,8 @@ class Faq:
 
     async def question_of(self, customer: Customer, question_id: int) -> FaqQuestion | None:
         """A question this customer asked (None for someone else's: callback data is never trusted)."""
+        if not 0 < question_id < 2**63:  # forged data: SQLite's integers end there
+            return None
         question = await self.log.get(question_id)
         return question if question is not None and question.customer_id == customer.id else None
 

@@ -25,7 +25,7 @@ from flows.markup import html
 from flows.matching import normalize, terms
 from storage.customers import Customer
 from storage.faq_log import FaqQuestion
-from storage.faq_teaching import FaqTeachingRepo, OwnerEntry, TaughtPhrasing, owner_entry_number
+from storage.faq_teaching import FaqTeachingRepo, OwnerEntry, TaughtPhrasing, owner_entry_number, row_id
 from storage.kv import KvRepo
 
 SIMILAR = 80  # rapidfuzz token_set_ratio of two questions' meaningful words: "the same question"
@@ -215,9 +215,10 @@ class FaqTeaching:
         """Everything taught, for the owner to look over: phrasings and the owner's own entries."""
         return Review(await self.repo.phrasings(), await self.repo.owner_entries())
 
-    async def remove_phrasing(self, phrasing_id: int, by: int) -> bool:
+    async def remove_phrasing(self, phrasing_id: str, by: int) -> bool:
         """Forget one learned phrasing (or "not our topic" example); its questions return to the list."""
-        removed = await self.repo.remove_phrasing(phrasing_id, by, self.clock.now())
+        number = row_id(phrasing_id)
+        removed = number is not None and await self.repo.remove_phrasing(number, by, self.clock.now())
         if removed:
             await self.refresh()
         return removed

@@ -252,9 +252,7 @@ async def taught_button(
         return
     note = ""
     if callback_data.a == "r":
-        removed = callback_data.i.isdigit() and await faq_teaching.remove_phrasing(
-            int(callback_data.i), query.from_user.id
-        )
+        removed = await faq_teaching.remove_phrasing(callback_data.i, query.from_user.id)
         note = "Removed." if removed else "Already removed."
     elif callback_data.a == "d":
         removed = await faq_teaching.remove_entry(callback_data.i, query.from_user.id)

@@ -43,10 +43,14 @@ def _at(value: str) -> datetime:
     return moment
 
 
+def row_id(text: str) -> int | None:
+    """A row id written as text ('12'), or None for anything else (callback data is never trusted)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
 def owner_entry_number(entry_id: str) -> int | None:
     """The row id of an owner's entry id ('t.12' → 12); None for a content entry."""
-    number = entry_id.removeprefix(OWNER_ENTRY_PREFIX)
-    return int(number) if entry_id.startswith(OWNER_ENTRY_PREFIX) and number.isdigit() else None
+    return row_id(entry_id.removeprefix(OWNER_ENTRY_PREFIX)) if entry_id.startswith(OWNER_ENTRY_PREFIX) else None
 
 
 class FaqTeachingRepo:

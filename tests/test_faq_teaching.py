@@ -181,7 +181,14 @@ async def test_a_forged_tap_on_another_customers_question_teaches_nothing(harnes
     assert await db.fetch_value("SELECT COUNT(*) FROM faq_log WHERE chosen IS NOT NULL") == 0
     forged = SuggestionCb(id="prices", q=SuggestionCb.unpack(anna_button).q).pack()  # not offered to Anna
     await anna.click("x", message=_with_button(anna, forged))
+    huge = SuggestionCb(id="prices", q=2**70).pack()  # beyond SQLite's integers
+    assert PRICES in texts(await anna.click("x", message=_with_button(anna, huge)))
     assert await db.fetch_value("SELECT COUNT(*) FROM faq_log WHERE chosen IS NOT NULL") == 0
+    owner = owner_of(harness)
+    await owner.send("/taught")
+    for odd in ("²", "9" * 30, "t.²"):
+        await owner.click("x", message=_with_button(owner, TaughtCb(a="r", i=odd).pack()))
+        assert "Already removed" in (owner.last_callback_answer.text or "")  # type: ignore[union-attr]
 
 
 def _with_button(chat: ChatDriver, data: str) -> SentMessage:
