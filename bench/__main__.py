@@ -23,15 +23,25 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--months", type=int, default=12, help="retention: months of business to simulate")
     parser.add_argument("--scale", type=float, default=1.0, help="retention: 1.0 = 100,000 customers")
     parser.add_argument(
-        "--failures", dest="faq_options", action="append_const", const="--failures", default=[],
+        "--failures",
+        dest="faq_options",
+        action="append_const",
+        const="--failures",
+        default=[],
         help="faq: list the tuning part's misses (never the held-out ones)",
     )
     parser.add_argument(
-        "--accuracy-only", dest="faq_options", action="append_const", const="--accuracy-only",
+        "--accuracy-only",
+        dest="faq_options",
+        action="append_const",
+        const="--accuracy-only",
         help="faq: skip the latency measurement",
     )
     parser.add_argument(
-        "--search", dest="faq_options", action="append_const", const="--search",
+        "--search",
+        dest="faq_options",
+        action="append_const",
+        const="--search",
         help="faq: search the matcher's dials on the tuning part",
     )
     return parser.parse_args(argv)

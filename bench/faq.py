@@ -7,6 +7,7 @@ its misses, never the held-out ones).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import resource
 import statistics
@@ -16,9 +17,7 @@ from dataclasses import dataclass, field
 
 from bench.common import table
 from flows.content import FaqEntry, example_content_path, load_content
-import dataclasses
-
-from flows.faq_index import FaqIndex, Tuning
+from flows.faq_index import DEFAULT_TUNING, FaqIndex, Tuning
 from flows.faq_setup import faq_concepts
 from tests.faq_eval import BUSINESSES, EvalQuestion, load_business, load_questions
 
@@ -59,10 +58,18 @@ class Tally:
         ]
 
 
-HEADER = ["group", "questions", "correct", "answered right", "right or offered", "confidently wrong", "outside answered"]
+HEADER = [
+    "group",
+    "questions",
+    "correct",
+    "answered right",
+    "right or offered",
+    "confidently wrong",
+    "outside answered",
+]
 
 
-def indexes(tuning: Tuning = Tuning()) -> dict[str, FaqIndex]:
+def indexes(tuning: Tuning = DEFAULT_TUNING) -> dict[str, FaqIndex]:
     concepts = faq_concepts(None)
     return {name: FaqIndex(load_business(name), concepts=concepts, tuning=tuning) for name in BUSINESSES}
 
@@ -91,7 +98,9 @@ def _count(tally: Tally, item: EvalQuestion, kind: str, entry: str | None, candi
         return
     tally.wrong += confident
     tally.offered += item.expect in candidates
-    tally.misses.append(f"[{item.business}] {item.q!r}: expected {item.expect}, got {kind} {entry or list(candidates)}")
+    tally.misses.append(
+        f"[{item.business}] {item.q!r}: expected {item.expect}, got {kind} {entry or list(candidates)}"
+    )
 
 
 def accuracy(show_failures: bool) -> None:
@@ -169,7 +178,11 @@ def latency() -> None:
     built = time.perf_counter() - started
     questions = [q.q for part in ("tune", "held_out") for q in load_questions(part)]  # type: ignore[arg-type]
     rows = []
-    for name, texts in (("first sight", questions), ("seen before", questions), ("4,000 characters", [_long(q) for q in questions[:60]])):
+    for name, texts in (
+        ("first sight", questions),
+        ("seen before", questions),
+        ("4,000 characters", [_long(q) for q in questions[:60]]),
+    ):
         times = []
         for text in texts:
             gc.disable()
@@ -178,8 +191,18 @@ def latency() -> None:
             times.append((time.perf_counter() - start) * 1000)
             gc.enable()
         times.sort()
-        rows.append([name, len(times), f"{statistics.median(times):.2f}", f"{times[int(len(times) * 0.95) - 1]:.2f}", f"{max(times):.2f}"])
-    print(f"\nFAQ latency, 100 entries (index built in {built * 1000:.0f} ms; memory {before:.0f} → {rss_mb():.0f} MB)")
+        rows.append(
+            [
+                name,
+                len(times),
+                f"{statistics.median(times):.2f}",
+                f"{times[int(len(times) * 0.95) - 1]:.2f}",
+                f"{max(times):.2f}",
+            ]
+        )
+    print(
+        f"\nFAQ latency, 100 entries (index built in {built * 1000:.0f} ms; memory {before:.0f} → {rss_mb():.0f} MB)"
+    )
     print(table(["questions", "n", "p50 ms", "p95 ms", "max ms"], rows))
     grow = rss_mb()
     for i in range(20_000):
@@ -199,5 +222,3 @@ def main(argv: list[str]) -> None:
     accuracy("--failures" in argv)
     if "--accuracy-only" not in argv:
         latency()
-
-

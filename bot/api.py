@@ -121,7 +121,9 @@ def _unencodable(value: object, path: str) -> str | None:
         return None
     children: list[tuple[object, str]] = []
     if isinstance(value, dict):
-        children = [(key, path) for key in value] + [(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()]
+        children = [(key, path) for key in value] + [
+            (v, f"{path}.{k}" if path else str(k)) for k, v in value.items()
+        ]
     elif isinstance(value, list):
         children = [(item, f"{path}[{index}]") for index, item in enumerate(value)]
     for child, where in children:

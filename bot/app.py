@@ -41,8 +41,9 @@ from flows.content import Content, load_content
 from flows.coupons import Coupons
 from flows.customers import Customers
 from flows.faq import Faq
-from flows.faq_index import FaqIndex
 from flows.faq_llm import Endpoint, SecondOpinion
+from flows.faq_setup import index_builder
+from flows.faq_teaching import FaqTeaching
 from flows.feedback import Feedback
 from flows.forgetting import Forgetting
 from flows.handoff import Handoff
@@ -78,6 +79,7 @@ from storage.db import Database
 from storage.enrollments import EnrollmentsRepo
 from storage.events import EventsRepo
 from storage.faq_log import FaqLogRepo
+from storage.faq_teaching import FaqTeachingRepo
 from storage.kv import KvRepo
 from storage.leads import LeadsRepo
 from storage.ledger import LedgerRepo
@@ -293,6 +295,10 @@ async def build_services(core: Core) -> dict[str, Any]:
     if settings.manager_chat_id is not None:
         loyalty["feedback"].open_lead = handoff.open_lead
     console = await build_console(core, loyalty["coupons"])
+    make_index = index_builder(content)
+    faq = Faq(content, make_index(content.faq, ()), FaqLogRepo(db), handoff.messages, clock, make_index=make_index)
+    faq_teaching = FaqTeaching(faq, FaqTeachingRepo(db), KvRepo(db), clock)
+    await faq_teaching.refresh()  # what the owner and customers taught, on top of the content file
     console["broadcasts"].earliest_send = sender.earliest_send
     return {
         "settings": settings,
@@ -307,7 +313,8 @@ async def build_services(core: Core) -> dict[str, Any]:
         "onboarding": Onboarding(core.customers, content, clock),
         "sequences": sequences,
         "enrollments": enrollments,
-        "faq": Faq(content, FaqIndex(content.faq), FaqLogRepo(db), handoff.messages, clock),
+        "faq": faq,
+        "faq_teaching": faq_teaching,
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
         "menus": menus,
@@ -496,7 +503,6 @@ def build_loyalty(
     }
 
 
-
 def build_imports(settings: Settings, content: Content, clock: Clock, db: Database) -> Imports:
     """The CSV importer (`nurture-bot import`) on its own connections: the same loyalty as the bot's."""
     loyalty = build_loyalty(settings, content, clock, db, CustomersRepo(db))
@@ -509,6 +515,7 @@ def build_imports(settings: Settings, content: Content, clock: Clock, db: Databa
         settings.zone,
         settings.max_purchase_amount,
     )
+
 
 def send_policy(settings: Settings) -> SendPolicy:
     quiet = settings.quiet_window

@@ -75,4 +75,3 @@ class OutboundMiddleware(BaseRequestMiddleware):
                     raise
                 log.info("429 on %s to chat %s: waiting %ss", type(method).__name__, chat_id, exc.retry_after)
                 await self.pacer.wait_for_pause(chat_id)
-

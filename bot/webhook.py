@@ -55,7 +55,9 @@ class WebhookHandler(SimpleRequestHandler):
             update = Update.model_validate_json(await request.read(), context={"bot": self.bot})
         except ValidationError:
             return web.json_response({"error": "body: not a Telegram update"}, status=400)
-        result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(self.bot, update, **self.data)
+        result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(
+            self.bot, update, **self.data
+        )
         return web.Response(body=self._build_response_writer(bot=self.bot, result=result))
 
     async def close(self) -> None:

@@ -353,9 +353,7 @@ def _lifetime(
         years = years.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     assert per_year is not None
     projected = check * per_year * years * (margin / 100 if margin is not None else 1)
-    return Lifetime(
-        historical, _money(projected), check, per_year, years, assumptions.years is not None, margin
-    )
+    return Lifetime(historical, _money(projected), check, per_year, years, assumptions.years is not None, margin)
 
 
 def _with_charts(

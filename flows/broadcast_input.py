@@ -67,7 +67,12 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
         label, sep, target = (part.strip() for part in line.partition("|"))
         if not sep or not label:
             raise InputError(
-                html("Line {} <code>{}</code>: write <code>Label | target</code>.\n{}", number, shorten(line), BUTTON_HELP)
+                html(
+                    "Line {} <code>{}</code>: write <code>Label | target</code>.\n{}",
+                    number,
+                    shorten(line),
+                    BUTTON_HELP,
+                )
             )
         if len(label) > MAX_LABEL:
             raise InputError(
@@ -115,7 +120,9 @@ def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
         try:
             moment = _moment(kind, numbers, local_now, zone)
         except ValueError:
-            raise InputError(html("<code>{}</code> is not a real date and time. {}.", shorten(text), WHEN_HELP)) from None
+            raise InputError(
+                html("<code>{}</code> is not a real date and time. {}.", shorten(text), WHEN_HELP)
+            ) from None
         if moment <= now:
             raise InputError(html("{:%d.%m.%Y %H:%M} has already passed. {}.", moment, WHEN_HELP))
         if moment > now + timedelta(days=366):

@@ -308,9 +308,7 @@ class Broadcasts:
             html("Audience: {}", broadcast.segment or "everyone"),
         ]
         if broadcast.state == "scheduled" and broadcast.send_at is not None:
-            lines.append(
-                html("Goes out {} ({})", datetime_text(broadcast.send_at, locale, self.zone), self.zone)
-            )
+            lines.append(html("Goes out {} ({})", datetime_text(broadcast.send_at, locale, self.zone), self.zone))
         else:
             lines.append(Html(self._figures(counts, locale)))  # plain text, escaped
             held = await held_back(self.db, broadcast.id) if broadcast.live and not broadcast.paused else []

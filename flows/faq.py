@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from flows.clock import Clock
 from flows.content import Content, FaqEntry
-from flows.faq_index import FaqIndex, Verdict
+from flows.faq_index import FaqIndex, Taught, Verdict
 from flows.faq_llm import SecondOpinion, candidate_of
 from flows.matching import normalize
 from flows.question_split import split_questions
@@ -39,6 +40,10 @@ ALSO_OFFERED = 3
 _CHATTER = Asked(Verdict("chatter"), 0, None, [])
 
 
+def build_index(entries: Sequence[FaqEntry], taught: Sequence[Taught]) -> FaqIndex:
+    return FaqIndex(entries, taught=taught)
+
+
 @dataclass
 class Faq:
     content: Content
@@ -47,13 +52,22 @@ class Faq:
     messages: MessagesRepo
     clock: Clock
     second_opinion: SecondOpinion | None = None  # a language model that may settle close calls (FAQ_LLM_URL)
+    make_index: Callable[[Sequence[FaqEntry], Sequence[Taught]], FaqIndex] = build_index
+    owner_entries: dict[str, FaqEntry] = field(default_factory=dict)  # added by the owner from /questions
 
     @property
     def entries(self) -> list[FaqEntry]:
-        return list(self.content.faq)
+        return [*self.content.faq, *self.owner_entries.values()]
 
     def entry(self, entry_id: str) -> FaqEntry | None:
-        return self.content.faq_entry(entry_id)
+        return self.content.faq_entry(entry_id) or self.owner_entries.get(entry_id)
+
+    def rebuild(self, owner_entries: Sequence[FaqEntry], taught: Sequence[Taught]) -> None:
+        """Match with the content's entries, the owner's and what was taught, from the next question on
+        (called at start and after every change, so teaching needs no restart)."""
+        owned = {entry.id: entry for entry in owner_entries}
+        self.index = self.make_index([*self.content.faq, *owned.values()], taught)
+        self.owner_entries = owned
 
     async def ask(self, customer: Customer, text: str, *, remember: bool = True) -> Asked:
         """Match a customer's question and record it (answered, suggested or missed)."""
@@ -69,7 +83,15 @@ class Faq:
             score = MODEL_DECIDED_SCORE  # no column says who decided yet: the score marks it
         outcome = {"answer": "answered", "suggest": "suggested", "none": "missed"}[verdict.kind]
         question_id = await self.log.record(
-            customer.id, text[:1000], normalize(text)[:300], outcome, verdict.entry, score, now
+            customer.id,
+            text[:1000],
+            normalize(text)[:300],
+            outcome,
+            verdict.entry,
+            score,
+            now,
+            offered=verdict.candidates,
+            declined=self._declined(verdict),
         )
         candidates = [entry for key in verdict.candidates if (entry := self.entry(key)) is not None]
         entry = self.entry(verdict.entry) if verdict.entry else None
@@ -110,8 +132,14 @@ class Faq:
                 also.setdefault(entry.id, entry)
         return AskedMany(first, list(also.values())[:ALSO_OFFERED])
 
+    def _declined(self, verdict: Verdict) -> bool:
+        """Declined because it is like a "not our topic" example: the owner has seen it already."""
+        return verdict.outside
+
     async def question_of(self, customer: Customer, question_id: int) -> FaqQuestion | None:
         """A question this customer asked (None for someone else's: callback data is never trusted)."""
+        if not 0 < question_id < 2**63:  # forged data: SQLite's integers end there
+            return None
         question = await self.log.get(question_id)
         return question if question is not None and question.customer_id == customer.id else None
 

@@ -41,6 +41,7 @@ class Tuning:
     snap_cutoff: float = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
 
 
+DEFAULT_TUNING = Tuning()
 SUGGESTIONS = 3
 _TAGS = re.compile(r"<[^>]+>")
 OUT_OF_SCOPE = "\x00out-of-scope"  # the pseudo-entry of "not our topic" examples; never shown
@@ -67,6 +68,7 @@ class Verdict:
     entry: str | None = None  # the answer, when confident
     candidates: tuple[str, ...] = ()  # entries to offer, best first, when it is a close call
     score: float = 0.0
+    outside: bool = False  # declined because it is like what the owner said is not our topic
 
 
 @dataclass
@@ -90,7 +92,7 @@ class FaqIndex:
         *,
         taught: Sequence[Taught] = (),
         concepts: Concepts = NO_CONCEPTS,
-        tuning: Tuning = Tuning(),
+        tuning: Tuning = DEFAULT_TUNING,
     ) -> None:
         self.concepts = concepts
         self.tuning = tuning
@@ -134,13 +136,14 @@ class FaqIndex:
         return read(text, self.concepts, customer=False)
 
     def _phrase_words(self) -> set[str]:
-        return {word for phrase, _ in self.concepts.multi for word in phrase}
+        return {word for phrase, _, _ in self.concepts.multi for word in phrase}
 
     def _rarity(self) -> dict[str, float]:
         """Rare tokens weigh more: "parking" tells more than "price" when five entries mention prices."""
         total = max(len(self._entries), 1)
         return {
-            token: math.log(1 + total / len(found)) * self._emphasis(token) for token, found in self._postings.items()
+            token: math.log(1 + total / len(found)) * self._emphasis(token)
+            for token, found in self._postings.items()
         }
 
     def _emphasis(self, token: str) -> float:
@@ -187,7 +190,8 @@ class FaqIndex:
 
     def _score(self, entry: _Entry, asked: dict[str, float], total: float) -> float:
         covered = sum(
-            w if t in entry.strong else self.tuning.answer_credit * w if t in entry.weak else 0.0 for t, w in asked.items()
+            w if t in entry.strong else self.tuning.answer_credit * w if t in entry.weak else 0.0
+            for t, w in asked.items()
         )
         best = max((self._closeness(asked, total, phrasing) for phrasing in entry.phrasings), default=0.0)
         share = self.tuning.best_phrasing
@@ -213,13 +217,13 @@ class FaqIndex:
             return Verdict("none", score=ranked[0].score if ranked else 0.0)
         top = ranked[0]
         if top.entry == OUT_OF_SCOPE:  # closest to what the owner said is not our topic
-            return Verdict("none", score=top.score)
+            return Verdict("none", score=top.score, outside=True)
         ranked = [m for m in ranked if m.entry != OUT_OF_SCOPE]
         runner_up = ranked[1] if len(ranked) > 1 else None
         lead = top.score - (runner_up.score if runner_up else 0.0)
-        if top.score >= dials.confident and lead >= dials.margin:
-            if lead >= dials.clear_lead or self._names_topic(reading, top.entry, runner_up):
-                return Verdict("answer", entry=top.entry, score=top.score)
+        sure = lead >= dials.clear_lead or self._names_topic(reading, top.entry, runner_up)
+        if top.score >= dials.confident and lead >= dials.margin and sure:
+            return Verdict("answer", entry=top.entry, score=top.score)
         floor = max(dials.close, top.score - 0.15)
         candidates = tuple(m.entry for m in ranked[:SUGGESTIONS] if m.score >= floor)
         return Verdict("suggest", candidates=candidates, score=top.score)

@@ -3,17 +3,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from flows.faq_text import NO_CONCEPTS, Concepts
+from flows.content import Content, FaqEntry
+from flows.faq_index import FaqIndex, Taught
+from flows.faq_text import Concepts
+from flows.lexicon import load_lexicon
 
 
 def faq_concepts(extra: Mapping[str, Mapping[str, Sequence[str]]] | None) -> Concepts:
     """The shipped concept lexicon extended by the owner's, prepared for matching."""
-    try:
-        from flows.lexicon import load_lexicon
-    except ImportError:  # the lexicon lands separately
-        return NO_CONCEPTS
     lexicon = load_lexicon(extra)
     phrases = {c.id: [item for items in c.terms.values() for item in items] for c in lexicon.concepts}
     return Concepts.build(phrases, lexicon.emoji())
+
+
+def index_builder(content: Content) -> Callable[[Sequence[FaqEntry], Sequence[Taught]], FaqIndex]:
+    """How this business's FAQ index is built: its concepts prepared once, then an index for the given
+    entries and lessons (at start, and whenever the owner teaches or removes something)."""
+    concepts = faq_concepts(content.faq_concepts)
+
+    def build(entries: Sequence[FaqEntry], taught: Sequence[Taught]) -> FaqIndex:
+        return FaqIndex(entries, taught=taught, concepts=concepts)
+
+    return build

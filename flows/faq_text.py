@@ -52,33 +52,23 @@ class Concepts:
     sequences of dictionary forms, emoji by character."""
 
     single: Mapping[str, frozenset[str]]
-    multi: tuple[tuple[tuple[str, ...], str], ...]
+    # (the phrase, the phrase without its filler, the concept): customers put "to you" or "please" in the
+    # middle of a phrase, so "как к вам проехать" counts as "как проехать" (when two words or more remain)
+    multi: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]
     emoji: Mapping[str, str]
-
-    @property
-    def core(self) -> Mapping[tuple[str, ...], tuple[str, ...]]:
-        """Each phrase without its filler ("как к вам проехать" is "как проехать"), when two or more
-        words remain: customers put "to you", "please" in the middle of a phrase."""
-        return self._core
-
-    def __post_init__(self) -> None:
-        core = {}
-        for phrase, _ in self.multi:
-            kept = tuple(word for word in phrase if word not in FILLER)
-            core[phrase] = kept if len(kept) >= 2 else ("\x00",)
-        object.__setattr__(self, "_core", core)
 
     @classmethod
     def build(cls, phrases: Mapping[str, Iterable[str]], emoji: Mapping[str, str]) -> Concepts:
         single: dict[str, set[str]] = {}
-        multi: list[tuple[tuple[str, ...], str]] = []
+        multi: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []
         for concept, items in phrases.items():
             for item in items:
                 lemmas = tuple(_lemmas_of(item))
                 if len(lemmas) == 1:
                     single.setdefault(lemmas[0], set()).add(concept)
                 elif lemmas:
-                    multi.append((lemmas, concept))
+                    core = tuple(word for word in lemmas if word not in FILLER)
+                    multi.append((lemmas, core if len(core) >= 2 else lemmas, concept))
         return cls({k: frozenset(v) for k, v in single.items()}, tuple(multi), dict(emoji))
 
     def found_in(self, lemmas: list[str], text: str, *, with_emoji: bool) -> set[str]:
@@ -87,8 +77,8 @@ class Concepts:
         for word in lemmas:
             found |= self.single.get(word, frozenset())
         meaningful = [word for word in lemmas if word not in FILLER]
-        for phrase, concept in self.multi:
-            if _contains(lemmas, phrase) or _contains(meaningful, self.core[phrase]):
+        for phrase, core, concept in self.multi:
+            if _contains(lemmas, phrase) or _contains(meaningful, core):
                 found.add(concept)
         if with_emoji:
             found |= {concept for char, concept in self.emoji.items() if char in text}
@@ -122,9 +112,7 @@ def read(
     dropped. Only the first MAX_WORDS words count, so a 4,000-character message costs what a long
     sentence does. Emoji count only in what customers write (an owner's "💳 Prices" title is decoration)."""
     analysed = [lemma(word) for word in words_of(text[:2000])[:MAX_WORDS]]
-    lemmas = [
-        word if known or snap is None or word in FILLER else snap(word) for word, known in analysed
-    ]
+    lemmas = [word if known or snap is None or word in FILLER else snap(word) for word, known in analysed]
     found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
     meaningful = tuple(dict.fromkeys(word for word in lemmas if word not in FILLER and len(word) > 1))
     return Reading(meaningful, frozenset(found))

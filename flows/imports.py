@@ -407,7 +407,9 @@ def _chunk(rows: _Peekable, pacing: Pacing) -> Iterator[tuple[int, dict[str, str
         yield rows.take()
 
 
-def _with_first_seen(values: dict[str, Any], row: dict[str, str], now: datetime, zone: tzinfo) -> dict[str, Any] | str:
+def _with_first_seen(
+    values: dict[str, Any], row: dict[str, str], now: datetime, zone: tzinfo
+) -> dict[str, Any] | str:
     """The optional `first_seen` column: when the customer first came (else their earliest purchase, or now)."""
     values["first_seen"] = None
     if row.get("first_seen"):

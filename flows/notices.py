@@ -72,7 +72,9 @@ class Notices:
         )
         return await enqueue(tx, message, now)
 
-    async def to_chat(self, tx: Tx, chat_id: int, key: str, text: Html, now: datetime, kind: str = "staff") -> bool:
+    async def to_chat(
+        self, tx: Tx, chat_id: int, key: str, text: Html, now: datetime, kind: str = "staff"
+    ) -> bool:
         """Queue a message for a staff member or the managers' chat (always transactional)."""
         message = NewMessage(
             key=key,

@@ -243,7 +243,9 @@ class Sender:
         message = Outgoing.from_payload(row.payload).replying_to(target.tg_message_id if target else None)
         return replace(row, payload=row.payload | message.to_payload() | {"reply_to_outbox": None})
 
-    async def _give_up(self, row: QueuedMessage, state: str, reason: str, why: str, *, unknown: bool = False) -> None:
+    async def _give_up(
+        self, row: QueuedMessage, state: str, reason: str, why: str, *, unknown: bool = False
+    ) -> None:
         """End a row for good; a row that asked to be reported (`on_fail`) queues its notice with it.
 
         A fate that is unknown uses the notice's `unknown_text` when it has one ("may not have been
@@ -347,7 +349,9 @@ class Sender:
                 return
             except Exception as exc:
                 if attempt == self.policy.confirm_attempts:
-                    log.warning("could not record outcome %s of outbox row %s: %r", result.status.value, row.id, exc)
+                    log.warning(
+                        "could not record outcome %s of outbox row %s: %r", result.status.value, row.id, exc
+                    )
                     report.add("unrecorded")
                     return
                 await self.clock.sleep(0.05 * 2**attempt)
@@ -409,7 +413,9 @@ class Sender:
         """The group became a supergroup: this row and everything queued for the group follow it."""
         await self.outbox.release(row.id, self.clock.now(), f"chat moved to {new_chat_id}")
         moved = await self.outbox.move_chat(row.chat_id, new_chat_id)
-        log.warning("chat %s is now supergroup %s; %d queued message(s) follow it", row.chat_id, new_chat_id, moved)
+        log.warning(
+            "chat %s is now supergroup %s; %d queued message(s) follow it", row.chat_id, new_chat_id, moved
+        )
         if self.on_migrate is not None:
             await self.on_migrate(row.chat_id, new_chat_id)
 

@@ -211,7 +211,13 @@ class Purchases:
             # key), and a gift given before a back-dated purchase renumbered the others stays given.
             if rule.on_purchase == count + 1:
                 issued = await self.coupons.issue_in(
-                    tx, rule.coupon, customer, "gift", f"{customer.id}:{count + 1}:{rule.coupon}", now, notify=False
+                    tx,
+                    rule.coupon,
+                    customer,
+                    "gift",
+                    f"{customer.id}:{count + 1}:{rule.coupon}",
+                    now,
+                    notify=False,
                 )
                 if issued.coupon is not None:
                     gifts.append(issued.coupon)
@@ -293,7 +299,9 @@ class Purchases:
                 earned=points(r.earned, t),
                 balance=points(r.balance, t),
                 # A new top tier is announced below; "you are at our top level" before it reads as two news.
-                progress=Html() if r.tier_changed and standing.next is None else progress_text(t, standing, default),
+                progress=Html()
+                if r.tier_changed and standing.next is None
+                else progress_text(t, standing, default),
             )
         ]
         if r.spent:

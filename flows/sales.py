@@ -218,7 +218,8 @@ class Sales:
                     return SpendAnswer(problem=DraftProblem.WITHDRAWN)
                 await update_draft(tx, draft.id, now, state="summary", points=0)
                 text = html(
-                    "{} declined paying with points. Record the sale without them, or cancel.", customer.display_name
+                    "{} declined paying with points. Record the sale without them, or cancel.",
+                    customer.display_name,
                 )
                 await self.notices.to_chat(
                     tx, draft.staff_tg_id, f"spend-no:{draft.id}:{now.timestamp()}", text, now

@@ -30,6 +30,7 @@ def get_routers() -> list[Router]:
         errors,
         fallback,
         faq,
+        faq_teaching,
         handoff,
         lead_stats,
         loyalty,
@@ -49,7 +50,8 @@ def get_routers() -> list[Router]:
     commands.message.filter(IsCommand())
     commands.include_routers(*(module.router.build() for module in command_only))
     # `broadcasts` refuses /broadcast to non-managers, so it stays after the wizard that serves managers.
-    later = [broadcast_wizard, broadcasts, sales, onboarding, handoff, faq, fallback]
+    # `faq_teaching` takes an owner's answer for a new FAQ entry before it could be matched as a question.
+    later = [broadcast_wizard, broadcasts, faq_teaching, sales, onboarding, handoff, faq, fallback]
     return [
         errors.router.build(),
         membership.router.build(),

@@ -130,7 +130,10 @@ async def show_preview(
     if result.status is not Delivery.SENT:
         await broadcasts.repo.update_draft(draft.id, draft.created_by, step="message")
         await message.answer(
-            html("⚠️ Telegram refused this message: {}\nSend the message again.", redact(result.error or "unknown error")),
+            html(
+                "⚠️ Telegram refused this message: {}\nSend the message again.",
+                redact(result.error or "unknown error"),
+            ),
             reply_markup=_markup(draft.id),
         )
         return

@@ -12,9 +12,11 @@ from aiogram.types import Message
 from flows.clock import Clock
 from flows.content import Texts
 from flows.faq import Faq
+from flows.faq_teaching import FaqTeaching
 from flows.formatting import duration, number, percent
 from flows.handoff import Handoff
 from flows.markup import Html, html
+from handlers.faq_teaching import group_keyboard, group_text
 from handlers.filters import IsOwner
 from handlers.render import pack_blocks
 from handlers.routing import RouterSpec
@@ -22,6 +24,7 @@ from storage.leads import Lead
 
 router = RouterSpec("lead_stats", message_filters=(F.chat.type == "private",))
 DAYS = 30
+GROUPS_SHOWN = 8  # groups of questions per /questions, each a message with its buttons (1 a second)
 STATE_NAMES = {"open": "waiting", "taken": "in progress", "won": "won", "lost": "lost"}
 
 
@@ -64,7 +67,9 @@ async def leads_report(message: Message, handoff: Handoff, clock: Clock, t: Text
     else:
         lines.append(Html("first answer: no lead answered yet"))
     if stats.by_cause:
-        lines.append(html("why: {}", ", ".join(f"{cause} {number(n, lang)}" for cause, n in sorted(stats.by_cause.items()))))
+        lines.append(
+            html("why: {}", ", ".join(f"{cause} {number(n, lang)}" for cause, n in sorted(stats.by_cause.items())))
+        )
     blocks = [Html("\n").join(lines)]
     open_leads = await handoff.leads.open_leads()
     if open_leads:
@@ -90,8 +95,8 @@ def _open_line(lead: Lead, name: str, now: datetime, language: str = "en") -> Ht
 
 
 @router.message(Command("questions"), IsOwner())
-async def questions_report(message: Message, faq: Faq, t: Texts) -> None:
-    """How the FAQ did, and the questions it could not answer (what to add next)."""
+async def questions_report(message: Message, faq: Faq, faq_teaching: FaqTeaching, t: Texts) -> None:
+    """How the FAQ did, and the questions it missed or was unsure of, grouped, each with one-tap answers."""
     counts = await faq.counts(DAYS)
     head = html(
         "<b>Questions, last {} days</b>\nanswered {} · offered a choice {} · unanswered {}",
@@ -100,9 +105,18 @@ async def questions_report(message: Message, faq: Faq, t: Texts) -> None:
         number(counts.suggested, t.language),
         number(counts.missed, t.language),
     )
-    blocks = [head]
-    if counts.top_missed:
-        blocks.append(html("<b>Not in the FAQ yet</b> (most asked first):"))
-        blocks += [html("{}× {}", number(n, t.language), text[:300]) for text, n in counts.top_missed]
-    for text in pack_blocks(blocks, separator="\n"):
-        await message.answer(text)
+    groups = await faq_teaching.groups(DAYS)
+    if groups:
+        head += html(
+            "\n\n<b>Not answered yet</b>: {} kinds of question{}, most asked first."
+            " Tap what each means; /taught undoes.",
+            number(len(groups), t.language),
+            f" (the first {GROUPS_SHOWN} below; the rest come up as you handle these)"
+            if len(groups) > GROUPS_SHOWN
+            else "",
+        )
+    else:
+        head += html("\n\nNothing left to teach. What the FAQ learned: /taught")
+    await message.answer(head)
+    for group in groups[:GROUPS_SHOWN]:
+        await message.answer(group_text(group, t), reply_markup=group_keyboard(group, faq, t))

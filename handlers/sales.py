@@ -65,7 +65,9 @@ def _cancel_only(draft_id: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-async def ask_amount(message: Message, draft_id: int, customer: Customer, sales: Sales, language: str = "en") -> None:
+async def ask_amount(
+    message: Message, draft_id: int, customer: Customer, sales: Sales, language: str = "en"
+) -> None:
     standing = await sales.loyalty.standing(customer.id)
     card = await sales.loyalty.card(customer.id)
     default = sales.content.business.default_language

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database
+from storage.db import Database, Row
 from storage.timefmt import to_db
 
 # The score recorded for a close call that the language model settled (FAQ_LLM_URL): matching scores are
@@ -19,6 +20,9 @@ class FaqQuestion:
     customer_id: int | None
     text: str
     outcome: str
+    offered: tuple[str, ...] = ()  # the entries offered in a close call
+    chosen: str | None = None  # the one the customer tapped
+    taught_id: int | None = None  # the phrasing it became (handled)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,13 @@ class FaqCounts:
     suggested: int
     missed: int
     top_missed: list[tuple[str, int]]  # (the question as first asked, how often), most frequent first
+
+
+_COLUMNS = "id, customer_id, text, outcome, offered, chosen, taught_id"
+
+
+def _question(row: Row) -> FaqQuestion:
+    return FaqQuestion(row[0], row[1], row[2], row[3], tuple((row[4] or "").split()), row[5], row[6])
 
 
 class FaqLogRepo:
@@ -42,19 +53,52 @@ class FaqLogRepo:
         entry: str | None,
         score: float,
         now: datetime,
+        *,
+        offered: Sequence[str] = (),
+        declined: bool = False,
     ) -> int:
         async with self._db.transaction() as tx:
             return await tx.insert(
-                "INSERT INTO faq_log (customer_id, text, normalized, outcome, entry, score, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (customer_id, text, normalized, outcome, entry, round(score, 3), to_db(now)),
+                "INSERT INTO faq_log (customer_id, text, normalized, outcome, entry, score, created_at, offered,"
+                " declined) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    customer_id,
+                    text,
+                    normalized,
+                    outcome,
+                    entry,
+                    round(score, 3),
+                    to_db(now),
+                    " ".join(offered) or None,
+                    int(declined),
+                ),
             )
 
     async def get(self, question_id: int) -> FaqQuestion | None:
-        row = await self._db.fetch_one(
-            "SELECT id, customer_id, text, outcome FROM faq_log WHERE id = ?", (question_id,)
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM faq_log WHERE id = ?", (question_id,))
+        return _question(row) if row else None
+
+    async def choose(self, question_id: int, entry: str) -> None:
+        """The customer tapped `entry` among the suggestions for their question."""
+        await self._db.execute("UPDATE faq_log SET chosen = ? WHERE id = ?", (entry, question_id))
+
+    async def open_questions(self, since: datetime, limit: int = 500) -> list[FaqQuestion]:
+        """Recent questions the FAQ missed or was unsure of, not yet taught or declined, newest first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM faq_log WHERE created_at >= ? AND outcome IN ('missed', 'suggested')"
+            " AND taught_id IS NULL AND declined = 0 AND text != '' ORDER BY id DESC LIMIT ?",
+            (to_db(since), limit),
         )
-        return FaqQuestion(row[0], row[1], row[2], row[3]) if row else None
+        return [_question(row) for row in rows]
+
+    async def chosen_for(self, entry: str, since: datetime) -> list[FaqQuestion]:
+        """Recent questions whose asker tapped `entry` among the suggestions, not yet taught."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM faq_log WHERE chosen = ? AND created_at >= ? AND taught_id IS NULL"
+            " AND customer_id IS NOT NULL ORDER BY id DESC LIMIT 500",
+            (entry, to_db(since)),
+        )
+        return [_question(row) for row in rows]
 
     async def mark_missed(self, question_id: int) -> None:
         """The customer found none of the suggestions right: the FAQ is missing this one."""

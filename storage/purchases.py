@@ -87,7 +87,9 @@ async def make_room(tx: Tx, customer_id: int, purchased_at: datetime) -> int:
         (customer_id, stamp),
     )
     if moved:
-        await tx.execute("UPDATE purchases SET number = -number WHERE customer_id = ? AND number < 0", (customer_id,))
+        await tx.execute(
+            "UPDATE purchases SET number = -number WHERE customer_id = ? AND number < 0", (customer_id,)
+        )
     return number
 
 
@@ -125,7 +127,8 @@ async def insert_purchase(
     )
     # Nobody buys before they were first seen: an imported customer's first-seen is their earliest purchase.
     await tx.execute(
-        "UPDATE customers SET first_seen_at = MIN(first_seen_at, ?) WHERE id = ?", (to_db(purchased_at), customer_id)
+        "UPDATE customers SET first_seen_at = MIN(first_seen_at, ?) WHERE id = ?",
+        (to_db(purchased_at), customer_id),
     )
     for position, item in enumerate(items, 1):
         await tx.execute(

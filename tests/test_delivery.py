@@ -102,7 +102,10 @@ async def test_a_refusal_fails_the_row_with_the_reason(harness: Harness, anna: i
     harness.emu.inject_error(1, 400, "Bad Request: message is too long")
     await harness.tick()
     stored = await harness.services["outbox"].get(row)
-    assert stored is not None and (stored.state, stored.last_error) == ("failed", "Bad Request: message is too long")
+    assert stored is not None and (stored.state, stored.last_error) == (
+        "failed",
+        "Bad Request: message is too long",
+    )
     await harness.tick()  # the notice was queued with the failure
     assert texts(harness, OWNER_ID)[0].startswith("⚠️ Not delivered to Anna: Telegram refused it")
 
@@ -183,4 +186,6 @@ async def test_the_cashier_hears_when_a_receipt_may_not_have_arrived(harness: Ha
     receipts = [m for m in chat.messages() if "Thank you for your purchase" in str(m)]
     assert len(receipts) == 1  # Telegram took it once; never resent
     notice = [str(m) for m in harness.emu.messages(CASHIER_ID) if "receipt" in str(m).lower()]
-    assert notice == ["⚠️ The receipt for Anna (purchase #1) may not have been delivered: Telegram's answer was lost after sending."]
+    assert notice == [
+        "⚠️ The receipt for Anna (purchase #1) may not have been delivered: Telegram's answer was lost after sending."
+    ]

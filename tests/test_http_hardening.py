@@ -52,7 +52,13 @@ def owner_update(text: str) -> dict[str, Any]:
     sender = {"id": OWNER_ID, "is_bot": False, "first_name": "Owner"}
     return {
         "update_id": 4242,
-        "message": {"message_id": 7, "date": 0, "chat": {"id": OWNER_ID, "type": "private"}, "from": sender, "text": text},
+        "message": {
+            "message_id": 7,
+            "date": 0,
+            "chat": {"id": OWNER_ID, "type": "private"},
+            "from": sender,
+            "text": text,
+        },
     }
 
 
@@ -79,7 +85,9 @@ def test_weak_webhook_settings_refuse_to_start(tmp_path: Path, overrides: dict[s
         make_settings(tmp_path, "http://127.0.0.1:1", **overrides)
 
 
-@pytest.mark.parametrize("url", ["https://bot.example.com", "http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:8"])
+@pytest.mark.parametrize(
+    "url", ["https://bot.example.com", "http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:8"]
+)
 def test_https_or_loopback_webhook_urls_are_accepted(tmp_path: Path, url: str) -> None:
     assert make_settings(tmp_path, "http://127.0.0.1:1", webhook_url=url).webhook_url == url
 
@@ -122,8 +130,14 @@ async def raw_request(port: int, header: bytes, body: bytes) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(
-            b"POST " + WEBHOOK_PATH.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + header
-            + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            b"POST "
+            + WEBHOOK_PATH.encode()
+            + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            + header
+            + b"\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
         )
         return await asyncio.wait_for(reader.read(), PATIENCE)
     finally:

@@ -86,7 +86,9 @@ async def answered(harness: Harness, chat_id: int, count: int) -> list[str]:
     return [m.plain_text or "" for m in harness.emu.messages(chat_id)]
 
 
-async def test_concurrent_replies_to_one_chat_all_arrive(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_concurrent_replies_to_one_chat_all_arrive(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     await handle_concurrently(harness)
     harness.chat(1001)
     harness.emu.inject_429(3, retry_after=2)  # Telegram's own flood control, on top of the bot's pacing

@@ -129,9 +129,30 @@ async def test_without_a_token_setting_there_is_no_api(emu: Any, tmp_path: Any) 
 # --- amounts are decimals: no thousands-separator guessing in an API ----------------------------
 
 
-@pytest.mark.parametrize("amount", ['"12.345"', '"1.005"', '"0.001"', "12.345", "0.001", '"1,500"', '"1 500"',
-                                    '"١٢"', '"12²"', '"1e3"', "1e-7", '"NaN"', "NaN", "Infinity", "1e999999",
-                                    "-1e999999", "123456789012345678901234567890", '"12."', '".5"'])
+@pytest.mark.parametrize(
+    "amount",
+    [
+        '"12.345"',
+        '"1.005"',
+        '"0.001"',
+        "12.345",
+        "0.001",
+        '"1,500"',
+        '"1 500"',
+        '"١٢"',
+        '"12²"',
+        '"1e3"',
+        "1e-7",
+        '"NaN"',
+        "NaN",
+        "Infinity",
+        "1e999999",
+        "-1e999999",
+        "123456789012345678901234567890",
+        '"12."',
+        '".5"',
+    ],
+)
 async def test_an_amount_that_is_not_a_plain_decimal_gets_422_naming_it(
     harness: Harness, chat: ChatDriver, amount: str
 ) -> None:
@@ -142,8 +163,17 @@ async def test_an_amount_that_is_not_a_plain_decimal_gets_422_naming_it(
     assert await harness.services["purchases_repo"].count() == 0
 
 
-@pytest.mark.parametrize(("amount", "recorded"), [('"1.50"', "1.50"), ("12.34", "12.34"), ("1500", "1500.00"),
-                                                  ('" 7 "', "7.00"), ("1.5e2", "150.00"), ('"1.500"', "1.50")])
+@pytest.mark.parametrize(
+    ("amount", "recorded"),
+    [
+        ('"1.50"', "1.50"),
+        ("12.34", "12.34"),
+        ("1500", "1500.00"),
+        ('" 7 "', "7.00"),
+        ("1.5e2", "150.00"),
+        ('"1.500"', "1.50"),
+    ],
+)
 async def test_a_decimal_amount_is_recorded_exactly(
     harness: Harness, chat: ChatDriver, amount: str, recorded: str
 ) -> None:
@@ -198,8 +228,12 @@ async def test_a_token_with_bytes_that_are_not_utf8_gets_401(harness: Harness, r
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = b'{"external_id": "x", "telegram_id": 1001, "amount": "10"}'
     writer.write(
-        b"POST /api/purchases HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " + raw_token
-        + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        b"POST /api/purchases HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer "
+        + raw_token
+        + b"\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
     )
     answer = await asyncio.wait_for(reader.read(), 15)
     writer.close()

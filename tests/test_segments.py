@@ -45,7 +45,9 @@ async def test_saved_segment_by_name_and_the_list_without_arguments(harness: Har
         await buy(harness, anna, category="coffee")
     replies = await owner(harness).send("/segment regulars")
     assert (
-        "regulars" in str(replies[-1]) and "tier:regular" in str(replies[-1]) and "1 customer (" in str(replies[-1])
+        "regulars" in str(replies[-1])
+        and "tier:regular" in str(replies[-1])
+        and "1 customer (" in str(replies[-1])
     )
     replies = await owner(harness).send("/segment")
     assert "yoga-no-massage" in str(replies[-1]) and "rfm:at_risk" in str(replies[-1])

@@ -921,7 +921,9 @@ class Emulator:
         names = frozenset(m.lower() for m in methods) or None
         self._faults.extend(_Fault(ApiError(status, description), names) for _ in range(count))
 
-    def inject_fault(self, kind: str, count: int = 1, *, methods: tuple[str, ...] = (), migrate_to: int = 0) -> None:
+    def inject_fault(
+        self, kind: str, count: int = 1, *, methods: tuple[str, ...] = (), migrate_to: int = 0
+    ) -> None:
         """Make the next ``count`` calls (message-sending ones, or ``methods``) meet a real-world fault.
 
         After the call is carried out (the message exists): ``timeout`` (no answer until the emulator
@@ -2077,7 +2079,6 @@ class Emulator:
         if not isinstance(message, SentMessage):
             raise ValueError(f"no bot message {message_id} in chat {chat.id}")
         return self._push_press(user, chat, message, callback_data)
-
 
     def _push_press(self, user: User, chat: Chat, message: SentMessage, callback_data: str) -> dict[str, Any]:
         """The callback query a press of `message`'s button sends (real or forged data)."""
