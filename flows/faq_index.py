@@ -39,9 +39,11 @@ class Tuning:
     concept_boost: float = 2.0  # a topic concept weighs this many times its rarity
     question_word: float = 0.5  # "what", "where", "когда" weigh this share of their rarity
     snap_cutoff: float = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
+    missing_topic: float = 1.0  # a concept no entry names ("dog" → pets) weighs this share of the rarest
 
 
 DEFAULT_TUNING = Tuning()
+SHORT_WORD_CUTOFF = 88
 SUGGESTIONS = 3
 _TAGS = re.compile(r"<[^>]+>")
 OUT_OF_SCOPE = "\x00out-of-scope"  # the pseudo-entry of "not our topic" examples; never shown
@@ -155,7 +157,10 @@ class FaqIndex:
         known = self._weights.get(token)
         if known is not None:
             return known
-        return self.tuning.unknown_share * math.log(1 + max(len(self._entries), 1)) * self._emphasis(token)
+        rarest = math.log(1 + max(len(self._entries), 1))
+        if token.startswith(CONCEPT):  # a topic the FAQ has no entry for: a strong sign it cannot answer
+            return self.tuning.missing_topic * rarest
+        return self.tuning.unknown_share * rarest * self._emphasis(token)
 
     def snap(self, word: str) -> str:
         """A word the FAQ does not use, taken as a typo of the closest word it (or the lexicon) does."""
@@ -163,9 +168,9 @@ class FaqIndex:
             return word
         cached = self._snapped.get(word)
         if cached is None:
-            found = process.extractOne(
-                word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.tuning.snap_cutoff
-            )
+            # One wrong letter in four is a different word ("hall", "halal"), not a typo.
+            cutoff = max(self.tuning.snap_cutoff, SHORT_WORD_CUTOFF if len(word) <= 5 else 0)
+            found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
             cached = found[0] if found else word
             if len(self._snapped) > 50_000:
                 self._snapped.clear()

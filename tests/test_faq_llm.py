@@ -181,7 +181,7 @@ async def test_the_customers_text_reaches_the_model_as_data_and_cut_short(
     sent = model.question_sent()
     assert sent["question"] == injection  # JSON-escaped: the quotes did not end the data
     assert set(sent) == {"question", "candidates"}
-    await harness.chat(1002).send("why " * 1000)
+    await harness.chat(1002).send(("w" * 40 + " ") * 100)  # a piece of 30 long words: still over 500
     assert len(model.question_sent()["question"]) == 500
 
 
