@@ -18,7 +18,9 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from flows.content import FaqEntry
-from flows.faq_text import CONCEPT, NO_CONCEPTS, QUESTION_WORDS, Concepts, Reading, read
+from flows.faq_text import CONCEPT, NO_CONCEPTS, QUESTION_WORDS, Concepts, Reading, dictionary_share, read
+from flows.lemmas import is_latin
+from flows.typing_slips import layout_variants_of_text, transliteration_variants_of_text
 
 # Tuned on the tuning part of the evaluation (tests/faq_eval, `python -m bench faq`); a wrong confident
 # answer is worse than a question back, so "confident" needs a high score, a lead over the next entry,
@@ -40,10 +42,14 @@ class Tuning:
     question_word: float = 0.5  # "what", "where", "когда" weigh this share of their rarity
     snap_cutoff: float = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
     missing_topic: float = 1.0  # a concept no entry names ("dog" → pets) weighs this share of the rarest
+    owned_topic: float = 0.4  # the least score of an answer when the question names a topic only it has
 
 
 DEFAULT_TUNING = Tuning()
 SHORT_WORD_CUTOFF = 88
+FAMILY_PREFIX = 5  # words of one family share at least this beginning ...
+FAMILY_SHARE = 0.7  # ... and this share of the shorter word
+SLIP_CHARS = 300  # only the start of a message is re-read on another layout or alphabet
 SUGGESTIONS = 3
 _TAGS = re.compile(r"<[^>]+>")
 OUT_OF_SCOPE = "\x00out-of-scope"  # the pseudo-entry of "not our topic" examples; never shown
@@ -111,10 +117,21 @@ class FaqIndex:
             for token in entry.strong | entry.weak:
                 self._postings.setdefault(token, []).append(entry)
         self._weights = self._rarity()
+        # Topics only one entry names in its phrasings or title: naming one is a strong sign.
+        named: dict[str, list[str]] = {}
+        for entry in self._entries.values():
+            for token in entry.strong:
+                if token.startswith(CONCEPT):
+                    named.setdefault(token, []).append(entry.key)
+        self._owner_of = {token: keys[0] for token, keys in named.items() if len(keys) == 1}
         self._vocabulary = sorted(
             {t for t in self._postings if not t.startswith(CONCEPT)} | set(concepts.single) | self._phrase_words()
         )
         self._snapped: dict[str, str] = {}
+        self._by_start: dict[str, list[str]] = {}
+        for word in self._vocabulary:
+            if len(word) >= FAMILY_PREFIX:
+                self._by_start.setdefault(word[:FAMILY_PREFIX], []).append(word)
 
     def _prepare(self, entry: FaqEntry) -> _Entry:
         prepared = _Entry(entry.id)
@@ -162,23 +179,57 @@ class FaqIndex:
             return self.tuning.missing_topic * rarest
         return self.tuning.unknown_share * rarest * self._emphasis(token)
 
-    def snap(self, word: str) -> str:
-        """A word the FAQ does not use, taken as a typo of the closest word it (or the lexicon) does."""
+    def snap(self, word: str, known: bool = False) -> str:
+        """A word the FAQ does not use, taken as one it (or the lexicon) does: the same word family
+        ("доставляете" → "доставка", "записаться" → "запись"), or for a word no dictionary knows, the
+        closest spelling (a typo)."""
         if word in self._weights or len(word) < 4 or word.startswith(CONCEPT):
             return word
         cached = self._snapped.get(word)
         if cached is None:
-            # One wrong letter in four is a different word ("hall", "halal"), not a typo.
-            cutoff = max(self.tuning.snap_cutoff, SHORT_WORD_CUTOFF if len(word) <= 5 else 0)
-            found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
-            cached = found[0] if found else word
-            if len(self._snapped) > 50_000:
+            cached = self._family(word) or (word if known else self._closest(word))
+            if len(self._snapped) > 50_000:  # bounded: questions are endless, memory is not
                 self._snapped.clear()
             self._snapped[word] = cached
         return cached
 
+    def _closest(self, word: str) -> str:
+        # One wrong letter in four is a different word ("hall", "halal"), not a typo.
+        cutoff = max(self.tuning.snap_cutoff, SHORT_WORD_CUTOFF if len(word) <= 5 else 0)
+        found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return found[0] if found else word
+
+    def _family(self, word: str) -> str | None:
+        """The known word sharing the longest beginning with this one, if long enough to be its family."""
+        best, best_common = None, 0
+        for other in self._by_start.get(word[:FAMILY_PREFIX], ()):
+            common = _common_prefix(word, other)
+            if common >= FAMILY_SHARE * min(len(word), len(other)) and common > best_common:
+                best, best_common = other, common
+        return best
+
     def reading(self, question: str) -> Reading:
-        return read(question, self.concepts, snap=self.snap)
+        """The question as the index sees it; typed on the wrong keyboard layout ("crjkmrj cnjbn") or in
+        Latin letters ("skolko stoit"), the reading that the FAQ knows best."""
+        plain = read(question, self.concepts, snap=self.snap)
+        if not self._maybe_slipped(plain):
+            return plain
+        best, best_known = plain, self._known(plain)
+        head = question[:SLIP_CHARS]
+        for variant in (*layout_variants_of_text(head), *transliteration_variants_of_text(head)):
+            if dictionary_share(variant) < 0.5:  # gibberish in the other alphabet
+                continue
+            reading = read(variant, self.concepts, snap=self.snap)
+            if (known := self._known(reading)) > best_known:
+                best, best_known = reading, known
+        return best
+
+    def _maybe_slipped(self, reading: Reading) -> bool:
+        """Latin words the FAQ does not know: perhaps Russian or Ukrainian typed in the wrong letters."""
+        return any(is_latin(word) and word not in self._weights for word in reading.lemmas)
+
+    def _known(self, reading: Reading) -> int:
+        return sum(token in self._weights for token in reading.tokens) + len(reading.concepts)
 
     def rank(self, question: str) -> list[Match]:
         """The entries sharing a token with the question, with their scores, best first."""
@@ -229,6 +280,9 @@ class FaqIndex:
         sure = lead >= dials.clear_lead or self._names_topic(reading, top.entry, runner_up)
         if top.score >= dials.confident and lead >= dials.margin and sure:
             return Verdict("answer", entry=top.entry, score=top.score)
+        owned = any(self._owner_of.get(token) == top.entry for token in reading.concepts)
+        if owned and top.score >= dials.owned_topic and lead >= dials.margin:
+            return Verdict("answer", entry=top.entry, score=top.score)
         floor = max(dials.close, top.score - 0.15)
         candidates = tuple(m.entry for m in ranked[:SUGGESTIONS] if m.score >= floor)
         return Verdict("suggest", candidates=candidates, score=top.score)
@@ -239,3 +293,12 @@ class FaqIndex:
         own = self._entries[key].strong
         other = self._entries[runner_up.entry].strong if runner_up else set()
         return any(token in own and token not in other for token in reading.tokens)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    size = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        size += 1
+    return size

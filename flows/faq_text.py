@@ -106,13 +106,19 @@ class Reading:
 
 
 def read(
-    text: str, concepts: Concepts, *, customer: bool = True, snap: Callable[[str], str] | None = None
+    text: str, concepts: Concepts, *, customer: bool = True, snap: Callable[[str, bool], str] | None = None
 ) -> Reading:
     """Read a text: words → dictionary forms (typos snapped to known words by `snap`) → concepts; filler
     dropped. Only the first MAX_WORDS words count, so a 4,000-character message costs what a long
     sentence does. Emoji count only in what customers write (an owner's "💳 Prices" title is decoration)."""
     analysed = [lemma(word) for word in words_of(text[:2000])[:MAX_WORDS]]
-    lemmas = [word if known or snap is None or word in FILLER else snap(word) for word, known in analysed]
+    lemmas = [word if snap is None or word in FILLER else snap(word, known) for word, known in analysed]
     found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
     meaningful = tuple(dict.fromkeys(word for word in lemmas if word not in FILLER and len(word) > 1))
     return Reading(meaningful, frozenset(found))
+
+
+def dictionary_share(text: str) -> float:
+    """The share of a text's words that a dictionary knows (0 for no words)."""
+    found = [lemma(word)[1] for word in words_of(text[:2000])[:MAX_WORDS]]
+    return sum(found) / len(found) if found else 0.0
