@@ -42,6 +42,7 @@ class Tuning:
     question_word: float = 0.5  # "what", "where", "когда" weigh this share of their rarity
     snap_cutoff: float = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
     missing_topic: float = 1.0  # a concept no entry names ("dog" → pets) weighs this share of the rarest
+    missing_blocks: bool = True  # a question naming a topic no entry covers is never answered outright
     owned_topic: float = 0.4  # the least score of an answer when the question names a topic only it has
 
 
@@ -275,6 +276,9 @@ class FaqIndex:
         if top.entry == OUT_OF_SCOPE:  # closest to what the owner said is not our topic
             return Verdict("none", score=top.score, outside=True)
         ranked = [m for m in ranked if m.entry != OUT_OF_SCOPE]
+        if self.tuning.missing_blocks and any(c not in self._weights for c in reading.concepts):
+            # It names a topic no entry covers ("can I bring my dog?"): offer, never assert.
+            return self._suggest(ranked)
         runner_up = ranked[1] if len(ranked) > 1 else None
         lead = top.score - (runner_up.score if runner_up else 0.0)
         sure = lead >= dials.clear_lead or self._names_topic(reading, top.entry, runner_up)
@@ -283,7 +287,11 @@ class FaqIndex:
         owned = any(self._owner_of.get(token) == top.entry for token in reading.concepts)
         if owned and top.score >= dials.owned_topic and lead >= dials.margin:
             return Verdict("answer", entry=top.entry, score=top.score)
-        floor = max(dials.close, top.score - 0.15)
+        return self._suggest(ranked)
+
+    def _suggest(self, ranked: list[Match]) -> Verdict:
+        top = ranked[0]
+        floor = max(self.tuning.close, top.score - 0.15)
         candidates = tuple(m.entry for m in ranked[:SUGGESTIONS] if m.score >= floor)
         return Verdict("suggest", candidates=candidates, score=top.score)
 

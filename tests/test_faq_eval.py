@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from flows.content import load_content
-from flows.faq_index import FaqIndex
+from flows.content import example_content_path, load_content
+from flows.faq_index import FaqIndex, Taught
+from flows.faq_setup import index_builder
 from flows.matching import contains_phrase, normalize, words
 from tests.faq_eval_set import EVAL_SET, HELD_OUT
 
 
+def example_index(taught: list[Taught] | None = None) -> FaqIndex:
+    content = load_content(example_content_path())
+    return index_builder(content)(content.faq, taught or [])
+
+
 @pytest.fixture(scope="module")
 def index() -> FaqIndex:
-    from flows.content import example_content_path
-
-    return FaqIndex(load_content(example_content_path()).faq)
+    return example_index()
 
 
 def score(index: FaqIndex, items: list[tuple[str, str | None]]) -> tuple[float, float, list[str]]:
@@ -88,13 +92,11 @@ def test_a_greeting_alone_is_chatter_not_a_question(index: FaqIndex) -> None:
 
 
 def test_taught_phrasings_answer_and_out_of_scope_examples_decline() -> None:
-    from flows.content import example_content_path
-    from flows.faq_index import Taught
-
-    entries = load_content(example_content_path()).faq
     question = "can I bring my dog"
-    assert FaqIndex(entries).judge(question).entry != "what-to-bring"
-    taught = FaqIndex(entries, taught=[Taught("are pets allowed, can I come with my dog", "what-to-bring")])
+    assert example_index().judge(question).kind != "answer"
+    taught = example_index([Taught("are pets allowed, can I come with my dog", "what-to-bring")])
     assert taught.judge("can i come with my dog?").entry == "what-to-bring"
-    declined = FaqIndex(entries, taught=[Taught("do you sell yoga mats in the shop", None)])
-    assert declined.judge("do you sell yoga mats").kind == "none"
+    assert example_index().judge("do you sell yoga mats").kind == "answer"  # "mats": what to bring
+    declined = example_index([Taught("do you sell yoga mats in the shop", None)])
+    verdict = declined.judge("do you sell yoga mats")
+    assert verdict.kind == "none" and verdict.outside
