@@ -150,3 +150,23 @@ async def test_a_bad_date_that_is_not_a_question_still_gets_the_hint(harness: Ha
     await anna.send("/start")
     await anna.send("Skip")
     assert "couldn't read that date" in texts(await anna.send("tomorrow"))
+
+
+async def test_russian_and_ukrainian_typed_in_latin_letters_or_on_the_wrong_layout_are_answered(
+    harness: Harness,
+) -> None:
+    for n, question in enumerate(
+        [
+            "skolko stoit abonement?",  # Russian in Latin letters
+            "skilky koshtuye abonement",  # Ukrainian in Latin letters
+            "crjkmrj cnjbn f,jytvtyn?",  # "сколько стоит абонемент?" on the English layout
+        ]
+    ):
+        customer = harness.chat(1100 + n, first_name=f"C{n}")
+        [reply] = await customer.send(question)
+        assert "2 800 ₴" in reply.plain_text, question
+
+
+async def test_an_english_question_is_not_mistaken_for_a_layout_slip(harness: Harness) -> None:
+    [reply] = await harness.chat(1001).send("is there parking?")
+    assert PARKING in reply.plain_text.lower()
