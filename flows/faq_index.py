@@ -18,7 +18,16 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from flows.content import FaqEntry
-from flows.faq_text import CONCEPT, NO_CONCEPTS, QUESTION_WORDS, Concepts, Reading, dictionary_share, read
+from flows.faq_text import (
+    CONCEPT,
+    MODIFIERS,
+    NO_CONCEPTS,
+    QUESTION_WORDS,
+    Concepts,
+    Reading,
+    dictionary_share,
+    read,
+)
 from flows.lemmas import is_latin
 from flows.typing_slips import layout_variants_of_text, transliteration_variants_of_text
 
@@ -276,7 +285,9 @@ class FaqIndex:
         if top.entry == OUT_OF_SCOPE:  # closest to what the owner said is not our topic
             return Verdict("none", score=top.score, outside=True)
         ranked = [m for m in ranked if m.entry != OUT_OF_SCOPE]
-        if self.tuning.missing_blocks and any(c not in self._weights for c in reading.concepts):
+        if self.tuning.missing_blocks and any(
+            c not in self._weights and c not in MODIFIERS for c in reading.concepts
+        ):
             # It names a topic no entry covers ("can I bring my dog?"): offer, never assert.
             return self._suggest(ranked)
         runner_up = ranked[1] if len(ranked) > 1 else None

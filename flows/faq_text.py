@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from flows.lemmas import lemma, words_of
 
 CONCEPT = "#"  # concept tokens start with it; no word does
+# Concepts that qualify a question rather than name its topic ("on sunday", "in the morning"): a FAQ
+# without them can still answer a question that has them.
+MODIFIERS = frozenset({CONCEPT + "day_time"})
 MAX_WORDS = 60  # a question is a sentence or two: the rest of an essay is not matched (bounded cost)
 
 # Words that say nothing about what is asked, in any form (they are compared as dictionary forms).
