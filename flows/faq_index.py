@@ -52,6 +52,7 @@ class Tuning:
     snap_cutoff: float = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
     missing_topic: float = 1.0  # a concept no entry names ("dog" → pets) weighs this share of the rarest
     missing_blocks: bool = True  # a question naming a topic no entry covers is never answered outright
+    alone: float = 1.0  # the least score of an answer when no other entry is worth offering (1: never)
     owned_topic: float = 0.4  # the least score of an answer when the question names a topic only it has
 
 
@@ -137,10 +138,10 @@ class FaqIndex:
         self._vocabulary = sorted(
             {t for t in self._postings if not t.startswith(CONCEPT)} | set(concepts.single) | self._phrase_words()
         )
-        self._snapped: dict[str, str] = {}
+        self._snapped: dict[tuple[str, bool], str] = {}
         self._by_start: dict[str, list[str]] = {}
-        for word in self._vocabulary:
-            if len(word) >= FAMILY_PREFIX:
+        for word in self._weights:  # a family member must be a word of the FAQ itself
+            if len(word) >= FAMILY_PREFIX and not word.startswith(CONCEPT):
                 self._by_start.setdefault(word[:FAMILY_PREFIX], []).append(word)
 
     def _prepare(self, entry: FaqEntry) -> _Entry:
@@ -195,12 +196,12 @@ class FaqIndex:
         closest spelling (a typo)."""
         if word in self._weights or len(word) < 4 or word.startswith(CONCEPT):
             return word
-        cached = self._snapped.get(word)
+        cached = self._snapped.get((word, known))
         if cached is None:
-            cached = self._family(word) or (word if known else self._closest(word))
+            cached = (self._family(word) or word) if known else self._closest(word)
             if len(self._snapped) > 50_000:  # bounded: questions are endless, memory is not
                 self._snapped.clear()
-            self._snapped[word] = cached
+            self._snapped[(word, known)] = cached
         return cached
 
     def _closest(self, word: str) -> str:
@@ -290,15 +291,24 @@ class FaqIndex:
         ):
             # It names a topic no entry covers ("can I bring my dog?"): offer, never assert.
             return self._suggest(ranked)
-        runner_up = ranked[1] if len(ranked) > 1 else None
-        lead = top.score - (runner_up.score if runner_up else 0.0)
-        sure = lead >= dials.clear_lead or self._names_topic(reading, top.entry, runner_up)
-        if top.score >= dials.confident and lead >= dials.margin and sure:
-            return Verdict("answer", entry=top.entry, score=top.score)
-        owned = any(self._owner_of.get(token) == top.entry for token in reading.concepts)
-        if owned and top.score >= dials.owned_topic and lead >= dials.margin:
+        if self._sure(reading, ranked):
             return Verdict("answer", entry=top.entry, score=top.score)
         return self._suggest(ranked)
+
+    def _sure(self, reading: Reading, ranked: list[Match]) -> bool:
+        """The confidence rule: a high score with a lead and the question naming the entry's own topic;
+        or a topic only this entry has; or no other entry worth offering at all."""
+        dials, top = self.tuning, ranked[0]
+        runner_up = ranked[1] if len(ranked) > 1 else None
+        lead = top.score - (runner_up.score if runner_up else 0.0)
+        names = self._names_topic(reading, top.entry, runner_up)
+        if top.score >= dials.confident and lead >= dials.margin and (names or lead >= dials.clear_lead):
+            return True
+        owned = any(self._owner_of.get(token) == top.entry for token in reading.concepts)
+        if owned and top.score >= dials.owned_topic and lead >= dials.margin:
+            return True
+        alone = runner_up is None or runner_up.score < dials.close
+        return alone and names and top.score >= dials.alone
 
     def _suggest(self, ranked: list[Match]) -> Verdict:
         top = ranked[0]

@@ -111,12 +111,19 @@ class Reading:
 def read(
     text: str, concepts: Concepts, *, customer: bool = True, snap: Callable[[str, bool], str] | None = None
 ) -> Reading:
-    """Read a text: words → dictionary forms (typos snapped to known words by `snap`) → concepts; filler
-    dropped. Only the first MAX_WORDS words count, so a 4,000-character message costs what a long
-    sentence does. Emoji count only in what customers write (an owner's "💳 Prices" title is decoration)."""
+    """Read a text: words → dictionary forms → concepts; filler dropped. `snap(word, known)` maps a word
+    the FAQ does not use onto one it does: a typo before the concepts are found (so a misspelt topic word
+    still names its topic), a word of the same family after. Only the first MAX_WORDS words count, so a
+    4,000-character message costs what a long sentence does. Emoji count only in what customers write
+    (an owner's "💳 Prices" title is decoration)."""
     analysed = [lemma(word) for word in words_of(text[:2000])[:MAX_WORDS]]
-    lemmas = [word if snap is None or word in FILLER else snap(word, known) for word, known in analysed]
-    found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
+    if snap is None:
+        lemmas = [word for word, _ in analysed]
+        found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
+    else:
+        analysed = [(w if known or w in FILLER else snap(w, False), known) for w, known in analysed]
+        found = concepts.found_in([w for w, _ in analysed], text[:2000], with_emoji=customer)
+        lemmas = [w if w in FILLER else snap(w, True) for w, _ in analysed]
     meaningful = tuple(dict.fromkeys(word for word in lemmas if word not in FILLER and len(word) > 1))
     return Reading(meaningful, frozenset(found))
 
