@@ -9,7 +9,7 @@ meet. Emoji that stand for a topic (💰, 📍) count as its concept.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flows.lemmas import lemma, words_of
 
@@ -59,6 +59,8 @@ class Concepts:
     # middle of a phrase, so "как к вам проехать" counts as "как проехать" (when two words or more remain)
     multi: tuple[tuple[tuple[str, ...], tuple[str, ...], str], ...]
     emoji: Mapping[str, str]
+    by_first: Mapping[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # phrases
+    core_by_first: Mapping[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # cores
 
     @classmethod
     def build(cls, phrases: Mapping[str, Iterable[str]], emoji: Mapping[str, str]) -> Concepts:
@@ -72,28 +74,31 @@ class Concepts:
                 elif lemmas:
                     core = tuple(word for word in lemmas if word not in FILLER)
                     multi.append((lemmas, core if len(core) >= 2 else lemmas, concept))
-        return cls({k: frozenset(v) for k, v in single.items()}, tuple(multi), dict(emoji))
+        whole: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        cores: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for phrase, core, concept in multi:
+            whole.setdefault(phrase[0], []).append((phrase, concept))
+            cores.setdefault(core[0], []).append((core, concept))
+        return cls({k: frozenset(v) for k, v in single.items()}, tuple(multi), dict(emoji), whole, cores)
 
     def found_in(self, lemmas: list[str], text: str, *, with_emoji: bool) -> set[str]:
-        """The concepts a text names, as tokens."""
+        """The concepts a text names, as tokens. Phrases are looked up by their first word, so the cost
+        grows with the text's words, not with the size of the lexicon."""
         found: set[str] = set()
         for word in lemmas:
             found |= self.single.get(word, frozenset())
         meaningful = [word for word in lemmas if word not in FILLER]
-        for phrase, core, concept in self.multi:
-            if _contains(lemmas, phrase) or _contains(meaningful, core):
-                found.add(concept)
+        for sequence, starting in ((lemmas, self.by_first), (meaningful, self.core_by_first)):
+            for i, word in enumerate(sequence):
+                for phrase, concept in starting.get(word, ()):
+                    if tuple(sequence[i : i + len(phrase)]) == phrase:
+                        found.add(concept)
         if with_emoji:
             found |= {concept for char, concept in self.emoji.items() if char in text}
         return {CONCEPT + concept for concept in found}
 
 
 NO_CONCEPTS = Concepts({}, (), {})
-
-
-def _contains(lemmas: list[str], phrase: tuple[str, ...]) -> bool:
-    size = len(phrase)
-    return any(tuple(lemmas[i : i + size]) == phrase for i in range(len(lemmas) - size + 1))
 
 
 @dataclass(frozen=True)
