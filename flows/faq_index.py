@@ -41,7 +41,7 @@ class Tuning:
     """The matcher's dials, in one place so that `python -m bench faq` can search them on the tuning part."""
 
     confident: float = 0.55  # the least score of a confident answer ...
-    margin: float = 0.12  # ... that leads the runner-up by this much ...
+    margin: float = 0.1  # ... that leads the runner-up by this much ...
     clear_lead: float = 0.1  # ... and names the entry's topic, unless it leads by this much
     close: float = 0.3  # the least score worth offering as a suggestion
     answer_credit: float = 0.7  # a word found only in an entry's answer counts this much
@@ -139,6 +139,9 @@ class FaqIndex:
             {t for t in self._postings if not t.startswith(CONCEPT)} | set(concepts.single) | self._phrase_words()
         )
         self._snapped: dict[tuple[str, bool], str] = {}
+        self._by_initial: dict[str, list[str]] = {}
+        for word in self._vocabulary:
+            self._by_initial.setdefault(word[0], []).append(word)
         self._by_start: dict[str, list[str]] = {}
         for word in self._weights:  # a family member must be a word of the FAQ itself
             if len(word) >= FAMILY_PREFIX and not word.startswith(CONCEPT):
@@ -205,10 +208,13 @@ class FaqIndex:
         return cached
 
     def _closest(self, word: str) -> str:
-        # One wrong letter in four is a different word ("hall", "halal"), not a typo.
+        # One wrong letter in four is a different word ("hall", "halal"), not a typo; a typo keeps the
+        # first letter ...
         cutoff = max(self.tuning.snap_cutoff, SHORT_WORD_CUTOFF if len(word) <= 5 else 0)
-        found = process.extractOne(word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff)
-        return found[0] if found else word
+        same_start = self._by_initial.get(word[0], ())
+        found = process.extract(word, same_start, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3)
+        # ... and a typo adds or drops a letter or two, not a syllable
+        return next((other for other, _, _ in found if abs(len(other) - len(word)) <= 2), word)
 
     def _family(self, word: str) -> str | None:
         """The known word sharing the longest beginning with this one, if long enough to be its family."""
