@@ -310,11 +310,21 @@ class FaqIndex:
         names = self._names_topic(reading, top.entry, runner_up)
         if top.score >= dials.confident and lead >= dials.margin and (names or lead >= dials.clear_lead):
             return True
+        if top.score >= dials.confident and self._explains_alone(reading, top, runner_up):
+            return True
         owned = any(self._owner_of.get(token) == top.entry for token in reading.concepts)
         if owned and top.score >= dials.owned_topic and lead >= dials.margin:
             return True
         alone = runner_up is None or runner_up.score < dials.close
         return alone and names and top.score >= dials.alone
+
+    def _explains_alone(self, reading: Reading, top: Match, runner_up: Match | None) -> bool:
+        """Every word of the question is one of the top entry's, and the runner-up misses one: "how much
+        is a class?" is the prices entry's, not the massage's, however close their scores."""
+        own = self._entries[top.entry].strong
+        if runner_up is None or not reading.tokens <= own:
+            return False
+        return not reading.tokens <= self._entries[runner_up.entry].strong
 
     def _suggest(self, ranked: list[Match]) -> Verdict:
         top = ranked[0]
