@@ -419,6 +419,7 @@ def build_jobs(core: Core, services: dict[str, Any]) -> Jobs:
         core.settings.zone,
         core.settings.daily_jobs_at,
         handoff=services["handoff"],
+        written_behind=(services["faq"].log.flush,),
         loyalty=services["loyalty"],
         coupons=services["coupons"],
         broadcasts=services["broadcasts"],

@@ -81,7 +81,10 @@ class Faq:
         if verdict.kind == "suggest" and (picked := await self._second_opinion(customer, text, verdict)):
             verdict = replace(verdict, kind="answer", entry=picked, candidates=())
             score = MODEL_DECIDED_SCORE  # no column says who decided yet: the score marks it
-        outcome = {"answer": "answered", "suggest": "suggested", "none": "missed"}[verdict.kind]
+        if verdict.kind == "answer":  # no button will need its id: written behind
+            self.log.note(customer.id, text[:1000], normalize(text)[:300], verdict.entry, score, now)
+            return Asked(verdict, 0, self.entry(verdict.entry or ""), [])
+        outcome = "suggested" if verdict.kind == "suggest" else "missed"
         question_id = await self.log.record(
             customer.id,
             text[:1000],

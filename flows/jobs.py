@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import time, tzinfo
 
@@ -36,6 +37,7 @@ class Jobs:
     coupons: Coupons | None = None
     broadcasts: Broadcasts | None = None
     retention: Retention | None = None
+    written_behind: Sequence[Callable[[], Awaitable[int]]] = ()  # more flushes of per-update notes
 
     async def advance(self) -> int:
         """Apply new triggers and exits, expire old points, then queue the steps that are due."""
@@ -81,6 +83,8 @@ class Jobs:
         """Write what the per-update path noted in memory: handled updates, last-seen times, messages."""
         if self.handoff is not None:
             await self.handoff.messages.flush()
+        for flush in self.written_behind:
+            await flush()
         return await self.customers.flush_handled()
 
     async def tick(self) -> DrainReport:

@@ -82,3 +82,26 @@ async def test_someone_elses_question_button_is_refused(harness: Harness) -> Non
 async def test_a_question_about_booking_is_answered_not_mistaken_for_buying(harness: Harness) -> None:
     [answer] = await harness.chat(1001).send("How do I book a class?")
     assert "Cancel or move a class free of charge" in answer.plain_text
+
+
+async def test_answered_questions_are_logged_behind_in_one_write_and_counted_for_the_owner(
+    harness: Harness,
+) -> None:
+    db, faq = harness.services["db"], harness.services["faq"]
+    for n in range(3):
+        await harness.chat(1001 + n, first_name=f"C{n}").send("how much is a monthly membership?")
+    assert await db.fetch_value("SELECT COUNT(*) FROM faq_log") == 0  # no write transaction per answer
+    counts = await faq.counts()  # flushes first: the owner's figures are never a second behind
+    assert counts.answered == 3
+    assert await db.fetch_value("SELECT COUNT(*) FROM faq_log WHERE outcome = 'answered'") == 3
+
+
+async def test_an_answered_question_of_someone_forgotten_before_the_flush_is_never_written(
+    harness: Harness,
+) -> None:
+    anna = harness.chat(1001)
+    await anna.send("how much is a monthly membership?")
+    await anna.send("/forget")
+    assert "has been deleted" in texts(await anna.click("Yes, delete"))
+    await harness.services["faq"].log.flush()
+    assert await harness.services["db"].fetch_value("SELECT COUNT(*) FROM faq_log WHERE text != ''") == 0
