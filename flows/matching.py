@@ -1,4 +1,6 @@
-"""Text normalisation and fuzzy, word-form tolerant similarity for matching what customers type.
+"""Text normalisation and typo-tolerant phrase spotting (buying intent, grouping the owner's questions).
+
+The FAQ's matcher reads text its own way (flows/faq_text.py: dictionary forms and concepts).
 
 Customers write fast: no punctuation, `е` for `ё`, `г` for `ґ`, a Latin `c` in a Cyrillic word, typos,
 another case of the same word. Normalisation removes the harmless differences; stems (Snowball) and
@@ -7,10 +9,8 @@ rapidfuzz's similarity measures absorb the rest. No distance code of our own.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from functools import lru_cache
 
 import snowballstemmer
@@ -93,62 +93,6 @@ def term_similarity(a: str, b: str) -> float:
         prefix = 0.85 + 0.1 * common / max(len(a), len(b))
     best = max(ratio, prefix)
     return best if best >= 0.78 else 0.0
-
-
-@dataclass(frozen=True)
-class Phrasing:
-    """One way of asking, prepared for matching."""
-
-    key: str
-    language: str
-    text: str
-    normalized: str
-    terms: tuple[str, ...]
-
-
-class TermWeights:
-    """Rare words weigh more: "parking" tells more than "what" (an inverse document frequency by key)."""
-
-    def __init__(self, phrasings: Sequence[Phrasing]) -> None:
-        keys_with: dict[str, set[str]] = {}
-        for phrasing in phrasings:
-            for term in phrasing.terms:
-                keys_with.setdefault(term, set()).add(phrasing.key)
-        total = max(len({p.key for p in phrasings}), 1)
-        self._weights = {term: math.log(1 + total / len(keys)) for term, keys in keys_with.items()}
-        self.unknown = math.log(1 + total)  # a word the FAQ never uses is as telling as the rarest one
-        self.vocabulary = tuple(self._weights)
-
-    def of(self, term: str) -> float:
-        known = self._weights.get(term)
-        if known is not None:
-            return known
-        similar = [self._weights[v] for v in self.vocabulary if term_similarity(term, v) > 0]
-        return max(similar) if similar else self.unknown
-
-
-def coverage(left: Iterable[str], right: Sequence[str], weights: TermWeights) -> float:
-    """The weighted share of `left`'s terms that have a counterpart in `right`."""
-    total = found = 0.0
-    for term in left:
-        weight = weights.of(term)
-        total += weight
-        found += weight * max((term_similarity(term, other) for other in right), default=0.0)
-    return found / total if total else 0.0
-
-
-def similarity(
-    query_terms: Sequence[str], query_normalized: str, phrasing: Phrasing, weights: TermWeights
-) -> float:
-    """0–1: how well a question matches one phrasing — both ways round, so neither a stray extra word
-    nor a missing one decides alone, plus rapidfuzz's whole-string token-set ratio."""
-    if not query_terms or not phrasing.terms:
-        return 0.0
-    asked = coverage(query_terms, phrasing.terms, weights)
-    covered = coverage(phrasing.terms, query_terms, weights)
-    words = 0.0 if asked + covered == 0 else 2 * asked * covered / (asked + covered)
-    whole = fuzz.token_set_ratio(query_normalized, phrasing.normalized) / 100
-    return 0.8 * words + 0.2 * whole
 
 
 def contains_phrase(text_terms: Sequence[str], phrase_terms: Sequence[str]) -> bool:
