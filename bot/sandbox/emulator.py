@@ -639,8 +639,8 @@ class _UpdateQueue:
 
     def set_allowed(self, allowed: list[str] | None) -> None:
         """allowed_updates persists until changed; an empty list means the default set."""
-        if allowed is None:
-            return
+        if allowed is None or (set(allowed) or None) == self._allowed:
+            return  # unchanged (a poller sends it with every call): no need to sift the queue again
         self._allowed = set(allowed) or None
         unwanted = [u for u in self._pending if not self._wanted(u)]
         self._dropped.update(u["update_id"] for u in unwanted)
