@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Literal
 
 from flows.clock import Clock
 from flows.content import Content, FaqEntry
@@ -13,7 +14,7 @@ from flows.faq_llm import SecondOpinion, candidate_of
 from flows.matching import normalize
 from flows.question_split import split_questions
 from storage.customers import Customer
-from storage.faq_log import MODEL_DECIDED_SCORE, FaqCounts, FaqLogRepo, FaqQuestion
+from storage.faq_log import FaqCounts, FaqLogRepo, FaqQuestion
 from storage.messages import MessagesRepo
 
 MATCH_LIMIT = 400  # characters: a pasted essay is not a FAQ question, and matching time grows with words
@@ -78,11 +79,13 @@ class Faq:
         if verdict.kind == "chatter":  # a greeting is not a question the FAQ is missing
             return Asked(verdict, 0, None, [])
         score = verdict.score
+        decided_by: Literal["matcher", "model"] = "matcher"
         if verdict.kind == "suggest" and (picked := await self._second_opinion(customer, text, verdict)):
             verdict = replace(verdict, kind="answer", entry=picked, candidates=())
-            score = MODEL_DECIDED_SCORE  # no column says who decided yet: the score marks it
+            decided_by = "model"
         if verdict.kind == "answer":  # no button will need its id: written behind
-            self.log.note(customer.id, text[:1000], normalize(text)[:300], verdict.entry, score, now)
+            normalized = normalize(text)[:300]
+            self.log.note(customer.id, text[:1000], normalized, verdict.entry, score, now, decided_by=decided_by)
             return Asked(verdict, 0, self.entry(verdict.entry or ""), [])
         outcome = "suggested" if verdict.kind == "suggest" else "missed"
         question_id = await self.log.record(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from storage.db import Database, Row
 from storage.timefmt import to_db
 
 # The score recorded for a close call that the language model settled (FAQ_LLM_URL): matching scores are
 # never negative. Until faq_log gets a column for who decided, this is how such answers are told apart.
-MODEL_DECIDED_SCORE = -1.0
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,19 @@ class FaqLogRepo:
         self._pending: list[tuple[object, ...]] = []
 
     def note(
-        self, customer_id: int, text: str, normalized: str, entry: str | None, score: float, now: datetime
+        self,
+        customer_id: int,
+        text: str,
+        normalized: str,
+        entry: str | None,
+        score: float,
+        now: datetime,
+        *,
+        decided_by: Literal["matcher", "model"] = "matcher",
     ) -> None:
         """Keep an answered question for the next flush."""
-        self._pending.append((customer_id, text, normalized, "answered", entry, round(score, 3), to_db(now)))
+        row = (customer_id, text, normalized, "answered", entry, round(score, 3), to_db(now), decided_by)
+        self._pending.append(row)
 
     async def flush(self) -> int:
         """Write the noted questions in one transaction; none of a customer forgotten meanwhile."""
@@ -63,8 +72,8 @@ class FaqLogRepo:
             return 0
         async with self._db.transaction() as tx:
             await tx.executemany(
-                "INSERT INTO faq_log (customer_id, text, normalized, outcome, entry, score, created_at)"
-                " SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS"
+                "INSERT INTO faq_log (customer_id, text, normalized, outcome, entry, score, created_at,"
+                " decided_by) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS"
                 " (SELECT 1 FROM customers WHERE id = ? AND tg_id IS NOT NULL)",
                 [(*row, row[0]) for row in pending],
             )
