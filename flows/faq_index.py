@@ -174,14 +174,15 @@ class FaqIndex:
     def _rarity(self) -> dict[str, float]:
         """Rare tokens weigh more: "parking" tells more than "price" when five entries mention prices."""
         total = max(len(self._entries), 1)
+        named = {token for entry in self._entries.values() for token in entry.strong}
         return {
-            token: math.log(1 + total / len(found)) * self._emphasis(token)
+            token: math.log(1 + total / len(found)) * self._emphasis(token, token in named)
             for token, found in self._postings.items()
         }
 
-    def _emphasis(self, token: str) -> float:
-        if token.startswith(CONCEPT):
-            return self.tuning.concept_boost
+    def _emphasis(self, token: str, named: bool = True) -> float:
+        if token.startswith(CONCEPT):  # a topic only some answer mentions is no entry's topic
+            return self.tuning.concept_boost if named else self.tuning.unknown_share
         return self.tuning.question_word if token in QUESTION_WORDS else 1.0
 
     def weight(self, token: str) -> float:
