@@ -28,7 +28,7 @@ CUSTOMER_COMMANDS = (
 )
 CASHIER_COMMANDS = ("sale", "redeem")
 MANAGER_COMMANDS = (*CASHIER_COMMANDS, "points", "segment", "broadcast", "broadcasts")
-OWNER_COMMANDS = ("stats", "leads", "questions", "sequences", "preview", "staff", *MANAGER_COMMANDS)
+OWNER_COMMANDS = ("stats", "leads", "questions", "taught", "sequences", "preview", "staff", *MANAGER_COMMANDS)
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "customer": (),
     "cashier": CASHIER_COMMANDS,
@@ -65,13 +65,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "cmd.stats": "The business in numbers",
         "cmd.leads": "Leads and their outcomes",
         "cmd.questions": "Questions the FAQ answered and missed",
+        "cmd.taught": "What the FAQ learned, to undo",
         "cmd.sequences": "How each sequence performs",
         "cmd.preview": "Preview a sequence: NAME",
         "cmd.staff": "Your team: invite and revoke",
         "help.owner": (
             "<b>For owners</b>\n"
             "/stats [7d|30d|90d|365d|month|year|all] — the business in numbers, with charts\n"
-            "/leads — leads and their outcomes; /questions — what the FAQ answered and missed\n"
+            "/leads — leads and their outcomes; /questions — what the FAQ answered and missed, to teach it "
+            "with one tap; /taught — what it learned, to undo\n"
             "/sequences — how each sequence performs; /preview NAME — a sequence as customers see it\n"
             "/staff — invite a cashier or a manager with a one-time link, list the team, revoke access"
         ),
@@ -110,13 +112,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "cmd.stats": "Бизнес в цифрах",
         "cmd.leads": "Заявки и их итоги",
         "cmd.questions": "На что FAQ ответил и на что нет",
+        "cmd.taught": "Чему FAQ научился — можно отменить",
         "cmd.sequences": "Как работает каждая цепочка",
         "cmd.preview": "Просмотр цепочки: НАЗВАНИЕ",
         "cmd.staff": "Команда: пригласить и отозвать доступ",
         "help.owner": (
             "<b>Для владельца</b>\n"
             "/stats [7d|30d|90d|365d|month|year|all] — бизнес в цифрах, с графиками\n"
-            "/leads — заявки и их итоги; /questions — на что FAQ ответил и на что нет\n"
+            "/leads — заявки и их итоги; /questions — на что FAQ ответил и на что нет, научить его одним "
+            "нажатием; /taught — чему он научился, чтобы отменить\n"
             "/sequences — как работает каждая цепочка; /preview НАЗВАНИЕ — цепочка глазами клиента\n"
             "/staff — пригласить кассира или менеджера одноразовой ссылкой, список команды, отзыв доступа"
         ),
@@ -155,13 +159,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "cmd.stats": "Бізнес у цифрах",
         "cmd.leads": "Заявки та їхні підсумки",
         "cmd.questions": "На що FAQ відповів, а на що ні",
+        "cmd.taught": "Чого FAQ навчився — можна скасувати",
         "cmd.sequences": "Як працює кожен ланцюжок",
         "cmd.preview": "Перегляд ланцюжка: НАЗВА",
         "cmd.staff": "Команда: запросити та відкликати доступ",
         "help.owner": (
             "<b>Для власника</b>\n"
             "/stats [7d|30d|90d|365d|month|year|all] — бізнес у цифрах, з графіками\n"
-            "/leads — заявки та їхні підсумки; /questions — на що FAQ відповів, а на що ні\n"
+            "/leads — заявки та їхні підсумки; /questions — на що FAQ відповів, а на що ні, навчити його "
+            "одним дотиком; /taught — чого він навчився, щоб скасувати\n"
             "/sequences — як працює кожен ланцюжок; /preview НАЗВА — ланцюжок очима клієнта\n"
             "/staff — запросити касира чи менеджера одноразовим посиланням, список команди, відкликання доступу"
         ),
