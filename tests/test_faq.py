@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.conftest import OWNER_ID, Harness
 from tests.handoff_helpers import texts
 
@@ -105,3 +107,20 @@ async def test_an_answered_question_of_someone_forgotten_before_the_flush_is_nev
     assert "has been deleted" in texts(await anna.click("Yes, delete"))
     await harness.services["faq"].log.flush()
     assert await harness.services["db"].fetch_value("SELECT COUNT(*) FROM faq_log WHERE text != ''") == 0
+
+
+async def test_the_owners_own_topic_words_in_the_content_file_reach_the_running_bot(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """`faq_concepts:` in the content file: a word of the owner's ("shiatsu", which no phrasing and no
+    shipped topic has) joins a topic their massage entry names, and a question using it is answered."""
+    question = "do you do shiatsu?"
+    [before] = await harness.chat(1001).send(question)
+    assert "60 minutes — 900 ₴" not in before.plain_text
+    edited = tmp_path / "content.yaml"
+    text = harness.settings.content_file.read_text("utf-8") + "\nfaq_concepts:\n  spa: {en: [shiatsu]}\n"
+    edited.write_text(text, "utf-8")
+    harness.settings = harness.settings.model_copy(update={"content_file": edited})
+    await harness.restart()
+    [after] = await harness.chat(1002, first_name="Boris").send(question)
+    assert "60 minutes — 900 ₴" in after.plain_text
