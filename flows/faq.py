@@ -38,6 +38,7 @@ class AskedMany:
 
 
 ALSO_OFFERED = 3
+EMOJI_ONLY_LIMIT = 100  # characters of a message without words that the matcher reads
 _CHATTER = Asked(Verdict("chatter"), 0, None, [])
 
 
@@ -124,7 +125,9 @@ class Faq:
         read (see `split_questions`), so its cost does not grow with its length."""
         if remember:
             await self.messages.remember(customer.id, "text", text, self.clock.now())
-        asked = [await self.ask(customer, piece, remember=False) for piece in split_questions(text)]
+        # No words at all ("📍", "💰?"): the whole message, short as it is, for the matcher to read its emoji.
+        pieces = split_questions(text) or ([text[:EMOJI_ONLY_LIMIT]] if text.strip() else [])
+        asked = [await self.ask(customer, piece, remember=False) for piece in pieces]
         questions = [a for a in asked if a.verdict.kind != "chatter"]
         if not questions:
             return AskedMany(asked[0] if asked else _CHATTER, [])

@@ -283,8 +283,8 @@ class FaqIndex:
     def judge(self, question: str) -> Verdict:
         """Answer when sure, offer up to three entries when it is a close call, else admit there is none."""
         reading = self.reading(question)
-        if not reading.tokens:
-            return Verdict("chatter")
+        if not reading.lemmas and not any(c in self._weights for c in reading.concepts):
+            return Verdict("chatter")  # no word, and no emoji of a topic the FAQ has ("🙂👍🎉")
         ranked = self._rank(reading.tokens)
         dials = self.tuning
         if not ranked or ranked[0].score < dials.close:
