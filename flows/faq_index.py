@@ -15,9 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rapidfuzz import fuzz, process
-
 from flows.content import FaqEntry
+from flows.faq_snap import Snapper
 from flows.faq_text import (
     CONCEPT,
     MODIFIERS,
@@ -57,9 +56,6 @@ class Tuning:
 
 
 DEFAULT_TUNING = Tuning()
-SHORT_WORD_CUTOFF = 88
-FAMILY_PREFIX = 5  # words of one family share at least this beginning ...
-FAMILY_SHARE = 0.7  # ... and this share of the shorter word
 SLIP_CHARS = 300  # only the start of a message is re-read on another layout or alphabet
 SUGGESTIONS = 3
 _TAGS = re.compile(r"<[^>]+>")
@@ -135,17 +131,9 @@ class FaqIndex:
                 if token.startswith(CONCEPT):
                     named.setdefault(token, []).append(entry.key)
         self._owner_of = {token: keys[0] for token, keys in named.items() if len(keys) == 1}
-        self._vocabulary = sorted(
-            {t for t in self._postings if not t.startswith(CONCEPT)} | set(concepts.single) | self._phrase_words()
-        )
-        self._snapped: dict[tuple[str, bool], str] = {}
-        self._by_initial: dict[str, list[str]] = {}
-        for word in self._vocabulary:
-            self._by_initial.setdefault(word[0], []).append(word)
-        self._by_start: dict[str, list[str]] = {}
-        for word in self._weights:  # a family member must be a word of the FAQ itself
-            if len(word) >= FAMILY_PREFIX and not word.startswith(CONCEPT):
-                self._by_start.setdefault(word[:FAMILY_PREFIX], []).append(word)
+        faq_words = {t for t in self._weights if not t.startswith(CONCEPT)}
+        lexicon_words = {*concepts.single, *(word for phrase, _, _ in concepts.multi for word in phrase)}
+        self.snap = Snapper(faq_words, lexicon_words, tuning.snap_cutoff)
 
     def _prepare(self, entry: FaqEntry) -> _Entry:
         prepared = _Entry(entry.id)
@@ -167,9 +155,6 @@ class FaqIndex:
 
     def _read_owner(self, text: str) -> Reading:
         return read(text, self.concepts, customer=False)
-
-    def _phrase_words(self) -> set[str]:
-        return {word for phrase, _, _ in self.concepts.multi for word in phrase}
 
     def _rarity(self) -> dict[str, float]:
         """Rare tokens weigh more: "parking" tells more than "price" when five entries mention prices."""
@@ -193,38 +178,6 @@ class FaqIndex:
         if token.startswith(CONCEPT):  # a topic the FAQ has no entry for: a strong sign it cannot answer
             return self.tuning.missing_topic * rarest
         return self.tuning.unknown_share * rarest * self._emphasis(token)
-
-    def snap(self, word: str, known: bool = False) -> str:
-        """A word the FAQ does not use, taken as one it (or the lexicon) does: the same word family
-        ("доставляете" → "доставка", "записаться" → "запись"), or for a word no dictionary knows, the
-        closest spelling (a typo)."""
-        if word in self._weights or len(word) < 4 or word.startswith(CONCEPT):
-            return word
-        cached = self._snapped.get((word, known))
-        if cached is None:
-            cached = (self._family(word) or word) if known else self._closest(word)
-            if len(self._snapped) > 50_000:  # bounded: questions are endless, memory is not
-                self._snapped.clear()
-            self._snapped[(word, known)] = cached
-        return cached
-
-    def _closest(self, word: str) -> str:
-        # One wrong letter in four is a different word ("hall", "halal"), not a typo; a typo keeps the
-        # first letter ...
-        cutoff = max(self.tuning.snap_cutoff, SHORT_WORD_CUTOFF if len(word) <= 5 else 0)
-        same_start = self._by_initial.get(word[0], ())
-        found = process.extract(word, same_start, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3)
-        # ... and a typo adds or drops a letter or two, not a syllable
-        return next((other for other, _, _ in found if abs(len(other) - len(word)) <= 2), word)
-
-    def _family(self, word: str) -> str | None:
-        """The known word sharing the longest beginning with this one, if long enough to be its family."""
-        best, best_common = None, 0
-        for other in self._by_start.get(word[:FAMILY_PREFIX], ()):
-            common = _common_prefix(word, other)
-            if common >= FAMILY_SHARE * min(len(word), len(other)) and common > best_common:
-                best, best_common = other, common
-        return best
 
     def reading(self, question: str) -> Reading:
         """The question as the index sees it; typed on the wrong keyboard layout ("crjkmrj cnjbn") or in
@@ -339,12 +292,3 @@ class FaqIndex:
         own = self._entries[key].strong
         other = self._entries[runner_up.entry].strong if runner_up else set()
         return any(token in own and token not in other for token in reading.tokens)
-
-
-def _common_prefix(a: str, b: str) -> int:
-    size = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        size += 1
-    return size

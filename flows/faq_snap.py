@@ -1,0 +1,72 @@
+"""Words the FAQ does not use, taken as ones it does: a typo ("расписане" → "расписание") or another word
+of the same family ("доставляете" → "доставка", "записаться" → "запись").
+
+Typos are corrected against the FAQ's words and the concept lexicon's (so a misspelt topic word still
+names its topic); family members only against the FAQ's own words. Both bounded, both cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from rapidfuzz import fuzz, process
+
+SHORT_WORD_CUTOFF = 88  # one wrong letter in four is a different word ("hall", "halal"), not a typo
+FAMILY_PREFIX = 5  # words of one family share at least this beginning ...
+FAMILY_SHARE = 0.7  # ... and this share of the shorter word
+CACHE_LIMIT = 50_000  # questions are endless, memory is not
+
+
+class Snapper:
+    """Maps a word onto the FAQ's vocabulary (see the module's docstring)."""
+
+    def __init__(self, faq_words: Collection[str], lexicon_words: Iterable[str], cutoff: float) -> None:
+        self._faq = faq_words
+        self._cutoff = cutoff
+        self._by_initial: dict[str, list[str]] = {}
+        for word in sorted({*faq_words, *lexicon_words}):
+            self._by_initial.setdefault(word[0], []).append(word)
+        self._by_start: dict[str, list[str]] = {}
+        for word in faq_words:
+            if len(word) >= FAMILY_PREFIX:
+                self._by_start.setdefault(word[:FAMILY_PREFIX], []).append(word)
+        self._cache: dict[tuple[str, bool], str] = {}
+
+    def __call__(self, word: str, known: bool = False) -> str:
+        """`word` as one of the FAQ's: its family member if a dictionary `known` it, else its closest
+        spelling; itself when there is none, or when it is short or the FAQ's already."""
+        if word in self._faq or len(word) < 4:
+            return word
+        found = self._cache.get((word, known))
+        if found is None:
+            found = (self._family(word) or word) if known else self._closest(word)
+            if len(self._cache) > CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[(word, known)] = found
+        return found
+
+    def _closest(self, word: str) -> str:
+        # A typo keeps the first letter and adds or drops a letter or two, not a syllable ("script" is
+        # not a misspelt "subscript").
+        cutoff = max(self._cutoff, SHORT_WORD_CUTOFF if len(word) <= 5 else 0)
+        same_start = self._by_initial.get(word[0], ())
+        found = process.extract(word, same_start, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3)
+        return next((other for other, _, _ in found if abs(len(other) - len(word)) <= 2), word)
+
+    def _family(self, word: str) -> str | None:
+        """The FAQ's word sharing the longest beginning with this one, if long enough to be its family."""
+        best, best_common = None, 0
+        for other in self._by_start.get(word[:FAMILY_PREFIX], ()):
+            common = _common_prefix(word, other)
+            if common >= FAMILY_SHARE * min(len(word), len(other)) and common > best_common:
+                best, best_common = other, common
+        return best
+
+
+def _common_prefix(a: str, b: str) -> int:
+    size = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        size += 1
+    return size
