@@ -84,6 +84,7 @@ def birthday_text(birthday: Birthday, language: str) -> str:
 # Before the steps' own handlers: "а сколько стоит занятие?" is a question, not a bad date.
 @router.message(AwaitingStep("phone"), PlainText(), F.text.func(looks_like_question))
 @router.message(AwaitingStep("birthday"), PlainText(), F.text.func(looks_like_question))
+@router.message(AwaitingStep("interests"), PlainText(), F.text.func(looks_like_question))
 async def question_mid_step(
     message: Message,
     customer: Customer,

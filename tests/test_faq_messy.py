@@ -139,6 +139,18 @@ async def test_a_question_at_the_birthday_step_is_answered_and_the_step_asked_ag
     assert "25 декабря" in texts(replies)
 
 
+async def test_a_question_at_the_interests_step_is_answered_and_the_choice_shown_again(harness: Harness) -> None:
+    ivan = harness.chat(1002, first_name="Иван", language_code="ru")
+    await ivan.send("/start")
+    await ivan.send("Пропустить")  # the phone
+    await ivan.send("25.12")  # the birthday
+    replies = await ivan.send("а парковка у вас есть?")
+    assert "парковка" in replies[0].plain_text.lower()
+    assert replies[-1].buttons, "the interests to choose from, again"
+    customer = await harness.services["customers"].repo.by_tg_id(1002)
+    assert customer is not None and customer.onboarding_step == "interests"
+
+
 async def test_a_question_at_the_phone_step_is_answered_and_the_phone_asked_again(harness: Harness) -> None:
     anna = harness.chat(1001)
     await anna.send("/start")
