@@ -9,6 +9,9 @@ from typing import Literal
 
 from storage.db import Database, Row
 from storage.timefmt import to_db
+from storage.written_behind import insert_for_present_customers
+
+_NOTED_COLUMNS = ("customer_id", "text", "normalized", "outcome", "entry", "score", "created_at", "decided_by")
 
 # The score recorded for a close call that the language model settled (FAQ_LLM_URL): matching scores are
 # never negative. Until faq_log gets a column for who decided, this is how such answers are told apart.
@@ -71,12 +74,7 @@ class FaqLogRepo:
         if not pending:
             return 0
         async with self._db.transaction() as tx:
-            await tx.executemany(
-                "INSERT INTO faq_log (customer_id, text, normalized, outcome, entry, score, created_at,"
-                " decided_by) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS"
-                " (SELECT 1 FROM customers WHERE id = ? AND tg_id IS NOT NULL)",
-                [(*row, row[0]) for row in pending],
-            )
+            await insert_for_present_customers(tx, "faq_log", _NOTED_COLUMNS, pending)
         return len(pending)
 
     async def record(

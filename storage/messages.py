@@ -7,6 +7,7 @@ from datetime import datetime
 
 from storage.db import Database
 from storage.timefmt import from_db, to_db
+from storage.written_behind import insert_for_present_customers
 
 KEEP_PER_CUSTOMER = 10
 
@@ -36,10 +37,8 @@ class MessagesRepo:
         if not pending:
             return 0
         async with self._db.transaction() as tx:
-            await tx.executemany(
-                "INSERT INTO customer_messages (customer_id, kind, text, created_at)"
-                " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM customers WHERE id = ? AND tg_id IS NOT NULL)",
-                [(*row, row[0]) for row in pending],
+            await insert_for_present_customers(
+                tx, "customer_messages", ("customer_id", "kind", "text", "created_at"), pending
             )
             for customer_id in {row[0] for row in pending}:
                 await tx.execute(

@@ -1,0 +1,21 @@
+"""Rows noted in memory on the per-update path and written together later (a periodic flush and at
+shutdown), for tables whose rows belong to a customer: a customer forgotten between the note and the
+flush gets no row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from storage.db import Tx
+
+
+async def insert_for_present_customers(
+    tx: Tx, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """Insert `rows` (their first column is the customer's id) unless that customer was forgotten."""
+    marks = ", ".join("?" for _ in columns)
+    await tx.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {marks}"
+        " WHERE EXISTS (SELECT 1 FROM customers WHERE id = ? AND tg_id IS NOT NULL)",
+        [(*row, row[0]) for row in rows],
+    )
