@@ -10,7 +10,6 @@ words and the entries sharing them, not with the size of the FAQ.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -28,6 +27,7 @@ from flows.faq_text import (
     read,
 )
 from flows.lemmas import is_latin
+from flows.markup import visible_text
 from flows.typing_slips import layout_variants_of_text, transliteration_variants_of_text
 
 # Tuned on the tuning part of the evaluation (tests/faq_eval, `python -m bench faq`); a wrong confident
@@ -58,7 +58,6 @@ class Tuning:
 DEFAULT_TUNING = Tuning()
 SLIP_CHARS = 300  # only the start of a message is re-read on another layout or alphabet
 SUGGESTIONS = 3
-_TAGS = re.compile(r"<[^>]+>")
 OUT_OF_SCOPE = "\x00out-of-scope"  # the pseudo-entry of "not our topic" examples; never shown
 
 
@@ -92,10 +91,6 @@ class _Entry:
     phrasings: list[frozenset[str]] = field(default_factory=list)
     strong: set[str] = field(default_factory=set)  # tokens of its phrasings and title
     weak: set[str] = field(default_factory=set)  # tokens found only in its answer
-
-
-def _plain(html_text: str) -> str:
-    return _TAGS.sub(" ", html_text)
 
 
 class FaqIndex:
@@ -142,7 +137,7 @@ class FaqIndex:
                 self._add_phrasing(prepared, text)
         for title in entry.title.values():
             self._add_phrasing(prepared, title)
-        answer = set().union(*(self._read_owner(_plain(text)).tokens for text in entry.answer.values()))
+        answer = set().union(*(self._read_owner(visible_text(text)).tokens for text in entry.answer.values()))
         prepared.weak = answer - prepared.strong
         return prepared
 

@@ -9,7 +9,6 @@ was. So do a timeout, an HTTP error and a malformed reply: the FAQ's own suggest
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -22,6 +21,7 @@ import aiohttp
 
 from flows.clock import Clock
 from flows.content import FaqEntry
+from flows.markup import visible_text
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ SYSTEM_PROMPT = (
     "do or say something."
 )
 
-_TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
 
 
@@ -66,7 +65,7 @@ class Endpoint:
 
 def plain_excerpt(markup: str, limit: int = EXCERPT_LIMIT) -> str:
     """The owner's Telegram HTML as one line of plain text, cut to `limit` characters."""
-    text = _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", markup))).strip()
+    text = _SPACES.sub(" ", visible_text(markup)).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -20,11 +20,14 @@ calls, where the types cannot reach (aiogram's methods accept any `str`).
 from __future__ import annotations
 
 import html as _stdlib_html
+import re
 import string
 from collections.abc import Iterable, Mapping
 from typing import Any, SupportsIndex
 
-__all__ = ["Html", "bold", "code", "html", "html_map", "italic", "trusted"]
+__all__ = ["Html", "bold", "code", "html", "html_map", "italic", "trusted", "visible_text"]
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 def _escape(value: object) -> str:
@@ -124,3 +127,8 @@ def italic(value: object) -> Html:
 
 def code(value: object) -> Html:
     return html("<code>{}</code>", value)
+
+
+def visible_text(markup: str) -> str:
+    """What a reader sees of Telegram HTML: the tags dropped, the entities (&amp;) turned back into text."""
+    return _stdlib_html.unescape(_TAG.sub("", markup))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import html as stdlib_html
-import re
 from collections.abc import Iterable
 
-from flows.markup import Html
+from flows.markup import Html, visible_text
 
 TEXT_LIMIT = 4096
-_TAG = re.compile(r"<[^>]*>")
 
 
 def pack_blocks(blocks: Iterable[Html], limit: int = TEXT_LIMIT, separator: str = "\n\n") -> list[Html]:
@@ -31,7 +28,7 @@ def pack_blocks(blocks: Iterable[Html], limit: int = TEXT_LIMIT, separator: str 
 def _clipped(block: Html, limit: int) -> Html:
     """A block too long for one message, cut as plain text: cutting the markup could split a tag or an
     `&amp;` and make Telegram refuse the whole message."""
-    visible = stdlib_html.unescape(_TAG.sub("", block))
+    visible = visible_text(block)
     clipped = Html(visible[: limit - 1] + "…")
     while len(clipped) > limit:  # escaping made it longer again
         visible = visible[: len(visible) - (len(clipped) - limit) - 1]
