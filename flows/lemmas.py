@@ -27,10 +27,11 @@ _FOLD = str.maketrans({"ё": "е", "ґ": "г", "ї": "і", "'": None})
 def words_of(text: str) -> list[str]:
     """The words of a text, lower-cased, apostrophes unified, mixed-script slips fixed ("цeна")."""
     text = _APOSTROPHES.sub("'", text.casefold())
-    return [_fix_script(word) for word in _WORD.findall(text)]
+    return [fix_script(word) for word in _WORD.findall(text)]
 
 
-def _fix_script(word: str) -> str:
+def fix_script(word: str) -> str:
+    """A word mixing Latin and Cyrillic letters in Cyrillic only ("цeна" with a Latin "e")."""
     if _CYRILLIC.search(word) and _LATIN.search(word):
         return word.translate(_LOOKALIKES)
     return word
@@ -38,6 +39,10 @@ def _fix_script(word: str) -> str:
 
 def is_latin(word: str) -> bool:
     return bool(_LATIN.search(word)) and not _CYRILLIC.search(word)
+
+
+def is_cyrillic(word: str) -> bool:
+    return bool(_CYRILLIC.search(word))
 
 
 @lru_cache(maxsize=1)

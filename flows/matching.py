@@ -17,40 +17,19 @@ import snowballstemmer
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Prefix
 
+from flows.faq_text import FILLER
+from flows.lemmas import fix_script, is_cyrillic, is_latin
+
 _APOSTROPHES = re.compile(r"['’ʼ`´‘]")
 _NON_WORD = re.compile(r"[^\w]+|_")
-_CYRILLIC = re.compile(r"[а-яіїєґ]")
-_LATIN = re.compile(r"[a-z]")
-# Latin letters that look like Cyrillic ones: a mixed-script word is almost always a keyboard slip.
-_LOOKALIKES = str.maketrans("aceopxyikmtbh", "асеорхуікмтвн")
 _LETTERS = str.maketrans({"ё": "е", "ґ": "г", "ї": "і"})
-
-# Function words that say nothing about what is asked. Question words (where, when, how much) stay:
-# they tell "where is the studio" from "when is the studio open".
-STOPWORDS = frozenset(
-    """
-    a an the is are am was be do does did i me my you your we our us it its to of in on at for and or
-    with can could would will shall should please hi hello hey there this that these those any some
-    just also so ok okay thanks thank have has get
-    я мне меня мы нас вы вас ты тебя у в во на с со и а но ли бы же это этот эта то там тут есть
-    пожалуйста привет здравствуйте подскажите скажите спасибо ну вот а ещё еще мой моя мои ваш ваша ваши о об по к от из за при про можно вам вами нам
-    мені мене ми нас ви вас ти тебе й та але чи б це цей ця те там тут є будь ласка вітаю добрий день
-    підкажіть скажіть дякую ну ось ще мій моя мої ваш ваша ваші із зі до о об по від при про можна
-    """.split()  # noqa: SIM905 -- a word list reads better as text
-)
 
 
 def normalize(text: str) -> str:
     """Lower-case, unify letters (ё→е, ґ→г, ї→і), drop apostrophes and punctuation, fix mixed-script words."""
     text = _APOSTROPHES.sub("", text.casefold()).translate(_LETTERS)
-    words = [_fix_script(word) for word in _NON_WORD.split(text) if word]
+    words = [fix_script(word) for word in _NON_WORD.split(text) if word]
     return " ".join(words)
-
-
-def _fix_script(word: str) -> str:
-    if _CYRILLIC.search(word) and _LATIN.search(word):
-        return word.translate(_LOOKALIKES)
-    return word
 
 
 @lru_cache(maxsize=4)
@@ -62,9 +41,9 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
 def stem(word: str) -> str:
     """The Snowball stem: English for Latin words, Russian for Cyrillic ones (close enough for Ukrainian
     endings, and the fuzzy comparison below catches what it misses)."""
-    if _CYRILLIC.search(word):
+    if is_cyrillic(word):
         return str(_stemmer("russian").stemWord(word))
-    if _LATIN.search(word):
+    if is_latin(word):
         return str(_stemmer("english").stemWord(word))
     return word
 
@@ -72,7 +51,7 @@ def stem(word: str) -> str:
 def terms(text: str) -> list[str]:
     """The meaningful words of a text as stems, in order, without stop words."""
     words = normalize(text).split()
-    return [stem(word) for word in words if word not in STOPWORDS]
+    return [stem(word) for word in words if word not in FILLER]
 
 
 def words(text: str) -> list[str]:
