@@ -295,8 +295,7 @@ async def build_services(core: Core) -> dict[str, Any]:
     if settings.manager_chat_id is not None:
         loyalty["feedback"].open_lead = handoff.open_lead
     console = await build_console(core, loyalty["coupons"])
-    make_index = index_builder(content)
-    faq = Faq(content, make_index(content.faq, ()), FaqLogRepo(db), handoff.messages, clock, make_index=make_index)
+    faq = Faq(content, index_builder(content), FaqLogRepo(db), handoff.messages, clock)
     faq_teaching = FaqTeaching(faq, FaqTeachingRepo(db), KvRepo(db), clock)
     await faq_teaching.refresh()  # what the owner and customers taught, on top of the content file
     console["broadcasts"].earliest_send = sender.earliest_send

@@ -181,9 +181,7 @@ class Poller:
 
     async def _get_updates(self, timeout: int) -> list[dict[str, Any]]:
         offset = self.offset()
-        method = RawGetUpdates(
-            offset=offset, limit=BATCH, timeout=timeout, allowed_updates=self._allowed
-        )
+        method = RawGetUpdates(offset=offset, limit=BATCH, timeout=timeout, allowed_updates=self._allowed)
         self._fetch = asyncio.create_task(self.bot(method, request_timeout=timeout + 30))  # type: ignore[arg-type]
         self._sent = offset
         try:

@@ -42,20 +42,19 @@ EMOJI_ONLY_LIMIT = 100  # characters of a message without words that the matcher
 _CHATTER = Asked(Verdict("chatter"), 0, None, [])
 
 
-def build_index(entries: Sequence[FaqEntry], taught: Sequence[Taught]) -> FaqIndex:
-    return FaqIndex(entries, taught=taught)
-
-
 @dataclass
 class Faq:
     content: Content
-    index: FaqIndex
+    make_index: Callable[[Sequence[FaqEntry], Sequence[Taught]], FaqIndex]  # flows.faq_setup.index_builder
     log: FaqLogRepo
     messages: MessagesRepo
     clock: Clock
     second_opinion: SecondOpinion | None = None  # a language model that may settle close calls (FAQ_LLM_URL)
-    make_index: Callable[[Sequence[FaqEntry], Sequence[Taught]], FaqIndex] = build_index
     owner_entries: dict[str, FaqEntry] = field(default_factory=dict)  # added by the owner from /questions
+    index: FaqIndex = field(init=False)  # the content's entries until `rebuild` adds what was taught
+
+    def __post_init__(self) -> None:
+        self.index = self.make_index(self.content.faq, ())
 
     @property
     def entries(self) -> list[FaqEntry]:

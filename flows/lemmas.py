@@ -80,9 +80,3 @@ def lemma(word: str) -> tuple[str, bool]:
     if _LATIN.search(word):
         return (str(_english().stemWord(word.replace("'", ""))), False)
     return (word, False)
-
-
-def warm_up() -> None:
-    """Load the dictionaries now (about a tenth of a second and 50 MB) rather than on the first question."""
-    _russian().parse("тест")
-    _ukrainian().parse("тест")
