@@ -136,7 +136,6 @@ DIALS: dict[str, tuple[float, ...]] = {
     "question_word": (0.2, 0.35, 0.5, 0.75, 1.0),
     "snap_cutoff": (75, 80, 85, 90),
     "missing_topic": (0.5, 1.0, 1.5, 2.0, 3.0),
-    "alone": (0.3, 0.35, 0.4, 0.45, 0.5, 1.0),
     "owned_topic": (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6),
 }
 WRONG_COST = 4  # a confidently wrong answer costs four right ones

@@ -51,7 +51,6 @@ class Tuning:
     snap_cutoff: float = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
     missing_topic: float = 1.0  # a concept no entry names ("dog" → pets) weighs this share of the rarest
     missing_blocks: bool = True  # a question naming a topic no entry covers is never answered outright
-    alone: float = 1.0  # the least score of an answer when no other entry is worth offering (1: never)
     owned_topic: float = 0.4  # the least score of an answer when the question names a topic only it has
 
 
@@ -252,7 +251,8 @@ class FaqIndex:
 
     def _sure(self, reading: Reading, ranked: list[Match]) -> bool:
         """The confidence rule: a high score with a lead and the question naming the entry's own topic;
-        or a topic only this entry has; or no other entry worth offering at all."""
+        or the entry explaining every word of the question when the runner-up does not; or a topic only
+        this entry has."""
         dials, top = self.tuning, ranked[0]
         runner_up = ranked[1] if len(ranked) > 1 else None
         lead = top.score - (runner_up.score if runner_up else 0.0)
@@ -262,10 +262,7 @@ class FaqIndex:
         if top.score >= dials.confident and self._explains_alone(reading, top, runner_up):
             return True
         owned = any(self._owner_of.get(token) == top.entry for token in reading.concepts)
-        if owned and top.score >= dials.owned_topic and lead >= dials.margin:
-            return True
-        alone = runner_up is None or runner_up.score < dials.close
-        return alone and names and top.score >= dials.alone
+        return owned and top.score >= dials.owned_topic and lead >= dials.margin
 
     def _explains_alone(self, reading: Reading, top: Match, runner_up: Match | None) -> bool:
         """Every word of the question is one of the top entry's, and the runner-up misses one: "how much
