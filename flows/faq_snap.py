@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Prefix
 
 SHORT_WORD_CUTOFF = 88  # one wrong letter in four is a different word ("hall", "halal"), not a typo
 FAMILY_PREFIX = 5  # words of one family share at least this beginning ...
@@ -57,16 +58,8 @@ class Snapper:
         """The FAQ's word sharing the longest beginning with this one, if long enough to be its family."""
         best, best_common = None, 0
         for other in self._by_start.get(word[:FAMILY_PREFIX], ()):
-            common = _common_prefix(word, other)
+            common = Prefix.similarity(word, other)  # the length of their common beginning
             if common >= FAMILY_SHARE * min(len(word), len(other)) and common > best_common:
                 best, best_common = other, common
         return best
 
-
-def _common_prefix(a: str, b: str) -> int:
-    size = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        size += 1
-    return size
