@@ -63,6 +63,7 @@ from flows.sales import Sales
 from flows.segments import Segments
 from flows.sequences import Sequences
 from flows.staff import Staff
+from flows.stats_cache import StatsCache
 from handlers import get_routers
 from handlers.broadcasts import broadcast_button_data, control_buttons
 from handlers.handoff import lead_button_data
@@ -405,7 +406,12 @@ async def build_console(core: Core, coupons: Coupons) -> dict[str, Any]:
         settings.zone,
         broadcast_days=settings.broadcast_attribution_days,
     )
-    return {"segments": segments, "broadcasts": broadcasts, "analytics": analytics}
+    return {
+        "segments": segments,
+        "broadcasts": broadcasts,
+        "analytics": analytics,
+        "stats_cache": StatsCache(analytics, core.clock),
+    }
 
 
 def build_jobs(core: Core, services: dict[str, Any]) -> Jobs:

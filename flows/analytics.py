@@ -34,7 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flows.clock import Clock
 from flows.content import Content
 from flows.content.loyalty import LifetimeAssumptions
-from flows.parsing import shorten
+from flows.parsing import ParseError, parse_moment, shorten
 from flows.sequences import DEFAULT_ONE_OFF_DAYS
 from storage.analytics import AnalyticsRepo, BaseFigures, PurchaseFigures, Sleeping
 from storage.db import Row
@@ -46,10 +46,20 @@ MAX_LIFETIME_YEARS = Decimal(10)
 MIN_HISTORY_DAYS = 30  # less history than this is scaled as if it were this many days
 CHART_MONTHS = 12
 _DAYS = re.compile(r"^(\d+)d$")
+_RANGE_SEPARATOR = re.compile(r"\.\.|[–—]|\s-\s")  # between the two dates of a custom range
 
 
 class PeriodError(ValueError):
-    """The owner asked for a period we do not know; the message says what to write instead."""
+    """The owner asked for a period we do not know; the message says what to write instead.
+
+    `problem` names what is wrong, so each edge can word it in the reader's language: `unknown` (not a
+    period word), `start` / `end` (that date is not a date), `reversed` (the end before the start),
+    `future` (the range starts after today).
+    """
+
+    def __init__(self, message: str, problem: str = "unknown") -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -57,9 +67,12 @@ class Period:
     key: str
     start: datetime | None  # None: since the beginning
     end: datetime
+    days: tuple[date, date] | None = None  # a custom range: its first and last local day
 
     @property
     def label(self) -> str:
+        if self.days is not None:
+            return "chosen days"
         match = _DAYS.match(self.key)
         if match:
             return f"last {match.group(1)} days"
@@ -67,11 +80,16 @@ class Period:
 
 
 def parse_period(text: str | None, now: datetime, zone: tzinfo) -> Period:
-    """`7d`, `30d`, `90d`, `365d`, `month`, `year` or `all` (default 30d), ending now."""
+    """`7d`, `30d`, `90d`, `365d`, `month`, `year` or `all` (default 30d), ending now; or two dates, a custom
+    range (`2025-12-10 2025-12-20`, `2025-12-10..2025-12-20`, `10.12.2025 – 20.12.2025`)."""
     key = (text or DEFAULT_PERIOD).strip().lower()
     if key not in PERIODS:
+        parts = _RANGE_SEPARATOR.sub(" ", key).split()
+        if len(parts) == 2:
+            return date_range(parts[0], parts[1], now, zone)
         raise PeriodError(
-            f"Unknown period {shorten(text or '')!r}. Use one of: {', '.join(PERIODS)} (default {DEFAULT_PERIOD})."
+            f"Unknown period {shorten(text or '')!r}. Use one of: {', '.join(PERIODS)} (default {DEFAULT_PERIOD}),"
+            " or two dates: 2025-12-01 2025-12-31."
         )
     match = _DAYS.match(key)
     if match:
@@ -81,6 +99,29 @@ def parse_period(text: str | None, now: datetime, zone: tzinfo) -> Period:
     local = now.astimezone(zone).date()
     first = local.replace(day=1) if key == "month" else local.replace(month=1, day=1)
     return Period(key, local_midnight(first, zone), now)
+
+
+def date_range(first: str | None, last: str | None, now: datetime, zone: tzinfo) -> Period:
+    """From the local midnight starting day `first` to the one ending day `last` (both included, in the
+    business zone), or to now when `last` is today or later. PeriodError names the date that is wrong."""
+    start_day = _local_day(first, zone, "start")
+    end_day = _local_day(last, zone, "end")
+    if end_day < start_day:
+        raise PeriodError(
+            f"The end ({end_day.isoformat()}) is before the start ({start_day.isoformat()}).", "reversed"
+        )
+    if start_day > now.astimezone(zone).date():
+        raise PeriodError(f"The range starts after today ({start_day.isoformat()}).", "future")
+    end = min(local_midnight(end_day + timedelta(days=1), zone), now)
+    key = f"{start_day.isoformat()}..{end_day.isoformat()}"
+    return Period(key, local_midnight(start_day, zone), end, (start_day, end_day))
+
+
+def _local_day(text: str | None, zone: tzinfo, which: str) -> date:
+    try:
+        return parse_moment(text, zone).astimezone(zone).date()
+    except ParseError as exc:
+        raise PeriodError(f"The {which} date: {exc}", which) from None
 
 
 def local_midnight(day: date, zone: tzinfo) -> datetime:

@@ -10,15 +10,74 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from flows.chat_actions import action_row, remove_member
 from flows.clock import Clock
-from storage.staff import StaffMember, StaffRepo
+from flows.parsing import ParseError, parse_moment, parse_telegram_id
+from storage.staff import AuditEntry, AuditQuery, StaffMember, StaffRepo
 
 ROLES = ("manager", "cashier")
 INVITE_TTL = timedelta(hours=48)
 STAFF_PREFIX = "staff-"
+AUDIT_PAGE = 50
+
+
+class AuditFilterError(ValueError):
+    """A filter of the audit log that cannot be read; `field` names it (`actor`, `since`, `until`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    older: int | None  # the `before` id of the next (older) page, None when this is the last
+
+
+def audit_query(
+    zone: tzinfo,
+    actor: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    before: str | None = None,
+) -> AuditQuery:
+    """The audit filter from what a form sent: an actor's Telegram id, an action name, the first and last
+    local day (both included, in the business zone). Empty means "any"; AuditFilterError names the field."""
+    actor_id = _optional_id("actor", actor)
+    first = _optional_day("since", since, zone)
+    last = _optional_day("until", until, zone)
+    if first is not None and last is not None and last < first:
+        raise AuditFilterError("until", "The last day is before the first.")
+    return AuditQuery(
+        actor_tg_id=actor_id,
+        action=(action or "").strip() or None,
+        since=None if first is None else datetime.combine(first, time(0), tzinfo=zone),
+        until=None if last is None else datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone),
+        before_id=_optional_id("before", before),
+        limit=AUDIT_PAGE + 1,  # one more tells whether there is an older page
+    )
+
+
+def _optional_id(field: str, text: str | None) -> int | None:
+    if not (text or "").strip():
+        return None
+    try:
+        return parse_telegram_id(text)
+    except ParseError as exc:
+        raise AuditFilterError(field, str(exc)) from None
+
+
+def _optional_day(field: str, text: str | None, zone: tzinfo) -> date | None:
+    if not (text or "").strip():
+        return None
+    try:
+        return parse_moment(text, zone).astimezone(zone).date()
+    except ParseError as exc:
+        raise AuditFilterError(field, str(exc)) from None
 
 
 @dataclass
@@ -61,7 +120,30 @@ class Staff:
         return role
 
     async def members(self) -> list[StaffMember]:
+        """The active team, longest-serving first (owners are not members: they come from settings)."""
         return await self.repo.active()
+
+    async def change_role(self, tg_id: int, role: str, by: int) -> bool:
+        """Make an active member a manager or a cashier; in effect for their very next command or page
+        (the roles in memory are reloaded, their command menu follows). False when they are not staff or
+        already have that role."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        previous = await self.repo.change_role(tg_id, role, by, self.clock.now())
+        self._roles = None
+        if previous is not None and self.role_changed is not None:
+            await self.role_changed(tg_id, role)
+        return previous is not None
+
+    async def audit_log(self, query: AuditQuery) -> AuditPage:
+        """One page of the audit log, newest first, filtered by `query` (see `audit_query`)."""
+        rows = await self.repo.audit_entries(query)
+        page = rows[: max(query.limit - 1, 1)] if len(rows) >= query.limit else rows
+        return AuditPage(page, page[-1].id if len(rows) > len(page) else None)
+
+    async def audit_actions(self) -> list[str]:
+        """The actions the log holds, for a filter's choices."""
+        return await self.repo.audit_action_names()
 
     async def revoke(self, tg_id: int, by: int) -> bool:
         """Take access away, and out of the managers' group with it (through the outbox, so it happens even

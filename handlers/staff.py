@@ -22,9 +22,9 @@ router = RouterSpec("staff", message_filters=(F.chat.type == "private",))
 
 
 class StaffCb(CallbackData, prefix="st"):
-    a: str  # inv | rev
+    a: str  # inv | rev | role
     role: str = ""
-    u: int = 0  # the member to revoke
+    u: int = 0  # the member to revoke or to give `role`
 
 
 async def _team(staff: Staff, locale: str | None, zone: tzinfo) -> tuple[Html, InlineKeyboardMarkup]:
@@ -40,6 +40,11 @@ async def _team(staff: Staff, locale: str | None, zone: tzinfo) -> tuple[Html, I
                 member.tg_id,
                 date(member.added_at, locale, zone),
             )
+        )
+        other = "cashier" if member.role == "manager" else "manager"
+        builder.button(
+            text=f"Make {member.name or member.tg_id} a {other}"[:60],
+            callback_data=StaffCb(a="role", role=other, u=member.tg_id),
         )
         builder.button(
             text=f"Revoke {member.name or member.tg_id}"[:60], callback_data=StaffCb(a="rev", u=member.tg_id)
@@ -86,6 +91,13 @@ async def staff_button(
         revoked = await staff.revoke(callback_data.u, query.from_user.id)
         gone = " They are removed from the managers' group." if staff.manager_chat_id is not None else ""
         await query.answer(f"Access revoked.{gone}" if revoked else "Already revoked.")
+        if message is not None:
+            text, keyboard = await _team(staff, t.language, settings.zone)
+            await message.edit_text(text, reply_markup=keyboard)
+        return
+    if callback_data.a == "role" and callback_data.u and callback_data.role in ("cashier", "manager"):
+        changed = await staff.change_role(callback_data.u, callback_data.role, query.from_user.id)
+        await query.answer(f"Now a {callback_data.role}." if changed else "Nothing to change.")
         if message is not None:
             text, keyboard = await _team(staff, t.language, settings.zone)
             await message.edit_text(text, reply_markup=keyboard)

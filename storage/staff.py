@@ -13,6 +13,29 @@ from storage.timefmt import from_db, to_db
 
 
 @dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    created_at: datetime
+    actor_tg_id: int | None
+    actor_name: str | None  # the staff member's name when the actor is (or was) on the team
+    action: str
+    subject: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which audit rows to list: every given condition holds; `before_id` pages to older rows."""
+
+    actor_tg_id: int | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    before_id: int | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
 class StaffMember:
     tg_id: int
     role: str
@@ -98,6 +121,61 @@ class StaffRepo:
                 if follow_up is not None:
                     await enqueue(tx, follow_up, now)
         return changed == 1
+
+    async def change_role(self, tg_id: int, role: str, by: int, now: datetime) -> str | None:
+        """Give an active member another role; the role they had, or None when they are not staff or
+        already have it."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetch_one(
+                "SELECT role FROM staff WHERE tg_id = ? AND revoked_at IS NULL AND role != ?", (tg_id, role)
+            )
+            if row is None:
+                return None
+            await tx.execute("UPDATE staff SET role = ? WHERE tg_id = ?", (role, tg_id))
+            await audit(tx, by, "staff_role_changed", str(tg_id), now, role=role, was=row["role"])
+            return str(row["role"])
+
+    async def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:
+        """Audit rows matching `query`, newest first (each condition reads an index: actor, action, time)."""
+        where, params = [], []
+        for column, op, value in (
+            ("a.actor_tg_id", "=", query.actor_tg_id),
+            ("a.action", "=", query.action),
+            ("a.created_at", ">=", None if query.since is None else to_db(query.since)),
+            ("a.created_at", "<", None if query.until is None else to_db(query.until)),
+            ("a.id", "<", query.before_id),
+        ):
+            if value is not None:
+                where.append(f"{column} {op} ?")
+                params.append(value)
+        rows = await self._db.fetch_all(
+            "SELECT a.id, a.created_at, a.actor_tg_id, s.name, a.action, a.subject, a.details"
+            " FROM audit_log a LEFT JOIN staff s ON s.tg_id = a.actor_tg_id"
+            f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY a.id DESC LIMIT ?",
+            (*params, query.limit),
+        )
+        return [
+            AuditEntry(
+                r[0],
+                from_db(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                json.loads(r[6]) if r[6] else {},  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+
+    async def audit_action_names(self) -> list[str]:
+        """Every distinct action in the log, one index probe each (a skip scan of `audit_log_action`)."""
+        rows = await self._db.fetch_all(
+            "WITH RECURSIVE names(action) AS (SELECT MIN(action) FROM audit_log"
+            " UNION ALL SELECT (SELECT MIN(action) FROM audit_log WHERE action > names.action)"
+            " FROM names WHERE names.action IS NOT NULL)"
+            " SELECT action FROM names WHERE action IS NOT NULL"
+        )
+        return [str(row[0]) for row in rows]
 
     async def audit(
         self, actor_tg_id: int | None, action: str, subject: str | None, now: datetime, **details: Any

@@ -232,7 +232,8 @@ async def test_charts_on_an_empty_database_are_still_pictures(harness: Harness) 
 async def test_unknown_period_gets_a_short_explanation(harness: Harness) -> None:
     replies = await owner(harness).send("/stats fortnight")
     assert [str(m) for m in replies] == [
-        "Unknown period 'fortnight'. Use one of: 7d, 30d, 90d, 365d, month, year, all (default 30d)."
+        "Unknown period 'fortnight'. Use one of: 7d, 30d, 90d, 365d, month, year, all (default 30d),"
+        " or two dates: 2025-12-01 2025-12-31."
     ]
 
 
