@@ -411,6 +411,7 @@ async def build_console(core: Core, coupons: Coupons) -> dict[str, Any]:
         "broadcasts": broadcasts,
         "analytics": analytics,
         "stats_cache": StatsCache(analytics, core.clock),
+        "telegram_bot": core.bot,  # the console asks it for the bot's username (invite links)
     }
 
 

@@ -51,6 +51,13 @@ class StatsCache:
         """Every figure of the period, with its charts' series; computed at most once a `ttl`."""
         return await asyncio.shield(self._entry(period).stats)  # a caller that goes away cancels only its wait
 
+    def ready(self, period: Period) -> Stats | None:
+        """The period's figures if they are computed and fresh (a page can show them at once), else None."""
+        entry = self._entries.get(period.key)
+        if entry is None or self.clock.now() - entry.computed_at >= self.ttl or not entry.stats.done():
+            return None
+        return None if _failed(entry.stats) else entry.stats.result()
+
     async def chart(self, period: Period, kind: str, language: str) -> bytes:
         """The period's `revenue` or `cohorts` picture as PNG, in the reader's language."""
         if kind not in CHART_KINDS:
