@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.db import Database, Tx
+from storage.db import Database, Row, Tx
 from storage.outbox import NewMessage, enqueue
 from storage.timefmt import from_db, to_db
 
@@ -63,6 +63,13 @@ async def audit(
             to_db(now),
         ),
     )
+
+
+def _audit_entry(row: Row) -> AuditEntry:
+    when = from_db(row[1])
+    assert when is not None  # created_at is NOT NULL
+    details = json.loads(row[6]) if row[6] else {}
+    return AuditEntry(row[0], when, row[2], row[3], row[4], row[5], details)
 
 
 class StaffRepo:
@@ -154,18 +161,7 @@ class StaffRepo:
             f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY a.id DESC LIMIT ?",
             (*params, query.limit),
         )
-        return [
-            AuditEntry(
-                r[0],
-                from_db(r[1]),
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                json.loads(r[6]) if r[6] else {},  # type: ignore[arg-type]
-            )
-            for r in rows
-        ]
+        return [_audit_entry(row) for row in rows]
 
     async def audit_action_names(self) -> list[str]:
         """Every distinct action in the log, one index probe each (a skip scan of `audit_log_action`)."""

@@ -16,11 +16,12 @@ from aiohttp import web
 from console.app import CONSOLE
 from console.auth import redirect, requires
 from console.render import Area, render
+from console.session import signed_in
 from flows.analytics import Period, PeriodError, Stats
-from flows.console_access import Person, allows
+from flows.console_access import allows
 from flows.faq_teaching import FaqTeaching
 from flows.formatting import money, number, percent
-from flows.i18n import N_
+from flows.i18n import N_, translator
 from flows.stats_cache import CHART_KINDS, StatsCache
 from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, sections
 
@@ -83,7 +84,7 @@ def _query(period: Period) -> str:
 @requires("manager")
 async def numbers_page(request: web.Request) -> web.StreamResponse:
     """The period picker and, once computed, the figures and charts of the chosen period."""
-    person: Person = request["person"]
+    person = signed_in(request)
     period, problem, form = _chosen(request)
     cache = _cache(request)
     stats = None
@@ -107,7 +108,7 @@ async def numbers_page(request: web.Request) -> web.StreamResponse:
 @requires("manager")
 async def figures_fragment(request: web.Request) -> web.StreamResponse:
     """The figures of a period as a fragment of the page (what htmx puts in place of "computing…")."""
-    person: Person = request["person"]
+    person = signed_in(request)
     period, problem, _ = _chosen(request)
     if period is None:
         return render(request, "numbers_problem.html", problem=problem)
@@ -119,7 +120,7 @@ async def figures_fragment(request: web.Request) -> web.StreamResponse:
 @requires("manager")
 async def chart(request: web.Request) -> web.StreamResponse:
     """A period's revenue or cohort picture, in the reader's language (drawn once per period a minute)."""
-    person: Person = request["person"]
+    person = signed_in(request)
     kind = request.match_info["kind"]
     period, _, _ = _chosen(request)
     if period is None or kind not in CHART_KINDS:
@@ -148,8 +149,9 @@ def _figures(request: web.Request, stats: Stats, language: str) -> dict[str, obj
         "cards": cards,
         "sections": sections(stats, zone, language),
         "query": _query(stats.period),
-        "revenue_caption": REVENUE_CAPTION,
-        "cohort_caption": COHORT_CAPTION,
+        # In Python, not the template's gettext: the captions hold a literal "%".
+        "revenue_caption": translator(language).gettext(REVENUE_CAPTION),
+        "cohort_caption": translator(language).gettext(COHORT_CAPTION),
     }
 
 
@@ -171,7 +173,7 @@ async def questions_page(request: web.Request) -> web.StreamResponse:
 async def _questions(
     request: web.Request, *, done: str | None = None, problem: str = "", question: int = 0, answer: str = ""
 ) -> web.Response:
-    person: Person = request["person"]
+    person = signed_in(request)
     faq = request.app[CONSOLE].services["faq"]
     default = faq.content.business.default_language
     groups = await _teaching(request).groups(QUESTION_DAYS)
@@ -208,7 +210,7 @@ async def _questions(
 async def teach(request: web.Request) -> web.StreamResponse:
     """One teaching action on a group (found again from one of its questions, as the bot's buttons do):
     `means` an entry, `not_ours`, or a `new` entry with the answer typed in the form."""
-    person: Person = request["person"]
+    person = signed_in(request)
     form = await request.post()
     teaching = _teaching(request)
     try:
@@ -227,5 +229,9 @@ async def teach(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest()
     if lesson.status == "invalid":  # shown next to the answer, which is kept
         return await _questions(request, problem=lesson.problem, question=question, answer=answer)
-    outcome = {"means": "taught", "not_ours": "declined"}.get(action, "added") if lesson.status == "done" else lesson.status
+    outcome = (
+        {"means": "taught", "not_ours": "declined"}.get(action, "added")
+        if lesson.status == "done"
+        else lesson.status
+    )
     return redirect(request.app[CONSOLE].url(f"/numbers/questions?{urlencode({'done': outcome})}"))

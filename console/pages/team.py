@@ -17,8 +17,9 @@ from aiohttp import web
 from console.app import CONSOLE
 from console.auth import redirect, requires
 from console.render import Area, render
-from flows.console_access import Person
-from flows.formatting import date, datetime as moment
+from console.session import signed_in
+from flows.formatting import date
+from flows.formatting import datetime as moment
 from flows.i18n import N_
 from flows.parsing import ParseError, parse_telegram_id
 from flows.staff import INVITE_TTL, ROLES, AuditFilterError, Staff, audit_query
@@ -72,7 +73,7 @@ async def team_page(request: web.Request) -> web.StreamResponse:
 async def _page(
     request: web.Request, *, notice: str | None = None, invite: tuple[str, str] | None = None
 ) -> web.Response:
-    person: Person = request["person"]
+    person = signed_in(request)
     staff, zone, query = _staff(request), _zone(request), request.query
     language = person.language
     members = await staff.members()
@@ -136,7 +137,7 @@ def _plain(value: object) -> str:
 @requires("owner")
 async def invite(request: web.Request) -> web.StreamResponse:
     """A one-time invite link for a cashier or a manager, shown on the page to pass on."""
-    person: Person = request["person"]
+    person = signed_in(request)
     role = str((await request.post()).get("role", ""))
     if role not in ROLES:
         raise web.HTTPBadRequest()
@@ -149,7 +150,7 @@ async def invite(request: web.Request) -> web.StreamResponse:
 @requires("owner")
 async def change_role(request: web.Request) -> web.StreamResponse:
     """Make a member a manager or a cashier (in effect at their next request or command)."""
-    person: Person = request["person"]
+    person = signed_in(request)
     form = await request.post()
     member, role = _member(form.get("tg_id")), str(form.get("role", ""))
     if role not in ROLES:
@@ -162,7 +163,7 @@ async def change_role(request: web.Request) -> web.StreamResponse:
 @requires("owner")
 async def revoke(request: web.Request) -> web.StreamResponse:
     """Take a member's access away (and them out of the managers' group)."""
-    person: Person = request["person"]
+    person = signed_in(request)
     staff = _staff(request)
     revoked = await staff.revoke(_member((await request.post()).get("tg_id")), person.tg_id)
     done = ("revoked_group" if staff.manager_chat_id is not None else "revoked") if revoked else "gone"
