@@ -116,12 +116,12 @@ async def figures_fragment(request: web.Request) -> web.StreamResponse:
     return render(request, "numbers_figures.html", figures=_figures(request, stats, person.language))
 
 
-@routes.get("/numbers/chart/{kind}.png")
+@routes.get("/numbers/chart/{name:[^/]+}")  # revenue.png, cohorts.png
 @requires("manager")
 async def chart(request: web.Request) -> web.StreamResponse:
     """A period's revenue or cohort picture, in the reader's language (drawn once per period a minute)."""
     person = signed_in(request)
-    kind = request.match_info["kind"]
+    kind = request.match_info["name"].removesuffix(".png")
     period, _, _ = _chosen(request)
     if period is None or kind not in CHART_KINDS:
         raise web.HTTPNotFound()
