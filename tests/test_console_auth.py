@@ -180,3 +180,16 @@ async def test_a_manager_cannot_open_the_owners_sign_ins(harness: Harness) -> No
     base = await console_url(harness)
     async with await http_login(harness, MANAGER_ID) as manager, manager.get(f"{base}/sign-ins") as page:
         assert page.status == 403 and "for the owner" in await page.text()
+
+
+async def test_home_page_with_its_files_is_under_100_kb(harness: Harness) -> None:
+    base = await console_url(harness)
+    async with await http_login(harness) as client:
+        async with client.get(f"{base}/") as page:
+            html = await page.read()
+        total = len(html)
+        for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', html.decode()):
+            async with client.get(f"{base}{asset}") as response:
+                assert response.status == 200
+                total += len(await response.read())
+    assert total < 100 * 1024, total
