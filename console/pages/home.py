@@ -7,10 +7,10 @@ from aiohttp import web
 from console.app import CONSOLE
 from console.auth import requires, signed_in
 from console.render import Area, render
-from console.translation import N_
 from flows.console_access import allows
 from flows.console_home import glance
 from flows.formatting import money, number
+from flows.i18n import N_
 
 routes = web.RouteTableDef()
 AREA = Area("/", N_("Home"), "cashier", 0)

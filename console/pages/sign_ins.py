@@ -7,8 +7,8 @@ from aiohttp import web
 from console.app import CONSOLE
 from console.auth import redirect, requires, signed_in
 from console.render import Area, render
-from console.translation import N_
 from flows.formatting import moment
+from flows.i18n import N_
 
 routes = web.RouteTableDef()
 AREA = Area("/sign-ins", N_("Sign-ins"), "owner", 90)
