@@ -44,4 +44,6 @@ async def end(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE]
     session = str((await request.post()).get("session", ""))
     await console.access.end_session(session, by=signed_in(request).tg_id)
+    if request.headers.get("HX-Request"):  # htmx replaces the session's row with nothing
+        return web.Response(text="", content_type="text/html")
     return redirect(console.url("/sign-ins"))

@@ -8,10 +8,17 @@ from typing import Any
 import pytest
 
 from tests.conftest import OWNER_ID, Harness
-from tests.console_helpers import log_in_by_init_data, log_in_by_link, screenshot_path, signed_init_data
-from tests.loyalty_helpers import card_code
+from tests.console_helpers import (
+    http_login,
+    log_in_by_init_data,
+    log_in_by_link,
+    screenshot_path,
+    signed_init_data,
+)
+from tests.loyalty_helpers import card_code, hire
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+MANAGER_ID = 502
 
 
 async def test_owner_signs_in_through_the_link_from_console(page: Any, harness: Harness, console: str) -> None:
@@ -52,3 +59,19 @@ async def test_without_a_session_the_console_explains_how_to_get_in(page: Any, c
     response = await page.goto(f"{console}/")
     assert response is not None and response.url == f"{console}/welcome"
     assert "/console" in await page.locator("main").inner_text()
+
+
+async def test_owner_ends_a_managers_session_in_place(page: Any, harness: Harness, console: str) -> None:
+    """htmx posts with the session's CSRF token in its header; the row goes, the manager is out."""
+    await hire(harness, MANAGER_ID, "manager", name="Petro")
+    manager = await http_login(harness, MANAGER_ID)
+    async with manager:
+        await log_in_by_link(page, harness)
+        await page.get_by_role("link", name="Sign-ins").click()
+        await page.evaluate("window.stillThisPage = true")
+        row = page.get_by_role("row").filter(has_text="Petro")
+        await row.get_by_role("button", name="End").click()
+        await row.wait_for(state="detached")
+        assert await page.evaluate("window.stillThisPage === true")  # no reload: htmx swapped the row out
+        async with manager.get(f"{console}/", allow_redirects=False) as response:
+            assert response.status == 303
