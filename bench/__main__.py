@@ -1,11 +1,11 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|retention|console|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from bench import console, drip, faq, hotpath, longtext, retention, segments, sender, stats
+from bench import console, drip, faq, hotpath, longtext, numbers, retention, segments, sender, stats
 from bench.common import load, machine
 
 
@@ -21,8 +21,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "sender",
             "segments",
             "stats",
-            "retention",
             "console",
+            "numbers",
+            "retention",
             "all",
         ],
     )
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         stats.main([])
     if args.name in ("console", "all"):
         console.main([])
+    if args.name in ("numbers", "all"):
+        numbers.main([])
     if args.name in ("retention", "all"):
         retention.main(["--months", str(args.months), "--scale", str(args.scale)])
     print(f"done · {load()}")

@@ -1,5 +1,5 @@
-"""`python -m bench console`: the console's pages at 100,000 customers (goal: first render under 200 ms, a
-page under 100 KB).
+"""`python -m bench numbers`: the console's Numbers and Team pages at 100,000 customers, cold and warm (goal:
+first render under 200 ms, a page under 100 KB; `bench console` measures every page once cold).
 
 The database is `bench stats`'s (100,000 customers, 1,000,000 purchases, leads, FAQ questions), plus
 100,000 audit rows from a cashier. The real bot (`create_app`) serves its console on a free port against
@@ -121,7 +121,7 @@ def _spread(times: list[float]) -> tuple[float, float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench console", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench numbers", description=__doc__)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--purchases", type=int, default=1_000_000)
     parser.add_argument("--audit", type=int, default=100_000)

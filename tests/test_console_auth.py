@@ -193,3 +193,12 @@ async def test_home_page_with_its_files_is_under_100_kb(harness: Harness) -> Non
                 assert response.status == 200
                 total += len(await response.read())
     assert total < 100 * 1024, total
+
+
+async def test_a_failure_is_a_short_page_not_a_traceback(harness: Harness) -> None:
+    base = await console_url(harness)
+    async with await http_login(harness) as client:
+        harness.services["analytics"].repo = None  # the home page's figures now fail
+        async with client.get(f"{base}/") as response:
+            text = await response.text()
+    assert response.status == 500 and "went wrong on our side" in text and "Traceback" not in text
