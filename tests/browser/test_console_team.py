@@ -9,22 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests import console_helpers
 from tests.conftest import OWNER_ID, Harness
 from tests.console_helpers import console_url, csrf_token, http_login, log_in_by_link, screenshot_path
 from tests.handoff_helpers import FORUM, MANAGERS, OLGA, manager_chat, settle
 from tests.loyalty_helpers import CASHIER_ID, card_code, hire
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-# The browser's fixtures, on this module's event loop (see tests/console_helpers.py).
-browser, console, emu, harness, page = (
-    console_helpers.browser,
-    console_helpers.console,
-    console_helpers.emu,
-    console_helpers.harness,
-    console_helpers.page,
-)
 
 
 @pytest.mark.parametrize("settings_overrides", [FORUM])

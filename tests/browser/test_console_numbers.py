@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from tests import console_helpers
 from tests.conftest import Harness
 from tests.console_helpers import console_url, csrf_token, http_login, log_in_by_link, screenshot_path
 from tests.handoff_helpers import texts
@@ -16,15 +15,6 @@ from tests.test_faq_teaching import NO_ANSWER, PRICES
 from tests.test_stats import build_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-# The browser's fixtures, on this module's event loop (see tests/console_helpers.py).
-browser, console, emu, harness, page = (
-    console_helpers.browser,
-    console_helpers.console,
-    console_helpers.emu,
-    console_helpers.harness,
-    console_helpers.page,
-)
 
 
 def card(page: Any, label: str) -> Any:
