@@ -92,3 +92,17 @@ async def test_a_manager_sees_the_questions_but_only_the_owner_teaches(harness: 
         form = {"q": "1", "action": "not_ours", "csrf_token": await csrf_token(client, base)}
         async with client.post(f"{base}/numbers/questions/teach", data=form) as refused:
             assert refused.status == 403 and "for the owner" in await refused.text()
+
+
+async def test_an_empty_answer_for_a_new_entry_is_refused_next_to_the_field(harness: Harness) -> None:
+    await harness.chat(1001).send("can I rent the hall for a party?")
+    [group] = await harness.services["faq_teaching"].groups()
+    base = await console_url(harness)
+    client = await http_login(harness)
+    async with client:
+        form = {"q": str(group.representative.id), "action": "new", "answer": "  ", "csrf_token": ""}
+        form["csrf_token"] = await csrf_token(client, base)
+        async with client.post(f"{base}/numbers/questions/teach", data=form) as response:
+            text = await response.text()
+            assert response.status == 400 and 'role="alert">The answer is empty.</p>' in text
+        assert await harness.services["faq_teaching"].groups()  # nothing was taught
