@@ -53,6 +53,7 @@ LESSONS = {
     "unknown_entry": N_("That entry is no longer in the FAQ."),
 }
 QUESTION_DAYS = 30
+CHOOSE_ENTRY = N_("Choose the entry that answers these questions.")
 
 
 def _cache(request: web.Request) -> StatsCache:
@@ -171,7 +172,13 @@ async def questions_page(request: web.Request) -> web.StreamResponse:
 
 
 async def _questions(
-    request: web.Request, *, done: str | None = None, problem: str = "", question: int = 0, answer: str = ""
+    request: web.Request,
+    *,
+    done: str | None = None,
+    problem: str = "",
+    field: str = "answer",
+    question: int = 0,
+    answer: str = "",
 ) -> web.Response:
     person = signed_in(request)
     faq = request.app[CONSOLE].services["faq"]
@@ -199,6 +206,7 @@ async def _questions(
         days=QUESTION_DAYS,
         done=done,
         problem=problem,
+        problem_field=field,
         problem_for=question,
         answer=answer,
         can_teach=allows(person.role, "owner"),
@@ -219,8 +227,11 @@ async def teach(request: web.Request) -> web.StreamResponse:
         raise web.HTTPBadRequest() from None
     action = str(form.get("action", ""))
     answer = str(form.get("answer", ""))
+    entry = str(form.get("entry", ""))
+    if action == "means" and not entry:
+        return await _questions(request, problem=CHOOSE_ENTRY, field="entry", question=question)
     if action == "means":
-        lesson = await teaching.means(question, str(form.get("entry", "")), person.tg_id)
+        lesson = await teaching.means(question, entry, person.tg_id)
     elif action == "not_ours":
         lesson = await teaching.not_our_topic(question, person.tg_id)
     elif action == "new":

@@ -40,7 +40,7 @@ async def test_a_custom_date_range_shows_the_figures_of_those_days(harness: Harn
     await expect(page.locator("#figures h2").first).to_contain_text("Dec 10, 2025 – Dec 20, 2025")
     for chart in await page.locator("figure.chart img").all():
         await chart.scroll_into_view_if_needed()
-        await expect(chart).to_have_js_property("complete", True)
+        await expect(chart).to_have_js_property("complete", True, timeout=20_000)  # the first matplotlib render
         assert await chart.evaluate("img => img.naturalWidth") > 0
     await page.screenshot(path=screenshot_path("numbers"), full_page=True)
 
@@ -106,3 +106,17 @@ async def test_an_empty_answer_for_a_new_entry_is_refused_next_to_the_field(harn
             text = await response.text()
             assert response.status == 400 and 'role="alert">The answer is empty.</p>' in text
         assert await harness.services["faq_teaching"].groups()  # nothing was taught
+
+
+async def test_answering_with_no_entry_chosen_asks_for_one_next_to_the_list(harness: Harness) -> None:
+    await harness.chat(1001).send("Is there a student discount?")
+    [group] = await harness.services["faq_teaching"].groups()
+    base = await console_url(harness)
+    client = await http_login(harness)
+    async with client:
+        form = {"q": str(group.representative.id), "action": "means", "entry": ""}
+        form["csrf_token"] = await csrf_token(client, base)
+        async with client.post(f"{base}/numbers/questions/teach", data=form) as response:
+            text = await response.text()
+            assert response.status == 400
+            assert 'role="alert">Choose the entry that answers these questions.</p>' in text
