@@ -43,7 +43,7 @@ async def card_scanned(message: Message, command: CommandObject, staff: Staff, s
         await message.answer("No customer has this card. Ask them to open /card in the bot again.")
         return
     draft = await sales.begin(message.from_user.id, customer)
-    await ask_amount(message, draft.id, customer, sales, t.language)
+    await ask_amount(message, draft.id, customer, sales, tr)
 
 
 @router.message(_payload(STAFF_PREFIX))
