@@ -191,6 +191,12 @@ DONE = {
     "lost": N_("Closed as lost."),
 }
 
+LEAD_PROBLEMS = {
+    "closed": N_("This lead is already closed."),
+    "missing": N_("This lead no longer exists."),
+    "not_allowed": N_("Only managers can do this."),
+}
+
 
 def _lead_answer(status: str, action: str, lead: Lead | None, tr: Translator) -> str:
     """What the presser of Take / Won / Lost reads (a pop-up for them alone: their own language)."""
@@ -199,13 +205,7 @@ def _lead_answer(status: str, action: str, lead: Lead | None, tr: Translator) ->
     if status == "already":
         name = lead.taken_by_name if lead and lead.taken_by_name else tr.gettext("someone")
         return tr.gettext("Already taken by {name}.").format(name=name)
-    return tr.gettext(
-        {
-            "closed": N_("This lead is already closed."),
-            "missing": N_("This lead no longer exists."),
-            "not_allowed": N_("Only managers can do this."),
-        }[status]
-    )
+    return tr.gettext(LEAD_PROBLEMS[status])
 
 
 @router.callback_query(LeadCb.filter())
