@@ -52,9 +52,9 @@ def broadcast_button_data(broadcast_id: int, index: int) -> str:
 
 
 def control_buttons(broadcast: Broadcast, language: str | None = None) -> list[list[Button]]:
-    """Pause or resume, and cancel, while a broadcast is live; nothing after it ended. In `language` (the
-    progress message's reader); flows.broadcasts, which redraws the progress message, passes only the
-    broadcast, so that redraw falls back to the business's language set by bot/app.py."""
+    """Pause or resume, and cancel, while a broadcast is live; nothing after it ended. In `language`: the
+    progress message's reader, its author (flows.broadcasts redraws that message and should pass the
+    author's language, as its progress text is in it; without one the buttons are in English)."""
     if not broadcast.live:
         return []
     tr = translator(language)

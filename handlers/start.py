@@ -71,7 +71,7 @@ def language_keyboard(content: Content, team: bool = False) -> InlineKeyboardMar
 
 
 def _choices(content: Content, team: bool) -> list[str]:
-    codes = list(content.business.languages)
+    codes: list[str] = list(content.business.languages)
     if team:
         codes += [code for code in TEAM_LANGUAGES if code not in codes and code in LANGUAGE_NAMES]
     return codes
