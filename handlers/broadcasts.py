@@ -115,7 +115,7 @@ async def control(query: CallbackQuery, callback_data: BcCtlCb, broadcasts: Broa
 
 async def _control_answer(
     broadcasts: Broadcasts, broadcast: Broadcast, who: int, action: str, tr: Translator
-) -> str:
+) -> str | None:
     """Pause, resume or cancel the rest (re-checked by the flow as it takes effect); what the presser reads."""
     ended = tr.gettext("This broadcast has already ended.")
     if action == "p":
@@ -132,7 +132,7 @@ async def _control_answer(
         )
         return rest.format(n=number(cancelled, tr.language))
     if action in ("cn", "v"):
-        return ended if not broadcast.live else ""
+        return None if broadcast.live else ended  # "keep it going", or the progress shown here
     return tr.gettext("This button is no longer active.")
 
 
