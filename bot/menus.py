@@ -58,7 +58,9 @@ class Menus:
         person = await self.customers.by_tg_id(tg_id)
         # The team's own language (flows/i18n.py: en, ru, uk), even one the business does not offer customers:
         # their /language choice, else Telegram's; the business's language for someone not seen yet.
-        language = language_of(person.preferred_language if person else None, self.content.business.default_language)
+        language = language_of(
+            person.preferred_language if person else None, self.content.business.default_language
+        )
         await self._set(commands(role, language), scope, None)
 
     async def _set(

@@ -170,7 +170,10 @@ def recorded_text(recorded: Recorded, customer_name: str, content: Content, tr: 
         lines.append(html(template, earned=earned, spent=points(recorded.spent, tr), balance=balance))
         to_collect = money(recorded.to_collect, content.loyalty.currency, tr.language)
         lines.append(
-            html(tr.gettext("💵 <b>Collect {amount}</b> in money (the rest is paid with points)."), amount=to_collect)
+            html(
+                tr.gettext("💵 <b>Collect {amount}</b> in money (the rest is paid with points)."),
+                amount=to_collect,
+            )
         )
     else:
         lines.append(html(tr.gettext("+{earned} earned. Balance: {balance}."), earned=earned, balance=balance))
@@ -246,7 +249,9 @@ async def sale_button(
         await query.answer()
         if message is not None:
             builder = InlineKeyboardBuilder()
-            builder.button(text=tr.gettext("✅ Record without points"), callback_data=SaleCb(d=callback_data.d, a="rec"))
+            builder.button(
+                text=tr.gettext("✅ Record without points"), callback_data=SaleCb(d=callback_data.d, a="rec")
+            )
             _cancel_button(builder, callback_data.d, tr)
             builder.adjust(1)
             asking = tr.gettext(
@@ -299,14 +304,21 @@ async def sale_line(
     customer = await sales.customer_by_card(line.card)
     if customer is None:
         await message.answer(
-            html(tr.gettext("No customer has card <code>{card}</code>. Check the code on their /card."), card=shorten(line.card))
+            html(
+                tr.gettext("No customer has card <code>{card}</code>. Check the code on their /card."),
+                card=shorten(line.card),
+            )
         )
         return
     if line.amount.error is not None:
         if line.category is not None and match_category(line.category, catalog) is None:
             known = ", ".join(entry.key for entry in catalog) or "—"
             await message.answer(
-                html(tr.gettext("Unknown category «{category}». Categories: {known}."), category=line.category, known=known)
+                html(
+                    tr.gettext("Unknown category «{category}». Categories: {known}."),
+                    category=line.category,
+                    known=known,
+                )
             )
             return
         await message.answer(Html(amount_hint(line.amount.error, settings.max_purchase_amount)))
@@ -320,20 +332,22 @@ async def sale_line(
 
 
 @router.message(Command("redeem"), IsStaff())
-async def redeem(
-    message: Message, command: CommandObject, coupons: Coupons, sales: Sales, tr: Translator
-) -> None:
+async def redeem(message: Message, command: CommandObject, coupons: Coupons, sales: Sales, tr: Translator) -> None:
     """Redeem a coupon code; with a card code, also check the coupon is that customer's."""
     assert message.from_user is not None
     args = (command.args or "").split()
     if not args:
-        await message.answer(tr.gettext("Usage: <code>/redeem COUPON [CARD]</code>, e.g. <code>/redeem ABCD-EFGH</code>."))
+        await message.answer(
+            tr.gettext("Usage: <code>/redeem COUPON [CARD]</code>, e.g. <code>/redeem ABCD-EFGH</code>.")
+        )
         return
     customer_id = None
     if len(args) > 1:
         customer = await sales.customer_by_card(args[1])
         if customer is None:
-            await message.answer(html(tr.gettext("No customer has card <code>{card}</code>."), card=shorten(args[1])))
+            await message.answer(
+                html(tr.gettext("No customer has card <code>{card}</code>."), card=shorten(args[1]))
+            )
             return
         customer_id = customer.id
     result = await coupons.redeem(args[0], message.from_user.id, customer_id)

@@ -108,5 +108,7 @@ async def language_chosen(
     else:  # a team member's language the business does not offer customers: the bot's own words confirm it
         tr = translator(callback_data.code)
         await query.message.edit_text(
-            tr.gettext("Done: the bot now speaks to you in English (customer texts stay in the business's languages).")
+            tr.gettext(
+                "Done: the bot now speaks to you in English (customer texts stay in the business's languages)."
+            )
         )
