@@ -86,6 +86,10 @@ async def test_a_ukrainian_owner_reads_help_menu_and_screens_in_ukrainian(harnes
     questions = texts(await owner.send("/questions"))
     assert "Питання за останні 30 днів" in questions and "Навчати більше нічого" in questions, questions
     assert "Формат: /preview <ланцюжок>. Ланцюжки:" in texts(await owner.send("/preview"))
+    wizard = texts(await owner.send("/broadcast"))
+    assert "📣 Нова розсилка." in wizard and "👥 Усі" in owner.button_labels(), wizard
+    assert "✖️ Скасувати" in owner.button_labels()
+    assert "Розсилку скасовано" in texts(await owner.click("✖️ Скасувати"))
     sequences = texts(await owner.send("/sequences"))
     assert "увійшли" in sequences and "enrolled" not in sequences, sequences
 
