@@ -104,3 +104,17 @@ async def test_a_manager_cannot_open_the_team_page_or_post_to_it(harness: Harnes
         async with client.post(f"{base}/team/revoke", data=form) as response:
             assert response.status == 403
     assert await harness.services["staff"].role_of(CASHIER_ID) == "cashier"
+
+
+async def test_typed_names_and_questions_are_escaped_on_the_pages(harness: Harness) -> None:
+    hostile = '<img src=x onerror="alert(1)">'
+    await hire(harness, CASHIER_ID, "cashier", name=hostile)
+    await harness.chat(1001).send(f"do you sell {hostile}?")
+    base = await console_url(harness)
+    client = await http_login(harness)
+    async with client:
+        for page in ("/team", "/numbers/questions"):
+            async with client.get(f"{base}{page}") as response:
+                text = await response.text()
+                assert response.status == 200 and hostile not in text, page
+                assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in text, page
