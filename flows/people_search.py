@@ -81,6 +81,12 @@ def read_query(text: str) -> Reading:
     return Reading(card=card, names=names)
 
 
+@dataclass(frozen=True)
+class Listing:
+    count: int
+    page: SegmentPage
+
+
 @dataclass
 class PeopleSearch:
     repo: PeopleRepo
@@ -119,6 +125,13 @@ class PeopleSearch:
     async def count(self, segment: Segment) -> int:
         """The audience of the filter: the customers a broadcast to it would reach."""
         return await self.segments.count(segment)
+
+    async def listing(self, segment: Segment, before: int | None = None, size: int = PAGE_SIZE) -> Listing:
+        """The filter's audience count and a page of its customers (no page is read for an empty audience:
+        that read would walk every customer to find none)."""
+        count = await self.count(segment)
+        page = await self.page(segment, before, size) if count else SegmentPage([], None)
+        return Listing(count, page)
 
     async def page(self, segment: Segment, before: int | None = None, size: int = PAGE_SIZE) -> SegmentPage:
         """A page of the filter's customers, newest first; pass the page's `next_before` for the next one."""
