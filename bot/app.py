@@ -489,7 +489,7 @@ def build_people(
 ) -> dict[str, Any]:
     """Looking customers up and acting on one (the console's Customers pages), over the bot's own flows."""
     repo = PeopleRepo(core.db)
-    people = People(core.db, repo, loyalty, handoff, enrollments, staff.role_of, core.clock)
+    people = People(core.db, repo, loyalty, handoff, enrollments, staff.current_role, core.clock)
     return {"people": people, "people_search": PeopleSearch(repo, segments)}
 
 

@@ -207,10 +207,13 @@ class People:
     async def hand_to_manager(self, actor_tg_id: int, customer_id: int, by: str | None = None) -> LeadOutcome:
         """Open a conversation: the customer is handed to the managers as /manager does (card, sequences held).
 
-        `by` (who pressed it) goes on the managers' card. "already" when a conversation is open;
-        "unavailable" when no managers' chat is set up.
+        `by` (who pressed it; by default their name as the bot knows them) goes on the managers' card.
+        "already" when a conversation is open; "unavailable" when no managers' chat is set up.
         """
         await self._editor(actor_tg_id)
         customer = await self._customer(customer_id)
+        if by is None:
+            actor = await self.loyalty.customers.by_tg_id(actor_tg_id)
+            by = actor.display_name if actor is not None else None
         context = f"by {by}" if by else None
         return await self.handoff.open_lead(customer.id, "console", context=context)

@@ -23,7 +23,10 @@ def _client(base: str) -> aiohttp.ClientSession:
 async def _mini_app_login(harness: Harness, init_data: str) -> tuple[int, bool]:
     base = await console_url(harness)
     form = {"init_data": init_data}
-    async with _client(base) as client, client.post(f"{base}/auth/mini-app", data=form, allow_redirects=False) as r:
+    async with (
+        _client(base) as client,
+        client.post(f"{base}/auth/mini-app", data=form, allow_redirects=False) as r,
+    ):
         return r.status, any(cookie.key == COOKIE for cookie in client.cookie_jar)
 
 
