@@ -16,6 +16,7 @@ from flows.codes import grouped
 from flows.content import Content
 from flows.formatting import date, moment, money, number
 from flows.people import Overview
+from storage.ledger import LedgerEntry
 
 LEDGER_KINDS = {
     "accrual": N_("Earned"),
@@ -23,6 +24,12 @@ LEDGER_KINDS = {
     "bonus": N_("Bonus"),
     "expiry": N_("Expired"),
     "adjustment": N_("Correction"),
+}
+# Bonuses the bot gives by itself carry a key as their reason; a person's correction carries their words.
+BONUS_REASONS = {
+    "welcome": N_("Welcome bonus"),
+    "birthday": N_("Birthday bonus"),
+    "referral": N_("Bonus for a friend"),
 }
 ENROLLMENT_STATES = {
     "active": N_("running"),
@@ -105,10 +112,7 @@ def page_of(overview: Overview, content: Content, zone: tzinfo, language: str) -
     def when(moment_: object) -> str:
         return moment(moment_, language, zone) if moment_ is not None else ""  # type: ignore[arg-type]
 
-    ledger = [
-        Line(when(e.created_at), LEDGER_KINDS.get(e.kind, e.kind), _signed(e.delta, language), e.reason or "")
-        for e in overview.ledger
-    ]
+    ledger = [_ledger_line(entry, when(entry.created_at), language) for entry in overview.ledger]
     purchases = [
         Line(
             date(p.purchased_at, language, zone),
@@ -131,7 +135,8 @@ def page_of(overview: Overview, content: Content, zone: tzinfo, language: str) -
     for enrollment in overview.enrollments:
         definition = next((s for s in content.sequences if s.name == enrollment.sequence), None)
         title = (definition.title if definition and definition.title else None) or enrollment.sequence
-        step = number(enrollment.step_index, language)
+        running = enrollment.state in ("active", "paused")
+        step = number(enrollment.step_index + 1, language) if running else "—"  # stored from 0
         due = when(enrollment.next_due_at) if enrollment.state == "active" else ""
         sequences.append(Line(due, ENROLLMENT_STATES.get(enrollment.state, enrollment.state), step, title))
     leads = [
@@ -171,6 +176,12 @@ def page_of(overview: Overview, content: Content, zone: tzinfo, language: str) -
         can_edit=overview.can_edit,
         in_conversation=customer.in_conversation,
     )
+
+
+def _ledger_line(entry: LedgerEntry, when: str, language: str) -> Line:
+    if entry.kind == "bonus" and entry.reason in BONUS_REASONS:
+        return Line(when, BONUS_REASONS[entry.reason], _signed(entry.delta, language))
+    return Line(when, LEDGER_KINDS.get(entry.kind, entry.kind), _signed(entry.delta, language), entry.reason or "")
 
 
 def _signed(delta: int, language: str) -> str:

@@ -99,7 +99,9 @@ async def test_a_double_submitted_correction_lands_once(harness: Harness, chat: 
     assert await harness.services["ledger"].balance(anna.id) == 50
 
 
-async def test_a_cashier_may_look_a_customer_up_but_not_change_anything(harness: Harness, chat: ChatDriver) -> None:
+async def test_a_cashier_may_look_a_customer_up_but_not_change_anything(
+    harness: Harness, chat: ChatDriver
+) -> None:
     anna = await a_customer(harness, chat)
     await add_staff(harness, CASHIER_ID, "cashier")
     base = await console_url(harness)

@@ -115,8 +115,7 @@ async def _listing(request: web.Request, expression: str) -> dict[str, Any]:
     try:
         segment = finder.segment(expression)
     except SegmentError as problem:
-        word = f" «{problem.word}»" if problem.word else ""
-        return {"segment_error": f"{problem.index or ''}{word}: {problem.message}".lstrip(": ")}
+        return {"segment_error": problem}
     result = await finder.listing(segment, before)
     more = None
     if result.page.next_before is not None:
