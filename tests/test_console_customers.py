@@ -146,3 +146,13 @@ async def test_an_unknown_customer_is_not_found(harness: Harness) -> None:
         for path in ("/customers/999999", "/customers/abc"):
             async with client.get(f"{base}{path}") as response:
                 assert response.status == 404, path
+
+
+async def test_handing_over_without_a_managers_chat_says_so(harness: Harness, chat: ChatDriver) -> None:
+    anna = await a_customer(harness, chat)
+    base = await console_url(harness)
+    async with await http_login(harness) as client:
+        data = {"csrf_token": await csrf_token(client, base)}
+        async with client.post(f"{base}/customers/{anna.id}/handoff", data=data) as response:
+            assert "chat is set up, so nobody could be handed" in await response.text()
+    assert await harness.services["handoff"].leads.for_customer(anna.id) == []
