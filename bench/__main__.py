@@ -1,11 +1,11 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|retention|people|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|retention|people|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from bench import drip, faq, hotpath, longtext, people, retention, segments, sender, stats
+from bench import console, drip, faq, hotpath, longtext, people, retention, segments, sender, stats
 from bench.common import load, machine
 
 
@@ -21,6 +21,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "sender",
             "segments",
             "stats",
+            "console",
             "retention",
             "people",
             "all",
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         segments.main([])
     if args.name in ("stats", "all"):
         stats.main([])
+    if args.name in ("console", "all"):
+        console.main([])
     if args.name in ("people", "all"):
         people.main([])
     if args.name in ("retention", "all"):
