@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from console.translation import N_
 from flows.codes import grouped
 from flows.content import Content
 from flows.formatting import date, moment, money, number
+from flows.i18n import N_
 from flows.people import Overview
 from storage.ledger import LedgerEntry
 

@@ -19,7 +19,7 @@ from console.app import CONSOLE
 from console.auth import redirect, requires, signed_in
 from console.customer_view import page_of
 from console.render import Area, render, request_language
-from console.translation import N_, translator
+from flows.i18n import N_, translator
 from flows.people import Invalid, NoSuchCustomer, NotAllowed, People
 from flows.people_search import PeopleSearch
 from flows.segments import SegmentError
