@@ -78,9 +78,9 @@ async def test_a_correction_with_problems_is_refused_next_to_its_field(harness: 
             token = request_token(await response.text())
         status, text = await post_points(client, base, anna.id, {"delta": "lots", "reason": "", "request": token})
         assert status == 422
-        assert re.search(r'id="delta-error" class="error">Write a whole number of points', text)
+        assert re.search(r'id="e-delta" class="error" role="alert">Write a whole number of points', text)
         status, text = await post_points(client, base, anna.id, {"delta": "+5", "reason": " ", "request": token})
-        assert status == 422 and 'id="reason-error"' in text and 'value="+5"' in text
+        assert status == 422 and 'id="e-reason"' in text and 'value="+5"' in text
     assert await harness.services["ledger"].balance(anna.id) == 0
 
 
@@ -133,7 +133,7 @@ async def test_tags_are_added_and_removed_from_the_page(harness: Harness, chat: 
             assert "Tag added" in await response.text()
         data["tag"] = "not a tag"
         async with client.post(f"{base}/customers/{anna.id}/tags", data=data) as response:
-            assert response.status == 422 and 'id="tag-error"' in await response.text()
+            assert response.status == 422 and 'id="e-tag"' in await response.text()
         data["tag"] = "vip"
         async with client.post(f"{base}/customers/{anna.id}/tags/remove", data=data) as response:
             assert "Tag removed" in await response.text()

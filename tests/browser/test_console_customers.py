@@ -35,7 +35,7 @@ async def test_owner_finds_a_customer_and_corrects_their_points(page: Any, harne
     await page.get_by_label("Change, e.g. +50 or -20").fill("+0")
     await page.get_by_label("Reason (the customer sees it)").fill("a gift for the review")
     await page.get_by_role("button", name="Correct points").click()
-    assert "Write a whole number of points" in await page.locator("#delta-error").inner_text()
+    assert "Write a whole number of points" in await page.locator("#e-delta").inner_text()
     await page.get_by_label("Change, e.g. +50 or -20").fill("+75")
     await page.get_by_role("button", name="Correct points").click()
     await page.get_by_role("status").wait_for()
