@@ -10,8 +10,10 @@ import pytest
 from flows.purchases import NewPurchase
 from tests.conftest import OWNER_ID, Harness
 from tests.console_helpers import log_in_by_link, screenshot_path
+from tests.handoff_helpers import add_staff
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+CASHIER_ID = 5001
 
 
 async def test_owner_finds_a_customer_and_corrects_their_points(page: Any, harness: Harness, console: str) -> None:
@@ -44,3 +46,26 @@ async def test_owner_finds_a_customer_and_corrects_their_points(page: Any, harne
     await page.screenshot(path=screenshot_path("customer"), full_page=True)
     replies = await anna.send("/balance")
     assert "161" in str(replies[-1]) and "a gift for the review" in str(replies[-1])
+
+
+async def test_a_cashier_looks_a_customer_up_but_cannot_post_a_correction(
+    page: Any, harness: Harness, console: str
+) -> None:
+    await harness.chat(1001, first_name="Anna").send("/start")
+    customer = await harness.services["customers"].repo.by_tg_id(1001)
+    await add_staff(harness, CASHIER_ID, "cashier")
+    await log_in_by_link(page, harness, CASHIER_ID)
+    await page.goto(f"{console}/customers/{customer.id}")
+    assert await page.locator("h1").inner_text() == "Anna"
+    assert await page.get_by_role("button", name="Correct points").count() == 0
+    # Posting the form anyway (from the console's own page, with the session's CSRF token) is refused.
+    status = await page.evaluate(
+        """async (path) => {
+            const token = document.querySelector('input[name="csrf_token"]').value;
+            const body = new URLSearchParams({csrf_token: token, delta: "+500", reason: "mine", request: "made-up-token"});
+            return (await fetch(path, {method: "POST", body})).status;
+        }""",
+        f"/customers/{customer.id}/points",
+    )
+    assert status == 403
+    assert await harness.services["ledger"].balance(customer.id) == 0
