@@ -1,11 +1,11 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from bench import console, drip, faq, hotpath, longtext, numbers, retention, segments, sender, stats
+from bench import console, drip, faq, hotpath, longtext, numbers, people, retention, segments, sender, stats
 from bench.common import load, machine
 
 
@@ -24,6 +24,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "console",
             "numbers",
             "retention",
+            "people",
             "all",
         ],
     )
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
         console.main([])
     if args.name in ("numbers", "all"):
         numbers.main([])
+    if args.name in ("people", "all"):
+        people.main([])
     if args.name in ("retention", "all"):
         retention.main(["--months", str(args.months), "--scale", str(args.scale)])
     print(f"done · {load()}")
