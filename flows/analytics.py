@@ -34,8 +34,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from flows.clock import Clock
 from flows.content import Content
 from flows.content.loyalty import LifetimeAssumptions
+from flows.i18n import N_
 from flows.parsing import shorten
 from flows.sequences import DEFAULT_ONE_OFF_DAYS
+from flows.team_text import TeamError, TeamText
 from storage.analytics import AnalyticsRepo, BaseFigures, PurchaseFigures, Sleeping
 from storage.db import Row
 from storage.timefmt import from_db
@@ -48,7 +50,7 @@ CHART_MONTHS = 12
 _DAYS = re.compile(r"^(\d+)d$")
 
 
-class PeriodError(ValueError):
+class PeriodError(TeamError):
     """The owner asked for a period we do not know; the message says what to write instead."""
 
 
@@ -71,7 +73,12 @@ def parse_period(text: str | None, now: datetime, zone: tzinfo) -> Period:
     key = (text or DEFAULT_PERIOD).strip().lower()
     if key not in PERIODS:
         raise PeriodError(
-            f"Unknown period {shorten(text or '')!r}. Use one of: {', '.join(PERIODS)} (default {DEFAULT_PERIOD})."
+            TeamText(
+                N_("Unknown period {period}. Use one of: {periods} (default {default})."),
+                period=repr(shorten(text or "")),
+                periods=", ".join(PERIODS),
+                default=DEFAULT_PERIOD,
+            )
         )
     match = _DAYS.match(key)
     if match:

@@ -15,8 +15,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.settings import Settings
 from flows.analytics import PERIODS, Analytics, PeriodError, Stats
 from flows.content import Texts
+from flows.i18n import translator
 from flows.markup import Html, html
-from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, Section, sections
+from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, Section, caption, sections
 from handlers.filters import IsOwner
 from handlers.render import pack_blocks
 from handlers.routing import RouterSpec
@@ -62,7 +63,7 @@ async def stats_command(
     try:
         period = analytics.period(command.args)
     except PeriodError as exc:
-        await message.answer(Html(str(exc)))
+        await message.answer(exc.html(translator(t.language)))
         return
     assert message.from_user is not None
     await analytics.record_access(message.from_user.id, "stats", period=period.key)
@@ -74,8 +75,12 @@ async def stats_command(
     assert message.bot is not None
     await message.bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_PHOTO)
     revenue, cohorts = await asyncio.to_thread(_charts, stats, t.language)
-    await message.answer_photo(BufferedInputFile(revenue, "revenue.png"), caption=Html(REVENUE_CAPTION))
-    await message.answer_photo(BufferedInputFile(cohorts, "cohorts.png"), caption=Html(COHORT_CAPTION))
+    await message.answer_photo(
+        BufferedInputFile(revenue, "revenue.png"), caption=Html(caption(REVENUE_CAPTION, t.language))
+    )
+    await message.answer_photo(
+        BufferedInputFile(cohorts, "cohorts.png"), caption=Html(caption(COHORT_CAPTION, t.language))
+    )
 
 
 @router.callback_query(StatsCb.filter(), IsOwner())
