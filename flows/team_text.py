@@ -86,10 +86,12 @@ class TeamText:
 
 
 def _value(value: Any, tr: Translator, *, plain: bool) -> Any:
-    """A value in the reader's language: a nested text translated, a whole number in the locale's digits
-    (`1 500` in Russian); pass years and codes as strings."""
+    """A value in the reader's language: a nested text translated, a callable given the language, a whole
+    number in the locale's digits (`1 500` in Russian; pass years and codes as strings)."""
     if isinstance(value, TeamText):
         return value.text(tr) if plain else value.html(tr)
+    if callable(value):  # a value written in the reader's locale (a date): `lambda language: …`
+        return value(tr.language)
     if isinstance(value, int) and not isinstance(value, bool):
         return number(value, tr.language)
     return value

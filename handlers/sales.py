@@ -19,6 +19,7 @@ from flows.codes import grouped
 from flows.content import Content, Texts
 from flows.coupons import Coupons, RedeemOutcome
 from flows.formatting import count, money
+from flows.i18n import translator
 from flows.loyalty import Loyalty, NotEnoughPoints
 from flows.markup import Html, html, trusted
 from flows.money import amount_hint
@@ -176,7 +177,8 @@ async def amount_typed(
     parsed = await sales.set_amount(draft, message.text or "")
     if parsed.error is not None:
         await message.answer(
-            Html(amount_hint(parsed.error, settings.max_purchase_amount)), reply_markup=_cancel_only(draft.id)
+            Html(amount_hint(parsed.error, settings.max_purchase_amount, translator(t.language))),
+            reply_markup=_cancel_only(draft.id),
         )
         return
     if content.loyalty.catalog:
@@ -242,7 +244,7 @@ async def sale_button(
         try:
             recorded = await sales.record(callback_data.d, staff_id)
         except PurchaseRefused as refused:
-            await query.answer(refusal_text(refused), show_alert=True)
+            await query.answer(refusal_text(refused, translator(t.language)), show_alert=True)
             return
         if isinstance(recorded, DraftProblem):
             await query.answer(DRAFT_PROBLEMS[recorded], show_alert=True)
@@ -284,12 +286,14 @@ async def sale_line(
             known = ", ".join(entry.key for entry in catalog) or "none"
             await message.answer(html("Unknown category «{}». Categories: {}.", line.category, known))
             return
-        await message.answer(Html(amount_hint(line.amount.error, settings.max_purchase_amount)))
+        await message.answer(
+            Html(amount_hint(line.amount.error, settings.max_purchase_amount, translator(t.language)))
+        )
         return
     try:
         recorded = await sales.one_line(message.from_user.id, customer, line, request_key(message))
     except PurchaseRefused as refused:
-        await message.answer(Html(refusal_text(refused)))
+        await message.answer(Html(refusal_text(refused, translator(t.language))))
         return
     await message.answer(recorded_text(recorded, customer.display_name, content, t.language))
 
