@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flows.formatting import number
+from babel.numbers import format_decimal
+
 from flows.i18n import Translator, translator
 from flows.markup import Html, html
 
@@ -93,7 +94,7 @@ def _value(value: Any, tr: Translator, *, plain: bool) -> Any:
     if callable(value):  # a value written in the reader's locale (a date): `lambda language: …`
         return value(tr.language)
     if isinstance(value, int) and not isinstance(value, bool):
-        return number(value, tr.language)
+        return format_decimal(value, locale=tr.language)  # a translator's language is a babel locale
     return value
 
 

@@ -12,8 +12,9 @@ from aiogram.types import Message
 from flows.clock import Clock
 from flows.content import Content, Texts
 from flows.formatting import count, money, number
+from flows.i18n import translator
 from flows.markup import Html, html
-from flows.segments import USAGE, SegmentError, Segments
+from flows.segments import USAGE, SegmentError, Segments, usage
 from flows.staff import Staff
 from handlers.filters import IsStaff
 from handlers.routing import RouterSpec
@@ -75,7 +76,8 @@ async def segment(
     try:
         view = await segments.view(expression)
     except SegmentError as exc:
-        await message.answer(html("{}\n\n{}", exc.html(), USAGE))
+        tr = translator(t.language)
+        await message.answer(html("{}\n\n{}", exc.html(tr), usage(tr)))
         return
     assert message.from_user is not None
     await staff.repo.audit(
