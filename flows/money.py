@@ -11,7 +11,7 @@ from babel.numbers import format_decimal
 
 from flows.i18n import N_, Translator
 from flows.parsing import clean
-from flows.team_text import ENGLISH
+from flows.team_text import ENGLISH, TeamText
 
 CENT = Decimal("0.01")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009'_]")
@@ -97,8 +97,15 @@ AMOUNT_HINTS = {
 
 def amount_hint(error: AmountError, maximum: Decimal, tr: Translator = ENGLISH) -> str:
     """A short explanation for staff (in `tr`'s language) and API clients (English)."""
-    if tr.language == ENGLISH.language:
-        shown = f"{maximum:,.2f}".replace(",", " ")
-    else:
-        shown = format_decimal(maximum, format="#,##0.00", locale=tr.language)
-    return tr.gettext(AMOUNT_HINTS[error]).format(maximum=shown)
+    return amount_problem(error, maximum).text(tr)
+
+
+def amount_problem(error: AmountError, maximum: Decimal) -> TeamText:
+    """What is wrong with a typed amount, to be written in the reader's language (flows/team_text.py)."""
+
+    def shown(language: str) -> str:  # English groups with spaces, as before
+        if language == ENGLISH.language:
+            return f"{maximum:,.2f}".replace(",", " ")
+        return format_decimal(maximum, format="#,##0.00", locale=language)
+
+    return TeamText(AMOUNT_HINTS[error], maximum=shown)

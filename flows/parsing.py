@@ -193,4 +193,4 @@ def parse_moment(text: str | None, zone: tzinfo) -> datetime:
 
 def parse_telegram_id(text: str | None) -> int:
     """A Telegram user id: a positive whole number."""
-    return parse_whole(text, minimum=1, maximum=MAX_ID, what="Telegram id")
+    return parse_whole(text, minimum=1, maximum=MAX_ID, what=TeamText(N_("Telegram id")))
