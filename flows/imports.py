@@ -403,7 +403,9 @@ class Imports:
         for column in ("first_name", "last_name"):
             value = clean(row.get(column))
             if len(value) > MAX_NAME:
-                return _column(column, TeamText.ngettext("at most {n} character", "at most {n} characters", MAX_NAME))
+                return _column(
+                    column, TeamText.ngettext("at most {n} character", "at most {n} characters", MAX_NAME)
+                )
             names[column] = value or None
         phone = None
         if row.get("phone"):

@@ -25,7 +25,8 @@ from babel.numbers import format_decimal
 from flows.i18n import Translator, translator
 from flows.markup import Html, html
 
-ENGLISH = translator("en")
+ENGLISH_CODE = "en"
+ENGLISH = translator(ENGLISH_CODE)
 
 
 class TeamText:
@@ -88,13 +89,14 @@ class TeamText:
 
 def _value(value: Any, tr: Translator, *, plain: bool) -> Any:
     """A value in the reader's language: a nested text translated, a callable given the language, a whole
-    number in the locale's digits (`1 500` in Russian; pass years and codes as strings)."""
+    number in the locale's digits (`1 500` in Russian, `1500` in English; pass years and codes as strings)."""
     if isinstance(value, TeamText):
         return value.text(tr) if plain else value.html(tr)
     if callable(value):  # a value written in the reader's locale (a date): `lambda language: …`
         return value(tr.language)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return format_decimal(value, locale=tr.language)  # a translator's language is a babel locale
+    if isinstance(value, int) and not isinstance(value, bool) and tr.language != ENGLISH_CODE:
+        # English keeps the code's plain digits, as before; a translator's language is a babel locale
+        return format_decimal(value, locale=tr.language)
     return value
 
 
