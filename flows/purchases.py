@@ -20,6 +20,7 @@ from flows.codes import grouped
 from flows.content import Content, Tier
 from flows.coupons import Coupons, RedeemOutcome
 from flows.formatting import money, points
+from flows.i18n import N_
 from flows.loyalty import (
     Loyalty,
     NotEnoughPoints,
@@ -148,10 +149,13 @@ class Purchases:
         if spent:
             balance = await balance_in(tx, customer.id)
             if spent > balance:
-                raise PurchaseRefused(Refusal.POINTS_OVER_BALANCE, f"the balance is {balance}")
+                raise PurchaseRefused(
+                    Refusal.POINTS_OVER_BALANCE, TeamText(N_("the balance is {balance}"), balance=balance)
+                )
             if spent > max_spendable(new.amount, balance, rules.max_points_share):
                 raise PurchaseRefused(
-                    Refusal.POINTS_OVER_SHARE, f"at most {rules.max_points_share}% of the amount"
+                    Refusal.POINTS_OVER_SHARE,
+                    TeamText(N_("at most {percent}% of the amount"), percent=rules.max_points_share),
                 )
         number = await make_room(tx, customer.id, purchased_at)
         purchase_id = await insert_purchase(
