@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from flows.content import example_content_path
 from bot.sandbox.driver import ChatDriver
+from flows.content import example_content_path
 from tests.conftest import OWNER_ID, Harness
 from tests.handoff_helpers import FORUM, MANAGERS, group_messages, manager_chat, settle
 from tests.loyalty_helpers import card_code
@@ -114,7 +114,9 @@ def test_a_ukrainian_owners_import_report_is_in_ukrainian(
     monkeypatch.setenv("CONTENT_FILE", str(ukrainian_business(tmp_path)))
     monkeypatch.chdir(tmp_path)  # no stray .env
     rows = tmp_path / "c.csv"
-    rows.write_text("telegram_id,first_name,phone,points\n²,Olga,,\n222,Taras,12,\n333,Ira,,+5\n", encoding="utf-8")
+    rows.write_text(
+        "telegram_id,first_name,phone,points\n²,Olga,,\n222,Taras,12,\n333,Ira,,+5\n", encoding="utf-8"
+    )
     assert main(["import", "customers", str(rows)]) == 1
     err = capsys.readouterr().err
     for expected in (
