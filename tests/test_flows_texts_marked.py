@@ -37,6 +37,7 @@ MODULES = (
     "report_html",
     "sales",
     "segments",
+    "staff_texts",
     "stats_render",
     "team_text",
 )
