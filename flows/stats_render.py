@@ -58,20 +58,10 @@ class Numbers:
         return self.pct(float(part / whole)) if whole else "—"
 
 
-def period_label(key: str, language: str) -> str:
-    """`last 30 days`, `this month` … for a period key of flows.analytics, in `language`."""
-    tr = translator(language)
-    if key.endswith("d") and key[:-1].isdecimal():
-        days = int(key[:-1])
-        return tr.ngettext("last {n} day", "last {n} days", days).format(n=number(days, language))
-    names = {"month": tr.gettext("this month"), "year": tr.gettext("this year"), "all": tr.gettext("all time")}
-    return names.get(key, key)
-
-
 def period_title(stats: Stats, zone: tzinfo, language: str) -> str:
     """`last 30 days (5 Dec 2025 – 4 Jan 2026)`."""
     period = stats.period
-    label = period_label(period.key, language)
+    label = period.title(language)
     end = (period.end - timedelta(seconds=1)).astimezone(zone).date()
     if period.start is None:
         return translator(language).gettext("{period} (to {end})").format(period=label, end=date(end, language))
