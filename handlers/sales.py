@@ -19,7 +19,7 @@ from flows.codes import grouped
 from flows.content import Content, Texts
 from flows.coupons import Coupons, RedeemOutcome
 from flows.formatting import count, money
-from flows.i18n import translator
+from flows.i18n import Translator, translator
 from flows.loyalty import Loyalty, NotEnoughPoints
 from flows.markup import Html, html, trusted
 from flows.money import amount_hint
@@ -331,7 +331,9 @@ async def redeem(message: Message, command: CommandObject, coupons: Coupons, sal
 
 
 @router.message(Command("points"), IsStaff("manager"))
-async def adjust_points(message: Message, command: CommandObject, sales: Sales, loyalty: Loyalty) -> None:
+async def adjust_points(
+    message: Message, command: CommandObject, sales: Sales, loyalty: Loyalty, tr: Translator
+) -> None:
     """A manager corrects a balance: `/points CARD +50 reason` (the reason is shown to the customer)."""
     assert message.from_user is not None
     parts = (command.args or "").split(maxsplit=2)
@@ -342,7 +344,7 @@ async def adjust_points(message: Message, command: CommandObject, sales: Sales, 
     try:
         delta = parse_points_delta(parts[1])
     except ParseError as exc:
-        await message.answer(html("{}\n{}", str(exc), trusted(usage)))
+        await message.answer(html("{}\n{}", exc.html(tr), trusted(usage)))
         return
     customer = await sales.customer_by_card(parts[0])
     if customer is None:
