@@ -127,3 +127,13 @@ def test_a_ukrainian_owners_import_report_is_in_ukrainian(
     ):
         assert expected in err, (expected, err)
     assert "is not a digit" not in err and "rejected" not in err
+
+
+async def test_a_russian_owner_is_told_a_points_mistake_in_russian(harness: Harness) -> None:
+    anna = harness.chat(1001, first_name="Anna")
+    await anna.send("/start")
+    owner = await owner_in(harness, "ru")
+    [reply] = await owner.send(f"/points {await card_code(anna)} +99999999999 gift")
+    assert "Не больше 10 000 000 баллов за раз." in (reply.plain_text or "").replace("\u00a0", " ")
+    [reply] = await owner.send(f"/points {await card_code(anna)} +² gift")
+    assert "«²» — не цифра; наберите её цифрами 0–9" in (reply.plain_text or "")
