@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# The flows whose texts are read by the team (customer texts are the owner's, in the content file).
+# The flows whose texts are read by the team (customer texts are the owner's, in the content file). The other
+# flows' literals are not shown to people: delivery states the outbox records for the log (its notices' reasons
+# are marked), the FAQ's word lists and the prompt for the language model, the catalogue tool's own output.
 MODULES = (
     "analytics",
     "broadcast_input",
