@@ -14,6 +14,7 @@ from flows.analytics import Conversion, Stats
 from flows.formatting import date, money, number, percent
 from flows.i18n import N_, Translator, translator
 
+# The charts' captions, marked here and translated where they are shown (`tr.gettext(REVENUE_CAPTION)`).
 REVENUE_CAPTION = N_(
     "Revenue per month: the orange part is first purchases (new customers), the green part everything "
     "bought by customers who came back. The last bar is the month so far."
@@ -30,11 +31,6 @@ class Section:
     title: str
     rows: list[tuple[str, str]] = field(default_factory=list)
     note: str | None = None
-
-
-def caption(text: str, language: str) -> str:
-    """A chart's caption (`REVENUE_CAPTION`, `COHORT_CAPTION`) in `language`."""
-    return translator(language).gettext(text)
 
 
 class Numbers:

@@ -19,7 +19,7 @@ from flows.codes import grouped
 from flows.content import Content, Texts
 from flows.coupons import Coupons, RedeemOutcome
 from flows.formatting import count, money
-from flows.i18n import Translator, translator
+from flows.i18n import Translator
 from flows.loyalty import Loyalty, NotEnoughPoints
 from flows.markup import Html, html, trusted
 from flows.money import amount_hint
@@ -172,13 +172,12 @@ def recorded_text(recorded: Recorded, customer_name: str, content: Content, lang
 
 @router.message(IsStaff(), AwaitingAmount(), PlainText())
 async def amount_typed(
-    message: Message, draft: Draft, sales: Sales, settings: Settings, content: Content, t: Texts
+    message: Message, draft: Draft, sales: Sales, settings: Settings, content: Content, t: Texts, tr: Translator
 ) -> None:
     parsed = await sales.set_amount(draft, message.text or "")
     if parsed.error is not None:
         await message.answer(
-            Html(amount_hint(parsed.error, settings.max_purchase_amount, translator(t.language))),
-            reply_markup=_cancel_only(draft.id),
+            Html(amount_hint(parsed.error, settings.max_purchase_amount, tr)), reply_markup=_cancel_only(draft.id)
         )
         return
     if content.loyalty.catalog:
@@ -196,7 +195,7 @@ async def amount_typed(
 
 @router.callback_query(IsStaff(), SaleCb.filter())
 async def sale_button(
-    query: CallbackQuery, callback_data: SaleCb, sales: Sales, content: Content, t: Texts
+    query: CallbackQuery, callback_data: SaleCb, sales: Sales, content: Content, t: Texts, tr: Translator
 ) -> None:
     staff_id = query.from_user.id
     message = query.message if isinstance(query.message, Message) else None
@@ -244,7 +243,7 @@ async def sale_button(
         try:
             recorded = await sales.record(callback_data.d, staff_id)
         except PurchaseRefused as refused:
-            await query.answer(refusal_text(refused, translator(t.language)), show_alert=True)
+            await query.answer(refusal_text(refused, tr), show_alert=True)
             return
         if isinstance(recorded, DraftProblem):
             await query.answer(DRAFT_PROBLEMS[recorded], show_alert=True)
@@ -266,7 +265,13 @@ SALE_USAGE = (
 
 @router.message(Command("sale"), IsStaff())
 async def sale_line(
-    message: Message, command: CommandObject, sales: Sales, settings: Settings, content: Content, t: Texts
+    message: Message,
+    command: CommandObject,
+    sales: Sales,
+    settings: Settings,
+    content: Content,
+    t: Texts,
+    tr: Translator,
 ) -> None:
     """The one-line sale for speed: recorded at once; the customer gets the receipt."""
     assert message.from_user is not None
@@ -286,14 +291,12 @@ async def sale_line(
             known = ", ".join(entry.key for entry in catalog) or "none"
             await message.answer(html("Unknown category «{}». Categories: {}.", line.category, known))
             return
-        await message.answer(
-            Html(amount_hint(line.amount.error, settings.max_purchase_amount, translator(t.language)))
-        )
+        await message.answer(Html(amount_hint(line.amount.error, settings.max_purchase_amount, tr)))
         return
     try:
         recorded = await sales.one_line(message.from_user.id, customer, line, request_key(message))
     except PurchaseRefused as refused:
-        await message.answer(Html(refusal_text(refused, translator(t.language))))
+        await message.answer(Html(refusal_text(refused, tr)))
         return
     await message.answer(recorded_text(recorded, customer.display_name, content, t.language))
 

@@ -12,7 +12,7 @@ from aiogram.types import Message
 from flows.clock import Clock
 from flows.content import Content, Texts
 from flows.formatting import count, money, number
-from flows.i18n import translator
+from flows.i18n import Translator
 from flows.markup import Html, html
 from flows.segments import USAGE, SegmentError, Segments, usage
 from flows.staff import Staff
@@ -60,6 +60,7 @@ async def segment(
     staff: Staff,
     clock: Clock,
     t: Texts,
+    tr: Translator,
 ) -> None:
     """Audience size and a few sample customers of a segment expression or a saved segment."""
     expression = (command.args or "").strip()
@@ -76,7 +77,6 @@ async def segment(
     try:
         view = await segments.view(expression)
     except SegmentError as exc:
-        tr = translator(t.language)
         await message.answer(html("{}\n\n{}", exc.html(tr), usage(tr)))
         return
     assert message.from_user is not None

@@ -15,9 +15,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.settings import Settings
 from flows.analytics import PERIODS, Analytics, PeriodError, Stats
 from flows.content import Texts
-from flows.i18n import translator
+from flows.i18n import Translator
 from flows.markup import Html, html
-from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, Section, caption, sections
+from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, Section, sections
 from handlers.filters import IsOwner
 from handlers.render import pack_blocks
 from handlers.routing import RouterSpec
@@ -57,13 +57,13 @@ def _charts(stats: Stats, language: str) -> tuple[bytes, bytes]:
 
 @router.message(Command("stats"), IsOwner())
 async def stats_command(
-    message: Message, command: CommandObject, analytics: Analytics, settings: Settings, t: Texts
+    message: Message, command: CommandObject, analytics: Analytics, settings: Settings, t: Texts, tr: Translator
 ) -> None:
     """Answer /stats [period]: the figures, buttons for other periods, then the charts."""
     try:
         period = analytics.period(command.args)
     except PeriodError as exc:
-        await message.answer(exc.html(translator(t.language)))
+        await message.answer(exc.html(tr))
         return
     assert message.from_user is not None
     await analytics.record_access(message.from_user.id, "stats", period=period.key)
@@ -75,12 +75,11 @@ async def stats_command(
     assert message.bot is not None
     await message.bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_PHOTO)
     revenue, cohorts = await asyncio.to_thread(_charts, stats, t.language)
+    # The captions are marked texts of flows/stats_render.py, translated here for the reader.
     await message.answer_photo(
-        BufferedInputFile(revenue, "revenue.png"), caption=Html(caption(REVENUE_CAPTION, t.language))
+        BufferedInputFile(revenue, "revenue.png"), caption=Html(tr.gettext(REVENUE_CAPTION))
     )
-    await message.answer_photo(
-        BufferedInputFile(cohorts, "cohorts.png"), caption=Html(caption(COHORT_CAPTION, t.language))
-    )
+    await message.answer_photo(BufferedInputFile(cohorts, "cohorts.png"), caption=Html(tr.gettext(COHORT_CAPTION)))
 
 
 @router.callback_query(StatsCb.filter(), IsOwner())

@@ -39,7 +39,6 @@ MODULES = (
     "report_html",
     "sales",
     "segments",
-    "staff_texts",
     "stats_render",
     "team_text",
 )
