@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from flows.content import Content
+from flows.i18n import language_of
 from flows.staff import Staff
 from flows.staff_texts import menu
 from storage.customers import CustomersRepo
@@ -55,7 +56,11 @@ class Menus:
                 log.warning("could not reset the menu of %s: %s", tg_id, exc)
             return
         person = await self.customers.by_tg_id(tg_id)
-        language = self.content.pick_language(person.preferred_language if person else None)
+        # The team's own language (flows/i18n.py: en, ru, uk), even one the business does not offer customers:
+        # their /language choice, else Telegram's; the business's language for someone not seen yet.
+        language = language_of(
+            person.preferred_language if person else None, self.content.business.default_language
+        )
         await self._set(commands(role, language), scope, None)
 
     async def _set(
