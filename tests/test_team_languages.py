@@ -105,6 +105,20 @@ async def test_a_ukrainian_business_gets_lead_cards_in_ukrainian(harness: Harnes
     assert "🙋 Взяв(-ла) Olga" in (taken.plain_text or ""), taken.plain_text
 
 
+async def test_an_undeliverable_reply_is_reported_in_the_business_language(harness: Harness) -> None:
+    """The reason the sender fills in is written in the notice's language too."""
+    olga, _ = await manager_chat(harness)
+    anna = harness.chat(1001, first_name="Anna")
+    await anna.send("/manager")
+    await settle(harness)
+    [topic] = harness.emu.topics(MANAGERS)
+    harness.emu.block(1001)
+    await olga.send("Anna, are you still there?", thread_id=topic.message_thread_id)
+    await settle(harness)
+    notice = group_messages(harness, thread_id=topic.message_thread_id)[-1]
+    assert notice.plain_text == "⚠️ Не доставлено клієнтові Anna: клієнт заблокував бота."
+
+
 def test_a_ukrainian_owners_import_report_is_in_ukrainian(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
