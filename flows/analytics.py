@@ -31,11 +31,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.numbers import format_decimal
+
 from flows.clock import Clock
 from flows.content import Content
 from flows.content.loyalty import LifetimeAssumptions
+from flows.i18n import N_, translator
 from flows.parsing import ParseError, parse_moment, shorten
 from flows.sequences import DEFAULT_ONE_OFF_DAYS
+from flows.team_text import TeamError, TeamText
 from storage.analytics import AnalyticsRepo, BaseFigures, PurchaseFigures, Sleeping
 from storage.db import Row
 from storage.timefmt import from_db
@@ -49,15 +53,15 @@ _DAYS = re.compile(r"^(\d+)d$")
 _RANGE_SEPARATOR = re.compile(r"\.\.|[–—]|\s-\s")  # between the two dates of a custom range
 
 
-class PeriodError(ValueError):
+class PeriodError(TeamError):
     """The owner asked for a period we do not know; the message says what to write instead.
 
-    `problem` names what is wrong, so each edge can word it in the reader's language: `unknown` (not a
+    `problem` names what is wrong, so an edge may word it its own way next to a field: `unknown` (not a
     period word), `start` / `end` (that date is not a date), `reversed` (the end before the start),
     `future` (the range starts after today).
     """
 
-    def __init__(self, message: str, problem: str = "unknown") -> None:
+    def __init__(self, message: str | TeamText, problem: str = "unknown") -> None:
         super().__init__(message)
         self.problem = problem
 
@@ -71,12 +75,22 @@ class Period:
 
     @property
     def label(self) -> str:
+        """`last 30 days`, `this month` … in English (`title(language)` in the reader's)."""
+        return self.title("en")
+
+    def title(self, language: str) -> str:
+        """`last 30 days`, `this month`, `all time`, `chosen days` in `language` (the team's catalogue)."""
+        tr = translator(language)
         if self.days is not None:
-            return "chosen days"
+            return tr.gettext("chosen days")
         match = _DAYS.match(self.key)
         if match:
-            return f"last {match.group(1)} days"
-        return {"month": "this month", "year": "this year", "all": "all time"}[self.key]
+            days = int(match.group(1))
+            return tr.ngettext("last {n} day", "last {n} days", days).format(
+                n=format_decimal(days, locale=tr.language)
+            )
+        names = {"month": tr.gettext("this month"), "year": tr.gettext("this year"), "all": tr.gettext("all time")}
+        return names[self.key]
 
 
 def parse_period(text: str | None, now: datetime, zone: tzinfo) -> Period:
@@ -88,8 +102,15 @@ def parse_period(text: str | None, now: datetime, zone: tzinfo) -> Period:
         if len(parts) == 2:
             return date_range(parts[0], parts[1], now, zone)
         raise PeriodError(
-            f"Unknown period {shorten(text or '')!r}. Use one of: {', '.join(PERIODS)} (default {DEFAULT_PERIOD}),"
-            " or two dates: 2025-12-01 2025-12-31."
+            TeamText(
+                N_(
+                    "Unknown period {period}. Use one of: {periods} (default {default}),"
+                    " or two dates: 2025-12-01 2025-12-31."
+                ),
+                period=repr(shorten(text or "")),
+                periods=", ".join(PERIODS),
+                default=DEFAULT_PERIOD,
+            )
         )
     match = _DAYS.match(key)
     if match:
@@ -108,10 +129,17 @@ def date_range(first: str | None, last: str | None, now: datetime, zone: tzinfo)
     end_day = _local_day(last, zone, "end")
     if end_day < start_day:
         raise PeriodError(
-            f"The end ({end_day.isoformat()}) is before the start ({start_day.isoformat()}).", "reversed"
+            TeamText(
+                N_("The end ({end}) is before the start ({start})."),
+                end=end_day.isoformat(),
+                start=start_day.isoformat(),
+            ),
+            "reversed",
         )
     if start_day > now.astimezone(zone).date():
-        raise PeriodError(f"The range starts after today ({start_day.isoformat()}).", "future")
+        raise PeriodError(
+            TeamText(N_("The range starts after today ({start})."), start=start_day.isoformat()), "future"
+        )
     end = min(local_midnight(end_day + timedelta(days=1), zone), now)
     key = f"{start_day.isoformat()}..{end_day.isoformat()}"
     return Period(key, local_midnight(start_day, zone), end, (start_day, end_day))
@@ -121,7 +149,8 @@ def _local_day(text: str | None, zone: tzinfo, which: str) -> date:
     try:
         return parse_moment(text, zone).astimezone(zone).date()
     except ParseError as exc:
-        raise PeriodError(f"The {which} date: {exc}", which) from None
+        which_day = TeamText(N_("The first day")) if which == "start" else TeamText(N_("The last day"))
+        raise PeriodError(TeamText(N_("{which}: {problem}"), which=which_day, problem=exc.said), which) from None
 
 
 def local_midnight(day: date, zone: tzinfo) -> datetime:

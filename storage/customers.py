@@ -89,6 +89,12 @@ RETURNING *, {IN_CONVERSATION}
 """
 
 
+async def preferred_language_in(tx: Tx, tg_id: int) -> str | None:
+    """The language a person reads (chosen, else Telegram's), by Telegram id; None for someone never seen."""
+    row = await tx.fetch_one("SELECT COALESCE(chosen_language, language) FROM customers WHERE tg_id = ?", (tg_id,))
+    return None if row is None or row[0] is None else str(row[0])
+
+
 async def add_tag_in(tx: Tx, customer_id: int, tag: str, now: datetime) -> bool:
     """Tag the customer in the caller's transaction; True only when the tag is new (a trigger fires once)."""
     added = await tx.execute(

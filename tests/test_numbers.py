@@ -35,7 +35,7 @@ async def test_a_reversed_or_unreadable_range_is_answered_with_what_to_write(har
     reversed_answer = str((await boss.send("/stats 2025-12-20 2025-12-10"))[-1])
     assert "The end (2025-12-10) is before the start (2025-12-20)." in reversed_answer
     unreadable = str((await boss.send("/stats 2025-12-10 soon"))[-1])
-    assert "The end date: Write the date as 2026-01-05" in unreadable
+    assert "The last day: Write the date as 2026-01-05" in unreadable
 
 
 def test_a_range_covers_whole_local_days_and_stops_at_now() -> None:

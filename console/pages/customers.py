@@ -114,8 +114,9 @@ async def _listing(request: web.Request, expression: str) -> dict[str, Any]:
     finder = _search(request)
     try:
         segment = finder.segment(expression)
-    except SegmentError as problem:
-        return {"segment_error": problem}
+    except SegmentError as problem:  # the parser's words in the reader's language
+        said = problem.said.text(translator(request_language(request)))
+        return {"segment_error": problem, "segment_problem": said}
     result = await finder.listing(segment, before)
     more = None
     if result.page.next_before is not None:

@@ -24,6 +24,7 @@ from flows.formatting import money, number, percent
 from flows.i18n import N_, translator
 from flows.stats_cache import CHART_KINDS, StatsCache
 from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, sections
+from flows.team_text import said
 
 routes = web.RouteTableDef()
 AREA = Area("/numbers", N_("Numbers"), "manager", 40)
@@ -229,7 +230,8 @@ async def teach(request: web.Request) -> web.StreamResponse:
     answer = str(form.get("answer", ""))
     entry = str(form.get("entry", ""))
     if action == "means" and not entry:
-        return await _questions(request, problem=CHOOSE_ENTRY, field="entry", question=question)
+        problem = translator(person.language).gettext(CHOOSE_ENTRY)
+        return await _questions(request, problem=problem, field="entry", question=question)
     if action == "means":
         lesson = await teaching.means(question, entry, person.tg_id)
     elif action == "not_ours":
@@ -239,7 +241,8 @@ async def teach(request: web.Request) -> web.StreamResponse:
     else:
         raise web.HTTPBadRequest()
     if lesson.status == "invalid":  # shown next to the answer, which is kept
-        return await _questions(request, problem=lesson.problem, question=question, answer=answer)
+        problem = said(lesson.problem).text(translator(person.language))
+        return await _questions(request, problem=problem, question=question, answer=answer)
     outcome = (
         {"means": "taught", "not_ours": "declined"}.get(action, "added")
         if lesson.status == "done"
