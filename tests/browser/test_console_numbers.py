@@ -120,3 +120,18 @@ async def test_answering_with_no_entry_chosen_asks_for_one_next_to_the_list(harn
             text = await response.text()
             assert response.status == 400
             assert 'role="alert">Choose the entry that answers these questions.</p>' in text
+
+
+async def test_the_numbers_page_speaks_russian_and_works_without_script(harness: Harness) -> None:
+    await build_fixture(harness)
+    base = await console_url(harness)
+    client = await http_login(harness)
+    async with client:
+        form = {"language": "ru", "next": "/numbers", "csrf_token": await csrf_token(client, base)}
+        async with client.post(f"{base}/language", data=form) as switched:
+            assert switched.status == 200
+        async with client.get(f"{base}/numbers?from=10.12.2025&to=20.12.2025&wait=1") as response:
+            text = await response.text()
+    assert response.status == 200 and "Цифры" in text and "Первый день" in text
+    assert "выбранные дни" in text and "Средний чек" in text  # the figures inline, in Russian
+    assert "390,00" in text  # Russian number format
