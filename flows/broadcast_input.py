@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from flows.markup import Html, html
-from flows.parsing import shorten
+from flows.parsing import parse_whole, shorten
 
 MAX_BUTTONS = 8
+MAX_COUPON_LIMIT = 1_000_000
 MAX_LABEL = 40
 ACTIONS = {
     "interested": "interested",
@@ -96,12 +97,31 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
     return buttons
 
 
+def parse_limit(text: str | None) -> int:
+    """How many coupons a broadcast may give at most: a whole number from 1; `ParseError` otherwise."""
+    return parse_whole(text, minimum=1, maximum=MAX_COUPON_LIMIT, what="number of coupons")
+
+
+def parse_photo(text: str) -> str | None:
+    """A photo for a broadcast given as a link (the console's form): https only; None when empty.
+
+    Never a path: the sender would read a local file with that name and send it to every recipient."""
+    link = text.strip()
+    if not link:
+        return None
+    if not re.match(r"^https://[^\s/]+\.[^\s]+$", link) or len(link) > 1024:
+        raise InputError(
+            Html("A photo is a link starting with https:// (for example, to the picture on your site).")
+        )
+    return link
+
+
 _FORMATS = (
     (re.compile(r"^(\d{1,2}):(\d{2})$"), "time"),
     (re.compile(r"^(?:tomorrow|завтра)\s+(\d{1,2}):(\d{2})$"), "tomorrow"),
     (re.compile(r"^(\d{1,2})\.(\d{1,2})\s+(\d{1,2}):(\d{2})$"), "dm"),
     (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})\s+(\d{1,2}):(\d{2})$"), "dmy"),
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})$"), "iso"),
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ t](\d{1,2}):(\d{2})$"), "iso"),  # lowered: "T" is "t"
 )
 WHEN_HELP = html(
     "Send a date and time like <code>25.12 18:00</code>, <code>2026-12-25 18:00</code>, <code>tomorrow 10:00</code> or just <code>18:00</code>"

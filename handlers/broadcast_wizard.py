@@ -17,14 +17,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.messenger import AiogramMessenger
 from bot.settings import Settings
-from flows.broadcast_input import BUTTON_HELP, WHEN_HELP, InputError, parse_buttons, parse_when
+from flows.broadcast_input import BUTTON_HELP, MAX_COUPON_LIMIT, WHEN_HELP, InputError, parse_limit, parse_when
 from flows.broadcasts import Broadcasts
 from flows.content import Content
 from flows.formatting import count as counted
 from flows.markup import Html, html
 from flows.messenger import Delivery
-from flows.outbox import SendPolicy, quiet_until
-from flows.parsing import ParseError, parse_whole
+from flows.parsing import ParseError
 from flows.redaction import redact
 from flows.segments import USAGE, SegmentError
 from flows.staff import Staff
@@ -34,7 +33,6 @@ from handlers.routing import RouterSpec
 from storage.broadcasts import Broadcast
 
 router = RouterSpec("broadcast_wizard", message_filters=(F.chat.type == "private",))
-MAX_COUPON_LIMIT = 1_000_000
 TEXT_STEPS = ("segment", "message", "buttons", "limit", "when")
 BUTTON_STEPS = ("coupon", "preview", "confirm")  # typing here gets a hint instead of going to the FAQ
 
@@ -100,14 +98,9 @@ async def ask_buttons(message: Message, draft: Broadcast) -> None:
 
 async def ask_coupon(message: Message, draft: Broadcast, content: Content, broadcasts: Broadcasts) -> None:
     options = []
-    default = content.business.default_language
-    for campaign in content.loyalty.coupons:
-        title = campaign.title.get(default) or campaign.key
-        left = ""
-        if campaign.stock is not None:
-            issued = await broadcasts.coupons.repo.issued(campaign.key)
-            left = f" · {max(campaign.stock - issued, 0)} left"
-        options.append((f"🎟 {title}{left}"[:60], "cp", campaign.key))
+    for choice in await broadcasts.coupon_choices():
+        left = "" if choice.left is None else f" · {choice.left} left"
+        options.append((f"🎟 {choice.title}{left}"[:60], "cp", choice.key))
     await message.answer(
         "Attach a coupon? Everyone who presses the coupon button gets a code of their own.",
         reply_markup=_markup(draft.id, *options, ("No coupon", "cp", "")),
@@ -165,17 +158,12 @@ async def ask_confirm(
     zone = settings.zone
     when = "now" if send_at is None else f"on {send_at.astimezone(zone):%d.%m.%Y at %H:%M} ({settings.timezone})"
     lines = [html("Send to <b>{:,}</b> customers {}?", summary.audience, when)]
-    window = settings.quiet_window
-    if window is not None:
-        policy = SendPolicy(quiet_start=window[0], quiet_end=window[1], zone=zone)
-        later = quiet_until(send_at or broadcasts.clock.now(), policy)
-        if later is not None:
-            lines.append(
-                html("🌙 That is within quiet hours: messages start at {:%H:%M}.", later.astimezone(zone))
-            )
-    lines.append(
-        html("Sending takes about {:.0f} min at the send rate.", max(summary.audience / broadcasts.rate / 60, 1))
-    )
+    plan = broadcasts.plan(summary.audience, send_at)
+    if plan.quiet_until is not None:
+        lines.append(
+            html("🌙 That is within quiet hours: messages start at {:%H:%M}.", plan.quiet_until.astimezone(zone))
+        )
+    lines.append(html("Sending takes about {:.0f} min at the send rate.", plan.minutes))
     await message.answer(Html("\n").join(lines), reply_markup=_markup(draft.id, ("✅ Confirm", "ok", "")))
 
 
@@ -240,11 +228,7 @@ async def message_sent(message: Message, draft: Broadcast, broadcasts: Broadcast
 
 async def buttons_typed(message: Message, draft: Broadcast, broadcasts: Broadcasts, content: Content) -> None:
     try:
-        buttons = parse_buttons(message.text or "")
-        if any(b.action == "coupon" for b in buttons) and not content.loyalty.coupons:
-            raise InputError(
-                Html("There are no coupon campaigns in the content file (loyalty.coupons) to attach.")
-            )
+        buttons = broadcasts.check_buttons(message.text or "")
     except InputError as exc:
         await message.answer(exc.markup, reply_markup=_markup(draft.id, ("No buttons", "nob", "")))
         return
@@ -265,7 +249,7 @@ async def after_buttons(
 
 async def limit_typed(message: Message, draft: Broadcast, broadcasts: Broadcasts) -> None:
     try:
-        limit = parse_whole(message.text, minimum=1, maximum=MAX_COUPON_LIMIT, what="number of coupons")
+        limit = parse_limit(message.text)
     except ParseError as exc:
         await message.answer(
             html("{} Send a whole number from 1 to {:,}, or press No limit.", str(exc), MAX_COUPON_LIMIT),
