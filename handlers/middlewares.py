@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, Chat, TelegramObject, Update, User
 
 from flows.content import Content
 from flows.customers import Customers
+from flows.i18n import translator
 from storage.db import AlreadyHandled
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class CustomerMiddleware(BaseMiddleware):
             log.info("update %s was handled before; skipping the replay", update_id)
             return None
         data["t"] = self._content.texts_for(language)
+        data["tr"] = translator(language)  # the team's texts (flows/i18n.py), in this person's language
         with self._customers.handling(update_id) as current:
             try:
                 return await handler(event, data)
