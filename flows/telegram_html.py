@@ -96,7 +96,7 @@ def check_markup(text: str, *, limit: int = TEXT_LIMIT, required: bool = True) -
         elif char == "<" and (opened := _OPEN.match(text, i)):
             stack.append(_open(opened.group(1), opened.group(2), stack, out))
             i = opened.end()
-        elif char == "<" and re.match(r"</?[a-zA-Z]", text[i : i + 2]):
+        elif char == "<" and re.match(r"</?[a-zA-Z]", text[i : i + 3]):
             raise MarkupError("unclosed", tag=text[i : i + 20].split()[0])
         else:
             j = i + 1
