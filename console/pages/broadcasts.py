@@ -302,7 +302,8 @@ async def broadcast_page(request: web.Request) -> web.StreamResponse:
     notice = None  # after a control without htmx: which one, and whether it acted (never free text)
     if request.query.get("action") in CONTROLS:
         done, refused = CONTROLS[request.query["action"]]
-        notice = _tr(request).gettext(done if request.query.get("acted") == "1" else refused)
+        said = done if request.query.get("acted") == "1" else refused
+        notice = _tr(request).gettext(said)
     context = await _progress_context(request, broadcast, notice)
     return render(
         request,
@@ -337,7 +338,8 @@ async def control(request: web.Request) -> web.StreamResponse:
     else:
         acted = await broadcasts.cancel(broadcast.id, who) is not None
     done, refused = CONTROLS[action]
-    notice = _tr(request).gettext(done if acted else refused)
+    said = done if acted else refused
+    notice = _tr(request).gettext(said)
     fresh = await broadcasts.get(broadcast.id)
     assert fresh is not None
     if request.headers.get("HX-Request"):
