@@ -21,6 +21,7 @@ from markupsafe import Markup
 from console.app import CONSOLE
 from console.auth import requires
 from console.render import Area, render, request_language
+from console.session import signed_in
 from flows.broadcast_form import BroadcastForm, BroadcastRequest, Invalid, Preview, Problem
 from flows.broadcasts import Broadcasts
 from flows.formatting import datetime as datetime_text
@@ -209,8 +210,8 @@ async def submit(request: web.Request) -> web.StreamResponse:
         return await _form(request, values, [])
     try:
         if "confirm" in posted:
-            broadcast, _ = await form.submit(request["person"].tg_id, values)
-            raise web.HTTPSeeOther(_url(request, f"/broadcasts/{broadcast.id}?action={action}&acted={int(acted)}"))
+            broadcast, _ = await form.submit(signed_in(request).tg_id, values)
+            raise web.HTTPSeeOther(_url(request, f"/broadcasts/{broadcast.id}"))
         ready = await form.check(values)
     except Invalid as invalid:
         return await _form(request, values, invalid.problems, status=422)
@@ -330,7 +331,7 @@ async def control(request: web.Request) -> web.StreamResponse:
     """Pause, resume or cancel; the flow re-checks the state as it acts (a cancelled broadcast stays so)."""
     broadcasts, _ = _flows(request)
     broadcast = await _broadcast(request)
-    action, who = request.match_info["action"], request["person"].tg_id
+    action, who = request.match_info["action"], signed_in(request).tg_id
     if action == "pause":
         acted = await broadcasts.pause(broadcast.id, who)
     elif action == "resume":
