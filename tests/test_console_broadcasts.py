@@ -11,23 +11,20 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from tests import console_helpers
 from tests.broadcast_helpers import buy, customer
 from tests.conftest import Harness
-from tests.console_helpers import (  # noqa: F401 - fixtures
-    browser,
-    console,
-    console_url,
-    csrf_token,
-    emu,
-    harness,
-    http_login,
-    log_in_by_link,
-    page,
-    screenshot_path,
-)
+from tests.console_helpers import console_url, csrf_token, http_login, log_in_by_link, screenshot_path
 from tests.loyalty_helpers import CASHIER_ID, deliver, hire
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+# The browser and the bot on the module's event loop (tests/console_helpers.py), as this module's fixtures.
+browser, emu, harness, page = (
+    console_helpers.browser,
+    console_helpers.emu,
+    console_helpers.harness,
+    console_helpers.page,
+)
 SALE = "Spring sale"
 
 
@@ -159,4 +156,3 @@ async def test_cashiers_cannot_open_broadcasts(harness: Harness) -> None:
     finally:
         await client.close()
     assert not await harness.services["broadcasts"].repo.recent(5)
-

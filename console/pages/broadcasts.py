@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from markupsafe import Markup
-
 from console.app import CONSOLE
 from console.auth import requires
 from console.render import Area, render, request_language
 from console.session import signed_in
+from markupsafe import Markup
+
 from flows.broadcast_form import BroadcastForm, BroadcastRequest, Invalid, Preview, Problem
 from flows.broadcasts import Broadcasts
 from flows.formatting import datetime as datetime_text
@@ -44,7 +44,10 @@ STATES = {
 }
 CONTROLS = {
     # action → (what happened, what to say when the state did not allow it)
-    "pause": (N_("Paused: nothing more goes out until you resume."), N_("Only a broadcast that is going out can be paused.")),
+    "pause": (
+        N_("Paused: nothing more goes out until you resume."),
+        N_("Only a broadcast that is going out can be paused."),
+    ),
     "resume": (N_("Resumed."), N_("Only a paused broadcast can be resumed; a cancelled or finished one cannot.")),
     "cancel": (N_("Cancelled: what had not gone out will not go out."), N_("This broadcast has already ended.")),
 }
@@ -106,9 +109,7 @@ async def list_page(request: web.Request) -> web.StreamResponse:
     broadcasts, _ = _flows(request)
     language = request_language(request)
     rows = [_row(broadcasts, b, r, language) for b, r in await broadcasts.results(LISTED)]
-    return render(
-        request, "broadcasts/list.html", rows=rows, days=broadcasts.attribution_days, states=STATES
-    )
+    return render(request, "broadcasts/list.html", rows=rows, days=broadcasts.attribution_days, states=STATES)
 
 
 def _row(broadcasts: Broadcasts, broadcast: Broadcast, results: Any, language: str) -> dict[str, Any]:
@@ -250,7 +251,9 @@ async def _broadcast(request: web.Request) -> Broadcast:
     return found
 
 
-async def _progress_context(request: web.Request, broadcast: Broadcast, notice: str | None = None) -> dict[str, Any]:
+async def _progress_context(
+    request: web.Request, broadcast: Broadcast, notice: str | None = None
+) -> dict[str, Any]:
     broadcasts, _ = _flows(request)
     language = request_language(request)
     progress = await broadcasts.progress(broadcast)
@@ -277,8 +280,11 @@ async def _progress_context(request: web.Request, broadcast: Broadcast, notice: 
         "done_share": round(100 * (counts.total - counts.remaining) / counts.total) if counts.total else 0,
         "left": duration(progress.seconds_left, language) if progress.seconds_left else None,
         "held": [
-            {"count": n(group.count), "quiet": group.reason == "quiet hours",
-             "until": datetime_text(group.until, language, broadcasts.zone)}
+            {
+                "count": n(group.count),
+                "quiet": group.reason == "quiet hours",
+                "until": datetime_text(group.until, language, broadcasts.zone),
+            }
             for group in progress.held
         ],
         "results": {
