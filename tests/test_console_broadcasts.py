@@ -114,7 +114,7 @@ async def test_pause_and_cancel_on_the_live_page(page: Any, harness: Harness) ->
     await deliver(harness)
     assert sum(got(harness, tg) for tg in (1001, 1002, 1003, 1004)) == 0
     await page.goto(f"{await console_url(harness)}/broadcasts")
-    await expect(page.locator("table.broadcasts tbody tr")).to_have_count(1)
+    await expect(page.locator(".broadcast-list li")).to_have_count(1)
     await page.screenshot(path=screenshot_path("broadcasts"), full_page=True)
 
 

@@ -27,6 +27,8 @@ from flows.broadcasts import Broadcasts
 from flows.formatting import datetime as datetime_text
 from flows.formatting import duration, money, number
 from flows.i18n import N_, Translator, translator
+from flows.markup import visible_text
+from flows.parsing import shorten
 from flows.telegram_html import sanitize
 from storage.broadcasts import Broadcast
 
@@ -121,7 +123,7 @@ def _row(broadcasts: Broadcasts, broadcast: Broadcast, results: Any, language: s
         "state": _state(broadcast),
         "when": datetime_text(when, language, broadcasts.zone),
         "segment": broadcast.segment or "everyone",
-        "text": sanitize((broadcast.message or {}).get("text") or ""),
+        "text": shorten(visible_text((broadcast.message or {}).get("text") or ""), 120),
         "delivered": number(counts.delivered, language),
         "blocked": number(counts.blocked, language),
         "clicks": number(results.clicks, language),
