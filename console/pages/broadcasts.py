@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
+from markupsafe import Markup
+
 from console.app import CONSOLE
 from console.auth import requires
 from console.render import Area, render, request_language
 from console.session import signed_in
-from markupsafe import Markup
-
 from flows.broadcast_form import BroadcastForm, BroadcastRequest, Invalid, Preview, Problem
 from flows.broadcasts import Broadcasts
 from flows.formatting import datetime as datetime_text
