@@ -17,7 +17,7 @@ import html as _stdlib_html
 import re
 from dataclasses import dataclass
 
-from flows.markup import Html, trusted
+from flows.markup import Html, html, trusted
 
 TEXT_LIMIT = 4096  # a message's visible characters (UTF-16 code units, as Telegram counts)
 CAPTION_LIMIT = 1024  # a photo's or video's caption
@@ -157,14 +157,14 @@ def _open(typed: str, attributes: str, stack: list[_Open], out: list[str]) -> _O
         href = attrs.get("href", "").strip()
         if not href.lower().startswith(LINK_SCHEMES):
             raise MarkupError("bad_link", href=href[:80])
-        out.append(f'<a href="{_stdlib_html.escape(href, quote=True)}">')
+        out.append(html('<a href="{}">', href))
     elif name == "code" and attrs.get("class", "").startswith("language-"):
         language = re.sub(r"[^a-zA-Z0-9_+-]", "", attrs["class"].removeprefix("language-"))[:32]
-        out.append(f'<code class="language-{language}">')
+        out.append(html('<code class="language-{}">', language))
     elif name == "blockquote" and "expandable" in attrs:
         out.append("<blockquote expandable>")
     else:
-        out.append(f"<{name}>")
+        out.append(html("<{}>", name))  # a name from TAGS
     return _Open(name, typed)
 
 
@@ -180,4 +180,4 @@ def _close(typed: str, stack: list[_Open], out: list[str]) -> None:
     if name != stack[-1].name:
         raise MarkupError("mismatched", tag=f"</{typed}>", expected=f"</{stack[-1].typed}>")
     stack.pop()
-    out.append(f"</{name}>")
+    out.append(html("</{}>", name))

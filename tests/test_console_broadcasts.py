@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from console.pages import broadcasts as broadcasts_page
 from tests import console_helpers
 from tests.broadcast_helpers import buy, customer
 from tests.conftest import Harness
@@ -51,11 +52,10 @@ async def yoga_people(harness: Harness, others: int = 1) -> None:
         await customer(harness, 1002 + n, f"Ivan{n}")
 
 
-async def test_owner_builds_a_broadcast_and_only_the_segment_gets_it(page: Any, harness: Harness) -> None:
+async def test_form_counts_the_audience_as_typed_and_previews_the_message(page: Any, harness: Harness) -> None:
     await yoga_people(harness)
     await log_in_by_link(page, harness)
-    base = await console_url(harness)
-    await page.goto(f"{base}/broadcasts/new")
+    await page.goto(f"{await console_url(harness)}/broadcasts/new")
     await page.fill("#segment", "bought:yoga")
     await expect(page.locator("#audience")).to_contain_text("1 customer")  # counted live as typed
     await expect(page.locator("#audience")).to_contain_text("Anna")  # the sample
@@ -64,6 +64,17 @@ async def test_owner_builds_a_broadcast_and_only_the_segment_gets_it(page: Any, 
     await expect(page.locator("#preview .tg-text b")).to_have_text(SALE)  # rendered as Telegram shows it
     await expect(page.locator("#preview .tg-button")).to_have_text("Book a class ↗")
     await page.screenshot(path=screenshot_path("broadcast-form"), full_page=True)
+
+
+async def test_owner_sends_a_broadcast_and_only_the_segment_gets_it(
+    page: Any, harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(broadcasts_page, "POLL_SECONDS", 0.3)  # the live page polls; no need to wait 2 s here
+    await yoga_people(harness)
+    await log_in_by_link(page, harness)
+    await page.goto(f"{await console_url(harness)}/broadcasts/new?segment=bought:yoga")
+    await page.fill("#text", f"<b>{SALE}</b>: 20% off & a <i>free</i> mat")
+    await page.fill("#buttons", "Book a class | https://example.com/book")
     await page.get_by_role("button", name="Check and continue").click()
     await expect(page.locator("main")).to_contain_text("Goes to 1 customer now.")
     await page.get_by_role("button", name="Send now").click()
@@ -72,9 +83,9 @@ async def test_owner_builds_a_broadcast_and_only_the_segment_gets_it(page: Any, 
     assert got(harness, 1001) == 1 and got(harness, 1002) == 0
     [sale] = [m for m in harness.emu.messages(1001) if SALE in str(m)]
     assert sale.entities[0]["type"] == "bold" and [b for row in sale.buttons for b, _ in row] == ["Book a class"]
-    await page.reload()
-    await expect(page.locator('[data-figure="delivered"]')).to_have_text("1")
+    await expect(page.locator('[data-figure="delivered"]')).to_have_text("1")  # the page polled, no reload
     await expect(page.locator(".state")).to_have_text("done")
+    assert await page.locator("#progress").get_attribute("hx-trigger") is None  # ended: no more polling
     await page.screenshot(path=screenshot_path("broadcast-progress"), full_page=True)
 
 

@@ -35,7 +35,7 @@ from storage.broadcasts import Broadcast
 routes = web.RouteTableDef()
 AREA = Area("/broadcasts", N_("Broadcasts"), "manager", 30)
 LISTED = 30
-POLL_SECONDS = 2
+POLL_SECONDS = 2.0  # how often the live page asks for fresh figures while the broadcast is live
 STATES = {
     "scheduled": N_("scheduled"),
     "queuing": N_("queuing"),
@@ -302,7 +302,8 @@ async def _progress_context(
     }
 
 
-@routes.get(r"/broadcasts/{id:\d+}")
+# `[^/]+` rather than digits: any id reaches the role check first; `_broadcast` answers 404 to a non-number.
+@routes.get(r"/broadcasts/{id:[^/]+}")
 @requires("manager")
 async def broadcast_page(request: web.Request) -> web.StreamResponse:
     """One broadcast: its message, live progress (polled while it is live), controls and results."""
@@ -325,7 +326,7 @@ async def broadcast_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-@routes.get(r"/broadcasts/{id:\d+}/progress")
+@routes.get(r"/broadcasts/{id:[^/]+}/progress")
 @requires("manager")
 async def progress_fragment(request: web.Request) -> web.StreamResponse:
     """The live part of the page, polled by htmx every few seconds while the broadcast is live."""
@@ -333,7 +334,7 @@ async def progress_fragment(request: web.Request) -> web.StreamResponse:
     return render(request, "broadcasts/_progress.html", **await _progress_context(request, broadcast))
 
 
-@routes.post(r"/broadcasts/{id:\d+}/{action:pause|resume|cancel}")
+@routes.post(r"/broadcasts/{id:[^/]+}/{action:pause|resume|cancel}")
 @requires("manager")
 async def control(request: web.Request) -> web.StreamResponse:
     """Pause, resume or cancel; the flow re-checks the state as it acts (a cancelled broadcast stays so)."""
