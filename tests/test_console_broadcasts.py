@@ -18,6 +18,8 @@ from tests.conftest import Harness
 from tests.console_helpers import console_url, csrf_token, http_login, log_in_by_link, screenshot_path
 from tests.loyalty_helpers import CASHIER_ID, deliver, hire
 
+MANAGER_ID = 502
+
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 # The browser and the bot on the module's event loop (tests/console_helpers.py), as this module's fixtures.
 browser, emu, harness, page = (
@@ -152,18 +154,19 @@ async def test_a_cancelled_broadcast_cannot_be_resumed_and_a_form_sent_twice_is_
         await client.close()
 
 
-async def test_cashiers_cannot_open_broadcasts(harness: Harness) -> None:
-    await hire(harness)
+async def test_managers_may_send_and_cashiers_may_not(harness: Harness) -> None:
+    await yoga_people(harness)
+    await hire(harness, MANAGER_ID, "manager", "Max")
+    await hire(harness, CASHIER_ID, "cashier")
     base = await console_url(harness)
-    client = await http_login(harness, CASHIER_ID)
-    try:
-        for path in ("/broadcasts", "/broadcasts/new", "/broadcasts/audience?segment=everyone"):
-            async with client.get(f"{base}{path}", allow_redirects=False) as response:
-                assert response.status == 403, path
-        csrf = await csrf_token(client, base)
-        data = {"csrf_token": csrf, "key": "y" * 32, "segment": "everyone", "text": SALE, "confirm": "1"}
-        async with client.post(f"{base}/broadcasts/new", data=data, allow_redirects=False) as response:
-            assert response.status == 403
-    finally:
-        await client.close()
-    assert not await harness.services["broadcasts"].repo.recent(5)
+    for tg_id, allowed in ((MANAGER_ID, True), (CASHIER_ID, False)):
+        client = await http_login(harness, tg_id)
+        async with client:
+            for path in ("/broadcasts", "/broadcasts/new", "/broadcasts/audience?segment=everyone"):
+                async with client.get(f"{base}{path}", allow_redirects=False) as response:
+                    assert response.status == (200 if allowed else 403), (tg_id, path)
+            csrf = await csrf_token(client, base)
+            data = {"csrf_token": csrf, "key": f"{tg_id}" * 8, "segment": "everyone", "text": SALE, "confirm": "1"}
+            async with client.post(f"{base}/broadcasts/new", data=data, allow_redirects=False) as response:
+                assert response.status == (303 if allowed else 403), tg_id
+    assert [b.created_by for b in await harness.services["broadcasts"].repo.recent(5)] == [MANAGER_ID]

@@ -30,7 +30,7 @@ from flows.i18n import N_, Translator, translator
 from flows.markup import visible_text
 from flows.parsing import shorten
 from flows.telegram_html import sanitize
-from storage.broadcasts import Broadcast
+from storage.broadcasts import Broadcast, Results
 
 routes = web.RouteTableDef()
 AREA = Area("/broadcasts", N_("Broadcasts"), "manager", 30)
@@ -114,7 +114,7 @@ async def list_page(request: web.Request) -> web.StreamResponse:
     return render(request, "broadcasts/list.html", rows=rows, days=broadcasts.attribution_days, states=STATES)
 
 
-def _row(broadcasts: Broadcasts, broadcast: Broadcast, results: Any, language: str) -> dict[str, Any]:
+def _row(broadcasts: Broadcasts, broadcast: Broadcast, results: Results, language: str) -> dict[str, Any]:
     when = broadcast.started_at or broadcast.send_at or broadcast.confirmed_at or broadcast.created_at
     counts = results.counts
     currency = broadcasts.content.loyalty.currency
