@@ -170,3 +170,20 @@ async def test_managers_may_send_and_cashiers_may_not(harness: Harness) -> None:
             async with client.post(f"{base}/broadcasts/new", data=data, allow_redirects=False) as response:
                 assert response.status == (303 if allowed else 403), tg_id
     assert [b.created_by for b in await harness.services["broadcasts"].repo.recent(5)] == [MANAGER_ID]
+
+
+async def test_the_form_and_its_problems_speak_the_persons_language(harness: Harness) -> None:
+    await yoga_people(harness)
+    base = await console_url(harness)
+    client = await http_login(harness)
+    async with client:
+        csrf = await csrf_token(client, base)
+        async with client.post(f"{base}/language", data={"csrf_token": csrf, "language": "uk", "next": "/"}):
+            pass
+        async with client.get(f"{base}/broadcasts/new?segment=bought:yoga") as response:
+            text = await response.text()
+        assert "Нова розсилка" in text and "1 клієнт" in text
+        data = {"csrf_token": csrf, "key": "u" * 32, "segment": "bought:yoga", "text": "<b>open"}
+        async with client.post(f"{base}/broadcasts/new", data=data) as response:
+            assert response.status == 422
+            assert "не закрито" in await response.text()
