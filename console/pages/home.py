@@ -7,9 +7,10 @@ from aiohttp import web
 from console.app import CONSOLE
 from console.auth import requires, signed_in
 from console.render import Area, render
-from console.translation import N_
 from flows.console_access import allows
+from flows.console_home import glance
 from flows.formatting import money, number
+from flows.i18n import N_
 
 routes = web.RouteTableDef()
 AREA = Area("/", N_("Home"), "cashier", 0)
@@ -29,14 +30,14 @@ async def home(request: web.Request) -> web.StreamResponse:
     figures: list[tuple[str, str]] = []
     if allows(person.role, "manager"):
         analytics = services["analytics"]
-        stats = await analytics.stats(analytics.period("30d"), charts=False)
+        seen = await glance(analytics, analytics.period("30d"))
         language = person.language
         figures = [
-            (N_("Customers"), number(stats.customers_total, language)),
-            (N_("New customers"), number(stats.customers_new, language)),
-            (N_("Purchases"), number(stats.purchases, language)),
-            (N_("Revenue"), money(stats.revenue, stats.currency, language)),
-            (N_("Unanswered questions"), number(stats.unanswered, language)),
+            (N_("Customers"), number(seen.customers_total, language)),
+            (N_("New customers"), number(seen.customers_new, language)),
+            (N_("Purchases"), number(seen.purchases, language)),
+            (N_("Revenue"), money(seen.revenue, seen.currency, language)),
+            (N_("Unanswered questions"), number(seen.unanswered, language)),
         ]
     return render(
         request,
