@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bot.sandbox.emulator_html import parse_html
+from flows import telegram_html
 from flows.broadcast_form import BroadcastForm, BroadcastRequest, Invalid, Preview
-from flows.telegram_html import MarkupError, check_markup, sanitize
+from flows.telegram_html import MarkupError, check_markup, render, sanitize
 from tests.broadcast_helpers import buy, customer
 from tests.conftest import OWNER_ID, Harness
 from tests.loyalty_helpers import deliver
@@ -64,7 +65,8 @@ def test_checked_markup_is_what_telegram_parses_with_the_same_visible_text(typed
     [
         ("<script>alert(1)</script>", "unknown_tag"),
         ("<b>open", "unclosed"),
-        ("<b>x</i>", "mismatched"),
+        ("<b>x</i>", "unexpected_end"),
+        ("<b><i>x</b></i>", "mismatched"),
         ("x</b>", "unexpected_end"),
         ('<a href="javascript:alert(1)">x</a>', "bad_link"),
         ("<code><b>x</b></code>", "inside_code"),
@@ -89,7 +91,7 @@ def test_limits_count_visible_characters_as_telegram_does() -> None:
 
 def test_stored_markup_is_rebuilt_or_escaped_before_a_web_page_shows_it() -> None:
     assert sanitize('<b onclick="x()">hi</b>') == "<b>hi</b>"
-    assert sanitize("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+    assert sanitize("<img src=x onerror=alert(1)>hi") == "hi"
 
 
 # ---- the form's fields --------------------------------------------------------------------------------
@@ -198,3 +200,18 @@ async def test_scheduled_in_local_time_goes_out_then(harness: Harness) -> None:
 async def test_nobody_in_the_segment_is_refused(harness: Harness) -> None:
     await customer(harness, 1001)
     assert "segment" in await problems(harness, SALE)
+
+
+def test_the_web_preview_keeps_formatting_and_escapes_everything_else() -> None:
+    shown = render("<b>Prices</b> & <i>more</i>\n<a href='https://x.example/?a=1&b=2'>map</a>")
+    assert shown.problems == []
+    assert shown.html == (
+        '<b>Prices</b> &amp; <i>more</i>\n<a href="https://x.example/?a=1&amp;b=2" rel="noopener noreferrer"'
+        ' target="_blank">map</a>'
+    )
+    hostile = render('<script>alert("x")</script><img src=x onerror=alert(1)><a href="javascript:alert(1)">x</a>')
+    assert "<script" not in hostile.html and "<img" not in hostile.html and "javascript" not in hostile.html
+    assert hostile.problems[0].startswith("<script> is not a tag Telegram shows")
+    assert render("<b>open").problems == ["<b> is not closed"] and render("<b>open").html == "<b>open</b>"
+    assert telegram_html.problems("x</i>") == ["</i> closes a tag that is not open"]
+    assert render("<tg-spoiler>secret</tg-spoiler>").html == '<span class="tg-spoiler">secret</span>'

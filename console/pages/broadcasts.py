@@ -89,7 +89,7 @@ def _preview(preview: Preview | None) -> dict[str, Any] | None:
     if preview is None:
         return None
     return {
-        "markup": Markup(preview.markup),  # rebuilt by flows/telegram_html.py: only its tags, all else escaped
+        "markup": Markup(sanitize(preview.markup)),  # as a chat shows it: only its tags, all else escaped
         "photo": preview.photo,
         "buttons": preview.buttons,
         "length": preview.length,
