@@ -35,6 +35,10 @@ class InputError(ValueError):
         self.markup = markup
 
 
+class NoCampaigns(InputError):
+    """A coupon button, but the content has no coupon campaign to give."""
+
+
 @dataclass(frozen=True)
 class ButtonSpec:
     """A button as the owner wrote it: a link, or an action the bot performs when pressed."""
@@ -97,9 +101,10 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
     return buttons
 
 
-def parse_limit(text: str | None) -> int:
-    """How many coupons a broadcast may give at most: a whole number from 1; `ParseError` otherwise."""
-    return parse_whole(text, minimum=1, maximum=MAX_COUPON_LIMIT, what="number of coupons")
+def parse_limit(text: str | None, what: str = "number of coupons") -> int:
+    """How many coupons a broadcast may give at most: a whole number from 1; `ParseError` otherwise (naming
+    `what`, in the reader's language)."""
+    return parse_whole(text, minimum=1, maximum=MAX_COUPON_LIMIT, what=what)
 
 
 def parse_photo(text: str) -> str | None:

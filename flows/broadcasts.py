@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
-from flows.broadcast_input import ButtonSpec, InputError, parse_buttons
+from flows.broadcast_input import ButtonSpec, NoCampaigns, parse_buttons
 from flows.clock import Clock
 from flows.content import Content
 from flows.coupons import Coupons, Issued, IssueOutcome
@@ -167,10 +167,11 @@ class Broadcasts:
         await self.repo.update_draft(draft.id, draft.created_by, message=message, step="buttons")
 
     def check_buttons(self, text: str) -> list[ButtonSpec]:
-        """The owner's button lines; `InputError` when a line is wrong or a coupon button has no campaign."""
+        """The owner's button lines; `InputError` when a line is wrong, `NoCampaigns` (one of them) when a
+        coupon button has no campaign to give."""
         buttons = parse_buttons(text)
         if any(b.action == "coupon" for b in buttons) and not self.content.loyalty.coupons:
-            raise InputError(
+            raise NoCampaigns(
                 Html("There are no coupon campaigns in the content file (loyalty.coupons) to attach.")
             )
         return buttons
