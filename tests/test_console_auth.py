@@ -199,6 +199,21 @@ async def test_a_failure_is_a_short_page_not_a_traceback(harness: Harness) -> No
     base = await console_url(harness)
     async with await http_login(harness) as client:
         harness.services["analytics"].repo = None  # the home page's figures now fail
-        async with client.get(f"{base}/") as response:
+        async with client.get(f"{base}/home/figures") as response:
             text = await response.text()
     assert response.status == 500 and "went wrong on our side" in text and "Traceback" not in text
+
+
+async def test_home_figures_follow_stats_and_work_without_script(harness: Harness) -> None:
+    await harness.chat(1001).send("/start")
+    harness.clock.advance(timedelta(minutes=1))
+    base = await console_url(harness)
+    async with await http_login(harness) as client:
+        async with client.get(f"{base}/") as home:
+            assert 'hx-get="/home/figures"' in await home.text()
+        async with client.get(f"{base}/home/figures") as page:  # the <noscript> link: a whole page
+            text = await page.text()
+        async with client.get(f"{base}/home/figures", headers={"HX-Request": "true"}) as fragment:
+            part = await fragment.text()
+    assert "<html" in text and "<html" not in part
+    assert re.search(r"<dt>Customers</dt><dd>1</dd>", part), part
