@@ -78,6 +78,7 @@ async def test_problems_show_next_to_their_fields(page: Any, harness: Harness) -
     await page.get_by_role("button", name="Check and continue").click()
     await expect(page.locator("#segment-problem")).to_contain_text("cannot be read")
     await expect(page.locator("#text-problem")).to_contain_text("<blink>")
+    await expect(page.locator("#text")).to_have_attribute("aria-invalid", "true")  # for screen readers too
     await expect(page.locator("#send_at-problem")).to_contain_text("already passed")
     assert not await harness.services["broadcasts"].repo.recent(5)
 
