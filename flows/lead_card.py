@@ -26,6 +26,7 @@ CAUSES = {
     "faq_miss": "asked a question the FAQ could not answer",
     "low_score": "gave a low satisfaction score",
     "keyword": "wrote that they want to buy",
+    "console": "was handed to the managers from the console",
 }
 KIND_ICONS = {"photo": "🖼 photo", "document": "📎 document", "voice": "🎤 voice message", "video": "🎬 video"}
 

@@ -100,6 +100,14 @@ async def add_tag_in(tx: Tx, customer_id: int, tag: str, now: datetime) -> bool:
     return bool(added)
 
 
+async def remove_tag_in(tx: Tx, customer_id: int, tag: str, now: datetime) -> bool:
+    """Take a tag off in the caller's transaction; True only when the customer had it."""
+    removed = await tx.execute("DELETE FROM customer_tags WHERE customer_id = ? AND tag = ?", (customer_id, tag))
+    if removed:
+        await append_event(tx, customer_id, "tag_removed", now, {"tag": tag})
+    return bool(removed)
+
+
 class CustomersRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -255,12 +263,7 @@ class CustomersRepo:
 
     async def remove_tag(self, customer_id: int, tag: str, now: datetime) -> bool:
         async with self._db.transaction() as tx:
-            removed = await tx.execute(
-                "DELETE FROM customer_tags WHERE customer_id = ? AND tag = ?", (customer_id, tag)
-            )
-            if removed:
-                await append_event(tx, customer_id, "tag_removed", now, {"tag": tag})
-        return bool(removed)
+            return await remove_tag_in(tx, customer_id, tag, now)
 
     async def forget(self, customer_id: int, now: datetime) -> None:
         """Erase everything personal (storage/forgetting.py); the row stays, anonymous, for the figures.
