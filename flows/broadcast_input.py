@@ -11,10 +11,11 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from flows.i18n import N_, Translator
 from flows.markup import Html
-from flows.parsing import shorten
+from flows.parsing import parse_whole, shorten
 from flows.team_text import ENGLISH, TeamError, TeamText
 
 MAX_BUTTONS = 8
+MAX_COUPON_LIMIT = 1_000_000
 MAX_LABEL = 40
 ACTIONS = {
     "interested": "interested",
@@ -46,6 +47,10 @@ class InputError(TeamError):
     def markup(self) -> Html:
         """The message as HTML in English (`html(tr)` in the reader's language)."""
         return self.html()
+
+
+class NoCampaigns(InputError):
+    """A coupon button, but the content has no coupon campaign to give."""
 
 
 @dataclass(frozen=True)
@@ -124,12 +129,32 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
     return buttons
 
 
+def parse_limit(text: str | None, what: str = "number of coupons") -> int:
+    """How many coupons a broadcast may give at most: a whole number from 1; `ParseError` otherwise (naming
+    `what`, in the reader's language)."""
+    return parse_whole(text, minimum=1, maximum=MAX_COUPON_LIMIT, what=what)
+
+
+def parse_photo(text: str) -> str | None:
+    """A photo for a broadcast given as a link (the console's form): https only; None when empty.
+
+    Never a path: the sender would read a local file with that name and send it to every recipient."""
+    link = text.strip()
+    if not link:
+        return None
+    if not re.match(r"^https://[^\s/]+\.[^\s]+$", link) or len(link) > 1024:
+        raise InputError(
+            TeamText(N_("A photo is a link starting with https:// (for example, to the picture on your site)."))
+        )
+    return link
+
+
 _FORMATS = (
     (re.compile(r"^(\d{1,2}):(\d{2})$"), "time"),
     (re.compile(r"^(?:tomorrow|завтра)\s+(\d{1,2}):(\d{2})$"), "tomorrow"),
     (re.compile(r"^(\d{1,2})\.(\d{1,2})\s+(\d{1,2}):(\d{2})$"), "dm"),
     (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})\s+(\d{1,2}):(\d{2})$"), "dmy"),
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})$"), "iso"),
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ t](\d{1,2}):(\d{2})$"), "iso"),  # lowered: "T" is "t"
 )
 _WHEN_HELP = TeamText(
     N_(

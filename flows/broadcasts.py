@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
-from flows.broadcast_input import ButtonSpec
+from flows.broadcast_input import ButtonSpec, NoCampaigns, parse_buttons
 from flows.clock import Clock
 from flows.content import Content
 from flows.coupons import Coupons, Issued, IssueOutcome
@@ -25,6 +25,7 @@ from flows.i18n import N_, Translator, translator
 from flows.markup import Html, html, trusted
 from flows.messenger import Button, Outgoing
 from flows.segments import Segment, SegmentError, Segments
+from flows.team_text import TeamText
 from storage.broadcasts import (
     Broadcast,
     BroadcastsRepo,
@@ -79,6 +80,33 @@ class Summary:
     broadcast: Broadcast
     segment: Segment
     audience: int
+
+
+@dataclass(frozen=True)
+class CouponChoice:
+    """A coupon campaign a broadcast can carry, and how many of its stock are left (None: no limit)."""
+
+    key: str
+    title: str
+    left: int | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What confirming means: how long sending takes at the send rate, and whether quiet hours hold it."""
+
+    minutes: float
+    quiet_until: datetime | None  # the start falls in quiet hours: the first messages go out then (UTC)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A broadcast's live figures for a page: counts, what waits and why, and the time left."""
+
+    broadcast: Broadcast
+    counts: Counts
+    held: list[HeldBack]
+    seconds_left: float | None  # None when nothing is left to send (or it is paused or ended)
 
 
 @dataclass
@@ -147,6 +175,16 @@ class Broadcasts:
         message = {"text": text, "photo": photo, "video": video}
         await self.repo.update_draft(draft.id, draft.created_by, message=message, step="buttons")
 
+    def check_buttons(self, text: str) -> list[ButtonSpec]:
+        """The owner's button lines; `InputError` when a line is wrong, `NoCampaigns` (one of them) when a
+        coupon button has no campaign to give."""
+        buttons = parse_buttons(text)
+        if any(b.action == "coupon" for b in buttons) and not self.content.loyalty.coupons:
+            raise NoCampaigns(
+                TeamText(N_("There are no coupon campaigns in the content file (loyalty.coupons) to attach."))
+            )
+        return buttons
+
     async def set_buttons(self, draft: Broadcast, buttons: list[ButtonSpec]) -> str:
         """Store the buttons; the next step (a coupon to pick, or the preview)."""
         wants_coupon = any(b.action == "coupon" for b in buttons)
@@ -164,12 +202,34 @@ class Broadcasts:
             return "preview"
         if self.content.loyalty.campaign(campaign) is None:
             raise ValueError(f"unknown campaign {campaign!r}")
-        buttons = list(draft.buttons)
-        if not any(b.get("action") == "coupon" for b in buttons):
-            t = self.content.texts_for(None)
-            buttons.append(ButtonSpec(t("broadcast_coupon_button"), action="coupon").to_json())
+        buttons = [b.to_json() for b in self.with_coupon_button([ButtonSpec.from_json(b) for b in draft.buttons])]
         await self.repo.update_draft(draft.id, draft.created_by, coupon=campaign, buttons=buttons, step="limit")
         return "limit"
+
+    def with_coupon_button(self, buttons: list[ButtonSpec]) -> list[ButtonSpec]:
+        """The buttons, with a "Get my coupon" button (the content's text) added when none is a coupon's."""
+        if any(b.action == "coupon" for b in buttons):
+            return buttons
+        t = self.content.texts_for(None)
+        return [*buttons, ButtonSpec(t("broadcast_coupon_button"), action="coupon")]
+
+    async def coupon_choices(self) -> list[CouponChoice]:
+        """The content's coupon campaigns with their titles and the stock left (for the wizard and the form)."""
+        default = self.content.business.default_language
+        choices = []
+        for campaign in self.content.loyalty.coupons:
+            left = None
+            if campaign.stock is not None:
+                left = max(campaign.stock - await self.coupons.repo.issued(campaign.key), 0)
+            choices.append(CouponChoice(campaign.key, campaign.title.get(default) or campaign.key, left))
+        return choices
+
+    def plan(self, audience: int, send_at: datetime | None) -> Plan:
+        """How long sending to `audience` takes at the send rate (at least a minute), and whether the start
+        (`send_at`, or now) falls in quiet hours."""
+        start = send_at or self.clock.now()
+        later = self.earliest_send(start) if self.earliest_send is not None else start
+        return Plan(max(audience / self.rate / 60, 1), later if later > start else None)
 
     async def set_limit(self, draft: Broadcast, limit: int | None) -> None:
         await self.repo.update_draft(draft.id, draft.created_by, coupon_limit=limit, step="preview")
@@ -207,16 +267,34 @@ class Broadcasts:
             segment = self.segments.parse(draft.segment or "")
         except SegmentError:  # the content file changed under a saved name since the draft was made
             return None
-        details: dict[str, Any] = {"segment": segment.label, "coupon": draft.coupon, "limit": draft.coupon_limit}
-        if draft.send_at is not None:
-            details["send_at"] = draft.send_at.isoformat()
+        details = _audit_details(segment, draft.coupon, draft.coupon_limit, draft.send_at)
         if not await self.repo.confirm(draft.id, draft.created_by, draft.send_at, self.clock.now(), details):
             return None
         self.drafting.discard(draft.created_by)
         await self.repo.set_progress_message(draft.id, progress_chat_id, None, "")
-        if draft.send_at is None:
-            await self._queue(draft.id)
-        return await self.repo.get(draft.id)
+        return await self._started(draft.id)
+
+    async def create(
+        self, created_by: int, segment: Segment, fields: dict[str, Any], request_key: str
+    ) -> tuple[Broadcast, bool]:
+        """A whole broadcast at once (the console's form, checked by flows/broadcast_form.py): stored
+        confirmed and audited as the wizard's confirm does, then queued now unless scheduled. The form's
+        `request_key` makes a repeated submit return the first broadcast; (broadcast, whether new)."""
+        details = _audit_details(segment, fields.get("coupon"), fields.get("coupon_limit"), fields.get("send_at"))
+        broadcast, created = await self.repo.create(created_by, fields, request_key, self.clock.now(), details)
+        if not created:
+            return broadcast, False
+        started = await self._started(broadcast.id)
+        assert started is not None
+        return started, True
+
+    async def _started(self, broadcast_id: int) -> Broadcast | None:
+        """After confirming: queue at once what is not scheduled (the periodic job finishes big ones)."""
+        broadcast = await self.repo.get(broadcast_id)
+        if broadcast is not None and broadcast.state == "queuing":
+            await self._queue(broadcast_id)
+            broadcast = await self.repo.get(broadcast_id)
+        return broadcast
 
     async def attach_progress(self, broadcast: Broadcast, chat_id: int, message_id: int, text: str) -> None:
         await self.repo.set_progress_message(broadcast.id, chat_id, message_id, text)
@@ -326,6 +404,23 @@ class Broadcasts:
                 lines.append(html(tr.gettext("🎟 Coupons taken: {taken}"), taken=taken))
         return Html("\n").join(lines)
 
+    async def progress(self, broadcast: Broadcast) -> Progress:
+        """The figures behind `progress_text`, for the console's live page."""
+        counts = await self.repo.counts(broadcast.id)
+        held = await held_back(self.db, broadcast.id) if broadcast.live and not broadcast.paused else []
+        sending = broadcast.live and not broadcast.paused and broadcast.state != "scheduled" and counts.remaining
+        return Progress(broadcast, counts, held, self._seconds_left(counts) if sending else None)
+
+    def _seconds_left(self, counts: Counts) -> float:
+        """An honest estimate: the pace, the last row's due time, and the quiet hours ahead."""
+        now = self.clock.now()
+        seconds = counts.remaining / self.rate
+        if counts.last_due is not None:
+            seconds = max(seconds, (counts.last_due - now).total_seconds())
+        if self.earliest_send is not None and counts.remaining:
+            seconds = max(seconds, (self.earliest_send(now) - now).total_seconds() + counts.remaining / self.rate)
+        return max(seconds, 1) if seconds < 90 else round(seconds / 60) * 60  # an estimate: rounded
+
     @staticmethod
     def _figures(counts: Counts, tr: Translator) -> str:
         def n(value: int) -> str:
@@ -352,13 +447,7 @@ class Broadcasts:
             return [
                 tr.gettext("Waiting: {n} — press Resume to continue").format(n=number(counts.remaining, locale))
             ]
-        now = self.clock.now()
-        seconds = counts.remaining / self.rate
-        if counts.last_due is not None:
-            seconds = max(seconds, (counts.last_due - now).total_seconds())
-        if self.earliest_send is not None and counts.remaining:
-            seconds = max(seconds, (self.earliest_send(now) - now).total_seconds() + counts.remaining / self.rate)
-        estimate = max(seconds, 1) if seconds < 90 else round(seconds / 60) * 60  # an estimate: rounded
+        estimate = self._seconds_left(counts)
         left = tr.gettext("Remaining: {n} · about {duration} left")
         lines = [left.format(n=number(counts.remaining, locale), duration=duration(estimate, locale))]
         for group in held:
@@ -422,6 +511,19 @@ class Broadcasts:
         """The latest broadcasts with delivery, clicks, leads and attributed purchases."""
         return [(b, await self.repo.results(b, self.attribution_days)) for b in await self.repo.recent(limit)]
 
+    async def results_of(self, broadcast: Broadcast) -> Results:
+        """One broadcast's delivery, clicks, leads, coupons, purchases and revenue (attributed as in /broadcasts)."""
+        return await self.repo.results(broadcast, self.attribution_days)
+
     async def _audit(self, actor: int, action: str, broadcast_id: int) -> None:
         async with self.db.transaction() as tx:
             await audit(tx, actor, action, str(broadcast_id), self.clock.now())
+
+
+def _audit_details(
+    segment: Segment, coupon: str | None, limit: int | None, send_at: datetime | None
+) -> dict[str, Any]:
+    details: dict[str, Any] = {"segment": segment.label, "coupon": coupon, "limit": limit}
+    if send_at is not None:
+        details["send_at"] = send_at.isoformat()
+    return details

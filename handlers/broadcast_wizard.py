@@ -17,7 +17,15 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.messenger import AiogramMessenger
 from bot.settings import Settings
-from flows.broadcast_input import InputError, button_help, parse_buttons, parse_when, when_help
+from flows.broadcast_input import (
+    MAX_COUPON_LIMIT,
+    InputError,
+    NoCampaigns,
+    button_help,
+    parse_limit,
+    parse_when,
+    when_help,
+)
 from flows.broadcasts import Broadcasts
 from flows.content import Content
 from flows.formatting import datetime as moment_text
@@ -25,8 +33,7 @@ from flows.formatting import number
 from flows.i18n import Translator
 from flows.markup import Html, html
 from flows.messenger import Delivery
-from flows.outbox import SendPolicy, quiet_until
-from flows.parsing import ParseError, parse_whole
+from flows.parsing import ParseError
 from flows.redaction import redact
 from flows.segments import SegmentError, usage
 from flows.staff import Staff
@@ -37,7 +44,6 @@ from handlers.routing import RouterSpec
 from storage.broadcasts import Broadcast
 
 router = RouterSpec("broadcast_wizard", message_filters=(F.chat.type == "private",))
-MAX_COUPON_LIMIT = 1_000_000
 TEXT_STEPS = ("segment", "message", "buttons", "limit", "when")
 BUTTON_STEPS = ("coupon", "preview", "confirm")  # typing here gets a hint instead of going to the FAQ
 
@@ -109,14 +115,11 @@ async def ask_coupon(
     message: Message, draft: Broadcast, content: Content, broadcasts: Broadcasts, tr: Translator
 ) -> None:
     options = []
-    default = content.business.default_language
-    for campaign in content.loyalty.coupons:
-        title = campaign.title.get(default) or campaign.key
+    for choice in await broadcasts.coupon_choices():
         left = ""
-        if campaign.stock is not None:
-            issued = await broadcasts.coupons.repo.issued(campaign.key)
-            left = " · " + tr.gettext("{n} left").format(n=number(max(campaign.stock - issued, 0), tr.language))
-        options.append((f"🎟 {title}{left}"[:60], "cp", campaign.key))
+        if choice.left is not None:
+            left = " · " + tr.gettext("{n} left").format(n=number(choice.left, tr.language))
+        options.append((f"🎟 {choice.title}{left}"[:60], "cp", choice.key))
     await message.answer(
         tr.gettext("Attach a coupon? Everyone who presses the coupon button gets a code of their own."),
         reply_markup=_markup(draft.id, tr, *options, (tr.gettext("No coupon"), "cp", "")),
@@ -183,14 +186,11 @@ async def ask_confirm(
         when = moment_text(send_at, tr.language, zone)
         template = tr.gettext("Send to <b>{customers}</b> on {when} ({zone})?")
         lines = [html(template, customers=audience, when=when, zone=settings.timezone)]
-    window = settings.quiet_window
-    if window is not None:
-        policy = SendPolicy(quiet_start=window[0], quiet_end=window[1], zone=zone)
-        later = quiet_until(send_at or broadcasts.clock.now(), policy)
-        if later is not None:
-            quiet = tr.gettext("🌙 That is within quiet hours: messages start at {time}.")
-            lines.append(html(quiet, time=f"{later.astimezone(zone):%H:%M}"))
-    minutes = round(max(summary.audience / broadcasts.rate / 60, 1))
+    plan = broadcasts.plan(summary.audience, send_at)
+    if plan.quiet_until is not None:
+        quiet = tr.gettext("🌙 That is within quiet hours: messages start at {time}.")
+        lines.append(html(quiet, time=f"{plan.quiet_until.astimezone(zone):%H:%M}"))
+    minutes = round(plan.minutes)
     takes = tr.ngettext(
         "Sending takes about {n} minute at the send rate.",
         "Sending takes about {n} minutes at the send rate.",
@@ -278,11 +278,11 @@ async def buttons_typed(
 ) -> None:
     no_buttons = (tr.gettext("No buttons"), "nob", "")
     try:
-        buttons = parse_buttons(message.text or "")
-        if any(b.action == "coupon" for b in buttons) and not content.loyalty.coupons:
-            none = tr.gettext("There are no coupon campaigns in the content file (loyalty.coupons) to attach.")
-            await message.answer(html(none), reply_markup=_markup(draft.id, tr, no_buttons))
-            return
+        buttons = broadcasts.check_buttons(message.text or "")
+    except NoCampaigns:
+        none = tr.gettext("There are no coupon campaigns in the content file (loyalty.coupons) to attach.")
+        await message.answer(html(none), reply_markup=_markup(draft.id, tr, no_buttons))
+        return
     except InputError as exc:
         await message.answer(exc.html(tr), reply_markup=_markup(draft.id, tr, no_buttons))
         return
@@ -303,9 +303,7 @@ async def after_buttons(
 
 async def limit_typed(message: Message, draft: Broadcast, broadcasts: Broadcasts, tr: Translator) -> None:
     try:
-        limit = parse_whole(
-            message.text, minimum=1, maximum=MAX_COUPON_LIMIT, what=tr.gettext("number of coupons")
-        )
+        limit = parse_limit(message.text, what=tr.gettext("number of coupons"))
     except ParseError as exc:
         hint = tr.gettext("{problem} Send a whole number from 1 to {maximum}, or press No limit.")
         await message.answer(

@@ -218,6 +218,33 @@ class BroadcastsRepo:
                 await audit(tx, created_by, "broadcast_confirmed", str(broadcast_id), now, **details)
         return changed == 1
 
+    async def create(
+        self, created_by: int, fields: dict[str, Any], request_key: str, now: datetime, details: dict[str, Any]
+    ) -> tuple[Broadcast, bool]:
+        """A confirmed broadcast in one step (the console's form): scheduled for `send_at`, or queuing at
+        once; audited. The form's key makes a second submit return the first one's broadcast (created False)."""
+        unknown = set(fields) - DRAFT_FIELDS
+        if unknown:
+            raise ValueError(f"not broadcast fields: {sorted(unknown)}")
+        state = "scheduled" if fields.get("send_at") is not None else "queuing"
+        names = sorted(set(fields) - {"step"})
+        async with self._db.transaction() as tx:
+            created = await tx.execute(
+                f"INSERT INTO broadcasts (state, created_by, created_at, confirmed_at, request_key, {', '.join(names)})"
+                f" VALUES (?, ?, ?, ?, ?, {', '.join('?' for _ in names)})"
+                " ON CONFLICT (request_key) WHERE request_key IS NOT NULL DO NOTHING",
+                (state, created_by, to_db(now), to_db(now), request_key, *(_encode(n, fields[n]) for n in names)),
+            )
+            row = await tx.fetch_one("SELECT * FROM broadcasts WHERE request_key = ?", (request_key,))
+            assert row is not None
+            if created:
+                await audit(tx, created_by, "broadcast_confirmed", str(row["id"]), now, **details)
+        return _broadcast(row), created == 1
+
+    async def by_request_key(self, request_key: str) -> Broadcast | None:
+        row = await self._db.fetch_one("SELECT * FROM broadcasts WHERE request_key = ?", (request_key,))
+        return _broadcast(row) if row else None
+
     # ---- queuing -------------------------------------------------------------------------------------
 
     async def due_scheduled(self, now: datetime) -> list[int]:

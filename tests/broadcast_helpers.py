@@ -94,3 +94,16 @@ async def forge(harness: Harness, chat: ChatDriver, label: str, data: str) -> No
 
 def texts(chat: ChatDriver) -> list[str]:
     return [str(m) for m in chat.messages()]
+
+
+def received(harness: Harness, tg_id: int, needle: str = SALE) -> int:
+    """How many messages with `needle` this customer's chat holds."""
+    return sum(needle in str(m) for m in harness.emu.messages(tg_id))
+
+
+async def yoga_and_others(harness: Harness, others: int = 1) -> None:
+    """Anna (1001) bought yoga; the others (1002, …) bought nothing."""
+    anna = await customer(harness, 1001, "Anna")
+    await buy(harness, anna, category="yoga")
+    for n in range(others):
+        await customer(harness, 1002 + n, f"Ivan{n}")
