@@ -129,7 +129,10 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
     return buttons
 
 
-def parse_limit(text: str | None, what: str = "number of coupons") -> int:
+COUPONS = TeamText(N_("number of coupons"))
+
+
+def parse_limit(text: str | None, what: str | TeamText = COUPONS) -> int:
     """How many coupons a broadcast may give at most: a whole number from 1; `ParseError` otherwise (naming
     `what`, in the reader's language)."""
     return parse_whole(text, minimum=1, maximum=MAX_COUPON_LIMIT, what=what)
