@@ -52,7 +52,9 @@ async def test_problems_come_back_at_their_keys_and_nothing_is_saved(harness: Ha
     assert Problem("faq[prices].answer.en", "answer.en is 5000 characters; Telegram allows 4096 here") in (
         outcome.problems
     )
-    assert Problem("faq[schedule].buttons[1]", "a link button needs url starting with https://") in outcome.problems
+    assert (
+        Problem("faq[schedule].buttons[1]", "a link button needs url starting with https://") in outcome.problems
+    )
     assert await edits(harness).versions() == []
 
 
@@ -117,7 +119,9 @@ async def test_every_save_and_revert_is_audited_with_the_changed_keys(harness: H
     saved = await edits(harness).save(document, OWNER_ID, "rename", current.version)
     assert saved.version is not None
     await edits(harness).revert(saved.version - 1, OWNER_ID, saved.version)
-    rows = await harness.app.db.fetch_all("SELECT actor_tg_id, action, subject, details FROM audit_log ORDER BY id")
+    rows = await harness.app.db.fetch_all(
+        "SELECT actor_tg_id, action, subject, details FROM audit_log ORDER BY id"
+    )
     content_rows = [tuple(row) for row in rows if str(row[1]).startswith("content_")]
     assert [(r[0], r[1]) for r in content_rows] == [(OWNER_ID, "content_edit"), (OWNER_ID, "content_revert")]
     assert '"keys": ["business.name"]' in content_rows[0][3]

@@ -12,6 +12,7 @@ from pydantic import (
     model_validator,
 )
 
+from flows import telegram_html
 from flows.content.base import (
     ContentModel,
     LocalText,
@@ -51,6 +52,8 @@ class FaqEntry(ContentModel):
         for language, text in self.answer.items():
             if len(text) > limit:
                 raise ValueError(f"answer.{language} is {len(text)} characters; Telegram allows {limit} here")
+            for problem in telegram_html.problems(text):  # Telegram would refuse the whole message
+                raise ValueError(f"answer.{language}: {problem}")
         for language, phrasings in self.questions.items():
             if not phrasings or not all(p.strip() for p in phrasings):
                 raise ValueError(f"questions.{language}: list at least one non-empty phrasing")
