@@ -105,12 +105,12 @@ class ContentEdits:
         latest = await self.repo.latest()
         return self._file() if latest is None else latest[1]
 
-    async def save(self, document: Document, by: int, summary: str, base: int | None) -> Outcome:
+    async def save(self, document: Document, by: int | None, summary: str, base: int | None) -> Outcome:
         """Validate and store `document` as the new content, in effect at once; `base` is the version the
         editor started from (refused as stale when someone saved after it)."""
         return await self._store(document, None, by, "edit", summary, base)
 
-    async def import_yaml(self, text: str, by: int, base: int | None, summary: str = "") -> Outcome:
+    async def import_yaml(self, text: str, by: int | None, base: int | None, summary: str = "") -> Outcome:
         """A whole content file made current, kept as written (comments and all) for export."""
         try:
             document = parse_yaml(text)
@@ -118,7 +118,7 @@ class ContentEdits:
             return Outcome(problems=tuple(exc.problems))
         return await self._store(document, text, by, "import", summary or "imported a content file", base)
 
-    async def revert(self, version_id: int, by: int, base: int | None) -> Outcome:
+    async def revert(self, version_id: int, by: int | None, base: int | None) -> Outcome:
         """Make an earlier version current again (as a new version that says which one it brought back)."""
         found = await self.repo.get(version_id)
         if found is None:
@@ -132,7 +132,7 @@ class ContentEdits:
         self,
         document: Document,
         text: str | None,
-        by: int,
+        by: int | None,
         kind: str,
         summary: str,
         base: int | None,
@@ -186,7 +186,7 @@ class ContentEdits:
         return Diff(list(changed_keys(previous, document)), line_diff(previous, document))
 
     async def save_faq_entry(
-        self, entry_id: str, entry: Document, by: int, base: int | None, summary: str = ""
+        self, entry_id: str, entry: Document, by: int | None, base: int | None, summary: str = ""
     ) -> Outcome:
         """One FAQ entry replaced (or added, for a new id) in the current content and saved."""
         current = await self.current()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from pathlib import Path
 
+import pytest
+
+from bot.cli import main
 from flows.content import example_content_path, load_content
 from flows.content_documents import Problem, changed_keys, dump_yaml, parse_yaml
 from flows.content_edits import ContentEdits
@@ -133,3 +137,34 @@ def test_list_items_are_matched_by_their_id() -> None:
     new = {"faq": [{"id": "new", "answer": "0"}, {"id": "a", "answer": "1"}, {"id": "b", "answer": "3"}]}
     assert list(changed_keys(old, new)) == ["faq[b].answer", "faq[new]"]
     assert list(changed_keys(old, {"faq": old["faq"][::-1]})) == ["faq (order)"]
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, harness: Harness, tmp_path: Path) -> Path:
+    monkeypatch.setenv("BOT_TOKEN", "123456:test-token")
+    monkeypatch.setenv("DATABASE_PATH", str(harness.settings.database_path))
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    return tmp_path
+
+
+async def test_the_cli_imports_a_file_the_next_start_uses_and_exports_it_back(
+    harness: Harness, cli_env: Path
+) -> None:
+    edited = cli_env / "edited.yaml"
+    edited.write_text(example_content_path().read_text("utf-8").replace("2 800 ₴", "3 000 ₴"), "utf-8")
+    assert await asyncio.to_thread(main, ["content", "import", str(edited)]) == 0
+    assert await asyncio.to_thread(main, ["content", "export", str(cli_env / "out.yaml")]) == 0
+    assert (cli_env / "out.yaml").read_text("utf-8") == edited.read_text("utf-8")
+    await harness.restart()
+    [answer] = await harness.chat(1001).send("What are your prices?")
+    assert "Unlimited month — 3 000 ₴" in answer.plain_text
+
+
+async def test_the_cli_refuses_an_invalid_file_naming_the_key(
+    harness: Harness, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = cli_env / "broken.yaml"
+    broken.write_text(example_content_path().read_text("utf-8").replace("id: prices", "id: Prices!"), "utf-8")
+    assert await asyncio.to_thread(main, ["content", "import", str(broken)]) == 1
+    assert "faq[Prices!].id: String should match pattern" in capsys.readouterr().err
+    assert await edits(harness).versions() == []
