@@ -9,13 +9,14 @@ the old document again as a new version, so the history reads top to bottom.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flows.clock import Clock
-from flows.content import Content, ContentError
+from flows.content import Content, ContentError, FaqEntry
 from flows.content_documents import (
     Document,
     DocumentError,
@@ -28,6 +29,8 @@ from flows.content_documents import (
 )
 from flows.content_live import LiveContent
 from storage.content_versions import ContentVersionsRepo, NewVersion, StaleBase, Version
+
+log = logging.getLogger(__name__)
 
 SUMMARY_LIMIT = 200
 KEYS_AUDITED = 20  # changed places written to the audit log; the diff itself is the version table
@@ -84,6 +87,7 @@ class ContentEdits:
         if latest is None:
             return None
         version, text = latest
+        log.info("content: version %s from the database (%s was its first import)", version.id, self.content_file)
         try:
             return validate(parse_yaml(text), self.base)
         except DocumentError as exc:
@@ -189,18 +193,35 @@ class ContentEdits:
         self, entry_id: str, entry: Document, by: int | None, base: int | None, summary: str = ""
     ) -> Outcome:
         """One FAQ entry replaced (or added, for a new id) in the current content and saved."""
-        current = await self.current()
-        document = copy.deepcopy(current.document)
-        entries: list[Any] = document.setdefault("faq", []) or []
-        document["faq"] = entries
-        entry = {"id": entry_id, **{k: v for k, v in entry.items() if k != "id"}}
-        for index, existing in enumerate(entries):
-            if isinstance(existing, dict) and existing.get("id") == entry_id:
-                entries[index] = entry
-                break
-        else:
-            entries.append(entry)
+        document = with_faq_entry((await self.current()).document, entry_id, entry)
         return await self.save(document, by, summary or f"FAQ: {entry_id}", base)
+
+    async def try_faq_entry(self, entry_id: str, entry: Document) -> FaqEntry | list[Problem]:
+        """The entry as it would be saved (checked with the whole content), without saving it: what the
+        console previews and sends to its owner."""
+        document = with_faq_entry((await self.current()).document, entry_id, entry)
+        try:
+            content = validate(document, self.base)
+        except DocumentError as exc:
+            return exc.problems
+        found = content.faq_entry(entry_id)
+        assert found is not None
+        return found
+
+
+def with_faq_entry(document: Document, entry_id: str, entry: Document) -> Document:
+    """A copy of the document with the entry `entry_id` replaced, or added at the end."""
+    document = copy.deepcopy(document)
+    entries: list[Any] = document.get("faq") or []
+    document["faq"] = entries
+    entry = {"id": entry_id, **{k: v for k, v in entry.items() if k != "id"}}
+    for index, existing in enumerate(entries):
+        if isinstance(existing, dict) and existing.get("id") == entry_id:
+            entries[index] = entry
+            break
+    else:
+        entries.append(entry)
+    return document
 
 
 def faq_entry_document(
