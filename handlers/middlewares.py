@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, Chat, TelegramObject, Update, User
 
 from flows.content import Content
 from flows.customers import Customers
+from flows.i18n import translator
 from storage.db import AlreadyHandled
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class CustomerMiddleware(BaseMiddleware):
             return None
         content: Content = data.get("content", self._content)  # the running version, as of this update
         data["t"] = content.texts_for(language)
+        data["tr"] = translator(language)  # the team's texts (flows/i18n.py), in this person's language
         with self._customers.handling(update_id) as current:
             try:
                 return await handler(event, data)
