@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-PACKAGES = ("bot", "flows", "handlers", "storage")
+PACKAGES = ("bot", "flows", "handlers", "storage", "console")
 STAMP = "# declared dependencies: "
 LOCKS = {"": ROOT / "requirements.lock", "dev": ROOT / "requirements-dev.lock"}
 
@@ -88,6 +89,24 @@ def lock(options: list[str]) -> int:
     return 0
 
 
+def ensure_chromium() -> None:
+    """The console's browser tests drive Debian's chromium: install it with apt-get when it is missing and
+    this runs as root (CI); otherwise those tests skip and say why. A browser build is never downloaded."""
+    if shutil.which("chromium") or not shutil.which("apt-get"):
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("chromium is not installed: the console's browser tests will be skipped (apt-get install chromium)")
+        return
+    print("installing chromium for the console's browser tests (apt-get) …", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL}
+    if subprocess.call(["apt-get", "update", "-q"], **quiet) or subprocess.call(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        **quiet,
+    ):
+        print("could not install chromium: the console's browser tests will be skipped")
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "help"
     rest = argv[1:]
@@ -96,6 +115,7 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(BIN / "nurture-bot"), "sandbox", *rest], cwd=ROOT)
     if command == "test":
         ensure_installed("dev")
+        ensure_chromium()
         lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)
         types = subprocess.call([str(PYTHON), "-m", "mypy", *PACKAGES], cwd=ROOT)
         tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)

@@ -35,9 +35,11 @@ from bot.progress import AiogramProgressBoard
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from bot.webhook import WebhookHandler, webhook_secret
+from console.app import CONSOLE_MAX_BODY, Console, ConsoleServer
 from flows.analytics import Analytics
 from flows.broadcasts import Broadcasts
 from flows.clock import Clock, SystemClock
+from flows.console_access import ConsoleAccess
 from flows.content import Content, load_content
 from flows.content_edits import ContentEdits
 from flows.content_live import LiveContent
@@ -75,6 +77,7 @@ from handlers.sequences import sequence_button_data
 from storage.analytics import AnalyticsRepo
 from storage.audience import set_owners
 from storage.broadcasts import BroadcastsRepo
+from storage.console_access import ConsoleAccessRepo
 from storage.contact_policy import broadcast_ahead
 from storage.content_versions import ContentVersionsRepo
 from storage.coupons import CouponsRepo
@@ -125,6 +128,21 @@ class App:
     _stop_requested: bool = False
     api: ApiServer | None = None
     poller: Poller | None = None
+    console: ConsoleServer | None = None
+
+    async def start_console(self) -> str:
+        """Serve the owner's console on CONSOLE_HOST:CONSOLE_PORT; returns its public base URL. Call it
+        before polling starts, so the menus announced at start-up get the console's button."""
+        if self.console is None:
+            settings = self.settings
+            console = Console(
+                self.services, self.services["console_access"], settings.bot_token.get_secret_value()
+            )
+            server = ConsoleServer(console, http_limits(settings, CONSOLE_MAX_BODY), settings.console_url)
+            await server.start(settings.console_host, settings.console_port)
+            self.console = server
+            self.services["menus"].console_url = console.base_url
+        return self.console.console.base_url
 
     async def start_api(self) -> str:
         """Serve POST /api/purchases on API_HOST:API_PORT; returns the base URL."""
@@ -194,6 +212,9 @@ class App:
         if self.api is not None:
             await self.api.stop()
             self.api = None
+        if self.console is not None:
+            await self.console.stop()
+            self.console = None
         if not await self.inflight.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("shutting down with updates still in flight")
         await self.jobs.sender.stop()  # sends in flight finish and record their outcome; no new ones start
@@ -330,6 +351,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         "buying_intent": BuyingIntent(content),
         "handoff": handoff,
         "menus": menus,
+        "console_access": ConsoleAccess(ConsoleAccessRepo(db), staff, clock),
         **console,
         **loyalty,
     }

@@ -59,6 +59,7 @@ async def _run(settings: Settings, content: Content) -> None:
 
     app = await create_app(settings, content=content)
     try:
+        await app.start_console()
         if settings.webhook_url:
             await run_webhook(app)
         else:

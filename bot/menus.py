@@ -13,8 +13,16 @@ from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    MenuButtonDefault,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 
+from console.translation import translator
 from flows.content import Content
 from flows.staff import Staff
 from flows.staff_texts import menu
@@ -33,6 +41,9 @@ class Menus:
     content: Content
     staff: Staff
     customers: CustomersRepo
+    # The console's public address. Over https (Telegram opens Mini Apps only there) owners and staff get
+    # a menu button that opens it as a Mini App; over http (the sandbox, a local test) they use /console.
+    console_url: str | None = None
 
     async def announce(self) -> None:
         """Every menu: customers' (default scope, then one per offered language), owners' and staff's."""
@@ -53,10 +64,25 @@ class Menus:
                 await self.bot.delete_my_commands(scope=scope)
             except TelegramAPIError as exc:
                 log.warning("could not reset the menu of %s: %s", tg_id, exc)
+            await self._console_button(tg_id, None)
             return
         person = await self.customers.by_tg_id(tg_id)
         language = self.content.pick_language(person.preferred_language if person else None)
         await self._set(commands(role, language), scope, None)
+        await self._console_button(tg_id, language)
+
+    async def _console_button(self, tg_id: int, language: str | None) -> None:
+        """The console's Mini App button in this person's chat (language None: back to the default)."""
+        if not (self.console_url or "").startswith("https://"):
+            return
+        button: MenuButtonWebApp | MenuButtonDefault = MenuButtonDefault()
+        if language is not None:
+            text = translator(language).gettext("Console")
+            button = MenuButtonWebApp(text=text, web_app=WebAppInfo(url=f"{self.console_url}/"))
+        try:
+            await self.bot.set_chat_menu_button(chat_id=tg_id, menu_button=button)
+        except TelegramAPIError as exc:
+            log.warning("could not set the console button of %s: %s", tg_id, exc)
 
     async def _set(
         self, items: list[BotCommand], scope: BotCommandScopeChat | BotCommandScopeDefault, language: str | None

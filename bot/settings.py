@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(None, description="Bearer token for POST /api/purchases; empty: API off")
     api_host: str = Field("127.0.0.1", description="Where the purchases API listens")
     api_port: int = Field(8081, ge=0, le=65535, description="Its port (0: any free port)")
+    console_host: str = Field("127.0.0.1", description="Where the owner's console listens")
+    console_port: int = Field(8082, ge=0, le=65535, description="Its port (0: any free port)")
+    console_url: str | None = Field(
+        None,
+        description="The console's public address (https:// for the Telegram menu button);"
+        " empty: http://CONSOLE_HOST:CONSOLE_PORT, reachable on this machine only",
+    )
     broadcast_attribution_days: int = Field(
         7, ge=1, le=90, description="A purchase this many days after a broadcast reached a customer counts for it"
     )
@@ -256,7 +263,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Kyiv)") from None
         return value
 
-    @field_validator("telegram_api_url", "webhook_url", "faq_llm_url")
+    @field_validator("telegram_api_url", "webhook_url", "faq_llm_url", "console_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value in (None, ""):

@@ -40,6 +40,13 @@ class Staff:
             self._roles = {member.tg_id: member.role for member in await self.repo.active()}
         return self._roles.get(tg_id)
 
+    async def current_role(self, tg_id: int) -> str | None:
+        """The role as committed in the database right now (not the cached one): for an edge such as the
+        console, where each request must see a revoke made by any process at once."""
+        if tg_id in self.owner_ids:
+            return "owner"
+        return await self.repo.role(tg_id)
+
     async def is_staff(self, tg_id: int) -> bool:
         return await self.role_of(tg_id) is not None
 

@@ -26,6 +26,7 @@ def get_routers() -> list[Router]:
     from handlers import (
         broadcast_wizard,
         broadcasts,
+        console,
         deeplinks,
         errors,
         fallback,
@@ -45,7 +46,7 @@ def get_routers() -> list[Router]:
         stats,
     )
 
-    command_only = [deeplinks, start, profile, sequences, lead_stats, stats, loyalty, staff, segments]
+    command_only = [deeplinks, start, profile, sequences, lead_stats, stats, loyalty, staff, segments, console]
     commands = Router(name="commands")
     commands.message.filter(IsCommand())
     commands.include_routers(*(module.router.build() for module in command_only))

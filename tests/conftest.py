@@ -85,6 +85,7 @@ def make_settings(tmp_path: Path, api_base: str, **overrides: Any) -> Settings:
         "database_path": tmp_path / "bot.db",
         "owner_ids": str(OWNER_ID),
         "timezone": "Europe/Kyiv",
+        "console_port": 0,  # the console, when a test starts it, on any free port
     }
     values.update(overrides)
     return load_settings(_env_file=None, **values)

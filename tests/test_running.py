@@ -67,6 +67,7 @@ async def test_sigterm_stops_the_bot_cleanly_and_keeps_the_data(emu: Emulator, t
         "TELEGRAM_API_URL": emu.api_base,
         "DATABASE_PATH": str(database),
         "LOG_LEVEL": "WARNING",
+        "CONSOLE_PORT": "0",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE

@@ -1,0 +1,19 @@
+"""Who is asking: the person the session middleware (`console/auth.py`) found for a request."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from flows.console_access import Person
+
+PERSON = web.RequestKey("person", Person)
+
+
+def person_of(request: web.Request) -> Person | None:
+    """Who is signed in for this request (their role as in the database now), or None."""
+    return request.get(PERSON)
+
+
+def signed_in(request: web.Request) -> Person:
+    """The person behind a request that `requires(...)` let through."""
+    return request[PERSON]
