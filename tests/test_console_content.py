@@ -1,0 +1,168 @@
+"""The console's content pages over HTTP: FAQ edits reach customers, problems sit by their field, previews
+are escaped, "send to me" goes through the bot, versions revert, YAML goes out and comes in — owner only."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from flows.content import example_content_path
+from tests.conftest import OWNER_ID, Harness
+from tests.console_helpers import console_url, csrf_token, http_login
+from tests.loyalty_helpers import hire
+
+MANAGER_ID = 502
+
+
+@pytest.fixture
+async def owner(harness: Harness) -> AsyncIterator[aiohttp.ClientSession]:
+    client = await http_login(harness)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def entry_form(client: aiohttp.ClientSession, base: str, entry_id: str) -> dict[str, str]:
+    """The edit form's fields as the page filled them (what a browser would post back)."""
+    async with client.get(f"{base}/content/faq/{entry_id}") as response:
+        assert response.status == 200
+        page = await response.text()
+    fields = {name: value for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)}
+    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+        fields[name] = text
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        fields[name] = chosen.group(1) if chosen else ""
+    return {name: html.unescape(value) for name, value in fields.items()}
+
+
+async def post_entry(
+    client: aiohttp.ClientSession, base: str, entry_id: str, fields: dict[str, str], action: str = "save"
+) -> tuple[int, str]:
+    async with client.post(
+        f"{base}/content/faq/{entry_id}", data={**fields, "action": action}, allow_redirects=True
+    ) as response:
+        return response.status, await response.text()
+
+
+async def test_an_answer_edited_in_the_console_reaches_the_customer(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    assert fields["answer.en"].startswith("<b>Prices</b>")
+    fields["answer.en"] = "<b>Prices</b>\nEverything is <i>half price</i> this week."
+    status, page = await post_entry(owner, base, "prices", fields)
+    assert status == 200 and "Saved as version 2" in page
+    [answer] = await harness.chat(1001).send("What are your prices?")
+    assert answer.plain_text == "Prices\nEverything is half price this week."
+    assert [label for row in answer.buttons for label, _ in row] == ["Buy a pass"]  # the buttons kept
+
+
+async def test_a_problem_is_shown_next_to_its_field_and_nothing_is_saved(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    fields["answer.ru"] = "<b>Цены"
+    status, page = await post_entry(owner, base, "prices", fields)
+    assert status == 422
+    assert '<p class="error" id="answer.ru-error">&lt;b&gt; is not closed</p>' in page
+    assert "&lt;b&gt;Цены</textarea>" in page  # what was typed stays in the form
+    fields["answer.ru"] = "<b>Цены</b>"
+    fields["button0.type"], fields["button0.url"] = "link", "ftp://nowhere"
+    status, page = await post_entry(owner, base, "prices", fields)
+    assert status == 422
+    assert '<p class="error" id="buttons[1]-error">a link button needs url starting with https://</p>' in page
+    assert await harness.services["content_edits"].versions() == []
+
+
+async def test_the_preview_shows_formatting_and_escapes_everything_else(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    fields["answer.en"] = 'Tom & Jerry <b>bold</b> <a href="https://example.com/?a=1&amp;b=2">map</a>'
+    fields["title.en"] = "<script>alert(1)</script>"
+    status, page = await post_entry(owner, base, "prices", fields, "preview")
+    assert status == 200
+    assert (
+        'Tom &amp; Jerry <b>bold</b> <a href="https://example.com/?a=1&amp;b=2" rel="noopener noreferrer"'
+        ' target="_blank">map</a>'
+    ) in page
+    assert "<script>alert(1)</script>" not in page
+    assert await harness.services["content_edits"].versions() == []  # a preview saves nothing
+
+
+async def test_send_to_me_delivers_the_unsaved_answer_to_the_owner_in_the_bot(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    fields["answer.ru"] = "<b>Цены</b>\nНовая цена"
+    fields["preview_language"] = "ru"
+    status, page = await post_entry(owner, base, "prices", fields, "send")
+    assert status == 200 and "Sent to you in the bot." in page
+    got = harness.chat(OWNER_ID).last()
+    assert got is not None and got.plain_text == "Цены\nНовая цена"
+    assert [label for row in got.buttons for label, _ in row] == ["Купить абонемент"]
+
+
+async def test_versions_list_who_and_what_and_revert_brings_the_old_answer_back(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    fields["answer.en"] = "Free for everyone"
+    await post_entry(owner, base, "prices", fields)
+    async with owner.get(f"{base}/content/versions") as response:
+        page = await response.text()
+    assert "faq[prices].answer.en" in page and "the content file" in page
+    token = await csrf_token(owner, base)
+    async with owner.post(
+        f"{base}/content/versions/1/revert", data={"csrf_token": token, "base": "2"}
+    ) as response:
+        assert response.status == 200
+        assert "Version 1 brought back as version 3." in await response.text()
+    [answer] = await harness.chat(1001).send("What are your prices?")
+    assert "Unlimited month — 2 800 ₴" in answer.plain_text
+    async with owner.get(f"{base}/content/versions/3") as response:
+        diff = await response.text()
+    assert "-    en: Free for everyone" in diff
+
+
+async def test_export_downloads_the_current_yaml_and_a_broken_import_is_refused_with_its_key(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    async with owner.get(f"{base}/content/export") as response:
+        assert response.headers["Content-Disposition"] == 'attachment; filename="content.yaml"'
+        assert await response.text() == example_content_path().read_text("utf-8")
+    broken = example_content_path().read_text("utf-8").replace("id: prices", "id: Prices!")
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", await csrf_token(owner, base))
+    form.add_field("file", broken.encode(), filename="mine.yaml", content_type="application/yaml")
+    async with owner.post(f"{base}/content/import", data=form) as response:
+        assert response.status == 422
+        assert "<code>faq[Prices!].id</code>: String should match pattern" in await response.text()
+
+
+async def test_a_manager_may_not_open_or_change_the_content(harness: Harness) -> None:
+    await hire(harness, MANAGER_ID, "manager", "Max")
+    base = await console_url(harness)
+    client = await http_login(harness, MANAGER_ID)
+    try:
+        async with client.get(f"{base}/content/faq") as response:
+            assert response.status == 403
+        token = await csrf_token(client, base)
+        data = {"csrf_token": token, "answer.en": "hacked", "action": "save"}
+        async with client.post(f"{base}/content/faq/prices", data=data) as response:
+            assert response.status == 403
+    finally:
+        await client.close()
+    assert await harness.services["content_edits"].versions() == []
