@@ -154,7 +154,7 @@ class ContentEdits:
             return Outcome(unchanged=True)
         versions = [] if before.version is not None else [self._file_version()]
         summary = " ".join(summary.split())[:SUMMARY_LIMIT] or ", ".join(keys)[:SUMMARY_LIMIT]
-        versions.append(NewVersion(text or dump_yaml(document), kind, summary, by, reverts_to))
+        versions.append(NewVersion(text or dump_yaml(document), kind, summary, by, reverts_to, keys))
         now = self.clock.now()
 
         async def persist() -> int:

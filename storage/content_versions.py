@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ class Version:
     reverts_to: int | None
     created_by: int | None
     created_at: datetime
+    changed: list[str]  # the places it changed against the version before it
 
 
 @dataclass(frozen=True)
@@ -28,19 +30,21 @@ class NewVersion:
     summary: str
     created_by: int | None
     reverts_to: int | None = None
+    changed: list[str] = field(default_factory=list)
 
 
 class StaleBase(Exception):
     """Someone saved a newer version since the editor loaded the one it changed."""
 
 
-_COLUMNS = "id, kind, summary, reverts_to, created_by, created_at"
+_COLUMNS = "id, kind, summary, reverts_to, created_by, created_at, changed"
 
 
 def _version(row: Row) -> Version:
     created = from_db(row["created_at"])
     assert created is not None
-    return Version(row["id"], row["kind"], row["summary"], row["reverts_to"], row["created_by"], created)
+    changed = json.loads(row["changed"])
+    return Version(row["id"], row["kind"], row["summary"], row["reverts_to"], row["created_by"], created, changed)
 
 
 class ContentVersionsRepo:
@@ -79,9 +83,18 @@ class ContentVersionsRepo:
             version_id = 0
             for new in versions:
                 version_id = await tx.insert(
-                    "INSERT INTO content_versions (document, kind, summary, reverts_to, created_by, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (new.document, new.kind, new.summary, new.reverts_to, new.created_by, to_db(now)),
+                    "INSERT INTO content_versions"
+                    " (document, kind, summary, reverts_to, created_by, created_at, changed)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        new.document,
+                        new.kind,
+                        new.summary,
+                        new.reverts_to,
+                        new.created_by,
+                        to_db(now),
+                        json.dumps(new.changed, ensure_ascii=False),
+                    ),
                 )
                 if new.kind != "file":
                     details = {"summary": new.summary, **audit_details}

@@ -95,6 +95,7 @@ async def test_the_diff_names_the_changed_keys_and_lines(harness: Harness) -> No
     assert "+    en: Cheap" in diff.lines
     assert any(line.startswith("-") and "<b>Prices</b>" in line for line in diff.lines)
     [version, file] = await edits(harness).versions()
+    assert (version.changed, file.changed) == (["faq[prices].answer.en"], [])
     assert (version.summary, version.created_by, file.kind, file.created_by) == (
         "faq[prices].answer.en",
         OWNER_ID,

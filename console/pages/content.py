@@ -297,18 +297,16 @@ async def versions(request: web.Request) -> web.StreamResponse:
     person = signed_in(request)
     zone = request.app[CONSOLE].services["settings"].zone
     listed = await edits.versions(limit=50)
-    rows = []
-    for index, version in enumerate(listed):
-        diff = await edits.diff(version.id) if index < 10 else None  # the newest ten with what they changed
-        rows.append(
-            {
-                "version": version,
-                "when": moment(version.created_at, person.language, zone),
-                "keys": diff.keys[:8] if diff else [],
-                "more": max(0, len(diff.keys) - 8) if diff else 0,
-                "current": index == 0,
-            }
-        )
+    rows = [
+        {
+            "version": version,
+            "when": moment(version.created_at, person.language, zone),
+            "keys": version.changed[:8],
+            "more": max(0, len(version.changed) - 8),
+            "current": index == 0,
+        }
+        for index, version in enumerate(listed)
+    ]
     notice_values = {"n": request.query.get("from", ""), "m": request.query.get("to", "")}
     notice = REVERTED if notice_values["m"].isdecimal() else STALE if "stale" in request.query else None
     return render(

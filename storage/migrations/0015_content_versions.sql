@@ -7,6 +7,7 @@ CREATE TABLE content_versions (
     document    TEXT NOT NULL,                         -- the whole content as YAML (what export gives back)
     kind        TEXT NOT NULL CHECK (kind IN ('file', 'edit', 'import', 'revert')),
     summary     TEXT NOT NULL,                         -- what changed, in the editor's words or the console's
+    changed     TEXT NOT NULL DEFAULT '[]',            -- the places it changed (JSON list: faq[prices].answer.en …)
     reverts_to  INTEGER REFERENCES content_versions (id),  -- the version a revert brought back
     created_by  INTEGER,                               -- the Telegram id of who saved it; NULL: the content file
     created_at  TEXT NOT NULL
