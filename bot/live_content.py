@@ -43,7 +43,7 @@ def follow_content(live: LiveContent, app: App) -> None:
     live.follow(_api(app))
     live.follow(_faq(services))
     live.after(_faq_catch_up(services))
-    live.after(lambda _: services["menus"].announce())
+    live.after(_menus(services, live.current))
 
 
 def _api(app: App) -> Any:
@@ -77,5 +77,18 @@ def _faq_catch_up(services: dict[str, Any]) -> Any:
 
     async def after(_: Content) -> None:
         await services["faq_teaching"].refresh()
+
+    return after
+
+
+def _menus(services: dict[str, Any], content: Content) -> Any:
+    """The command menus are per language: set again when the business's languages change."""
+    shown = [(content.business.default_language, tuple(content.business.languages))]
+
+    async def after(new: Content) -> None:
+        languages = (new.business.default_language, tuple(new.business.languages))
+        if languages != shown[0]:
+            shown[0] = languages
+            await services["menus"].announce()
 
     return after

@@ -92,9 +92,10 @@ def _problem(document: Document, error: Any) -> Problem:
 
 def validate(document: Document, base: Path) -> Content:
     """The document as content, checked exactly as the content file is; DocumentError with every problem
-    pydantic reports (the model-wide checks stop at their first). `base`: where relative photo paths are."""
+    pydantic reports (the model-wide checks stop at their first). `base`: where relative photo paths are;
+    a path leading out of it is refused (see `flows.content.base.resolve_media`)."""
     try:
-        return Content.model_validate(document, context={"base": base})
+        return Content.model_validate(document, context={"base": base, "contained": True})
     except ValidationError as exc:
         raise DocumentError([_problem(document, error) for error in exc.errors()]) from None
 

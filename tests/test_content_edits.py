@@ -169,3 +169,12 @@ async def test_the_cli_refuses_an_invalid_file_naming_the_key(
     assert await asyncio.to_thread(main, ["content", "import", str(broken)]) == 1
     assert "faq[Prices!].id: String should match pattern" in capsys.readouterr().err
     assert await edits(harness).versions() == []
+
+
+async def test_a_photo_path_leading_out_of_the_content_folder_is_refused(harness: Harness) -> None:
+    current = await edits(harness).current()
+    entry = copy.deepcopy(current.document["faq"][0])
+    entry["photo"] = "../../../../../../etc/passwd"  # the bot would upload whatever file it names
+    outcome = await edits(harness).save_faq_entry("prices", entry, OWNER_ID, current.version)
+    assert [p.path for p in outcome.problems] == ["faq[prices].photo"]
+    assert "must be in the content file's folder" in outcome.problems[0].message

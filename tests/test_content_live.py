@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 from typing import Any
 
-from flows.content import Content
+import pytest
+
+from flows.content import Content, example_content_path, load_content
 from flows.content_edits import ContentEdits, faq_entry_document
+from flows.content_live import Commit, LiveContent
+from storage.content_versions import StaleBase
 from storage.staff import StaffRepo
 from tests.conftest import OWNER_ID, Harness
 
@@ -101,3 +106,25 @@ async def test_no_service_is_left_on_the_old_content(harness: Harness) -> None:
     assert len(found) > 20
     stale = [where for where, content in found if content is not new]
     assert stale == []
+
+
+async def test_a_failed_prepare_or_persist_leaves_every_follower_as_it_was() -> None:
+    old = load_content(example_content_path())
+    new = old.model_copy(update={"faq": []})
+    live = LiveContent(old)
+    holder = SimpleNamespace(content=old)
+    live.hold(holder)
+
+    async def refuse(_: Content) -> Commit:
+        raise RuntimeError("index could not be built")
+
+    async def stale() -> int:
+        raise StaleBase(7)
+
+    with pytest.raises(StaleBase):
+        await live.switch(new, stale)
+    assert holder.content is old and live.current is old
+    live.follow(refuse)
+    with pytest.raises(RuntimeError):
+        await live.switch(new)
+    assert holder.content is old and live.current is old

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -16,6 +17,7 @@ from flows import telegram_html
 from flows.content.base import (
     ContentModel,
     LocalText,
+    resolve_media,
 )
 
 FaqId = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]
@@ -45,6 +47,11 @@ class FaqEntry(ContentModel):
     answer: LocalText
     photo: str | None = None
     buttons: list[FaqButton] = Field(default_factory=list)
+
+    @field_validator("photo")
+    @classmethod
+    def _photo_source(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return resolve_media(value, info)  # a file next to the content file, as a step's photo
 
     @model_validator(mode="after")
     def _fits_telegram(self) -> FaqEntry:
