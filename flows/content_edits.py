@@ -196,6 +196,11 @@ class ContentEdits:
         document = with_faq_entry((await self.current()).document, entry_id, entry)
         return await self.save(document, by, summary or f"FAQ: {entry_id}", base)
 
+    async def save_text(self, key: str, values: Mapping[str, str], by: int | None, base: int | None) -> Outcome:
+        """One of the texts customers get (`welcome`, `help` …) saved in every language given."""
+        document = with_text((await self.current()).document, key, values)
+        return await self.save(document, by, f"texts: {key}", base)
+
     async def try_faq_entry(self, entry_id: str, entry: Document) -> FaqEntry | list[Problem]:
         """The entry as it would be saved (checked with the whole content), without saving it: what the
         console previews and sends to its owner."""
@@ -207,6 +212,25 @@ class ContentEdits:
         found = content.faq_entry(entry_id)
         assert found is not None
         return found
+
+
+def with_text(document: Document, key: str, values: Mapping[str, str]) -> Document:
+    """A copy of the document with one customer text (`texts.<language>.<key>`) set in each language
+    given; an empty value removes it from that language (the default language's text is then missing,
+    which validation names; another language falls back to it where the business allows)."""
+    document = copy.deepcopy(document)
+    found = document.get("texts")
+    texts: dict[str, Any] = found if isinstance(found, dict) else {}
+    document["texts"] = texts
+    for language, value in values.items():
+        own = texts.setdefault(language, {}) or {}
+        texts[language] = own
+        text = _lines(value)
+        if text:
+            own[key] = text
+        else:
+            own.pop(key, None)
+    return document
 
 
 def with_faq_entry(document: Document, entry_id: str, entry: Document) -> Document:

@@ -166,3 +166,30 @@ async def test_a_manager_may_not_open_or_change_the_content(harness: Harness) ->
     finally:
         await client.close()
     assert await harness.services["content_edits"].versions() == []
+
+
+async def test_a_business_text_edited_in_the_console_is_what_the_bot_says(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    async with owner.get(f"{base}/content/texts/help") as response:
+        assert response.status == 200
+    token = await csrf_token(owner, base)
+    data = {"csrf_token": token, "base": "", "text.en": "Ask <b>{business}</b> anything.", "action": "save"}
+    data |= {"text.ru": "Спросите <b>{business}</b> о чём угодно.", "text.uk": "Запитайте <b>{business}</b> будь-що."}
+    async with owner.post(f"{base}/content/texts/help", data=data) as response:
+        assert "Saved as version 2" in await response.text()
+    [reply] = await harness.chat(1001).send("/help")
+    assert reply.plain_text.startswith("Ask Sunrise Yoga & Coffee anything.")
+
+
+async def test_a_text_with_an_unknown_placeholder_is_refused_next_to_its_language(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    token = await csrf_token(owner, base)
+    data = {"csrf_token": token, "base": "", "text.en": "Hi {nmae}", "text.ru": "Привет", "text.uk": "Привіт"}
+    async with owner.post(f"{base}/content/texts/welcome", data={**data, "action": "save"}) as response:
+        assert response.status == 422
+        page = await response.text()
+    assert '<p class="error" id="text.en-error">unknown placeholder {nmae} (allowed: business, name)</p>' in page

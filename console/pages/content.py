@@ -51,12 +51,12 @@ NO_FILE = N_("Choose a YAML file to import.")
 NOT_TEXT = N_("The file is not UTF-8 text.")
 
 
-def _edits(request: web.Request) -> ContentEdits:
+def edits_of(request: web.Request) -> ContentEdits:
     edits: ContentEdits = request.app[CONSOLE].services["content_edits"]
     return edits
 
 
-def _content(request: web.Request) -> Content:
+def content_of(request: web.Request) -> Content:
     content: Content = request.app[CONSOLE].services["live_content"].current
     return content
 
@@ -68,11 +68,11 @@ def _content(request: web.Request) -> Content:
 @requires("owner")
 async def faq_list(request: web.Request) -> web.StreamResponse:
     """Every entry of the FAQ with its label and the start of its answer."""
-    content = _content(request)
+    content = content_of(request)
     language = content.pick_language(signed_in(request).language)
     default = content.business.default_language
     entries = [
-        (entry.id, entry.label(language, default), _snippet(entry.answer.get(language) or entry.answer[default]))
+        (entry.id, entry.label(language, default), snippet(entry.answer.get(language) or entry.answer[default]))
         for entry in content.faq
     ]
     new_id = request.query.get("new", "")
@@ -84,7 +84,7 @@ async def faq_list(request: web.Request) -> web.StreamResponse:
     return render(request, "content_faq_list.html", entries=entries, new_id=new_id, new_problem=problem)
 
 
-def _snippet(markup: str, limit: int = 90) -> str:
+def snippet(markup: str, limit: int = 90) -> str:
     text = " ".join(visible_text(markup).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -173,7 +173,7 @@ async def _entry_page(
     problems: list[Problem] | tuple[Problem, ...] = (),
     preview: FaqEntry | None = None,
 ) -> web.Response:
-    content = _content(request)
+    content = content_of(request)
     languages = list(content.business.languages)
     person = signed_in(request)
     preview_language = str(request.query.get("lang") or content.pick_language(person.language))
@@ -223,7 +223,7 @@ async def faq_entry(request: web.Request) -> web.StreamResponse:
     entry_id = request.match_info["entry_id"]
     if not _ENTRY_ID.match(entry_id):
         raise web.HTTPNotFound()
-    current = await _edits(request).current()
+    current = await edits_of(request).current()
     form = EntryForm.of(_stored_entry(current.document, entry_id))
     saved = request.query.get("saved")
     notice, values = (SAVED, {"n": saved}) if saved and saved.isdecimal() else (None, None)
@@ -238,12 +238,12 @@ async def faq_entry_post(request: web.Request) -> web.StreamResponse:
     if not _ENTRY_ID.match(entry_id):
         raise web.HTTPNotFound()
     posted = await request.post()
-    content = _content(request)
+    content = content_of(request)
     form = EntryForm.posted(posted, list(content.business.languages))
     base_text = str(posted.get("base", ""))
     base = int(base_text) if base_text.isdecimal() else None
     action = str(posted.get("action", "save"))
-    edits = _edits(request)
+    edits = edits_of(request)
     if action in ("preview", "send"):
         tried = await edits.try_faq_entry(entry_id, form.document())
         if isinstance(tried, list):
@@ -258,7 +258,7 @@ async def faq_entry_post(request: web.Request) -> web.StreamResponse:
     outcome = await edits.save_faq_entry(entry_id, form.document(), person.tg_id, base)
     if outcome.ok:
         raise web.HTTPSeeOther(request.app[CONSOLE].url(f"/content/faq/{entry_id}?saved={outcome.version}"))
-    notice = _refusal(outcome)
+    notice = refusal_notice(outcome)
     return await _entry_page(
         request,
         entry_id,
@@ -270,7 +270,7 @@ async def faq_entry_post(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _refusal(outcome: Outcome) -> str:
+def refusal_notice(outcome: Outcome) -> str:
     if outcome.stale:
         return STALE
     return UNCHANGED if outcome.unchanged else PROBLEMS
@@ -293,7 +293,7 @@ async def _send_to_owner(request: web.Request, entry: FaqEntry, content: Content
 @requires("owner")
 async def versions(request: web.Request) -> web.StreamResponse:
     """Who changed the content when, newest first, each with what it changed."""
-    edits = _edits(request)
+    edits = edits_of(request)
     person = signed_in(request)
     zone = request.app[CONSOLE].services["settings"].zone
     listed = await edits.versions(limit=50)
@@ -335,10 +335,10 @@ async def _names(request: web.Request, tg_ids: set[int]) -> dict[int, str]:
 async def version_diff(request: web.Request) -> web.StreamResponse:
     """What one version changed against the one before it, line by line."""
     version_id = int(request.match_info["version_id"])
-    diff = await _edits(request).diff(version_id)
+    diff = await edits_of(request).diff(version_id)
     if diff is None:
         raise web.HTTPNotFound()
-    latest = await _edits(request).versions(limit=1)
+    latest = await edits_of(request).versions(limit=1)
     return render(
         request,
         "content_version.html",
@@ -356,7 +356,7 @@ async def revert(request: web.Request) -> web.StreamResponse:
     posted = await request.post()
     base_text = str(posted.get("base", ""))
     base = int(base_text) if base_text.isdecimal() else None
-    outcome = await _edits(request).revert(version_id, signed_in(request).tg_id, base)
+    outcome = await edits_of(request).revert(version_id, signed_in(request).tg_id, base)
     if outcome.ok:
         raise web.HTTPSeeOther(
             request.app[CONSOLE].url(f"/content/versions?from={version_id}&to={outcome.version}")
@@ -374,7 +374,7 @@ async def revert(request: web.Request) -> web.StreamResponse:
 @requires("owner")
 async def export(request: web.Request) -> web.StreamResponse:
     """The current content as a YAML file to download."""
-    edits = _edits(request)
+    edits = edits_of(request)
     latest = await edits.versions(limit=1)
     name = f"content-v{latest[0].id}.yaml" if latest else "content.yaml"
     return web.Response(
@@ -403,11 +403,13 @@ async def import_post(request: web.Request) -> web.StreamResponse:
         text = upload.file.read().decode("utf-8")
     except UnicodeDecodeError:
         return render(request, "content_import.html", status=422, problems=[], notice=NOT_TEXT)
-    edits = _edits(request)
+    edits = edits_of(request)
     base = (await edits.current()).version
     outcome = await edits.import_yaml(text, signed_in(request).tg_id, base, f"imported {upload.filename}")
     if outcome.ok:
         return render(
             request, "content_import.html", problems=[], notice=IMPORTED, notice_values={"n": outcome.version}
         )
-    return render(request, "content_import.html", status=422, problems=outcome.problems, notice=_refusal(outcome))
+    return render(
+        request, "content_import.html", status=422, problems=outcome.problems, notice=refusal_notice(outcome)
+    )
