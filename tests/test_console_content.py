@@ -176,7 +176,10 @@ async def test_a_business_text_edited_in_the_console_is_what_the_bot_says(
         assert response.status == 200
     token = await csrf_token(owner, base)
     data = {"csrf_token": token, "base": "", "text.en": "Ask <b>{business}</b> anything.", "action": "save"}
-    data |= {"text.ru": "Спросите <b>{business}</b> о чём угодно.", "text.uk": "Запитайте <b>{business}</b> будь-що."}
+    data |= {
+        "text.ru": "Спросите <b>{business}</b> о чём угодно.",
+        "text.uk": "Запитайте <b>{business}</b> будь-що.",
+    }
     async with owner.post(f"{base}/content/texts/help", data=data) as response:
         assert "Saved as version 2" in await response.text()
     [reply] = await harness.chat(1001).send("/help")
