@@ -74,7 +74,7 @@ def _page(
     )
 
 
-@routes.get("/content/texts/{key}")
+@routes.get("/content/texts/{key:[^/]+}")
 @requires("owner")
 async def text_form(request: web.Request) -> web.StreamResponse:
     key = request.match_info["key"]
@@ -89,7 +89,7 @@ async def text_form(request: web.Request) -> web.StreamResponse:
     return _page(request, key, values, current.version, notice=notice, notice_values=notice_values)
 
 
-@routes.post("/content/texts/{key}")
+@routes.post("/content/texts/{key:[^/]+}")
 @requires("owner")
 async def text_post(request: web.Request) -> web.StreamResponse:
     """Save the text in every language, or only show its preview."""
