@@ -85,6 +85,7 @@ class ContentEdits:
         names the version and the problem if it no longer validates (e.g. a photo file was removed)."""
         latest = await self.repo.latest()
         if latest is None:
+            self._file()  # read now: the first edit keeps the file the bot started with, not a later one
             return None
         version, text = latest
         log.info("content: version %s from the database (%s was its first import)", version.id, self.content_file)

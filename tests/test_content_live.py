@@ -83,6 +83,21 @@ async def test_a_customers_texts_follow_the_switch(harness: Harness) -> None:
     assert reply.plain_text == "Just ask, Sunrise Yoga & Coffee is here."
 
 
+async def test_a_customer_in_a_sequence_gets_the_edited_next_step(harness: Harness) -> None:
+    anna = harness.chat(1001)
+    await anna.send("/start")
+    await harness.advance(minutes=1)
+    assert any("Here is how it works" in (m.plain_text or "") for m in anna.messages())
+    current = await edits(harness).current()
+    document = copy.deepcopy(current.document)
+    document["sequences"][0]["steps"][1]["text"]["en"] = "Come with a friend: <b>two for one</b> this week."
+    assert (await edits(harness).save(document, OWNER_ID, "welcome step 2", current.version)).ok
+    await harness.advance(days=1)
+    texts = [m.plain_text for m in anna.messages()]
+    assert "Come with a friend: two for one this week." in texts
+    assert not any("Your first class is on us" in (t or "") for t in texts)
+
+
 def _contents(root: Any, where: str, seen: set[int], depth: int = 0) -> list[tuple[str, Content]]:
     """Every Content reachable from a service through its attributes (a few levels deep)."""
     if id(root) in seen or depth > 3 or isinstance(root, (str, bytes, int, float, type)):
