@@ -196,3 +196,17 @@ async def test_a_text_with_an_unknown_placeholder_is_refused_next_to_its_languag
         assert response.status == 422
         page = await response.text()
     assert '<p class="error" id="text.en-error">unknown placeholder {nmae} (allowed: business, name)</p>' in page
+
+
+async def test_a_forged_form_gets_a_plain_answer_not_an_error(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    for rows in ("lots", "99999999999"):
+        status, page = await post_entry(owner, base, "prices", {**fields, "button_rows": rows}, "preview")
+        assert status == 200 and "As customers see it" in page
+    async with owner.get(f"{base}/content/faq/Not%20An%20Id") as response:
+        assert response.status == 404
+    async with owner.get(f"{base}/content/versions/12x") as response:
+        assert response.status == 404

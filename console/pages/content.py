@@ -34,6 +34,7 @@ routes = web.RouteTableDef()
 AREA = Area("/content/faq", N_("FAQ"), "owner", 40)
 
 BUTTON_TYPES = ("link", "manager", "faq")
+MAX_BUTTON_ROWS = 20  # what a form may post; Telegram shows far fewer buttons under a message anyway
 BUTTON_SLOTS = 1  # empty button rows offered under the entry's own (a row left without a type is dropped)
 _ENTRY_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
 # Path parameters take any segment (`[^/]+`), checked inside the handler: the role guard answers first,
@@ -123,7 +124,8 @@ class EntryForm:
             return {lang: str(form.get(f"{name}.{lang}", "")) for lang in languages}
 
         buttons = []
-        for index in range(int(str(form.get("button_rows", "0")) or 0)):
+        rows = str(form.get("button_rows", ""))
+        for index in range(min(int(rows), MAX_BUTTON_ROWS) if rows.isdecimal() and len(rows) < 4 else 0):
             kind = str(form.get(f"button{index}.type", ""))
             if kind not in BUTTON_TYPES:
                 continue  # "no button": the row is dropped
