@@ -210,3 +210,18 @@ async def test_a_forged_form_gets_a_plain_answer_not_an_error(
         assert response.status == 404
     async with owner.get(f"{base}/content/versions/12x") as response:
         assert response.status == 404
+
+
+async def test_a_save_over_someone_elses_newer_save_is_refused_and_keeps_the_typing(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    mine = await entry_form(owner, base, "prices")
+    theirs = dict(mine)
+    theirs["answer.en"] = "Theirs"
+    assert (await post_entry(owner, base, "prices", theirs))[0] == 200
+    mine["answer.en"] = "Mine"
+    status, page = await post_entry(owner, base, "prices", mine)
+    assert status == 409 and "Someone saved the content after you opened this page." in page
+    assert ">Mine</textarea>" in page
+    assert harness.services["faq"].entry("prices").answer["en"] == "Theirs"
