@@ -197,6 +197,13 @@ class ContentEdits:
         document = with_faq_entry((await self.current()).document, entry_id, entry)
         return await self.save(document, by, summary or f"FAQ: {entry_id}", base)
 
+    async def remove_faq_entry(self, entry_id: str, by: int | None, base: int | None) -> Outcome:
+        """An FAQ entry taken out (refused while another entry's button still opens it)."""
+        document = copy.deepcopy((await self.current()).document)
+        entries = document.get("faq") or []
+        document["faq"] = [e for e in entries if not (isinstance(e, dict) and e.get("id") == entry_id)]
+        return await self.save(document, by, f"FAQ: {entry_id} removed", base)
+
     async def save_text(self, key: str, values: Mapping[str, str], by: int | None, base: int | None) -> Outcome:
         """One of the texts customers get (`welcome`, `help` …) saved in every language given."""
         document = with_text((await self.current()).document, key, values)

@@ -225,3 +225,18 @@ async def test_a_save_over_someone_elses_newer_save_is_refused_and_keeps_the_typ
     assert status == 409 and "Someone saved the content after you opened this page." in page
     assert ">Mine</textarea>" in page
     assert harness.services["faq"].entry("prices").answer["en"] == "Theirs"
+
+
+async def test_a_removed_entry_is_no_longer_answered_and_one_still_linked_cannot_be_removed(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "schedule")
+    fields["button1.type"], fields["button1.faq"], fields["button1.text.en"] = "faq", "parking", "Parking"
+    fields["button1.text.ru"] = fields["button1.text.uk"] = "Парковка"
+    assert (await post_entry(owner, base, "schedule", fields))[0] == 200
+    status, page = await post_entry(owner, base, "parking", await entry_form(owner, base, "parking"), "remove")
+    assert status == 422 and "unknown faq entry &#39;parking&#39;" in page
+    status, page = await post_entry(owner, base, "kids", await entry_form(owner, base, "kids"), "remove")
+    assert status == 200 and "The entry was removed (version 3)." in page
+    assert harness.services["faq"].entry("kids") is None

@@ -50,6 +50,7 @@ SENT = N_("Sent to you in the bot.")
 NOT_SENT = N_("Telegram did not take it: open the bot and press Start, then try again.")
 REVERTED = N_("Version %(n)s brought back as version %(m)s.")
 IMPORTED = N_("Imported as version %(n)s.")
+REMOVED = N_("The entry was removed (version %(n)s). Versions can bring it back.")
 NO_FILE = N_("Choose a YAML file to import.")
 NOT_TEXT = N_("The file is not UTF-8 text.")
 
@@ -84,7 +85,17 @@ async def faq_list(request: web.Request) -> web.StreamResponse:
     )
     if new_id and problem is None:
         raise web.HTTPSeeOther(request.app[CONSOLE].url(f"/content/faq/{new_id}"))
-    return render(request, "content_faq_list.html", entries=entries, new_id=new_id, new_problem=problem)
+    removed = request.query.get("removed", "")
+    notice, values = (REMOVED, {"n": removed}) if removed.isdecimal() else (None, None)
+    return render(
+        request,
+        "content_faq_list.html",
+        entries=entries,
+        new_id=new_id,
+        new_problem=problem,
+        notice=notice,
+        notice_values=values,
+    )
 
 
 def snippet(markup: str, limit: int = 90) -> str:
@@ -259,7 +270,12 @@ async def faq_entry_post(request: web.Request) -> web.StreamResponse:
             notice = SENT if await _send_to_owner(request, tried, content) else NOT_SENT
         return await _entry_page(request, entry_id, form, base=base, notice=notice, preview=tried)
     person = signed_in(request)
-    outcome = await edits.save_faq_entry(entry_id, form.document(), person.tg_id, base)
+    if action == "remove":
+        outcome = await edits.remove_faq_entry(entry_id, person.tg_id, base)
+        if outcome.ok:
+            raise web.HTTPSeeOther(request.app[CONSOLE].url(f"/content/faq?removed={outcome.version}"))
+    else:
+        outcome = await edits.save_faq_entry(entry_id, form.document(), person.tg_id, base)
     if outcome.ok:
         raise web.HTTPSeeOther(request.app[CONSOLE].url(f"/content/faq/{entry_id}?saved={outcome.version}"))
     notice = refusal_notice(outcome)
