@@ -58,8 +58,9 @@ class _Reader(HTMLParser):
                 self.problems.append("a link needs href starting with https://")
                 self.out.append('<a class="tg-link">')
                 return
+            # Browser HTML for the console's preview (not a Telegram message, so not flows.markup's Html).
             self.out.append(
-                f'<a href="{html.escape(href, quote=True)}" rel="noopener noreferrer" target="_blank">'
+                '<a href="' + html.escape(href, quote=True) + '" rel="noopener noreferrer" target="_blank">'
             )
         elif shown == "span":
             self.out.append('<span class="tg-spoiler">' if tag != "tg-emoji" else "<span>")
