@@ -1,18 +1,30 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|retention|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|retention|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from bench import drip, faq, hotpath, longtext, retention, segments, sender, stats
+from bench import console, drip, faq, hotpath, longtext, retention, segments, sender, stats
 from bench.common import load, machine
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "name", choices=["hotpath", "faq", "longtext", "drip", "sender", "segments", "stats", "retention", "all"]
+        "name",
+        choices=[
+            "hotpath",
+            "faq",
+            "longtext",
+            "drip",
+            "sender",
+            "segments",
+            "stats",
+            "console",
+            "retention",
+            "all",
+        ],
     )
     parser.add_argument("--updates", type=int, default=1000, help="hotpath: updates per round")
     parser.add_argument("--users", type=int, default=200, help="hotpath: distinct users")
@@ -65,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         segments.main([])
     if args.name in ("stats", "all"):
         stats.main([])
+    if args.name in ("console", "all"):
+        console.main([])
     if args.name in ("retention", "all"):
         retention.main(["--months", str(args.months), "--scale", str(args.scale)])
     print(f"done · {load()}")

@@ -22,8 +22,8 @@ from aiogram.types import (
     WebAppInfo,
 )
 
-from console.translation import translator
 from flows.content import Content
+from flows.i18n import translator
 from flows.staff import Staff
 from flows.staff_texts import menu
 from storage.customers import CustomersRepo

@@ -28,8 +28,8 @@ from aiohttp import web
 
 from console.render import render
 from console.session import PERSON, person_of, signed_in
-from console.translation import LANGUAGES, N_
 from flows.console_access import SESSION_TTL, allows
+from flows.i18n import LANGUAGES, N_, language_of
 
 if TYPE_CHECKING:
     from console.app import Console
@@ -239,11 +239,7 @@ async def _start_session(
 async def _language_of(console: Console, tg_id: int, telegram_language: str | None) -> str:
     """The language the person chose in the bot, else their Telegram app's, else English."""
     customer = await console.services["customers"].repo.by_tg_id(tg_id)
-    for candidate in (customer.preferred_language if customer else None, telegram_language):
-        code = (candidate or "")[:2].lower()
-        if code in LANGUAGES:
-            return code
-    return "en"
+    return language_of(customer.preferred_language if customer else None, telegram_language)
 
 
 # --- routes -------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from console.session import person_of
-from console.translation import LANGUAGES, Translator, translator
 from flows.console_access import allows
+from flows.i18n import LANGUAGES, Translator, translator
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "uk": "Українська"}
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from flows.clock import Clock
 from flows.staff import Staff
-from storage.console_access import ConsoleAccessRepo
+from storage.console_access import ConsoleAccessRepo, OpenSession
 
 LOGIN_TTL = timedelta(minutes=10)
 SESSION_TTL = timedelta(hours=24)
@@ -96,3 +96,12 @@ class ConsoleAccess:
     async def close(self, person: Person) -> None:
         """Log out: this session ends."""
         await self.repo.delete_session(person.session)
+
+    async def open_sessions(self) -> list[OpenSession]:
+        """Who is signed in to the console now (for the owner)."""
+        return await self.repo.open_sessions(self.clock.now())
+
+    async def end_session(self, session: str, by: int) -> None:
+        """End someone's session (the owner's "sign out there"); audited."""
+        await self.repo.delete_session(session)
+        await self.staff.repo.audit(by, "console_session_ended", None, self.clock.now())

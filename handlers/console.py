@@ -6,9 +6,8 @@ from aiogram import F
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from console.translation import translator
 from flows.console_access import LOGIN_TTL, ConsoleAccess
-from flows.content import Texts
+from flows.i18n import Translator
 from flows.markup import html
 from handlers.filters import IsStaff
 from handlers.routing import RouterSpec
@@ -17,9 +16,8 @@ router = RouterSpec("console", message_filters=(F.chat.type == "private",))
 
 
 @router.message(Command("console"), IsStaff())
-async def console_link(message: Message, console_access: ConsoleAccess, t: Texts) -> None:
+async def console_link(message: Message, console_access: ConsoleAccess, tr: Translator) -> None:
     """Answer with a login link bound to this person: it works once, for LOGIN_TTL."""
-    tr = translator(t.language)
     assert message.from_user is not None  # IsStaff passed: there is a sender
     if not console_access.base_url:
         await message.answer(html("{}", tr.gettext("The console is not running right now.")))

@@ -10,6 +10,15 @@ from storage.timefmt import from_db, to_db
 
 
 @dataclass(frozen=True)
+class OpenSession:
+    token_hash: str
+    tg_id: int
+    via: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class SessionRow:
     tg_id: int
     csrf: str
@@ -60,6 +69,18 @@ class ConsoleAccessRepo:
         expires = from_db(row["expires_at"])
         assert expires is not None
         return SessionRow(int(row["tg_id"]), str(row["csrf"]), str(row["language"]), str(row["via"]), expires)
+
+    async def open_sessions(self, now: datetime) -> list[OpenSession]:
+        """Sessions that have not expired, newest first."""
+        rows = await self._db.fetch_all(
+            "SELECT token_hash, tg_id, via, created_at, expires_at FROM console_sessions WHERE expires_at > ?"
+            " ORDER BY created_at DESC, token_hash",
+            (to_db(now),),
+        )
+        return [
+            OpenSession(r["token_hash"], r["tg_id"], r["via"], from_db(r["created_at"]), from_db(r["expires_at"]))  # type: ignore[arg-type]
+            for r in rows
+        ]
 
     async def set_language(self, token_hash: str, language: str) -> None:
         async with self._db.transaction() as tx:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import aiohttp
@@ -23,7 +24,10 @@ def _client(base: str) -> aiohttp.ClientSession:
 async def _mini_app_login(harness: Harness, init_data: str) -> tuple[int, bool]:
     base = await console_url(harness)
     form = {"init_data": init_data}
-    async with _client(base) as client, client.post(f"{base}/auth/mini-app", data=form, allow_redirects=False) as r:
+    async with (
+        _client(base) as client,
+        client.post(f"{base}/auth/mini-app", data=form, allow_redirects=False) as r,
+    ):
         return r.status, any(cookie.key == COOKIE for cookie in client.cookie_jar)
 
 
@@ -151,3 +155,65 @@ async def test_unknown_page_is_a_page_not_a_traceback(harness: Harness) -> None:
     base = await console_url(harness)
     async with _client(base) as client, client.get(f"{base}/no-such-page") as response:
         assert response.status == 404 and "There is no such page" in await response.text()
+
+
+async def test_owner_sees_who_is_signed_in_and_ends_a_session(harness: Harness) -> None:
+    await hire(harness, MANAGER_ID, "manager")
+    base = await console_url(harness)
+    manager = await http_login(harness, MANAGER_ID)
+    owner = await http_login(harness)
+    async with manager, owner:
+        async with owner.get(f"{base}/sign-ins") as page:
+            text = await page.text()
+        assert page.status == 200 and "Manager" in text and "this one" in text
+        session = re.findall(r'name="session" value="([0-9a-f]+)"', text)
+        assert len(session) == 1  # the manager's; the owner's own has no button
+        form = {"csrf_token": await csrf_token(owner, base), "session": session[0]}
+        async with owner.post(f"{base}/sign-ins/end", data=form, allow_redirects=False) as response:
+            assert response.status == 303
+        async with manager.get(f"{base}/", allow_redirects=False) as response:
+            assert response.status == 303  # signed out
+
+
+async def test_a_manager_cannot_open_the_owners_sign_ins(harness: Harness) -> None:
+    await hire(harness, MANAGER_ID, "manager")
+    base = await console_url(harness)
+    async with await http_login(harness, MANAGER_ID) as manager, manager.get(f"{base}/sign-ins") as page:
+        assert page.status == 403 and "for the owner" in await page.text()
+
+
+async def test_home_page_with_its_files_is_under_100_kb(harness: Harness) -> None:
+    base = await console_url(harness)
+    async with await http_login(harness) as client:
+        async with client.get(f"{base}/") as page:
+            html = await page.read()
+        total = len(html)
+        for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', html.decode()):
+            async with client.get(f"{base}{asset}") as response:
+                assert response.status == 200
+                total += len(await response.read())
+    assert total < 100 * 1024, total
+
+
+async def test_a_failure_is_a_short_page_not_a_traceback(harness: Harness) -> None:
+    base = await console_url(harness)
+    async with await http_login(harness) as client:
+        harness.services["analytics"].repo = None  # the home page's figures now fail
+        async with client.get(f"{base}/home/figures") as response:
+            text = await response.text()
+    assert response.status == 500 and "went wrong on our side" in text and "Traceback" not in text
+
+
+async def test_home_figures_follow_stats_and_work_without_script(harness: Harness) -> None:
+    await harness.chat(1001).send("/start")
+    harness.clock.advance(timedelta(minutes=1))
+    base = await console_url(harness)
+    async with await http_login(harness) as client:
+        async with client.get(f"{base}/") as home:
+            assert 'hx-get="/home/figures"' in await home.text()
+        async with client.get(f"{base}/home/figures") as page:  # the <noscript> link: a whole page
+            text = await page.text()
+        async with client.get(f"{base}/home/figures", headers={"HX-Request": "true"}) as fragment:
+            part = await fragment.text()
+    assert "<html" in text and "<html" not in part
+    assert re.search(r"<dt>Customers</dt><dd>1</dd>", part), part

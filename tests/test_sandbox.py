@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -104,6 +105,11 @@ def test_banner_names_the_database_and_the_commands(session: Session) -> None:
     banner = session.done.stdout.split("you (customer) ›")[0]
     assert "sandbox.db (new)" in banner
     assert "/as owner" in banner and "/wait" in banner and "/quit" in banner
+
+
+def test_banner_gives_the_owner_a_console_link(session: Session) -> None:
+    banner = session.done.stdout.split("you (customer) ›")[0]
+    assert re.search(r"The owner's console: open http://127\.0\.0\.1:\d+/login/[\w-]+ in a browser", banner)
 
 
 def test_start_shows_welcome_and_keyboard_as_letters(session: Session) -> None:

@@ -174,6 +174,7 @@ class Sandbox:
                 owner_ids=[OWNER_ID],
                 manager_chat_id=MANAGERS_GROUP_ID,
                 webhook_url=None,
+                console_url=None,  # a browser on this machine
             )
             clock = OffsetClock()
             app = await create_app(settings, clock=clock)
@@ -182,6 +183,7 @@ class Sandbox:
             raise
         sandbox = cls(emu, app, clock, term, name=name, language=language)
         try:
+            await start_console(app)
             await sandbox._prepare()
         except BaseException:
             await app.close()
@@ -224,6 +226,12 @@ class Sandbox:
         link = await staff.invite(OWNER_ID, "manager", self.emu.bot.username or "")
         token = link.partition("?start=")[2].removeprefix(STAFF_PREFIX)
         await staff.accept(token, MANAGER_ID, "Manager")
+
+    async def console_link(self) -> str:
+        """A one-time link that signs the owner in to the console in a browser on this machine."""
+        link = await self.app.services["console_access"].login_link(OWNER_ID)
+        assert link is not None  # the sandbox's owner is in OWNER_IDS
+        return str(link)
 
     async def close(self) -> None:
         """Stop polling, let the bot finish what it is doing, close the database and the emulator."""
@@ -608,7 +616,7 @@ class Sandbox:
         local = moment.astimezone(self.app.settings.zone)
         return f"{local:%a %d %b %H:%M} ({self.app.settings.timezone})"
 
-    def banner(self, database: Path, fresh: bool, log_path: Path) -> str:
+    def banner(self, database: Path, fresh: bool, log_path: Path, console_link: str) -> str:
         state = "new" if fresh else "kept between runs; --fresh starts over"
         lines = [
             self.style.bold(f"nurture-bot sandbox · {self.app.content.business.name}")
@@ -621,6 +629,12 @@ class Sandbox:
             self.style.dim("/as owner · /as manager · /as customer2 · /wait 2h · /contact · /photo · /who · "),
         ]
         lines[-1] += self.style.dim("/sandbox-help · /quit")
+        lines.append(
+            "The owner's console: open "
+            + self.style.accent(console_link)
+            + " in a browser on this machine "
+            + self.style.dim("(works once, for 10 minutes; /as owner, then /console, gives a new link)")
+        )
         return "\n".join(lines)
 
     # --- time ---------------------------------------------------------------------------------
@@ -671,6 +685,15 @@ class Sandbox:
         await KvRepo(self.app.db).set(OFFSET_KEY, str(self.clock.offset.total_seconds()))
 
 
+async def start_console(app: App) -> str:
+    """Serve the console on CONSOLE_PORT, or on any free port when that one is taken (another sandbox)."""
+    try:
+        return await app.start_console()
+    except OSError:
+        app.settings = app.settings.model_copy(update={"console_port": 0})
+        return await app.start_console()
+
+
 def _converse(sandbox: Sandbox, term: Terminal, loop: LoopThread) -> None:
     while True:
         try:
@@ -701,7 +724,7 @@ def run_sandbox(database: str, fresh: bool, language: str | None = None) -> int:
         except BaseException:
             loop.stop()
             raise
-        term.say(sandbox.banner(path, fresh, log_path))
+        term.say(sandbox.banner(path, fresh, log_path, loop.run(sandbox.console_link())))
         try:
             _converse(sandbox, term, loop)
         except KeyboardInterrupt:

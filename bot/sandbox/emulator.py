@@ -1433,7 +1433,13 @@ class Emulator:
         chat_id = p.integer("chat_id")
         if chat_id is not None and chat_id not in self._chats:
             raise _bad("chat not found")
-        self.menu_buttons[chat_id] = p.json("menu_button", dict) or {"type": "default"}
+        button = p.json("menu_button", dict) or {"type": "default"}
+        if button.get("type") == "web_app":
+            # Telegram opens Mini Apps only over https
+            url = str((button.get("web_app") or {}).get("url", ""))
+            if not url.startswith("https://") or not button.get("text"):
+                raise _bad("BUTTON_URL_INVALID" if button.get("text") else "BUTTON_TEXT_INVALID")
+        self.menu_buttons[chat_id] = button
         return True
 
     def _get_chat_menu_button(self, p: _Params) -> dict[str, Any]:
