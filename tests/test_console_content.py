@@ -240,3 +240,27 @@ async def test_a_removed_entry_is_no_longer_answered_and_one_still_linked_cannot
     status, page = await post_entry(owner, base, "kids", await entry_form(owner, base, "kids"), "remove")
     assert status == 200 and "The entry was removed (version 3)." in page
     assert harness.services["faq"].entry("kids") is None
+
+
+async def test_a_new_entry_is_added_from_the_list_and_answered(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    async with owner.get(f"{base}/content/faq?new=Sauna!") as response:
+        assert "Use 1–32 small Latin letters" in await response.text()
+    async with owner.get(f"{base}/content/faq?new=sauna") as response:
+        assert str(response.url).endswith("/content/faq/sauna") and "New FAQ entry" in await response.text()
+    fields = await entry_form(owner, base, "sauna")
+    fields |= {"questions.en": "Do you have a sauna?", "answer.en": "Yes, a <i>Finnish</i> one."}
+    status, page = await post_entry(owner, base, "sauna", fields)
+    assert status == 422 and 'id="questions.ru-error"' in page  # Russian is not allowed to fall back here
+    fields |= {
+        "questions.ru": "Есть ли сауна?",
+        "answer.ru": "Да.",
+        "questions.uk": "Чи є сауна?",
+        "answer.uk": "Так.",
+    }
+    status, page = await post_entry(owner, base, "sauna", fields)
+    assert status == 200 and "Saved as version 2" in page
+    [answer] = await harness.chat(1001).send("Do you have a sauna?")
+    assert answer.plain_text == "Yes, a Finnish one."

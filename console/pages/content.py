@@ -37,6 +37,8 @@ BUTTON_TYPES = ("link", "manager", "faq")
 MAX_BUTTON_ROWS = 20  # what a form may post; Telegram shows far fewer buttons under a message anyway
 BUTTON_SLOTS = 1  # empty button rows offered under the entry's own (a row left without a type is dropped)
 _ENTRY_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
+_MISSING_IN = re.compile(r"^the ([a-z]{2}) text is missing")  # flows.content.completeness's wording
+_FIELD_KEYS = ("photo",)
 # Path parameters take any segment (`[^/]+`), checked inside the handler: the role guard answers first,
 # so a person without the role learns nothing from a 404 (and every route's guard can be tested).
 
@@ -172,7 +174,17 @@ def _by_field(
         key = problem.path[len(prefix) :].lstrip(".")
         key = re.sub(r"^buttons\[(\d+)\].*$", r"buttons[\1]", key)  # a button's problems sit by its row
         key = re.sub(r"^(title|answer|questions)\.([a-z]{2}).*$", r"\1.\2", key)
-        fields.setdefault(key, []).append(problem.message)
+        missing = _MISSING_IN.match(problem.message)
+        if key in ("title", "answer", "questions") and missing:  # a language's text is missing
+            key = f"{key}.{missing.group(1)}"
+        if (
+            key in _FIELD_KEYS
+            or key.startswith("buttons[")
+            or re.fullmatch(r"(title|answer|questions)\.\w\w", key)
+        ):
+            fields.setdefault(key, []).append(problem.message)
+        else:  # about the entry as a whole (its id, its photo): above the form
+            general.append(f"{key}: {problem.message}")
     return fields, general
 
 
