@@ -203,7 +203,8 @@ async def _entry_page(
     content = content_of(request)
     languages = list(content.business.languages)
     person = signed_in(request)
-    preview_language = str(request.query.get("lang") or content.pick_language(person.language))
+    chosen = (await request.post()).get("preview_language") if request.method == "POST" else None
+    preview_language = content.pick_language(str(chosen or person.language))
     fields, general = _by_field(problems, entry_id)
     shown = preview or content.faq_entry(entry_id)
     previews = _previews(shown, content) if shown is not None else {}
