@@ -23,7 +23,7 @@ from aiogram.types import (
 )
 
 from flows.content import Content
-from flows.i18n import translator
+from flows.i18n import language_of, translator
 from flows.staff import Staff
 from flows.staff_texts import menu
 from storage.customers import CustomersRepo
@@ -67,7 +67,11 @@ class Menus:
             await self._console_button(tg_id, None)
             return
         person = await self.customers.by_tg_id(tg_id)
-        language = self.content.pick_language(person.preferred_language if person else None)
+        # The team's own language (flows/i18n.py: en, ru, uk), even one the business does not offer customers:
+        # their /language choice, else Telegram's; the business's language for someone not seen yet.
+        language = language_of(
+            person.preferred_language if person else None, self.content.business.default_language
+        )
         await self._set(commands(role, language), scope, None)
         await self._console_button(tg_id, language)
 

@@ -302,7 +302,7 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     await console.access.set_language(person, language)
     customers = console.services["customers"]
     customer = await customers.repo.by_tg_id(person.tg_id)
-    if customer is not None and language in console.services["content"].business.languages:
+    if customer is not None:  # the team may speak any team language, as /language allows them
         await customers.choose_language(customer, language)
         await console.services["menus"].refresh(person.tg_id, person.role)
     return redirect(local_path(console, str((await request.post()).get("next", ""))))

@@ -20,10 +20,12 @@ from flows.broadcasts import Broadcasts
 from flows.codes import grouped
 from flows.content import Content, Texts
 from flows.coupons import Coupons, IssueOutcome
-from flows.formatting import count, datetime, money, number
+from flows.formatting import datetime, money, number
 from flows.handoff import Handoff
+from flows.i18n import N_, Translator, translator
 from flows.markup import Html, html
 from flows.messenger import Button, Outgoing
+from flows.staff_texts import purchases
 from handlers.filters import IsStaff
 from handlers.handoff import lead_reply
 from handlers.render import pack_blocks
@@ -49,28 +51,31 @@ def broadcast_button_data(broadcast_id: int, index: int) -> str:
     return BcBtnCb(b=broadcast_id, i=index).pack()
 
 
-def control_buttons(broadcast: Broadcast) -> list[list[Button]]:
-    """Pause or resume, and cancel, while a broadcast is live; nothing after it ended."""
+def control_buttons(broadcast: Broadcast, language: str | None = None) -> list[list[Button]]:
+    """Pause or resume, and cancel, while a broadcast is live; nothing after it ended. In `language`: the
+    progress message's reader, its author (flows.broadcasts redraws that message and should pass the
+    author's language, as its progress text is in it; without one the buttons are in English)."""
     if not broadcast.live:
         return []
+    tr = translator(language)
     row = []
     if broadcast.state != "scheduled":
-        action, label = ("r", "▶️ Resume") if broadcast.paused else ("p", "⏸ Pause")
+        action, label = ("r", tr.gettext("▶️ Resume")) if broadcast.paused else ("p", tr.gettext("⏸ Pause"))
         row.append(Button(label, data=BcCtlCb(b=broadcast.id, a=action).pack()))
-    row.append(Button("✖️ Cancel", data=BcCtlCb(b=broadcast.id, a="c").pack()))
+    row.append(Button("✖️ " + tr.gettext("Cancel"), data=BcCtlCb(b=broadcast.id, a="c").pack()))
     return [row]
 
 
-def control_markup(broadcast: Broadcast) -> InlineKeyboardMarkup | None:
-    return keyboard(Outgoing(buttons=control_buttons(broadcast)))
+def control_markup(broadcast: Broadcast, language: str | None = None) -> InlineKeyboardMarkup | None:
+    return keyboard(Outgoing(buttons=control_buttons(broadcast, language)))
 
 
-def _cancel_question(broadcast: Broadcast) -> InlineKeyboardMarkup | None:
+def _cancel_question(broadcast: Broadcast, tr: Translator) -> InlineKeyboardMarkup | None:
     return keyboard(
         Outgoing(
             buttons=[
-                [Button("Yes, cancel the rest", data=BcCtlCb(b=broadcast.id, a="cy").pack())],
-                [Button("No, keep it going", data=BcCtlCb(b=broadcast.id, a="cn").pack())],
+                [Button(tr.gettext("Yes, cancel the rest"), data=BcCtlCb(b=broadcast.id, a="cy").pack())],
+                [Button(tr.gettext("No, keep it going"), data=BcCtlCb(b=broadcast.id, a="cn").pack())],
             ],
         )
     )
@@ -80,105 +85,140 @@ def _cancel_question(broadcast: Broadcast) -> InlineKeyboardMarkup | None:
 
 
 @router.callback_query(BcCtlCb.filter(), IsStaff("manager"))
-async def control(query: CallbackQuery, callback_data: BcCtlCb, broadcasts: Broadcasts) -> None:
+async def control(query: CallbackQuery, callback_data: BcCtlCb, broadcasts: Broadcasts, tr: Translator) -> None:
     """Pause, resume or cancel; the progress message is redrawn at once."""
     broadcast = await broadcasts.get(callback_data.b)
     message = query.message if isinstance(query.message, Message) else None
     if broadcast is None:
-        await query.answer("No such broadcast.", show_alert=True)
+        await query.answer(tr.gettext("No such broadcast."), show_alert=True)
         return
     who, action = query.from_user.id, callback_data.a
     if action == "c" and broadcast.live:
         await query.answer()
         if message is not None:
-            await message.edit_reply_markup(reply_markup=_cancel_question(broadcast))
+            await message.edit_reply_markup(reply_markup=_cancel_question(broadcast, tr))
         return
-    answer = "This broadcast has already ended."
-    if action == "p":
-        answer = (
-            "Paused: nothing more goes out until you resume."
-            if await broadcasts.pause(broadcast.id, who)
-            else answer
-        )
-    elif action == "r":
-        answer = "Resumed." if await broadcasts.resume(broadcast.id, who) else answer
-    elif action == "cy":
-        cancelled = await broadcasts.cancel(broadcast.id, who)
-        if cancelled is not None:
-            answer = f"Cancelled: {count(cancelled, 'message', 'messages', 'en')} will not go out."
-    elif action not in ("cn", "v"):
-        answer = "This button is no longer active."
-    await query.answer(answer)
+    await query.answer(await _control_answer(broadcasts, broadcast, who, action, tr))
     fresh = await broadcasts.get(broadcast.id)
     if fresh is None or message is None:
         return
     text = await broadcasts.progress_text(fresh)
     if action == "v":  # from /broadcasts: a new progress message here, edited from now on
-        sent = await message.answer(text, reply_markup=control_markup(fresh))
+        sent = await message.answer(text, reply_markup=control_markup(fresh, tr.language))
         await broadcasts.attach_progress(fresh, sent.chat.id, sent.message_id, text)
         return
     with contextlib.suppress(TelegramBadRequest):  # "not modified": a second press on the same state
-        await message.edit_text(text, reply_markup=control_markup(fresh))
+        await message.edit_text(text, reply_markup=control_markup(fresh, tr.language))
     if fresh.progress_message_id == message.message_id:
         await broadcasts.repo.set_progress_text(fresh.id, text, broadcasts.clock.now())
 
 
+async def _control_answer(
+    broadcasts: Broadcasts, broadcast: Broadcast, who: int, action: str, tr: Translator
+) -> str | None:
+    """Pause, resume or cancel the rest (re-checked by the flow as it takes effect); what the presser reads."""
+    ended = tr.gettext("This broadcast has already ended.")
+    if action == "p":
+        paused = await broadcasts.pause(broadcast.id, who)
+        return tr.gettext("Paused: nothing more goes out until you resume.") if paused else ended
+    if action == "r":
+        return tr.gettext("Resumed.") if await broadcasts.resume(broadcast.id, who) else ended
+    if action == "cy":
+        cancelled = await broadcasts.cancel(broadcast.id, who)
+        if cancelled is None:
+            return ended
+        rest = tr.ngettext(
+            "Cancelled: {n} message will not go out.", "Cancelled: {n} messages will not go out.", cancelled
+        )
+        return rest.format(n=number(cancelled, tr.language))
+    if action in ("cn", "v"):
+        return None if broadcast.live else ended  # "keep it going", or the progress shown here
+    return tr.gettext("This button is no longer active.")
+
+
+# Where a broadcast is, as /broadcasts shows it (storage.broadcasts states; "paused" is a live one on hold).
+STATES = {
+    "draft": N_("draft"),
+    "scheduled": N_("scheduled"),
+    "queuing": N_("queuing"),
+    "sending": N_("sending"),
+    "paused": N_("paused"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+    "discarded": N_("discarded"),
+}
+
+
 def _result_block(
-    broadcast: Broadcast, results: Results, content: Content, broadcasts: Broadcasts, language: str = "en"
+    broadcast: Broadcast, results: Results, content: Content, broadcasts: Broadcasts, tr: Translator
 ) -> Html:
     c = results.counts
+    language = tr.language
 
     def n(value: int) -> str:
         return number(value, language)
 
     when = broadcast.started_at or broadcast.send_at or broadcast.confirmed_at or broadcast.created_at
     state = "paused" if broadcast.paused and broadcast.live else broadcast.state
-    delivery = (
-        f"Delivered {n(c.delivered)} · blocked {n(c.blocked)} · failed {n(c.failed)}"
-        + (f" · waiting {n(c.remaining)}" if c.remaining else "")
-        + (f" · cancelled {n(c.cancelled)}" if c.cancelled else "")
-    )
+    delivery = [tr.gettext("Delivered {delivered} · blocked {blocked} · failed {failed}")]
+    if c.remaining:
+        delivery.append(tr.gettext("waiting {remaining}"))
+    if c.cancelled:
+        delivery.append(tr.gettext("cancelled {cancelled}"))
+    figures = {
+        "delivered": n(c.delivered),
+        "blocked": n(c.blocked),
+        "failed": n(c.failed),
+        "remaining": n(c.remaining),
+        "cancelled": n(c.cancelled),
+    }
+    clicks = tr.ngettext("{n} click", "{n} clicks", results.clicks).format(n=n(results.clicks))
+    people = tr.ngettext("{n} person", "{n} people", results.clickers).format(n=n(results.clickers))
+    leads = tr.ngettext("{n} lead", "{n} leads", results.leads).format(n=n(results.leads))
     lines = [
         html(
             "<b>#{}</b> · {} · {} · {}",
             broadcast.id,
-            state,
+            tr.gettext(STATES[state]) if state in STATES else state,
             datetime(when, language, broadcasts.zone),
-            broadcast.segment or "everyone",
+            broadcast.segment or tr.gettext("everyone"),
         ),
-        Html(delivery),
-        html(
-            "{} by {} · {}",
-            count(results.clicks, "click", "clicks", language),
-            count(results.clickers, "person", "people", language),
-            count(results.leads, "lead", "leads", language),
-        ),
+        html(" · ".join(delivery), **figures),
+        html(tr.gettext("{clicks} by {people} · {leads}"), clicks=clicks, people=people, leads=leads),
     ]
     if broadcast.coupon:
-        limit = f"/{n(broadcast.coupon_limit)}" if broadcast.coupon_limit else ""
-        lines.append(Html(f"Coupons {n(results.coupons_issued)}{limit} taken, {n(results.coupons_redeemed)} used"))
+        taken = n(results.coupons_issued) + (f"/{n(broadcast.coupon_limit)}" if broadcast.coupon_limit else "")
+        used = n(results.coupons_redeemed)
+        lines.append(html(tr.gettext("Coupons {taken} taken, {used} used"), taken=taken, used=used))
     revenue = money(Decimal(results.revenue_cents) / 100, content.loyalty.currency, language)
-    lines.append(html("{} · revenue {}", count(results.purchases, "purchase", "purchases", language), revenue))
+    bought = purchases(results.purchases, tr)
+    lines.append(html(tr.gettext("{purchases} · revenue {revenue}"), purchases=bought, revenue=revenue))
     return Html("\n").join(lines)
 
 
 @router.message(F.chat.type == "private", Command("broadcasts"), IsStaff("manager"))
-async def broadcasts_report(message: Message, broadcasts: Broadcasts, content: Content, t: Texts) -> None:
+async def broadcasts_report(message: Message, broadcasts: Broadcasts, content: Content, tr: Translator) -> None:
     """The latest broadcasts: delivery, clicks, leads, coupons, purchases and revenue after delivery."""
     listed = await broadcasts.results(LISTED)
     if not listed:
-        await message.answer("No broadcasts yet. Start one with /broadcast.")
+        await message.answer(tr.gettext("No broadcasts yet. Start one with /broadcast."))
         return
     header = html(
-        "📣 <b>Broadcasts</b> (latest {}). Purchases count when made within "
-        "{} days after delivery (to the latest broadcast the customer got).",
-        LISTED,
-        broadcasts.attribution_days,
+        tr.ngettext(
+            "📣 <b>Broadcasts</b> (latest {listed}). Purchases count when made within {n} day after delivery "
+            "(to the latest broadcast the customer got).",
+            "📣 <b>Broadcasts</b> (latest {listed}). Purchases count when made within {n} days after delivery "
+            "(to the latest broadcast the customer got).",
+            broadcasts.attribution_days,
+        ),
+        listed=LISTED,
+        n=broadcasts.attribution_days,
     )
-    blocks = [header, *(_result_block(b, r, content, broadcasts, t.language) for b, r in listed)]
+    blocks = [header, *(_result_block(b, r, content, broadcasts, tr) for b, r in listed)]
     live = [b for b, _ in listed if b.live]
+    manage = tr.gettext("Manage #{id}")
     markup = keyboard(
-        Outgoing(buttons=[[Button(f"Manage #{b.id}", data=BcCtlCb(b=b.id, a="v").pack())] for b in live])
+        Outgoing(buttons=[[Button(manage.format(id=b.id), data=BcCtlCb(b=b.id, a="v").pack())] for b in live])
     )
     messages = pack_blocks(blocks)
     for index, text in enumerate(messages):
@@ -186,9 +226,11 @@ async def broadcasts_report(message: Message, broadcasts: Broadcasts, content: C
 
 
 @router.message(F.chat.type == "private", Command("segment", "broadcast", "broadcasts"), IsStaff())
-async def not_for_cashiers(message: Message) -> None:
+async def not_for_cashiers(message: Message, tr: Translator) -> None:
     """Cashiers are staff, but segments and broadcasts are the owners' and managers'."""
-    await message.answer("Segments and broadcasts are for owners and managers. Ask the owner if you need them.")
+    await message.answer(
+        tr.gettext("Segments and broadcasts are for owners and managers. Ask the owner if you need them.")
+    )
 
 
 # ---- customers -------------------------------------------------------------------------------------
@@ -203,11 +245,12 @@ async def broadcast_button(
     broadcasts: Broadcasts,
     handoff: Handoff,
     coupons: Coupons,
+    tr: Translator,
 ) -> None:
     """ "I'm interested" or "Get my coupon" under a broadcast, pressed by someone it was delivered to."""
     press = await broadcasts.press(customer, callback_data.b, callback_data.i, query.from_user.id)
-    if press.action == "preview":
-        await query.answer("Preview: buttons work in the real messages.")
+    if press.action == "preview":  # its author, who reads the team's language
+        await query.answer(tr.gettext("Preview: buttons work in the real messages."))
         return
     if press.action == "expired" or press.broadcast is None or not isinstance(query.message, Message):
         await query.answer(t("button_expired"))

@@ -15,10 +15,12 @@ from flows.codes import grouped
 from flows.content import Content, Texts
 from flows.coupons import Coupons, IssueOutcome
 from flows.formatting import points
-from flows.markup import html
+from flows.i18n import Translator
+from flows.markup import Html, html
 from flows.referrals import REF_PREFIX, LinkOutcome, Referrals
 from flows.sales import CARD_PREFIX, Sales
 from flows.staff import STAFF_PREFIX, Staff
+from flows.staff_texts import role_name
 from handlers.routing import RouterSpec
 from handlers.sales import ask_amount
 from storage.customers import Customer
@@ -32,7 +34,9 @@ def _payload(prefix: str) -> CommandStart:
 
 
 @router.message(_payload(CARD_PREFIX))
-async def card_scanned(message: Message, command: CommandObject, staff: Staff, sales: Sales, t: Texts) -> None:
+async def card_scanned(
+    message: Message, command: CommandObject, staff: Staff, sales: Sales, tr: Translator
+) -> None:
     """A cashier scanned a customer's QR: "new purchase for <customer>". Anyone else: a normal start."""
     assert message.from_user is not None
     if not await staff.is_staff(message.from_user.id):
@@ -40,36 +44,39 @@ async def card_scanned(message: Message, command: CommandObject, staff: Staff, s
     code = (command.args or "").removeprefix(CARD_PREFIX)
     customer = await sales.customer_by_card(code)
     if customer is None:
-        await message.answer("No customer has this card. Ask them to open /card in the bot again.")
+        await message.answer(tr.gettext("No customer has this card. Ask them to open /card in the bot again."))
         return
     draft = await sales.begin(message.from_user.id, customer)
-    await ask_amount(message, draft.id, customer, sales, t.language)
+    await ask_amount(message, draft.id, customer, sales, tr)
 
 
 @router.message(_payload(STAFF_PREFIX))
-async def staff_invite(message: Message, command: CommandObject, staff: Staff, settings: Settings) -> None:
+async def staff_invite(
+    message: Message, command: CommandObject, staff: Staff, settings: Settings, tr: Translator
+) -> None:
     """Someone opened a one-time staff invite link."""
     assert message.from_user is not None
     if message.from_user.id in settings.owner_ids:
-        await message.answer("You are an owner already; this link is for the person you invite.")
+        await message.answer(tr.gettext("You are an owner already; this link is for the person you invite."))
         return
     token = (command.args or "").removeprefix(STAFF_PREFIX)
     role = await staff.accept(token, message.from_user.id, message.from_user.full_name)
     if role is None:
         await message.answer(
-            "This invite link is not valid: it was used already, revoked or expired. Ask the owner for a new one."
+            tr.gettext(
+                "This invite link is not valid: it was used already, revoked or expired. Ask the owner for a new one."
+            )
         )
         return
-    extra = html("\n<code>/points CARD +50 reason</code> corrects a balance.") if role == "manager" else ""
-    await message.answer(
-        html(
-            "Welcome to the team! Your role: <b>{}</b>.\n"
-            "Scan a customer's card QR with your phone camera to record a sale, or type "
-            "<code>/sale CARD AMOUNT [category]</code>. <code>/redeem CODE</code> redeems a coupon.{}",
-            role,
-            extra,
-        )
+    welcome = tr.gettext(
+        "Welcome to the team! Your role: <b>{role}</b>.\n"
+        "Scan a customer's card QR with your phone camera to record a sale, or type "
+        "<code>/sale CARD AMOUNT [category]</code>. <code>/redeem CODE</code> redeems a coupon."
     )
+    lines = [html(welcome, role=role_name(role, tr))]
+    if role == "manager":
+        lines.append(html(tr.gettext("<code>/points CARD +50 reason</code> corrects a balance.")))
+    await message.answer(Html("\n").join(lines))
 
 
 @router.message(_payload(REF_PREFIX))

@@ -6,6 +6,7 @@ from aiogram import F
 from aiogram.types import CallbackQuery, Message
 
 from flows.content import Texts
+from flows.i18n import Translator
 from flows.markup import html
 from flows.staff import Staff
 from handlers.routing import RouterSpec
@@ -33,13 +34,14 @@ TEAM_COMMANDS = frozenset(
 
 
 @router.message(F.chat.type == "private", F.text.startswith("/"))
-async def unknown_command(message: Message, t: Texts, staff: Staff) -> None:
+async def unknown_command(message: Message, t: Texts, tr: Translator, staff: Staff) -> None:
     command = (message.text or "/").split()[0][1:].split("@")[0].lower()
     if command not in TEAM_COMMANDS:
         await message.answer(t("unknown_command"))
     elif message.from_user and await staff.role_of(message.from_user.id):
         # Someone on the team whose role does not cover this command (a cashier typing /stats).
-        await message.answer(html("/{} is not part of your role. Ask the owner if you need it.", command))
+        not_yours = tr.gettext("/{command} is not part of your role. Ask the owner if you need it.")
+        await message.answer(html(not_yours, command=command))
     else:
         await message.answer(t("not_allowed"))
 

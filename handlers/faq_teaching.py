@@ -21,6 +21,7 @@ from flows.content import FaqEntry, Texts
 from flows.faq import Faq
 from flows.faq_teaching import ANSWER_LIMIT, AwaitedAnswer, FaqTeaching, Lesson, QuestionGroup, Review
 from flows.formatting import number
+from flows.i18n import N_, Translator
 from flows.markup import Html, html
 from handlers.filters import IsOwner
 from handlers.routing import RouterSpec
@@ -29,8 +30,8 @@ router = RouterSpec("faq_teaching", message_filters=(F.chat.type == "private",))
 PAGE = 8  # entries per page of "Another entry…"
 REVIEW_PAGE = 10  # items per page of /taught
 LABEL = 40  # characters of a question or an entry's title on a button
-ONLY_OWNER = "Only the owner can teach the FAQ."
-STALE = "Already handled (or no longer asked). Send /questions for the current list."
+ONLY_OWNER = N_("Only the owner can teach the FAQ.")
+STALE = N_("Already handled (or no longer asked). Send /questions for the current list.")
 
 
 class TeachCb(CallbackData, prefix="ft"):
@@ -54,17 +55,22 @@ def _label(entry: FaqEntry, faq: Faq, t: Texts) -> str:
     return entry.label(t.language, faq.content.business.default_language)
 
 
-def group_text(group: QuestionGroup, t: Texts) -> Html:
+def group_text(group: QuestionGroup, tr: Translator) -> Html:
     """`3× do you have a sauna?` and, when asked in other words too, a few of them."""
     wordings = [text for text, _ in group.texts()]
-    text = html("{}× {}", number(group.count, t.language), _cut(group.representative.text, 300))
+    text = html("{}× {}", number(group.count, tr.language), _cut(group.representative.text, 300))
     if len(wordings) > 1:
         others = " · ".join(_cut(w, 60) for w in wordings[1:6])
-        text += html("\n<i>also: {}</i>", others)
+        text += Html("\n") + html(tr.gettext("<i>also: {wordings}</i>"), wordings=others)
     return text
 
 
-def group_keyboard(group: QuestionGroup, faq: Faq, t: Texts) -> InlineKeyboardMarkup:
+def _handled(message: Message, tr: Translator) -> Html:
+    """The question of a group someone already handled, marked so (its buttons are gone)."""
+    return html("{}\n{}", _cut(message.text or "", 300), html(tr.gettext("<i>Already handled.</i>")))
+
+
+def group_keyboard(group: QuestionGroup, faq: Faq, t: Texts, tr: Translator) -> InlineKeyboardMarkup:
     """The one-tap answers for a group: the likely entries, another one, a new one, not our topic."""
     builder = InlineKeyboardBuilder()
     q = group.representative.id
@@ -72,14 +78,14 @@ def group_keyboard(group: QuestionGroup, faq: Faq, t: Texts) -> InlineKeyboardMa
         entry = faq.entry(entry_id)
         if entry is not None:
             builder.button(text=f"→ {_cut(_label(entry, faq, t))}", callback_data=TeachCb(a="m", q=q, e=entry.id))
-    builder.button(text="Another entry…", callback_data=TeachCb(a="e", q=q))
-    builder.button(text="➕ New entry", callback_data=TeachCb(a="n", q=q))
-    builder.button(text="🚫 Not our topic", callback_data=TeachCb(a="x", q=q))
+    builder.button(text=tr.gettext("Another entry…"), callback_data=TeachCb(a="e", q=q))
+    builder.button(text=tr.gettext("➕ New entry"), callback_data=TeachCb(a="n", q=q))
+    builder.button(text=tr.gettext("🚫 Not our topic"), callback_data=TeachCb(a="x", q=q))
     builder.adjust(1)
     return builder.as_markup()
 
 
-def _entries_keyboard(q: int, page: int, faq: Faq, t: Texts) -> InlineKeyboardMarkup:
+def _entries_keyboard(q: int, page: int, faq: Faq, t: Texts, tr: Translator) -> InlineKeyboardMarkup:
     entries = faq.entries
     pages = max(1, -(-len(entries) // PAGE))
     page = min(max(page, 0), pages - 1)
@@ -94,7 +100,7 @@ def _entries_keyboard(q: int, page: int, faq: Faq, t: Texts) -> InlineKeyboardMa
     if page < pages - 1:
         builder.button(text="▶︎", callback_data=TeachCb(a="e", q=q, p=page + 1))
         navigation += 1
-    builder.button(text="↩︎ Back", callback_data=TeachCb(a="b", q=q))
+    builder.button(text="↩︎ " + tr.gettext("Back"), callback_data=TeachCb(a="b", q=q))
     builder.adjust(*[1] * len(shown), *([navigation] if navigation else []), 1)
     return builder.as_markup()
 
@@ -110,88 +116,109 @@ async def _edit(message: Message, text: Html, markup: InlineKeyboardMarkup | Non
 
 @router.callback_query(TeachCb.filter())
 async def teach_button(
-    query: CallbackQuery, callback_data: TeachCb, settings: Settings, faq: Faq, faq_teaching: FaqTeaching, t: Texts
+    query: CallbackQuery,
+    callback_data: TeachCb,
+    settings: Settings,
+    faq: Faq,
+    faq_teaching: FaqTeaching,
+    t: Texts,
+    tr: Translator,
 ) -> None:
     """One tap on a group of questions: what it means, another entry, a new entry, or not our topic."""
     if not _is_owner(query.from_user, settings):
-        await query.answer(ONLY_OWNER, show_alert=True)
+        await query.answer(tr.gettext(ONLY_OWNER), show_alert=True)
         return
     message, q, action = query.message, callback_data.q, callback_data.a
     if not isinstance(message, Message):
-        await query.answer(STALE)
+        await query.answer(tr.gettext(STALE))
         return
     if action in ("e", "b", "n", "c"):
-        await _navigate(query, message, callback_data, faq, faq_teaching, t)
+        await _navigate(query, message, callback_data, faq, faq_teaching, t, tr)
         return
     if action == "m":
         lesson = await faq_teaching.means(q, callback_data.e, query.from_user.id)
     elif action == "x":
         lesson = await faq_teaching.not_our_topic(q, query.from_user.id)
     else:
-        await query.answer(STALE)
+        await query.answer(tr.gettext(STALE))
         return
-    await _confirm(query, message, lesson, faq, t)
+    await _confirm(query, message, lesson, faq, t, tr)
 
 
 async def _navigate(
-    query: CallbackQuery, message: Message, data: TeachCb, faq: Faq, teaching: FaqTeaching, t: Texts
+    query: CallbackQuery,
+    message: Message,
+    data: TeachCb,
+    faq: Faq,
+    teaching: FaqTeaching,
+    t: Texts,
+    tr: Translator,
 ) -> None:
     """Buttons that change the keyboard only (after checking the group is still open)."""
     group = await teaching.group_of(data.q)
     if group is None:
-        await query.answer(STALE)
-        await _edit(message, html("{}\n<i>Already handled.</i>", _cut(message.text or "", 300)))
+        await query.answer(tr.gettext(STALE))
+        await _edit(message, _handled(message, tr))
         return
     await query.answer()
     if data.a == "e":
         await _edit(
             message,
-            html("{}\n\nWhich entry answers it?", group_text(group, t)),
-            _entries_keyboard(data.q, data.p, faq, t),
+            html("{}\n\n{}", group_text(group, tr), tr.gettext("Which entry answers it?")),
+            _entries_keyboard(data.q, data.p, faq, t, tr),
         )
     elif data.a == "n":
         await teaching.await_answer(query.from_user.id, data.q, message.message_id)
         cancel = InlineKeyboardBuilder()
-        cancel.button(text="✖️ Cancel", callback_data=TeachCb(a="c", q=data.q))
-        prompt = html(
-            "{}\n\n<b>New entry.</b> Send its answer as one message (plain text, up to {} characters)."
-            " The question above becomes its title.",
-            group_text(group, t),
-            number(ANSWER_LIMIT, t.language),
+        cancel.button(text="✖️ " + tr.gettext("Cancel"), callback_data=TeachCb(a="c", q=data.q))
+        ask = tr.gettext(
+            "<b>New entry.</b> Send its answer as one message (plain text, up to {limit} characters)."
+            " The question above becomes its title."
         )
+        prompt = html("{}\n\n{}", group_text(group, tr), html(ask, limit=number(ANSWER_LIMIT, tr.language)))
         await _edit(message, prompt, cancel.as_markup())
     else:  # back, or cancel of a new entry
         if data.a == "c":
             await teaching.stop_awaiting(query.from_user.id)
-        await _edit(message, group_text(group, t), group_keyboard(group, faq, t))
+        await _edit(message, group_text(group, tr), group_keyboard(group, faq, t, tr))
 
 
-async def _confirm(query: CallbackQuery, message: Message, lesson: Lesson, faq: Faq, t: Texts) -> None:
+async def _confirm(
+    query: CallbackQuery, message: Message, lesson: Lesson, faq: Faq, t: Texts, tr: Translator
+) -> None:
     if lesson.status == "unknown_entry":
-        await query.answer("That entry is no longer in the FAQ.", show_alert=True)
+        await query.answer(tr.gettext("That entry is no longer in the FAQ."), show_alert=True)
         return
     if lesson.status != "done":
-        await query.answer(STALE)
-        await _edit(message, html("{}\n<i>Already handled.</i>", _cut(message.text or "", 300)))
+        await query.answer(tr.gettext(STALE))
+        await _edit(message, _handled(message, tr))
         return
-    await query.answer("Done")
-    await _edit(message, lesson_text(lesson, faq, t))
+    await query.answer(tr.gettext("Done"))
+    await _edit(message, lesson_text(lesson, faq, t, tr))
 
 
-def lesson_text(lesson: Lesson, faq: Faq, t: Texts) -> Html:
+def lesson_text(lesson: Lesson, faq: Faq, t: Texts, tr: Translator) -> Html:
     """The confirmation of a lesson that took effect."""
-    asked = number(lesson.questions, t.language)
+    asked = number(lesson.questions, tr.language)
     if lesson.entry is None:
-        return html(
-            "🚫 Not our topic: {} question(s). Similar questions now get “no answer” and stay off this list."
-            " Undo with /taught.",
-            asked,
+        not_ours = tr.ngettext(
+            "🚫 Not our topic: {n} question. Similar questions now get “no answer” and stay off this list. "
+            "Undo with /taught.",
+            "🚫 Not our topic: {n} questions. Similar questions now get “no answer” and stay off this list. "
+            "Undo with /taught.",
+            lesson.questions,
         )
+        return html(not_ours, n=asked)
+    answered = tr.ngettext(
+        "✅ {n} question now answered by “{entry}”", "✅ {n} questions now answered by “{entry}”", lesson.questions
+    )
+    phrasings = tr.ngettext(
+        "({n} new phrasing). Undo with /taught.", "({n} new phrasings). Undo with /taught.", lesson.phrasings
+    )
     return html(
-        "✅ {} question(s) now answered by “{}” ({} new phrasing(s)). Undo with /taught.",
-        asked,
-        _label(lesson.entry, faq, t),
-        number(lesson.phrasings, t.language),
+        "{} {}",
+        html(answered, n=asked, entry=_label(lesson.entry, faq, t)),
+        html(phrasings, n=number(lesson.phrasings, tr.language)),
     )
 
 
@@ -210,16 +237,26 @@ class AwaitingAnswer(Filter):
 
 @router.message(AwaitingAnswer())
 async def new_entry_answer(
-    message: Message, awaited: AwaitedAnswer, bot: Bot, faq: Faq, faq_teaching: FaqTeaching, t: Texts
+    message: Message,
+    awaited: AwaitedAnswer,
+    bot: Bot,
+    faq: Faq,
+    faq_teaching: FaqTeaching,
+    t: Texts,
+    tr: Translator,
 ) -> None:
     """The answer of a new entry: checked, saved, matched from now on."""
     assert message.from_user is not None
     lesson = await faq_teaching.new_entry(awaited.question_id, message.text or "", message.from_user.id)
     if lesson.status == "invalid":
-        await message.answer(html("{} Send the answer again, or press Cancel.", lesson.problem))
+        again = tr.gettext("Send the answer again, or press Cancel.")
+        await message.answer(html("{} {}", lesson.problem, again))
         return
     await faq_teaching.stop_awaiting(message.from_user.id)
-    text = html("✅ New entry added.\n{}", lesson_text(lesson, faq, t)) if lesson.status == "done" else Html(STALE)
+    if lesson.status == "done":
+        text = html("{}\n{}", tr.gettext("✅ New entry added."), lesson_text(lesson, faq, t, tr))
+    else:
+        text = html(tr.gettext(STALE))
     with contextlib.suppress(TelegramBadRequest):
         await bot.edit_message_text(
             text, chat_id=message.chat.id, message_id=awaited.message_id, reply_markup=None
@@ -228,9 +265,9 @@ async def new_entry_answer(
 
 
 @router.message(Command("taught"), IsOwner())
-async def taught_report(message: Message, faq: Faq, faq_teaching: FaqTeaching, t: Texts) -> None:
+async def taught_report(message: Message, faq: Faq, faq_teaching: FaqTeaching, t: Texts, tr: Translator) -> None:
     """Everything the FAQ learned, newest first, with a remove button each."""
-    text, markup = review_page(await faq_teaching.review(), 0, faq, t)
+    text, markup = review_page(await faq_teaching.review(), 0, faq, t, tr)
     await message.answer(text, reply_markup=markup)
 
 
@@ -242,42 +279,46 @@ async def taught_button(
     faq: Faq,
     faq_teaching: FaqTeaching,
     t: Texts,
+    tr: Translator,
 ) -> None:
     """Remove a learned phrasing or an owner's entry, or turn the page of /taught."""
     if not _is_owner(query.from_user, settings):
-        await query.answer(ONLY_OWNER, show_alert=True)
+        await query.answer(tr.gettext(ONLY_OWNER), show_alert=True)
         return
     if not isinstance(query.message, Message):
-        await query.answer(STALE)
+        await query.answer(tr.gettext(STALE))
         return
     note = ""
     if callback_data.a == "r":
         removed = await faq_teaching.remove_phrasing(callback_data.i, query.from_user.id)
-        note = "Removed." if removed else "Already removed."
+        note = tr.gettext("Removed.") if removed else tr.gettext("Already removed.")
     elif callback_data.a == "d":
         removed = await faq_teaching.remove_entry(callback_data.i, query.from_user.id)
-        note = "Entry removed." if removed else "Already removed."
+        note = tr.gettext("Entry removed.") if removed else tr.gettext("Already removed.")
     await query.answer(note or None)
-    text, markup = review_page(await faq_teaching.review(), callback_data.p, faq, t)
+    text, markup = review_page(await faq_teaching.review(), callback_data.p, faq, t, tr)
     await _edit(query.message, text, markup)
 
 
-def review_page(review: Review, page: int, faq: Faq, t: Texts) -> tuple[Html, InlineKeyboardMarkup | None]:
+def review_page(
+    review: Review, page: int, faq: Faq, t: Texts, tr: Translator
+) -> tuple[Html, InlineKeyboardMarkup | None]:
     """One page of /taught: numbered lines (the owner's entries first), a ✖ button per line, page arrows."""
     items: list[tuple[Html, TaughtCb]] = []
     for owned in reversed(review.entries):
-        line = html("➕ New entry “{}”: {}", _cut(owned.question, 80), _cut(owned.answer, 120))
+        new_entry = tr.gettext("➕ New entry “{question}”: {answer}")
+        line = html(new_entry, question=_cut(owned.question, 80), answer=_cut(owned.answer, 120))
         items.append((line, TaughtCb(a="d", i=owned.entry_id)))
     for phrasing in reversed(review.phrasings):
         entry = faq.entry(phrasing.entry) if phrasing.entry else None
         meaning = (
-            Html("not our topic")
+            html(tr.gettext("not our topic"))
             if phrasing.entry is None
             else html("{}", _label(entry, faq, t))
             if entry
-            else Html("an entry no longer in the FAQ")
+            else html(tr.gettext("an entry no longer in the FAQ"))
         )
-        who = "you" if phrasing.source == "owner" else "customers' choices"
+        who = tr.gettext("you") if phrasing.source == "owner" else tr.gettext("customers' choices")
         items.append(
             (
                 html("“{}” → {} <i>({})</i>", _cut(phrasing.text, 80), meaning, who),
@@ -285,12 +326,13 @@ def review_page(review: Review, page: int, faq: Faq, t: Texts) -> tuple[Html, In
             )
         )
     if not items:
-        return Html("Nothing learned yet. Teach the FAQ from /questions."), None
+        return html(tr.gettext("Nothing learned yet. Teach the FAQ from /questions.")), None
     pages = -(-len(items) // REVIEW_PAGE)
     page = min(max(page, 0), pages - 1)
     shown = items[page * REVIEW_PAGE : (page + 1) * REVIEW_PAGE]
     first = page * REVIEW_PAGE + 1
-    lines = [html("<b>What the FAQ learned</b> ({}); ✖ removes one:", number(len(items), t.language))]
+    learned = tr.gettext("<b>What the FAQ learned</b> ({n}); ✖ removes one:")
+    lines = [html(learned, n=number(len(items), tr.language))]
     lines += [html("{}. {}", first + n, line) for n, (line, _) in enumerate(shown)]
     builder = InlineKeyboardBuilder()
     for n, (_, data) in enumerate(shown):

@@ -18,6 +18,7 @@ from bot.messenger import keyboard
 from flows.content import Texts
 from flows.faq import Faq
 from flows.handoff import Handoff, LeadOutcome
+from flows.i18n import N_, Translator, translator
 from flows.messenger import Outgoing
 from handlers.routing import RouterSpec
 from storage.customers import Customer
@@ -108,8 +109,10 @@ async def manager_button(
         cause, context = "faq_miss", question.text
     elif callback_data.e:
         entry = faq.entry(callback_data.e)
-        label = entry.label("en", faq.content.business.default_language) if entry else callback_data.e
-        context = f"after reading the FAQ answer “{label}”"
+        default = faq.content.business.default_language
+        label = entry.label(default, default) if entry else callback_data.e
+        # Kept with the lead and shown on its card in the managers' group: in the business's language.
+        context = translator(default).gettext("after reading the FAQ answer “{entry}”").format(entry=label)
     outcome = await handoff.open_lead(customer.id, cause, context=context)
     await query.answer()
     if isinstance(query.message, Message):
@@ -170,17 +173,45 @@ async def manager_writes(message: Message, bot: Bot, handoff: Handoff) -> None:
             await refresh_card(bot, handoff, relay.lead)
         return
     customer = relay.lead.customer_id if relay.lead else None
-    explanation = {
-        "closed": "⚠️ Not sent: this conversation is closed. A new one starts when the customer asks for a manager again.",
-        "not_allowed": "⚠️ Not sent: only managers can answer customers. Ask the owner to add you.",
-        "forgotten": "⚠️ Not sent: this customer has deleted their data.",
-    }[relay.status]
     log.info("manager message %s not relayed (%s, customer %s)", message.message_id, relay.status, customer)
-    await message.reply(explanation)
+    team = translator(handoff.content.business.default_language)  # said in the group: the business's language
+    await message.reply(team.gettext(NOT_RELAYED[relay.status]))
+
+
+NOT_RELAYED = {
+    "closed": N_(
+        "⚠️ Not sent: this conversation is closed. A new one starts when the customer asks for a manager again."
+    ),
+    "not_allowed": N_("⚠️ Not sent: only managers can answer customers. Ask the owner to add you."),
+    "forgotten": N_("⚠️ Not sent: this customer has deleted their data."),
+}
+DONE = {
+    "take": N_("It's yours: answer in this topic or by replying here."),
+    "won": N_("Closed as won 🎉"),
+    "lost": N_("Closed as lost."),
+}
+
+LEAD_PROBLEMS = {
+    "closed": N_("This lead is already closed."),
+    "missing": N_("This lead no longer exists."),
+    "not_allowed": N_("Only managers can do this."),
+}
+
+
+def _lead_answer(status: str, action: str, lead: Lead | None, tr: Translator) -> str:
+    """What the presser of Take / Won / Lost reads (a pop-up for them alone: their own language)."""
+    if status == "done":
+        return tr.gettext(DONE[action])
+    if status == "already":
+        name = lead.taken_by_name if lead and lead.taken_by_name else tr.gettext("someone")
+        return tr.gettext("Already taken by {name}.").format(name=name)
+    return tr.gettext(LEAD_PROBLEMS[status])
 
 
 @router.callback_query(LeadCb.filter())
-async def lead_button(query: CallbackQuery, callback_data: LeadCb, bot: Bot, handoff: Handoff, t: Texts) -> None:
+async def lead_button(
+    query: CallbackQuery, callback_data: LeadCb, bot: Bot, handoff: Handoff, t: Texts, tr: Translator
+) -> None:
     """Take / Won / Lost on a card or a reminder; the presser's role is checked on every press."""
     message = query.message
     if not isinstance(message, Message) or not handoff.is_manager_chat(message.chat.id):
@@ -196,14 +227,8 @@ async def lead_button(query: CallbackQuery, callback_data: LeadCb, bot: Bot, han
         await query.answer(t("button_expired"))
         return
     lead = result.lead
-    answers = {
-        "done": {"take": "It's yours: answer in this topic or by replying here.", "won": "Closed as won 🎉", "lost": "Closed as lost."}[callback_data.a],
-        "already": f"Already taken by {lead.taken_by_name if lead else 'someone'}.",
-        "closed": "This lead is already closed.",
-        "missing": "This lead no longer exists.",
-        "not_allowed": "Only managers can do this.",
-    }  # fmt: skip
-    await query.answer(answers[result.status], show_alert=result.status in ("already", "not_allowed"))
+    answer = _lead_answer(result.status, callback_data.a, lead, tr)
+    await query.answer(answer, show_alert=result.status in ("already", "not_allowed"))
     if lead is not None and result.status in ("done", "already", "closed"):
         await refresh_card(bot, handoff, lead, also=message)
 

@@ -15,6 +15,7 @@ from flows.faq import Faq
 from flows.faq_teaching import FaqTeaching
 from flows.formatting import duration, number, percent
 from flows.handoff import Handoff
+from flows.i18n import N_, Translator
 from flows.markup import Html, html
 from handlers.faq_teaching import group_keyboard, group_text
 from handlers.filters import IsOwner
@@ -25,7 +26,16 @@ from storage.leads import Lead
 router = RouterSpec("lead_stats", message_filters=(F.chat.type == "private",))
 DAYS = 30
 GROUPS_SHOWN = 8  # groups of questions per /questions, each a message with its buttons (1 a second)
-STATE_NAMES = {"open": "waiting", "taken": "in progress", "won": "won", "lost": "lost"}
+STATE_NAMES = {"open": N_("waiting"), "taken": N_("in progress"), "won": N_("won"), "lost": N_("lost")}
+# Why a lead was opened (flows/handoff.py causes), as the owner reads it.
+CAUSES = {
+    "manager": N_("asked for a manager"),
+    "faq_miss": N_("FAQ had no answer"),
+    "offer": N_("interested in an offer"),
+    "interested": N_("interested in a sequence"),
+    "low_score": N_("FAQ was unsure"),
+    "keyword": N_("asked for a person"),
+}
 
 
 def _minutes(value: float, language: str) -> str:
@@ -33,90 +43,111 @@ def _minutes(value: float, language: str) -> str:
 
 
 @router.message(Command("leads"), IsOwner())
-async def leads_report(message: Message, handoff: Handoff, clock: Clock, t: Texts) -> None:
+async def leads_report(message: Message, handoff: Handoff, clock: Clock, tr: Translator) -> None:
     """Leads per state, time to first answer, won/lost and who is waiting now."""
     stats = await handoff.stats(DAYS)
     total = sum(stats.by_state.values())
-    lang = t.language
+    lang = tr.language
     states = " · ".join(
-        f"{name} {number(stats.by_state.get(state, 0), lang)}" for state, name in STATE_NAMES.items()
+        f"{tr.gettext(name)} {number(stats.by_state.get(state, 0), lang)}" for state, name in STATE_NAMES.items()
     )
-    lines = [html("<b>Leads, last {} days</b>: {}", DAYS, number(total, lang)), Html(states)]
+    heading = tr.ngettext(
+        "<b>Leads, last {days} day</b>: {total}", "<b>Leads, last {days} days</b>: {total}", DAYS
+    )
+    lines = [html(heading, days=DAYS, total=number(total, lang)), Html(states)]
     won, lost = stats.by_state.get("won", 0), stats.by_state.get("lost", 0)
     if won + lost:
         lines.append(
             html(
-                "won {} / lost {} — {} won",
-                number(won, lang),
-                number(lost, lang),
-                percent(won / (won + lost), lang),
+                tr.gettext("won {won} / lost {lost} — {share} won"),
+                won=number(won, lang),
+                lost=number(lost, lang),
+                share=percent(won / (won + lost), lang),
             )
         )
         if stats.no_answer:
-            lines.append(html("closed for silence (no answer): {} of the lost", number(stats.no_answer, lang)))
+            silence = tr.gettext("closed for silence (no answer): {n} of the lost")
+            lines.append(html(silence, n=number(stats.no_answer, lang)))
     if stats.answer_minutes:
         times = stats.answer_minutes
         lines.append(
             html(
-                "first answer: median {}, slowest {} ({} answered)",
-                _minutes(statistics.median(times), lang),
-                _minutes(max(times), lang),
-                number(len(times), lang),
+                tr.gettext("first answer: median {median}, slowest {slowest} ({answered} answered)"),
+                median=_minutes(statistics.median(times), lang),
+                slowest=_minutes(max(times), lang),
+                answered=number(len(times), lang),
             )
         )
     else:
-        lines.append(Html("first answer: no lead answered yet"))
+        lines.append(html(tr.gettext("first answer: no lead answered yet")))
     if stats.by_cause:
-        lines.append(
-            html("why: {}", ", ".join(f"{cause} {number(n, lang)}" for cause, n in sorted(stats.by_cause.items())))
+        causes = ", ".join(
+            f"{tr.gettext(CAUSES[cause]) if cause in CAUSES else cause} {number(n, lang)}"
+            for cause, n in sorted(stats.by_cause.items())
         )
+        lines.append(html(tr.gettext("why: {causes}"), causes=causes))
     blocks = [Html("\n").join(lines)]
     open_leads = await handoff.leads.open_leads()
     if open_leads:
         now = clock.now()
-        rows = [html("<b>Open now</b> (who holds it · how long the customer has waited):")]
-        rows += [_open_line(lead, name, now, lang) for lead, name in open_leads]
+        rows = [html(tr.gettext("<b>Open now</b> (who holds it · how long the customer has waited):"))]
+        rows += [_open_line(lead, name, now, tr) for lead, name in open_leads]
         blocks.append(Html("\n").join(rows))
     for text in pack_blocks(blocks):
         await message.answer(text)
 
 
-def _open_line(lead: Lead, name: str, now: datetime, language: str = "en") -> Html:
+def _open_line(lead: Lead, name: str, now: datetime, tr: Translator) -> Html:
     """`#3 Anna — Olga · waiting 2 h 15 min`; nobody's lead and an answered customer are said so."""
-    holder = (
-        html("{}", lead.taken_by_name) if lead.state == "taken" and lead.taken_by_name else Html("nobody took it")
-    )
+    taken = lead.state == "taken" and lead.taken_by_name
+    holder = html("{}", lead.taken_by_name) if taken else html(tr.gettext("nobody took it"))
     since = lead.waiting_since
     if since is None:
-        wait = html("answered; quiet for {}", duration(now - lead.last_activity, language))
+        quiet = duration(now - lead.last_activity, tr.language)
+        wait = html(tr.gettext("answered; quiet for {duration}"), duration=quiet)
     else:
-        wait = html("waiting {}", duration(now - since, language))
+        wait = html(tr.gettext("waiting {duration}"), duration=duration(now - since, tr.language))
     return html("#{} {} — {} · {}", lead.id, name, holder, wait)
 
 
 @router.message(Command("questions"), IsOwner())
-async def questions_report(message: Message, faq: Faq, faq_teaching: FaqTeaching, t: Texts) -> None:
+async def questions_report(
+    message: Message, faq: Faq, faq_teaching: FaqTeaching, t: Texts, tr: Translator
+) -> None:
     """How the FAQ did, and the questions it missed or was unsure of, grouped, each with one-tap answers."""
     counts = await faq.counts(DAYS)
-    head = html(
-        "<b>Questions, last {} days</b>\nanswered {} · offered a choice {} · unanswered {}",
+    lang = tr.language
+    heading = tr.ngettext(
+        "<b>Questions, last {days} day</b>\nanswered {answered} · offered a choice {suggested} · unanswered {missed}",
+        "<b>Questions, last {days} days</b>\nanswered {answered} · offered a choice {suggested} · unanswered {missed}",
         DAYS,
-        number(counts.answered, t.language),
-        number(counts.suggested, t.language),
-        number(counts.missed, t.language),
+    )
+    head = html(
+        heading,
+        days=DAYS,
+        answered=number(counts.answered, lang),
+        suggested=number(counts.suggested, lang),
+        missed=number(counts.missed, lang),
     )
     groups = await faq_teaching.groups(DAYS)
-    if groups:
-        head += html(
-            "\n\n<b>Not answered yet</b>: {} kinds of question{}, most asked first."
-            " Tap what each means; /taught undoes.",
-            number(len(groups), t.language),
-            f" (the first {GROUPS_SHOWN} below; the rest come up as you handle these)"
-            if len(groups) > GROUPS_SHOWN
-            else "",
+    if not groups:
+        head += Html("\n\n") + html(tr.gettext("Nothing left to teach. What the FAQ learned: /taught"))
+    elif len(groups) > GROUPS_SHOWN:
+        more = tr.ngettext(
+            "<b>Not answered yet</b>: {n} kind of question (the first {shown} below; the rest come up as you "
+            "handle these), most asked first. Tap what each means; /taught undoes.",
+            "<b>Not answered yet</b>: {n} kinds of question (the first {shown} below; the rest come up as you "
+            "handle these), most asked first. Tap what each means; /taught undoes.",
+            len(groups),
         )
+        head += Html("\n\n") + html(more, n=number(len(groups), lang), shown=GROUPS_SHOWN)
     else:
-        head += html("\n\nNothing left to teach. What the FAQ learned: /taught")
+        kinds = tr.ngettext(
+            "<b>Not answered yet</b>: {n} kind of question, most asked first. Tap what each means; /taught undoes.",
+            "<b>Not answered yet</b>: {n} kinds of question, most asked first. Tap what each means; /taught undoes.",
+            len(groups),
+        )
+        head += Html("\n\n") + html(kinds, n=number(len(groups), lang))
     await message.answer(head)
     for group in groups[:GROUPS_SHOWN]:
-        await message.answer(group_text(group, t), reply_markup=group_keyboard(group, faq, t))
+        await message.answer(group_text(group, tr), reply_markup=group_keyboard(group, faq, t, tr))

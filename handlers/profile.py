@@ -16,6 +16,7 @@ from flows.customers import Customers
 from flows.forgetting import Forgetting
 from flows.markup import Html
 from flows.onboarding import Birthday, Onboarding
+from flows.staff import Staff
 from handlers.onboarding import ask, birthday_text
 from handlers.routing import RouterSpec
 from handlers.start import language_keyboard
@@ -90,12 +91,14 @@ async def profile_edit(
     t: Texts,
     onboarding: Onboarding,
     content: Content,
+    staff: Staff,
 ) -> None:
     await query.answer()
     if not isinstance(query.message, Message):
         return
     if callback_data.action == "language":
-        await query.message.answer(t("choose_language"), reply_markup=language_keyboard(content))
+        team = await staff.role_of(query.from_user.id) is not None  # the team may pick any language we speak
+        await query.message.answer(t("choose_language"), reply_markup=language_keyboard(content, team=team))
         return
     if callback_data.action not in onboarding.steps:
         await query.message.answer(t("button_expired"))

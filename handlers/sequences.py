@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time, timedelta
+
 from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
@@ -10,8 +12,9 @@ from aiogram.types import CallbackQuery, Message
 from bot.messenger import keyboard
 from flows.clock import Clock
 from flows.content import Content, Texts
-from flows.formatting import count, duration, number, percent
+from flows.formatting import duration, number, percent
 from flows.handoff import Handoff
+from flows.i18n import N_, Translator
 from flows.markup import Html, html
 from flows.sequences import Sequences, sequence_reports
 from handlers.filters import IsOwner
@@ -30,13 +33,30 @@ class SeqCb(CallbackData, prefix="sq"):
     b: int  # button index within the step
 
 
+# Why an enrolment ended (flows/sequences.py), as the owner reads it; "tag X" is shown as "tag X".
+EXIT_REASONS = {
+    "purchased": N_("purchased"),
+    "opted_out": N_("opted out"),
+    "blocked": N_("blocked the bot"),
+    "forgotten": N_("data deleted"),
+    "declined": N_("declined"),
+    "unknown": N_("unknown"),
+}
+
+
+def exit_reason(reason: str, tr: Translator) -> str:
+    if reason.startswith("tag "):
+        return tr.gettext("tag {tag}").format(tag=reason.removeprefix("tag "))
+    return tr.gettext(EXIT_REASONS[reason]) if reason in EXIT_REASONS else reason
+
+
 def sequence_button_data(enrollment_id: int, step: int, button: int) -> str:
     return SeqCb(e=enrollment_id, s=step, b=button).pack()
 
 
 @router.callback_query(SeqCb.filter(F.e == 0))
-async def preview_button(query: CallbackQuery) -> None:
-    await query.answer("Preview: buttons work in the real messages.")
+async def preview_button(query: CallbackQuery, tr: Translator) -> None:
+    await query.answer(tr.gettext("Preview: buttons work in the real messages."))
 
 
 @router.callback_query(SeqCb.filter())
@@ -70,59 +90,82 @@ async def step_button(
 
 
 @router.message(Command("preview"), IsOwner())
-async def preview(message: Message, command: CommandObject, content: Content, sequences: Sequences) -> None:
+async def preview(
+    message: Message, command: CommandObject, content: Content, sequences: Sequences, tr: Translator
+) -> None:
     """Send every step of a sequence to the owner, rendered as a customer will see it."""
-    names = ", ".join(seq.name for seq in content.sequences) or "none"
+    names = ", ".join(seq.name for seq in content.sequences) or "—"
     seq = content.sequence((command.args or "").strip())
     if seq is None:
-        await message.answer(html("Usage: /preview &lt;sequence&gt;. Sequences: {}", names))
+        usage = tr.gettext("Usage: /preview &lt;sequence&gt;. Sequences: {names}")
+        await message.answer(html(usage, names=names))
         return
     for index, step in enumerate(seq.steps):
         rendered = sequences.render(seq, index, None, 0)
-        when = f"after {duration(step.delay, parts=4)}" if step.delay else "at once"
-        when += f", at {step.at:%H:%M} local time" if step.at else ""
-        await message.answer(html("<i>{} · step {}/{} · {}</i>", seq.name, index + 1, len(seq.steps), when))
+        when = _when(step.delay, step.at, tr)
+        heading = tr.gettext("<i>{name} · step {step}/{steps} · {when}</i>")
+        await message.answer(html(heading, name=seq.name, step=index + 1, steps=len(seq.steps), when=when))
         if rendered.photo:
             await message.answer_photo(rendered.photo, caption=rendered.text, reply_markup=keyboard(rendered))
         else:
             await message.answer(rendered.text, reply_markup=keyboard(rendered))
 
 
+def _when(delay: timedelta | None, at: time | None, tr: Translator) -> str:
+    """When a step goes out, as the owner reads it: `after 2 d, at 10:00 local time`."""
+    if delay:
+        after = duration(delay, tr.language, parts=4)
+        if at:
+            return tr.gettext("after {delay}, at {time} local time").format(delay=after, time=f"{at:%H:%M}")
+        return tr.gettext("after {delay}").format(delay=after)
+    if at:
+        return tr.gettext("at once, at {time} local time").format(time=f"{at:%H:%M}")
+    return tr.gettext("at once")
+
+
 @router.message(Command("sequences"), IsOwner())
 async def sequences_report(
-    message: Message, content: Content, enrollments: EnrollmentsRepo, clock: Clock, t: Texts
+    message: Message, content: Content, enrollments: EnrollmentsRepo, clock: Clock, tr: Translator
 ) -> None:
     """How each sequence performs: enrolment states, exits, per-step sends and clicks, conversion."""
     reports = await sequence_reports(content, enrollments, clock.now())
     if not reports:
-        await message.answer("No sequences in the content file yet.")
+        await message.answer(tr.gettext("No sequences in the content file yet."))
         return
     blocks: list[Html] = []
-    lang = t.language
+    lang = tr.language
 
     def n(value: int) -> str:
         return number(value, lang)
 
     for r in reports:
-        exits = ", ".join(f"{reason} {n(k)}" for reason, k in sorted((r.exits or {}).items())) or "none"
+        exits = (
+            ", ".join(f"{exit_reason(reason, tr)} {n(k)}" for reason, k in sorted((r.exits or {}).items())) or "—"
+        )
         steps = " · ".join(
-            f"{i + 1}: {n(s)} sent/{count(c, 'click', 'clicks', lang)}"
+            tr.ngettext("{step}: {sent} sent/{n} click", "{step}: {sent} sent/{n} clicks", c).format(
+                step=i + 1, sent=n(s), n=n(c)
+            )
             for i, (s, c) in enumerate(zip(r.sent or [], r.clicks or [], strict=True))
+        )
+        report = tr.gettext(
+            "<b>{title}</b> ({name})\nenrolled {enrolled} · active {active} · paused {paused} · "
+            "finished {finished}\nexited: {exits}\nsteps {steps}\n"
+            "bought during or ≤7 days after: {converted} ({conversion})"
         )
         blocks.append(
             html(
-                "<b>{}</b> ({})\nenrolled {} · active {} · paused {} · finished {}\nexited: {}\nsteps {}\n"
-                "bought during or ≤7 days after: {} ({})",
-                r.title,
-                r.name,
-                n(r.enrolled),
-                n(r.active),
-                n(r.paused),
-                n(r.finished),
-                exits,
-                steps,
-                n(r.converted),
-                percent(r.conversion, lang),
+                report,
+                title=r.title,
+                name=r.name,
+                enrolled=n(r.enrolled),
+                active=n(r.active),
+                paused=n(r.paused),
+                finished=n(r.finished),
+                exits=exits,
+                steps=steps,
+                converted=n(r.converted),
+                conversion=percent(r.conversion, lang),
             )
         )
     for text in pack_blocks(blocks):

@@ -11,6 +11,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.menus import Menus
 from flows.content import LANGUAGE_NAMES, Content, Texts
 from flows.customers import Customers
+from flows.i18n import LANGUAGES as TEAM_LANGUAGES
+from flows.i18n import Translator, translator
 from flows.onboarding import Onboarding
 from flows.staff import Staff
 from flows.staff_texts import help_text
@@ -52,22 +54,33 @@ async def start(
 
 
 @router.message(Command("help"))
-async def help_command(message: Message, t: Texts, staff: Staff) -> None:
-    """What the bot can do for this person: their role's commands (team texts), then the customer help."""
+async def help_command(message: Message, t: Texts, tr: Translator, staff: Staff) -> None:
+    """What the bot can do for this person: their role's commands (team texts, in their language), then the
+    customer help (the owner's words, in the customer language)."""
     role = await staff.role_of(message.from_user.id) if message.from_user else None
-    await message.answer(help_text(role, t.language, t("help")))
+    await message.answer(help_text(role, tr.language, t("help")))
 
 
-def language_keyboard(content: Content) -> InlineKeyboardMarkup:
+def language_keyboard(content: Content, team: bool = False) -> InlineKeyboardMarkup:
+    """The languages to choose from: the business's customer languages; for the team also every language
+    the team's texts are translated into (flows/i18n.py), even one the business does not offer customers."""
     builder = InlineKeyboardBuilder()
-    for code in content.business.languages:
+    for code in _choices(content, team):
         builder.button(text=LANGUAGE_NAMES[code], callback_data=LanguageCb(code=code))
     return builder.as_markup()
 
 
+def _choices(content: Content, team: bool) -> list[str]:
+    codes: list[str] = list(content.business.languages)
+    if team:
+        codes += [code for code in TEAM_LANGUAGES if code not in codes and code in LANGUAGE_NAMES]
+    return codes
+
+
 @router.message(Command("language"))
-async def language_command(message: Message, t: Texts, content: Content) -> None:
-    await message.answer(t("choose_language"), reply_markup=language_keyboard(content))
+async def language_command(message: Message, t: Texts, content: Content, staff: Staff) -> None:
+    role = await staff.role_of(message.from_user.id) if message.from_user else None
+    await message.answer(t("choose_language"), reply_markup=language_keyboard(content, team=role is not None))
 
 
 @router.callback_query(LanguageCb.filter())
@@ -80,14 +93,22 @@ async def language_chosen(
     staff: Staff,
     menus: Menus,
 ) -> None:
-    if callback_data.code not in content.business.languages:
+    role = await staff.role_of(query.from_user.id)  # re-checked: a team language only for the team
+    if callback_data.code not in _choices(content, team=role is not None):
         await query.answer(content.texts_for(customer.preferred_language)("button_expired"))
         return
     await customers.choose_language(customer, callback_data.code)
-    role = await staff.role_of(query.from_user.id)
     if role is not None:  # their menu follows the language they chose
         await menus.refresh(query.from_user.id, role)
-    t = content.texts_for(callback_data.code)
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_text(t("language_set"))
+    if not isinstance(query.message, Message):
+        return
+    if callback_data.code in content.business.languages:
+        await query.message.edit_text(content.texts_for(callback_data.code)("language_set"))
+    else:  # a team member's language the business does not offer customers: the bot's own words confirm it
+        tr = translator(callback_data.code)
+        await query.message.edit_text(
+            tr.gettext(
+                "Done: the bot now speaks to you in English (customer texts stay in the business's languages)."
+            )
+        )

@@ -15,6 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.settings import Settings
 from flows.analytics import PERIODS, Analytics, PeriodError, Stats
 from flows.content import Texts
+from flows.i18n import Translator
 from flows.markup import Html, html
 from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, Section, sections
 from handlers.filters import IsOwner
@@ -56,7 +57,7 @@ def _charts(stats: Stats, language: str) -> tuple[bytes, bytes]:
 
 @router.message(Command("stats"), IsOwner())
 async def stats_command(
-    message: Message, command: CommandObject, analytics: Analytics, settings: Settings, t: Texts
+    message: Message, command: CommandObject, analytics: Analytics, settings: Settings, tr: Translator
 ) -> None:
     """Answer /stats [period]: the figures, buttons for other periods, then the charts."""
     try:
@@ -67,30 +68,33 @@ async def stats_command(
     assert message.from_user is not None
     await analytics.record_access(message.from_user.id, "stats", period=period.key)
     stats = await analytics.stats(period)
-    texts = pack_blocks(render_blocks(stats, settings, t.language))
+    texts = pack_blocks(render_blocks(stats, settings, tr.language))
     for number, text in enumerate(texts):
         markup = period_keyboard(period.key) if number == len(texts) - 1 else None
         await message.answer(text, reply_markup=markup)
     assert message.bot is not None
     await message.bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_PHOTO)
-    revenue, cohorts = await asyncio.to_thread(_charts, stats, t.language)
-    await message.answer_photo(BufferedInputFile(revenue, "revenue.png"), caption=Html(REVENUE_CAPTION))
-    await message.answer_photo(BufferedInputFile(cohorts, "cohorts.png"), caption=Html(COHORT_CAPTION))
+    revenue, cohorts = await asyncio.to_thread(_charts, stats, tr.language)
+    # The captions are marked texts of flows/stats_render.py, translated here for the reader.
+    await message.answer_photo(
+        BufferedInputFile(revenue, "revenue.png"), caption=Html(tr.gettext(REVENUE_CAPTION))
+    )
+    await message.answer_photo(BufferedInputFile(cohorts, "cohorts.png"), caption=Html(tr.gettext(COHORT_CAPTION)))
 
 
 @router.callback_query(StatsCb.filter(), IsOwner())
 async def stats_period(
-    query: CallbackQuery, callback_data: StatsCb, analytics: Analytics, settings: Settings, t: Texts
+    query: CallbackQuery, callback_data: StatsCb, analytics: Analytics, settings: Settings, tr: Translator
 ) -> None:
     """A period button: the figures for that period in place of the old ones (the charts do not change)."""
     try:
         period = analytics.period(callback_data.period)
     except PeriodError:  # forged or from an older version: the data is never trusted
-        await query.answer(t("button_expired"))
+        await query.answer(tr.gettext("This button is no longer active."))
         return
     await analytics.record_access(query.from_user.id, "stats", period=period.key)
     stats = await analytics.stats(period, charts=False)
-    texts = pack_blocks(render_blocks(stats, settings, t.language))
+    texts = pack_blocks(render_blocks(stats, settings, tr.language))
     await query.answer()
     message = query.message
     if len(texts) == 1 and isinstance(message, Message):
