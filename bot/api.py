@@ -146,7 +146,7 @@ class ApiServer:
         self._token = token.encode()
         self._purchases = purchases
         self._ledger = ledger
-        self._content = content
+        self.content = content
         self._max_amount = max_amount
         self._limits = limits or HttpLimits(max_body=API_MAX_BODY)
         self._runner: web.AppRunner | None = None
@@ -210,9 +210,9 @@ class ApiServer:
             errors.append(amount)
         category = body.get("category")
         if category is not None and (
-            not isinstance(category, str) or self._content.loyalty.category(category) is None
+            not isinstance(category, str) or self.content.loyalty.category(category) is None
         ):
-            known = ", ".join(entry.key for entry in self._content.loyalty.catalog) or "none configured"
+            known = ", ".join(entry.key for entry in self.content.loyalty.catalog) or "none configured"
             errors.append(FieldError("category", f"unknown category (known: {known})"))
         items, item_errors = self._items(body.get("items"))
         errors += item_errors
@@ -275,7 +275,7 @@ class ApiServer:
                 continue
             category = entry.get("category")
             if category is not None and (
-                not isinstance(category, str) or self._content.loyalty.category(category) is None
+                not isinstance(category, str) or self.content.loyalty.category(category) is None
             ):
                 errors.append(FieldError(f"{where}.category", "unknown category"))
                 continue

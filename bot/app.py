@@ -25,6 +25,7 @@ from bot.api import API_MAX_BODY, ApiServer
 from bot.chat_actions import AiogramChatActions
 from bot.edits import UnchangedEditMiddleware
 from bot.http_server import HttpLimits, limited_app, start_server
+from bot.live_content import follow_content
 from bot.manager_chat import AiogramTopics
 from bot.menus import Menus
 from bot.messenger import AiogramMessenger
@@ -40,6 +41,8 @@ from flows.broadcasts import Broadcasts
 from flows.clock import Clock, SystemClock
 from flows.console_access import ConsoleAccess
 from flows.content import Content, load_content
+from flows.content_edits import ContentEdits
+from flows.content_live import LiveContent
 from flows.coupons import Coupons
 from flows.customers import Customers
 from flows.faq import Faq
@@ -79,6 +82,7 @@ from storage.audience import set_owners
 from storage.broadcasts import BroadcastsRepo
 from storage.console_access import ConsoleAccessRepo
 from storage.contact_policy import broadcast_ahead
+from storage.content_versions import ContentVersionsRepo
 from storage.coupons import CouponsRepo
 from storage.customers import CustomersRepo
 from storage.db import Database
@@ -275,14 +279,23 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     content = content or load_content(settings.content_file)
     clock = clock or SystemClock()
     db = await Database.open(settings.database_path)
+    live = LiveContent(content)
+    edits = ContentEdits(ContentVersionsRepo(db), live, settings.content_file, clock)
+    try:
+        live.current = content = await edits.stored() or content  # the file is only the first import
+    except BaseException:
+        await db.close()
+        raise
     await set_owners(db, settings.owner_ids)  # the team is never counted as customers (storage/audience.py)
     pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second))
     core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
     services = await build_services(core)
     services["faq"].second_opinion = second_opinion(settings, clock)
     await follow_chat_migrations(core, services)
+    services["live_content"], services["content_edits"] = live, edits
     dp, inflight = build_dispatcher(services)
     app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
+    follow_content(live, app)
     if settings.api_token is not None:
         try:
             await app.start_api()

@@ -246,6 +246,44 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _with_database(work)
 
 
+def cmd_content(args: argparse.Namespace) -> int:
+    """The content as YAML: `export` writes the current version, `import` makes a file the current one."""
+    text = ""
+    if args.action == "import":
+        try:
+            text = Path(args.file).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return _fail(f"cannot read {args.file}: {exc}")
+
+    async def work(settings: Settings, content: Content, db: Database) -> int:
+        from flows.clock import SystemClock
+        from flows.content_edits import ContentEdits
+        from flows.content_live import LiveContent
+        from storage.content_versions import ContentVersionsRepo
+
+        edits = ContentEdits(ContentVersionsRepo(db), LiveContent(content), settings.content_file, SystemClock())
+        if args.action == "export":
+            try:
+                with _atomic_output(args.file) as handle:
+                    handle.write(await edits.export_yaml())
+            except OutputError as exc:
+                return _fail(str(exc))
+            print(f"content written to {args.file}")
+            return 0
+        outcome = await edits.import_yaml(text, None, (await edits.current()).version, f"imported {args.file}")
+        for problem in outcome.problems:
+            print(f"{args.file}: {problem.path + ': ' if problem.path else ''}{problem.message}", file=sys.stderr)
+        if outcome.unchanged:
+            print("the file is the current content already: nothing stored")
+            return 0
+        if not outcome.ok:
+            return 1
+        print(f"content version {outcome.version} stored; a running bot uses it from its next start")
+        return 0
+
+    return _with_database(work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nurture-bot", description="A Telegram bot that brings customers back.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -277,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="the HTML file to write, e.g. report.html")
     report.add_argument("--period", default=None, help="7d, 30d (default), 90d, 365d, month, year or all")
     report.set_defaults(func=cmd_report)
+    content = sub.add_parser("content", help="the content (FAQ, texts, rules) as YAML: export or import a version")
+    content.add_argument("action", choices=["export", "import"])
+    content.add_argument("file", help="the YAML file to write (export) or read (import)")
+    content.set_defaults(func=cmd_content)
     return parser
 
 

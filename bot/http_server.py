@@ -51,7 +51,12 @@ def _body_deadline(seconds: float) -> Middleware:
         if request.body_exists:
             try:
                 async with asyncio.timeout(seconds):
-                    await request.read()  # cached: the handler's read() gets the same bytes
+                    if request.content_type == "multipart/form-data":
+                        # read() would use up the stream that post() parses a multipart body from; post()
+                        # reads it here instead, and the handler's post() gets the same parsed form.
+                        await request.post()
+                    else:
+                        await request.read()  # cached: the handler's read() gets the same bytes
             except TimeoutError:
                 raise web.HTTPRequestTimeout(headers={"Connection": "close"}) from None
         return await handler(request)

@@ -108,13 +108,11 @@ class Poller:
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _fetch: asyncio.Task[list[dict[str, Any]]] | None = None
     _slots: asyncio.Semaphore | None = None
-    _data: dict[str, Any] = field(default_factory=dict)
     _allowed: list[str] = field(default_factory=list)  # the update types the routers handle
 
     async def run(self) -> None:
         self._slots = asyncio.Semaphore(self.limits.concurrency)
-        self._data = {k: v for k, v in self.dp.workflow_data.items() if k != "bot"}
-        await self.dp.emit_startup(bot=self.bot, **self._data)
+        await self.dp.emit_startup(bot=self.bot, **self._workflow())
         watchdog = asyncio.create_task(self._watch())
         try:
             await self._resume_parked()
@@ -124,7 +122,7 @@ class Poller:
         if self._fatal is not None:
             raise self._fatal  # the process is going down: nothing more is confirmed
         await self._finish()
-        await self.dp.emit_shutdown(bot=self.bot, **self._data)
+        await self.dp.emit_shutdown(bot=self.bot, **self._workflow())
 
     def stop(self) -> None:
         """Stop fetching; updates in flight finish (run() waits for them) and are confirmed."""
@@ -247,6 +245,10 @@ class Poller:
             self._tails[key] = tracked.task
             tracked.task.add_done_callback(lambda t: self._tails.pop(key) if self._tails.get(key) is t else None)
 
+    def _workflow(self) -> dict[str, Any]:
+        """The Dispatcher's data as it is now (a content switch replaces entries in it)."""
+        return {k: v for k, v in self.dp.workflow_data.items() if k != "bot"}
+
     async def _handle(self, tracked: _Tracked, after: asyncio.Task[None] | None) -> None:
         uid = tracked.update.update_id
         try:
@@ -255,7 +257,9 @@ class Poller:
             assert self._slots is not None
             async with self._slots:
                 tracked.started_at = self.clock.monotonic()
-                await self.dp.feed_update(self.bot, tracked.update, **self._data)
+                # feed_update adds the Dispatcher's data as it is now: a content switch (flows.content_live)
+                # replaces entries there, so a copy taken at start must not override them.
+                await self.dp.feed_update(self.bot, tracked.update)
         except asyncio.CancelledError:
             if not tracked.timed_out:
                 raise

@@ -66,9 +66,24 @@ class Faq:
     def rebuild(self, owner_entries: Sequence[FaqEntry], taught: Sequence[Taught]) -> None:
         """Match with the content's entries, the owner's and what was taught, from the next question on
         (called at start and after every change, so teaching needs no restart)."""
+        self.switched(self.content, self.make_index, owner_entries, taught)()
+
+    def switched(
+        self,
+        content: Content,
+        make_index: Callable[[Sequence[FaqEntry], Sequence[Taught]], FaqIndex],
+        owner_entries: Sequence[FaqEntry],
+        taught: Sequence[Taught],
+    ) -> Callable[[], None]:
+        """The index for `content` built now; the returned call puts it in place together with the content
+        (what `rebuild` does at once, and a content switch does when every service is ready)."""
         owned = {entry.id: entry for entry in owner_entries}
-        self.index = self.make_index([*self.content.faq, *owned.values()], taught)
-        self.owner_entries = owned
+        index = make_index([*content.faq, *owned.values()], taught)
+
+        def commit() -> None:
+            self.content, self.make_index, self.index, self.owner_entries = content, make_index, index, owned
+
+        return commit
 
     async def ask(self, customer: Customer, text: str, *, remember: bool = True) -> Asked:
         """Match a customer's question and record it (answered, suggested or missed)."""

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rapidfuzz import fuzz, process
 
 from flows.clock import Clock
-from flows.content import FaqEntry
+from flows.content import Content, FaqEntry
 from flows.faq import Faq
 from flows.faq_index import Taught
 from flows.i18n import N_
@@ -127,10 +127,14 @@ class FaqTeaching:
 
     async def refresh(self) -> None:
         """Rebuild the FAQ's index with everything taught (at start, and after every change)."""
-        default = self.faq.content.business.default_language
+        owned, taught = await self.lessons(self.faq.content)
+        self.faq.rebuild(owned, taught)
+
+    async def lessons(self, content: Content) -> tuple[list[FaqEntry], list[Taught]]:
+        """The owner's own entries (filed under `content`'s default language) and every taught phrasing."""
+        default = content.business.default_language
         owned = [_as_entry(row, default) for row in await self.repo.owner_entries()]
-        taught = [Taught(p.text, p.entry) for p in await self.repo.phrasings()]
-        self.faq.rebuild([e for e in owned if e is not None], taught)
+        return [e for e in owned if e is not None], [Taught(p.text, p.entry) for p in await self.repo.phrasings()]
 
     async def chose(self, customer: Customer, question_id: int, entry_id: str) -> bool:
         """A customer tapped a suggestion for their question: record it, and when `CROWD` different

@@ -8,13 +8,14 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.messenger import photo_input
+from bot.messenger import keyboard, photo_input
 from flows.content import FaqEntry, Texts
 from flows.faq import Faq
 from flows.faq_teaching import FaqTeaching
 from flows.handoff import Handoff
 from flows.intent import BuyingIntent
 from flows.markup import trusted
+from flows.messenger import Button, Outgoing
 from handlers.filters import PlainText
 from handlers.handoff import AskManagerCb, lead_reply
 from handlers.routing import RouterSpec
@@ -50,19 +51,23 @@ def menu_keyboard(entries: list[FaqEntry], t: Texts, default: str) -> InlineKeyb
 
 
 def answer_keyboard(entry: FaqEntry, t: Texts, faq: Faq) -> InlineKeyboardMarkup | None:
-    builder = InlineKeyboardBuilder()
-    default = faq.content.business.default_language
+    return keyboard(answer_message(entry, t, faq.content.business.default_language))
+
+
+def answer_message(entry: FaqEntry, t: Texts, default: str) -> Outgoing:
+    """An entry's answer as a customer receives it (also the console's "send to me" preview)."""
+    rows: list[list[Button]] = []
     for button in entry.buttons:
         label = t.local(button.text, default)
         if button.type == "link":
-            builder.button(text=label, url=button.url)
+            rows.append([Button(label, url=button.url)])
         elif button.type == "manager":
-            builder.button(text=label, callback_data=AskManagerCb(e=entry.id))
+            rows.append([Button(label, data=AskManagerCb(e=entry.id).pack())])
         else:
             assert button.faq is not None
-            builder.button(text=label, callback_data=FaqCb(id=button.faq))
-    builder.adjust(1)
-    return builder.as_markup() if entry.buttons else None
+            rows.append([Button(label, data=FaqCb(id=button.faq).pack())])
+    text = trusted(t.local(entry.answer, default))  # the owner's HTML, as written
+    return Outgoing(text, photo=entry.photo, buttons=rows)
 
 
 def also_keyboard(entries: list[FaqEntry], t: Texts, faq: Faq) -> InlineKeyboardMarkup:
@@ -76,12 +81,12 @@ def also_keyboard(entries: list[FaqEntry], t: Texts, faq: Faq) -> InlineKeyboard
 
 
 async def send_answer(message: Message, entry: FaqEntry, t: Texts, faq: Faq) -> None:
-    text = trusted(t.local(entry.answer, faq.content.business.default_language))  # the owner's HTML, as written
-    markup = answer_keyboard(entry, t, faq)
-    if entry.photo:
-        await message.answer_photo(photo_input(entry.photo), caption=text, reply_markup=markup)
+    answer = answer_message(entry, t, faq.content.business.default_language)
+    markup = keyboard(answer)
+    if answer.photo:
+        await message.answer_photo(photo_input(answer.photo), caption=answer.text, reply_markup=markup)
     else:
-        await message.answer(text, reply_markup=markup)
+        await message.answer(answer.text, reply_markup=markup)
 
 
 @router.message(Command("faq"))

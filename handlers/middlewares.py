@@ -57,7 +57,8 @@ class CustomerMiddleware(BaseMiddleware):
         elif not await self._customers.first_handling(update_id):
             log.info("update %s was handled before; skipping the replay", update_id)
             return None
-        data["t"] = self._content.texts_for(language)
+        content: Content = data.get("content", self._content)  # the running version, as of this update
+        data["t"] = content.texts_for(language)
         data["tr"] = translator(language)  # the team's texts (flows/i18n.py), in this person's language
         with self._customers.handling(update_id) as current:
             try:

@@ -80,8 +80,13 @@ def resolve_media(value: str | None, info: ValidationInfo) -> str | None:
     """An URL or a Telegram file_id stays as it is; a file path is taken relative to the content file."""
     if value is None or "://" in value or ("/" not in value and "." not in value):
         return value
-    base = Path((info.context or {}).get("base", "."))
+    context = info.context or {}
+    base = Path(context.get("base", "."))
     path = (base / value).resolve()
+    # Content edited in the console stays in the content's folder: a page must not be a way to have the
+    # bot upload any file of the server (the content file itself, read by whoever runs the bot, may).
+    if context.get("contained") and not path.is_relative_to(base.resolve()):
+        raise ValueError(f"photo file {value!r} must be in the content file's folder (or give a link)")
     if not path.is_file():
         raise ValueError(f"photo file {value!r} not found next to the content file")
     return str(path)

@@ -8,13 +8,16 @@ from typing import Annotated, Literal
 
 from pydantic import (
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from flows import telegram_html
 from flows.content.base import (
     ContentModel,
     LocalText,
+    resolve_media,
 )
 
 FaqId = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]
@@ -45,12 +48,19 @@ class FaqEntry(ContentModel):
     photo: str | None = None
     buttons: list[FaqButton] = Field(default_factory=list)
 
+    @field_validator("photo")
+    @classmethod
+    def _photo_source(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return resolve_media(value, info)  # a file next to the content file, as a step's photo
+
     @model_validator(mode="after")
     def _fits_telegram(self) -> FaqEntry:
         limit = 1024 if self.photo else 4096
         for language, text in self.answer.items():
             if len(text) > limit:
                 raise ValueError(f"answer.{language} is {len(text)} characters; Telegram allows {limit} here")
+            for problem in telegram_html.problems(text):  # Telegram would refuse the whole message
+                raise ValueError(f"answer.{language}: {problem}")
         for language, phrasings in self.questions.items():
             if not phrasings or not all(p.strip() for p in phrasings):
                 raise ValueError(f"questions.{language}: list at least one non-empty phrasing")

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from flows import telegram_html
 from flows.content.base import (
     BoundedDate,
     ContentModel,
@@ -79,6 +80,8 @@ class Step(ContentModel):
             if len(text) > limit:
                 what = " with the coupon line" if self.coupon else ""
                 raise ValueError(f"text.{language} is {len(text)} characters; {limit} fit here{what}")
+            for problem in telegram_html.problems(text):  # Telegram would refuse the whole message
+                raise ValueError(f"text.{language}: {problem}")
         return self
 
 

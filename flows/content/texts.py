@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 
+from flows import telegram_html
 from flows.markup import Html, html_map, trusted
 
 if TYPE_CHECKING:
@@ -142,6 +143,8 @@ def check_text(language: str, key: str, text: str) -> None:
         raise ValueError(
             f"{where}: bad placeholder braces ({exc}); write {{{{ and }}}} for literal braces"
         ) from exc
+    for problem in telegram_html.problems(text):  # Telegram would refuse every message with this text
+        raise ValueError(f"{where}: {problem}")
     unknown = fields - TEXT_KEYS[key]
     if unknown:
         allowed = ", ".join(sorted(TEXT_KEYS[key])) or "none"
