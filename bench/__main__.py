@@ -1,11 +1,11 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|retention|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|retention|people|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from bench import console, drip, faq, hotpath, longtext, retention, segments, sender, stats
+from bench import console, drip, faq, hotpath, longtext, people, retention, segments, sender, stats
 from bench.common import load, machine
 
 
@@ -23,6 +23,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "stats",
             "console",
             "retention",
+            "people",
             "all",
         ],
     )
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         stats.main([])
     if args.name in ("console", "all"):
         console.main([])
+    if args.name in ("people", "all"):
+        people.main([])
     if args.name in ("retention", "all"):
         retention.main(["--months", str(args.months), "--scale", str(args.scale)])
     print(f"done · {load()}")

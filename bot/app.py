@@ -60,6 +60,8 @@ from flows.notices import Notices
 from flows.onboarding import Onboarding
 from flows.outbox import DrainReport, Sender, SendPolicy
 from flows.pacing import Budget, Pacer
+from flows.people import People
+from flows.people_search import PeopleSearch
 from flows.purchases import Purchases
 from flows.redaction import redact
 from flows.referrals import Referrals
@@ -92,6 +94,7 @@ from storage.leads import LeadsRepo
 from storage.ledger import LedgerRepo
 from storage.messages import MessagesRepo
 from storage.outbox import OutboxRepo
+from storage.people import PeopleRepo
 from storage.purchases import PurchasesRepo
 from storage.segments import SegmentsRepo
 from storage.staff import StaffRepo
@@ -354,6 +357,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         "console_access": ConsoleAccess(ConsoleAccessRepo(db), staff, clock),
         **console,
         **loyalty,
+        **build_people(core, handoff, loyalty["loyalty"], enrollments, console["segments"], staff),
     }
 
 
@@ -491,6 +495,15 @@ def build_dispatcher(services: dict[str, Any]) -> tuple[Dispatcher, InFlightMidd
     dp.include_routers(*get_routers())
     dp.startup.register(services["menus"].announce)
     return dp, inflight
+
+
+def build_people(
+    core: Core, handoff: Handoff, loyalty: Loyalty, enrollments: EnrollmentsRepo, segments: Segments, staff: Staff
+) -> dict[str, Any]:
+    """Looking customers up and acting on one (the console's Customers pages), over the bot's own flows."""
+    repo = PeopleRepo(core.db)
+    people = People(core.db, repo, loyalty, handoff, enrollments, staff.current_role, core.clock)
+    return {"people": people, "people_search": PeopleSearch(repo, segments)}
 
 
 def build_loyalty(

@@ -15,7 +15,6 @@ from typing import IO
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
-from flows.formatting import count
 from flows.redaction import install_log_redaction
 from storage.audience import set_owners
 from storage.db import Database, SchemaTooNewError
@@ -89,6 +88,7 @@ DEFAULT_IMPORT_MAX_MB = 50
 async def _import(kind: str, path: str, dry_run: bool) -> int:
     from bot.app import build_imports
     from flows.clock import SystemClock
+    from flows.i18n import translator
     from flows.imports import open_path
     from storage.db import Database
 
@@ -102,27 +102,13 @@ async def _import(kind: str, path: str, dry_run: bool) -> int:
         report = await run(open_path(path), dry_run=dry_run)
     finally:
         await db.close()
-    for rejected in report.rejected:
-        print(f"{path}:{rejected.line}: {rejected.message}", file=sys.stderr)
-    if report.rejected_count > len(report.rejected):
-        print(f"… and {report.rejected_count - len(report.rejected)} more", file=sys.stderr)
-    if kind == "purchases":
-        recorded = count(report.recorded, "purchase", "purchases", "en")
-        summary = f"{recorded} recorded, {report.duplicates} already imported before"
-    else:
-        summary = f"{count(report.created, 'customer', 'customers', 'en')} created, {report.updated} updated"
-    if report.interrupted:
-        print(
-            f"stopped: {summary} before that line. Fix it and run the same file again: "
-            "rows already imported are skipped.",
-            file=sys.stderr,
-        )
+    # The owner runs it: the report is in the business's own language (flows/i18n.py).
+    told = report.describe(kind, path, translator(content.business.default_language), dry_run=dry_run)
+    for line in told.problems:
+        print(line, file=sys.stderr)
+    if told.failed:
         return 1
-    if not report.ok:
-        rows = count(report.rows, "row", "rows", "en")
-        print(f"{report.rejected_count} of {rows} rejected: nothing was imported.", file=sys.stderr)
-        return 1
-    print(f"dry run, nothing written: {summary}" if dry_run else summary)
+    print(told.summary)
     return 0
 
 

@@ -31,11 +31,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.numbers import format_decimal
+
 from flows.clock import Clock
 from flows.content import Content
 from flows.content.loyalty import LifetimeAssumptions
+from flows.i18n import N_, translator
 from flows.parsing import shorten
 from flows.sequences import DEFAULT_ONE_OFF_DAYS
+from flows.team_text import TeamError, TeamText
 from storage.analytics import AnalyticsRepo, BaseFigures, PurchaseFigures, Sleeping
 from storage.db import Row
 from storage.timefmt import from_db
@@ -48,7 +52,7 @@ CHART_MONTHS = 12
 _DAYS = re.compile(r"^(\d+)d$")
 
 
-class PeriodError(ValueError):
+class PeriodError(TeamError):
     """The owner asked for a period we do not know; the message says what to write instead."""
 
 
@@ -60,10 +64,20 @@ class Period:
 
     @property
     def label(self) -> str:
+        """`last 30 days`, `this month` … in English (`title(language)` in the reader's)."""
+        return self.title("en")
+
+    def title(self, language: str) -> str:
+        """`last 30 days`, `this month`, `all time` in `language` (the team's catalogue, flows/i18n.py)."""
+        tr = translator(language)
         match = _DAYS.match(self.key)
         if match:
-            return f"last {match.group(1)} days"
-        return {"month": "this month", "year": "this year", "all": "all time"}[self.key]
+            days = int(match.group(1))
+            return tr.ngettext("last {n} day", "last {n} days", days).format(
+                n=format_decimal(days, locale=tr.language)
+            )
+        names = {"month": tr.gettext("this month"), "year": tr.gettext("this year"), "all": tr.gettext("all time")}
+        return names[self.key]
 
 
 def parse_period(text: str | None, now: datetime, zone: tzinfo) -> Period:
@@ -71,7 +85,12 @@ def parse_period(text: str | None, now: datetime, zone: tzinfo) -> Period:
     key = (text or DEFAULT_PERIOD).strip().lower()
     if key not in PERIODS:
         raise PeriodError(
-            f"Unknown period {shorten(text or '')!r}. Use one of: {', '.join(PERIODS)} (default {DEFAULT_PERIOD})."
+            TeamText(
+                N_("Unknown period {period}. Use one of: {periods} (default {default})."),
+                period=repr(shorten(text or "")),
+                periods=", ".join(PERIODS),
+                default=DEFAULT_PERIOD,
+            )
         )
     match = _DAYS.match(key)
     if match:

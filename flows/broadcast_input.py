@@ -1,4 +1,7 @@
-"""What the owner types in the broadcast wizard: button lines and the moment to send. Pure functions."""
+"""What the owner types in the broadcast wizard: button lines and the moment to send. Pure functions.
+
+A mistake raises `InputError`, whose text is translated where it is shown (`error.html(tr)`, flows/team_text.py).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from flows.markup import Html, html
+from flows.i18n import N_, Translator
+from flows.markup import Html
 from flows.parsing import shorten
+from flows.team_text import ENGLISH, TeamError, TeamText
 
 MAX_BUTTONS = 8
 MAX_LABEL = 40
@@ -18,20 +23,29 @@ ACTIONS = {
     "manager": "interested",
     "coupon": "coupon",
 }
-BUTTON_HELP = html(
-    "One button per line, <code>Label | target</code>:\n"
-    "<code>Book a class | https://example.com/book</code> — a link\n"
-    "<code>I'm interested | interested</code> — hands the customer to a manager (a lead)\n"
-    "<code>Get my coupon | coupon</code> — issues the coupon you pick next"
+_BUTTON_HELP = TeamText(
+    N_(
+        "One button per line, <code>Label | target</code>:\n"
+        "<code>Book a class | https://example.com/book</code> — a link\n"
+        "<code>I'm interested | interested</code> — hands the customer to a manager (a lead)\n"
+        "<code>Get my coupon | coupon</code> — issues the coupon you pick next"
+    )
 )
+BUTTON_HELP = _BUTTON_HELP.html()  # in English; `button_help(tr)` in the reader's language
 
 
-class InputError(ValueError):
+def button_help(tr: Translator = ENGLISH) -> Html:
+    """How button lines are written, in `tr`'s language."""
+    return _BUTTON_HELP.html(tr)
+
+
+class InputError(TeamError):
     """A line or a date the wizard cannot use; the message (HTML) says what to write instead."""
 
-    def __init__(self, markup: Html) -> None:
-        super().__init__(markup)
-        self.markup = markup
+    @property
+    def markup(self) -> Html:
+        """The message as HTML in English (`html(tr)` in the reader's language)."""
+        return self.html()
 
 
 @dataclass(frozen=True)
@@ -59,24 +73,36 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
     buttons: list[ButtonSpec] = []
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
-        raise InputError(html("No buttons found.\n{}", BUTTON_HELP))
+        raise InputError(TeamText(N_("No buttons found.\n{help}"), help=_BUTTON_HELP))
     if len(lines) > MAX_BUTTONS:
-        raise InputError(html("At most {} buttons, please ({} lines).", MAX_BUTTONS, len(lines)))
+        raise InputError(
+            TeamText.ngettext(
+                "At most {n} button, please ({lines} lines).",
+                "At most {n} buttons, please ({lines} lines).",
+                MAX_BUTTONS,
+                lines=len(lines),
+            )
+        )
     for number, line in enumerate(lines, 1):
         # The first bar separates: a link may contain one, a label rarely does.
         label, sep, target = (part.strip() for part in line.partition("|"))
         if not sep or not label:
             raise InputError(
-                html(
-                    "Line {} <code>{}</code>: write <code>Label | target</code>.\n{}",
-                    number,
-                    shorten(line),
-                    BUTTON_HELP,
+                TeamText(
+                    N_("Line {number} <code>{line}</code>: write <code>Label | target</code>.\n{help}"),
+                    number=number,
+                    line=shorten(line),
+                    help=_BUTTON_HELP,
                 )
             )
         if len(label) > MAX_LABEL:
             raise InputError(
-                html("Line {}: the label is {} characters; keep it to {}.", number, len(label), MAX_LABEL)
+                TeamText(
+                    N_("Line {number}: the label is {length} characters; keep it to {limit}."),
+                    number=number,
+                    length=len(label),
+                    limit=MAX_LABEL,
+                )
             )
         if target.lower() in ACTIONS:
             buttons.append(ButtonSpec(label, action=ACTIONS[target.lower()]))
@@ -84,15 +110,17 @@ def parse_buttons(text: str) -> list[ButtonSpec]:
             buttons.append(ButtonSpec(label, url=target))
         else:
             raise InputError(
-                html(
-                    "Line {}: <code>{}</code> is neither a link (https://…) nor "
-                    "<code>interested</code> or <code>coupon</code>.",
-                    number,
-                    shorten(target),
+                TeamText(
+                    N_(
+                        "Line {number}: <code>{target}</code> is neither a link (https://…) nor "
+                        "<code>interested</code> or <code>coupon</code>."
+                    ),
+                    number=number,
+                    target=shorten(target),
                 )
             )
     if sum(b.action == "coupon" for b in buttons) > 1:
-        raise InputError(Html("One coupon button is enough."))
+        raise InputError(TeamText(N_("One coupon button is enough.")))
     return buttons
 
 
@@ -103,9 +131,18 @@ _FORMATS = (
     (re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})\s+(\d{1,2}):(\d{2})$"), "dmy"),
     (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})$"), "iso"),
 )
-WHEN_HELP = html(
-    "Send a date and time like <code>25.12 18:00</code>, <code>2026-12-25 18:00</code>, <code>tomorrow 10:00</code> or just <code>18:00</code>"
+_WHEN_HELP = TeamText(
+    N_(
+        "Send a date and time like <code>25.12 18:00</code>, <code>2026-12-25 18:00</code>, "
+        "<code>tomorrow 10:00</code> or just <code>18:00</code>"
+    )
 )
+WHEN_HELP = _WHEN_HELP.html()  # in English; `when_help(tr)` in the reader's language
+
+
+def when_help(tr: Translator = ENGLISH) -> Html:
+    """How a moment to send is written, in `tr`'s language."""
+    return _WHEN_HELP.html(tr)
 
 
 def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
@@ -121,14 +158,24 @@ def parse_when(text: str, now: datetime, zone: tzinfo) -> datetime:
             moment = _moment(kind, numbers, local_now, zone)
         except ValueError:
             raise InputError(
-                html("<code>{}</code> is not a real date and time. {}.", shorten(text), WHEN_HELP)
+                TeamText(
+                    N_("<code>{text}</code> is not a real date and time. {help}."),
+                    text=shorten(text),
+                    help=_WHEN_HELP,
+                )
             ) from None
         if moment <= now:
-            raise InputError(html("{:%d.%m.%Y %H:%M} has already passed. {}.", moment, WHEN_HELP))
+            raise InputError(
+                TeamText(
+                    N_("{moment} has already passed. {help}."), moment=f"{moment:%d.%m.%Y %H:%M}", help=_WHEN_HELP
+                )
+            )
         if moment > now + timedelta(days=366):
-            raise InputError(Html("That is more than a year ahead; pick a closer date."))
+            raise InputError(TeamText(N_("That is more than a year ahead; pick a closer date.")))
         return moment
-    raise InputError(html("I could not read <code>{}</code>. {}.", shorten(text), WHEN_HELP))
+    raise InputError(
+        TeamText(N_("I could not read <code>{text}</code>. {help}."), text=shorten(text), help=_WHEN_HELP)
+    )
 
 
 def _moment(kind: str, n: list[int], local_now: datetime, zone: tzinfo) -> datetime:

@@ -21,6 +21,7 @@ from flows.content import Content
 from flows.coupons import Coupons, Issued, IssueOutcome
 from flows.formatting import datetime as datetime_text
 from flows.formatting import duration, number
+from flows.i18n import N_, Translator, translator
 from flows.markup import Html, html, trusted
 from flows.messenger import Button, Outgoing
 from flows.segments import Segment, SegmentError, Segments
@@ -47,6 +48,13 @@ ControlButtons = Callable[[Broadcast], list[list[Button]]]  # pause/resume/cance
 STEPS = ("segment", "message", "buttons", "coupon", "limit", "preview", "when", "confirm")
 PROGRESS_EVERY = timedelta(seconds=3)  # at most one edit of a progress message per this (Telegram limits edits)
 PROGRESS_AFTER_END = timedelta(hours=1)  # ended broadcasts get their final figures within this
+STATES = {
+    "scheduled": N_("⏰ scheduled"),
+    "queuing": N_("📥 queuing"),
+    "sending": N_("📤 sending"),
+    "done": N_("✅ done"),
+    "cancelled": N_("✖️ cancelled"),
+}
 
 
 class ProgressBoard(Protocol):
@@ -294,51 +302,56 @@ class Broadcasts:
         """The owner's live view of a broadcast (HTML), its numbers and times in its author's locale."""
         counts = await self.repo.counts(broadcast.id)
         locale = await self.repo.author_language(broadcast)
-        state = {
-            "scheduled": "⏰ scheduled",
-            "queuing": "📥 queuing",
-            "sending": "📤 sending",
-            "done": "✅ done",
-            "cancelled": "✖️ cancelled",
-        }.get(broadcast.state, broadcast.state)
+        tr = translator(locale)
+        state = tr.gettext(STATES[broadcast.state]) if broadcast.state in STATES else broadcast.state
         if broadcast.paused and broadcast.live:
-            state = "⏸ paused"
+            state = tr.gettext("⏸ paused")
         lines = [
-            html("📣 <b>Broadcast #{}</b> · {}", broadcast.id, state),
-            html("Audience: {}", broadcast.segment or "everyone"),
+            html(tr.gettext("📣 <b>Broadcast #{id}</b> · {state}"), id=broadcast.id, state=state),
+            html(tr.gettext("Audience: {segment}"), segment=broadcast.segment or "everyone"),
         ]
         if broadcast.state == "scheduled" and broadcast.send_at is not None:
-            lines.append(html("Goes out {} ({})", datetime_text(broadcast.send_at, locale, self.zone), self.zone))
+            when = datetime_text(broadcast.send_at, locale, self.zone)
+            lines.append(html(tr.gettext("Goes out {when} ({zone})"), when=when, zone=str(self.zone)))
         else:
-            lines.append(Html(self._figures(counts, locale)))  # plain text, escaped
+            lines.append(Html(self._figures(counts, tr)))  # plain text, escaped
             held = await held_back(self.db, broadcast.id) if broadcast.live and not broadcast.paused else []
-            lines.extend(Html(line) for line in self._remaining(broadcast, counts, held, locale))
+            lines.extend(Html(line) for line in self._remaining(broadcast, counts, held, tr))
         if broadcast.coupon:
-            limit = f" of {number(broadcast.coupon_limit, locale)}" if broadcast.coupon_limit else ""
-            lines.append(html("🎟 Coupons taken: {}{}", number(broadcast.coupons_issued, locale), limit))
+            taken = number(broadcast.coupons_issued, locale)
+            if broadcast.coupon_limit:
+                line = tr.gettext("🎟 Coupons taken: {taken} of {limit}")
+                lines.append(html(line, taken=taken, limit=number(broadcast.coupon_limit, locale)))
+            else:
+                lines.append(html(tr.gettext("🎟 Coupons taken: {taken}"), taken=taken))
         return Html("\n").join(lines)
 
     @staticmethod
-    def _figures(counts: Counts, locale: str | None) -> str:
+    def _figures(counts: Counts, tr: Translator) -> str:
         def n(value: int) -> str:
-            return number(value, locale)
+            return number(value, tr.language)
 
-        parts = [f"Delivered {n(counts.delivered)}", f"blocked {n(counts.blocked)}", f"failed {n(counts.failed)}"]
+        parts = [
+            tr.gettext("Delivered {n}").format(n=n(counts.delivered)),
+            tr.gettext("blocked {n}").format(n=n(counts.blocked)),
+            tr.gettext("failed {n}").format(n=n(counts.failed)),
+        ]
         if counts.skipped:
-            parts.append(f"skipped {n(counts.skipped)} (opted out)")
+            parts.append(tr.gettext("skipped {n} (opted out)").format(n=n(counts.skipped)))
         if counts.cancelled:
-            parts.append(f"cancelled {n(counts.cancelled)}")
+            parts.append(tr.gettext("cancelled {n}").format(n=n(counts.cancelled)))
         return " · ".join(parts)
 
-    def _remaining(
-        self, broadcast: Broadcast, counts: Counts, held: list[HeldBack], locale: str | None
-    ) -> list[str]:
+    def _remaining(self, broadcast: Broadcast, counts: Counts, held: list[HeldBack], tr: Translator) -> list[str]:
         """What is left and an honest estimate: the pace, the quiet hours ahead, and the rows the sender
         moved later (quiet hours, contact limits), each said with until when."""
         if not broadcast.live or (broadcast.state == "sending" and not counts.remaining):
             return []
+        locale = tr.language
         if broadcast.paused:
-            return [f"Waiting: {number(counts.remaining, locale)} — press Resume to continue"]
+            return [
+                tr.gettext("Waiting: {n} — press Resume to continue").format(n=number(counts.remaining, locale))
+            ]
         now = self.clock.now()
         seconds = counts.remaining / self.rate
         if counts.last_due is not None:
@@ -346,14 +359,17 @@ class Broadcasts:
         if self.earliest_send is not None and counts.remaining:
             seconds = max(seconds, (self.earliest_send(now) - now).total_seconds() + counts.remaining / self.rate)
         estimate = max(seconds, 1) if seconds < 90 else round(seconds / 60) * 60  # an estimate: rounded
-        lines = [f"Remaining: {number(counts.remaining, locale)} · about {duration(estimate, locale)} left"]
+        left = tr.gettext("Remaining: {n} · about {duration} left")
+        lines = [left.format(n=number(counts.remaining, locale), duration=duration(estimate, locale))]
         for group in held:
             local = group.until.astimezone(self.zone)
             if group.reason == "quiet hours":
-                lines.append(f"🌙 {number(group.count, locale)} waiting for quiet hours to end ({local:%H:%M})")
+                quiet = tr.gettext("🌙 {n} waiting for quiet hours to end ({time})")
+                lines.append(quiet.format(n=number(group.count, locale), time=f"{local:%H:%M}"))
             else:
                 until = datetime_text(group.until, locale, self.zone)
-                lines.append(f"⏳ {number(group.count, locale)} held by contact limits until {until}")
+                limited = tr.gettext("⏳ {n} held by contact limits until {until}")
+                lines.append(limited.format(n=number(group.count, locale), until=until))
         return lines
 
     # ---- customers' buttons --------------------------------------------------------------------------

@@ -20,33 +20,17 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from flows.analytics import Cohort, MonthRevenue
+from flows.i18n import N_, translator
 
-# The pictures' words in the reader's language, so titles and month names never mix languages.
+# The pictures' words, from the team's catalogue (flows/i18n.py) in the reader's language, so that titles
+# and month names never mix languages.
 WORDS = {
-    "en": {
-        "revenue": "Revenue per month, {}",
-        "new": "new customers (first purchase)",
-        "returning": "returning customers",
-        "empty": "no purchases yet",
-        "cohorts": "Customers who bought again, by month of their first purchase",
-        "after": "months after the first purchase",
-    },
-    "ru": {
-        "revenue": "Выручка по месяцам, {}",
-        "new": "новые клиенты (первая покупка)",
-        "returning": "вернувшиеся клиенты",
-        "empty": "покупок пока нет",
-        "cohorts": "Клиенты, купившие снова, по месяцу первой покупки",
-        "after": "месяцев после первой покупки",
-    },
-    "uk": {
-        "revenue": "Виторг за місяцями, {}",
-        "new": "нові клієнти (перша покупка)",
-        "returning": "клієнти, що повернулися",
-        "empty": "покупок поки немає",
-        "cohorts": "Клієнти, які купили знову, за місяцем першої покупки",
-        "after": "місяців після першої покупки",
-    },
+    "revenue": N_("Revenue per month, {currency}"),
+    "new": N_("new customers (first purchase)"),
+    "returning": N_("returning customers"),
+    "empty": N_("no purchases yet"),
+    "cohorts": N_("Customers who bought again, by month of their first purchase"),
+    "after": N_("months after the first purchase"),
 }
 NEW_COLOUR = "#f4a259"
 RETURNING_COLOUR = "#2a9d8f"
@@ -61,12 +45,14 @@ def _png(figure: Figure) -> bytes:
 
 
 def _words(language: str) -> dict[str, str]:
-    """The charts' words; a language without them gets English words *and* English month names."""
-    return WORDS.get(language.split("-")[0].split("_")[0], WORDS["en"])
+    """The charts' words in `language` (English where we have no catalogue)."""
+    tr = translator(language)
+    return {key: tr.gettext(text) for key, text in WORDS.items()}
 
 
 def _locale(language: str) -> str:
-    return language if _words(language) is not WORDS["en"] else "en"
+    """A language without a catalogue gets English month names too, to match its English words."""
+    return language if translator(language).language != "en" or language.startswith("en") else "en"
 
 
 def _month(value: object, language: str) -> str:
@@ -84,7 +70,9 @@ def revenue_chart(months: Sequence[MonthRevenue], currency: str, language: str) 
     axes.bar(labels, new, color=NEW_COLOUR, label=words["new"])
     axes.bar(labels, returning, bottom=new, color=RETURNING_COLOUR, label=words["returning"])
     locale = _locale(language)
-    axes.set_title(words["revenue"].format(get_currency_symbol(currency, locale=locale)))  # as money is written
+    axes.set_title(
+        words["revenue"].format(currency=get_currency_symbol(currency, locale=locale))
+    )  # as money is written
     axes.yaxis.set_major_formatter(
         FuncFormatter(lambda value, _: format_compact_decimal(value, locale=locale, fraction_digits=1))
     )

@@ -16,8 +16,10 @@ from flows.codes import grouped, new_code, normalize
 from flows.content import Content, CouponCampaign, Texts
 from flows.formatting import datetime as datetime_text
 from flows.formatting import day
+from flows.i18n import N_, translator
 from flows.markup import Html
 from flows.notices import Notices
+from flows.team_text import TeamText
 from storage.coupons import (
     Coupon,
     CouponsRepo,
@@ -67,11 +69,13 @@ class Redemption:
 
 
 REDEEM_REASONS = {
-    RedeemOutcome.NOT_FOUND: "No coupon with code {code}. Check the code (letters and digits, the dash is optional).",
-    RedeemOutcome.USED: "Coupon {code} was already used on {when}.",
-    RedeemOutcome.EXPIRED: "Coupon {code} expired on {when}.",
-    RedeemOutcome.NOT_YET: "Coupon {code} is valid only from {when}.",
-    RedeemOutcome.FOREIGN: "Coupon {code} belongs to another customer.",
+    RedeemOutcome.NOT_FOUND: N_(
+        "No coupon with code {code}. Check the code (letters and digits, the dash is optional)."
+    ),
+    RedeemOutcome.USED: N_("Coupon {code} was already used on {when}."),
+    RedeemOutcome.EXPIRED: N_("Coupon {code} expired on {when}."),
+    RedeemOutcome.NOT_YET: N_("Coupon {code} is valid only from {when}."),
+    RedeemOutcome.FOREIGN: N_("Coupon {code} belongs to another customer."),
 }
 
 
@@ -227,19 +231,26 @@ class Coupons:
         return Redemption(RedeemOutcome.NOT_YET, coupon)
 
     def reason(self, result: Redemption, code: str, locale: str | None = None) -> str:
-        """A staff-facing sentence for a refused redemption (its moment in the reader's locale)."""
+        """A staff-facing sentence for a refused redemption, in the reader's language and locale."""
+        return self.refusal(result, code).text(translator(locale))
+
+    def refusal(self, result: Redemption, code: str) -> TeamText:
+        """Why a redemption was refused, to be written in whichever language reads it (flows/team_text.py)."""
         coupon = result.coupon
-        when = ""
+        moment = None
         if coupon is not None:
             moment = {
                 RedeemOutcome.USED: coupon.redeemed_at,
                 RedeemOutcome.EXPIRED: coupon.valid_until - timedelta(seconds=1),
                 RedeemOutcome.NOT_YET: coupon.valid_from,
             }.get(result.outcome)
-            if moment is not None:
-                when = datetime_text(moment, locale, self.zone)
+        zone = self.zone
+
+        def when(language: str) -> str:
+            return datetime_text(moment, language, zone) if moment is not None else ""
+
         shown = grouped(normalize(code)) if coupon else code
-        return REDEEM_REASONS[result.outcome].format(code=shown, when=when)
+        return TeamText(REDEEM_REASONS[result.outcome], code=shown, when=when)
 
     async def valid_for(self, customer_id: int) -> list[Coupon]:
         """The customer's unused coupons that are still valid, soonest to expire first."""

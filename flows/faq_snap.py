@@ -62,4 +62,3 @@ class Snapper:
             if common >= FAMILY_SHARE * min(len(word), len(other)) and common > best_common:
                 best, best_common = other, common
         return best
-

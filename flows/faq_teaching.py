@@ -21,8 +21,10 @@ from flows.clock import Clock
 from flows.content import Content, FaqEntry
 from flows.faq import Faq
 from flows.faq_index import Taught
+from flows.i18n import N_
 from flows.markup import html
 from flows.matching import normalize, terms
+from flows.team_text import TeamText
 from storage.customers import Customer
 from storage.faq_log import FaqQuestion
 from storage.faq_teaching import FaqTeachingRepo, OwnerEntry, TaughtPhrasing, owner_entry_number, row_id
@@ -69,7 +71,7 @@ class Lesson:
     entry: FaqEntry | None = None  # the entry taught (done) or the one that is gone
     phrasings: int = 0  # new phrasings
     questions: int = 0  # questions handled
-    problem: str = ""  # why the input is invalid
+    problem: TeamText | str = ""  # why the input is invalid (translated where shown)
 
 
 @dataclass(frozen=True)
@@ -248,15 +250,17 @@ def _entry(entry_id: str, language: str, question: str, answer: str) -> FaqEntry
     return checked.model_copy(update={"id": entry_id})
 
 
-def _answer_problem(answer: str, question: str, language: str) -> str:
+def _answer_problem(answer: str, question: str, language: str) -> TeamText | str:
     if not answer:
-        return "The answer is empty."
+        return TeamText(N_("The answer is empty."))
     if len(answer) > ANSWER_LIMIT:
-        return f"The answer is {len(answer)} characters; {ANSWER_LIMIT} at most."
+        return TeamText(
+            N_("The answer is {length} characters; {limit} at most."), length=len(answer), limit=ANSWER_LIMIT
+        )
     try:
         _entry("owner", language, question, answer)
     except ValidationError as error:
-        return str(error.errors()[0]["msg"])
+        return TeamText.raw(str(error.errors()[0]["msg"]))  # the content model's own words
     return ""
 
 

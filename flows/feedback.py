@@ -9,6 +9,7 @@ from typing import Protocol
 from flows.clock import Clock
 from flows.content import Content
 from flows.formatting import date, money
+from flows.i18n import translator
 from flows.loyalty import Loyalty
 from flows.markup import html
 from flows.notices import Notices
@@ -57,21 +58,24 @@ class Feedback:
             if score > LOW_SCORE:
                 return Rated.THANKS
             lang = self.content.business.default_language  # alerts go to the team's chats
+            tr = translator(lang)
             amount = money(purchase.amount, self.content.loyalty.currency, lang)
             contact = " · ".join(
                 part for part in (f"@{customer.username}" if customer.username else None, customer.phone) if part
             )
             text = html(
-                "⚠️ <b>Low score {}/5</b> from {}{}\nCard {} · purchase #{} of {} on {}\n"
-                "Telegram id: <code>{}</code>",
-                score,
-                customer.display_name,
-                f" ({contact})" if contact else "",
-                card.card_code,
-                purchase.number,
-                amount,
-                date(purchase.purchased_at, lang, self.loyalty.zone),
-                customer.tg_id,
+                tr.gettext(
+                    "⚠️ <b>Low score {score}/5</b> from {name}{contact}\nCard {card} · purchase #{number} of "
+                    "{amount} on {day}\nTelegram id: <code>{tg_id}</code>"
+                ),
+                score=score,
+                name=customer.display_name,
+                contact=f" ({contact})" if contact else "",
+                card=card.card_code,
+                number=purchase.number,
+                amount=amount,
+                day=date(purchase.purchased_at, lang, self.loyalty.zone),
+                tg_id=customer.tg_id,
             )
             if self.open_lead is None:
                 for chat_id in self.alert_chats:
@@ -80,6 +84,8 @@ class Feedback:
                     )
         if self.open_lead is not None:
             # A lead, not just an alert: a manager takes it and talks to the customer right there.
-            context = f"score {score}/5 for purchase #{purchase.number} of {amount} (card {card.card_code})"
+            context = tr.gettext("score {score}/5 for purchase #{number} of {amount} (card {card})").format(
+                score=score, number=purchase.number, amount=amount, card=card.card_code
+            )
             await self.open_lead(customer.id, "low_score", context)
         return Rated.SORRY

@@ -1,8 +1,9 @@
 """Numbers, money, points, plural choice, dates and durations for the reader's locale (babel), in one place.
 
 Every figure a person reads goes through these helpers, so one locale shows one number format, one currency
-rendering and one date style everywhere (the stats, the report, charts, cards, receipts). Owner/staff words are
-English in code for now; their plural *choice* still follows the reader's locale via `count`.
+rendering and one date style everywhere (the stats, the report, charts, cards, receipts). The team's words
+come from the catalogue (flows/i18n.py: `tr.ngettext("{n} point", "{n} points", n).format(n=number(n, lang))`);
+`count` with English words remains for the views not yet moved there.
 """
 
 from __future__ import annotations

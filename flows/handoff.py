@@ -22,6 +22,7 @@ from flows.clock import Clock
 from flows.content import Content
 from flows.formatting import duration
 from flows.hours import next_opening
+from flows.i18n import Translator, translator
 from flows.lead_card import CardData, render_card
 from flows.loyalty import tier_for
 from flows.markup import Html, html
@@ -178,11 +179,12 @@ class Handoff:
 
     async def _note(self, lead: Lead, cause: str, context: str | None, offer: str | None, now: datetime) -> None:
         """Another trigger while a lead is open: tell its managers rather than open a second one."""
-        from flows.lead_card import CAUSES
+        from flows.lead_card import cause as cause_text
 
-        what = CAUSES.get(cause, cause)
+        tr = self.team_tr
         details = " · ".join(part for part in (offer, context) if part)
-        text = html("➕ Also {}", what) + (html(": <i>{}</i>", _clip(details) or "") if details else "")
+        text = html(tr.gettext("➕ Also {cause}"), cause=cause_text(cause, tr))
+        text += html(": <i>{}</i>", _clip(details) or "") if details else ""
         # One note per kind of trigger per ten minutes: a customer pressing /manager again and again
         # should not flood the managers' group.
         key = f"lead:{lead.id}:note:{cause}:{int(now.timestamp()) // 600}"
@@ -286,10 +288,13 @@ class Handoff:
         return replace(facts, tier=tier.title[self.content.business.default_language])  # the team's language
 
     def card_buttons(self, lead: Lead) -> list[list[Button]]:
-        data = self.card_button_data
-        close = [Button("✅ Won", data=data(lead.id, "won")), Button("✖️ Lost", data=data(lead.id, "lost"))]
+        data, tr = self.card_button_data, self.team_tr
+        close = [
+            Button(tr.pgettext("lead button", "✅ Won"), data=data(lead.id, "won")),
+            Button(tr.pgettext("lead button", "✖️ Lost"), data=data(lead.id, "lost")),
+        ]
         if lead.state == "open":
-            return [[Button("🙋 Take", data=data(lead.id, "take"))], close]
+            return [[Button(tr.pgettext("lead button", "🙋 Take"), data=data(lead.id, "take"))], close]
         return [close] if lead.state == "taken" else []
 
     async def card_message_id(self, lead: Lead) -> int | None:
@@ -413,8 +418,14 @@ class Handoff:
             "chat_id": chat_id,
             "thread_id": thread_id,
             "reply_to": message_id,
-            "text": html("⚠️ Not delivered to {}: {{reason}}.", customer.display_name),
-            "unknown_text": html("⚠️ May not have been delivered to {}: {{reason}}.", customer.display_name),
+            "text": html(
+                self.team_tr.gettext("⚠️ Not delivered to {name}: {{reason}}."), name=customer.display_name
+            ),
+            "unknown_text": html(
+                self.team_tr.gettext("⚠️ May not have been delivered to {name}: {{reason}}."),
+                name=customer.display_name,
+            ),
+            "language": self.team_tr.language,  # of the reason the sender fills in
         }
         payload = Outgoing(copy_chat_id=chat_id, copy_message_id=message_id).to_payload() | {"on_fail": notice}
         async with self.db.transaction() as tx:
@@ -454,13 +465,15 @@ class Handoff:
 
     async def _close_idle(self, lead: Lead, now: datetime) -> None:
         """A conversation nobody continued ends ("no answer"): its manager is told, sequences resume."""
-        silent = duration(now - lead.last_activity)
+        tr = self.team_tr
+        silent = duration(now - lead.last_activity, tr.language)
         text = html(
-            "⌛ <b>Lead #{}</b> closed: no answer — no message either way for {}.{}",
-            lead.id,
-            silent,
-            html(" It was {}'s.", lead.taken_by_name) if lead.taken_by_name else "",
+            tr.gettext("⌛ <b>Lead #{id}</b> closed: no answer — no message either way for {silence}."),
+            id=lead.id,
+            silence=silent,
         )
+        if lead.taken_by_name:
+            text += html(tr.gettext(" It was {name}'s."), name=lead.taken_by_name)
         note = Outgoing(text=text, thread_id=lead.thread_id, reply_to_outbox=self._card_reply(lead))
         async with self.db.transaction() as tx:
             if not await self.leads.close_idle(tx, lead, now):
@@ -490,14 +503,20 @@ class Handoff:
             base = next_opening(now, self.content.handoff, self.zone) or now
             later = base + timedelta(minutes=self.reminder_minutes)
         customer = await self.customers.get(lead.customer_id)
-        waited = duration(now - lead.created_at)
+        tr = self.team_tr
+        waited = duration(now - lead.created_at, tr.language)
         name = customer.display_name if customer else f"#{lead.customer_id}"
-        text = html("⏰ <b>Lead #{}</b> ({}) has waited {} and nobody has taken it.", lead.id, name, waited)
+        text = html(
+            tr.gettext("⏰ <b>Lead #{id}</b> ({name}) has waited {waited} and nobody has taken it."),
+            id=lead.id,
+            name=name,
+            waited=waited,
+        )
         reminder = Outgoing(
             text=text,
             thread_id=lead.thread_id,
             reply_to_outbox=self._card_reply(lead),
-            buttons=[[Button("🙋 Take", data=self.card_button_data(lead.id, "take"))]],
+            buttons=[[Button(tr.pgettext("lead button", "🙋 Take"), data=self.card_button_data(lead.id, "take"))]],
         )
         async with self.db.transaction() as tx:
             if not await reminded(tx, lead.id, later):
@@ -510,6 +529,11 @@ class Handoff:
         return await self.leads.stats(self.clock.now() - timedelta(days=days))
 
     # ---- helpers ------------------------------------------------------------------------------
+
+    @property
+    def team_tr(self) -> Translator:
+        """The team's texts in the business's own language: the managers' chat is read by all of them."""
+        return translator(self.content.business.default_language)
 
     @staticmethod
     def _card_reply(lead: Lead) -> int | None:

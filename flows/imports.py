@@ -30,13 +30,18 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import IO, Any
 
+from babel.numbers import format_decimal
+
 from flows.codes import normalize
 from flows.content import Content
+from flows.i18n import N_, Translator
 from flows.loyalty import Loyalty
-from flows.money import amount_hint, parse_amount
+from flows.money import amount_problem, parse_amount
 from flows.onboarding import parse_birthday
 from flows.parsing import MAX_POINTS, ParseError, clean, parse_moment, parse_telegram_id, parse_whole
 from flows.purchases import NewPurchase, PurchaseRefused, Purchases
+from flows.sales import REFUSAL_TEXT
+from flows.team_text import TeamText, said
 from storage.db import Database, Tx
 from storage.imports import customer_exists, purchase_exists, upsert_imported_customer
 from storage.ledger import LedgerRepo
@@ -66,8 +71,14 @@ class Pacing:
 
 @dataclass(frozen=True)
 class Rejected:
+    """A row refused, and why (in the reader's language with `problem.text(tr)`; `message` is English)."""
+
     line: int
-    message: str
+    problem: TeamText
+
+    @property
+    def message(self) -> str:
+        return str(self.problem)
 
 
 @dataclass
@@ -88,17 +99,69 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.rejected_count
 
-    def reject(self, line: int, message: str) -> None:
+    def reject(self, line: int, problem: TeamText) -> None:
         self.rejected_count += 1
         if len(self.rejected) < MAX_LISTED:
-            self.rejected.append(Rejected(line, message))
+            self.rejected.append(Rejected(line, problem))
+
+    def describe(self, kind: str, name: str, tr: Translator, *, dry_run: bool = False) -> ReportText:
+        """What the owner reads after an import of `kind` ("purchases" or "customers") of the file `name`,
+        in `tr`'s language: the refused rows by line, then what happened."""
+        problems = [f"{name}:{rejected.line}: {rejected.problem.text(tr)}" for rejected in self.rejected]
+        left = self.rejected_count - len(self.rejected)
+        if left > 0:
+            problems.append(tr.ngettext("… and {n} more", "… and {n} more", left).format(n=_n(left, tr)))
+        if kind == "purchases":
+            summary = tr.ngettext(
+                "{n} purchase recorded, {duplicates} already imported before",
+                "{n} purchases recorded, {duplicates} already imported before",
+                self.recorded,
+            ).format(n=_n(self.recorded, tr), duplicates=_n(self.duplicates, tr))
+        else:
+            summary = tr.ngettext(
+                "{n} customer created, {updated} updated", "{n} customers created, {updated} updated", self.created
+            ).format(n=_n(self.created, tr), updated=_n(self.updated, tr))
+        if self.interrupted:
+            stopped = tr.gettext(
+                "stopped: {summary} before that line. Fix it and run the same file again: "
+                "rows already imported are skipped."
+            )
+            return ReportText([*problems, stopped.format(summary=summary)], "", failed=True)
+        if not self.ok:
+            rejected = tr.ngettext(
+                "{rejected} of {n} row rejected: nothing was imported.",
+                "{rejected} of {n} rows rejected: nothing was imported.",
+                self.rows,
+            ).format(rejected=_n(self.rejected_count, tr), n=_n(self.rows, tr))
+            return ReportText([*problems, rejected], "", failed=True)
+        if dry_run:
+            summary = tr.gettext("dry run, nothing written: {summary}").format(summary=summary)
+        return ReportText(problems, summary, failed=False)
+
+
+@dataclass(frozen=True)
+class ReportText:
+    """An import's report for a person: problems (for stderr) and the summary (for stdout)."""
+
+    problems: list[str]
+    summary: str
+    failed: bool
+
+
+def _n(value: int, tr: Translator) -> str:
+    return format_decimal(value, locale=tr.language)
+
+
+def _column(column: str, problem: TeamText | str) -> TeamText:
+    """A problem with one column of a row: `amount: …` (the column is the file's, the rest translated)."""
+    return TeamText(N_("{column}: {problem}"), column=column, problem=said(problem))
 
 
 class FileProblem(Exception):
     """The file itself cannot be read on (not UTF-8, a NUL byte, a field over the size limit)."""
 
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, line: int, message: TeamText) -> None:
+        super().__init__(str(message))
         self.line = line
         self.message = message
 
@@ -119,11 +182,16 @@ class _Lines:
         while raw := self._handle.readline(MAX_LINE + 1):
             self.number += 1
             if len(raw) > MAX_LINE:
-                raise FileProblem(self.number, f"a line longer than {MAX_LINE // 1024} KB; is this a CSV file?")
+                raise FileProblem(
+                    self.number,
+                    TeamText(N_("a line longer than {size} KB; is this a CSV file?"), size=str(MAX_LINE // 1024)),
+                )
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise FileProblem(self.number, "not UTF-8 text (save the file as CSV UTF-8)") from None
+                raise FileProblem(
+                    self.number, TeamText(N_("not UTF-8 text (save the file as CSV UTF-8)"))
+                ) from None
             yield line.removeprefix("\ufeff") if self.number == 1 else line
 
 
@@ -138,7 +206,7 @@ def read_csv(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, dict[str
     try:
         header = [clean(name).lower() for name in reader.fieldnames or []]
     except csv.Error as exc:
-        raise FileProblem(1, f"cannot read the header ({exc})") from None
+        raise FileProblem(1, TeamText(N_("cannot read the header ({error})"), error=str(exc))) from None
     reader.fieldnames = header
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
@@ -148,7 +216,9 @@ def read_csv(handle: IO[bytes]) -> tuple[list[str], Iterator[tuple[int, dict[str
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise FileProblem(source.number, f"cannot read the file on from here ({exc})") from None
+                raise FileProblem(
+                    source.number, TeamText(N_("cannot read the file on from here ({error})"), error=str(exc))
+                ) from None
             cleaned = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str) and isinstance(v, str)}
             if any(cleaned.values()):
                 yield reader.line_num, cleaned
@@ -180,19 +250,19 @@ class Imports:
                 return report
             missing = {"external_id", "amount"} - set(header)
             if missing or not {"card", "phone", "telegram_id"} & set(header):
-                needed = ", ".join(sorted(missing)) or "card, phone or telegram_id"
+                needed = ", ".join(sorted(missing)) if missing else TeamText(N_("card, phone or telegram_id"))
                 columns = ", ".join(sorted(PURCHASE_COLUMNS))
-                report.reject(1, f"the header needs {needed} (columns: {columns})")
+                report.reject(1, _header_needs(needed, columns))
                 return report
             seen: dict[str, int] = {}
             try:
                 for line, row in rows:
                     report.rows += 1
                     result = await self._purchase_row(row, now)
-                    if isinstance(result, str):
+                    if isinstance(result, TeamText):
                         report.reject(line, result)
                     elif (external_id := result.external_id or "") in seen:
-                        report.reject(line, f"external_id repeats line {seen[external_id]}")
+                        report.reject(line, _repeats("external_id", seen[external_id]))
                     else:
                         seen[external_id] = line
                         if dry_run and await purchase_exists(self.db, "csv", external_id):
@@ -207,25 +277,27 @@ class Imports:
 
         async def write(tx: Tx, line: int, row: dict[str, str]) -> None:
             result = await self._purchase_row(row, now)
-            if isinstance(result, str):  # changed since the first pass (a customer was deleted)
+            if isinstance(result, TeamText):  # changed since the first pass (a customer was deleted)
                 raise _Stop(line, result)
             try:
                 recorded = await self.purchases.record_in(tx, result, now)
             except PurchaseRefused as refused:
-                raise _Stop(line, refused.detail) from None
+                raise _Stop(
+                    line, refused.said or TeamText(REFUSAL_TEXT.get(refused.reason, refused.detail))
+                ) from None
             report.duplicates += recorded.duplicate
             report.recorded += not recorded.duplicate
 
         await self._write_all(opener, write, report)
         return report
 
-    async def _purchase_row(self, row: dict[str, str], now: datetime) -> NewPurchase | str:
+    async def _purchase_row(self, row: dict[str, str], now: datetime) -> NewPurchase | TeamText:
         external_id = clean(row.get("external_id"))
         if not external_id or len(external_id) > 100:
-            return "external_id: required, at most 100 characters"
+            return _column("external_id", TeamText(N_("required, at most 100 characters")))
         named = [name for name in ("card", "phone", "telegram_id") if row.get(name)]
         if len(named) != 1:
-            return "give exactly one of card, phone, telegram_id"
+            return TeamText(N_("give exactly one of card, phone, telegram_id"))
         name, value = named[0], clean(row[named[0]])
         if name == "card":
             customer = await self.ledger.customer_by_card(normalize(value)) if len(value) <= 32 else None
@@ -236,25 +308,32 @@ class Imports:
             try:
                 customer = await self.ledger.customer_by_tg(parse_telegram_id(value))
             except ParseError as exc:
-                return f"telegram_id: {exc}"
+                return _column("telegram_id", exc.said)
         if customer is None or customer.tg_id is None:
-            return f"{name}: no customer with {name.replace('_', ' ')} {value[:40]}"
+            return _column(name, TeamText(NO_CUSTOMER[name], value=value[:40]))
         amount = parse_amount(row.get("amount", ""), self.max_amount)
         if amount.value is None:
             assert amount.error is not None
-            return f"amount: {amount_hint(amount.error, self.max_amount)}"
+            return _column("amount", amount_problem(amount.error, self.max_amount))
         category = row.get("category") or None
         if category is not None and self.content.loyalty.category(category) is None:
-            known = ", ".join(entry.key for entry in self.content.loyalty.catalog) or "none"
-            return f"category: unknown {category[:40]!r} (known: {known})"
+            known = ", ".join(entry.key for entry in self.content.loyalty.catalog)
+            return _column(
+                "category",
+                TeamText(
+                    N_("unknown {category} (known: {known})"),
+                    category=repr(category[:40]),
+                    known=known or TeamText(N_("none")),
+                ),
+            )
         purchased_at = None
         if row.get("date"):
             try:
                 purchased_at = parse_moment(row["date"], self.zone)
             except ParseError as exc:
-                return f"date: {exc}"
+                return _column("date", exc.said)
             if purchased_at > now:
-                return "date: is in the future"
+                return _column("date", TeamText(N_("is in the future")))
         return NewPurchase(
             customer_id=customer.id,
             amount=amount.value,
@@ -277,17 +356,17 @@ class Imports:
                 return report
             if "telegram_id" not in header:
                 columns = ", ".join(sorted(CUSTOMER_COLUMNS))
-                report.reject(1, f"the header needs telegram_id (columns: {columns})")
+                report.reject(1, _header_needs("telegram_id", columns))
                 return report
             seen: dict[int, int] = {}
             try:
                 for line, row in rows:
                     report.rows += 1
                     result = self._customer_row(row, now)
-                    if isinstance(result, str):
+                    if isinstance(result, TeamText):
                         report.reject(line, result)
                     elif result["tg_id"] in seen:
-                        report.reject(line, f"telegram_id repeats line {seen[result['tg_id']]}")
+                        report.reject(line, _repeats("telegram_id", seen[result["tg_id"]]))
                     else:
                         seen[result["tg_id"]] = line
                         if dry_run:
@@ -302,7 +381,7 @@ class Imports:
 
         async def write(tx: Tx, line: int, row: dict[str, str]) -> None:
             values = self._customer_row(row, now)
-            if isinstance(values, str):
+            if isinstance(values, TeamText):
                 raise _Stop(line, values)
             opening = values.pop("points")
             customer_id, created = await upsert_imported_customer(tx, now=now, **values)
@@ -315,33 +394,37 @@ class Imports:
         await self._write_all(opener, write, report)
         return report
 
-    def _customer_row(self, row: dict[str, str], now: datetime) -> dict[str, Any] | str:
+    def _customer_row(self, row: dict[str, str], now: datetime) -> dict[str, Any] | TeamText:
         try:
             tg_id = parse_telegram_id(row.get("telegram_id"))
         except ParseError as exc:
-            return f"telegram_id: {exc}"
+            return _column("telegram_id", exc.said)
         names: dict[str, str | None] = {}
         for column in ("first_name", "last_name"):
             value = clean(row.get(column))
             if len(value) > MAX_NAME:
-                return f"{column}: at most {MAX_NAME} characters"
+                return _column(
+                    column, TeamText.ngettext("at most {n} character", "at most {n} characters", MAX_NAME)
+                )
             names[column] = value or None
         phone = None
         if row.get("phone"):
             digits = "".join(ch for ch in clean(row["phone"]) if ch.isdigit())
             if not 7 <= len(digits) <= 15:
-                return "phone: not a phone number (7–15 digits)"
+                return _column("phone", TeamText(N_("not a phone number (7–15 digits)")))
             phone = f"+{digits}"
         birthday = None
         if row.get("birthday"):
             parsed = parse_birthday(clean(row["birthday"]), now.date())
             if parsed is None:
-                return "birthday: write it as 25.12 or 25.12.1990"
+                return _column("birthday", TeamText(N_("write it as 25.12 or 25.12.1990")))
             birthday = (parsed.day, parsed.month, parsed.year)
         try:
-            opening = parse_whole(row.get("points") or "0", maximum=MAX_POINTS, what="number of points")
+            opening = parse_whole(
+                row.get("points") or "0", maximum=MAX_POINTS, what=TeamText(N_("number of points"))
+            )
         except ParseError as exc:
-            return f"points: {exc}"
+            return _column("points", exc.said)
         values = {"tg_id": tg_id, **names, "phone": phone, "birthday": birthday, "points": opening}
         return _with_first_seen(values, row, now, self.zone)
 
@@ -374,8 +457,8 @@ class Imports:
 class _Stop(Exception):
     """A row refused in the second pass: the chunk rolls back, earlier chunks stay (a re-run finishes)."""
 
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, line: int, message: TeamText) -> None:
+        super().__init__(str(message))
         self.line = line
         self.message = message
 
@@ -407,9 +490,24 @@ def _chunk(rows: _Peekable, pacing: Pacing) -> Iterator[tuple[int, dict[str, str
         yield rows.take()
 
 
+NO_CUSTOMER = {
+    "card": N_("no customer with card {value}"),
+    "phone": N_("no customer with phone {value}"),
+    "telegram_id": N_("no customer with telegram id {value}"),
+}
+
+
+def _header_needs(needed: str | TeamText, columns: str) -> TeamText:
+    return TeamText(N_("the header needs {needed} (columns: {columns})"), needed=needed, columns=columns)
+
+
+def _repeats(column: str, line: int) -> TeamText:
+    return TeamText(N_("{column} repeats line {line}"), column=column, line=str(line))
+
+
 def _with_first_seen(
     values: dict[str, Any], row: dict[str, str], now: datetime, zone: tzinfo
-) -> dict[str, Any] | str:
+) -> dict[str, Any] | TeamText:
     """The optional `first_seen` column: when the customer first came (else their earliest purchase, or now)."""
     values["first_seen"] = None
     if row.get("first_seen"):
@@ -418,6 +516,6 @@ def _with_first_seen(
         except ParseError:
             moment = None
         if moment is None or moment > now:
-            return "first_seen: a past date such as 2024-03-15 or 15.03.2024"
+            return _column("first_seen", TeamText(N_("a past date such as 2024-03-15 or 15.03.2024")))
         values["first_seen"] = moment
     return values

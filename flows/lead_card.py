@@ -1,7 +1,9 @@
 """The lead card managers see: who the customer is, what they bought, why they are here, what they wrote.
 
-Manager-facing, so English; built with `flows.markup.html`, so every value from a customer is escaped. Purchase and loyalty figures
-come from `CardFacts` providers (see storage/customer_facts.py), "—" where there is nothing yet.
+Read by the whole team in the managers' chat, so in the business's own language (the team's catalogue,
+flows/i18n.py); built with `flows.markup.html`, so every value from a customer is escaped (the translated
+templates are ours). Purchase and loyalty figures come from `CardFacts` providers (see
+storage/customer_facts.py), "—" where there is nothing yet.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from flows.content import LANGUAGE_NAMES
-from flows.formatting import count, date, moment, money, number
+from flows.formatting import date, moment, money, number
+from flows.i18n import N_, Translator, translator
 from flows.markup import Html, html
+from flows.team_text import ENGLISH
 from storage.customer_facts import PurchaseFacts
 from storage.customers import Customer
 from storage.leads import Lead
@@ -20,14 +24,20 @@ from storage.messages import RecentMessage
 
 NONE = "—"
 CAUSES = {
-    "manager": "asked to talk to a manager",
-    "interested": "pressed “I'm interested”",
-    "offer": "is interested in an offer",
-    "faq_miss": "asked a question the FAQ could not answer",
-    "low_score": "gave a low satisfaction score",
-    "keyword": "wrote that they want to buy",
+    "manager": N_("asked to talk to a manager"),
+    "interested": N_("pressed “I'm interested”"),
+    "offer": N_("is interested in an offer"),
+    "faq_miss": N_("asked a question the FAQ could not answer"),
+    "low_score": N_("gave a low satisfaction score"),
+    "keyword": N_("wrote that they want to buy"),
+    "console": N_("was handed to the managers from the console"),
 }
-KIND_ICONS = {"photo": "🖼 photo", "document": "📎 document", "voice": "🎤 voice message", "video": "🎬 video"}
+KIND_ICONS = {
+    "photo": N_("🖼 photo"),
+    "document": N_("📎 document"),
+    "voice": N_("🎤 voice message"),
+    "video": N_("🎬 video"),
+}
 
 
 @dataclass(frozen=True)
@@ -44,24 +54,35 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def cause_line(lead: Lead) -> Html:
+def cause(key: str, tr: Translator) -> str:
+    """What the customer did, in `tr`'s language (`asked to talk to a manager`); an unknown key as it is."""
+    return tr.gettext(CAUSES[key]) if key in CAUSES else key
+
+
+def cause_line(lead: Lead, tr: Translator = ENGLISH) -> Html:
     """Why this lead exists, e.g. `pressed “I'm interested” — welcome step 2`."""
-    line = CAUSES.get(lead.cause, lead.cause)
+    line = cause(lead.cause, tr)
     details = [part for part in (lead.offer, lead.context) if part]
     if lead.offer and lead.context and lead.context.startswith(lead.offer):
         details = [lead.context]
     return Html(line) + (html(": <i>{}</i>", _short(" · ".join(details), 300)) if details else "")
 
 
-def status_line(lead: Lead, zone: tzinfo) -> Html:
+def status_line(lead: Lead, zone: tzinfo, tr: Translator = ENGLISH) -> Html:
+    """Where the lead stands: waiting (and how often the team was reminded), taken by whom, or closed."""
     if lead.state == "open":
-        waited = f" · reminded {lead.reminders}×" if lead.reminders else ""
-        return html("⏳ <b>Waiting</b> — nobody took it yet{}", waited)
+        line = html(tr.gettext("⏳ <b>Waiting</b> — nobody took it yet"))
+        if lead.reminders:
+            line += html(tr.gettext(" · reminded {n}×"), n=lead.reminders)
+        return line
+    someone = tr.gettext("a manager")
     if lead.state == "taken":
-        at = f" at {lead.taken_at.astimezone(zone):%H:%M}" if lead.taken_at else ""
-        return html("🙋 <b>Taken by {}</b>{}", lead.taken_by_name or "a manager", at)
-    mark = html("✅ <b>Won</b>") if lead.state == "won" else html("✖️ <b>Lost</b>")
-    return html("{} — closed by {}", mark, lead.closed_by_name or "a manager")
+        taken = html(tr.gettext("🙋 <b>Taken by {name}</b>"), name=lead.taken_by_name or someone)
+        if lead.taken_at:
+            taken += html(tr.gettext(" at {time}"), time=f"{lead.taken_at.astimezone(zone):%H:%M}")
+        return taken
+    mark = html(tr.gettext("✅ <b>Won</b>")) if lead.state == "won" else html(tr.gettext("✖️ <b>Lost</b>"))
+    return html(tr.gettext("{outcome} — closed by {name}"), outcome=mark, name=lead.closed_by_name or someone)
 
 
 def _date(moment: datetime | None, zone: tzinfo, language: str) -> str:
@@ -73,28 +94,38 @@ def render_card(data: CardData, zone: tzinfo, currency: str = "USD", locale: str
 
     Money in the content file's currency, numbers and dates in `locale` (flows.formatting)."""
     c, f, lead = data.customer, data.facts, data.lead
-    name = " ".join(p for p in (c.first_name, c.last_name) if p) or f"customer #{c.id}"
+    tr = translator(locale)
+    name = " ".join(p for p in (c.first_name, c.last_name) if p) or tr.gettext("customer #{id}").format(id=c.id)
     username = f"@{c.username}" if c.username else NONE
     language = LANGUAGE_NAMES.get((c.preferred_language or "").split("-")[0], c.preferred_language or NONE)
-    purchases = (
-        f"purchases: {NONE}"
-        if f.count is None
-        else f"{count(f.count, 'purchase', 'purchases', locale)} for {money(f.total or Decimal(0), currency, locale)}"
-    )
+    if f.count is None:
+        purchases = tr.gettext("purchases: {none}").format(none=NONE)
+    else:
+        bought = tr.ngettext("{n} purchase", "{n} purchases", f.count).format(n=number(f.count, locale))
+        purchases = tr.gettext("{purchases} for {money}").format(
+            purchases=bought, money=money(f.total or Decimal(0), currency, locale)
+        )
+    points = NONE if f.points is None else number(f.points, locale)
     lines = [
-        html("🔔 <b>Lead #{}</b> · {} {}", lead.id, name, username),
-        html("Why: {}", cause_line(lead)),
-        html("📱 {} · 🌐 {} · source: {}", c.phone or NONE, language, c.source or NONE),
-        html("⭐ tier: {} · points: {}", f.tier or NONE, NONE if f.points is None else number(f.points, locale)),
-        html("🛒 {} · last: {}", purchases, _date(f.last_at, zone, locale)),
-        html("🏷 tags: {}", ", ".join(data.tags) if data.tags else NONE),
+        html(tr.gettext("🔔 <b>Lead #{id}</b> · {name} {username}"), id=lead.id, name=name, username=username),
+        html(tr.gettext("Why: {cause}"), cause=cause_line(lead, tr)),
+        html(
+            tr.gettext("📱 {phone} · 🌐 {language} · source: {source}"),
+            phone=c.phone or NONE,
+            language=language,
+            source=c.source or NONE,
+        ),
+        html(tr.gettext("⭐ tier: {tier} · points: {points}"), tier=f.tier or NONE, points=points),
+        html(tr.gettext("🛒 {purchases} · last: {day}"), purchases=purchases, day=_date(f.last_at, zone, locale)),
+        html(tr.gettext("🏷 tags: {tags}"), tags=", ".join(data.tags) if data.tags else NONE),
     ]
     if data.recent:
-        lines.append(html("💬 <b>Last messages</b>:"))
+        lines.append(html(tr.gettext("💬 <b>Last messages</b>:")))
         for message in data.recent:
             body = message.text or ""
-            kind = KIND_ICONS.get(message.kind, message.kind) if message.kind != "text" else ""
+            known = KIND_ICONS.get(message.kind)
+            kind = (tr.gettext(known) if known else message.kind) if message.kind != "text" else ""
             shown = _short(" ".join(p for p in (f"[{kind}]" if kind else "", body) if p), 200)
             lines.append(html("  {} — {}", moment(message.at, locale, zone), shown))
-    lines.append(status_line(lead, zone))
+    lines.append(status_line(lead, zone, tr))
     return Html("\n").join(lines)

@@ -35,6 +35,7 @@ from storage.ledger import (
     create_card,
     customer_in,
     customers_with_credits_expiring,
+    delta_of,
     entries_of,
 )
 from storage.purchases import PurchasesRepo, stats_of
@@ -148,6 +149,15 @@ class Card:
     customer_id: int
     card_code: str
     ref_code: str
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A points correction's outcome: the balance after it, and whether this call wrote it (False: the
+    same request had been applied before)."""
+
+    balance: int
+    applied: bool
 
 
 @dataclass
@@ -301,11 +311,21 @@ class Loyalty:
 
         `request` names the manager's message: the ledger key, so the same message handled twice applies once.
         """
+        return (await self.correct(customer, delta, reason, actor_tg_id, request)).balance
+
+    async def correct(
+        self, customer: Customer, delta: int, reason: str, actor_tg_id: int, request: str | None = None
+    ) -> Correction:
+        """`adjust`, telling whether this call applied it: the same request again (a message handled twice,
+        a form submitted twice) finds its ledger row and changes nothing — no second audit row or notice,
+        and no "not enough points" for a debit that already happened."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
             key = f"adjust:{customer.id}:{actor_tg_id}:" + (
                 f"msg:{request}" if request else f"{now.timestamp()}:{delta}"
             )
+            if await delta_of(tx, key):
+                return Correction(await balance_in(tx, customer.id), applied=False)
             if delta > 0:
                 await self.credit_in(
                     tx, customer.id, "adjustment", delta, key, now, reason=reason, actor_tg_id=actor_tg_id
@@ -319,7 +339,7 @@ class Loyalty:
             t = self.notices.texts(customer)
             text = t("points_adjusted", delta=signed_points(delta, t), reason=reason, balance=points(balance, t))
             await self.notices.to_customer(tx, customer, f"adjusted:{key}", text, now)
-        return balance
+        return Correction(balance, applied=True)
 
     async def expire_all(self) -> int:
         """The periodic job: expire credits whose date passed since the last run (an indexed range)."""

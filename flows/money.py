@@ -7,7 +7,11 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from enum import Enum
 
+from babel.numbers import format_decimal
+
+from flows.i18n import N_, Translator
 from flows.parsing import clean
+from flows.team_text import ENGLISH, TeamText
 
 CENT = Decimal("0.01")
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009'_]")
@@ -80,15 +84,28 @@ def to_cents(value: Decimal) -> int:
 
 
 AMOUNT_HINTS = {
-    AmountError.NOT_A_NUMBER: "That is not an amount. Send a number such as 1500, 1 500,50 or 1500.5.",
-    AmountError.ZERO: "The amount cannot be zero.",
-    AmountError.NEGATIVE: "The amount cannot be negative. Refunds are not recorded here.",
-    AmountError.TOO_PRECISE: "At most two digits after the decimal separator, please.",
-    AmountError.TOO_LARGE: "That is more than the maximum of {maximum} for one purchase. Check the amount "
-    "(the owner can raise MAX_PURCHASE_AMOUNT).",
+    AmountError.NOT_A_NUMBER: N_("That is not an amount. Send a number such as 1500, 1 500,50 or 1500.5."),
+    AmountError.ZERO: N_("The amount cannot be zero."),
+    AmountError.NEGATIVE: N_("The amount cannot be negative. Refunds are not recorded here."),
+    AmountError.TOO_PRECISE: N_("At most two digits after the decimal separator, please."),
+    AmountError.TOO_LARGE: N_(
+        "That is more than the maximum of {maximum} for one purchase. Check the amount "
+        "(the owner can raise MAX_PURCHASE_AMOUNT)."
+    ),
 }
 
 
-def amount_hint(error: AmountError, maximum: Decimal) -> str:
-    """A short English explanation for staff and API clients."""
-    return AMOUNT_HINTS[error].format(maximum=f"{maximum:,.2f}".replace(",", " "))
+def amount_hint(error: AmountError, maximum: Decimal, tr: Translator = ENGLISH) -> str:
+    """A short explanation for staff (in `tr`'s language) and API clients (English)."""
+    return amount_problem(error, maximum).text(tr)
+
+
+def amount_problem(error: AmountError, maximum: Decimal) -> TeamText:
+    """What is wrong with a typed amount, to be written in the reader's language (flows/team_text.py)."""
+
+    def shown(language: str) -> str:  # English groups with spaces, as before
+        if language == ENGLISH.language:
+            return f"{maximum:,.2f}".replace(",", " ")
+        return format_decimal(maximum, format="#,##0.00", locale=language)
+
+    return TeamText(AMOUNT_HINTS[error], maximum=shown)

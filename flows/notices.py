@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from flows.content import Content, Texts
+from flows.i18n import Translator, translator
 from flows.markup import Html
 from flows.messenger import Button, Outgoing
-from storage.customers import Customer
+from storage.customers import Customer, preferred_language_in
 from storage.db import Tx
 from storage.outbox import NewMessage, enqueue
 
@@ -39,6 +40,10 @@ class Notices:
 
     def texts(self, customer: Customer) -> Texts:
         return self.content.texts_for(customer.preferred_language)
+
+    async def staff_tr(self, tx: Tx, tg_id: int) -> Translator:
+        """The team's texts for one staff member's chat: in the language they read, else the business's."""
+        return translator(await preferred_language_in(tx, tg_id) or self.content.business.default_language)
 
     async def to_customer(
         self,

@@ -18,9 +18,11 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from flows.chat_actions import ACTION_KIND, ChatActions
 from flows.clock import Clock
+from flows.i18n import N_, translator
 from flows.markup import trusted
 from flows.messenger import Delivery, DeliveryResult, Messenger, Outgoing
 from flows.pacing import Pacer
+from flows.team_text import TeamText
 from storage.customers import Customer, CustomersRepo
 from storage.outbox import NewMessage, OutboxRepo, QueuedMessage
 
@@ -127,7 +129,9 @@ class Sender:
         relies on one (`on_fail`) is told it may not have been delivered."""
         lost = await self.outbox.interrupted()
         for row in lost:
-            await self._give_up(row, "unknown", "interrupted while sending", _STOPPED_MID_SEND, unknown=True)
+            await self._give_up(
+                row, "unknown", "interrupted while sending", TeamText(_STOPPED_MID_SEND), unknown=True
+            )
         if lost:
             log.warning("%d message(s) were interrupted mid-send by a crash; not resending them", len(lost))
         return len(lost)
@@ -244,19 +248,21 @@ class Sender:
         return replace(row, payload=row.payload | message.to_payload() | {"reply_to_outbox": None})
 
     async def _give_up(
-        self, row: QueuedMessage, state: str, reason: str, why: str, *, unknown: bool = False
+        self, row: QueuedMessage, state: str, reason: str, why: TeamText, *, unknown: bool = False
     ) -> None:
         """End a row for good; a row that asked to be reported (`on_fail`) queues its notice with it.
 
         A fate that is unknown uses the notice's `unknown_text` when it has one ("may not have been
-        delivered"), so nobody is told a message failed that may well have arrived."""
+        delivered"), so nobody is told a message failed that may well have arrived. `why` is written in the
+        notice's `language` (the language of its text; English for notices queued before it was recorded)."""
         notice = row.payload.get("on_fail")
         follow_up = None
         if notice:
             template = trusted(str((unknown and notice.get("unknown_text")) or notice["text"]))
             if unknown and not notice.get("unknown_text"):  # an older notice: don't claim it failed
-                why = f"it may have arrived or not ({why})"
-            text = template.replace("{reason}", why)  # queued as Html; `why` is escaped by replace
+                why = TeamText(N_("it may have arrived or not ({why})"), why=why)
+            # queued as Html; the reason is escaped by replace
+            text = template.replace("{reason}", why.text(translator(notice.get("language"))))
             message = Outgoing(text=text, thread_id=notice.get("thread_id"), reply_to=notice.get("reply_to"))
             follow_up = NewMessage(
                 key=f"failed:{row.id}",
@@ -273,11 +279,13 @@ class Sender:
         """Check opt-out, reachability, quiet hours and the contact budget; act on a no."""
         customer = await self.customers.get(row.customer_id) if row.customer_id else None
         if row.customer_id and (customer is None or customer.tg_id is None):
-            await self._give_up(row, "cancelled", "customer data deleted", "the customer deleted their data")
+            await self._give_up(
+                row, "cancelled", "customer data deleted", TeamText(N_("the customer deleted their data"))
+            )
             report.add("cancelled")
             return False
         if customer is not None and customer.unreachable:
-            await self._give_up(row, "cancelled", "customer blocked the bot", "the customer has blocked the bot")
+            await self._give_up(row, "cancelled", "customer blocked the bot", TeamText(_BLOCKED))
             report.add("cancelled")
             return False
         if row.transactional:
@@ -370,9 +378,11 @@ class Sender:
             await self.outbox.finish(row.id, "failed", f"topic gone, sent again in a new one: {result.error}")
         elif status is Delivery.REJECTED:
             error = result.error or "rejected by Telegram"
-            await self._give_up(row, "failed", error, f"Telegram refused it: {error}")
+            await self._give_up(row, "failed", error, TeamText(N_("Telegram refused it: {error}"), error=error))
         elif status is Delivery.UNKNOWN:
-            await self._give_up(row, "unknown", f"fate unknown: {result.error}", _MAYBE_LOST, unknown=True)
+            await self._give_up(
+                row, "unknown", f"fate unknown: {result.error}", TeamText(_MAYBE_LOST), unknown=True
+            )
         elif status is Delivery.MIGRATED and result.new_chat_id is not None:
             await self._migrated(row, result.new_chat_id)
         elif status is Delivery.STOPPED:
@@ -392,9 +402,7 @@ class Sender:
         return await self.on_topic_lost(row)
 
     async def _blocked(self, row: QueuedMessage, result: DeliveryResult) -> None:
-        await self._give_up(
-            row, "failed", result.error or "blocked by the user", "the customer has blocked the bot"
-        )
+        await self._give_up(row, "failed", result.error or "blocked by the user", TeamText(_BLOCKED))
         if row.customer_id is not None:
             await self.customers.set_unreachable(row.customer_id, self.clock.now())
             await self.outbox.cancel_pending_for_customer(row.customer_id, "customer blocked the bot")
@@ -403,7 +411,7 @@ class Sender:
         """Telegram did not take it: try again later, with a growing pause, a few times."""
         if row.attempts + 1 >= self.policy.max_attempts:
             error = f"gave up after {row.attempts + 1} attempts: {result.error}"
-            await self._give_up(row, "failed", error, "Telegram could not be reached")
+            await self._give_up(row, "failed", error, TeamText(N_("Telegram could not be reached")))
             return "failed"
         backoff = timedelta(seconds=min(5 * 2**row.attempts, 3600))
         await self.outbox.retry_later(row.id, self.clock.now() + backoff, result.error or "transient error")
@@ -446,8 +454,10 @@ def _frees_at(day: list[datetime], week: list[datetime], day_limit: int, week_li
 
 # How Telegram says a forum topic no longer exists ("Bad Request: message thread not found", TOPIC_DELETED …).
 _TOPIC_GONE = ("thread not found", "topic_deleted", "topic_id_invalid")
-_MAYBE_LOST = "Telegram's answer was lost after sending"
-_STOPPED_MID_SEND = "the bot stopped while sending"
+# Why a message someone relies on did not arrive, as the notice to them says (flows/i18n.py).
+_MAYBE_LOST = N_("Telegram's answer was lost after sending")
+_STOPPED_MID_SEND = N_("the bot stopped while sending")
+_BLOCKED = N_("the customer has blocked the bot")
 # How outcomes are counted in a drain's report.
 _REPORTED = {
     Delivery.BLOCKED: "blocked",

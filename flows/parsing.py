@@ -2,7 +2,8 @@
 
 Every parser here either returns a value inside its bounds or raises `ParseError` whose message is a
 short answer for the person who typed it — never a `ValueError` from `int()` or an `OverflowError`
-from date arithmetic three calls later.
+from date arithmetic three calls later. The answer is a `TeamText` (flows/team_text.py): `str(error)` is
+English, `error.html(tr)` / `error.text(tr)` the reader's language.
 
 Digits: the decimal digits of any script (Arabic-Indic ٣, Persian ۳, Devanagari ३, fullwidth ３) are read
 as 0–9, because a cashier types with the keyboard they have. Characters that only look like digits
@@ -16,7 +17,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, tzinfo
+
+from babel.numbers import format_decimal
+
+from flows.i18n import N_
+from flows.team_text import TeamError, TeamText
 
 MAX_DAYS = 36_500  # about 100 years: a longer duration is a typo, and date arithmetic must stay in range
 MAX_POINTS = 10_000_000  # one correction or opening balance; beyond it is a typo
@@ -27,10 +34,20 @@ LATEST_YEAR = 2200  # … and before this; outside is a typo (and near year 1 or
 _UNITS = {"": 1, "d": 1, "w": 7, "m": 30}
 _DAYS = re.compile(r"^(\d{1,9})([dwm]?)$")
 _SIGNED = re.compile(r"^([+-]?)(\d+)$")
+NUMBER = TeamText(N_("number"))
+_DATE_FORMS = N_("Write the date as 2026-01-05, 2026-01-05 14:30 or 05.01.2026.")
 
 
-class ParseError(ValueError):
-    """Text that is not what was asked for; `str(error)` is a short answer for whoever typed it."""
+class ParseError(TeamError):
+    """Text that is not what was asked for; `str(error)` is a short answer for whoever typed it (in English;
+    `error.text(tr)` in their language)."""
+
+
+def _grouped(value: int) -> Callable[[str], str]:
+    """A big bound as the reader's locale writes it; English groups with spaces (`10 000 000`), as before."""
+    return lambda language: (
+        f"{value:,}".replace(",", " ") if language == "en" else format_decimal(value, locale=language)
+    )
 
 
 def shorten(text: str, limit: int = 60) -> str:
@@ -45,11 +62,11 @@ def ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
-def _not_digits(text: str) -> str | None:
+def _not_digits(text: str) -> TeamText | None:
     """A word for the first character that looks like a digit but is not one (², ①, ½), if any."""
     for ch in text:
         if (ch.isdigit() or ch.isnumeric()) and not ch.isdecimal():
-            return f"«{ch}» is not a digit; type it with 0–9"
+            return TeamText(N_("«{char}» is not a digit; type it with 0–9"), char=ch)
     return None
 
 
@@ -61,15 +78,32 @@ def clean(text: str | None) -> str:
     return ascii_digits(kept.strip())
 
 
-def parse_whole(text: str | None, *, minimum: int = 0, maximum: int = MAX_COUNT, what: str = "number") -> int:
-    """A whole number in [minimum, maximum]; `1 000` and `1,000` are read as one thousand."""
+def parse_whole(
+    text: str | None, *, minimum: int = 0, maximum: int = MAX_COUNT, what: str | TeamText = NUMBER
+) -> int:
+    """A whole number in [minimum, maximum]; `1 000` and `1,000` are read as one thousand.
+
+    `what` names the number in the answer: a `TeamText`, or an English noun (translated when the
+    catalogue has it)."""
     cleaned = re.sub(r"[\s,'_\u00a0\u202f]", "", clean(text))
+    name = what if isinstance(what, TeamText) else TeamText(what)
     if not cleaned:
-        raise ParseError(f"Expected a {what}, got nothing.")
+        raise ParseError(TeamText(N_("Expected a {what}, got nothing."), what=name))
     if not cleaned.isdecimal() or not cleaned.isascii():
-        raise ParseError(_not_digits(cleaned) or f"Expected a whole {what} (digits only), e.g. {max(minimum, 1)}.")
+        example = str(max(minimum, 1))
+        raise ParseError(
+            _not_digits(cleaned)
+            or TeamText(N_("Expected a whole {what} (digits only), e.g. {example}."), what=name, example=example)
+        )
     if len(cleaned) > len(str(maximum)) + 1 or not minimum <= int(cleaned) <= maximum:
-        raise ParseError(f"The {what} must be from {minimum:,} to {maximum:,}.".replace(",", " "))
+        raise ParseError(
+            TeamText(
+                N_("The {what} must be from {minimum} to {maximum}."),
+                what=name,
+                minimum=_grouped(minimum),
+                maximum=_grouped(maximum),
+            )
+        )
     return int(cleaned)
 
 
@@ -78,12 +112,16 @@ def parse_points_delta(text: str | None, maximum: int = MAX_POINTS) -> int:
     cleaned = clean(text).replace("\u2212", "-")  # the typographic minus sign
     match = _SIGNED.match(cleaned)
     if match is None:
-        raise ParseError(_not_digits(cleaned) or "Write the change as +50 or -20.")
+        raise ParseError(_not_digits(cleaned) or TeamText(N_("Write the change as +50 or -20.")))
     digits = match[2].lstrip("0")
     if not digits:
-        raise ParseError("The change cannot be zero.")
+        raise ParseError(TeamText(N_("The change cannot be zero.")))
     if len(digits) > len(str(maximum)) or int(digits) > maximum:
-        raise ParseError(f"At most {maximum:,} points at a time.".replace(",", " "))
+        raise ParseError(
+            TeamText.ngettext(
+                "At most {n} point at a time.", "At most {n} points at a time.", maximum, n=_grouped(maximum)
+            )
+        )
     return -int(digits) if match[1] == "-" else int(digits)
 
 
@@ -92,10 +130,20 @@ def parse_days(text: str | None, maximum: int = MAX_DAYS) -> int:
     cleaned = clean(text).lower()
     match = _DAYS.match(cleaned)
     if match is None:
-        raise ParseError(_not_digits(cleaned) or "Expected a number of days such as 30d (or 2w, 3m).")
+        raise ParseError(
+            _not_digits(cleaned) or TeamText(N_("Expected a number of days such as 30d (or 2w, 3m)."))
+        )
     days = int(match[1]) * _UNITS[match[2]]
     if days > maximum:
-        raise ParseError(f"At most {maximum:,} days (about {maximum // 365} years).".replace(",", " "))
+        raise ParseError(
+            TeamText.ngettext(
+                "At most {n} day (about {years} years).",
+                "At most {n} days (about {years} years).",
+                maximum,
+                n=_grouped(maximum),
+                years=maximum // 365,
+            )
+        )
     return days
 
 
@@ -107,7 +155,11 @@ def in_range(moment: datetime) -> bool:
 def to_utc(moment: datetime, zone: tzinfo) -> datetime:
     """An aware UTC moment; a naive one is read in `zone`. `ParseError` outside 1970–2200."""
     if not in_range(moment):
-        raise ParseError(f"The year must be from {EARLIEST_YEAR} to {LATEST_YEAR}.")
+        raise ParseError(
+            TeamText(
+                N_("The year must be from {first} to {last}."), first=str(EARLIEST_YEAR), last=str(LATEST_YEAR)
+            )
+        )
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
@@ -121,7 +173,7 @@ def parse_moment(text: str | None, zone: tzinfo) -> datetime:
     """
     cleaned = clean(text)
     if not cleaned or len(cleaned) > 40:
-        raise ParseError("Write the date as 2026-01-05, 2026-01-05 14:30 or 05.01.2026.")
+        raise ParseError(TeamText(_DATE_FORMS))
     for fmt, noon in (("%d.%m.%Y %H:%M", False), ("%d.%m.%Y", True)):
         try:
             parsed = datetime.strptime(cleaned, fmt)
@@ -135,10 +187,10 @@ def parse_moment(text: str | None, zone: tzinfo) -> datetime:
         try:
             moment = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
         except ValueError:
-            raise ParseError("Write the date as 2026-01-05, 2026-01-05 14:30 or 05.01.2026.") from None
+            raise ParseError(TeamText(_DATE_FORMS)) from None
     return to_utc(moment, zone)
 
 
 def parse_telegram_id(text: str | None) -> int:
     """A Telegram user id: a positive whole number."""
-    return parse_whole(text, minimum=1, maximum=MAX_ID, what="Telegram id")
+    return parse_whole(text, minimum=1, maximum=MAX_ID, what=TeamText(N_("Telegram id")))

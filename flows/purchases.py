@@ -20,6 +20,7 @@ from flows.codes import grouped
 from flows.content import Content, Tier
 from flows.coupons import Coupons, RedeemOutcome
 from flows.formatting import money, points
+from flows.i18n import N_
 from flows.loyalty import (
     Loyalty,
     NotEnoughPoints,
@@ -33,6 +34,7 @@ from flows.markup import Html, html
 from flows.messenger import Button
 from flows.notices import Notices
 from flows.referrals import Referrals
+from flows.team_text import TeamText
 from storage.contact_policy import asked_or_answered_since
 from storage.coupons import Coupon
 from storage.customers import Customer
@@ -55,10 +57,13 @@ class Refusal(Enum):
 
 
 class PurchaseRefused(Exception):
-    def __init__(self, reason: Refusal, detail: str = "") -> None:
-        super().__init__(detail or reason.value)
+    """A purchase not recorded: the reason, and (for a coupon) the staff-facing text saying why."""
+
+    def __init__(self, reason: Refusal, detail: str | TeamText = "") -> None:
+        super().__init__(str(detail) or reason.value)
         self.reason = reason
-        self.detail = detail or reason.value
+        self.detail = str(detail) or reason.value
+        self.said = detail if isinstance(detail, TeamText) else None
 
 
 @dataclass(frozen=True)
@@ -144,10 +149,13 @@ class Purchases:
         if spent:
             balance = await balance_in(tx, customer.id)
             if spent > balance:
-                raise PurchaseRefused(Refusal.POINTS_OVER_BALANCE, f"the balance is {balance}")
+                raise PurchaseRefused(
+                    Refusal.POINTS_OVER_BALANCE, TeamText(N_("the balance is {balance}"), balance=balance)
+                )
             if spent > max_spendable(new.amount, balance, rules.max_points_share):
                 raise PurchaseRefused(
-                    Refusal.POINTS_OVER_SHARE, f"at most {rules.max_points_share}% of the amount"
+                    Refusal.POINTS_OVER_SHARE,
+                    TeamText(N_("at most {percent}% of the amount"), percent=rules.max_points_share),
                 )
         number = await make_room(tx, customer.id, purchased_at)
         purchase_id = await insert_purchase(
@@ -192,7 +200,7 @@ class Purchases:
                 tx, new.coupon_code, new.staff_tg_id, customer.id, purchase_id, now
             )
             if result.outcome is not RedeemOutcome.REDEEMED:
-                raise PurchaseRefused(Refusal.COUPON, self.coupons.reason(result, new.coupon_code))
+                raise PurchaseRefused(Refusal.COUPON, self.coupons.refusal(result, new.coupon_code))
             used = result.coupon
         bonuses: dict[str, int] = {}
         if count == 0:
@@ -339,11 +347,21 @@ class Purchases:
             )
         on_fail = None
         if cashier is not None:
-            whose = html("The receipt for {} (purchase #{})", customer.display_name, r.number)
+            tr = await self.notices.staff_tr(tx, cashier)
+            whose = {"name": customer.display_name, "number": r.number}
             on_fail = {
                 "chat_id": cashier,
-                "text": html("⚠️ {} was not delivered: {{reason}}.", whose),
-                "unknown_text": html("⚠️ {} may not have been delivered: {{reason}}.", whose),
+                "text": html(
+                    tr.gettext("⚠️ The receipt for {name} (purchase #{number}) was not delivered: {{reason}}."),
+                    **whose,
+                ),
+                "unknown_text": html(
+                    tr.gettext(
+                        "⚠️ The receipt for {name} (purchase #{number}) may not have been delivered: {{reason}}."
+                    ),
+                    **whose,
+                ),
+                "language": tr.language,  # of the reason the sender fills in
             }
         key = f"receipt:{r.purchase_id}"
         await self.notices.to_customer(tx, customer, key, Html("\n\n").join(parts), now, on_fail=on_fail)

@@ -11,6 +11,7 @@ from datetime import datetime, tzinfo
 
 from flows.analytics import Stats
 from flows.formatting import datetime as local_datetime
+from flows.i18n import Translator, translator
 from flows.markup import Html, html, trusted
 from flows.stats_render import COHORT_CAPTION, REVENUE_CAPTION, sections
 
@@ -43,21 +44,22 @@ def render_report(
 ) -> Html:
     """The report page as HTML; every value (the business name, titles, figures) is escaped."""
     made = local_datetime(generated, language, zone)
+    tr = translator(language)
     parts = [
         html("<!doctype html>"),
         html('<html lang="{}"><head><meta charset="utf-8">', language),
         html('<meta name="viewport" content="width=device-width, initial-scale=1">'),
-        html("<title>{} — nurture-bot report</title><style>{}</style></head><body>", business, trusted(STYLE)),
+        html("<title>{}</title><style>{}</style></head><body>", _title(tr, business), trusted(STYLE)),
         html("<h1>{}</h1>", business),
-        html('<p class="meta">nurture-bot report, made {}</p>', made),
+        html('<p class="meta">{}</p>', tr.gettext("nurture-bot report, made {moment}").format(moment=made)),
     ]
     for section in sections(stats, zone, language):
         rows = Html().join(html('<tr><td>{}</td><td class="value">{}</td></tr>', *row) for row in section.rows)
         note = html('<p class="note">{}</p>', section.note) if section.note else Html()
         parts.append(html("<section><h2>{}</h2><table>{}</table>{}</section>", section.title, rows, note))
     for title, png, caption in (
-        ("Revenue from new and returning customers", revenue_png, REVENUE_CAPTION),
-        ("Cohort retention", cohort_png, COHORT_CAPTION),
+        (tr.gettext("Revenue from new and returning customers"), revenue_png, tr.gettext(REVENUE_CAPTION)),
+        (tr.gettext("Cohort retention"), cohort_png, tr.gettext(COHORT_CAPTION)),
     ):
         data = base64.b64encode(png).decode("ascii")
         parts.append(
@@ -71,3 +73,7 @@ def render_report(
         )
     parts.append(html("</body></html>"))
     return Html("\n").join(parts)
+
+
+def _title(tr: Translator, business: str) -> str:
+    return tr.gettext("{business} — nurture-bot report").format(business=business)

@@ -14,16 +14,18 @@ from decimal import Decimal
 from enum import Enum
 
 from flows.clock import Clock
-from flows.codes import grouped, looks_like, normalize
+from flows.codes import looks_like, normalize
 from flows.content import CatalogEntry, Content
 from flows.coupons import COUPON_CODE_LENGTH
-from flows.formatting import count, money, points
+from flows.formatting import money, number, points
+from flows.i18n import N_, Translator
 from flows.loyalty import Loyalty, Standing, earned_points, max_spendable, tier_for
 from flows.markup import html
 from flows.messenger import Button
 from flows.money import AmountError, ParsedAmount, parse_amount
 from flows.notices import Notices
 from flows.purchases import NewPurchase, PurchaseRefused, Purchases, Recorded, Refusal
+from flows.team_text import ENGLISH
 from storage.customers import Customer
 from storage.db import Database, Tx
 from storage.ledger import LedgerRepo, customer_in
@@ -217,9 +219,10 @@ class Sales:
                 if await self._withdrawn_in(tx, draft, now):
                     return SpendAnswer(problem=DraftProblem.WITHDRAWN)
                 await update_draft(tx, draft.id, now, state="summary", points=0)
+                tr = await self.notices.staff_tr(tx, draft.staff_tg_id)
                 text = html(
-                    "{} declined paying with points. Record the sale without them, or cancel.",
-                    customer.display_name,
+                    tr.gettext("{name} declined paying with points. Record the sale without them, or cancel."),
+                    name=customer.display_name,
                 )
                 await self.notices.to_chat(
                     tx, draft.staff_tg_id, f"spend-no:{draft.id}:{now.timestamp()}", text, now
@@ -290,17 +293,20 @@ class Sales:
                 customer = await customer_in(tx, draft.customer_id)
                 name = customer.display_name if customer else f"#{draft.customer_id}"
                 currency = self.content.loyalty.currency
-                lang = self.content.business.default_language  # the team's language (the cashier is not here)
+                tr = await self.notices.staff_tr(tx, draft.staff_tg_id)  # the cashier's language
+                lang = tr.language
                 text = html(
-                    "✅ {} confirmed paying {}.\n💵 <b>Collect {}</b> in money ({} less {} in points)."
-                    "\nSale recorded: purchase #{}, +{} earned.",
-                    name,
-                    count(recorded.spent, "point", "points", lang),
-                    money(recorded.to_collect, currency, lang),
-                    money(recorded.amount, currency, lang),
-                    money(Decimal(recorded.spent), currency, lang),
-                    recorded.number,
-                    count(recorded.earned, "point", "points", lang),
+                    tr.gettext(
+                        "✅ {name} confirmed paying {points}.\n💵 <b>Collect {collect}</b> in money ({amount} less "
+                        "{value} in points).\nSale recorded: purchase #{number}, +{earned} earned."
+                    ),
+                    name=name,
+                    points=point_count(tr, recorded.spent),
+                    collect=money(recorded.to_collect, currency, lang),
+                    amount=money(recorded.amount, currency, lang),
+                    value=money(Decimal(recorded.spent), currency, lang),
+                    number=recorded.number,
+                    earned=point_count(tr, recorded.earned),
                 )
                 await self.notices.to_chat(tx, draft.staff_tg_id, f"spend-yes:{draft.id}", text, now)
         return recorded
@@ -315,30 +321,34 @@ class Sales:
             return False
         await update_draft(tx, draft.id, now, state="cancelled")
         customer = await customer_in(tx, draft.customer_id)
+        tr = await self.notices.staff_tr(tx, draft.staff_tg_id)
         text = html(
-            "The sale for {} was not recorded: you no longer have access to sales. "
-            "Ask the owner if this is a mistake.",
-            customer.display_name if customer else f"#{draft.customer_id}",
+            tr.gettext(
+                "The sale for {name} was not recorded: you no longer have access to sales. "
+                "Ask the owner if this is a mistake."
+            ),
+            name=customer.display_name if customer else f"#{draft.customer_id}",
         )
         await self.notices.to_chat(tx, draft.staff_tg_id, f"sale-withdrawn:{draft.id}", text, now)
         return True
 
 
 REFUSAL_TEXT = {
-    Refusal.UNKNOWN_CUSTOMER: "Unknown customer.",
-    Refusal.BAD_AMOUNT: "The amount must be more than zero.",
-    Refusal.UNKNOWN_CATEGORY: "Unknown category.",
-    Refusal.POINTS_OVER_BALANCE: "The customer does not have that many points any more.",
-    Refusal.POINTS_OVER_SHARE: "That is more points than may pay for this purchase.",
+    Refusal.UNKNOWN_CUSTOMER: N_("Unknown customer."),
+    Refusal.BAD_AMOUNT: N_("The amount must be more than zero."),
+    Refusal.UNKNOWN_CATEGORY: N_("Unknown category."),
+    Refusal.POINTS_OVER_BALANCE: N_("The customer does not have that many points any more."),
+    Refusal.POINTS_OVER_SHARE: N_("That is more points than may pay for this purchase."),
 }
 
 
-def refusal_text(refused: PurchaseRefused) -> str:
-    """A staff-facing sentence for a refused purchase."""
+def refusal_text(refused: PurchaseRefused, tr: Translator = ENGLISH) -> str:
+    """A staff-facing sentence for a refused purchase, in `tr`'s language (English for the API)."""
     if refused.reason is Refusal.COUPON:
-        return refused.detail
-    return REFUSAL_TEXT[refused.reason]
+        return refused.said.text(tr) if refused.said is not None else refused.detail
+    return tr.gettext(REFUSAL_TEXT[refused.reason])
 
 
-def card_line(customer: Customer, card_code: str) -> str:
-    return f"{customer.display_name} (card {grouped(card_code, 3)})"
+def point_count(tr: Translator, n: int) -> str:
+    """`1 point`, `21 балл`, `5 балів`: a number of points in a team text, in `tr`'s language."""
+    return tr.ngettext("{n} point", "{n} points", n).format(n=number(n, tr.language))

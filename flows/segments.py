@@ -37,8 +37,10 @@ from decimal import Decimal, InvalidOperation
 
 from flows.clock import Clock
 from flows.content import Content
-from flows.markup import Html, html
+from flows.i18n import N_, Translator
+from flows.markup import Html, html, trusted
 from flows.parsing import MAX_COUNT, ParseError, ascii_digits, parse_days, parse_whole
+from flows.team_text import ENGLISH, TeamError, TeamText
 from storage.segments import (
     RFM_GROUPS,
     BirthdayOn,
@@ -90,46 +92,60 @@ _SOURCE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_SPENT = Decimal(10) ** 12
 MAX_EXPRESSION = 500
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
-BIRTHDAY_PERIODS = "today, tomorrow, week, 14d (the next 14 days), month, next_month or a month name (dec)"
-USAGE = html(
-    "Filters (AND-ed; <code>!</code> negates; commas mean any of):\n"
+BIRTHDAY_PERIODS = TeamText(
+    N_("today, tomorrow, week, 14d (the next 14 days), month, next_month or a month name (dec)")
+)
+_FILTERS = (
     "<code>tag:vip</code> · <code>lang:ru,uk</code> · <code>source:instagram</code> · "
     "<code>tier:regular</code> · <code>purchases>=2</code> · <code>spent>5000</code> · "
     "<code>last_purchase>30d</code> · <code>joined&lt;7d</code> · <code>bought:yoga</code> · "
     "<code>!bought:massage</code> · <code>birthday:month</code> · <code>rfm:at_risk</code> · "
-    "<code>everyone</code>\nRFM groups: "
-) + ", ".join(RFM_GROUPS)
+    "<code>everyone</code>"
+)
 
 
-class SegmentError(ValueError):
+def usage(tr: Translator = ENGLISH) -> Html:
+    """How expressions are written (the filters are code, the words around them in `tr`'s language)."""
+    return html(
+        tr.gettext(
+            "Filters (AND-ed; <code>!</code> negates; commas mean any of):\n{filters}\nRFM groups: {groups}"
+        ),
+        filters=trusted(_FILTERS),
+        groups=", ".join(RFM_GROUPS),
+    )
+
+
+USAGE = usage()  # in English; `usage(tr)` in the reader's language
+
+
+class SegmentError(TeamError):
     """A mistake in a segment expression: which word (1-based), and what was expected instead."""
 
-    def __init__(self, message: str, index: int = 0, word: str = "", expression: str = "") -> None:
+    def __init__(self, message: str | TeamText, index: int = 0, word: str = "", expression: str = "") -> None:
         super().__init__(message)
-        self.message = message
+        self.message = str(self.said)  # English, for logs and the content-file check
         self.index = index
         self.word = word
         self.expression = expression
 
     def plain(self) -> str:
-        """One line for logs and the content file check."""
-        return f"word {self.index} `{self.word}`: {self.message}" if self.index else self.message
+        """One line for logs and the content file check (English)."""
+        return f"word {self.index} `{self.word}`: {self.message}" if self.index else str(self.message)
 
-    def html(self) -> Html:
-        """For the chat: the message, then the expression with the wrong word marked underneath."""
+    def html(self, tr: Translator = ENGLISH) -> Html:
+        """For the chat: the message in `tr`'s language, then the expression with the wrong word marked."""
         if not self.index:
-            return html("❌ {}", self.message)
+            return html("❌ {}", self.said.html(tr))
         words = self.expression.split()
         start = sum(len(w) + 1 for w in words[: self.index - 1])
         marker = " " * start + "^" * max(len(self.word), 1)
-        return html(
-            "❌ Word {} <code>{}</code>: {}\n<pre>{}\n{}</pre>",
-            self.index,
-            self.word,
-            self.message,
-            " ".join(words),
-            marker,
+        line = html(
+            tr.gettext("❌ Word {index} <code>{word}</code>: {problem}"),
+            index=self.index,
+            word=self.word,
+            problem=self.said.html(tr),
         )
+        return line + html("\n<pre>{}\n{}</pre>", " ".join(words), marker)
 
 
 @dataclass(frozen=True)
@@ -178,9 +194,9 @@ class Segment:
         return self.name or self.expression or "everyone"
 
 
-def _suggest(word: str, options: Sequence[str]) -> str:
+def _suggest(word: str, options: Sequence[str]) -> TeamText | str:
     close = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
-    return f" — did you mean {close[0]}?" if close else ""
+    return TeamText(N_(" — did you mean {word}?"), word=close[0]) if close else ""
 
 
 def birthday_days(period: str, today: date) -> tuple[tuple[int, int], ...] | None:
@@ -220,7 +236,13 @@ def parse(expression: str, vocabulary: Vocabulary, now: datetime, zone: tzinfo) 
     """Parse an expression (or a saved segment's name) into filters; `SegmentError` on a mistake."""
     text = " ".join(expression.split())
     if len(text) > MAX_EXPRESSION:  # the answer quotes it, and must fit in one message
-        raise SegmentError(f"an expression has at most {MAX_EXPRESSION} characters, this one {len(text)}")
+        raise SegmentError(
+            TeamText(
+                N_("an expression has at most {limit} characters, this one {length}"),
+                limit=MAX_EXPRESSION,
+                length=len(text),
+            )
+        )
     if text.lower() in ("", *EVERYONE):
         return Segment(text, ())
     if text in vocabulary.saved:
@@ -238,7 +260,7 @@ def parse_words(
         try:
             filters.extend(_word(word, vocabulary, now, zone, allow_saved))
         except SegmentError as exc:
-            raise SegmentError(exc.message, index, word, " ".join(words)) from None
+            raise SegmentError(exc.said, index, word, " ".join(words)) from None
     return tuple(filters)
 
 
@@ -250,28 +272,38 @@ def _word(word: str, v: Vocabulary, now: datetime, zone: tzinfo, allow_saved: bo
             inner = parse_words(v.saved[bare], v, now, zone, allow_saved=False)
             return [Not(_all_of(inner))] if word.startswith("!") and inner else list(inner)
         if bare.lower() in EVERYONE:
-            raise SegmentError("`everyone` stands alone; leave it out when there are other filters")
+            raise SegmentError(TeamText(N_("`everyone` stands alone; leave it out when there are other filters")))
         if bare.lower() in FIELDS:
-            raise SegmentError(f"expected a value after {bare}, e.g. {_example(FIELDS[bare.lower()])}")
+            raise SegmentError(_value_after(bare, FIELDS[bare.lower()]))
         names = list(v.saved) if allow_saved else []
         hint = _suggest(bare, [*names, *FIELDS])
-        saved = f" Saved segments: {', '.join(names)}." if names else ""
+        saved = TeamText(N_(" Saved segments: {names}."), names=", ".join(names)) if names else ""
         raise SegmentError(
-            f"expected a filter like tag:vip or purchases>=2, or a saved segment name{hint}.{saved}"
+            TeamText(
+                N_("expected a filter like tag:vip or purchases>=2, or a saved segment name{hint}.{saved}"),
+                hint=hint,
+                saved=saved,
+            )
         )
     negated = match["neg"] == "!"
     raw_field, op, value = match["field"].lower(), match["op"], match["value"]
     field = FIELDS.get(raw_field)
     if field is None:
-        raise SegmentError(f"unknown filter `{raw_field}`{_suggest(raw_field, list(FIELDS))}")
+        raise SegmentError(
+            TeamText(N_("unknown filter `{name}`{hint}"), name=raw_field, hint=_suggest(raw_field, list(FIELDS)))
+        )
     if not value:
-        raise SegmentError(f"expected a value after `{raw_field}{op}`, e.g. {_example(field)}")
+        raise SegmentError(_value_after(f"`{raw_field}{op}`", field))
     if field in LIST_FIELDS:
         if op not in (":", "="):
-            raise SegmentError(f"{raw_field} takes `:` and a value, e.g. {_example(field)}")
+            raise SegmentError(
+                TeamText(
+                    N_("{name} takes `:` and a value, e.g. {example}"), name=raw_field, example=_example(field)
+                )
+            )
         values = [part for part in value.split(",")]
         if any(not part for part in values):
-            raise SegmentError("an empty value between commas")
+            raise SegmentError(TeamText(N_("an empty value between commas")))
         item = _list_filter(field, values, v, now, zone)
     else:
         item = _number_filter(field, "=" if op == ":" else op, value, v, now)
@@ -283,7 +315,11 @@ def _all_of(filters: tuple[Filter, ...]) -> Filter:
     if len(filters) == 1:
         return filters[0]
     # NOT (a AND b) == (NOT a) OR (NOT b) has no OR filter here; keep it simple and refuse it.
-    raise SegmentError("only a saved segment with a single filter can be negated with !")
+    raise SegmentError(TeamText(N_("only a saved segment with a single filter can be negated with !")))
+
+
+def _value_after(name: str, field: str) -> TeamText:
+    return TeamText(N_("expected a value after {name}, e.g. {example}"), name=name, example=_example(field))
 
 
 def _example(field: str) -> str:
@@ -307,33 +343,52 @@ def _list_filter(field: str, values: list[str], v: Vocabulary, now: datetime, zo
     if field == "tag":
         for value in lowered:
             if not _TAG.match(value):
-                raise SegmentError(f"`{value}` is not a tag (a–z, 0–9, _ and -, up to 24)")
+                raise SegmentError(
+                    TeamText(N_("`{value}` is not a tag (a–z, 0–9, _ and -, up to 24)"), value=value)
+                )
         return HasTag(tuple(lowered))
     if field == "lang":
         for value in lowered:
             if value not in v.languages:
-                raise SegmentError(f"unknown language `{value}`; the bot speaks {', '.join(v.languages)}")
+                raise SegmentError(
+                    TeamText(
+                        N_("unknown language `{value}`; the bot speaks {languages}"),
+                        value=value,
+                        languages=", ".join(v.languages),
+                    )
+                )
         return LanguageIs(tuple(lowered), v.languages, v.default_language)
     if field == "source":
         for value in values:
             if not _SOURCE.match(value):
-                raise SegmentError(f"`{value}` is not a source (letters, digits, _ . -)")
+                raise SegmentError(TeamText(N_("`{value}` is not a source (letters, digits, _ . -)"), value=value))
         return SourceIs(tuple(values))
     if field == "tier":
         keys = [t.key for t in v.tiers]
         for value in lowered:
             if value not in keys:
-                raise SegmentError(f"unknown tier `{value}`{_suggest(value, keys)} (tiers: {', '.join(keys)})")
+                raise SegmentError(
+                    TeamText(
+                        N_("unknown tier `{value}`{hint} (tiers: {tiers})"),
+                        value=value,
+                        hint=_suggest(value, keys),
+                        tiers=", ".join(keys),
+                    )
+                )
         return TierIs(tuple(lowered), v.tiers)
     if field == "bought":
         for value in lowered:
             if v.categories and value not in v.categories:
                 raise SegmentError(
-                    f"unknown category `{value}`{_suggest(value, v.categories)} "
-                    f"(categories: {', '.join(v.categories)})"
+                    TeamText(
+                        N_("unknown category `{value}`{hint} (categories: {categories})"),
+                        value=value,
+                        hint=_suggest(value, v.categories),
+                        categories=", ".join(v.categories),
+                    )
                 )
             if not _TAG.match(value):
-                raise SegmentError(f"`{value}` is not a category key")
+                raise SegmentError(TeamText(N_("`{value}` is not a category key"), value=value))
         return Bought(tuple(lowered))
     if field == "birthday":
         today = now.astimezone(zone).date()
@@ -341,14 +396,21 @@ def _list_filter(field: str, values: list[str], v: Vocabulary, now: datetime, zo
         for value in lowered:
             found = birthday_days(value, today)
             if found is None:
-                raise SegmentError(f"unknown period `{value}`; use {BIRTHDAY_PERIODS}")
+                raise SegmentError(
+                    TeamText(N_("unknown period `{value}`; use {periods}"), value=value, periods=BIRTHDAY_PERIODS)
+                )
             days.update(found)
         return BirthdayOn(tuple(sorted(days)))
     assert field == "rfm"
     for value in lowered:
         if value.replace("-", "_") not in RFM_GROUPS:
             raise SegmentError(
-                f"unknown RFM group `{value}`{_suggest(value, RFM_GROUPS)} (groups: {', '.join(RFM_GROUPS)})"
+                TeamText(
+                    N_("unknown RFM group `{value}`{hint} (groups: {groups})"),
+                    value=value,
+                    hint=_suggest(value, RFM_GROUPS),
+                    groups=", ".join(RFM_GROUPS),
+                )
             )
     return RfmIn(tuple(value.replace("-", "_") for value in lowered), v.rfm, now)
 
@@ -356,22 +418,32 @@ def _list_filter(field: str, values: list[str], v: Vocabulary, now: datetime, zo
 def _number_filter(field: str, op: str, value: str, v: Vocabulary, now: datetime) -> Filter:
     if field == "purchases":
         try:
-            return PurchaseCount(op, parse_whole(value, maximum=MAX_COUNT, what="number of purchases"))
+            return PurchaseCount(
+                op, parse_whole(value, maximum=MAX_COUNT, what=TeamText(N_("number of purchases")))
+            )
         except ParseError as exc:
-            raise SegmentError(f"{exc} E.g. purchases{op}2") from None
+            raise SegmentError(_for_example(exc, f"purchases{op}2")) from None
     if field == "spent":
         try:
             amount = Decimal(ascii_digits(value).replace(",", "."))
         except InvalidOperation:
             amount = Decimal(-1)
         if not amount.is_finite() or amount < 0 or amount > MAX_SPENT:
-            raise SegmentError(f"expected an amount of money after {op}, e.g. spent{op}5000")
+            raise SegmentError(
+                TeamText(
+                    N_("expected an amount of money after {op}, e.g. {example}"), op=op, example=f"spent{op}5000"
+                )
+            )
         return Spent(op, int(amount * 100))
     try:
         days = parse_days(value)
     except ParseError as exc:
-        raise SegmentError(f"{exc} E.g. {field}{op}30d") from None
+        raise SegmentError(_for_example(exc, f"{field}{op}30d")) from None
     return DaysSince("last" if field == "last_purchase" else "joined", op, days, now)
+
+
+def _for_example(problem: ParseError, example: str) -> TeamText:
+    return TeamText(N_("{problem} E.g. {example}"), problem=problem.said, example=example)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ CUSTOMER_COMMANDS = (
     "help",
     "stop",
 )
-CASHIER_COMMANDS = ("sale", "redeem")
+CASHIER_COMMANDS = ("sale", "redeem", "console")
 MANAGER_COMMANDS = (*CASHIER_COMMANDS, "points", "segment", "broadcast", "broadcasts")
 OWNER_COMMANDS = ("stats", "leads", "questions", "taught", "sequences", "preview", "staff", *MANAGER_COMMANDS)
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -57,6 +57,7 @@ DESCRIPTIONS: dict[str, str] = {
     "segment": N_("Count a segment of customers"),
     "broadcast": N_("Send a message to a segment"),
     "broadcasts": N_("Latest broadcasts and their results"),
+    "console": N_("The console: a sign-in link for the browser"),
     "stats": N_("The business in numbers"),
     "leads": N_("Leads and their outcomes"),
     "questions": N_("Questions the FAQ answered and missed"),

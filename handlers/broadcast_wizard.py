@@ -17,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.messenger import AiogramMessenger
 from bot.settings import Settings
-from flows.broadcast_input import BUTTON_HELP, WHEN_HELP, InputError, parse_buttons, parse_when
+from flows.broadcast_input import InputError, button_help, parse_buttons, parse_when, when_help
 from flows.broadcasts import Broadcasts
 from flows.content import Content
 from flows.formatting import datetime as moment_text
@@ -28,7 +28,7 @@ from flows.messenger import Delivery
 from flows.outbox import SendPolicy, quiet_until
 from flows.parsing import ParseError, parse_whole
 from flows.redaction import redact
-from flows.segments import USAGE, SegmentError
+from flows.segments import SegmentError, usage
 from flows.staff import Staff
 from flows.staff_texts import customers
 from handlers.broadcasts import control_markup
@@ -100,7 +100,7 @@ async def ask_message(message: Message, draft: Broadcast, label: str, count: int
 
 async def ask_buttons(message: Message, draft: Broadcast, tr: Translator) -> None:
     await message.answer(
-        html(tr.gettext("Buttons under the message?\n{help}"), help=BUTTON_HELP),
+        html(tr.gettext("Buttons under the message?\n{help}"), help=button_help(tr)),
         reply_markup=_markup(draft.id, tr, (tr.gettext("No buttons"), "nob", "")),
     )
 
@@ -224,7 +224,9 @@ async def segment_typed(
         count = await broadcasts.choose_segment(draft, expression)
     except SegmentError as exc:
         again = tr.gettext("Send the segment again.")
-        await message.answer(html("{}\n\n{}\n\n{}", exc.html(), USAGE, again), reply_markup=_markup(draft.id, tr))
+        await message.answer(
+            html("{}\n\n{}\n\n{}", exc.html(tr), usage(tr), again), reply_markup=_markup(draft.id, tr)
+        )
         return
     await ask_message(message, draft, broadcasts.segments.parse(expression).label, count, tr)
 
@@ -282,7 +284,7 @@ async def buttons_typed(
             await message.answer(html(none), reply_markup=_markup(draft.id, tr, no_buttons))
             return
     except InputError as exc:
-        await message.answer(exc.markup, reply_markup=_markup(draft.id, tr, no_buttons))
+        await message.answer(exc.html(tr), reply_markup=_markup(draft.id, tr, no_buttons))
         return
     await after_buttons(message, draft, broadcasts, content, await broadcasts.set_buttons(draft, buttons), tr)
 
@@ -307,7 +309,7 @@ async def limit_typed(message: Message, draft: Broadcast, broadcasts: Broadcasts
     except ParseError as exc:
         hint = tr.gettext("{problem} Send a whole number from 1 to {maximum}, or press No limit.")
         await message.answer(
-            html(hint, problem=str(exc), maximum=number(MAX_COUPON_LIMIT, tr.language)),
+            html(hint, problem=exc.html(tr), maximum=number(MAX_COUPON_LIMIT, tr.language)),
             reply_markup=_markup(draft.id, tr, (tr.gettext("No limit"), "nol", "")),
         )
         return
@@ -324,7 +326,7 @@ async def when_typed(
         send_at = parse_when(message.text or "", broadcasts.clock.now(), settings.zone)
     except InputError as exc:
         zone = tr.gettext("(time in {zone})").format(zone=settings.timezone)
-        await message.answer(html("{} {}", exc.markup, zone), reply_markup=_markup(draft.id, tr))
+        await message.answer(html("{} {}", exc.html(tr), zone), reply_markup=_markup(draft.id, tr))
         return
     await broadcasts.set_when(draft, send_at)
     await ask_confirm(message, draft, broadcasts, settings, send_at, tr)
@@ -400,7 +402,7 @@ async def wizard_button(
         await broadcasts.ask_when(draft)
         when = tr.gettext("When? {help} (time in {zone}).")
         await message.answer(
-            html(when, help=WHEN_HELP, zone=settings.timezone), reply_markup=_markup(draft.id, tr)
+            html(when, help=when_help(tr), zone=settings.timezone), reply_markup=_markup(draft.id, tr)
         )
 
 

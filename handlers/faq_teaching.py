@@ -23,6 +23,7 @@ from flows.faq_teaching import ANSWER_LIMIT, AwaitedAnswer, FaqTeaching, Lesson,
 from flows.formatting import number
 from flows.i18n import N_, Translator
 from flows.markup import Html, html
+from flows.team_text import markup
 from handlers.filters import IsOwner
 from handlers.routing import RouterSpec
 
@@ -250,7 +251,7 @@ async def new_entry_answer(
     lesson = await faq_teaching.new_entry(awaited.question_id, message.text or "", message.from_user.id)
     if lesson.status == "invalid":
         again = tr.gettext("Send the answer again, or press Cancel.")
-        await message.answer(html("{} {}", lesson.problem, again))
+        await message.answer(html("{} {}", markup(lesson.problem, tr), again))
         return
     await faq_teaching.stop_awaiting(message.from_user.id)
     if lesson.status == "done":

@@ -197,7 +197,8 @@ async def amount_typed(
     parsed = await sales.set_amount(draft, message.text or "")
     if parsed.error is not None:
         await message.answer(
-            Html(amount_hint(parsed.error, settings.max_purchase_amount)), reply_markup=_cancel_only(draft.id, tr)
+            Html(amount_hint(parsed.error, settings.max_purchase_amount, tr)),
+            reply_markup=_cancel_only(draft.id, tr),
         )
         return
     if content.loyalty.catalog:
@@ -270,7 +271,7 @@ async def sale_button(
         try:
             recorded = await sales.record(callback_data.d, staff_id)
         except PurchaseRefused as refused:
-            await query.answer(refusal_text(refused), show_alert=True)
+            await query.answer(refusal_text(refused, tr), show_alert=True)
             return
         if isinstance(recorded, DraftProblem):
             await query.answer(problem_text(recorded, tr), show_alert=True)
@@ -321,12 +322,12 @@ async def sale_line(
                 )
             )
             return
-        await message.answer(Html(amount_hint(line.amount.error, settings.max_purchase_amount)))
+        await message.answer(Html(amount_hint(line.amount.error, settings.max_purchase_amount, tr)))
         return
     try:
         recorded = await sales.one_line(message.from_user.id, customer, line, request_key(message))
     except PurchaseRefused as refused:
-        await message.answer(Html(refusal_text(refused)))
+        await message.answer(Html(refusal_text(refused, tr)))
         return
     await message.answer(recorded_text(recorded, customer.display_name, content, tr))
 
@@ -386,7 +387,7 @@ async def adjust_points(
     try:
         delta = parse_points_delta(parts[1])
     except ParseError as exc:
-        await message.answer(html("{}\n{}", str(exc), trusted(usage)))
+        await message.answer(html("{}\n{}", exc.html(tr), trusted(usage)))
         return
     customer = await sales.customer_by_card(parts[0])
     if customer is None:

@@ -14,7 +14,7 @@ from flows.content import Content
 from flows.formatting import money, number
 from flows.i18n import Translator
 from flows.markup import Html, html
-from flows.segments import USAGE, SegmentError, Segments
+from flows.segments import SegmentError, Segments, usage
 from flows.staff import Staff
 from flows.staff_texts import customers, purchases
 from handlers.filters import IsStaff
@@ -77,7 +77,7 @@ async def segment(
                     "Usage: <code>/segment bought:yoga !bought:massage last_purchase&gt;30d</code> "
                     "or a saved name.\n\n{syntax}\n\n{saved}"
                 ),
-                syntax=USAGE,
+                syntax=usage(tr),
                 saved=saved_list(content, tr),
             )
         )
@@ -85,7 +85,7 @@ async def segment(
     try:
         view = await segments.view(expression)
     except SegmentError as exc:
-        await message.answer(html("{}\n\n{}", exc.html(), USAGE))
+        await message.answer(html("{}\n\n{}", exc.html(tr), usage(tr)))
         return
     assert message.from_user is not None
     await staff.repo.audit(

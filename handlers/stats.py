@@ -63,7 +63,7 @@ async def stats_command(
     try:
         period = analytics.period(command.args)
     except PeriodError as exc:
-        await message.answer(Html(str(exc)))
+        await message.answer(exc.html(tr))
         return
     assert message.from_user is not None
     await analytics.record_access(message.from_user.id, "stats", period=period.key)

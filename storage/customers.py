@@ -89,6 +89,12 @@ RETURNING *, {IN_CONVERSATION}
 """
 
 
+async def preferred_language_in(tx: Tx, tg_id: int) -> str | None:
+    """The language a person reads (chosen, else Telegram's), by Telegram id; None for someone never seen."""
+    row = await tx.fetch_one("SELECT COALESCE(chosen_language, language) FROM customers WHERE tg_id = ?", (tg_id,))
+    return None if row is None or row[0] is None else str(row[0])
+
+
 async def add_tag_in(tx: Tx, customer_id: int, tag: str, now: datetime) -> bool:
     """Tag the customer in the caller's transaction; True only when the tag is new (a trigger fires once)."""
     added = await tx.execute(
@@ -98,6 +104,14 @@ async def add_tag_in(tx: Tx, customer_id: int, tag: str, now: datetime) -> bool:
     if added:
         await append_event(tx, customer_id, "tag_added", now, {"tag": tag})
     return bool(added)
+
+
+async def remove_tag_in(tx: Tx, customer_id: int, tag: str, now: datetime) -> bool:
+    """Take a tag off in the caller's transaction; True only when the customer had it."""
+    removed = await tx.execute("DELETE FROM customer_tags WHERE customer_id = ? AND tag = ?", (customer_id, tag))
+    if removed:
+        await append_event(tx, customer_id, "tag_removed", now, {"tag": tag})
+    return bool(removed)
 
 
 class CustomersRepo:
@@ -255,12 +269,7 @@ class CustomersRepo:
 
     async def remove_tag(self, customer_id: int, tag: str, now: datetime) -> bool:
         async with self._db.transaction() as tx:
-            removed = await tx.execute(
-                "DELETE FROM customer_tags WHERE customer_id = ? AND tag = ?", (customer_id, tag)
-            )
-            if removed:
-                await append_event(tx, customer_id, "tag_removed", now, {"tag": tag})
-        return bool(removed)
+            return await remove_tag_in(tx, customer_id, tag, now)
 
     async def forget(self, customer_id: int, now: datetime) -> None:
         """Erase everything personal (storage/forgetting.py); the row stays, anonymous, for the figures.

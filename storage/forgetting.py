@@ -108,6 +108,9 @@ async def erase(tx: Tx, customer_id: int, now: datetime) -> None:
         (stamp, customer_id),
     )
     await tx.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
+    # The names left the search index by its trigger; merging its segments drops the deleted terms too
+    # (until then they would sit in the index's pages).
+    await tx.execute("INSERT INTO customer_names (customer_names) VALUES ('optimize')")
     await tx.execute(
         "DELETE FROM loyalty_cards WHERE customer_id = ?", (customer_id,)
     )  # the old card finds no one

@@ -1,5 +1,6 @@
 """Every owner/staff view, for an owner who reads en, ru and uk: one way of writing numbers, money, plural
-words and dates per locale (flows/formatting.py), and no leftovers such as "(s)", "1 customers" or `{count}`.
+words and dates per locale (flows/formatting.py), and no leftovers such as "(s)", "1 customers" or `{count}`;
+and the words of the views the flows write come from the catalogue (flows/i18n.py) in the reader's language.
 
 The fixture has 1, 2, 5 and 21 of things (the edge cases of Russian and Ukrainian plural rules): customers with
 1, 2, 5 and 21 purchases of 1,500.50 each (so money needs grouping and decimals), 21 customers in all.
@@ -19,6 +20,7 @@ import pytest
 
 from bot.sandbox.driver import ChatDriver
 from flows.formatting import count, duration, money
+from flows.i18n import load_catalogue
 from flows.purchases import NewPurchase
 from flows.report_html import render_report
 from storage.leads import insert_lead
@@ -98,7 +100,7 @@ async def broadcasts(owner: Owner, harness: Harness) -> list[str]:
 
 
 async def progress(owner: Owner, harness: Harness) -> list[str]:
-    return [m.plain_text or "" for m in owner.chat.messages() if "📣 Broadcast #" in (m.plain_text or "")]
+    return [m.plain_text or "" for m in owner.chat.messages() if (m.plain_text or "").startswith("📣 ")]
 
 
 async def segment(owner: Owner, harness: Harness) -> list[str]:
@@ -207,3 +209,55 @@ def test_durations_in_each_language() -> None:
     assert duration(timedelta(hours=2, minutes=15), "ru") == "2 ч 15 мин"
     assert duration(timedelta(hours=2, minutes=15), "uk") == "2 год 15 хв"
     assert duration(timedelta(days=1, minutes=5), "en", parts=4) == "1 d 5 min"
+
+
+# Views whose words the flows write from the catalogue (flows/locales/*/flows_staff.po).
+async def progress_now(owner: Owner, harness: Harness) -> list[str]:
+    """The progress message as it is rendered now, in its author's (the owner's) current language."""
+    broadcasts = harness.services["broadcasts"]
+    [latest] = await broadcasts.repo.recent(1)
+    return [re.sub(r"<[^>]+>", "", await broadcasts.progress_text(latest))]
+
+
+CATALOGUE_VIEWS: list[tuple[str, View]] = [
+    ("/stats and its charts' captions", stats),
+    ("report HTML", report),
+    ("broadcast progress", progress_now),
+]
+_PIECE = re.compile(r"\{[^{}]*\}|<[^>]*>|\n")
+
+
+def english_pieces(language: str) -> set[str]:
+    """The English wording of every translated team text: its pieces between {fields} and tags, of a few words
+    (short ones such as "Won" could be a name), where the translation says something else."""
+    pieces = set()
+    for message in load_catalogue(language):
+        if not message.id or not message.string:
+            continue
+        sources = message.id if isinstance(message.id, tuple) else (message.id,)
+        translated = " ".join(message.string) if isinstance(message.string, tuple) else message.string
+        for source in sources:
+            for piece in _PIECE.split(source):
+                piece = piece.strip(" .,:;()·—")
+                if len(piece) >= 12 and " " in piece and piece not in translated:
+                    pieces.add(piece)
+    return pieces
+
+
+@pytest.mark.parametrize("language", ["ru", "uk"])
+async def test_the_flows_views_speak_the_readers_words(harness: Harness, language: str) -> None:
+    await _fixture(harness)
+    await wizard(harness, "everyone")
+    await harness.advance(minutes=5)
+    chat = harness.chat(OWNER_ID, first_name="Owner", language_code=language)
+    await chat.send("/help")
+    me = await harness.services["customers"].repo.by_tg_id(OWNER_ID)
+    await harness.services["customers"].repo.set_chosen_language(me.id, language)
+    owner = Owner(chat, language)
+    english = english_pieces(language)
+    assert len(english) > 100  # the catalogue is really read
+    for name, view in CATALOGUE_VIEWS:
+        text = "\n".join(await view(owner, harness))
+        assert re.search(r"[а-яіїєґ]{4}", text), f"{name}: no {language} words in {text[:200]!r}"
+        leftovers = sorted(piece for piece in english if piece in text)
+        assert not leftovers, f"{name} ({language}) still says {leftovers}"

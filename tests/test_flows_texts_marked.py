@@ -1,0 +1,156 @@
+"""The team's words in flows/ go through the catalogue (flows/i18n.py): a sentence an owner, a manager or a cashier
+reads may not sit in the code as a bare literal, where no translator ever sees it.
+
+An AST check over the flows that render or raise texts for the team: every string literal (and every literal
+part of an f-string) that reads like words must be an argument of a marking call — `gettext`, `ngettext`,
+`pgettext`, `npgettext`, `N_` or `TeamText.ngettext` (the names babel's extractor looks for). What is not
+shown to people is left out by construction: docstrings, log calls, comparisons (`reason == "quiet hours"`),
+and the messages of Python's own exceptions (ValueError & co. are for developers; refusals people read are
+`TeamError`s or `TeamText`s). The rest is the short allowlist below, each with its reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The flows whose texts are read by the team (customer texts are the owner's, in the content file). The other
+# flows' literals are not shown to people: delivery states the outbox records for the log (its notices' reasons
+# are marked), the FAQ's word lists and the prompt for the language model, the catalogue tool's own output.
+MODULES = (
+    "analytics",
+    "broadcast_input",
+    "broadcasts",
+    "charts",
+    "coupons",
+    "faq_teaching",
+    "feedback",
+    "handoff",
+    "imports",
+    "lead_card",
+    "money",
+    "notices",
+    "parsing",
+    "purchases",
+    "report_html",
+    "sales",
+    "segments",
+    "stats_render",
+    "team_text",
+)
+MARKING = {"gettext", "ngettext", "pgettext", "npgettext", "N_"}
+LOGGING = {"debug", "info", "warning", "error", "exception", "critical"}
+DEVELOPER_ERRORS = {"ValueError", "KeyError", "TypeError", "RuntimeError", "AssertionError", "LookupError"}
+# Module-level names whose literal is not words for people.
+NOT_WORDS = {
+    ("report_html", "STYLE"),  # the report's CSS
+}
+# Calls whose text argument is a state recorded for the log, never shown.
+INTERNAL = {"drop_unsent_questions"}
+_CODE = re.compile(r"<code>.*?</code>|<pre>.*?</pre>", re.S)
+_TAG = re.compile(r"<[^>]*>")
+_FIELD = re.compile(r"\{[^{}]*\}")
+_WORD = re.compile(r"^[«(“\"']*[^\W\d_]{2,}(?:['’-][^\W\d_]+)*[.,;:!?…»)”\"']*$")
+_LABEL = re.compile(r"^[^\w]*[A-Z][a-z]")
+_SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE)\b")
+
+
+def sentence_like(text: str) -> bool:
+    """Three words or more, or two that end like a sentence (`Unknown customer.`) or start like a label
+    (`Average check`): words are tokens between spaces made of letters, so keys (`lead:{}:card`), identifiers,
+    date patterns (`LLL yy`) and code (`<code>tag:vip</code>`) are not."""
+    if _SQL.match(text):
+        return False
+    bare = _FIELD.sub(" ", _TAG.sub(" ", _CODE.sub(" ", text))).strip()
+    words = [token for token in bare.split() if _WORD.match(token)]
+    label = len(words) == 2 and _LABEL.match(bare) is not None
+    return len(words) >= 3 or (len(words) == 2 and bare.endswith((".", "!", "?"))) or label
+
+
+def _name(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+class _Finder(ast.NodeVisitor):
+    """Literals shown to people that no marking call wraps."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.found: list[tuple[int, str]] = []
+
+    def visit_Module(self, node: ast.Module) -> None:
+        self._body(node.body)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        self.visit(node.args)
+        self._body(node.body)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._body(node.body)
+
+    def _body(self, body: list[ast.stmt]) -> None:
+        start = 1 if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else 0
+        for statement in body[start:]:  # a docstring is for developers
+            self.visit(statement)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        targets = {t.id for t in node.targets if isinstance(t, ast.Name)}
+        if not any((self.module, target) in NOT_WORDS for target in targets):
+            self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _name(node.func)
+        if name in MARKING:
+            return  # what it wraps is marked (babel extracts it)
+        if name in LOGGING or name in DEVELOPER_ERRORS or name in INTERNAL:
+            return
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        return  # a literal compared with is a value, not a text
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        if sentence_like(str(text)):
+            self.found.append((node.lineno, str(text)))
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and sentence_like(node.value):
+            self.found.append((node.lineno, node.value))
+
+
+def unmarked(module: str, source: str) -> list[str]:
+    finder = _Finder(module)
+    finder.visit(ast.parse(source))
+    return [f"flows/{module}.py:{line}: {text[:80]!r}" for line, text in sorted(finder.found)]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_team_text_in_the_flow_is_marked_for_translation(module: str) -> None:
+    found = unmarked(module, (ROOT / "flows" / f"{module}.py").read_text(encoding="utf-8"))
+    assert not found, "texts for the team written in code, not through the catalogue:\n" + "\n".join(found)
+
+
+def test_the_check_catches_an_unmarked_sentence_and_passes_a_marked_one() -> None:
+    source = '''
+def refuse(tr):
+    """A docstring is for developers."""
+    log.warning("logs are for developers too: %s", 1)
+    if reason == "quiet hours now":
+        raise ValueError(f"unknown campaign {key!r} in the file")
+    ok = tr.gettext("This sale was opened by someone else.")
+    also = N_("Marked for later, translated where shown.")
+    plural = TeamText.ngettext("{n} point left here", "{n} points left here", 2)
+    return html("Sale recorded: purchase #{}.", 1) + f"Collect {amount} in money."
+'''
+    found = unmarked("example", source)
+    assert len(found) == 2, found
+    assert any("Sale recorded" in line for line in found) and any("Collect" in line for line in found)
