@@ -31,9 +31,7 @@ def base_version(posted: Mapping[str, Any]) -> int | None:
     return int(typed) if typed.isdecimal() else None
 
 
-def place(
-    problems: Iterable[Problem], paths: Iterable[str]
-) -> tuple[dict[str, list[str]], list[str]]:
+def place(problems: Iterable[Problem], paths: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
     """Each problem next to the most specific field path it is about; the rest for the top of the page.
 
     A model-wide check may name its place inside the message (`loyalty` / "tiers: list them…"): the word

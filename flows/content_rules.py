@@ -78,7 +78,9 @@ def with_loyalty(
         if key in points:
             referral[key] = number(points[key]) if points[key].strip() else 0
     loyalty["tiers"] = [_tier(row) for row in tiers]
-    loyalty["gifts"] = [{"on_purchase": number(row.get("on_purchase", "")), "coupon": row.get("coupon", "")} for row in gifts]
+    loyalty["gifts"] = [
+        {"on_purchase": number(row.get("on_purchase", "")), "coupon": row.get("coupon", "")} for row in gifts
+    ]
     return document
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -66,3 +67,88 @@ async def test_a_tier_changed_in_the_console_is_what_balance_shows(
     assert "10% of every purchase" in text and "+70 points · Welcome gift" in text
     assert "+100 points · Purchase" in text
     assert "2 more purchases" in text  # 1 of now 3 purchases to the next level
+
+
+async def test_a_step_changed_in_the_console_is_what_the_next_due_step_says(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    chat = harness.chat(1001)
+    await chat.send("/start")  # Monday 12:00 UTC; step 1 in a minute, step 2 the next day at 11:00 Kyiv
+    await harness.advance(seconds=60)
+    base = await console_url(harness)
+    url = f"{base}/content/sequences/welcome/steps/2"
+    fields = await form(owner, url)
+    assert fields["delay"] == "1d" and fields["at"] == "11:00" and fields["button0.type"] == "interested"
+    fields["text.en"] = "Tomorrow's class is <b>on the house</b>."
+    status, page = await post(owner, url, fields)
+    assert status == 200 and "Saved as version 2" in page
+    assert "Tomorrow's class is <b>on the house</b>.</div>" in page  # the preview, formatted
+    harness.clock.set(datetime(2026, 1, 6, 9, 0, tzinfo=UTC))
+    await harness.tick()
+    texts = [m.plain_text for m in chat.messages()]
+    assert "Tomorrow's class is on the house." in texts
+    assert not any("Your first class is on us" in (t or "") for t in texts)
+
+
+async def test_a_trigger_changed_in_the_console_starts_the_sequence_on_the_new_tag(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await form(owner, f"{base}/content/sequences/yoga-intro")
+    assert fields["trigger.event"] == "tag" and fields["trigger.tag"] == "yoga"
+    fields["reentry"] = "30d"
+    fields["exit.on_tags"] = "yoga-regular, vip"
+    status, page = await post(owner, f"{base}/content/sequences/yoga-intro", fields)
+    assert status == 200 and "Saved as version 2" in page
+    sequence = harness.services["live_content"].current.sequence("yoga-intro")
+    assert sequence.exit.on_tags == ["yoga-regular", "vip"] and sequence.reentry == timedelta(days=30)
+
+
+async def test_mistakes_are_shown_by_their_field_and_nothing_is_saved(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    url = f"{base}/content/loyalty"
+    fields = await form(owner, url)
+    fields["welcome_points"] = "-5"
+    status, page = await post(owner, url, fields)
+    assert status == 422 and "Not saved: fix what is marked below." in page
+    assert '<p class="error" id="welcome_points-error">Input should be greater than or equal to 0</p>' in page
+    assert 'name="welcome_points" value="-5"' in page  # the typing is kept
+    fields["welcome_points"] = "50"
+    fields["tier2.min_purchases"] = "1"  # below the level before it
+    status, page = await post(owner, url, fields)
+    assert status == 422
+    assert '<p class="error" id="tiers-error">list them from the lowest to the highest' in page
+    url = f"{base}/content/sequences/welcome/steps/1"
+    fields = await form(owner, url)
+    fields["delay"] = "abc"
+    status, page = await post(owner, url, fields)
+    assert status == 422
+    assert '<p class="error" id="delay-error">&#39;abc&#39; is not a duration' in page
+    fields["delay"], fields["text.en"] = "1m", "<b>Hi"
+    status, page = await post(owner, url, fields)
+    assert status == 422
+    assert '<p class="error" id="text.en-error">&lt;b&gt; is not closed</p>' in page
+    assert await harness.services["content_edits"].versions() == []
+
+
+@pytest.mark.parametrize("role", ["manager", "cashier"])
+async def test_staff_other_than_the_owner_may_not_open_or_change_the_rules(harness: Harness, role: str) -> None:
+    await hire(harness, MANAGER_ID, role, "Max")
+    base = await console_url(harness)
+    client = await http_login(harness, MANAGER_ID)
+    try:
+        for path in ("/content/loyalty", "/content/sequences", "/content/sequences/welcome/steps/1"):
+            async with client.get(f"{base}{path}") as response:
+                assert response.status == 403
+        token = await csrf_token(client, base)
+        data = {"csrf_token": token, "welcome_points": "9999", "tier0.key": "new", "tier0.min_purchases": "0"}
+        async with client.post(f"{base}/content/loyalty", data=data) as response:
+            assert response.status == 403
+        data = {"csrf_token": token, "delay": "0s", "text.en": "hacked", "action": "save"}
+        async with client.post(f"{base}/content/sequences/welcome/steps/1", data=data) as response:
+            assert response.status == 403
+    finally:
+        await client.close()
+    assert await harness.services["content_edits"].versions() == []

@@ -65,7 +65,7 @@ def _posted_form(posted: Mapping[str, Any], languages: list[str]) -> dict[str, A
     points = {key: forms.text(posted, key) for key in (*POINTS, *REFERRAL, "birthday_coupon")}
     tiers = []
     for n in forms.rows(posted, "tier"):
-        row = {
+        row: dict[str, Any] = {
             "key": forms.text(posted, f"tier{n}.key").strip(),
             "title": forms.per_language(posted, f"tier{n}.title", languages),
             "perks": forms.per_language(posted, f"tier{n}.perks", languages),
@@ -75,7 +75,10 @@ def _posted_form(posted: Mapping[str, Any], languages: list[str]) -> dict[str, A
         if any(str(value).strip() for value in typed):
             tiers.append(row)
     gifts = [
-        {"on_purchase": forms.text(posted, f"gift{n}.on_purchase"), "coupon": forms.text(posted, f"gift{n}.coupon")}
+        {
+            "on_purchase": forms.text(posted, f"gift{n}.on_purchase"),
+            "coupon": forms.text(posted, f"gift{n}.coupon"),
+        }
         for n in forms.rows(posted, "gift")
         if forms.text(posted, f"gift{n}.on_purchase").strip() or forms.text(posted, f"gift{n}.coupon").strip()
     ]
@@ -107,7 +110,7 @@ def _page(
     problems: tuple[Problem, ...] = (),
 ) -> web.Response:
     content = content_of(request)
-    languages = list(content.business.languages)
+    languages = [str(lang) for lang in content.business.languages]
     errors, general = forms.place(problems, _paths(form, languages))
     blank_tier = {"key": "", "title": {}, "perks": {}, **{key: "" for key in TIER_NUMBERS}}
     return render(
@@ -136,10 +139,12 @@ def _page(
 async def loyalty_form(request: web.Request) -> web.StreamResponse:
     """The rules in effect, ready to change."""
     current = await edits_of(request).current()
-    languages = list(content_of(request).business.languages)
+    languages = [str(lang) for lang in content_of(request).business.languages]
     saved = request.query.get("saved", "")
     notice, values = (SAVED, {"n": saved}) if saved.isdecimal() else (None, None)
-    return _page(request, _form_of(current.document, languages), current.version, notice=notice, notice_values=values)
+    return _page(
+        request, _form_of(current.document, languages), current.version, notice=notice, notice_values=values
+    )
 
 
 @routes.post("/content/loyalty")
@@ -147,7 +152,7 @@ async def loyalty_form(request: web.Request) -> web.StreamResponse:
 async def loyalty_post(request: web.Request) -> web.StreamResponse:
     """Save the rules as typed; refused with each problem by its field, the typing kept."""
     posted = await request.post()
-    languages = list(content_of(request).business.languages)
+    languages = [str(lang) for lang in content_of(request).business.languages]
     form = _posted_form(posted, languages)
     base = forms.base_version(posted)
     outcome = await save_loyalty(
