@@ -39,3 +39,13 @@ async def test_owner_edits_a_sequence_step_and_the_customer_gets_it(
     harness.clock.set(datetime(2026, 1, 6, 9, 0, tzinfo=UTC))
     await harness.tick()
     assert "Your first class is free this week." in [m.plain_text for m in chat.messages()]
+
+
+async def test_owner_sees_the_loyalty_rules(page: Any, harness: Harness, console: str) -> None:
+    await log_in_by_link(page, harness)
+    await page.goto(f"{console}/content/loyalty")
+    await page.locator("#tier2\\.min_purchases").fill("1")  # below the level before it
+    await page.get_by_role("button", name="Save").click()
+    assert "list them from the lowest" in await page.locator("#tiers-error").inner_text()
+    await page.screenshot(path=screenshot_path("content_loyalty"), full_page=True)
+    assert await harness.services["content_edits"].versions() == []
