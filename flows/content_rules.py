@@ -228,3 +228,30 @@ async def save_settings(
 def _lines(text: str) -> str:
     """Browsers send line breaks as CRLF; the content keeps LF, without trailing blanks."""
     return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n"))
+
+
+# --- onboarding -----------------------------------------------------------------------------------
+
+
+def with_onboarding(document: Document, steps: Sequence[str], interests: Sequence[Mapping[str, Any]]) -> Document:
+    """A copy with the onboarding questions replaced: the steps asked, in order (`phone`, `birthday`,
+    `interests`), and the interests offered ({tag, title: {lang}})."""
+    document = copy.deepcopy(document)
+    onboarding = _section(document, "onboarding")
+    onboarding["steps"] = list(steps)
+    onboarding["interests"] = [
+        {"tag": str(row.get("tag", "")).strip(), "title": local_texts(row.get("title") or {})} for row in interests
+    ]
+    return document
+
+
+async def save_onboarding(
+    edits: ContentEdits,
+    steps: Sequence[str],
+    interests: Sequence[Mapping[str, Any]],
+    by: int | None,
+    base: int | None,
+) -> Outcome:
+    """The onboarding questions saved; a customer who starts from now on is asked the new ones."""
+    document = with_onboarding((await edits.current()).document, steps, interests)
+    return await edits.save(document, by, "onboarding questions", base)

@@ -139,7 +139,12 @@ async def test_staff_other_than_the_owner_may_not_open_or_change_the_rules(harne
     base = await console_url(harness)
     client = await http_login(harness, MANAGER_ID)
     try:
-        for path in ("/content/loyalty", "/content/sequences", "/content/sequences/welcome/steps/1"):
+        for path in (
+            "/content/loyalty",
+            "/content/sequences",
+            "/content/sequences/welcome/steps/1",
+            "/content/onboarding",
+        ):
             async with client.get(f"{base}{path}") as response:
                 assert response.status == 403
         token = await csrf_token(client, base)
@@ -152,3 +157,22 @@ async def test_staff_other_than_the_owner_may_not_open_or_change_the_rules(harne
     finally:
         await client.close()
     assert await harness.services["content_edits"].versions() == []
+
+
+async def test_onboarding_questions_changed_in_the_console_are_what_a_new_customer_is_asked(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    url = f"{base}/content/onboarding"
+    fields = await form(owner, url)
+    assert fields["step.phone"] == "1" and fields["interest0.tag"] == "yoga"
+    fields["interest0.tag"] = "Yoga!"
+    status, page = await post(owner, url, fields)
+    assert status == 422 and '<p class="error" id="interest0.tag-error">String should match pattern' in page
+    fields["interest0.tag"] = "yoga"
+    del fields["step.phone"], fields["step.birthday"]
+    fields["interest0.title.en"] = "🧘 Morning yoga"
+    status, page = await post(owner, url, fields)
+    assert status == 200 and "Saved as version" in page
+    replies = await harness.chat(1001).send("/start")
+    assert "🧘 Morning yoga" in [text for row in replies[-1].buttons for text, _ in row]
