@@ -32,7 +32,11 @@ async def form(client: aiohttp.ClientSession, url: str) -> dict[str, str]:
     async with client.get(url) as response:
         assert response.status == 200, await response.text()
         page = await response.text()
-    fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page))
+    fields = {
+        name: value
+        for tag, name, value in re.findall(r'(<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"[^>]*>)', page)
+        if 'type="checkbox"' not in tag or " checked" in tag  # a browser posts only ticked boxes
+    }
     for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
         fields[name] = text
     for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
@@ -98,10 +102,12 @@ async def test_a_trigger_changed_in_the_console_starts_the_sequence_on_the_new_t
     assert fields["trigger.event"] == "tag" and fields["trigger.tag"] == "yoga"
     fields["reentry"] = "30d"
     fields["exit.on_tags"] = "yoga-regular, vip"
+    del fields["exit.on_purchase"]  # the box unticked
     status, page = await post(owner, f"{base}/content/sequences/yoga-intro", fields)
     assert status == 200 and "Saved as version 2" in page
     sequence = harness.services["live_content"].current.sequence("yoga-intro")
     assert sequence.exit.on_tags == ["yoga-regular", "vip"] and sequence.reentry == timedelta(days=30)
+    assert sequence.exit.on_purchase is False
 
 
 async def test_mistakes_are_shown_by_their_field_and_nothing_is_saved(
