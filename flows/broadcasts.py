@@ -49,6 +49,18 @@ ControlButtons = Callable[[Broadcast], list[list[Button]]]  # pause/resume/cance
 STEPS = ("segment", "message", "buttons", "coupon", "limit", "preview", "when", "confirm")
 PROGRESS_EVERY = timedelta(seconds=3)  # at most one edit of a progress message per this (Telegram limits edits)
 PROGRESS_AFTER_END = timedelta(hours=1)  # ended broadcasts get their final figures within this
+# Where a broadcast is, in words (storage.broadcasts states; "paused" is a live one on hold): the
+# bot's /broadcasts and the console's pages name them alike.
+STATE_NAMES = {
+    "draft": N_("draft"),
+    "scheduled": N_("scheduled"),
+    "queuing": N_("queuing"),
+    "sending": N_("sending"),
+    "paused": N_("paused"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+    "discarded": N_("discarded"),
+}
 STATES = {
     "scheduled": N_("⏰ scheduled"),
     "queuing": N_("📥 queuing"),

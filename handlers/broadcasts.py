@@ -16,13 +16,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.messenger import keyboard
-from flows.broadcasts import Broadcasts
+from flows.broadcasts import STATE_NAMES, Broadcasts
 from flows.codes import grouped
 from flows.content import Content, Texts
 from flows.coupons import Coupons, IssueOutcome
 from flows.formatting import datetime, money, number
 from flows.handoff import Handoff
-from flows.i18n import N_, Translator, translator
+from flows.i18n import Translator, translator
 from flows.markup import Html, html
 from flows.messenger import Button, Outgoing
 from flows.staff_texts import purchases
@@ -136,19 +136,6 @@ async def _control_answer(
     return tr.gettext("This button is no longer active.")
 
 
-# Where a broadcast is, as /broadcasts shows it (storage.broadcasts states; "paused" is a live one on hold).
-STATES = {
-    "draft": N_("draft"),
-    "scheduled": N_("scheduled"),
-    "queuing": N_("queuing"),
-    "sending": N_("sending"),
-    "paused": N_("paused"),
-    "done": N_("done"),
-    "cancelled": N_("cancelled"),
-    "discarded": N_("discarded"),
-}
-
-
 def _result_block(
     broadcast: Broadcast, results: Results, content: Content, broadcasts: Broadcasts, tr: Translator
 ) -> Html:
@@ -179,7 +166,7 @@ def _result_block(
         html(
             "<b>#{}</b> · {} · {} · {}",
             broadcast.id,
-            tr.gettext(STATES[state]) if state in STATES else state,
+            tr.gettext(STATE_NAMES[state]) if state in STATE_NAMES else state,
             datetime(when, language, broadcasts.zone),
             broadcast.segment or tr.gettext("everyone"),
         ),

@@ -23,7 +23,7 @@ from console.auth import requires
 from console.render import Area, render, request_language
 from console.session import signed_in
 from flows.broadcast_form import BroadcastForm, BroadcastRequest, Invalid, Preview, Problem
-from flows.broadcasts import Broadcasts
+from flows.broadcasts import STATE_NAMES, Broadcasts
 from flows.formatting import datetime as datetime_text
 from flows.formatting import duration, money, number
 from flows.i18n import N_, Translator, translator
@@ -37,14 +37,6 @@ routes = web.RouteTableDef()
 AREA = Area("/broadcasts", N_("Broadcasts"), "manager", 30)
 LISTED = 30
 POLL_SECONDS = 2.0  # how often the live page asks for fresh figures while the broadcast is live
-STATES = {
-    "scheduled": N_("scheduled"),
-    "queuing": N_("queuing"),
-    "sending": N_("sending"),
-    "paused": N_("paused"),
-    "done": N_("done"),
-    "cancelled": N_("cancelled"),
-}
 CONTROLS = {
     # action → (what happened, what to say when the state did not allow it)
     "pause": (
@@ -116,7 +108,7 @@ async def list_page(request: web.Request) -> web.StreamResponse:
     broadcasts, _ = _flows(request)
     language = request_language(request)
     rows = [_row(broadcasts, b, r, language) for b, r in await broadcasts.results(LISTED)]
-    return render(request, "broadcasts/list.html", rows=rows, days=broadcasts.attribution_days, states=STATES)
+    return render(request, "broadcasts/list.html", rows=rows, days=broadcasts.attribution_days, states=STATE_NAMES)
 
 
 def _row(broadcasts: Broadcasts, broadcast: Broadcast, results: Results, language: str) -> dict[str, Any]:
@@ -270,7 +262,7 @@ async def _progress_context(
     return {
         "broadcast": broadcast,
         "state": _state(broadcast),
-        "states": STATES,
+        "states": STATE_NAMES,
         "live": broadcast.live,
         "poll": POLL_SECONDS if broadcast.live else None,
         "notice": notice,
