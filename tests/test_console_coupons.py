@@ -49,7 +49,17 @@ async def test_a_campaign_changed_in_the_console_is_what_customers_claim(
 async def test_a_new_campaign_is_added(harness: Harness, owner: aiohttp.ClientSession) -> None:
     base = await console_url(harness)
     fields = await form(owner, f"{base}/content/coupons-new")
-    fields.update({"key": "autumn5", "title.en": "5 off", "title.ru": "Скидка 5", "title.uk": "Знижка 5", "kind": "amount", "value": "5", "claimable": "1"})
+    fields.update(
+        {
+            "key": "autumn5",
+            "title.en": "5 off",
+            "title.ru": "Скидка 5",
+            "title.uk": "Знижка 5",
+            "kind": "amount",
+            "value": "5",
+            "claimable": "1",
+        }
+    )
     status, page = await post(owner, f"{base}/content/coupons-new", fields)
     assert status == 200 and "Saved as version 2" in page, page[page.find("<h1>") :]
     campaign = harness.services["live_content"].current.loyalty.campaign("autumn5")

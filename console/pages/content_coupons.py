@@ -124,9 +124,7 @@ async def coupon_form(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     languages = [str(lang) for lang in content_of(request).business.languages]
     notice, values = _saved_notice(request)
-    return _page(
-        request, _form_of(campaign, languages), key, current.version, notice=notice, notice_values=values
-    )
+    return _page(request, _form_of(campaign, languages), key, current.version, notice=notice, notice_values=values)
 
 
 @routes.get(NEW)
