@@ -113,7 +113,7 @@ async def coupon_list(request: web.Request) -> web.StreamResponse:
     )
 
 
-@routes.get("/content/coupons/{key}")
+@routes.get("/content/coupons/{key:[^/]+}")
 @requires("owner")
 async def coupon_form(request: web.Request) -> web.StreamResponse:
     """One campaign as stored, ready to change."""
@@ -137,7 +137,7 @@ async def new_coupon_form(request: web.Request) -> web.StreamResponse:
     return _page(request, blank, None, current.version)
 
 
-@routes.post("/content/coupons/{key}")
+@routes.post("/content/coupons/{key:[^/]+}")
 @requires("owner")
 async def coupon_post(request: web.Request) -> web.StreamResponse:
     """Save one campaign as typed; refused with each problem by its field, the typing kept."""
