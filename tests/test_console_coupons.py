@@ -35,6 +35,7 @@ async def test_a_campaign_changed_in_the_console_is_what_customers_claim(
     url = f"{base}/content/coupons/spring10"
     fields = await form(owner, url)
     assert fields["value"] == "10" and fields["stock"] == "5" and fields["kind"] == "percent"
+    assert fields["valid_days"] == "30"  # the default, shown
     fields.update({"value": "20", "stock": "1", "title.en": "20% off any class"})
     status, page = await post(owner, url, fields)
     assert status == 200 and "Saved as version 2" in page

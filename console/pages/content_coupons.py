@@ -25,6 +25,7 @@ from flows.i18n import N_
 routes = web.RouteTableDef()
 
 KINDS = {"percent": N_("Percent off"), "amount": N_("Amount off"), "gift": N_("A gift")}
+DEFAULTS = {"valid_days": 30, "per_customer": 1}  # the model's, shown when the content file leaves them out
 NEW = "/content/coupons-new"  # not under /content/coupons/, where any key is a campaign
 
 
@@ -45,6 +46,7 @@ def _form_of(campaign: Mapping[str, Any], languages: list[str]) -> dict[str, Any
         "title": {lang: _shown((campaign.get("title") or {}).get(lang)) for lang in languages},
         "kind": _shown(campaign.get("kind") or "gift"),
         **{key: _shown(campaign.get(key)) for key in (*NUMBERS, *DATES)},
+        **{key: _shown(campaign.get(key, default)) for key, default in DEFAULTS.items()},
         "only_tags": ", ".join(str(t) for t in tags) if isinstance(tags, list) else _shown(tags),
         "claimable": bool(campaign.get("claimable")),
     }
@@ -133,7 +135,7 @@ async def new_coupon_form(request: web.Request) -> web.StreamResponse:
     """An empty campaign: a gift valid 30 days, one per customer."""
     current = await edits_of(request).current()
     languages = [str(lang) for lang in content_of(request).business.languages]
-    blank = _form_of({"kind": "gift", "valid_days": 30, "per_customer": 1}, languages)
+    blank = _form_of({"kind": "gift"}, languages)
     return _page(request, blank, None, current.version)
 
 
