@@ -57,6 +57,32 @@ NO_FILE = N_("Choose a YAML file to import.")
 NOT_TEXT = N_("The file is not UTF-8 text.")
 
 
+def saved_notice(request: web.Request) -> tuple[str | None, dict[str, Any] | None]:
+    """The "saved as version N" notice, when a save redirected back to its form (`?saved=N`)."""
+    saved = request.query.get("saved", "")
+    return (SAVED, {"n": saved}) if saved.isdecimal() else (None, None)
+
+
+def editor_state(
+    base: int | None,
+    errors: Mapping[str, Any],
+    general: Any,
+    notice: str | None,
+    notice_values: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """What every editor's template gets besides its fields: the version the form was opened on (a save
+    on top of a newer one is refused), the problems, and the notice above the form."""
+    base_version = "" if base is None else str(base)
+    values = notice_values or {}
+    return {
+        "base_version": base_version,
+        "errors": errors,
+        "general": general,
+        "notice": notice,
+        "notice_values": values,
+    }
+
+
 def edits_of(request: web.Request) -> ContentEdits:
     edits: ContentEdits = request.app[CONSOLE].services["content_edits"]
     return edits
@@ -253,8 +279,7 @@ async def faq_entry(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     current = await edits_of(request).current()
     form = EntryForm.of(_stored_entry(current.document, entry_id))
-    saved = request.query.get("saved")
-    notice, values = (SAVED, {"n": saved}) if saved and saved.isdecimal() else (None, None)
+    notice, values = saved_notice(request)
     return await _entry_page(request, entry_id, form, base=current.version, notice=notice, notice_values=values)
 
 

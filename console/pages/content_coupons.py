@@ -16,7 +16,7 @@ from aiohttp import web
 from console import rules_forms as forms
 from console.app import CONSOLE
 from console.auth import requires, signed_in
-from console.pages.content import PROBLEMS, SAVED, content_of, edits_of, refusal_notice
+from console.pages.content import PROBLEMS, content_of, editor_state, edits_of, refusal_notice, saved_notice
 from console.render import render
 from flows.content_coupons import DATES, NUMBERS, save_campaign
 from flows.content_documents import Document, Problem
@@ -87,17 +87,8 @@ def _page(
         kinds=KINDS,
         content_languages=[str(lang) for lang in content.business.languages],
         currency=content.loyalty.currency,
-        base_version="" if base is None else str(base),
-        errors=errors,
-        general=general,
-        notice=notice,
-        notice_values=notice_values or {},
+        **editor_state(base, errors, general, notice, notice_values),
     )
-
-
-def _saved_notice(request: web.Request) -> tuple[str | None, dict[str, Any] | None]:
-    saved = request.query.get("saved", "")
-    return (SAVED, {"n": saved}) if saved.isdecimal() else (None, None)
 
 
 @routes.get("/content/coupons")
@@ -125,7 +116,7 @@ async def coupon_form(request: web.Request) -> web.StreamResponse:
     if campaign is None:
         raise web.HTTPNotFound()
     languages = [str(lang) for lang in content_of(request).business.languages]
-    notice, values = _saved_notice(request)
+    notice, values = saved_notice(request)
     return _page(request, _form_of(campaign, languages), key, current.version, notice=notice, notice_values=values)
 
 

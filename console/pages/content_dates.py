@@ -14,7 +14,7 @@ from aiohttp import web
 from console import rules_forms as forms
 from console.app import CONSOLE
 from console.auth import requires, signed_in
-from console.pages.content import PROBLEMS, SAVED, edits_of, refusal_notice
+from console.pages.content import PROBLEMS, editor_state, edits_of, refusal_notice, saved_notice
 from console.render import render
 from flows.content_dates import NUMBERS, save_dates
 from flows.content_documents import Document, Problem
@@ -56,11 +56,7 @@ def _page(
         "content_dates.html",
         status=status,
         dates=rows + [("", dict.fromkeys(FIELDS, ""))] * SLOTS,
-        base_version="" if base is None else str(base),
-        errors=errors,
-        general=general,
-        notice=notice,
-        notice_values=notice_values or {},
+        **editor_state(base, errors, general, notice, notice_values),
     )
 
 
@@ -69,8 +65,7 @@ def _page(
 async def dates_form(request: web.Request) -> web.StreamResponse:
     """The dates in effect, ready to change."""
     current = await edits_of(request).current()
-    saved = request.query.get("saved", "")
-    notice, values = (SAVED, {"n": saved}) if saved.isdecimal() else (None, None)
+    notice, values = saved_notice(request)
     return _page(request, _form_of(current.document), current.version, notice=notice, notice_values=values)
 
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from console import rules_forms as forms
 from console.app import CONSOLE
 from console.auth import requires, signed_in
-from console.pages.content import PROBLEMS, SAVED, content_of, edits_of, refusal_notice
+from console.pages.content import PROBLEMS, content_of, editor_state, edits_of, refusal_notice, saved_notice
 from console.render import render
 from flows.content_documents import Document, Problem
 from flows.content_rules import save_loyalty
@@ -126,11 +126,7 @@ def _page(
         content_languages=languages,
         default_language=content.business.default_language,
         currency=content.loyalty.currency,
-        base_version="" if base is None else str(base),
-        errors=errors,
-        general=general,
-        notice=notice,
-        notice_values=notice_values or {},
+        **editor_state(base, errors, general, notice, notice_values),
     )
 
 
@@ -140,8 +136,7 @@ async def loyalty_form(request: web.Request) -> web.StreamResponse:
     """The rules in effect, ready to change."""
     current = await edits_of(request).current()
     languages = [str(lang) for lang in content_of(request).business.languages]
-    saved = request.query.get("saved", "")
-    notice, values = (SAVED, {"n": saved}) if saved.isdecimal() else (None, None)
+    notice, values = saved_notice(request)
     return _page(
         request, _form_of(current.document, languages), current.version, notice=notice, notice_values=values
     )

@@ -18,7 +18,15 @@ from markupsafe import Markup
 from console import rules_forms as forms
 from console.app import CONSOLE
 from console.auth import requires, signed_in
-from console.pages.content import PROBLEMS, SAVED, content_of, edits_of, refusal_notice, snippet
+from console.pages.content import (
+    PROBLEMS,
+    SAVED,
+    content_of,
+    editor_state,
+    edits_of,
+    refusal_notice,
+    snippet,
+)
 from console.render import render
 from flows.content import Content
 from flows.content.sequences import SequenceDef
@@ -120,11 +128,7 @@ async def _sequence_page(
         events=[(event, event) for event in EVENTS],
         categories=[(c.key, c.key) for c in content.loyalty.catalog],
         holidays=[(d.name, d.name) for d in content.dates],
-        base_version="" if base is None else str(base),
-        errors=errors,
-        general=general,
-        notice=notice,
-        notice_values=notice_values or {},
+        **editor_state(base, errors, general, notice, notice_values),
     )
 
 
@@ -272,11 +276,7 @@ async def _step_page(
         content_languages=languages,
         default_language=content.business.default_language,
         previews=previews,
-        base_version="" if base is None else str(base),
-        errors=errors,
-        general=general,
-        notice=notice,
-        notice_values=notice_values or {},
+        **editor_state(base, errors, general, notice, notice_values),
     )
 
 

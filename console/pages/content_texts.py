@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from console.app import CONSOLE
 from console.auth import requires, signed_in
-from console.pages.content import PROBLEMS, SAVED, content_of, edits_of, refusal_notice, snippet
+from console.pages.content import PROBLEMS, content_of, edits_of, refusal_notice, saved_notice, snippet
 from console.render import render
 from flows.content import TEXT_KEYS
 from flows.content_documents import Problem
@@ -84,8 +84,7 @@ async def text_form(request: web.Request) -> web.StreamResponse:
     texts = current.document.get("texts") or {}
     languages = content_of(request).business.languages
     values: dict[str, str] = {lang: str((texts.get(lang) or {}).get(key, "")) for lang in languages}
-    saved = request.query.get("saved")
-    notice, notice_values = (SAVED, {"n": saved}) if saved and saved.isdecimal() else (None, None)
+    notice, notice_values = saved_notice(request)
     return _page(request, key, values, current.version, notice=notice, notice_values=notice_values)
 
 
