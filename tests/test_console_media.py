@@ -1,0 +1,159 @@
+"""Photos uploaded in the console and "Send to me": an upload is checked by its bytes, stored in the
+database and sent by the bot (its bytes once, Telegram's file id after); "send to me" queues the form's
+unsaved message for the person's own chat — once per click, never for a cashier, never when invalid."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from tests.conftest import OWNER_ID, Harness
+from tests.console_helpers import console_url, http_login
+from tests.loyalty_helpers import CASHIER_ID, hire
+from tests.test_console_content import entry_form
+
+
+def png(colour: bytes = b"\xff\x00\x00") -> bytes:
+    """A valid 1x1 PNG of one colour (different colours: different files)."""
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" + colour)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+@pytest.fixture
+async def owner(harness: Harness) -> AsyncIterator[aiohttp.ClientSession]:
+    client = await http_login(harness)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def post_with_file(
+    client: aiohttp.ClientSession,
+    url: str,
+    fields: dict[str, str],
+    action: str,
+    file: tuple[str, bytes, str] | None = None,
+    file_field: str = "photo_file",
+) -> tuple[int, str]:
+    """The form as a browser posts it with a file chosen: multipart."""
+    form = aiohttp.FormData()
+    for name, value in {**fields, "action": action}.items():
+        form.add_field(name, value)
+    if file is not None:
+        name, data, content_type = file
+        form.add_field(file_field, data, filename=name, content_type=content_type)
+    async with client.post(url, data=form) as response:
+        return response.status, await response.text()
+
+
+async def test_an_uploaded_photo_is_saved_and_the_customer_gets_it_with_the_answer(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    picture = png()
+    status, page = await post_with_file(
+        owner, f"{base}/content/faq/prices", fields, "save", ("prices.png", picture, "image/png")
+    )
+    assert status == 200 and "Saved as version 2" in page
+    assert 'value="media:1"' in page and 'src="/media/1"' in page  # the saved answer's preview shows it
+    [answer] = await harness.chat(1001).send("What are your prices?")
+    assert answer.kind == "photo" and answer.file is not None and answer.file.data == picture
+    assert answer.plain_text.startswith("Prices")
+    [again] = await harness.chat(1002).send("What are your prices?")
+    assert again.file is not None and again.file.file_id == answer.file.file_id  # uploaded once
+    async with owner.get(f"{base}/media/1") as response:
+        assert response.status == 200 and response.content_type == "image/png"
+        assert await response.read() == picture
+    export = await harness.services["content_edits"].export_yaml()
+    assert "photo: media:1" in export  # the content names the upload: export and import keep it
+
+
+async def test_send_to_me_sends_the_unsaved_answer_with_its_uploaded_photo_once(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    fields["answer.en"] = "<b>Prices</b> are <i>lower</i> now"
+    picture = png(b"\x00\x00\xff")
+    url = f"{base}/content/faq/prices"
+    status, page = await post_with_file(owner, url, fields, "send", ("p.png", picture, "image/png"))
+    assert status == 200 and "Sent to your chat with the bot" in page
+    assert 'src="/media/1"' in page  # the preview shows the upload
+    fields["photo"] = "media:1"
+    status, page = await post_with_file(owner, url, fields, "send")  # the same form posted twice
+    assert "Already sent" in page
+    await harness.tick()
+    [got] = harness.chat(OWNER_ID).messages()[-1:]
+    assert got.kind == "photo" and got.file is not None and got.file.data == picture
+    assert got.caption == "<b>Prices</b> are <i>lower</i> now"
+    assert [m.kind for m in harness.chat(OWNER_ID).messages()].count("photo") == 1
+    assert await harness.services["content_edits"].versions() == []  # tried, not saved
+
+
+async def test_a_file_that_is_no_photo_is_refused_next_to_the_field_and_nothing_is_sent(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+    before = len(harness.chat(OWNER_ID).messages())
+    status, page = await post_with_file(
+        owner, f"{base}/content/faq/prices", fields, "send", ("cat.png", gif, "image/png")  # the name lies
+    )
+    assert status == 422
+    assert '<p class="error" id="photo-error">This file is not a photo: upload a JPEG, PNG or WebP picture.</p>' in page
+    await harness.tick()
+    assert len(harness.chat(OWNER_ID).messages()) == before
+    assert await harness.services["media"].kinds() == {}
+
+
+async def test_an_invalid_form_sends_nothing_and_shows_the_problem(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    fields["answer.en"] = "<b>Prices"
+    before = len(harness.chat(OWNER_ID).messages())
+    status, page = await post_with_file(owner, f"{base}/content/faq/prices", fields, "send")
+    assert status == 422 and '<p class="error" id="answer.en-error">&lt;b&gt; is not closed</p>' in page
+    await harness.tick()
+    assert len(harness.chat(OWNER_ID).messages()) == before
+
+
+async def test_a_cashier_cannot_send_to_me_nor_open_uploads(harness: Harness, owner: aiohttp.ClientSession) -> None:
+    base = await console_url(harness)
+    fields = await entry_form(owner, base, "prices")
+    await post_with_file(owner, f"{base}/content/faq/prices", fields, "save", ("p.png", png(), "image/png"))
+    await hire(harness)
+    cashier = await http_login(harness, CASHIER_ID)
+    try:
+        async with cashier.get(f"{base}/") as response:
+            token = (await response.text()).split('name="csrf_token" value="')[1].split('"')[0]
+        status, _ = await post_with_file(cashier, f"{base}/content/faq/prices", {**fields, "csrf_token": token}, "send")
+        assert status == 403
+        async with cashier.get(f"{base}/media/1") as response:
+            assert response.status == 403
+    finally:
+        await cashier.close()
+    await harness.tick()
+    assert harness.chat(CASHIER_ID).messages()[-1].kind != "photo"
+
+
+async def test_content_naming_an_upload_the_database_lacks_is_refused(harness: Harness) -> None:
+    edits = harness.services["content_edits"]
+    text = (await edits.export_yaml()).replace("  - id: prices\n", "  - id: prices\n    photo: media:7\n", 1)
+    assert "media:7" in text
+    outcome = await edits.import_yaml(text, OWNER_ID, None)
+    assert not outcome.ok
+    assert any("there is no uploaded photo media:7" in problem.message for problem in outcome.problems)
