@@ -16,7 +16,7 @@ from aiohttp import web
 from console.app import CONSOLE
 from console.session import signed_in
 from flows.i18n import N_, translator
-from flows.media import Media, Refused, ref_id
+from flows.media import Media, Refused, ref_id, sniff
 from flows.messenger import Outgoing
 from flows.send_to_me import SendToMe, new_form_key
 
@@ -24,7 +24,16 @@ SENT = N_("Sent to your chat with the bot: it arrives in a moment.")
 ALREADY_SENT = N_("Already sent: this form sent the same message a moment ago.")
 FORM_KEY = "send_key"
 
-__all__ = ["ALREADY_SENT", "FORM_KEY", "SENT", "new_form_key", "send_to_me", "shown_media", "upload"]
+__all__ = [
+    "ALREADY_SENT",
+    "FORM_KEY",
+    "SENT",
+    "new_form_key",
+    "send_to_me",
+    "shown_media",
+    "upload",
+    "upload_media",
+]
 
 
 def media_of(request: web.Request) -> Media:
@@ -32,11 +41,17 @@ def media_of(request: web.Request) -> Media:
     return media
 
 
-async def upload(
-    request: web.Request, posted: Mapping[str, Any], name: str, kinds: tuple[str, ...] = ("photo",)
-) -> str | None:
-    """The reference of the file uploaded in field `name`, or None when none was chosen; a refused file
+async def upload(request: web.Request, posted: Mapping[str, Any], name: str) -> str | None:
+    """The reference of the photo uploaded in field `name`, or None when none was chosen; a refused file
     raises `UploadRefused` with the message to show next to the field."""
+    uploaded = await upload_media(request, posted, name, ("photo",))
+    return uploaded[0] if uploaded else None
+
+
+async def upload_media(
+    request: web.Request, posted: Mapping[str, Any], name: str, kinds: tuple[str, ...]
+) -> tuple[str, str] | None:
+    """(reference, photo or video) of the file uploaded in field `name`; None when none was chosen."""
     field = posted.get(name)
     if not isinstance(field, web.FileField) or not field.filename:
         return None
@@ -46,7 +61,9 @@ async def upload(
     stored = await media_of(request).upload(data, signed_in(request).tg_id, kinds=kinds)
     if isinstance(stored, Refused):
         raise UploadRefused(stored)
-    return stored
+    found = sniff(data)
+    assert found is not None  # the upload was taken: its bytes are a kind we know
+    return stored, found[0]
 
 
 class UploadRefused(Exception):
@@ -70,8 +87,9 @@ def shown_media(request: web.Request, value: str | None) -> dict[str, str] | Non
     return {"url": request.app[CONSOLE].url(f"/media/{media_id}"), "name": value}
 
 
-async def send_to_me(request: web.Request, message: Outgoing, posted: Mapping[str, Any]) -> str:
-    """Queue the message for the signed-in person's chat with the bot; the notice to show."""
+async def send_to_me(request: web.Request, message: Outgoing, form_key: str) -> str:
+    """Queue the message for the signed-in person's chat with the bot; the notice to show. `form_key`: the
+    form's one-time key (the same message from the same form goes once)."""
     sender: SendToMe = request.app[CONSOLE].services["send_to_me"]
-    queued = await sender.send(signed_in(request).tg_id, message, str(posted.get(FORM_KEY, "")))
+    queued = await sender.send(signed_in(request).tg_id, message, form_key)
     return SENT if queued else ALREADY_SENT

@@ -1,4 +1,4 @@
-""""Send to me": a message as customers will get it, sent to the person trying it, through the outbox.
+""" "Send to me": a message as customers will get it, sent to the person trying it, through the outbox.
 
 The outbox is the one way out for messages the bot sends on its own, so a try reaches the owner exactly
 as the bot would deliver it (the same messenger, the same per-chat pacing, photos the same way). Quiet

@@ -7,12 +7,13 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 import pytest
 
 from tests.conftest import OWNER_ID, Harness
-from tests.console_helpers import console_url, http_login
+from tests.console_helpers import console_url, csrf_token, http_login
 from tests.loyalty_helpers import CASHIER_ID, hire
 from tests.test_console_content import entry_form
 
@@ -49,6 +50,8 @@ async def post_with_file(
     form = aiohttp.FormData()
     for name, value in {**fields, "action": action}.items():
         form.add_field(name, value)
+    if action:
+        form.add_field(action, "1")  # the button pressed (the FAQ form's `action`, the broadcast form's own)
     if file is not None:
         name, data, content_type = file
         form.add_field(file_field, data, filename=name, content_type=content_type)
@@ -109,10 +112,17 @@ async def test_a_file_that_is_no_photo_is_refused_next_to_the_field_and_nothing_
     gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
     before = len(harness.chat(OWNER_ID).messages())
     status, page = await post_with_file(
-        owner, f"{base}/content/faq/prices", fields, "send", ("cat.png", gif, "image/png")  # the name lies
+        owner,
+        f"{base}/content/faq/prices",
+        fields,
+        "send",
+        ("cat.png", gif, "image/png"),  # the name lies
     )
     assert status == 422
-    assert '<p class="error" id="photo-error">This file is not a photo: upload a JPEG, PNG or WebP picture.</p>' in page
+    assert (
+        '<p class="error" id="photo-error">This file is not a photo: upload a JPEG, PNG or WebP picture.</p>'
+        in page
+    )
     await harness.tick()
     assert len(harness.chat(OWNER_ID).messages()) == before
     assert await harness.services["media"].kinds() == {}
@@ -131,7 +141,9 @@ async def test_an_invalid_form_sends_nothing_and_shows_the_problem(
     assert len(harness.chat(OWNER_ID).messages()) == before
 
 
-async def test_a_cashier_cannot_send_to_me_nor_open_uploads(harness: Harness, owner: aiohttp.ClientSession) -> None:
+async def test_a_cashier_cannot_send_to_me_nor_open_uploads(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
     base = await console_url(harness)
     fields = await entry_form(owner, base, "prices")
     await post_with_file(owner, f"{base}/content/faq/prices", fields, "save", ("p.png", png(), "image/png"))
@@ -140,7 +152,9 @@ async def test_a_cashier_cannot_send_to_me_nor_open_uploads(harness: Harness, ow
     try:
         async with cashier.get(f"{base}/") as response:
             token = (await response.text()).split('name="csrf_token" value="')[1].split('"')[0]
-        status, _ = await post_with_file(cashier, f"{base}/content/faq/prices", {**fields, "csrf_token": token}, "send")
+        status, _ = await post_with_file(
+            cashier, f"{base}/content/faq/prices", {**fields, "csrf_token": token}, "send"
+        )
         assert status == 403
         async with cashier.get(f"{base}/media/1") as response:
             assert response.status == 403
@@ -157,3 +171,67 @@ async def test_content_naming_an_upload_the_database_lacks_is_refused(harness: H
     outcome = await edits.import_yaml(text, OWNER_ID, None)
     assert not outcome.ok
     assert any("there is no uploaded photo media:7" in problem.message for problem in outcome.problems)
+
+
+# --- broadcasts -----------------------------------------------------------------------------------
+
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00\x00\x00\x08mdat"
+
+
+async def broadcast_form(client: aiohttp.ClientSession, base: str) -> dict[str, str]:
+    token = await csrf_token(client, base)
+    return {"csrf_token": token, "key": "k" * 32, "segment": "everyone", "text": "<b>Spring</b> sale"}
+
+
+async def test_send_to_me_sends_a_broadcast_with_an_uploaded_video_even_in_quiet_hours(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    harness.clock.advance(timedelta(hours=9))  # 23:00 in Kyiv: customers get nothing now, the owner asked
+    base = await console_url(harness)
+    fields = await broadcast_form(owner, base)
+    url = f"{base}/broadcasts/new"
+    status, page = await post_with_file(
+        owner, url, fields, "send_to_me", ("clip.mp4", MP4, "video/mp4"), "media_file"
+    )
+    assert status == 200 and "Sent to your chat with the bot" in page
+    assert '<video class="preview-media" src="/media/1"' in page
+    await harness.tick()
+    [got] = harness.chat(OWNER_ID).messages()[-1:]
+    assert got.kind == "video" and got.file is not None and got.file.data == MP4
+    assert got.caption == "<b>Spring</b> sale"
+    assert await harness.services["broadcasts"].repo.recent(5) == []  # tried, nothing broadcast
+
+
+async def test_a_video_caption_over_1024_characters_is_refused_and_nothing_is_sent(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    fields = await broadcast_form(owner, base)
+    fields["text"] = "x" * 1025
+    url = f"{base}/broadcasts/new"
+    before = len(harness.chat(OWNER_ID).messages())
+    status, page = await post_with_file(
+        owner, url, fields, "send_to_me", ("clip.mp4", MP4, "video/mp4"), "media_file"
+    )
+    assert status == 422 and "The message is 1025 characters; Telegram allows 1024 here." in page
+    await harness.tick()
+    assert len(harness.chat(OWNER_ID).messages()) == before
+
+
+async def test_a_broadcast_with_an_uploaded_photo_reaches_customers_with_it(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    await harness.chat(1001).send("/start")
+    base = await console_url(harness)
+    fields = await broadcast_form(owner, base)
+    picture = png()
+    url = f"{base}/broadcasts/new"
+    status, page = await post_with_file(owner, url, fields, "", ("sale.png", picture, "image/png"), "media_file")
+    assert status == 200 and "Confirm the broadcast" in page
+    assert 'name="photo" value="media:1"' in page and 'name="media_type" value="photo"' in page
+    fields.update(photo="media:1", media_type="photo", confirm="1")
+    async with owner.post(url, data=fields, allow_redirects=False) as response:
+        assert response.status == 303
+    await harness.tick()
+    got = harness.chat(1001).last()
+    assert got is not None and got.kind == "photo" and got.file is not None and got.file.data == picture

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from console.app import CONSOLE
 from console.auth import requires, signed_in
 from console.render import Area, render, request_language
-from console.trying import UploadRefused, new_form_key, send_to_me, shown_media, upload
+from console.trying import FORM_KEY, UploadRefused, new_form_key, send_to_me, shown_media, upload
 from flows.content import Content, FaqEntry
 from flows.content_documents import Document, Problem
 from flows.content_edits import ContentEdits, Outcome, faq_entry_document
@@ -321,7 +321,9 @@ async def faq_entry_post(request: web.Request) -> web.StreamResponse:
             )
         notice = None
         if action == "send":
-            notice = await send_to_me(request, await _owner_copy(request, tried, content), posted)
+            notice = await send_to_me(
+                request, await _owner_copy(request, tried, content), str(posted.get(FORM_KEY, ""))
+            )
         return await _entry_page(request, entry_id, form, base=base, notice=notice, preview=tried)
     person = signed_in(request)
     if action == "remove":

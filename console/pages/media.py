@@ -20,4 +20,6 @@ async def media_file(request: web.Request) -> web.StreamResponse:
     stored = await media_of(request).repo.get(int(text))
     if stored is None:
         raise web.HTTPNotFound()
-    return web.Response(body=stored.data, content_type=stored.mime_type, headers={"Cache-Control": "private, max-age=3600"})
+    return web.Response(
+        body=stored.data, content_type=stored.mime_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
