@@ -214,14 +214,19 @@ class ContentEdits:
         document = with_text((await self.current()).document, key, values)
         return await self.save(document, by, f"texts: {key}", base)
 
-    async def try_faq_entry(self, entry_id: str, entry: Document) -> FaqEntry | list[Problem]:
-        """The entry as it would be saved (checked with the whole content), without saving it: what the
-        console previews and sends to its owner."""
-        document = with_faq_entry((await self.current()).document, entry_id, entry)
+    async def try_document(self, document: Document) -> Content | list[Problem]:
+        """The content `document` would be, checked exactly as a save checks it, without saving it: what
+        the console previews and sends to its owner."""
         try:
-            content = validate(document, self.base, await self._media())
+            return validate(document, self.base, await self._media())
         except DocumentError as exc:
             return exc.problems
+
+    async def try_faq_entry(self, entry_id: str, entry: Document) -> FaqEntry | list[Problem]:
+        """The entry as it would be saved (checked with the whole content), without saving it."""
+        content = await self.try_document(with_faq_entry((await self.current()).document, entry_id, entry))
+        if isinstance(content, list):
+            return content
         found = content.faq_entry(entry_id)
         assert found is not None
         return found

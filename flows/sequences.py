@@ -310,9 +310,11 @@ class Sequences:
         customer: Customer | None,
         enrollment_id: int,
         coupon_line: Html | None = None,
+        language: str | None = None,
     ) -> Outgoing:
-        """A step as the customer will see it, in their language (with their coupon, when it has one)."""
-        language = self.content.pick_language(customer.preferred_language if customer else None)
+        """A step as the customer will see it, in their language (with their coupon, when it has one);
+        `language` chooses it for a preview (its buttons, with enrolment 0, answer that they expired)."""
+        language = self.content.pick_language(language or (customer.preferred_language if customer else None))
         default = self.content.business.default_language
         step = seq.steps[index]
         buttons = [

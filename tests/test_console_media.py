@@ -7,7 +7,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -16,6 +16,7 @@ from tests.conftest import OWNER_ID, Harness
 from tests.console_helpers import console_url, csrf_token, http_login
 from tests.loyalty_helpers import CASHIER_ID, hire
 from tests.test_console_content import entry_form
+from tests.test_console_rules import form
 
 
 def png(colour: bytes = b"\xff\x00\x00") -> bytes:
@@ -235,3 +236,35 @@ async def test_a_broadcast_with_an_uploaded_photo_reaches_customers_with_it(
     await harness.tick()
     got = harness.chat(1001).last()
     assert got is not None and got.kind == "photo" and got.file is not None and got.file.data == picture
+
+
+# --- sequence steps -------------------------------------------------------------------------------
+
+
+async def test_a_step_with_an_uploaded_photo_is_sent_to_the_owner_then_saved_and_reaches_customers(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    chat = harness.chat(1001)
+    await chat.send("/start")  # Monday 12:00 UTC; step 2 the next day at 11:00 Kyiv
+    await harness.advance(seconds=60)
+    base = await console_url(harness)
+    url = f"{base}/content/sequences/welcome/steps/2"
+    fields = await form(owner, url)
+    fields["text.en"] = "Tomorrow's class is <b>on the house</b>."
+    fields["preview_language"] = "en"
+    picture = png(b"\x00\xff\x00")
+    status, page = await post_with_file(owner, url, fields, "send", ("class.png", picture, "image/png"))
+    assert status == 200 and "Sent to your chat with the bot" in page and 'src="/media/1"' in page
+    await harness.tick()
+    [tried] = harness.chat(OWNER_ID).messages()[-1:]
+    assert tried.kind == "photo" and tried.file is not None and tried.file.data == picture
+    assert tried.caption == "Tomorrow's class is <b>on the house</b>."
+    assert [label for row in tried.buttons for label, _ in row]  # the step's buttons, as customers get them
+    fields["photo"] = "media:1"
+    status, page = await post_with_file(owner, url, fields, "save")
+    assert status == 200 and "Saved as version 2" in page
+    harness.clock.set(datetime(2026, 1, 6, 9, 0, tzinfo=UTC))
+    await harness.tick()
+    got = [m for m in chat.messages() if m.kind == "photo"]
+    assert got and got[-1].file is not None and got[-1].file.data == picture
+    assert got[-1].plain_text == "Tomorrow's class is on the house."

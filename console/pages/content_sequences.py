@@ -3,8 +3,9 @@ trigger, exits and re-entry.
 
 Owner only. Every save goes through `flows.content_rules` → `flows.content_edits`: the content file's
 model checks it, it becomes a new version and the running bot follows it at once. Customers already on a
-sequence get the changed step when it falls due (see `flows.content_live` on enrollments); a step's photo
-is kept as the content file sets it.
+sequence get the changed step when it falls due (see `flows.content_live` on enrollments). A step's photo
+is a link, a file next to the content file, or an upload (`console/trying.py`); "Send to me" queues the
+step as typed, rendered by `flows.sequences` as customers get it, for the owner's own chat.
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ from console.pages.content import (
     refusal_notice,
     snippet,
 )
-from console.render import render
+from console.render import render, request_language
+from console.trying import FORM_KEY, UploadRefused, new_form_key, send_to_me, shown_media, upload
 from flows.content import Content
 from flows.content.sequences import SequenceDef
 from flows.content_documents import Document, Problem
 from flows.content_edits import Outcome
-from flows.content_rules import save_settings, save_step, step_document
+from flows.content_rules import save_settings, save_step, step_document, try_step
 from flows.i18n import N_
+from flows.media import ref_id
+from flows.sequences import Sequences
 from flows.telegram_html import render as render_telegram
 
 routes = web.RouteTableDef()
@@ -103,7 +107,9 @@ async def _sequence_page(
     status: int = 200,
     notice: str | None = None,
     notice_values: dict[str, Any] | None = None,
-    problems: tuple[Problem, ...] = (),
+    problems: tuple[Problem, ...] | list[Problem] = (),
+    upload_problem: str | None = None,
+    tried: SequenceDef | None = None,
 ) -> web.Response:
     content = content_of(request)
     sequence = _sequence_or_404(content, name)
@@ -225,7 +231,7 @@ def _posted_step(posted: Mapping[str, Any], languages: list[str]) -> dict[str, A
         "text": forms.per_language(posted, "text", languages),
         "coupon": forms.text(posted, "coupon"),
         "buttons": [b for b in buttons if b["type"]],
-        "photo": "",
+        "photo": forms.text(posted, "photo"),
     }
 
 
@@ -248,7 +254,9 @@ async def _step_page(
     status: int = 200,
     notice: str | None = None,
     notice_values: dict[str, Any] | None = None,
-    problems: tuple[Problem, ...] = (),
+    problems: tuple[Problem, ...] | list[Problem] = (),
+    upload_problem: str | None = None,
+    tried: SequenceDef | None = None,
 ) -> web.Response:
     content = content_of(request)
     sequence = _sequence_or_404(content, name)
@@ -256,10 +264,15 @@ async def _step_page(
     prefix = f"sequences[{name}].steps[{index}]"
     buttons = step["buttons"] + [{"type": "", "text": {}, "url": "", "tag": "", "sequence": ""}] * BUTTON_SLOTS
     paths = [prefix, f"{prefix}.delay", f"{prefix}.at", f"{prefix}.text", f"{prefix}.coupon", f"{prefix}.buttons"]
+    paths.append(f"{prefix}.photo")
     paths += [f"{prefix}.text.{lang}" for lang in languages]
     paths += [f"{prefix}.buttons[{k}]" for k in range(1, len(buttons) + 1)]
     errors, general = forms.place(problems, paths)
+    if upload_problem:
+        errors.setdefault(f"{prefix}.photo", []).append(upload_problem)
     previews = {lang: Markup(render_telegram(text).html) for lang, text in step["text"].items() if text.strip()}
+    shown = tried.steps[index - 1].photo if tried is not None else step["photo"]
+    chosen = str((await request.post()).get("preview_language", "")) if request.method == "POST" else ""
     return render(
         request,
         "content_sequence_step.html",
@@ -276,6 +289,9 @@ async def _step_page(
         content_languages=languages,
         default_language=content.business.default_language,
         previews=previews,
+        media=shown_media(request, shown) if ref_id(shown) is not None else None,
+        preview_language=content.pick_language(chosen or signed_in(request).language),
+        send_key=new_form_key(),
         **editor_state(base, errors, general, notice, notice_values),
     )
 
@@ -303,14 +319,22 @@ async def step_post(request: web.Request) -> web.StreamResponse:
     step = _posted_step(posted, [str(lang) for lang in content_of(request).business.languages])
     base = forms.base_version(posted)
     action = posted.get("action")
-    if action == "preview":
-        return await _step_page(request, name, index, step, base)
+    try:
+        step["photo"] = await upload(request, posted, "photo_file") or step["photo"]
+    except UploadRefused as refused:  # nothing is saved or sent with a file we cannot send
+        problem = refused.text(request_language(request))
+        return await _step_page(
+            request, name, index, step, base, status=422, notice=PROBLEMS, upload_problem=problem
+        )
     made = (
         None
         if action == "remove"
-        else step_document(step["delay"], step["at"], step["text"], step["coupon"], step["buttons"])
+        else step_document(step["delay"], step["at"], step["text"], step["coupon"], step["buttons"], step["photo"])
     )
-    outcome = await save_step(edits_of(request), name, index, made, signed_in(request).tg_id, base)
+    if action in ("preview", "send") and made is not None:
+        return await _try_step(request, name, index, step, made, base, send=action == "send")
+    edits = edits_of(request)
+    outcome = await save_step(edits, name, index, made, signed_in(request).tg_id, base, keep_photo=False)
     if outcome is None:  # the step went away meanwhile
         raise web.HTTPNotFound()
     if outcome.ok:
@@ -324,3 +348,29 @@ async def step_post(request: web.Request) -> web.StreamResponse:
     return await _step_page(
         request, name, index, step, base, status=status, notice=notice, problems=outcome.problems
     )
+
+
+async def _try_step(
+    request: web.Request,
+    name: str,
+    index: int,
+    step: dict[str, Any],
+    made: Document,
+    base: int | None,
+    *,
+    send: bool,
+) -> web.Response:
+    """Preview the step as typed; with `send`, also queue it for the owner's own chat as a customer gets it."""
+    tried = await try_step(edits_of(request), name, index, made, keep_photo=False)
+    if tried is None:
+        raise web.HTTPNotFound()
+    if isinstance(tried, list):
+        return await _step_page(request, name, index, step, base, status=422, notice=PROBLEMS, problems=tried)
+    notice = None
+    if send:
+        posted = await request.post()
+        sequences: Sequences = request.app[CONSOLE].services["sequences"]
+        language = content_of(request).pick_language(str(posted.get("preview_language", "")) or None)
+        message = sequences.render(tried, index - 1, None, 0, language=language)
+        notice = await send_to_me(request, message, str(posted.get(FORM_KEY, "")))
+    return await _step_page(request, name, index, step, base, notice=notice, tried=tried)
