@@ -268,3 +268,25 @@ async def test_a_step_with_an_uploaded_photo_is_sent_to_the_owner_then_saved_and
     got = [m for m in chat.messages() if m.kind == "photo"]
     assert got and got[-1].file is not None and got[-1].file.data == picture
     assert got[-1].plain_text == "Tomorrow's class is on the house."
+
+
+# --- business texts -------------------------------------------------------------------------------
+
+
+async def test_send_to_me_sends_a_business_text_as_typed_with_its_placeholders_shown(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    url = f"{base}/content/texts/welcome"
+    fields = await form(owner, url)
+    fields["text.en"] = "Hi {name}, welcome to <b>{business}</b>!"
+    status, page = await post_with_file(owner, url, fields, "send")
+    assert status == 200 and "Sent to your chat with the bot" in page
+    fields["text.en"] = "Hi {nobody}"
+    status, page = await post_with_file(owner, url, fields, "send")
+    assert status == 422 and "nobody" in page
+    await harness.tick()
+    [got] = harness.chat(OWNER_ID).messages()[-1:]
+    business = harness.services["live_content"].current.business.name
+    assert got.plain_text == f"Hi {{name}}, welcome to {business}!" and got.text is not None and "<b>" in got.text
+    assert await harness.services["content_edits"].versions() == []
