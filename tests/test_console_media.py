@@ -19,14 +19,15 @@ from tests.test_console_content import entry_form
 from tests.test_console_rules import form
 
 
-def png(colour: bytes = b"\xff\x00\x00") -> bytes:
-    """A valid 1x1 PNG of one colour (different colours: different files)."""
+def png(colour: bytes = b"\xff\x00\x00", width: int = 1, height: int = 1) -> bytes:
+    """A valid PNG of one colour (different colours or sizes: different files)."""
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" + colour)) + chunk(b"IEND", b"")
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress((b"\x00" + colour * width) * height)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     return b"\x89PNG\r\n\x1a\n" + body
 
 
