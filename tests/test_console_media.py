@@ -291,3 +291,10 @@ async def test_send_to_me_sends_a_business_text_as_typed_with_its_placeholders_s
     business = harness.services["live_content"].current.business.name
     assert got.plain_text == f"Hi {{name}}, welcome to {business}!" and got.text is not None and "<b>" in got.text
     assert await harness.services["content_edits"].versions() == []
+
+
+async def test_a_stranger_may_not_post_a_big_body(harness: Harness) -> None:
+    base = await console_url(harness)
+    client = aiohttp.ClientSession(headers={"Origin": base})
+    async with client, client.post(f"{base}/content/faq/prices", data=b"x" * 100_000) as response:
+        assert response.status == 413  # uploads are for signed-in people only
