@@ -82,6 +82,8 @@ async def test_an_uploaded_photo_is_saved_and_the_customer_gets_it_with_the_answ
         assert await response.read() == picture
     export = await harness.services["content_edits"].export_yaml()
     assert "photo: media:1" in export  # the content names the upload: export and import keep it
+    back = await harness.services["content_edits"].import_yaml(export, OWNER_ID, 2)
+    assert back.unchanged and not back.problems  # the round trip loses nothing
 
 
 async def test_send_to_me_sends_the_unsaved_answer_with_its_uploaded_photo_once(
