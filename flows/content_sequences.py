@@ -122,7 +122,9 @@ async def add_sequence(
     base: int | None,
 ) -> Outcome:
     """A new sequence saved as a new version; customers enter it by its trigger from now on."""
-    document = with_new_sequence((await edits.current()).document, name, title, trigger, exit_, reentry, first_step)
+    document = with_new_sequence(
+        (await edits.current()).document, name, title, trigger, exit_, reentry, first_step
+    )
     return await edits.save(document, by, f"sequence {name.strip()} added", base)
 
 

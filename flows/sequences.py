@@ -84,6 +84,7 @@ class StepCoupons(Protocol):
         """Issue (once per key) a coupon and return the line that shows it, or None if none is left."""
         ...
 
+
 SEQUENCE_GONE = "sequence removed"  # why an enrolment ended whose sequence left the content
 
 

@@ -155,7 +155,8 @@ class EnrollmentsRepo:
     async def open_count(self, sequence: str) -> int:
         """How many customers are on `sequence` now (active or paused)."""
         row = await self._db.fetch_one(
-            "SELECT COUNT(*) AS n FROM enrollments WHERE sequence = ? AND state IN ('active', 'paused')", (sequence,)
+            "SELECT COUNT(*) AS n FROM enrollments WHERE sequence = ? AND state IN ('active', 'paused')",
+            (sequence,),
         )
         return int(row["n"]) if row else 0
 

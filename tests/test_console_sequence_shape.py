@@ -43,7 +43,7 @@ async def test_a_new_sequence_with_one_step_reaches_a_new_customer(
     fields.update({"key": "hello", "title": "Hello", "trigger.event": "start", "text.en": "Hi from <b>hello</b>!"})
     fields.update({"text.ru": "Привет!", "text.uk": "Привіт!"})
     status, page = await post(owner, f"{base}/content/sequences-new", fields)
-    assert status == 200 and "Saved as version 2" in page and "Step 1" in page, page[page.find("<main"):]
+    assert status == 200 and "Saved as version 2" in page and "Step 1" in page, page[page.find("<main") :]
     async with owner.get(f"{base}/content/sequences") as response:
         assert 'href="/content/sequences/hello">hello</a> · Hello' in await response.text()
     chat = harness.chat(1001)

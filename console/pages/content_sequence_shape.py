@@ -146,7 +146,9 @@ async def key_post(request: web.Request) -> web.StreamResponse:
     edits, by = edits_of(request), signed_in(request).tg_id
     removing = posted.get("action") == "remove"
     new_key = forms.text(posted, "key").strip()
-    done = await (remove_sequence(edits, name, by, base) if removing else rekey_sequence(edits, name, new_key, by, base))
+    done = await (
+        remove_sequence(edits, name, by, base) if removing else rekey_sequence(edits, name, new_key, by, base)
+    )
     if done is None:
         raise web.HTTPNotFound()  # removed meanwhile
     if isinstance(done, Outcome) and done.ok:
