@@ -50,12 +50,10 @@ def _form_of(document: Document, languages: list[str]) -> dict[str, Any]:
 def _posted_form(posted: Mapping[str, Any], languages: list[str]) -> dict[str, Any]:
     rows = []
     for n in forms.rows(posted, "cat"):
-        row = {
-            "key": forms.text(posted, f"cat{n}.key").strip(),
-            "title": forms.per_language(posted, f"cat{n}.title", languages),
-        }
-        if row["key"] or any(text.strip() for text in row["title"].values()):
-            rows.append(row)
+        key = forms.text(posted, f"cat{n}.key").strip()
+        title = forms.per_language(posted, f"cat{n}.title", languages)
+        if key or any(text.strip() for text in title.values()):
+            rows.append({"key": key, "title": title})
     return {"currency": forms.text(posted, "currency"), "rows": rows}
 
 

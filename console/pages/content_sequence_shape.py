@@ -104,14 +104,12 @@ async def new_sequence_post(request: web.Request) -> web.StreamResponse:
     languages = [str(lang) for lang in content_of(request).business.languages]
     key = forms.text(posted, "key").strip()
     settings = _typed_settings(posted)
-    step = {
-        "delay": forms.text(posted, "delay"),
-        "at": forms.text(posted, "at"),
-        "text": forms.per_language(posted, "text", languages),
-    }
+    delay, at = forms.text(posted, "delay"), forms.text(posted, "at")
+    texts = forms.per_language(posted, "text", languages)
+    step = {"delay": delay, "at": at, "text": texts}
     base = forms.base_version(posted)
     exit_ = {"on_purchase": settings["on_purchase"], "on_tags": settings["on_tags"]}
-    first = step_document(step["delay"], step["at"], step["text"], "", [])
+    first = step_document(delay, at, texts, "", [])
     outcome = await add_sequence(
         edits_of(request),
         key,
