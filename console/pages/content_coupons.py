@@ -31,7 +31,7 @@ DEFAULTS = {"valid_days": 30, "per_customer": 1}  # the model's, shown when the 
 NEW = "/content/coupons-new"  # not under /content/coupons/, where any key is a campaign
 REMOVED = N_(
     "The campaign was removed (version %(n)s). Coupons already issued stay valid until their own date; "
-    "Versions can bring the campaign back."
+    "versions can bring the campaign back."
 )
 IN_USE = N_("Not changed: %(places)s still hand out this campaign's coupons. Change those first.")
 

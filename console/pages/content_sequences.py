@@ -52,7 +52,7 @@ TRIGGER_FIELDS = ("event", "tag", "category", "min_purchases", "max_purchases", 
 REMOVED = N_("The step was removed (version %(n)s).")
 SEQUENCE_REMOVED = N_(
     "The sequence was removed (version %(n)s). Customers who were on it get none of its remaining steps; "
-    "Versions can bring it back."
+    "versions can bring it back."
 )
 
 
