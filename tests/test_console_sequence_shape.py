@@ -167,3 +167,30 @@ async def test_a_manager_may_not_add_rekey_remove_or_reorder(harness: Harness) -
     finally:
         await client.close()
     assert await harness.services["content_edits"].versions() == []
+
+
+async def test_a_removal_is_reverted_and_the_yaml_round_trip_keeps_a_new_sequence(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    token = await csrf_token(owner, base)
+    data = {"csrf_token": token, "base": "", "key": "welcome", "action": "remove"}
+    status, _ = await post_as(owner, f"{base}/content/sequences/welcome/key", data)
+    assert status == 200
+    status, page = await post_as(owner, f"{base}/content/versions/1/revert", {"csrf_token": token, "base": "2"})
+    assert status == 200 and "Version 1 brought back as version 3." in page
+    assert harness.services["live_content"].current.sequence("welcome") is not None
+    fields = await form(owner, f"{base}/content/sequences-new")
+    fields.update(
+        {"key": "hello", "trigger.event": "start", "text.en": "Hi", "text.ru": "Привет", "text.uk": "Привіт"}
+    )
+    status, page = await post(owner, f"{base}/content/sequences-new", fields)
+    assert status == 200 and "Saved as version 4" in page
+    async with owner.get(f"{base}/content/export") as response:
+        exported = await response.text()
+    upload = aiohttp.FormData()
+    upload.add_field("csrf_token", token)
+    upload.add_field("file", exported.encode(), filename="back.yaml", content_type="application/yaml")
+    async with owner.post(f"{base}/content/import", data=upload) as response:
+        assert "Nothing changed: nothing was saved." in await response.text()  # the same document
+    assert harness.services["live_content"].current.sequence("hello") is not None
