@@ -89,7 +89,7 @@ async def test_removing_a_sequence_stops_the_steps_of_customers_on_it(
     assert STEP_2 not in [m.plain_text for m in chat.messages()]
     async with harness.app.db.transaction() as tx:
         enrollment = await enrollment_by_id(tx, 1)
-    assert enrollment is not None and enrollment.state == "exited"
+    assert enrollment is not None and (enrollment.state, enrollment.exit_reason) == ("exited", "sequence removed")
     replies = await chat.send("Hello")  # the bot still answers the customer
     assert replies
 
@@ -124,6 +124,9 @@ async def test_a_new_key_moves_new_customers_to_it_and_ends_the_old_enrolments(
     data = {"csrf_token": token, "base": "", "key": "hello", "action": "rename"}
     status, page = await post_as(owner, f"{base}/content/sequences/welcome/key", data)
     assert status == 200 and "Saved as version 2" in page and "Sequence <code>hello</code>" in page
+    data = {"csrf_token": token, "base": "", "key": "hello2", "action": "rename"}
+    status, page = await post_as(owner, f"{base}/content/sequences/hello/key", data)
+    assert status == 409 and "Someone saved the content after you opened this page." in page  # a stale form
     data = {"csrf_token": token, "base": "2", "key": "Not a key", "action": "rename"}
     status, page = await post_as(owner, f"{base}/content/sequences/hello/key", data)
     assert status == 422 and 'id="key-error"' in page
