@@ -5,7 +5,7 @@ version, in effect at once), like `flows.content_rules` which changes a sequence
 
 What happens to customers on a sequence that is removed or re-keyed: enrolments name their sequence by its
 key, so from the save on nobody is on a sequence of that key any more. Each such enrolment ends as
-`exited` ("sequence removed") when its next step falls due (`flows.sequences.Sequences.advance`): the
+`exited` (reason `removed`) when its next step falls due (`flows.sequences.Sequences.advance`): the
 remaining steps are not sent, a message already handed to the outbox is cancelled, and a re-keyed sequence
 starts afresh by its trigger (its re-entry rule knows only the new key). A sequence another sequence's
 button starts cannot be removed or re-keyed until that button is changed: `references` names each one.

@@ -85,7 +85,7 @@ class StepCoupons(Protocol):
         ...
 
 
-SEQUENCE_GONE = "sequence removed"  # why an enrolment ended whose sequence left the content
+SEQUENCE_GONE = "removed"  # why an enrolment ended whose sequence left the content (removed or re-keyed)
 
 
 @dataclass(frozen=True)

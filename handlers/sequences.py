@@ -41,7 +41,7 @@ EXIT_REASONS = {
     "forgotten": N_("data deleted"),
     "declined": N_("declined"),
     "unknown": N_("unknown"),
-    "sequence removed": N_("sequence removed"),
+    "removed": N_("sequence removed"),
 }
 
 

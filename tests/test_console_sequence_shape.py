@@ -89,7 +89,7 @@ async def test_removing_a_sequence_stops_the_steps_of_customers_on_it(
     assert STEP_2 not in [m.plain_text for m in chat.messages()]
     async with harness.app.db.transaction() as tx:
         enrollment = await enrollment_by_id(tx, 1)
-    assert enrollment is not None and (enrollment.state, enrollment.exit_reason) == ("exited", "sequence removed")
+    assert enrollment is not None and (enrollment.state, enrollment.exit_reason) == ("exited", "removed")
     replies = await chat.send("Hello")  # the bot still answers the customer
     assert replies
 

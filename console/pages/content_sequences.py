@@ -4,7 +4,8 @@ trigger, exits and re-entry.
 Owner only. Every save goes through `flows.content_rules` → `flows.content_edits`: the content file's
 model checks it, it becomes a new version and the running bot follows it at once. Customers already on a
 sequence get the changed step when it falls due (see `flows.content_live` on enrollments); a step's photo
-is kept as the content file sets it.
+is kept as the content file sets it. Adding, re-keying and removing sequences and reordering their steps
+are in `console.pages.content_sequence_shape`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def _sequence_or_404(content: Content, name: str) -> SequenceDef:
 
 
 def stored(document: Document, name: str) -> dict[str, Any]:
+    """Sequence `name` as the document holds it ({} when there is none)."""
     found = next(
         (s for s in document.get("sequences") or [] if isinstance(s, dict) and s.get("name") == name), None
     )
@@ -89,6 +91,7 @@ async def sequences_list(request: web.Request) -> web.StreamResponse:
 
 
 def settings_of(sequence: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored sequence's title, trigger, exits and re-entry as the form shows them."""
     trigger = sequence.get("trigger") or {}
     exit_ = sequence.get("exit") or {}
     return {
