@@ -42,6 +42,7 @@ EXIT_REASONS = {
     "forgotten": N_("data deleted"),
     "declined": N_("declined"),
     "unknown": N_("unknown"),
+    "removed": N_("sequence removed"),
 }
 
 

@@ -5,7 +5,8 @@ Owner only. Every save goes through `flows.content_rules` → `flows.content_edi
 model checks it, it becomes a new version and the running bot follows it at once. Customers already on a
 sequence get the changed step when it falls due (see `flows.content_live` on enrollments). A step's photo
 is a link, a file next to the content file, or an upload (`console/trying.py`); "Send to me" queues the
-step as typed, rendered by `flows.sequences` as customers get it, for the owner's own chat.
+step as typed, rendered by `flows.sequences` as customers get it, for the owner's own chat. Adding,
+re-keying and removing sequences and reordering their steps are in `console.pages.content_sequence_shape`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ BUTTON_TYPES = {
 BUTTON_SLOTS = 1
 TRIGGER_FIELDS = ("event", "tag", "category", "min_purchases", "max_purchases", "days", "holiday")
 REMOVED = N_("The step was removed (version %(n)s).")
+SEQUENCE_REMOVED = N_(
+    "The sequence was removed (version %(n)s). Customers who were on it get none of its remaining steps; "
+    "versions can bring it back."
+)
 
 
 def _sequence_or_404(content: Content, name: str) -> SequenceDef:
@@ -63,7 +68,8 @@ def _sequence_or_404(content: Content, name: str) -> SequenceDef:
     return found
 
 
-def _stored(document: Document, name: str) -> dict[str, Any]:
+def stored(document: Document, name: str) -> dict[str, Any]:
+    """Sequence `name` as the document holds it ({} when there is none)."""
     found = next(
         (s for s in document.get("sequences") or [] if isinstance(s, dict) and s.get("name") == name), None
     )
@@ -83,10 +89,13 @@ async def sequences_list(request: web.Request) -> web.StreamResponse:
     """Every sequence with what starts it and how many steps it has."""
     content = content_of(request)
     rows = [(s.name, s.title or "", s.trigger.event, len(s.steps)) for s in content.sequences]
-    return render(request, "content_sequences.html", rows=rows)
+    removed = request.query.get("removed", "")
+    notice, values = (SEQUENCE_REMOVED, {"n": removed}) if removed.isdecimal() else (None, None)
+    return render(request, "content_sequences.html", rows=rows, notice=notice, notice_values=values)
 
 
-def _settings_of(sequence: Mapping[str, Any]) -> dict[str, Any]:
+def settings_of(sequence: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored sequence's title, trigger, exits and re-entry as the form shows them."""
     trigger = sequence.get("trigger") or {}
     exit_ = sequence.get("exit") or {}
     return {
@@ -98,7 +107,7 @@ def _settings_of(sequence: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _sequence_page(
+async def sequence_page(
     request: web.Request,
     name: str,
     settings: dict[str, Any],
@@ -108,14 +117,15 @@ async def _sequence_page(
     notice: str | None = None,
     notice_values: dict[str, Any] | None = None,
     problems: tuple[Problem, ...] | list[Problem] = (),
-    upload_problem: str | None = None,
-    tried: SequenceDef | None = None,
+    new_key: str | None = None,
 ) -> web.Response:
+    """One sequence: its steps, its settings form (as given), and its key with the removal."""
     content = content_of(request)
     sequence = _sequence_or_404(content, name)
     prefix = f"sequences[{name}]"
     paths = [f"{prefix}.title", f"{prefix}.trigger", f"{prefix}.exit", f"{prefix}.reentry"]
     paths += [f"{prefix}.trigger.{key}" for key in TRIGGER_FIELDS] + [f"{prefix}.exit.on_tags"]
+    paths.append(f"sequences[{name if new_key is None else new_key}].name")
     errors, general = forms.place(problems, paths)
     language = content.pick_language(signed_in(request).language)
     default = content.business.default_language
@@ -134,6 +144,8 @@ async def _sequence_page(
         events=[(event, event) for event in EVENTS],
         categories=[(c.key, c.key) for c in content.loyalty.catalog],
         holidays=[(d.name, d.name) for d in content.dates],
+        enrolled=await request.app[CONSOLE].services["sequences"].enrollments.open_count(name),
+        new_key=name if new_key is None else new_key,
         **editor_state(base, errors, general, notice, notice_values),
     )
 
@@ -144,8 +156,8 @@ async def sequence_form(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     current = await edits_of(request).current()
     notice, values = _saved_notice(request)
-    settings = _settings_of(_stored(current.document, name))
-    return await _sequence_page(request, name, settings, current.version, notice=notice, notice_values=values)
+    settings = settings_of(stored(current.document, name))
+    return await sequence_page(request, name, settings, current.version, notice=notice, notice_values=values)
 
 
 @routes.post("/content/sequences/{name:[^/]+}")
@@ -174,7 +186,7 @@ async def sequence_post(request: web.Request) -> web.StreamResponse:
     if outcome.ok:
         raise web.HTTPSeeOther(request.app[CONSOLE].url(f"/content/sequences/{name}?saved={outcome.version}"))
     notice, status = _refused(outcome)
-    return await _sequence_page(
+    return await sequence_page(
         request, name, settings, base, status=status, notice=notice, problems=outcome.problems
     )
 
@@ -302,9 +314,9 @@ async def step_form(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     index = _step_index(request, _sequence_or_404(content_of(request), name))
     current = await edits_of(request).current()
-    steps = _stored(current.document, name).get("steps") or []
-    stored = steps[index - 1] if index <= len(steps) and isinstance(steps[index - 1], dict) else {}
-    step = _step_of(stored, [str(lang) for lang in content_of(request).business.languages])
+    steps = stored(current.document, name).get("steps") or []
+    found = steps[index - 1] if index <= len(steps) and isinstance(steps[index - 1], dict) else {}
+    step = _step_of(found, [str(lang) for lang in content_of(request).business.languages])
     notice, values = _saved_notice(request)
     return await _step_page(request, name, index, step, current.version, notice=notice, notice_values=values)
 
