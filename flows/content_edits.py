@@ -28,6 +28,8 @@ from flows.content_documents import (
     validate,
 )
 from flows.content_live import LiveContent
+from flows.i18n import N_
+from flows.team_text import TeamText
 from storage.content_versions import ContentVersionsRepo, NewVersion, StaleBase, Version
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,7 @@ class ContentEdits:
         """Make an earlier version current again (as a new version that says which one it brought back)."""
         found = await self.repo.get(version_id)
         if found is None:
-            return Outcome(problems=(Problem("", f"there is no version {version_id}"),))
+            return Outcome(problems=(Problem("", TeamText(N_("there is no version {n}"), n=str(version_id))),))
         _, text = found
         return await self._store(
             parse_yaml(text), text, by, "revert", f"back to version {version_id}", base, reverts_to=version_id

@@ -27,6 +27,7 @@ from flows.formatting import moment
 from flows.i18n import N_
 from flows.markup import visible_text
 from flows.messenger import Delivery, Messenger
+from flows.team_text import TeamText
 from flows.telegram_html import render as render_telegram
 from handlers.faq import answer_message
 
@@ -188,14 +189,14 @@ def _stored_entry(document: Document, entry_id: str) -> Mapping[str, Any] | None
 
 def _by_field(
     problems: list[Problem] | tuple[Problem, ...], entry_id: str
-) -> tuple[dict[str, list[str]], list[str]]:
+) -> tuple[dict[str, list[TeamText]], list[TeamText]]:
     """Problems next to the field they are about (`answer.en`, `buttons[2]`); the rest for the top."""
     prefix = f"faq[{entry_id}]"
-    fields: dict[str, list[str]] = {}
-    general: list[str] = []
+    fields: dict[str, list[TeamText]] = {}
+    general: list[TeamText] = []
     for problem in problems:
         if not problem.within(prefix) or problem.path == prefix:
-            general.append(f"{problem.path}: {problem.message}" if problem.path else problem.message)
+            general.append(problem.placed())
             continue
         key = problem.path[len(prefix) :].lstrip(".")
         key = re.sub(r"^buttons\[(\d+)\].*$", r"buttons[\1]", key)  # a button's problems sit by its row
@@ -208,9 +209,9 @@ def _by_field(
             or key.startswith("buttons[")
             or re.fullmatch(r"(title|answer|questions)\.\w\w", key)
         ):
-            fields.setdefault(key, []).append(problem.message)
+            fields.setdefault(key, []).append(problem.said)
         else:  # about the entry as a whole (its id, its photo): above the form
-            general.append(f"{key}: {problem.message}")
+            general.append(Problem(key, problem.said).placed())
     return fields, general
 
 
