@@ -15,6 +15,8 @@ from typing import Any
 from flows.content_documents import Document
 from flows.content_edits import ContentEdits, Outcome
 from flows.content_rules import local_texts, number
+from flows.content_summaries import summary
+from flows.i18n import N_
 
 NUMBERS = ("value", "valid_days", "stock", "per_customer")
 DATES = ("starts", "ends")
@@ -71,5 +73,5 @@ async def save_campaign(
     document = with_campaign((await edits.current()).document, key, campaign)
     if document is None:
         return None
-    what = f"coupon {key}" if key else f"coupon {campaign['key']} added"
+    what = summary(N_("coupon {key}"), key=key) if key else summary(N_("coupon {key} added"), key=campaign["key"])
     return await edits.save(document, by, what, base)

@@ -1,11 +1,17 @@
 """A mistake on a console content page is explained next to its field in the page's language (issue 12):
-pydantic's own refusals in our words, the content model's checks and Telegram's markup rules alike."""
+pydantic's own refusals in our words, the content model's checks and Telegram's markup rules alike; and
+the content's history names each change in that language too."""
 
 from __future__ import annotations
+
+import re
 
 import aiohttp
 import pytest
 
+from flows.content_summaries import FORMS, summary
+from flows.content_summaries import shown as shown_summary
+from flows.i18n import translator
 from tests.conftest import Harness
 from tests.console_helpers import (
     choose_language,
@@ -100,3 +106,31 @@ async def test_a_problem_above_the_form_keeps_its_path_and_is_translated(
         page = await response.text()
     assert response.status == 422
     assert "<code>loyalty.currency</code>: неизвестная валюта &#39;ZZZ&#39;" in page
+
+
+async def test_the_history_names_each_change_in_the_page_language(
+    harness: Harness, owner: aiohttp.ClientSession
+) -> None:
+    base = await console_url(harness)
+    await choose_language(owner, base, "uk")
+    url = f"{base}/content/sequences/welcome/steps/1"
+    fields = await form(owner, url)
+    fields["delay"] = "2m"
+    status, _ = await post(owner, url, fields)
+    assert status == 200
+    async with owner.get(f"{base}/content/versions") as response:
+        page = await response.text()
+    assert "ланцюжок welcome: крок 1 збережено" in page
+    [version, _file] = await harness.services["content_edits"].versions()
+    assert version.summary == "sequence welcome: step 1 saved"  # stored in English, as the command line shows it
+
+
+def test_every_summary_form_reads_back_and_other_words_stay_as_written() -> None:
+    for form_ in FORMS:
+        values = {name: f"v{i}" for i, name in enumerate(re.findall(r"\{(\w+)\}", form_))}
+        assert shown_summary(summary(form_, **values)).values == values
+        assert shown_summary(summary(form_, **values)).msgid == form_
+    assert (
+        shown_summary("fixed the prices before the sale").text(translator("ru"))
+        == "fixed the prices before the sale"
+    )

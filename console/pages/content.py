@@ -23,6 +23,8 @@ from console.render import Area, render
 from flows.content import Content, FaqEntry
 from flows.content_documents import Document, Problem
 from flows.content_edits import ContentEdits, Outcome, faq_entry_document
+from flows.content_summaries import shown as shown_summary
+from flows.content_summaries import summary
 from flows.formatting import moment
 from flows.i18n import N_
 from flows.markup import visible_text
@@ -360,6 +362,7 @@ async def versions(request: web.Request) -> web.StreamResponse:
         {
             "version": version,
             "when": moment(version.created_at, person.language, zone),
+            "summary": shown_summary(version.summary),  # in the owner's language where it is one of ours
             "keys": version.changed[:8],
             "more": max(0, len(version.changed) - 8),
             "current": index == 0,
@@ -471,7 +474,9 @@ async def import_post(request: web.Request) -> web.StreamResponse:
         return render(request, "content_import.html", status=422, problems=[], notice=NOT_TEXT)
     edits = edits_of(request)
     base = (await edits.current()).version
-    outcome = await edits.import_yaml(text, signed_in(request).tg_id, base, f"imported {upload.filename}")
+    outcome = await edits.import_yaml(
+        text, signed_in(request).tg_id, base, summary(N_("imported {file}"), file=upload.filename)
+    )
     if outcome.ok:
         return render(
             request, "content_import.html", problems=[], notice=IMPORTED, notice_values={"n": outcome.version}
