@@ -122,3 +122,12 @@ def test_the_command_line_still_reads_path_and_english(tmp_path: Path) -> None:
     broken.write_text(example_content_path().read_text("utf-8").replace("currency: UAH", "currency: ZZZ"))
     with pytest.raises(ContentError, match=r"loyalty\.currency: unknown currency 'ZZZ'"):
         load_content(broken)
+
+
+@pytest.mark.parametrize("typed", [10**20, 25 * 60, True])
+def test_a_time_of_day_that_is_no_time_is_refused_not_crashed_on(example: dict, typed: object) -> None:
+    document = copy.deepcopy(example)
+    document["sequences"][0]["steps"][0]["at"] = typed
+    [problem] = problems_of(document)
+    assert problem.path == f"sequences[{example['sequences'][0]['name']}].steps[1].at"
+    assert problem.text(translator("ru")) == "нужно время дня, например 10:00"

@@ -26,6 +26,7 @@ from flows.content.base import (
     parse_duration,
     resolve_media,
 )
+from flows.content_refusals import TIME
 from flows.i18n import N_
 from flows.parsing import MAX_COUNT, MAX_DAYS
 
@@ -72,7 +73,9 @@ class Step(ContentModel):
     @field_validator("at", mode="before")
     @classmethod
     def _clock_time(cls, value: object) -> object:
-        if isinstance(value, int):  # YAML reads 10:00 as sexagesimal 600
+        if isinstance(value, int) and not isinstance(value, bool):  # YAML reads 10:00 as sexagesimal 600
+            if not 0 <= value < 24 * 60:  # 25:00, or a number that is no time at all
+                raise invalid(TIME)
             return dt_time(value // 60, value % 60)
         return value
 
