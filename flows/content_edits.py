@@ -135,7 +135,13 @@ class ContentEdits:
             return Outcome(problems=(Problem("", TeamText(N_("there is no version {n}"), n=str(version_id))),))
         _, text = found
         return await self._store(
-            parse_yaml(text), text, by, "revert", f"back to version {version_id}", base, reverts_to=version_id
+            parse_yaml(text),
+            text,
+            by,
+            "revert",
+            summary_of(N_("back to version {n}"), n=version_id),
+            base,
+            reverts_to=version_id,
         )
 
     async def _store(
@@ -174,7 +180,9 @@ class ContentEdits:
 
     def _file_version(self) -> NewVersion:
         """The content file as the first version, so the first edit can be compared and reverted."""
-        return NewVersion(self._file(), "file", f"the content file {self.content_file.name}", None)
+        return NewVersion(
+            self._file(), "file", summary_of(N_("the content file {name}"), name=self.content_file.name), None
+        )
 
     async def versions(self, limit: int = 50, before: int | None = None) -> list[Version]:
         """The newest versions first."""

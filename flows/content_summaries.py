@@ -31,6 +31,8 @@ FORMS = (
     N_("coupon {key}"),
     N_("imported {file}"),
     N_("imported a content file"),
+    N_("back to version {n}"),
+    N_("the content file {name}"),
 )
 
 
