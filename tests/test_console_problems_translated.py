@@ -134,3 +134,33 @@ def test_every_summary_form_reads_back_and_other_words_stay_as_written() -> None
         shown_summary("fixed the prices before the sale").text(translator("ru"))
         == "fixed the prices before the sale"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "said"), [("ru", "в ответе 5\u00a0000 символов"), ("uk", "у відповіді 5\u00a0000 символів")]
+)
+async def test_an_faq_answer_too_long_is_explained_in_the_page_language(
+    harness: Harness, owner: aiohttp.ClientSession, language: str, said: str
+) -> None:
+    base = await console_url(harness)
+    await choose_language(owner, base, language)
+    url = f"{base}/content/faq/prices"
+    fields = await form(owner, url)
+    fields["answer.en"] = "x" * 5000
+    status, page = await post(owner, url, fields)
+    assert status == 422 and f'<p class="error" id="answer.en-error">{said}' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "said"), [("ru", "неизвестная подстановка {phone}"), ("uk", "невідома підстановка {phone}")]
+)
+async def test_a_customer_text_with_a_wrong_placeholder_is_explained_in_the_page_language(
+    harness: Harness, owner: aiohttp.ClientSession, language: str, said: str
+) -> None:
+    base = await console_url(harness)
+    await choose_language(owner, base, language)
+    url = f"{base}/content/texts/welcome"
+    fields = await form(owner, url)
+    fields["text.en"] = "Hello {phone}!"
+    status, page = await post(owner, url, fields)
+    assert status == 422 and f'<p class="error" id="text.en-error">{said} (' in page
