@@ -131,3 +131,13 @@ def test_a_time_of_day_that_is_no_time_is_refused_not_crashed_on(example: dict, 
     [problem] = problems_of(document)
     assert problem.path == f"sequences[{example['sequences'][0]['name']}].steps[1].at"
     assert problem.text(translator("ru")) == "нужно время дня, например 10:00"
+
+
+def test_the_content_file_check_words_pydantic_refusals_as_the_console_does(tmp_path: Path) -> None:
+    from flows.content import ContentError, load_content
+
+    broken = tmp_path / "content.yaml"
+    text = example_content_path().read_text("utf-8").replace("welcome_points: 50", "welcome_points: -5")
+    broken.write_text(text)
+    with pytest.raises(ContentError, match=r"loyalty\.welcome_points: must be at least 0$"):
+        load_content(broken)

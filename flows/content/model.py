@@ -34,6 +34,7 @@ from flows.content.loyalty import LoyaltyRules
 from flows.content.segments import SegmentsConfig
 from flows.content.sequences import DateDef, SequenceDef
 from flows.content.texts import TEXT_KEYS, Texts, check_text
+from flows.content_refusals import refusal
 from flows.i18n import N_
 
 NOT_AMONG = N_("{language} is not among languages")
@@ -237,7 +238,10 @@ def load_content(path: Path | str) -> Content:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = named_path(raw, first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
+        # pydantic's own refusals in the words the console uses (flows/content_refusals.py), in English
+        message = (
+            first["msg"].removeprefix("Value error, ") if first["type"] == "value_error" else str(refusal(first))
+        )
         raise ContentError(f"{path}: {key}: {message}" if key else f"{path}: {message}") from None
 
 
