@@ -20,7 +20,7 @@ async def test_owner_edits_a_coupon_campaign(page: Any, harness: Harness, consol
     await page.locator("#value").fill("-5")
     await page.get_by_role("button", name="Save").click()
     assert await page.locator("#value").get_attribute("aria-invalid") == "true"
-    assert "greater than 0" in await page.locator("#value-error").inner_text()
+    assert "more than 0" in await page.locator("#value-error").inner_text()
     await page.screenshot(path=screenshot_path("content_coupon"), full_page=True)
     await page.locator("#value").fill("15")
     await page.get_by_role("button", name="Save").click()
