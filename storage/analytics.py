@@ -180,16 +180,18 @@ class AnalyticsQueries:
         first seen since `end`; the team's own rows (a handful) are taken out by probing their ids.
         """
         low, high = _range(start, end)
-        team = "SELECT c.first_seen_at FROM team t JOIN customers c ON c.tg_id = t.tg_id"
+        # The team's rows found by their ids (a join would make SQLite scan customers for a bloom filter).
+        team = "SELECT COUNT(*) FROM customers t WHERE t.tg_id IN (SELECT tg_id FROM team) AND t.first_seen_at"
         row = await self._db.fetch_one(
-            "SELECT (SELECT COUNT(*) FROM customers) - (SELECT COUNT(*) FROM customers WHERE first_seen_at >= ?)"
-            f" - (SELECT COUNT(*) FROM ({team}) WHERE first_seen_at < ?),"
+            "SELECT k.total, k.new, p.purchases, p.cents, q.missed FROM (SELECT"
+            " (SELECT COUNT(*) FROM customers) - (SELECT COUNT(*) FROM customers WHERE first_seen_at >= ?)"
+            f" - ({team} < ?) AS total,"
             " (SELECT COUNT(*) FROM customers WHERE first_seen_at >= ? AND first_seen_at < ?)"
-            f" - (SELECT COUNT(*) FROM ({team}) WHERE first_seen_at >= ? AND first_seen_at < ?),"
-            " (SELECT COUNT(*) FROM purchases WHERE purchased_at >= ? AND purchased_at < ?),"
-            " (SELECT COALESCE(SUM(amount_cents), 0) FROM purchases WHERE purchased_at >= ? AND purchased_at < ?),"
-            " (SELECT COUNT(*) FROM faq_log WHERE created_at >= ? AND created_at < ? AND outcome = 'missed')",
-            (high, high, low, high, low, high, low, high, low, high, low, high),
+            f" - ({team} >= ? AND t.first_seen_at < ?) AS new) k,"
+            " (SELECT COUNT(*) AS purchases, COALESCE(SUM(amount_cents), 0) AS cents FROM purchases"
+            "  WHERE purchased_at >= ? AND purchased_at < ?) p,"
+            " (SELECT COUNT(*) AS missed FROM faq_log WHERE created_at >= ? AND created_at < ? AND outcome = 'missed') q",
+            (high, high, low, high, low, high, low, high, low, high),
         )
         assert row is not None
         return Glance(*(int(value) for value in row))
