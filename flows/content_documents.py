@@ -90,12 +90,16 @@ def _problem(document: Document, error: Any) -> Problem:
     return Problem(key, message)
 
 
-def validate(document: Document, base: Path) -> Content:
+def validate(document: Document, base: Path, media: dict[int, str] | None = None) -> Content:
     """The document as content, checked exactly as the content file is; DocumentError with every problem
     pydantic reports (the model-wide checks stop at their first). `base`: where relative photo paths are;
-    a path leading out of it is refused (see `flows.content.base.resolve_media`)."""
+    a path leading out of it is refused (see `flows.content.base.resolve_media`). `media`: the uploads
+    the database holds (kind by id), which `media:<id>` must name."""
+    context: dict[str, Any] = {"base": base, "contained": True}
+    if media is not None:
+        context["media"] = media
     try:
-        return Content.model_validate(document, context={"base": base, "contained": True})
+        return Content.model_validate(document, context=context)
     except ValidationError as exc:
         raise DocumentError([_problem(document, error) for error in exc.errors()]) from None
 

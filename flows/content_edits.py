@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,8 @@ class ContentEdits:
     live: LiveContent
     content_file: Path  # its folder is where relative photo paths point, for every version
     clock: Clock
+    # Every uploaded photo's kind by id (`flows.media.Media.kinds`): what `media:<id>` in content must name.
+    media_kinds: Callable[[], Awaitable[dict[int, str]]] | None = None
     _file_text: str | None = field(default=None, repr=False)
 
     @property
@@ -80,6 +82,9 @@ class ContentEdits:
             self._file_text = self.content_file.read_text("utf-8")
         return self._file_text
 
+    async def _media(self) -> dict[int, str] | None:
+        return await self.media_kinds() if self.media_kinds is not None else None
+
     async def stored(self) -> Content | None:
         """The newest stored version, validated (at start-up); None when none was saved yet. ContentError
         names the version and the problem if it no longer validates (e.g. a photo file was removed)."""
@@ -90,7 +95,7 @@ class ContentEdits:
         version, text = latest
         log.info("content: version %s from the database (%s was its first import)", version.id, self.content_file)
         try:
-            return validate(parse_yaml(text), self.base)
+            return validate(parse_yaml(text), self.base, await self._media())
         except DocumentError as exc:
             raise ContentError(
                 f"content version {version.id} in the database: {exc} "
@@ -144,7 +149,7 @@ class ContentEdits:
         reverts_to: int | None = None,
     ) -> Outcome:
         try:
-            content = validate(document, self.base)
+            content = validate(document, self.base, await self._media())
         except DocumentError as exc:
             return Outcome(problems=tuple(exc.problems))
         before = await self.current()
@@ -209,14 +214,19 @@ class ContentEdits:
         document = with_text((await self.current()).document, key, values)
         return await self.save(document, by, f"texts: {key}", base)
 
-    async def try_faq_entry(self, entry_id: str, entry: Document) -> FaqEntry | list[Problem]:
-        """The entry as it would be saved (checked with the whole content), without saving it: what the
-        console previews and sends to its owner."""
-        document = with_faq_entry((await self.current()).document, entry_id, entry)
+    async def try_document(self, document: Document) -> Content | list[Problem]:
+        """The content `document` would be, checked exactly as a save checks it, without saving it: what
+        the console previews and sends to its owner."""
         try:
-            content = validate(document, self.base)
+            return validate(document, self.base, await self._media())
         except DocumentError as exc:
             return exc.problems
+
+    async def try_faq_entry(self, entry_id: str, entry: Document) -> FaqEntry | list[Problem]:
+        """The entry as it would be saved (checked with the whole content), without saving it."""
+        content = await self.try_document(with_faq_entry((await self.current()).document, entry_id, entry))
+        if isinstance(content, list):
+            return content
         found = content.faq_entry(entry_id)
         assert found is not None
         return found

@@ -107,10 +107,15 @@ async def test_send_to_me_delivers_the_unsaved_answer_to_the_owner_in_the_bot(
     fields["answer.ru"] = "<b>Цены</b>\nНовая цена"
     fields["preview_language"] = "ru"
     status, page = await post_entry(owner, base, "prices", fields, "send")
-    assert status == 200 and "Sent to you in the bot." in page
-    got = harness.chat(OWNER_ID).last()
-    assert got is not None and got.plain_text == "Цены\nНовая цена"
+    assert status == 200 and "Sent to your chat with the bot" in page
+    status, page = await post_entry(owner, base, "prices", fields, "send")  # a double click
+    assert status == 200 and "Already sent" in page
+    await harness.tick()  # the outbox's drain, as the scheduler runs it every second
+    [got] = harness.chat(OWNER_ID).messages()[-1:]
+    assert got.plain_text == "Цены\nНовая цена"
     assert [label for row in got.buttons for label, _ in row] == ["Купить абонемент"]
+    assert [m.plain_text for m in harness.chat(OWNER_ID).messages()].count(got.plain_text) == 1
+    assert await harness.services["content_edits"].versions() == []  # tried, not saved
 
 
 async def test_versions_list_who_and_what_and_revert_brings_the_old_answer_back(

@@ -77,10 +77,14 @@ MAX_MONEY = Decimal(10) ** 12  # an amount in the content file; more is a typo (
 
 
 def resolve_media(value: str | None, info: ValidationInfo) -> str | None:
-    """An URL or a Telegram file_id stays as it is; a file path is taken relative to the content file."""
+    """An URL or a Telegram file_id stays as it is; a file path is taken relative to the content file; a
+    photo uploaded in the console (`media:<id>`) must be one the database holds, when it is known
+    (`context["media"]`: every upload's kind by id)."""
+    context = info.context or {}
+    if value is not None and value.startswith("media:"):
+        return _uploaded_photo(value, context.get("media"))
     if value is None or "://" in value or ("/" not in value and "." not in value):
         return value
-    context = info.context or {}
     base = Path(context.get("base", "."))
     path = (base / value).resolve()
     # Content edited in the console stays in the content's folder: a page must not be a way to have the
@@ -90,6 +94,15 @@ def resolve_media(value: str | None, info: ValidationInfo) -> str | None:
     if not path.is_file():
         raise ValueError(f"photo file {value!r} not found next to the content file")
     return str(path)
+
+
+def _uploaded_photo(value: str, known: dict[int, str] | None) -> str:
+    number = value.removeprefix("media:")
+    if not number.isdecimal() or len(number) > 12:
+        raise ValueError(f"{value!r} is not an uploaded photo (media: and its number)")
+    if known is not None and known.get(int(number)) != "photo":
+        raise ValueError(f"there is no uploaded photo {value} (upload it again)")
+    return value
 
 
 Tag = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,24}$")]
