@@ -19,6 +19,8 @@ from flows.content import Content
 from flows.content_documents import Document
 from flows.content_edits import ContentEdits, Outcome
 from flows.content_rules import local_texts
+from flows.content_summaries import summary
+from flows.i18n import N_
 
 
 def catalog_entry(row: Mapping[str, Any]) -> Document:
@@ -58,4 +60,4 @@ async def save_catalog(
     if used:
         return used
     document = with_catalog(current.document, currency, rows)
-    return await edits.save(document, by, "currency and catalogue", base)
+    return await edits.save(document, by, summary(N_("currency and catalogue")), base)

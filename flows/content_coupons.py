@@ -16,6 +16,8 @@ from flows.content import Content
 from flows.content_documents import Document
 from flows.content_edits import ContentEdits, Outcome
 from flows.content_rules import local_texts, number
+from flows.content_summaries import summary
+from flows.i18n import N_
 from storage.broadcasts import BroadcastsRepo
 
 NUMBERS = ("value", "valid_days", "stock", "per_customer")
@@ -73,7 +75,7 @@ async def save_campaign(
     document = with_campaign((await edits.current()).document, key, campaign)
     if document is None:
         return None
-    what = f"coupon {key}" if key else f"coupon {campaign['key']} added"
+    what = summary(N_("coupon {key}"), key=key) if key else summary(N_("coupon {key} added"), key=campaign["key"])
     return await edits.save(document, by, what, base)
 
 
@@ -143,7 +145,7 @@ async def remove_campaign(
     document = with_campaign_removed(current.document, key)
     if document is None:
         return None
-    return await edits.save(document, by, f"coupon {key} removed", base)
+    return await edits.save(document, by, summary(N_("coupon {key} removed"), key=key), base)
 
 
 async def rekey_campaign(
@@ -158,4 +160,4 @@ async def rekey_campaign(
     document = with_campaign_rekeyed(current.document, old, new)
     if document is None:
         return None
-    return await edits.save(document, by, f"coupon {old} renamed to {new.strip()}", base)
+    return await edits.save(document, by, summary(N_("coupon {old} renamed to {new}"), old=old, new=new.strip()), base)

@@ -28,6 +28,9 @@ from flows.content_documents import (
     validate,
 )
 from flows.content_live import LiveContent
+from flows.content_summaries import summary as summary_of
+from flows.i18n import N_
+from flows.team_text import TeamText
 from storage.content_versions import ContentVersionsRepo, NewVersion, StaleBase, Version
 
 log = logging.getLogger(__name__)
@@ -126,16 +129,24 @@ class ContentEdits:
             document = parse_yaml(text)
         except DocumentError as exc:
             return Outcome(problems=tuple(exc.problems))
-        return await self._store(document, text, by, "import", summary or "imported a content file", base)
+        return await self._store(
+            document, text, by, "import", summary or summary_of(N_("imported a content file")), base
+        )
 
     async def revert(self, version_id: int, by: int | None, base: int | None) -> Outcome:
         """Make an earlier version current again (as a new version that says which one it brought back)."""
         found = await self.repo.get(version_id)
         if found is None:
-            return Outcome(problems=(Problem("", f"there is no version {version_id}"),))
+            return Outcome(problems=(Problem("", TeamText(N_("there is no version {n}"), n=str(version_id))),))
         _, text = found
         return await self._store(
-            parse_yaml(text), text, by, "revert", f"back to version {version_id}", base, reverts_to=version_id
+            parse_yaml(text),
+            text,
+            by,
+            "revert",
+            summary_of(N_("back to version {n}"), n=version_id),
+            base,
+            reverts_to=version_id,
         )
 
     async def _store(
@@ -174,7 +185,9 @@ class ContentEdits:
 
     def _file_version(self) -> NewVersion:
         """The content file as the first version, so the first edit can be compared and reverted."""
-        return NewVersion(self._file(), "file", f"the content file {self.content_file.name}", None)
+        return NewVersion(
+            self._file(), "file", summary_of(N_("the content file {name}"), name=self.content_file.name), None
+        )
 
     async def versions(self, limit: int = 50, before: int | None = None) -> list[Version]:
         """The newest versions first."""
@@ -200,19 +213,19 @@ class ContentEdits:
     ) -> Outcome:
         """One FAQ entry replaced (or added, for a new id) in the current content and saved."""
         document = with_faq_entry((await self.current()).document, entry_id, entry)
-        return await self.save(document, by, summary or f"FAQ: {entry_id}", base)
+        return await self.save(document, by, summary or summary_of(N_("FAQ: {entry}"), entry=entry_id), base)
 
     async def remove_faq_entry(self, entry_id: str, by: int | None, base: int | None) -> Outcome:
         """An FAQ entry taken out (refused while another entry's button still opens it)."""
         document = copy.deepcopy((await self.current()).document)
         entries = document.get("faq") or []
         document["faq"] = [e for e in entries if not (isinstance(e, dict) and e.get("id") == entry_id)]
-        return await self.save(document, by, f"FAQ: {entry_id} removed", base)
+        return await self.save(document, by, summary_of(N_("FAQ: {entry} removed"), entry=entry_id), base)
 
     async def save_text(self, key: str, values: Mapping[str, str], by: int | None, base: int | None) -> Outcome:
         """One of the texts customers get (`welcome`, `help` …) saved in every language given."""
         document = with_text((await self.current()).document, key, values)
-        return await self.save(document, by, f"texts: {key}", base)
+        return await self.save(document, by, summary_of(N_("texts: {key}"), key=key), base)
 
     async def try_document(self, document: Document) -> Content | list[Problem]:
         """The content `document` would be, checked exactly as a save checks it, without saving it: what

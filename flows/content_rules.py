@@ -16,6 +16,8 @@ from typing import Any
 from flows.content.sequences import SequenceDef
 from flows.content_documents import Document, Problem
 from flows.content_edits import ContentEdits, Outcome
+from flows.content_summaries import summary
+from flows.i18n import N_
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?\d+[.,]\d+$")
@@ -106,7 +108,7 @@ async def save_loyalty(
 ) -> Outcome:
     """The loyalty rules saved as a new version, in effect at once (refused with every problem by its key)."""
     document = with_loyalty((await edits.current()).document, points, tiers, gifts)
-    return await edits.save(document, by, "loyalty rules", base)
+    return await edits.save(document, by, summary(N_("loyalty rules")), base)
 
 
 # --- sequences ------------------------------------------------------------------------------------
@@ -216,8 +218,10 @@ async def save_step(
     document = with_step((await edits.current()).document, name, index, step, keep_photo=keep_photo)
     if document is None:
         return None
-    what = "removed" if step is None else "saved"
-    return await edits.save(document, by, f"sequence {name}: step {index} {what}", base)
+    what = (
+        N_("sequence {name}: step {index} removed") if step is None else N_("sequence {name}: step {index} saved")
+    )
+    return await edits.save(document, by, summary(what, name=name, index=index), base)
 
 
 async def try_step(
@@ -246,7 +250,7 @@ async def save_settings(
     document = with_settings((await edits.current()).document, name, title, trigger, exit_, reentry)
     if document is None:
         return None
-    return await edits.save(document, by, f"sequence {name}: trigger and exits", base)
+    return await edits.save(document, by, summary(N_("sequence {name}: trigger and exits"), name=name), base)
 
 
 def _lines(text: str) -> str:
@@ -278,4 +282,4 @@ async def save_onboarding(
 ) -> Outcome:
     """The onboarding questions saved; a customer who starts from now on is asked the new ones."""
     document = with_onboarding((await edits.current()).document, steps, interests)
-    return await edits.save(document, by, "onboarding questions", base)
+    return await edits.save(document, by, summary(N_("onboarding questions")), base)

@@ -21,6 +21,8 @@ from flows.content import Content
 from flows.content_documents import Document
 from flows.content_edits import ContentEdits, Outcome
 from flows.content_rules import with_settings
+from flows.content_summaries import summary
+from flows.i18n import N_
 
 
 def references(content: Content, name: str) -> list[str]:
@@ -125,7 +127,7 @@ async def add_sequence(
     document = with_new_sequence(
         (await edits.current()).document, name, title, trigger, exit_, reentry, first_step
     )
-    return await edits.save(document, by, f"sequence {name.strip()} added", base)
+    return await edits.save(document, by, summary(N_("sequence {name} added"), name=name.strip()), base)
 
 
 async def remove_sequence(
@@ -140,7 +142,7 @@ async def remove_sequence(
     document = with_sequence_removed(current.document, name)
     if document is None:
         return None
-    return await edits.save(document, by, f"sequence {name} removed", base)
+    return await edits.save(document, by, summary(N_("sequence {name} removed"), name=name), base)
 
 
 async def rekey_sequence(
@@ -155,7 +157,9 @@ async def rekey_sequence(
     document = with_sequence_rekeyed(current.document, old, new)
     if document is None:
         return None
-    return await edits.save(document, by, f"sequence {old} renamed to {new.strip()}", base)
+    return await edits.save(
+        document, by, summary(N_("sequence {old} renamed to {new}"), old=old, new=new.strip()), base
+    )
 
 
 async def move_step(
@@ -166,5 +170,9 @@ async def move_step(
     document = with_step_moved((await edits.current()).document, name, index, by_places)
     if document is None:
         return None
-    where = "earlier" if by_places < 0 else "later"
-    return await edits.save(document, by, f"sequence {name}: step {index} moved {where}", base)
+    form = (
+        N_("sequence {name}: step {index} moved earlier")
+        if by_places < 0
+        else N_("sequence {name}: step {index} moved later")
+    )
+    return await edits.save(document, by, summary(form, name=name, index=index), base)

@@ -24,11 +24,14 @@ from console.trying import FORM_KEY, UploadRefused, new_form_key, send_to_me, sh
 from flows.content import Content, FaqEntry
 from flows.content_documents import Document, Problem
 from flows.content_edits import ContentEdits, Outcome, faq_entry_document
+from flows.content_summaries import shown as shown_summary
+from flows.content_summaries import summary
 from flows.faq_answer import FaqButtons, answer_message
 from flows.formatting import moment
 from flows.i18n import N_
 from flows.markup import visible_text
 from flows.messenger import Outgoing
+from flows.team_text import TeamText
 from flows.telegram_html import render as render_telegram
 
 routes = web.RouteTableDef()
@@ -187,14 +190,14 @@ def _stored_entry(document: Document, entry_id: str) -> Mapping[str, Any] | None
 
 def _by_field(
     problems: list[Problem] | tuple[Problem, ...], entry_id: str
-) -> tuple[dict[str, list[str]], list[str]]:
+) -> tuple[dict[str, list[TeamText]], list[TeamText]]:
     """Problems next to the field they are about (`answer.en`, `buttons[2]`); the rest for the top."""
     prefix = f"faq[{entry_id}]"
-    fields: dict[str, list[str]] = {}
-    general: list[str] = []
+    fields: dict[str, list[TeamText]] = {}
+    general: list[TeamText] = []
     for problem in problems:
         if not problem.within(prefix) or problem.path == prefix:
-            general.append(f"{problem.path}: {problem.message}" if problem.path else problem.message)
+            general.append(problem.placed())
             continue
         key = problem.path[len(prefix) :].lstrip(".")
         key = re.sub(r"^buttons\[(\d+)\].*$", r"buttons[\1]", key)  # a button's problems sit by its row
@@ -207,9 +210,9 @@ def _by_field(
             or key.startswith("buttons[")
             or re.fullmatch(r"(title|answer|questions)\.\w\w", key)
         ):
-            fields.setdefault(key, []).append(problem.message)
+            fields.setdefault(key, []).append(problem.said)
         else:  # about the entry as a whole (its id, its photo): above the form
-            general.append(f"{key}: {problem.message}")
+            general.append(Problem(key, problem.said).placed())
     return fields, general
 
 
@@ -233,7 +236,7 @@ async def _entry_page(
     preview_language = content.pick_language(str(chosen or person.language))
     fields, general = _by_field(problems, entry_id)
     if upload_problem:
-        fields.setdefault("photo", []).append(upload_problem)
+        fields.setdefault("photo", []).append(TeamText.raw(upload_problem))
     shown = preview or content.faq_entry(entry_id)
     previews = _previews(request, shown, content) if shown is not None else {}
     buttons = form.buttons + [{"type": "", "text": {}, "url": "", "faq": ""}] * BUTTON_SLOTS
@@ -375,6 +378,7 @@ async def versions(request: web.Request) -> web.StreamResponse:
         {
             "version": version,
             "when": moment(version.created_at, person.language, zone),
+            "summary": shown_summary(version.summary),  # in the owner's language where it is one of ours
             "keys": version.changed[:8],
             "more": max(0, len(version.changed) - 8),
             "current": index == 0,
@@ -486,7 +490,9 @@ async def import_post(request: web.Request) -> web.StreamResponse:
         return render(request, "content_import.html", status=422, problems=[], notice=NOT_TEXT)
     edits = edits_of(request)
     base = (await edits.current()).version
-    outcome = await edits.import_yaml(text, signed_in(request).tg_id, base, f"imported {upload.filename}")
+    outcome = await edits.import_yaml(
+        text, signed_in(request).tg_id, base, summary(N_("imported {file}"), file=upload.filename)
+    )
     if outcome.ok:
         return render(
             request, "content_import.html", problems=[], notice=IMPORTED, notice_values={"n": outcome.version}

@@ -39,6 +39,7 @@ from flows.content_rules import save_settings, save_step, step_document, try_ste
 from flows.i18n import N_
 from flows.media import ref_id
 from flows.sequences import Sequences
+from flows.team_text import TeamText
 from flows.telegram_html import render as render_telegram
 
 routes = web.RouteTableDef()
@@ -281,7 +282,7 @@ async def _step_page(
     paths += [f"{prefix}.buttons[{k}]" for k in range(1, len(buttons) + 1)]
     errors, general = forms.place(problems, paths)
     if upload_problem:
-        errors.setdefault(f"{prefix}.photo", []).append(upload_problem)
+        errors.setdefault(f"{prefix}.photo", []).append(TeamText.raw(upload_problem))
     previews = {lang: Markup(render_telegram(text).html) for lang, text in step["text"].items() if text.strip()}
     shown = tried.steps[index - 1].photo if tried is not None else step["photo"]
     chosen = str((await request.post()).get("preview_language", "")) if request.method == "POST" else ""

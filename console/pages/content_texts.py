@@ -24,6 +24,7 @@ from flows.content import TEXT_KEYS
 from flows.content_documents import Problem
 from flows.content_edits import with_text
 from flows.messenger import Outgoing
+from flows.team_text import TeamText
 from flows.telegram_html import render as render_telegram
 
 routes = web.RouteTableDef()
@@ -54,14 +55,14 @@ def _page(
     problems: tuple[Problem, ...] | list[Problem] = (),
 ) -> web.Response:
     content = content_of(request)
-    fields: dict[str, list[str]] = {}
-    general: list[str] = []
+    fields: dict[str, list[TeamText]] = {}
+    general: list[TeamText] = []
     for problem in problems:
         language = next((lang for lang in values if problem.within(f"texts.{lang}")), None)
         if language is None:
-            general.append(f"{problem.path}: {problem.message}" if problem.path else problem.message)
+            general.append(problem.placed())
         else:
-            fields.setdefault(language, []).append(problem.message)
+            fields.setdefault(language, []).append(problem.said)
     previews = {lang: Markup(render_telegram(text).html) for lang, text in values.items() if text.strip()}
     return render(
         request,
