@@ -89,22 +89,41 @@ def lock(options: list[str]) -> int:
     return 0
 
 
+# Debian packages the console's browser tests need (installed when missing and running as root).
+APT_PACKAGES = [
+    "chromium",
+    "fonts-noto-color-emoji",  # emoji in the screenshots (docs/screenshots/), not empty boxes
+]
+
+
 def ensure_chromium() -> None:
-    """The console's browser tests drive Debian's chromium: install it with apt-get when it is missing and
-    this runs as root (CI); otherwise those tests skip and say why. A browser build is never downloaded."""
-    if shutil.which("chromium") or not shutil.which("apt-get"):
+    """The console's browser tests drive Debian's chromium: install it (and APT_PACKAGES) with apt-get when
+    missing and this runs as root (CI); otherwise those tests skip and say why. A browser build is never
+    downloaded."""
+    missing = [name for name in APT_PACKAGES if not _installed(name)]
+    if not missing or not shutil.which("apt-get"):
         return
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        print("chromium is not installed: the console's browser tests will be skipped (apt-get install chromium)")
+        print(f"not installed: {' '.join(missing)}; the console's browser tests may be skipped (apt-get install)")
         return
-    print("installing chromium for the console's browser tests (apt-get) …", flush=True)
+    print(f"installing {' '.join(missing)} for the console's browser tests (apt-get) …", flush=True)
     quiet = {"stdout": subprocess.DEVNULL}
     if subprocess.call(["apt-get", "update", "-q"], **quiet) or subprocess.call(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
         **quiet,
     ):
-        print("could not install chromium: the console's browser tests will be skipped")
+        print("could not install them: the console's browser tests will be skipped")
+
+
+def _installed(package: str) -> bool:
+    """Whether a Debian package is installed (chromium also counts when it is on PATH some other way)."""
+    if package == "chromium" and shutil.which("chromium"):
+        return True
+    if not shutil.which("dpkg-query"):
+        return False
+    status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+    return status.stdout.endswith("installed") and "not-installed" not in status.stdout
 
 
 def main(argv: list[str]) -> int:

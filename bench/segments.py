@@ -34,16 +34,36 @@ from storage.segments import SegmentsRepo
 from storage.timefmt import to_db
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+CROSS_SELL = "bought:yoga !bought:massage last_purchase>30d tier:regular"
 EXPRESSIONS = [
+    # every kind of word on its own (and negated where the owner would), then combinations
     "everyone",
-    "bought:yoga !bought:massage last_purchase>30d tier:regular",
+    "tag:vip",
+    "!tag:vip",
+    "tier:regular",
+    "tier:new",
+    "bought:yoga",
+    "!bought:yoga",
+    "source:instagram",
+    "!source:instagram",
+    "last_purchase>30d",
+    "last_purchase<30d",
+    "lang:ru,uk",
+    "lang:en",
+    "purchases>=2",
+    "spent>5000",
+    "joined<7d",
+    "birthday:month",
     "rfm:at_risk",
     "rfm:champions",
+    "lang:ru,uk !tag:vip",
+    CROSS_SELL,
     "lang:ru,uk spent>5000",
     "birthday:month tag:vip",
     "purchases>=4 last_purchase<=60d source:instagram",
 ]
 REPEATS = 5
+GOAL_MS = 100  # issue 12: the live count in the broadcast form and the customer list (issue 6 asked 500)
 
 
 def _table(headers: list[str], rows: list[list[object]]) -> str:
@@ -127,16 +147,16 @@ async def measure(path: Path) -> None:
 
 async def _run(db: Database, clock: FakeClock, content: Any) -> None:
     segments = Segments(SegmentsRepo(db), content, clock, UTC)
-    print("\n### Segment counts (median of 5; goal < 500 ms)\n")
+    print(f"\n### Segment counts (median of 5; goal < {GOAL_MS} ms, as the owner types)\n")
     rows: list[list[object]] = []
     for expression in EXPRESSIONS:
         segment = segments.parse(expression)
         ms, count = await _timed(functools.partial(segments.count, segment))
-        rows.append([f"`{expression}`", count, ms, "met" if ms < 500 else "MISSED"])
-    sample_ms, _ = await _timed(lambda: segments.view(EXPRESSIONS[1]))
+        rows.append([f"`{expression}`", count, ms, "met" if ms < GOAL_MS else "MISSED"])
+    sample_ms, _ = await _timed(lambda: segments.view(CROSS_SELL))
     print(_table(["expression", "customers", "count ms", "goal"], rows))
     print(f"\n`/segment` (count + reachable + 5 random samples) for the cross-sell expression: {sample_ms:.0f} ms")
-    plan = await segments.repo.explain(segments.parse(EXPRESSIONS[1]).filters)
+    plan = await segments.repo.explain(segments.parse(CROSS_SELL).filters)
     print("\nplan (cross-sell): " + " / ".join(plan))
 
     repo = BroadcastsRepo(db)

@@ -131,10 +131,16 @@ def _op(op: str) -> str:
     return OPERATORS[op]  # KeyError for anything else: an operator never comes from the input as text
 
 
-def _language_expr(offered: tuple[str, ...]) -> tuple[str, list[Any]]:
-    raw = "lower(COALESCE(c.chosen_language, c.language, ''))"
-    code = f"(CASE WHEN instr({raw}, '-') > 0 THEN substr({raw}, 1, instr({raw}, '-') - 1) ELSE {raw} END)"
-    return f"(CASE WHEN {code} IN ({_marks(offered)}) THEN {code} ELSE ? END)", list(offered)
+def _language_fragment(item: LanguageIs) -> tuple[str, list[Any]]:
+    """The customer's language code (their choice, else Telegram's; `pt-br` → `pt`) is one of `languages`;
+    a code the bot does not offer means the default language. `language_code` is that code, kept in the
+    index a count walks (migration 0022), so the count computes nothing per customer."""
+    code = "c.language_code"
+    wanted = [language for language in item.languages if language in item.offered]
+    if item.default in item.languages:  # everyone whose code the bot does not offer speaks the default
+        others = [language for language in item.offered if language not in item.languages]
+        return f"{code} NOT IN ({_marks(others)})", others
+    return f"{code} IN ({_marks(wanted)})", wanted
 
 
 def _tier_expr(tiers: tuple[TierRule, ...]) -> tuple[str, list[Any]]:
@@ -181,7 +187,9 @@ def _rfm_expr(rule: RfmRule, now: datetime) -> tuple[str, list[Any]]:
 
 def _since(what: str, op: str, days: int, now: datetime) -> tuple[str, list[Any]]:
     """Whole days since a moment compared with `days`, as a range on the stored UTC text (index-friendly)."""
-    column = "pt.last_at" if what == "last" else "c.first_seen_at"
+    # The last purchase is read per customer while the count walks customers (`+` keeps SQLite from driving
+    # the count from purchase_totals' date index instead: 60,000 random row reads for "more than 30 days").
+    column = "+pt.last_at" if what == "last" else "c.first_seen_at"
     # "n whole days ago" means the moment lies in (now - (n+1) days, now - n days].
     start = to_db(now - timedelta(days=days))  # at most this: n or more days ago
     end = to_db(now - timedelta(days=days + 1))  # at most this: n+1 or more days ago
@@ -209,8 +217,8 @@ def _fragment(item: Filter) -> tuple[str, list[Any], bool]:
             False,
         )
     if isinstance(item, LanguageIs):
-        expr, params = _language_expr(item.offered)
-        return f"{expr} IN ({_marks(item.languages)})", [*params, item.default, *item.languages], False
+        sql, params = _language_fragment(item)
+        return sql, params, False
     if isinstance(item, SourceIs):
         return f"lower(c.source) IN ({_marks(item.sources)})", [s.lower() for s in item.sources], False
     if isinstance(item, TierIs):

@@ -78,8 +78,9 @@ def found_in_tables(path: Path, needles: list[str]) -> list[str]:
     with contextlib.closing(sqlite3.connect(path)) as conn:
         tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
-            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-            for row in conn.execute(f"SELECT * FROM {table}"):
+            cursor = conn.execute(f"SELECT * FROM {table}")
+            columns = [d[0] for d in cursor.description]  # generated columns too (table_info hides them)
+            for row in cursor:
                 for column, value in zip(columns, row, strict=True):
                     if value == TG_ID or any(n.lower() in str(value).lower() for n in needles):
                         hits.append(f"{table}.{column}: {value!r}")

@@ -226,3 +226,29 @@ def test_moments_are_read_in_the_business_zone() -> None:
         with pytest.raises(InputError, match=reason):
             parse_when(bad, now, kyiv)
     assert parse_when("05.01.2026 14:01", now, kyiv) - now == timedelta(minutes=1)
+
+
+async def test_a_language_is_its_code_whatever_the_region_or_case(harness: Harness) -> None:
+    """`lang:` compares the code (migration 0022's `language_code`): `uk-UA` is Ukrainian, `RU` Russian, a
+    chosen language wins over Telegram's, and a code the bot does not offer means the default (English)."""
+    names = {
+        (await customer(harness, tg_id, name, language)).id: name
+        for tg_id, name, language in (
+            (1101, "oksana", "uk-UA"),
+            (1102, "boris", "RU"),
+            (1103, "pierre", "fr-CA"),
+            (1104, "maria", "de"),
+        )
+    }
+    maria = next(i for i, name in names.items() if name == "maria")
+    await harness.services["customers"].repo.set_chosen_language(maria, "uk")
+    segments = harness.services["segments"]
+    for expression, expected in (
+        ("lang:uk", {"oksana", "maria"}),
+        ("lang:ru", {"boris"}),
+        ("lang:en", {"pierre"}),
+        ("lang:en,ru", {"pierre", "boris"}),
+        ("!lang:en", {"oksana", "maria", "boris"}),
+    ):
+        found = {names[i] for i in await segments.repo.ids(segments.parse(expression).filters)}
+        assert found == expected, expression
