@@ -132,6 +132,13 @@ class PgServer:
         self._made.append(name)
         return self.url(name)
 
+    def empty_database(self) -> str:
+        """A fresh database with no schema at all (migrations not applied); its URL."""
+        name = f"t_{next(self._numbers)}"
+        _run_sync(lambda: self._admin(f"CREATE DATABASE {name}"))
+        self._made.append(name)
+        return self.url(name)
+
     def drop_made(self) -> None:
         """Drop the databases handed out since the last call (after each test: the disk stays small)."""
         made, self._made = self._made, []
