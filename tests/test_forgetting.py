@@ -98,6 +98,10 @@ def found_in_bytes(path: Path, needles: list[str]) -> list[str]:
     return hits
 
 
+@pytest.mark.engines(
+    "sqlite",
+    reason="reads the SQLite file (and its WAL) byte by byte (PostgreSQL: storage/postgres.py wipe_log says what it cannot promise)",
+)
 async def test_nothing_in_the_database_its_wal_or_the_managers_chat_names_a_forgotten_customer(
     harness: Harness,
     cli_env: Path,  # noqa: F811
@@ -128,6 +132,10 @@ async def test_nothing_in_the_database_its_wal_or_the_managers_chat_names_a_forg
     assert [r["amount"] for r in read_csv(cli_env / "purchases.csv")] == ["1500.00"]
 
 
+@pytest.mark.engines(
+    "sqlite",
+    reason="reads the SQLite file (and its WAL) byte by byte (PostgreSQL: storage/postgres.py wipe_log says what it cannot promise)",
+)
 async def test_in_reply_mode_the_card_and_the_copies_are_deleted(harness: Harness) -> None:
     zoryana, needles = await a_customer_with_a_history(harness, forum=False)
     posted = [m for m in group_messages(harness) if any(n in (m.plain_text or "") for n in needles)]
@@ -174,6 +182,9 @@ async def test_a_forgotten_person_who_writes_again_is_new_and_not_subscribed(har
     assert fresh is not None and not fresh.opted_out
 
 
+@pytest.mark.engines(
+    "sqlite", reason="asserts SQLite's secure_delete pragma and sqlite3's IntegrityError from the trigger"
+)
 async def test_the_ledger_allows_no_change_but_blanking_a_reason(harness: Harness) -> None:
     await a_customer_with_a_history(harness)
     db = harness.services["db"]
@@ -216,6 +227,10 @@ async def test_a_revoked_manager_is_removed_from_the_managers_group_and_can_be_i
     assert len(harness.emu.calls_of("banChatMember")) == 1  # … and removes no one again
 
 
+@pytest.mark.engines(
+    "sqlite",
+    reason="reads the SQLite file (and its WAL) byte by byte (PostgreSQL: storage/postgres.py wipe_log says what it cannot promise)",
+)
 async def test_a_cashiers_notice_naming_the_customer_is_scrubbed_and_deleted(harness: Harness) -> None:
     zoryana = harness.chat(TG_ID, first_name=NAME, username=USERNAME)
     await zoryana.send("/start")
@@ -231,6 +246,10 @@ async def test_a_cashiers_notice_naming_the_customer_is_scrubbed_and_deleted(har
     assert found_in_tables(harness.settings.database_path, [NAME, USERNAME, code]) == []
 
 
+@pytest.mark.engines(
+    "sqlite",
+    reason="reads the SQLite file (and its WAL) byte by byte (PostgreSQL: storage/postgres.py wipe_log says what it cannot promise)",
+)
 async def test_the_inviters_notice_naming_a_forgotten_friend_is_scrubbed_and_deleted(harness: Harness) -> None:
     boris = harness.chat(1002, first_name="Boris")
     await boris.send("/start")
@@ -248,6 +267,10 @@ async def test_the_inviters_notice_naming_a_forgotten_friend_is_scrubbed_and_del
     assert await harness.services["ledger"].balance((await customer_of(harness, 1002)).id) > 0  # his points stay
 
 
+@pytest.mark.engines(
+    "sqlite",
+    reason="reads the SQLite file (and its WAL) byte by byte (PostgreSQL: storage/postgres.py wipe_log says what it cannot promise)",
+)
 async def test_a_message_about_them_on_its_way_at_that_moment_is_deleted_once_it_lands(harness: Harness) -> None:
     zoryana, needles = await a_customer_with_a_history(harness, forum=False)
     db, outbox = harness.services["db"], harness.services["outbox"]
