@@ -41,7 +41,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _run_sync(make: Callable[[], Awaitable[Any]]) -> Any:
+def run_sync(make: Callable[[], Awaitable[Any]]) -> Any:
     """Run a coroutine to the end from synchronous code, even inside a running event loop (in a thread)."""
     result: list[Any] = []
     failure: list[BaseException] = []
@@ -123,19 +123,19 @@ class PgServer:
             db = await PostgresDatabase.connect(self.url(TEMPLATE), pool_size=1)
             await db.close()
 
-        _run_sync(make)
+        run_sync(make)
 
     def database(self) -> str:
         """A fresh database copied from the migrated template; its URL."""
         name = f"t_{next(self._numbers)}"
-        _run_sync(lambda: self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY"))
+        run_sync(lambda: self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY"))
         self._made.append(name)
         return self.url(name)
 
     def empty_database(self) -> str:
         """A fresh database with no schema at all (migrations not applied); its URL."""
         name = f"t_{next(self._numbers)}"
-        _run_sync(lambda: self._admin(f"CREATE DATABASE {name}"))
+        run_sync(lambda: self._admin(f"CREATE DATABASE {name}"))
         self._made.append(name)
         return self.url(name)
 
@@ -143,7 +143,7 @@ class PgServer:
         """Drop the databases handed out since the last call (after each test: the disk stays small)."""
         made, self._made = self._made, []
         if made:
-            _run_sync(lambda: self._admin(*(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in made)))
+            run_sync(lambda: self._admin(*(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in made)))
 
     async def _admin(self, *statements: str) -> None:
         conn = await asyncpg.connect(self.url("postgres"))
