@@ -18,6 +18,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
@@ -71,6 +72,7 @@ class PgServer:
         self._as: list[str] = []
         self._numbers = itertools.count(1)
         self._made: list[str] = []
+        self._watchdog: subprocess.Popen[bytes] | None = None
         if os.geteuid() == 0:  # initdb and postgres refuse root: run them as the postgres system user
             user = pwd.getpwnam("postgres")
             os.chown(self._root, user.pw_uid, user.pw_gid)
@@ -87,6 +89,7 @@ class PgServer:
 
     def start(self) -> None:
         """initdb, then start the server and wait until it accepts connections."""
+        self._watch()  # first: a test run killed at any point after this leaves nothing behind
         self._pg("initdb", "-D", str(self._data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
         options = " ".join(
             f"-c {setting}"
@@ -105,8 +108,25 @@ class PgServer:
             "pg_ctl", "-D", str(self._data), "-l", str(self._root / "server.log"), "-o", options, "-w", "start"
         )
 
+    def _watch(self) -> None:
+        """A watchdog process that stops the server once this one ends, however it ends (a killed pytest
+        runs no atexit): it waits for the end of a pipe only this process holds open."""
+        stop = [*self._as, str(self._bin / "pg_ctl"), "-D", str(self._data), "-m", "immediate", "-w", "stop"]
+        script = (
+            "import shutil, subprocess, sys; sys.stdin.read(); "
+            f"subprocess.run({stop!r}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+            f"shutil.rmtree({str(self._root)!r}, ignore_errors=True)"
+        )
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", script], stdin=subprocess.PIPE, start_new_session=True
+        )
+
     def stop(self) -> None:
         """Stop the server at once (nothing in it is worth keeping) and remove its files."""
+        if self._watchdog is not None and self._watchdog.stdin is not None:
+            self._watchdog.stdin.close()  # the watchdog stops the server; wait for it
+            self._watchdog.wait()
+            return
         with contextlib.suppress(subprocess.CalledProcessError):
             self._pg("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self._root, ignore_errors=True)
