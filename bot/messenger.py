@@ -58,7 +58,11 @@ def photo_input(photo: str) -> str | InputFile:
 
 
 class MissingUpload(Exception):
-    """Content names an upload the database does not hold (refused by Telegram's rules: a bad request)."""
+    """Content names an upload the database does not hold (refused by Telegram's rules: a bad request).
+    Its text is the outbox row's error, for the log and the owner's delivery report."""
+
+    def __str__(self) -> str:
+        return f"upload {self.args[0]} missing from the database"
 
 
 async def media_input(value: str, media: Media | None) -> str | InputFile:
@@ -68,7 +72,7 @@ async def media_input(value: str, media: Media | None) -> str | InputFile:
         return photo_input(value)
     stored = await media.get(value) if media is not None else None
     if stored is None:
-        raise MissingUpload(f"{value} is not in the database")
+        raise MissingUpload(value)
     if stored.tg_file_id:
         return stored.tg_file_id
     extension = stored.mime_type.rpartition("/")[2]

@@ -174,7 +174,9 @@ async def test_content_naming_an_upload_the_database_lacks_is_refused(harness: H
     assert "media:7" in text
     outcome = await edits.import_yaml(text, OWNER_ID, None)
     assert not outcome.ok
-    assert any("there is no uploaded photo media:7" in problem.message for problem in outcome.problems)
+    assert any(
+        "there is no uploaded photo" in problem.message and "media:7" in problem.message for problem in outcome.problems
+    )
 
 
 # --- broadcasts -----------------------------------------------------------------------------------

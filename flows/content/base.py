@@ -132,9 +132,9 @@ def resolve_media(value: str | None, info: ValidationInfo) -> str | None:
 def _uploaded_photo(value: str, known: dict[int, str] | None) -> str:
     number = value.removeprefix("media:")
     if not number.isdecimal() or len(number) > 12:
-        raise ValueError(f"{value!r} is not an uploaded photo (media: and its number)")
+        raise invalid(N_("{value} is not an uploaded photo (media: and its number)"), value=quoted(value))
     if known is not None and known.get(int(number)) != "photo":
-        raise ValueError(f"there is no uploaded photo {value} (upload it again)")
+        raise invalid(N_("there is no uploaded photo {value} (upload it again)"), value=quoted(value))
     return value
 
 
