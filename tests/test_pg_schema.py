@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
-from storage.db import load_migrations
+from storage.db import Database, load_migrations
 from tests.pg_server import _run_sync, server, server_binaries
 
 # SQLite's full-text table for the customer search (0017) and the tables FTS5 makes for it. PostgreSQL
@@ -261,3 +262,90 @@ def test_the_same_keys_unique_constraints_indexes_and_foreign_keys(schemas: tupl
 def test_the_same_triggers(schemas: tuple[Schema, PgCatalog]) -> None:
     lite, pg = schemas[0], schemas[1].schema
     assert pg.triggers == {(table, name) for table, name in lite.triggers if name not in SQLITE_ONLY_TRIGGERS}
+
+
+# ---- the triggers behave alike ----
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh database on each engine, with one customer (id 1) and one purchase-less enrolment (id 1)."""
+    if request.param == "postgresql":
+        if server_binaries() is None:
+            pytest.skip("PostgreSQL is not installed here (apt-get install postgresql; `dev.py test` does it)")
+        target: Path | str = server().database()
+    else:
+        target = tmp_path / "bot.db"
+    opened = await Database.open(target)
+    try:
+        await opened.execute(
+            "INSERT INTO customers (tg_id, first_seen_at, last_seen_at) VALUES (?, ?, ?)", (7, MOMENT, MOMENT)
+        )
+        await opened.execute(
+            "INSERT INTO enrollments (customer_id, sequence, started_at) VALUES (1, 'welcome', ?)", (MOMENT,)
+        )
+        yield opened
+    finally:
+        await opened.close()
+        if request.param == "postgresql":
+            server().drop_made()
+
+
+MOMENT = "2026-01-05 12:00:00"
+REFUSED = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
+
+
+async def _ledger(db: Database, key: str, delta: int, reason: str | None = None) -> None:
+    await db.execute(
+        "INSERT INTO points_ledger (customer_id, kind, delta, reason, idempotency_key, created_at)"
+        " VALUES (1, ?, ?, ?, ?, ?)",
+        ("bonus" if delta > 0 else "redemption", delta, reason, key, MOMENT),
+    )
+
+
+async def test_the_ledger_is_append_only_and_never_negative_on_both(db: Database) -> None:
+    await _ledger(db, "a", 10, "a note about Zoryana")
+    with pytest.raises(REFUSED, match="cannot go negative"):
+        await _ledger(db, "b", -11)
+    await _ledger(db, "c", -10)
+    for sql in (
+        "UPDATE points_ledger SET delta = delta + 1 WHERE idempotency_key = 'a'",
+        "UPDATE points_ledger SET reason = 'something else' WHERE idempotency_key = 'a'",
+        "UPDATE points_ledger SET reason = NULL, delta = 1000 WHERE idempotency_key = 'a'",
+        "DELETE FROM points_ledger WHERE idempotency_key = 'a'",
+    ):
+        with pytest.raises(REFUSED, match="append-only"):
+            await db.execute(sql)
+    assert await db.execute("UPDATE points_ledger SET reason = NULL WHERE idempotency_key = 'a'") == 1
+    assert await db.fetch_value("SELECT SUM(delta) FROM points_ledger") == 0
+
+
+async def test_purchase_figures_and_first_contact_are_kept_by_triggers_on_both(db: Database) -> None:
+    for number, (when, cents, category) in enumerate(
+        [("2026-01-10 10:00:00", 1500, "coffee"), ("2026-01-03 09:00:00", 500, None)], start=1
+    ):
+        await db.execute(
+            "INSERT INTO purchases (customer_id, number, amount, amount_cents, category, source, purchased_at,"
+            " created_at) VALUES (1, ?, ?, ?, ?, 'api', ?, ?)",
+            (number, str(cents / 100), cents, category, when, MOMENT),
+        )
+    await db.execute(
+        "INSERT INTO purchase_items (purchase_id, position, name, category) VALUES (2, 1, 'cake', 'bakery')"
+    )
+    totals = await db.fetch_one("SELECT purchases, spent_cents, first_at, last_at FROM purchase_totals")
+    assert totals is not None and tuple(totals) == (2, 2000, "2026-01-03 09:00:00", "2026-01-10 10:00:00")
+    categories = await db.fetch_all("SELECT category, last_at FROM purchase_categories ORDER BY category")
+    assert [tuple(row) for row in categories] == [
+        ("bakery", "2026-01-03 09:00:00"),
+        ("coffee", "2026-01-10 10:00:00"),
+    ]
+    for key, state, sent in (("one", "sent", "2026-01-06 08:00:00"), ("two", "pending", None)):
+        await db.execute(
+            "INSERT INTO outbox (idempotency_key, customer_id, chat_id, kind, payload, enrollment_id, due_at,"
+            " state, created_at, sent_at) VALUES (?, 1, 7, 'sequence', '{}', 1, ?, ?, ?, ?)",
+            (key, MOMENT, state, MOMENT, sent),
+        )
+    await db.execute(
+        "UPDATE outbox SET state = 'sent', sent_at = '2026-01-05 13:00:00' WHERE idempotency_key = 'two'"
+    )
+    assert await db.fetch_value("SELECT first_sent_at FROM enrollments WHERE id = 1") == "2026-01-05 13:00:00"
