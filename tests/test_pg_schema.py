@@ -65,6 +65,7 @@ class Schema:
     keys: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # primary keys and UNIQUE
     foreign_keys: set[tuple[str, tuple[str, ...], str, tuple[str, ...]]] = field(default_factory=set)
     triggers: set[tuple[str, str]] = field(default_factory=set)  # (table, name)
+    checks: dict[str, int] = field(default_factory=dict)  # table → how many CHECK constraints it has
 
 
 def _default(text: str | None) -> str | None:
@@ -90,14 +91,17 @@ def sqlite_schema() -> Schema:
 
 def _read_sqlite(conn: sqlite3.Connection) -> Schema:
     schema = Schema()
-    objects = conn.execute("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
-    for kind, name, table in objects.fetchall():
+    objects = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+    for kind, name, table, sql in objects.fetchall():
         if kind == "view":
             schema.views.add(name)
         elif kind == "trigger":
             schema.triggers.add((table, name))
         elif kind == "table" and name not in SQLITE_ONLY_TABLES:
             _read_sqlite_table(conn, name, schema)
+            # SQLite keeps no catalog of CHECKs, but its stored CREATE TABLE (ADD COLUMN included) has them.
+            if found := len(re.findall(r"\bCHECK\s*\(", sql)):
+                schema.checks[name] = found
     return schema
 
 
@@ -166,6 +170,10 @@ SELECT c.relname, tg.tgname FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgr
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' WHERE NOT tg.tgisinternal
 """
 _PG_VIEWS = "SELECT viewname FROM pg_views WHERE schemaname = 'public'"
+_PG_CHECKS = """
+SELECT t.relname, COUNT(*) FROM pg_constraint con JOIN pg_class t ON t.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public' WHERE con.contype = 'c' GROUP BY 1
+"""
 
 
 @dataclass
@@ -197,6 +205,7 @@ async def _read_postgres(url: str) -> PgCatalog:
             schema.foreign_keys.add((table, tuple(source), target, tuple(target_columns)))
         schema.triggers = {(table, name) for table, name in await conn.fetch(_PG_TRIGGERS)}
         schema.views = {row[0] for row in await conn.fetch(_PG_VIEWS)}
+        schema.checks = {row[0]: row[1] for row in await conn.fetch(_PG_CHECKS)}
         versions = [
             (row[0], row[1]) for row in await conn.fetch("SELECT version, name FROM schema_migrations ORDER BY 1")
         ]
@@ -257,6 +266,12 @@ def test_the_same_keys_unique_constraints_indexes_and_foreign_keys(schemas: tupl
     assert _without(pg.named_indexes, POSTGRES_ONLY_INDEXES) == lite.named_indexes
     assert pg.named_indexes["customers_names"].columns == ("<expr>",)
     assert pg.foreign_keys == lite.foreign_keys
+
+
+def test_the_same_check_constraints_by_count(schemas: tuple[Schema, PgCatalog]) -> None:
+    lite, pg = schemas[0], schemas[1].schema
+    assert pg.checks == lite.checks
+    assert lite.checks["points_ledger"] == 2 and lite.checks["faq_log"] == 2  # the count reads real constraints
 
 
 def test_the_same_triggers(schemas: tuple[Schema, PgCatalog]) -> None:
