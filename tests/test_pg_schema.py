@@ -63,7 +63,8 @@ class Schema:
     views: set[str] = field(default_factory=set)
     named_indexes: dict[str, Index] = field(default_factory=dict)  # made by CREATE INDEX
     keys: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # primary keys and UNIQUE
-    foreign_keys: set[tuple[str, tuple[str, ...], str, tuple[str, ...]]] = field(default_factory=set)
+    # (table, columns, referenced table, referenced columns, on delete)
+    foreign_keys: set[tuple[str, tuple[str, ...], str, tuple[str, ...], str]] = field(default_factory=set)
     triggers: set[tuple[str, str]] = field(default_factory=set)  # (table, name)
     checks: dict[str, int] = field(default_factory=dict)  # table → how many CHECK constraints it has
 
@@ -128,8 +129,8 @@ def _read_sqlite_table(conn: sqlite3.Connection, table: str, schema: Schema) -> 
         else:
             schema.keys.add((table, indexed))
     for row in conn.execute(f"PRAGMA foreign_key_list({table})").fetchall():
-        _, _, target, source, target_column = row[:5]
-        schema.foreign_keys.add((table, (source,), target, (target_column or "id",)))
+        _, _, target, source, target_column, _, on_delete = row[:7]
+        schema.foreign_keys.add((table, (source,), target, (target_column or "id",), on_delete))
 
 
 # ---- PostgreSQL ----
@@ -158,7 +159,9 @@ _PG_FOREIGN_KEYS = """
 SELECT t.relname, ARRAY(SELECT a.attname FROM unnest(con.conkey) AS k(num)
                         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num),
        f.relname, ARRAY(SELECT a.attname FROM unnest(con.confkey) AS k(num)
-                        JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num)
+                        JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num),
+       CASE con.confdeltype WHEN 'a' THEN 'NO ACTION' WHEN 'c' THEN 'CASCADE' WHEN 'r' THEN 'RESTRICT'
+                            WHEN 'n' THEN 'SET NULL' ELSE 'SET DEFAULT' END
 FROM pg_constraint con
 JOIN pg_class t ON t.oid = con.conrelid
 JOIN pg_class f ON f.oid = con.confrelid
@@ -201,8 +204,8 @@ async def _read_postgres(url: str) -> PgCatalog:
                 schema.keys.add((table, tuple(columns)))
             else:
                 schema.named_indexes[name] = Index(table, tuple(columns), unique, partial)
-        for table, source, target, target_columns in await conn.fetch(_PG_FOREIGN_KEYS):
-            schema.foreign_keys.add((table, tuple(source), target, tuple(target_columns)))
+        for table, source, target, target_columns, on_delete in await conn.fetch(_PG_FOREIGN_KEYS):
+            schema.foreign_keys.add((table, tuple(source), target, tuple(target_columns), on_delete))
         schema.triggers = {(table, name) for table, name in await conn.fetch(_PG_TRIGGERS)}
         schema.views = {row[0] for row in await conn.fetch(_PG_VIEWS)}
         schema.checks = {row[0]: row[1] for row in await conn.fetch(_PG_CHECKS)}
@@ -266,6 +269,7 @@ def test_the_same_keys_unique_constraints_indexes_and_foreign_keys(schemas: tupl
     assert _without(pg.named_indexes, POSTGRES_ONLY_INDEXES) == lite.named_indexes
     assert pg.named_indexes["customers_names"].columns == ("<expr>",)
     assert pg.foreign_keys == lite.foreign_keys
+    assert ("customer_tags", ("customer_id",), "customers", ("id",), "CASCADE") in pg.foreign_keys
 
 
 def test_the_same_check_constraints_by_count(schemas: tuple[Schema, PgCatalog]) -> None:
