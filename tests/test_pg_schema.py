@@ -1,7 +1,8 @@
 """The two engines' migrations build the same schema: the SQLite files applied to a fresh file, the
 PostgreSQL twins (storage/migrations/postgresql) applied by the real runner to a fresh server database,
 then both read back from their catalogs and compared — tables, views, columns (type, nullability,
-default), keys, unique constraints, indexes, foreign keys and triggers.
+default), keys, unique constraints, indexes, foreign keys, CHECKs (by count) and triggers. The triggers are
+then run on both engines with the same statements and must do the same.
 
 Where the engines differ on purpose it is written down here (and in the twin's comments), so a new
 migration that forgets its twin, or a twin that drifts, fails this test rather than a customer's query.
@@ -35,7 +36,7 @@ SQLITE_ONLY_TABLES = {
 }
 SQLITE_ONLY_TRIGGERS = {"customer_names_added", "customer_names_renamed", "customer_names_removed"}
 POSTGRES_ONLY_INDEXES = {"customers_names"}
-# The migration runner's own bookkeeping on PostgreSQL (SQLite keeps the version in PRAGMA user_version).
+# The migration runner's own bookkeeping (the SQLite side here runs the files itself, without the runner).
 RUNNER_TABLES = {"schema_migrations"}
 
 # Declared SQLite type → the PostgreSQL type of its twin (every integer is 64-bit on both).
