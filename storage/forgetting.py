@@ -19,6 +19,7 @@ from datetime import datetime
 
 from storage.db import Tx
 from storage.events import append_event
+from storage.name_index import drop_erased_names
 from storage.timefmt import to_db
 
 # Ledger reasons the code writes itself: they say nothing about the person and stay for the figures.
@@ -108,9 +109,8 @@ async def erase(tx: Tx, customer_id: int, now: datetime) -> None:
         (stamp, customer_id),
     )
     await tx.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
-    # The names left the search index by its trigger; merging its segments drops the deleted terms too
-    # (until then they would sit in the index's pages).
-    await tx.execute("INSERT INTO customer_names (customer_names) VALUES ('optimize')")
+    # The names left the search index with the UPDATE; storage/name_index.py drops their traces too.
+    await drop_erased_names(tx)
     await tx.execute(
         "DELETE FROM loyalty_cards WHERE customer_id = ?", (customer_id,)
     )  # the old card finds no one

@@ -11,7 +11,7 @@ import pytest
 
 from bot.cli import main
 from flows.imports import Imports, Pacing, open_path
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.ledger import LedgerRepo
 from storage.purchases import PurchasesRepo
 from tests.conftest import Harness
@@ -207,7 +207,7 @@ async def open_imports(harness: Harness) -> tuple[Imports, Database]:
     from flows.content import load_content
 
     settings = harness.settings
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings)
     imports = build_imports(settings, load_content(settings.content_file), harness.clock, db)
     return imports, db
 
