@@ -110,7 +110,10 @@ def _read_sqlite(conn: sqlite3.Connection) -> Schema:
 def _read_sqlite_table(conn: sqlite3.Connection, table: str, schema: Schema) -> None:
     columns: dict[str, Column] = {}
     primary: list[tuple[int, str]] = []
-    for _, name, declared, not_null, default, pk in conn.execute(f"PRAGMA table_info({table})"):
+    # table_xinfo, not table_info: generated columns count too (hidden 2/3; 1 is a virtual table's own).
+    for _, name, declared, not_null, default, pk, hidden in conn.execute(f"PRAGMA table_xinfo({table})"):
+        if hidden == 1:
+            continue
         # SQLite lets a non-INTEGER PRIMARY KEY column hold NULL (a legacy quirk); PostgreSQL does not.
         columns[name] = Column(TYPES.get(declared, declared), bool(not_null or pk), _default(default))
         if pk:
@@ -138,7 +141,7 @@ def _read_sqlite_table(conn: sqlite3.Connection, table: str, schema: Schema) -> 
 
 _PG_COLUMNS = """
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid), coll.collname
+       CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, coll.collname
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'

@@ -1,6 +1,6 @@
 -- PostgreSQL twin of ../0022_audience_index.sql: the language code segments compare (their choice, else
 -- Telegram's, lower case, the region dropped) and the partial index of reachable customers a count walks.
-ALTER TABLE customers ADD COLUMN language_code TEXT GENERATED ALWAYS AS (
+ALTER TABLE customers ADD COLUMN language_code TEXT COLLATE "C" GENERATED ALWAYS AS (
     lower(split_part(COALESCE(chosen_language, language, ''), '-', 1))
 ) STORED;
 CREATE INDEX customers_audience ON customers (
