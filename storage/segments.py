@@ -132,9 +132,15 @@ def _op(op: str) -> str:
 
 
 def _language_expr(offered: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """The customer's language among `offered` (its code, or a regional variant of it: `pt-br` is `pt`),
+    else the `?` after these params (the default). Plain comparisons, the same on both engines."""
     raw = "lower(COALESCE(c.chosen_language, c.language, ''))"
-    code = f"(CASE WHEN instr({raw}, '-') > 0 THEN substr({raw}, 1, instr({raw}, '-') - 1) ELSE {raw} END)"
-    return f"(CASE WHEN {code} IN ({_marks(offered)}) THEN {code} ELSE ? END)", list(offered)
+    cases: list[str] = []
+    params: list[Any] = []
+    for code in offered:
+        cases.append(f"WHEN {raw} = ? OR substr({raw}, 1, {len(code) + 1}) = ? THEN ?")
+        params += [code, f"{code}-", code]
+    return f"(CASE {' '.join(cases)} ELSE ? END)", params
 
 
 def _tier_expr(tiers: tuple[TierRule, ...]) -> tuple[str, list[Any]]:
@@ -201,7 +207,7 @@ def _fragment(item: Filter) -> tuple[str, list[Any], bool]:
     """(SQL, params, needs purchase totals) of one filter."""
     if isinstance(item, Not):
         sql, params, totals = _fragment(item.inner)
-        return f"NOT COALESCE({sql}, 0)", params, totals
+        return f"NOT COALESCE({sql}, FALSE)", params, totals
     if isinstance(item, HasTag):
         return (
             f"c.id IN (SELECT customer_id FROM customer_tags WHERE tag IN ({_marks(item.tags)}))",
