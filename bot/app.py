@@ -85,7 +85,7 @@ from storage.contact_policy import broadcast_ahead
 from storage.content_versions import ContentVersionsRepo
 from storage.coupons import CouponsRepo
 from storage.customers import CustomersRepo
-from storage.db import Database
+from storage.db import Database, open_database
 from storage.enrollments import EnrollmentsRepo
 from storage.events import EventsRepo
 from storage.faq_log import FaqLogRepo
@@ -278,7 +278,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     """Open the database (migrating it), load the content and wire the Dispatcher."""
     content = content or load_content(settings.content_file)
     clock = clock or SystemClock()
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings)
     live = LiveContent(content)
     edits = ContentEdits(ContentVersionsRepo(db), live, settings.content_file, clock)
     try:

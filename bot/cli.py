@@ -17,7 +17,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
 from flows.redaction import install_log_redaction
 from storage.audience import set_owners
-from storage.db import Database, SchemaTooNewError
+from storage.db import Database, SchemaTooNewError, open_database
 
 EXIT_CONFIG = 2
 
@@ -90,11 +90,10 @@ async def _import(kind: str, path: str, dry_run: bool) -> int:
     from flows.clock import SystemClock
     from flows.i18n import translator
     from flows.imports import open_path
-    from storage.db import Database
 
     settings = load_settings()
     content = load_content(settings.content_file)
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings)
     try:
         await set_owners(db, settings.owner_ids)
         imports = build_imports(settings, content, SystemClock(), db)
@@ -169,11 +168,11 @@ def _with_database(work: Work) -> int:
     """Run `work` on the configured database, which must exist (a typo in DATABASE_PATH makes no empty one)."""
     settings = load_settings()
     content = load_content(settings.content_file)
-    if not Path(settings.database_path).is_file():
+    if settings.database_url is None and not Path(settings.database_path).is_file():
         return _fail(f"no database at {settings.database_path} (check DATABASE_PATH)")
 
     async def run() -> int:
-        db = await Database.open(settings.database_path)
+        db = await open_database(settings)
         try:
             await set_owners(db, settings.owner_ids)  # figures and exports leave the team out
             return await work(settings, content, db)

@@ -53,7 +53,7 @@ def _ids(value: object) -> object:
 
 # Settings where an empty value means something of its own; for every other one, empty means "not set".
 EMPTY_MEANS_OFF = frozenset({"quiet_hours"})
-SECRET_SETTINGS = frozenset({"bot_token", "api_token", "webhook_secret", "faq_llm_key"})
+SECRET_SETTINGS = frozenset({"bot_token", "api_token", "webhook_secret", "faq_llm_key", "database_url"})
 
 
 class Settings(BaseSettings):
@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr = Field(description="The token BotFather gave you")
     telegram_api_url: str = Field(OFFICIAL_API, description="Bot API server (a self-hosted one or the emulator)")
     database_path: Path = Field(Path("data/bot.db"), description="SQLite file; its folder is created")
+    database_url: SecretStr | None = Field(
+        None, description="postgresql://user:password@host:5432/db for PostgreSQL; empty: the SQLite file"
+    )
     owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, description="Owners' Telegram ids")
     manager_chat_id: int | None = Field(None, description="Chat where leads go (a group or a forum)")
     content_file: Path = Field(default_factory=example_content_path, description="The YAML content file")
@@ -155,6 +158,16 @@ class Settings(BaseSettings):
         if len(text.strip()) < 16:
             raise ValueError("use at least 16 random characters (e.g. `openssl rand -hex 24`)")
         return text.strip()
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> object:
+        if value is None:
+            return None
+        text = (value.get_secret_value() if isinstance(value, SecretStr) else str(value)).strip()
+        if not text.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (e.g. postgresql://bot:password@localhost:5432/bot)")
+        return text
 
     @field_validator("webhook_secret", mode="before")
     @classmethod
@@ -315,6 +328,8 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(explain(exc.errors()[0])) from None
     for secret in (settings.bot_token, settings.api_token, settings.webhook_secret, settings.faq_llm_key):
         register_secret(secret.get_secret_value() if secret is not None else None)
+    if settings.database_url is not None:  # the password inside the URL
+        register_secret(urlsplit(settings.database_url.get_secret_value()).password)
     return settings
 
 

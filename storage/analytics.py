@@ -24,6 +24,7 @@ import aiosqlite
 from storage.audience import is_customer, is_reachable
 from storage.db import Database, Params, Row
 from storage.dialect import Engine, engine_of, plus_seconds, sleeps_at
+from storage.sqlite import SqliteDatabase
 from storage.staff import audit
 from storage.timefmt import to_db
 
@@ -128,7 +129,11 @@ class AnalyticsRepo:
 
     @asynccontextmanager
     async def reading(self, connections: int = 2) -> AsyncIterator[AnalyticsQueries]:
-        """Queries on `connections` read-only connections of their own, closed when the block ends."""
+        """Queries on `connections` read-only connections of their own, closed when the block ends (on
+        PostgreSQL the database's own pool already reads in parallel)."""
+        if not isinstance(self._db, SqliteDatabase):
+            yield AnalyticsQueries(self._db)
+            return
         opened: list[aiosqlite.Connection] = []
         try:
             for _ in range(connections):

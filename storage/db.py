@@ -1,33 +1,48 @@
-"""The SQLite connection: pragmas, numbered migrations, one serialized writer and a separate reader.
+"""The database every repository uses, whichever engine holds it: the interface, the processed-update
+mark, migrations' bookkeeping and the opener.
 
-Every write runs in ``BEGIN IMMEDIATE … COMMIT`` on the writer connection behind an asyncio lock, so
-two coroutines never interleave inside one transaction. Reads use their own connection: in WAL mode they
-see the last committed state and never wait for a writer.
+Two engines implement `Database`: the embedded SQLite file (`storage/sqlite.py`, the default) and a
+PostgreSQL server shared by several processes (`storage/postgres.py`, when a ``postgresql://`` URL is
+given). Repositories write SQL with ``?`` placeholders and read rows by index or by column name; where the
+two dialects must differ they look at `Database.engine`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import os
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal, Protocol
 
-import aiosqlite
-
-log = logging.getLogger(__name__)
+from pydantic import SecretStr
 
 Params = Sequence[Any] | dict[str, Any]
-Row = aiosqlite.Row
+Engine = Literal["sqlite", "postgresql"]
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# Where each engine's migrations live, inside the `storage` package.
+_MIGRATION_FOLDERS: dict[Engine, tuple[str, ...]] = {
+    "sqlite": ("migrations",),
+    "postgresql": ("migrations", "postgresql"),
+}
+
+
+class Row(Protocol):
+    """A result row as both engines give it: by position (``row[0]``), by column (``row["name"]``),
+    ``dict(row)``, ``row.keys()``; iterating yields the values."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
 
 
 class SchemaTooNewError(RuntimeError):
@@ -41,9 +56,11 @@ class Migration:
     sql: str
 
 
-def load_migrations() -> list[Migration]:
-    """Read the numbered SQL files shipped in ``storage/migrations`` in version order."""
-    folder = resources.files("storage").joinpath("migrations")
+def load_migrations(engine: Engine = "sqlite") -> list[Migration]:
+    """Read the numbered SQL files shipped for `engine` in version order."""
+    folder = resources.files("storage")
+    for part in _MIGRATION_FOLDERS[engine]:
+        folder = folder.joinpath(part)
     found = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
@@ -51,6 +68,16 @@ def load_migrations() -> list[Migration]:
             found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
     return found
+
+
+def check_not_newer(current: int, migrations: list[Migration]) -> None:
+    """Refuse a database whose schema is newer than the newest migration this code ships (both engines)."""
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
+        raise SchemaTooNewError(
+            f"the database schema is version {current}, but this nurture-bot knows only up to {latest}: "
+            "upgrade nurture-bot (the database was left untouched)"
+        )
 
 
 class AlreadyHandled(Exception):
@@ -91,204 +118,139 @@ def current_update_id() -> int | None:
     return current.update_id if current is not None else None
 
 
-class Tx:
+def current_handling() -> Handling | None:
+    """The handling running in this context, for an engine's `transaction` (None outside one)."""
+    return _handling.get()
+
+
+async def write_mark(tx: Tx, current: Handling | None) -> None:
+    """At the start of a write transaction inside a handling: write the update's processed mark with the
+    transaction's first effect; `AlreadyHandled` if another delivery's mark is there already."""
+    if (
+        current is not None
+        and not current.marked
+        and await tx.execute(_MARK, (current.update_id, current.seen_at)) == 0
+    ):
+        raise AlreadyHandled(current.update_id)
+
+
+def committed(current: Handling | None) -> None:
+    """After a write transaction committed inside a handling: the mark is in, one more commit counted."""
+    if current is not None:
+        current.marked = True
+        current.commits += 1
+
+
+class Tx(ABC):
     """Statements inside one open write transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
+    @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run a statement; return the number of rows it changed."""
-        cursor = await self._conn.execute(sql, params)
-        return cursor.rowcount
 
+    @abstractmethod
     async def insert(self, sql: str, params: Params = ()) -> int:
-        """Run an INSERT and return the new row id."""
-        cursor = await self._conn.execute(sql, params)
-        return int(cursor.lastrowid or 0)
+        """Run an INSERT and return the new row's id (its integer primary key)."""
 
+    @abstractmethod
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        """Run one statement for each parameter row."""
 
+    @abstractmethod
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        return await _fetch_one(self._conn, sql, params)
+        """The first row of a query inside the transaction (sees its own writes), or None."""
 
+    @abstractmethod
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        return await _fetch_all(self._conn, sql, params)
+        """Every row of a query inside the transaction."""
 
 
-class Database:
-    """Owns the writer and reader connections of one SQLite file."""
+class Database(ABC):
+    """One database, SQLite or PostgreSQL: write transactions, autocommitted writes and reads."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self.path = path
-        self._writer = writer
-        self._reader = reader
-        self._lock = asyncio.Lock()
+    engine: ClassVar[Engine]
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        """Open (creating folders and file as needed), apply pending migrations and return the database."""
-        path = Path(path)
-        private_file(path)
-        writer = await _connect(str(path))
-        try:
-            await _migrate(writer, load_migrations())
-            reader = await _connect(str(path))
-        except BaseException:
-            await writer.close()
-            raise
-        return cls(path, writer, reader)
+    async def open(cls, target: Path | str) -> Database:
+        """Open the database `target` names and apply pending migrations: a ``postgresql://`` URL opens
+        a PostgreSQL server, anything else is a SQLite file (created, with its folder, as needed)."""
+        if is_postgres_url(target):
+            from storage.postgres import PostgresDatabase
 
+            return await PostgresDatabase.connect(str(target))
+        from storage.sqlite import SqliteDatabase
+
+        return await SqliteDatabase.connect(Path(target))
+
+    @abstractmethod
     async def close(self) -> None:
-        """Close both connections; aiosqlite's worker threads would otherwise keep the process alive."""
-        async with self._lock:
-            await self._reader.close()
-            await self._writer.close()
+        """Close every connection."""
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A write transaction: committed when the block ends, rolled back if it raises.
 
         Inside the handling of an update, the first transaction also writes the update's processed mark,
         so an effect and "this update was handled" commit together: a re-delivery after a crash finds the
         mark and changes nothing. If another delivery of the same update got there first (the mark exists
-        already), the block does not run: `AlreadyHandled` is raised and nothing is written.
+        already), the block does not run: `AlreadyHandled` is raised and nothing is written. Write
+        transactions are serialized (one at a time, across every process sharing the database).
         """
-        current = _handling.get()
-        async with self._lock:
-            await self._begin()
-            try:
-                if current is not None and not current.marked:
-                    cursor = await self._writer.execute(_MARK, (current.update_id, current.seen_at))
-                    if cursor.rowcount == 0:
-                        raise AlreadyHandled(current.update_id)
-                yield Tx(self._writer)
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
-            if current is not None:
-                current.marked = True
-                current.commits += 1
 
-    async def _begin(self) -> None:
-        """BEGIN IMMEDIATE that a cancellation cannot leave half done.
+    @abstractmethod
+    def serialized(self) -> AbstractAsyncContextManager[Tx]:
+        """Writer statements without a surrounding transaction: each one commits alone (atomic by itself).
 
-        The statement runs in aiosqlite's thread whatever happens to the coroutine awaiting it: a task
-        cancelled while waiting would release the lock with the connection inside a transaction, and the
-        next BEGIN would fail ("cannot start a transaction within a transaction"). So it is awaited to the
-        end, and undone, before the cancellation goes on.
+        For the per-update hot path, where two independent statements need not share a transaction. It
+        writes no processed mark: only for idempotent writes (the customer's profile), never for an
+        update's effect.
         """
-        begin = asyncio.ensure_future(self._writer.execute("BEGIN IMMEDIATE"))
-        try:
-            await asyncio.shield(begin)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await begin
-                await self._writer.execute("ROLLBACK")
-            raise
 
-    @asynccontextmanager
-    async def serialized(self) -> AsyncIterator[Tx]:
-        """Writer statements without BEGIN/COMMIT: each one commits alone (atomic by itself).
+    @abstractmethod
+    async def wipe_log(self) -> bool:
+        """After erasing personal data: make the engine drop its copies of the erased bytes where it can;
+        True when it could promise they are gone from its files."""
 
-        For the per-update hot path, where two independent statements need not share a transaction and
-        the two extra round trips to the connection's thread would double its cost. Still behind the
-        writer lock, so no statement lands inside another coroutine's open transaction. It writes no
-        processed mark: only for idempotent writes (the customer's profile), never for an update's effect.
-        """
-        async with self._lock:
-            yield Tx(self._writer)
+    @abstractmethod
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a read (the last committed state), or None."""
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a read (the last committed state)."""
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One write statement in its own transaction; returns the changed row count."""
         async with self.transaction() as tx:
             return await tx.execute(sql, params)
 
-    async def wipe_log(self) -> bool:
-        """Copy the WAL into the database file and truncate it to nothing, so that bytes just erased
-        (with `secure_delete` on, SQLite zeroes what it frees) linger in no file; False if a reader held
-        on to the log so it could not be emptied completely."""
-        async with self._lock:
-            rows = await self._writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
-        busy = next(iter(rows), (0,))[0]
-        if busy:
-            log.warning(
-                "the write-ahead log could not be emptied (a reader was busy): erased bytes may stay in it until reused"
-            )
-        return not busy
-
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        return await _fetch_one(self._reader, sql, params)
-
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        return await _fetch_all(self._reader, sql, params)
-
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None."""
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
 
 
-def private_file(path: Path) -> None:
-    """Create the database file readable by its owner only (0600) before SQLite opens it; SQLite gives
-    its -wal and -shm files the database file's mode. A file left readable by others (by an older
-    version) is tightened to the same."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            if name.exists() and name.stat().st_mode & 0o077:
-                name.chmod(0o600)
-    except OSError:  # not ours to change (another user's file, a read-only place): SQLite will tell
-        pass
+def is_postgres_url(target: Path | str) -> bool:
+    """Whether `target` names a PostgreSQL server rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
-# One hop to the connection's thread per query (execute, fetch and close would be three).
-async def _fetch_one(conn: aiosqlite.Connection, sql: str, params: Params) -> Row | None:
-    rows = await conn.execute_fetchall(sql, params)
-    return next(iter(rows), None)
+class DatabaseSettings(Protocol):
+    """What the opener reads of the settings (bot/settings.py's `Settings`)."""
+
+    @property
+    def database_path(self) -> Path: ...
+
+    @property
+    def database_url(self) -> SecretStr | None: ...
 
 
-async def _fetch_all(conn: aiosqlite.Connection, sql: str, params: Params) -> list[Row]:
-    return list(await conn.execute_fetchall(sql, params))
+async def open_database(settings: DatabaseSettings) -> Database:
+    """Open the database the settings name: ``DATABASE_URL`` when set, else the ``DATABASE_PATH`` file."""
+    return await Database.open(database_target(settings))
 
 
-async def _connect(path: str) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA busy_timeout=5000")
-    # Deleted and overwritten content is zeroed rather than left in free space: /forget must leave no bytes.
-    await conn.execute("PRAGMA secure_delete=ON")
-    return conn
-
-
-async def _migrate(conn: aiosqlite.Connection, migrations: list[Migration]) -> None:
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-        " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
-    )
-    cursor = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-    row = await cursor.fetchone()
-    current = int(row[0]) if row else 0
-    latest = migrations[-1].version if migrations else 0
-    if current > latest:
-        raise SchemaTooNewError(
-            f"the database schema is version {current}, but this nurture-bot knows only up to {latest}: "
-            "upgrade nurture-bot (the database was left untouched)"
-        )
-    for migration in migrations:
-        if migration.version <= current:
-            continue
-        log.info("applying migration %04d_%s", migration.version, migration.name)
-        record = f"INSERT INTO schema_migrations (version, name) VALUES ({migration.version}, '{migration.name}');"
-        try:
-            await conn.executescript(f"BEGIN IMMEDIATE;\n{migration.sql}\n{record}\nCOMMIT;")
-        except BaseException:
-            if conn.in_transaction:
-                await conn.execute("ROLLBACK")
-            raise
+def database_target(settings: DatabaseSettings) -> Path | str:
+    """``DATABASE_URL`` when set, else ``DATABASE_PATH``."""
+    url = settings.database_url
+    return url.get_secret_value() if url is not None else settings.database_path

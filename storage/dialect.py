@@ -9,9 +9,7 @@ arguments are SQL expressions too (column names, ``?``), never values from the i
 
 from __future__ import annotations
 
-from typing import Literal
-
-Engine = Literal["sqlite", "postgresql"]
+from storage.db import Engine
 
 # When a repeat buyer (purchases >= 2) falls asleep: the last purchase plus twice their usual interval, at
 # least 7 days. On SQLite the very expression of the index purchase_totals_sleeps (migration 0006), which

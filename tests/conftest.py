@@ -1,11 +1,12 @@
-"""Shared fixtures: a real bot, over real HTTP, against the local Bot API emulator, on a fresh SQLite file."""
+"""Shared fixtures: a real bot, over real HTTP, against the local Bot API emulator, on a fresh SQLite file
+(or a fresh PostgreSQL database with NURTURE_TEST_ENGINE=postgresql, see tests/engines.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from bot.sandbox.emulator import Emulator
 from bot.settings import Settings, load_settings
 from flows.clock import FakeClock
 from flows.outbox import DrainReport
+from tests import engines
 
 OWNER_ID = 900
 TOKEN = "123456:test-token"
@@ -88,7 +90,33 @@ def make_settings(tmp_path: Path, api_base: str, **overrides: Any) -> Settings:
         "console_port": 0,  # the console, when a test starts it, on any free port
     }
     values.update(overrides)
+    if engines.ON_POSTGRES and "database_url" not in values:
+        values["database_url"] = engines.database_url_for(Path(values["database_path"]))
     return load_settings(_env_file=None, **values)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "engines(*names, reason): the engines this test can run on, and why not on the others"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip, saying why, what cannot run on this session's engine (tests/engines.py)."""
+    for item in items:
+        marker = item.get_closest_marker("engines")
+        if marker is not None and engines.ENGINE not in marker.args:
+            item.add_marker(pytest.mark.skip(reason=f"not on {engines.ENGINE}: {marker.kwargs['reason']}"))
+        elif engines.ON_POSTGRES and not engines.RUN_ALL and item.path.stem not in engines.POSTGRES_MODULES:
+            item.add_marker(pytest.mark.skip(reason="not yet passing on postgresql (tests/engines.py)"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_databases() -> Iterator[None]:
+    """On PostgreSQL, drop the databases a test used once it ends (the disk stays small)."""
+    yield
+    if engines.ON_POSTGRES:
+        engines.forget_databases()
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from flows.exports import export_csv
 from flows.imports import Imports, Opener
 from flows.purchases import NewPurchase
 from storage.analytics import AnalyticsRepo
-from storage.db import Database, _migrate, load_migrations
+from storage.db import Database, load_migrations
+from storage.sqlite import _migrate
 from tests.broadcast_helpers import customer, owner
 from tests.conftest import Harness, make_settings
 from tests.loyalty_helpers import hire

@@ -7,10 +7,11 @@ import contextlib
 from pathlib import Path
 
 from storage.db import Database
+from tests import engines
 
 
 async def test_a_transaction_cancelled_while_it_begins_leaves_the_connection_clean(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.db")
+    db = await Database.open(engines.target_for(tmp_path))
     try:
         for _ in range(10):
 

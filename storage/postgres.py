@@ -1,0 +1,397 @@
+"""The PostgreSQL engine (asyncpg): a connection pool shared by reads and writes, with SQLite's semantics.
+
+Repositories are written once, for both engines: ``?`` placeholders (translated to ``$1, $2…``), rows
+read by position or column name (asyncpg's `Record` does both), `Tx.execute` returning the changed row
+count and `Tx.insert` the new id. Parameters are converted to the type PostgreSQL expects for them where
+SQLite would have converted them by column affinity (an int stored into a TEXT column, say).
+
+Write transactions keep SQLite's guarantee that there is one writer at a time. As a deliberate first step,
+every `transaction()` takes one transaction-scoped advisory lock (`pg_advisory_xact_lock`) before
+anything else: write transactions are serialized across every process sharing the database, exactly as
+SQLite's single writer serializes them, and under READ COMMITTED each statement after the lock sees
+everything committed before it, so the read-then-write code written for SQLite stays correct. It costs
+write concurrency; finer locks (row locks, `FOR UPDATE SKIP LOCKED` for the outbox, per-customer
+advisory keys) come later, one repository at a time, when measurements ask for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import asyncpg
+
+from storage.db import (
+    Database,
+    Engine,
+    Migration,
+    Params,
+    Row,
+    Tx,
+    check_not_newer,
+    committed,
+    current_handling,
+    load_migrations,
+    write_mark,
+)
+
+log = logging.getLogger(__name__)
+
+# Advisory lock keys (per database): one for write transactions, one for migrating.
+WRITE_LOCK = 0x6E75_7274_0001
+MIGRATION_LOCK = 0x6E75_7274_0002
+POOL_SIZE = 10
+# Statements sent as one round trip: BEGIN, then wait for the writer's turn.
+_BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+
+_TOKENS = re.compile(
+    r"""('(?:[^']|'')*')          # a string literal
+      | ("(?:[^"]|"")*")          # a quoted identifier
+      | (--[^\n]*)                # a line comment
+      | (/\*.*?\*/)               # a block comment
+      | (::)                      # a cast, not a named parameter
+      | (\?)                      # a positional parameter
+      | :([A-Za-z_][A-Za-z0-9_]*) # a named parameter
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_INSERT_TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+_RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def translate(sql: str) -> tuple[str, tuple[str, ...]]:
+    """SQL with ``?`` (or ``:name``) placeholders → PostgreSQL's ``$n``, and the names in order (empty for
+    positional ones). Literals, quoted identifiers, comments and ``::`` casts are left as they are."""
+    names: list[str] = []
+    index: dict[str, int] = {}
+    counter = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal counter
+        if match.group(6):
+            counter += 1
+            return f"${counter}"
+        name = match.group(7)
+        if name:
+            if name not in index:
+                names.append(name)
+                index[name] = len(names)
+            return f"${index[name]}"
+        return match.group(0)
+
+    return _TOKENS.sub(replace, sql), tuple(names)
+
+
+def arguments(sql: str, params: Params) -> tuple[str, list[Any]]:
+    """The translated SQL and its parameters as a list in ``$n`` order."""
+    query, names = translate(sql)
+    if isinstance(params, dict):
+        return query, [params[name] for name in names]
+    return query, list(params)
+
+
+def changed_rows(status: str) -> int:
+    """The row count in a command tag: ``UPDATE 3`` → 3, ``INSERT 0 1`` → 1, ``CREATE TABLE`` → 0."""
+    last = status.rpartition(" ")[2]
+    return int(last) if last.isdigit() else 0
+
+
+# --- Parameters converted as SQLite's column affinity would have stored them -------------------------
+
+
+def _to_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _to_int(value: Any) -> Any:
+    if isinstance(value, bool | Decimal) or (isinstance(value, float) and value.is_integer()):
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return value
+
+
+def _to_float(value: Any) -> Any:
+    if isinstance(value, int | Decimal) or (isinstance(value, str) and _is_number(value)):
+        return float(value)
+    return value
+
+
+def _to_numeric(value: Any) -> Any:
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+        return Decimal(str(value))
+    return value
+
+
+def _to_bool(value: Any) -> Any:
+    if isinstance(value, int | str) and str(value) in ("0", "1"):
+        return str(value) == "1"
+    return value
+
+
+def _to_timestamp(value: Any) -> Any:
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value)
+    return value
+
+
+def _to_json(value: Any) -> Any:
+    return value if isinstance(value, str) or value is None else json.dumps(value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    **dict.fromkeys(("text", "varchar", "bpchar", "name", "unknown"), _to_text),
+    **dict.fromkeys(("int2", "int4", "int8"), _to_int),
+    **dict.fromkeys(("float4", "float8"), _to_float),
+    "numeric": _to_numeric,
+    "bool": _to_bool,
+    **dict.fromkeys(("timestamp", "timestamptz"), _to_timestamp),
+    **dict.fromkeys(("json", "jsonb"), _to_json),
+}
+
+
+def _converted(types: Sequence[str], args: Sequence[Any]) -> list[Any]:
+    return [
+        value if value is None else _CONVERTERS.get(kind, lambda v: v)(value)
+        for kind, value in zip(types, args, strict=False)
+    ]
+
+
+class _Statements:
+    """What the database learned about statements and tables: each statement's parameter types, once one
+    was given a value of another type, and each table's integer key (what `insert` returns)."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, tuple[str, ...]] = {}
+        self.keys: dict[str, str | None] = {}
+
+    async def parameter_types(self, conn: asyncpg.Connection, query: str) -> tuple[str, ...]:
+        if query not in self.types:
+            statement = await conn.prepare(query)
+            self.types[query] = tuple(parameter.name for parameter in statement.get_parameters())
+        return self.types[query]
+
+    async def key_of(self, conn: asyncpg.Connection, table: str) -> str | None:
+        """The table's single integer primary key column (SQLite's rowid alias), or None."""
+        if table not in self.keys:
+            rows = await conn.fetch(
+                "SELECT a.attname, t.typname FROM pg_index i"
+                " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+                " JOIN pg_type t ON t.oid = a.atttypid"
+                " WHERE i.indrelid = to_regclass($1) AND i.indisprimary",
+                table.lower(),
+            )
+            integer = len(rows) == 1 and rows[0]["typname"] in ("int2", "int4", "int8")
+            self.keys[table] = rows[0]["attname"] if integer else None
+        return self.keys[table]
+
+
+def _unencodable(exc: asyncpg.DataError) -> bool:
+    """asyncpg refused a parameter's Python type before sending anything (the transaction goes on)."""
+    return type(exc) is asyncpg.DataError and str(exc).startswith("invalid input for query argument")
+
+
+async def _call(statements: _Statements, conn: asyncpg.Connection, method: str, sql: str, params: Params) -> Any:
+    """Run `conn.<method>` on translated SQL; a parameter of a type PostgreSQL would not take is converted
+    (as SQLite's affinity would) and the statement run again, and converted up front from then on."""
+    query, args = arguments(sql, params)
+    types = statements.types.get(query)
+    if types is not None:
+        args = _converted(types, args)
+    try:
+        return await getattr(conn, method)(query, *args)
+    except asyncpg.DataError as exc:
+        if types is not None or not _unencodable(exc):
+            raise
+    types = await statements.parameter_types(conn, query)
+    return await getattr(conn, method)(query, *_converted(types, args))
+
+
+class PgTx(Tx):
+    """Statements on one pooled connection: inside its open transaction, or each alone (`serialized`)."""
+
+    def __init__(self, statements: _Statements, conn: asyncpg.Connection) -> None:
+        self._statements = statements
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return changed_rows(await _call(self._statements, self._conn, "execute", sql, params))
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        if _RETURNING.search(sql) is None:
+            table = _INSERT_TABLE.match(sql)
+            key = await self._statements.key_of(self._conn, table.group(1)) if table else None
+            if key is None:  # no integer key to return (SQLite would give its hidden rowid)
+                await self.execute(sql, params)
+                return 0
+            sql = f"{sql.rstrip().rstrip(';')} RETURNING {key}"
+        value = await _call(self._statements, self._conn, "fetchval", sql, params)
+        return int(value or 0)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        query, _ = translate(sql)
+        batch = [arguments(sql, row)[1] for row in rows]
+        if not batch:
+            return
+        types = self._statements.types.get(query)
+        if types is None:
+            try:
+                await self._conn.executemany(query, batch)
+                return
+            except asyncpg.DataError as exc:
+                if not _unencodable(exc):
+                    raise
+                types = await self._statements.parameter_types(self._conn, query)
+        await self._conn.executemany(query, [_converted(types, args) for args in batch])
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = await _call(self._statements, self._conn, "fetchrow", sql, params)
+        return row
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        return list(await _call(self._statements, self._conn, "fetch", sql, params))
+
+
+class PostgresDatabase(Database):
+    """A pool of connections to one PostgreSQL database; write transactions one at a time everywhere."""
+
+    engine: ClassVar[Engine] = "postgresql"
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._statements = _Statements()
+        # One write transaction per process at a time: the others would only wait on the advisory lock,
+        # each holding a pooled connection that reads need.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def connect(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresDatabase:
+        """Connect, apply pending migrations (one process at a time) and return the database."""
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            server_settings={"application_name": "nurture-bot", "timezone": "UTC"},
+        )
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn, load_migrations("postgresql"))
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool)
+
+    async def close(self) -> None:
+        """Wait for connections in use to be given back, then close them all."""
+        async with self._lock:
+            await self._pool.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        current = current_handling()
+        async with self._lock, self._pool.acquire() as conn:
+            try:
+                await conn.execute(_BEGIN)
+                tx = PgTx(self._statements, conn)
+                await write_mark(tx, current)
+                yield tx
+                await conn.execute("COMMIT")
+            finally:
+                await _leave_clean(conn)
+            committed(current)
+
+    @asynccontextmanager
+    async def serialized(self) -> AsyncIterator[Tx]:
+        # Each statement commits alone; PostgreSQL's row locks keep it atomic, and these writes are
+        # idempotent, so they need not wait for the writer's turn.
+        async with self._pool.acquire() as conn:
+            yield PgTx(self._statements, conn)
+
+    async def wipe_log(self) -> bool:
+        """PostgreSQL cannot promise that erased bytes are gone from its files, so this returns False.
+
+        A deleted row stays in its table's pages until VACUUM reclaims the space (and the space is reused,
+        not zeroed); its earlier versions stay in the write-ahead log until the server recycles the
+        segments, and in WAL archives, replicas and backups for as long as those are kept. None of that is
+        in the bot's hands (a CHECKPOINT needs rights the bot should not have): plan retention of
+        archives and backups with that in mind.
+        """
+        return False
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._pool.acquire() as conn:
+            row: Row | None = await _call(self._statements, conn, "fetchrow", sql, params)
+            return row
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._pool.acquire() as conn:
+            return list(await _call(self._statements, conn, "fetch", sql, params))
+
+
+async def _leave_clean(conn: asyncpg.Connection) -> None:
+    """Whatever ended the block (an error, a cancellation mid-statement), the connection goes back to the
+    pool outside any transaction: rolled back, or closed (the server then rolls back) if that fails."""
+    if not conn.is_in_transaction():
+        return
+    rollback = asyncio.ensure_future(conn.execute("ROLLBACK"))
+    try:
+        await asyncio.shield(rollback)
+    except BaseException:
+        conn.terminate()
+        raise
+
+
+async def migrate(conn: asyncpg.Connection, migrations: list[Migration]) -> None:
+    """Apply the pending migrations, each in its own transaction, under a session advisory lock: of several
+    processes starting at once exactly one migrates, the others wait and then find nothing left to do. A
+    database newer than `migrations` is refused (`SchemaTooNewError`) and left untouched."""
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        current = int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+        check_not_newer(current, migrations)
+        for migration in migrations:
+            if migration.version <= current:
+                continue
+            log.info("applying migration %04d_%s (postgresql)", migration.version, migration.name)
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+    finally:
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)

@@ -1,0 +1,176 @@
+"""What every engine must do alike (tests/engines.py picks the engine): placeholders, row access, row
+counts and new ids, the processed-update mark, serialized writers, migrations once and never backwards."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from storage.db import AlreadyHandled, Database, SchemaTooNewError, handling
+from storage.postgres import WRITE_LOCK, translate
+from tests import engines
+
+ONLY_POSTGRES = pytest.mark.engines("postgresql", reason="needs a PostgreSQL server (several processes)")
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Database:
+    opened = await Database.open(engines.target_for(tmp_path))
+    yield opened  # type: ignore[misc]
+    await opened.close()
+
+
+def test_placeholders_become_numbered_outside_literals_comments_and_casts() -> None:
+    sql = "SELECT '?', \"a?\", x::text, ? -- ?\n FROM t WHERE y = ? /* ? */ AND z = 'it''s ?'"
+    assert translate(sql) == (
+        "SELECT '?', \"a?\", x::text, $1 -- ?\n FROM t WHERE y = $2 /* ? */ AND z = 'it''s ?'",
+        (),
+    )
+    assert translate("UPDATE t SET a = :a, b = :b WHERE a = :a") == (
+        "UPDATE t SET a = $1, b = $2 WHERE a = $1",
+        ("a", "b"),
+    )
+
+
+async def test_rows_counts_and_new_ids_read_the_same_on_every_engine(db: Database) -> None:
+    async with db.transaction() as tx:
+        first = await tx.insert(
+            "INSERT INTO events (kind, created_at) VALUES (?, ?)", ("x", "2026-01-01 10:00:00")
+        )
+        second = await tx.insert(
+            "INSERT INTO events (kind, created_at) VALUES (?, ?)", ("y", "2026-01-01 11:00:00")
+        )
+        assert second == first + 1
+        assert await tx.insert("INSERT INTO kv (key, value) VALUES (?, ?)", ("k", "v")) >= 0  # no integer id
+        await tx.executemany("INSERT INTO kv (key, value) VALUES (?, ?)", [("a", "1"), ("b", "2")])
+    assert await db.execute("UPDATE kv SET value = ? WHERE key IN ('a', 'b')", ("3",)) == 2
+    assert await db.execute("UPDATE kv SET value = :v WHERE key = :k", {"k": "nobody", "v": "0"}) == 0
+    row = await db.fetch_one("SELECT id, kind FROM events WHERE id = ?", (first,))
+    assert row is not None
+    assert (row[0], row["kind"], dict(row), list(row.keys()), tuple(row)) == (
+        first,
+        "x",
+        {"id": first, "kind": "x"},
+        ["id", "kind"],
+        (first, "x"),
+    )
+    assert await db.fetch_value("SELECT value FROM kv WHERE key = '?' OR key = ?", ("a",)) == "3"
+
+
+async def test_a_parameter_is_stored_as_its_column_declares(db: Database) -> None:
+    """SQLite converts by column affinity (an int into TEXT); PostgreSQL is given the converted value."""
+    await db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", ("n", 5))
+    await db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", ("m", 6))  # converted up front now
+    assert [r[0] for r in await db.fetch_all("SELECT value FROM kv ORDER BY key")] == ["6", "5"]
+
+
+async def test_a_block_that_raises_writes_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO kv (key, value) VALUES ('gone', '1')")
+            raise RuntimeError
+    assert await db.fetch_value("SELECT COUNT(*) FROM kv") == 0
+
+
+async def test_a_transaction_cancelled_mid_statement_leaves_no_connection_inside_it(db: Database) -> None:
+    holder = asyncio.Event()
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO kv (key, value) VALUES ('half', '1')")
+            holder.set()
+            if db.engine == "postgresql":  # cancelled while the server runs a statement
+                await tx.execute("SELECT pg_sleep(60)")
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(write())
+    await holder.wait()
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO kv (key, value) VALUES ('whole', '1')")
+    assert [r[0] for r in await db.fetch_all("SELECT key FROM kv")] == ["whole"]
+
+
+async def test_an_update_is_applied_once_whichever_handling_commits_first(db: Database) -> None:
+    with handling(77, "2026-01-01 10:00:00"):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO kv (key, value) VALUES ('effect', '1')")
+    with handling(77, "2026-01-01 10:00:01"), pytest.raises(AlreadyHandled):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO kv (key, value) VALUES ('twice', '1')")
+    assert await db.fetch_value("SELECT COUNT(*) FROM kv") == 1
+
+
+async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    target = engines.target_for(tmp_path)
+    db = await Database.open(target)
+    await db.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, 'from_the_future')")
+    await db.close()
+    with pytest.raises(SchemaTooNewError, match="version 9999"):
+        await Database.open(target)
+
+
+@ONLY_POSTGRES
+async def test_writers_in_two_processes_take_turns(tmp_path: Path) -> None:
+    """Read-then-write, as the repositories do: with one writer at a time no increment is lost."""
+    target = engines.target_for(tmp_path)
+    first, second = await Database.open(target), await Database.open(target)
+    await first.execute("INSERT INTO kv (key, value) VALUES ('n', '0')")
+
+    async def bump(db: Database) -> None:
+        for _ in range(15):
+            async with db.transaction() as tx:
+                row = await tx.fetch_one("SELECT value FROM kv WHERE key = 'n'")
+                assert row is not None
+                await asyncio.sleep(0)
+                await tx.execute("UPDATE kv SET value = ? WHERE key = 'n'", (str(int(row[0]) + 1),))
+
+    try:
+        await asyncio.gather(bump(first), bump(second))
+        assert await first.fetch_value("SELECT value FROM kv WHERE key = 'n'") == "30"
+    finally:
+        await first.close()
+        await second.close()
+
+
+@ONLY_POSTGRES
+async def test_a_writer_waits_for_another_process_holding_the_turn(tmp_path: Path) -> None:
+    target = str(engines.target_for(tmp_path))
+    db = await Database.open(target)
+    other = await asyncpg.connect(target)
+    try:
+        await other.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        write = asyncio.create_task(db.execute("INSERT INTO kv (key, value) VALUES ('late', '1')"))
+        await asyncio.sleep(0.1)
+        assert not write.done()
+        await other.execute("COMMIT")
+        assert await asyncio.wait_for(write, 5) == 1
+    finally:
+        await other.close()
+        await db.close()
+
+
+@ONLY_POSTGRES
+async def test_processes_starting_at_once_on_a_fresh_database_migrate_it_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.pg_server import server
+
+    url = server().empty_database()
+    caplog.set_level(logging.INFO, logger="storage.postgres")
+    opened = await asyncio.gather(*(Database.open(url) for _ in range(3)))
+    try:
+        applied = [r.getMessage() for r in caplog.records if r.getMessage().startswith("applying migration")]
+        versions = [row[0] for row in await opened[0].fetch_all("SELECT version FROM schema_migrations")]
+        assert len(applied) == len(versions) == len(set(versions)) > 0
+    finally:
+        for db in opened:
+            await db.close()
