@@ -17,7 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.db import Tx
+from storage.db import Database, Tx
+from storage.dialect import engine_of, search_index_purge
 from storage.events import append_event
 from storage.timefmt import to_db
 
@@ -97,8 +98,9 @@ async def traces_of(tx: Tx, customer_id: int) -> Traces:
     return traces
 
 
-async def erase(tx: Tx, customer_id: int, now: datetime) -> None:
-    """Erase everything personal about the customer; the row stays, anonymous, for the figures."""
+async def erase(tx: Tx, customer_id: int, now: datetime, *, db: Database) -> None:
+    """Erase everything personal about the customer; the row stays, anonymous, for the figures. `db` is
+    the database `tx` belongs to (its engine decides how the name search index lets go of the names)."""
     stamp = to_db(now)
     await tx.execute(
         "UPDATE customers SET tg_id = NULL, first_name = NULL, last_name = NULL, username = NULL, phone = NULL,"
@@ -108,9 +110,8 @@ async def erase(tx: Tx, customer_id: int, now: datetime) -> None:
         (stamp, customer_id),
     )
     await tx.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
-    # The names left the search index by its trigger; merging its segments drops the deleted terms too
-    # (until then they would sit in the index's pages).
-    await tx.execute("INSERT INTO customer_names (customer_names) VALUES ('optimize')")
+    for statement in search_index_purge(engine_of(db)):
+        await tx.execute(statement)
     await tx.execute(
         "DELETE FROM loyalty_cards WHERE customer_id = ?", (customer_id,)
     )  # the old card finds no one
