@@ -70,7 +70,7 @@ class Forgetting:
             traces = await traces_of(tx, customer.id)
             for row in cleanup(customer.id, traces, now):
                 await enqueue(tx, row, now)
-            await erase(tx, customer.id, now, db=self.db)
+            await erase(tx, customer.id, now)
         if traces.in_flight and self.sender_idle is not None:
             await self.sender_idle()
             await self._after_the_drain(customer.id, traces, now)

@@ -275,7 +275,7 @@ class CustomersRepo:
         """Erase everything personal (storage/forgetting.py); the row stays, anonymous, for the figures.
         `flows.forgetting` also cleans up what the bot posted in Telegram and empties the write-ahead log."""
         async with self._db.transaction() as tx:
-            await erase(tx, customer_id, now, db=self._db)
+            await erase(tx, customer_id, now)
 
     async def count(self) -> int:
         return int(await self._db.fetch_value("SELECT COUNT(*) FROM customers WHERE tg_id IS NOT NULL"))

@@ -73,18 +73,6 @@ def position(engine: Engine, needle: str, haystack: str) -> str:
     return f"instr({haystack}, {needle})"
 
 
-def search_index_purge(engine: Engine) -> tuple[str, ...]:
-    """Statements that make the customer-name search index drop the words of names just erased.
-
-    SQLite's full-text table loses them by its trigger, but they sit in its pages until its segments are
-    merged ('optimize'). PostgreSQL's index is over the row's own columns (migration 0017): the erasing
-    UPDATE already replaced its entries, so there is nothing to run.
-    """
-    if engine == "postgresql":
-        return ()
-    return ("INSERT INTO customer_names (customer_names) VALUES ('optimize')",)
-
-
 def sleeps_at(engine: Engine) -> str:
     """On a `purchase_totals` row of a repeat buyer: the stored moment they fall asleep (see the indexes)."""
     return _SLEEPS_AT[engine]

@@ -17,9 +17,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.db import Database, Tx
-from storage.dialect import engine_of, search_index_purge
+from storage.db import Tx
 from storage.events import append_event
+from storage.name_index import drop_erased_names
 from storage.timefmt import to_db
 
 # Ledger reasons the code writes itself: they say nothing about the person and stay for the figures.
@@ -98,9 +98,8 @@ async def traces_of(tx: Tx, customer_id: int) -> Traces:
     return traces
 
 
-async def erase(tx: Tx, customer_id: int, now: datetime, *, db: Database) -> None:
-    """Erase everything personal about the customer; the row stays, anonymous, for the figures. `db` is
-    the database `tx` belongs to (its engine decides how the name search index lets go of the names)."""
+async def erase(tx: Tx, customer_id: int, now: datetime) -> None:
+    """Erase everything personal about the customer; the row stays, anonymous, for the figures."""
     stamp = to_db(now)
     await tx.execute(
         "UPDATE customers SET tg_id = NULL, first_name = NULL, last_name = NULL, username = NULL, phone = NULL,"
@@ -110,8 +109,8 @@ async def erase(tx: Tx, customer_id: int, now: datetime, *, db: Database) -> Non
         (stamp, customer_id),
     )
     await tx.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
-    for statement in search_index_purge(engine_of(db)):
-        await tx.execute(statement)
+    # The names left the search index with the UPDATE; storage/name_index.py drops their traces too.
+    await drop_erased_names(tx)
     await tx.execute(
         "DELETE FROM loyalty_cards WHERE customer_id = ?", (customer_id,)
     )  # the old card finds no one

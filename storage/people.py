@@ -7,6 +7,7 @@ customers. Forgotten customers are never found; the team (owners and staff) is n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,27 @@ _FOUND_COLUMNS = (
     "c.id, c.first_name, c.last_name, c.username, c.phone, l.card_code, c.last_seen_at, c.opted_out, c.unreachable"
 )
 _FROM = "FROM customers c LEFT JOIN loyalty_cards l ON l.customer_id = c.id"
+
+# Names and usernames. SQLite: the FTS5 table of migration 0017, queried as typed (`"anna"* "smi"*`).
+_NAMES_SQLITE = (
+    f"SELECT {_FOUND_COLUMNS} FROM customer_names n JOIN customers c ON c.id = n.rowid"
+    " LEFT JOIN loyalty_cards l ON l.customer_id = c.id"
+    f" WHERE customer_names MATCH ? AND {FINDABLE} ORDER BY n.rowid DESC LIMIT ?"
+)
+# PostgreSQL: the GIN index of its 0017 over the customer's own columns. The words of the query are handed
+# over plain; customer_search_query folds them as the index folds names and makes each a prefix. The
+# matches are taken from the index first (MATERIALIZED), then newest first: left to itself the planner may
+# walk the primary key backwards and compute every customer's words while hoping for 20 matches soon —
+# seconds at 100,000 customers when two common words never meet; this way a common prefix costs tens of
+# milliseconds and a rare word less than one.
+_NAMES_POSTGRES = (
+    "WITH hits AS MATERIALIZED (SELECT id FROM customers"
+    " WHERE customer_names_vector(first_name, last_name, username) @@ customer_search_query(?))"
+    f" SELECT {_FOUND_COLUMNS} FROM hits JOIN customers c ON c.id = hits.id"
+    " LEFT JOIN loyalty_cards l ON l.customer_id = c.id"
+    f" WHERE {FINDABLE} ORDER BY c.id DESC LIMIT ?"
+)
+_FTS_WORD = re.compile(r'"([^"]*)"\*')  # one word of the full-text query flows/people_search.py writes
 
 
 @dataclass(frozen=True)
@@ -95,8 +117,11 @@ class PeopleRepo:
         """Phones ending in these 10 or 7 digits (an index on exactly that ending, migration 0017)."""
         size = len(digits)
         assert size in (7, 10), size
+        # The indexed expression itself, so the index answers: SQLite's substr counts from the end when
+        # negative, PostgreSQL's right() is the same ending (migrations 0017 of both engines).
+        ending = f"right(c.phone, {size})" if self._db.engine == "postgresql" else f"substr(c.phone, -{size})"
         rows = await self._db.fetch_all(
-            f"SELECT {_FOUND_COLUMNS} {_FROM} WHERE c.phone IS NOT NULL AND substr(c.phone, -{size}) = ?"
+            f"SELECT {_FOUND_COLUMNS} {_FROM} WHERE c.phone IS NOT NULL AND {ending} = ?"
             f" AND {FINDABLE} ORDER BY c.id DESC LIMIT ?",
             (digits, limit),
         )
@@ -114,15 +139,15 @@ class PeopleRepo:
     async def by_names(self, match: str, limit: int) -> list[Found]:
         """Customers whose names or username match a full-text query (`"anna"* "smi"*`), newest first.
 
-        The full-text index yields ids newest first and stops at the limit, so a common prefix costs no more
-        than a rare one.
+        On SQLite the full-text index yields ids newest first and stops at the limit, so a common prefix
+        costs no more than a rare one; on PostgreSQL the GIN index yields every match, sorted then (see
+        `_NAMES_POSTGRES`).
         """
-        rows = await self._db.fetch_all(
-            f"SELECT {_FOUND_COLUMNS} FROM customer_names n JOIN customers c ON c.id = n.rowid"
-            " LEFT JOIN loyalty_cards l ON l.customer_id = c.id"
-            f" WHERE customer_names MATCH ? AND {FINDABLE} ORDER BY n.rowid DESC LIMIT ?",
-            (match, limit),
-        )
+        if self._db.engine == "postgresql":
+            sql, param = _NAMES_POSTGRES, " ".join(_FTS_WORD.findall(match))
+        else:
+            sql, param = _NAMES_SQLITE, match
+        rows = await self._db.fetch_all(sql, (param, limit))
         return [_found(row) for row in rows]
 
     # ---- lists by segment ----

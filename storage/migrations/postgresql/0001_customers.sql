@@ -1,5 +1,9 @@
 -- PostgreSQL twin of ../0001_customers.sql: the same tables, columns, keys and indexes.
 --
+-- Every migration in ../ has its twin here under the same number and name; tests/test_pg_schema.py applies
+-- both sets to fresh databases and compares tables, columns, keys, indexes, foreign keys, CHECKs and
+-- triggers, so a migration without its twin (or a twin that drifts) fails there.
+--
 -- How every twin in this folder translates SQLite (said once here, not repeated in each file):
 -- * Every integer column is BIGINT: SQLite's INTEGER is 64-bit and Telegram ids do not fit in 32 bits.
 --   Flags stay 0/1 integers, as the code writes and reads them.
