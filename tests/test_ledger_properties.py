@@ -23,6 +23,7 @@ from flows.loyalty import NotEnoughPoints, open_lots
 from flows.purchases import NewPurchase, PurchaseRefused
 from storage.customers import CustomersRepo
 from storage.db import Database
+from tests import engines
 
 purchase = st.tuples(
     st.just("buy"), st.decimals(min_value="0.01", max_value="5000", places=2), st.integers(0, 100)
@@ -37,7 +38,7 @@ async def scenario(folder: Path, plan: list[tuple[str, object, int]]) -> None:
     settings_ = load_settings(_env_file=None, bot_token="1:x", database_path=folder / "bot.db")
     content = load_content(example_content_path())
     clock = FakeClock()
-    db = await Database.open(settings_.database_path)
+    db = await Database.open(engines.target_for(folder))
     try:
         customers = CustomersRepo(db)
         anna = await customers.refresh_profile(1001, "Anna", None, None, "en", clock.now())
@@ -85,4 +86,8 @@ async def scenario(folder: Path, plan: list[tuple[str, object, int]]) -> None:
 @given(plan=steps)
 def test_balance_is_the_ledger_sum_and_never_negative(plan: list[tuple[str, object, int]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(scenario(Path(folder), plan))
+        try:
+            asyncio.run(scenario(Path(folder), plan))
+        finally:
+            if engines.ON_POSTGRES:
+                engines.forget_databases()  # one database per example, not 25 kept to the test's end
