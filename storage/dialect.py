@@ -24,8 +24,8 @@ _STORED_FORM = "'YYYY-MM-DD HH24:MI:SS'"  # timefmt.to_db's form, in PostgreSQL'
 
 
 def engine_of(handle: object) -> Engine:
-    """The engine behind a database handle (its `engine`); a handle that names none is a SQLite one (the
-    read-only connections of `AnalyticsRepo.reading`)."""
+    """The engine behind a reader: a `Database` (or the analytics' `ReadPool`) says it in `engine`; a reader
+    that says nothing can only be a SQLite connection."""
     engine = getattr(handle, "engine", "sqlite")
     return "postgresql" if engine == "postgresql" else "sqlite"
 
@@ -67,7 +67,8 @@ def joined(engine: Engine, value: str, separator: str) -> str:
 
 
 def position(engine: Engine, needle: str, haystack: str) -> str:
-    """Where `needle` first starts in `haystack`, counting from 1; 0 when it is not there."""
+    """Where `needle` first starts in `haystack`, counting from 1; 0 when it is not there. In the SQL the
+    haystack comes first on both engines (bind its ``?`` first)."""
     if engine == "postgresql":
         return f"strpos({haystack}, {needle})"
     return f"instr({haystack}, {needle})"
