@@ -2,7 +2,8 @@
 """Bootstrap for a fresh clone: needs only Python 3.11+.
 
     python3 dev.py sandbox   # install what is needed, then talk to the bot in this terminal
-    python3 dev.py test      # install what is needed, then lint, type-check and run the whole test suite
+    python3 dev.py test      # install what is needed, then lint, type-check and run the whole test suite,
+                             # on SQLite and then on a throw-away PostgreSQL server (tests/engines.py)
     python3 dev.py lock      # after changing dependencies in pyproject.toml: re-pin the lock files
                              # (`lock --upgrade`: move every pin to the newest version the ranges allow)
 
@@ -30,6 +31,7 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 PACKAGES = ("bot", "flows", "handlers", "storage", "console")
 STAMP = "# declared dependencies: "
 LOCKS = {"": ROOT / "requirements.lock", "dev": ROOT / "requirements-dev.lock"}
+ENGINE = "NURTURE_TEST_ENGINE"  # read by tests/engines.py
 
 
 def declared() -> str:
@@ -107,6 +109,41 @@ def ensure_chromium() -> None:
         print("could not install chromium: the console's browser tests will be skipped")
 
 
+def ensure_postgresql() -> bool:
+    """The tests' second engine runs on Debian's `postgresql` server binaries (a throw-away cluster per
+    test session, tests/pg_server.py): install them with apt-get when missing and this runs as root (CI);
+    otherwise the PostgreSQL pass is skipped, saying so. No Docker."""
+    import glob
+
+    if glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        return True
+    if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("PostgreSQL is not installed: the PostgreSQL test pass is skipped (apt-get install postgresql)")
+        return False
+    print("installing PostgreSQL for the tests' second engine (apt-get) …", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL}
+    if subprocess.call(["apt-get", "update", "-q"], **quiet) or subprocess.call(
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        **quiet,
+    ):
+        print("could not install PostgreSQL: the PostgreSQL test pass is skipped")
+        return False
+    return True
+
+
+def run_tests(rest: list[str]) -> int:
+    """The suite on SQLite, then (where a server can be started) on PostgreSQL."""
+    sqlite = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT, env={**os.environ, ENGINE: "sqlite"})
+    if not ensure_postgresql():
+        return sqlite
+    print("\nthe same tests on PostgreSQL:", flush=True)
+    postgres = subprocess.call(
+        [str(PYTHON), "-m", "pytest", *rest], cwd=ROOT, env={**os.environ, ENGINE: "postgresql"}
+    )
+    return sqlite or postgres
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "help"
     rest = argv[1:]
@@ -118,7 +155,7 @@ def main(argv: list[str]) -> int:
         ensure_chromium()
         lint = subprocess.call([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT)
         types = subprocess.call([str(PYTHON), "-m", "mypy", *PACKAGES], cwd=ROOT)
-        tests = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+        tests = run_tests(rest)
         return tests or lint or types
     if command == "lock":
         return lock(rest)

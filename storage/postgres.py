@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = 0x6E75_7274_0001
 MIGRATION_LOCK = 0x6E75_7274_0002
 POOL_SIZE = 10
+CLOSE_TIMEOUT = 5.0  # seconds
 # Statements sent as one round trip: BEGIN, then wait for the writer's turn.
 _BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 
@@ -309,7 +310,15 @@ class PostgresDatabase(Database):
         return cls(pool)
 
     async def close(self) -> None:
-        """Wait for connections in use to be given back, then close them all."""
+        """Wait (a little) for connections in use to be given back, then close them all; a connection still
+        held after that is cut, and the server rolls back what it had open."""
+        try:
+            await asyncio.wait_for(self._closed_when_idle(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            log.warning("closing the database: a connection was still in use after %ss, cut", CLOSE_TIMEOUT)
+            self._pool.terminate()
+
+    async def _closed_when_idle(self) -> None:
         async with self._lock:
             await self._pool.close()
 

@@ -18,6 +18,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
@@ -41,7 +42,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _run_sync(make: Callable[[], Awaitable[Any]]) -> Any:
+def run_sync(make: Callable[[], Awaitable[Any]]) -> Any:
     """Run a coroutine to the end from synchronous code, even inside a running event loop (in a thread)."""
     result: list[Any] = []
     failure: list[BaseException] = []
@@ -71,6 +72,7 @@ class PgServer:
         self._as: list[str] = []
         self._numbers = itertools.count(1)
         self._made: list[str] = []
+        self._watchdog: subprocess.Popen[bytes] | None = None
         if os.geteuid() == 0:  # initdb and postgres refuse root: run them as the postgres system user
             user = pwd.getpwnam("postgres")
             os.chown(self._root, user.pw_uid, user.pw_gid)
@@ -87,6 +89,7 @@ class PgServer:
 
     def start(self) -> None:
         """initdb, then start the server and wait until it accepts connections."""
+        self._watch()  # first: a test run killed at any point after this leaves nothing behind
         self._pg("initdb", "-D", str(self._data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
         options = " ".join(
             f"-c {setting}"
@@ -105,8 +108,25 @@ class PgServer:
             "pg_ctl", "-D", str(self._data), "-l", str(self._root / "server.log"), "-o", options, "-w", "start"
         )
 
+    def _watch(self) -> None:
+        """A watchdog process that stops the server once this one ends, however it ends (a killed pytest
+        runs no atexit): it waits for the end of a pipe only this process holds open."""
+        stop = [*self._as, str(self._bin / "pg_ctl"), "-D", str(self._data), "-m", "immediate", "-w", "stop"]
+        script = (
+            "import shutil, subprocess, sys; sys.stdin.read(); "
+            f"subprocess.run({stop!r}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+            f"shutil.rmtree({str(self._root)!r}, ignore_errors=True)"
+        )
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", script], stdin=subprocess.PIPE, start_new_session=True
+        )
+
     def stop(self) -> None:
         """Stop the server at once (nothing in it is worth keeping) and remove its files."""
+        if self._watchdog is not None and self._watchdog.stdin is not None:
+            self._watchdog.stdin.close()  # the watchdog stops the server; wait for it
+            self._watchdog.wait()
+            return
         with contextlib.suppress(subprocess.CalledProcessError):
             self._pg("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self._root, ignore_errors=True)
@@ -123,19 +143,19 @@ class PgServer:
             db = await PostgresDatabase.connect(self.url(TEMPLATE), pool_size=1)
             await db.close()
 
-        _run_sync(make)
+        run_sync(make)
 
     def database(self) -> str:
         """A fresh database copied from the migrated template; its URL."""
         name = f"t_{next(self._numbers)}"
-        _run_sync(lambda: self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY"))
+        run_sync(lambda: self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY"))
         self._made.append(name)
         return self.url(name)
 
     def empty_database(self) -> str:
         """A fresh database with no schema at all (migrations not applied); its URL."""
         name = f"t_{next(self._numbers)}"
-        _run_sync(lambda: self._admin(f"CREATE DATABASE {name}"))
+        run_sync(lambda: self._admin(f"CREATE DATABASE {name}"))
         self._made.append(name)
         return self.url(name)
 
@@ -143,7 +163,7 @@ class PgServer:
         """Drop the databases handed out since the last call (after each test: the disk stays small)."""
         made, self._made = self._made, []
         if made:
-            _run_sync(lambda: self._admin(*(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in made)))
+            run_sync(lambda: self._admin(*(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in made)))
 
     async def _admin(self, *statements: str) -> None:
         conn = await asyncpg.connect(self.url("postgres"))

@@ -22,7 +22,7 @@ from flows.exports import export_csv
 from flows.imports import Imports, Opener
 from flows.purchases import NewPurchase
 from storage.analytics import AnalyticsRepo
-from storage.db import Database, load_migrations
+from storage.db import Database, load_migrations, open_database
 from storage.sqlite import _migrate
 from tests.broadcast_helpers import customer, owner
 from tests.conftest import Harness, make_settings
@@ -133,7 +133,7 @@ async def imported_stats(tmp_path: Path, name: str, rows: list[tuple[str, int, s
     now = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     settings = make_settings(tmp_path / name, "http://127.0.0.1:9")
     (tmp_path / name).mkdir()
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings)
     try:
         content = load_content(example_content_path())
         clock = FakeClock(now)
@@ -242,6 +242,9 @@ async def test_a_back_dated_purchase_takes_its_place_and_gifts_go_by_count(harne
     assert [c.campaign for c in coupons] == ["cookie"]  # one 2nd-purchase gift, kept; the 4th is not due
 
 
+@pytest.mark.engines(
+    "sqlite", reason="builds a pre-0009 SQLite file with aiosqlite (PostgreSQL starts from all migrations)"
+)
 async def test_migration_renumbers_old_purchases_and_fills_first_seen_and_started(tmp_path: Path) -> None:
     """A database from before 0009: purchases numbered in file order, an imported customer seen 'today'."""
     path = tmp_path / "old.db"

@@ -153,6 +153,7 @@ async def test_one_odd_error_strands_no_other_row(harness: Harness, kind: str) -
     assert states.count("sent") >= 4 - (kind == "unauthorized") * 4  # a 401 stops the rest (left pending)
 
 
+@pytest.mark.engines("sqlite", reason="SQLite's 'database is locked' (a busy writer) is what is retried")
 async def test_a_locked_database_while_confirming_is_retried(
     harness: Harness, anna: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from storage import postgres
 from storage.db import AlreadyHandled, Database, SchemaTooNewError, handling
 from storage.postgres import WRITE_LOCK, translate
 from tests import engines
@@ -174,3 +175,33 @@ async def test_processes_starting_at_once_on_a_fresh_database_migrate_it_once(
     finally:
         for db in opened:
             await db.close()
+
+
+@ONLY_POSTGRES
+async def test_closing_cuts_a_connection_a_dead_task_still_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a killed process's would: the open transaction is rolled back by the server, the close returns."""
+    monkeypatch.setattr(postgres, "CLOSE_TIMEOUT", 0.2)
+    target = engines.target_for(tmp_path)
+    db = await Database.open(target)
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO kv (key, value) VALUES ('never', '1')")
+            inside.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(stuck())
+    await inside.wait()
+    await asyncio.wait_for(db.close(), 2)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, asyncpg.InterfaceError):
+        await task
+    again = await Database.open(target)
+    try:
+        assert await again.fetch_value("SELECT COUNT(*) FROM kv") == 0
+        await again.execute("INSERT INTO kv (key, value) VALUES ('next', '1')")  # the write turn is free
+    finally:
+        await again.close()

@@ -505,7 +505,7 @@ async def test_marks_written_behind_survive_a_failed_flush(harness: Harness, cha
     update = harness.emu.send_message(chat.user_id, "/help")  # changes nothing: its mark is written behind
     await harness.emu.wait_processed(update["update_id"])
     await harness.app.db.execute("ALTER TABLE processed_updates RENAME TO processed_updates_away")
-    with pytest.raises((sqlite3.OperationalError, asyncpg.UndefinedTableError)):  # the table is gone
+    with pytest.raises((sqlite3.OperationalError, asyncpg.UndefinedTableError)):
         await harness.app.jobs.flush()
     await harness.app.db.execute("ALTER TABLE processed_updates_away RENAME TO processed_updates")
     await harness.app.jobs.flush()

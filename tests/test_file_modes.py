@@ -7,6 +7,8 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from storage.db import Database
 from tests.test_config import run_cli
 
@@ -15,6 +17,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.engines("sqlite", reason="file modes of the SQLite file and its -wal/-shm files")
 async def test_the_database_and_its_wal_and_shm_files_are_created_0600(tmp_path: Path) -> None:
     old = os.umask(0o022)  # the usual umask, which would make new files world-readable
     try:

@@ -80,6 +80,8 @@ async def scenario(folder: Path, plan: list[tuple[str, object, int]]) -> None:
         assert len(accruals) == len(set(accruals))  # no purchase earned twice
     finally:
         await db.close()
+        if engines.ON_POSTGRES:
+            engines.forget_databases()  # one database per example: dropped at once, not after all of them
 
 
 # On PostgreSQL each example makes and drops a database (~0.8 s): fewer examples keep the test short there.

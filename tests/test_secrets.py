@@ -75,6 +75,7 @@ def test_check_config_shows_no_character_of_any_secret(tmp_path: Path) -> None:
     assert f"set ({len(WEBHOOK_SECRET)} chars)" in result.stdout
 
 
+@pytest.mark.engines("sqlite", reason="lists the tables from sqlite_master in the SQLite file")
 async def test_a_token_in_an_http_error_reaches_no_log_record_and_no_column(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
