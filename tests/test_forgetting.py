@@ -215,7 +215,9 @@ async def test_the_ledger_allows_no_change_but_blanking_a_reason(harness: Harnes
         "UPDATE points_ledger SET reason = NULL, delta = 1000 WHERE id = ?",
         "DELETE FROM points_ledger WHERE id = ?",
     ):
-        with pytest.raises((sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError), match="append-only"):
+        with pytest.raises(
+            (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError), match="append-only"
+        ):
             await db.execute(sql, (entry,))
     assert await db.execute("UPDATE points_ledger SET reason = NULL WHERE id = ?", (entry,)) == 1
     assert (

@@ -85,12 +85,10 @@ async def scenario(folder: Path, plan: list[tuple[str, object, int]]) -> None:
 
 
 # On PostgreSQL each example makes and drops a database (~0.8 s): fewer examples keep the test short there.
-@settings(max_examples=5 if engines.ON_POSTGRES else 25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=5 if engines.ON_POSTGRES else 25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(plan=steps)
 def test_balance_is_the_ledger_sum_and_never_negative(plan: list[tuple[str, object, int]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        try:
-            asyncio.run(scenario(Path(folder), plan))
-        finally:
-            if engines.ON_POSTGRES:
-                engines.forget_databases()  # one database per example, not 25 kept to the test's end
+        asyncio.run(scenario(Path(folder), plan))
