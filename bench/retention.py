@@ -40,6 +40,7 @@ from storage import retention as store
 from storage.broadcasts import BroadcastsRepo
 from storage.db import Database, Tx
 from storage.kv import kv_set
+from storage.sqlite import SqliteDatabase
 from storage.timefmt import to_db
 
 START = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)  # the daily job runs in the small hours
@@ -63,7 +64,7 @@ BROADCAST_TEXT = ("Весняний розпродаж: знижки на все
 BOOKS = ("purchases", "purchase_items", "points_ledger", "purchase_totals", "purchase_categories")
 
 
-class TimedDatabase(Database):
+class TimedDatabase(SqliteDatabase):
     """Records how long each write transaction holds the writer: what a bot's write could wait for."""
 
     holds: list[float]
@@ -233,7 +234,7 @@ async def simulate(folder: Path, months: int, scale: float) -> None:
     clock = FakeClock(START)
     shops = []
     for name, pruned in (("retention", True), ("no pruning", False)):
-        db = await TimedDatabase.open(folder / f"{name.replace(' ', '_')}.db")
+        db = await TimedDatabase.connect(folder / f"{name.replace(' ', '_')}.db")
         async with db.serialized() as tx:
             await tx.execute("PRAGMA cache_size = -131072")  # the bulk inserts hit random index pages
             await tx.execute("PRAGMA synchronous = OFF")  # sizes are measured here, not durability

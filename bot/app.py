@@ -56,6 +56,7 @@ from flows.imports import Imports
 from flows.intent import BuyingIntent
 from flows.jobs import Jobs
 from flows.loyalty import Loyalty
+from flows.media import Media
 from flows.notices import Notices
 from flows.onboarding import Onboarding
 from flows.outbox import DrainReport, Sender, SendPolicy
@@ -68,11 +69,13 @@ from flows.referrals import Referrals
 from flows.retention import Retention, RetentionPolicy
 from flows.sales import Sales
 from flows.segments import Segments
+from flows.send_to_me import SendToMe
 from flows.sequences import Sequences
 from flows.staff import Staff
 from flows.stats_cache import StatsCache
 from handlers import get_routers
 from handlers.broadcasts import broadcast_button_data, control_buttons
+from handlers.faq import FAQ_BUTTONS
 from handlers.handoff import lead_button_data
 from handlers.loyalty import loyalty_buttons
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware, SamePressMiddleware
@@ -93,6 +96,7 @@ from storage.faq_teaching import FaqTeachingRepo
 from storage.kv import KvRepo
 from storage.leads import LeadsRepo
 from storage.ledger import LedgerRepo
+from storage.media import MediaRepo
 from storage.messages import MessagesRepo
 from storage.outbox import OutboxRepo
 from storage.people import PeopleRepo
@@ -293,6 +297,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     services["faq"].second_opinion = second_opinion(settings, clock)
     await follow_chat_migrations(core, services)
     services["live_content"], services["content_edits"] = live, edits
+    edits.media_kinds = services["media"].kinds  # uploads named in content must exist (from now on)
     dp, inflight = build_dispatcher(services)
     app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
     follow_content(live, app)
@@ -310,7 +315,8 @@ async def build_services(core: Core) -> dict[str, Any]:
     settings, content, clock, db = core.settings, core.content, core.clock, core.db
     enrollments = EnrollmentsRepo(db)
     sequences = Sequences(db, enrollments, core.customers, content, clock, settings.zone, sequence_button_data)
-    messenger = AiogramMessenger(core.bot)
+    media = Media(MediaRepo(db), clock)
+    messenger = AiogramMessenger(core.bot, media)
     sender = Sender(
         OutboxRepo(db),
         core.customers,
@@ -333,7 +339,7 @@ async def build_services(core: Core) -> dict[str, Any]:
     if settings.manager_chat_id is not None:
         loyalty["feedback"].open_lead = handoff.open_lead
     console = await build_console(core, loyalty["coupons"])
-    faq = Faq(content, index_builder(content), FaqLogRepo(db), handoff.messages, clock)
+    faq = Faq(content, index_builder(content), FaqLogRepo(db), handoff.messages, clock, media=media)
     faq_teaching = FaqTeaching(faq, FaqTeachingRepo(db), KvRepo(db), clock)
     await faq_teaching.refresh()  # what the owner and customers taught, on top of the content file
     console["broadcasts"].earliest_send = sender.earliest_send
@@ -344,6 +350,9 @@ async def build_services(core: Core) -> dict[str, Any]:
         "db": db,
         "events": EventsRepo(db),
         "outbox": sender.outbox,
+        "media": media,
+        "send_to_me": SendToMe(sender.outbox, clock),
+        "faq_buttons": FAQ_BUTTONS,
         "sender": sender,
         "customers": Customers(core.customers, clock),
         "forgetting": Forgetting(db, clock, sender.wait_idle),

@@ -258,9 +258,15 @@ def cmd_content(args: argparse.Namespace) -> int:
         from flows.clock import SystemClock
         from flows.content_edits import ContentEdits
         from flows.content_live import LiveContent
+        from flows.media import Media
         from storage.content_versions import ContentVersionsRepo
+        from storage.media import MediaRepo
 
-        edits = ContentEdits(ContentVersionsRepo(db), LiveContent(content), settings.content_file, SystemClock())
+        clock = SystemClock()
+        media = Media(MediaRepo(db), clock)  # an imported file may name only uploads the database holds
+        edits = ContentEdits(
+            ContentVersionsRepo(db), LiveContent(content), settings.content_file, clock, media.kinds
+        )
         if args.action == "export":
             try:
                 with _atomic_output(args.file) as handle:

@@ -22,6 +22,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import (
+    BufferedInputFile,
     FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -31,6 +32,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from flows.media import Media, ref_id
 from flows.messenger import Delivery, DeliveryResult, Outgoing
 
 log = logging.getLogger(__name__)
@@ -55,15 +57,53 @@ def photo_input(photo: str) -> str | InputFile:
     return FSInputFile(path) if path.is_file() else photo
 
 
+class MissingUpload(Exception):
+    """Content names an upload the database does not hold (refused by Telegram's rules: a bad request).
+    Its text is the outbox row's error, for the log and the owner's delivery report."""
+
+    def __str__(self) -> str:
+        return f"upload {self.args[0]} missing from the database"
+
+
+async def media_input(value: str, media: Media | None) -> str | InputFile:
+    """What to pass Telegram for a photo or video: an upload's file id once Telegram gave one, else its
+    bytes; a local file is uploaded; an URL or a file id as it is."""
+    if ref_id(value) is None:
+        return photo_input(value)
+    stored = await media.get(value) if media is not None else None
+    if stored is None:
+        raise MissingUpload(value)
+    if stored.tg_file_id:
+        return stored.tg_file_id
+    extension = stored.mime_type.rpartition("/")[2]
+    return BufferedInputFile(stored.data, filename=f"{stored.kind}-{stored.id}.{extension}")
+
+
+async def remember_upload(value: str | None, sent: Message | MessageId, media: Media | None) -> None:
+    """After an upload's first send: keep the file id Telegram gave it, so the bytes go up only once."""
+    if media is None or ref_id(value) is None or not isinstance(sent, Message):
+        return
+    file_id = sent.photo[-1].file_id if sent.photo else sent.video.file_id if sent.video else None
+    if file_id:
+        await media.remember_file_id(str(value), file_id)
+
+
 class AiogramMessenger:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, media: Media | None = None) -> None:
         self._bot = bot
+        self._media = media
 
     async def deliver(self, chat_id: int, message: Outgoing) -> DeliveryResult:
         try:
             sent = await self._send(chat_id, message)
+        except MissingUpload as exc:  # nothing went out: as Telegram refusing a bad file id
+            return DeliveryResult(Delivery.REJECTED, error=str(exc))
         except Exception as exc:  # every outcome is an answer here, never an exception
             return classify(exc)
+        try:
+            await remember_upload(message.video or message.photo, sent, self._media)
+        except Exception as exc:  # it was sent: only the next send uploads the bytes again
+            log.warning("could not remember an upload's file id: %r", exc)
         return DeliveryResult(Delivery.SENT, message_id=sent.message_id)
 
     async def _send(self, chat_id: int, message: Outgoing) -> Message | MessageId:
@@ -86,7 +126,7 @@ class AiogramMessenger:
         if message.video:
             return await self._bot.send_video(
                 chat_id,
-                message.video,
+                await media_input(message.video, self._media),
                 caption=message.text or None,
                 reply_markup=keyboard(message),
                 message_thread_id=message.thread_id,
@@ -95,7 +135,7 @@ class AiogramMessenger:
         if message.photo:
             return await self._bot.send_photo(
                 chat_id,
-                photo_input(message.photo),
+                await media_input(message.photo, self._media),
                 caption=message.text,
                 reply_markup=keyboard(message),
                 message_thread_id=message.thread_id,

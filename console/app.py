@@ -29,7 +29,9 @@ from flows.console_access import ConsoleAccess
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-CONSOLE_MAX_BODY = 256 * 1024  # forms and small uploads; a bigger body is refused (413)
+# Forms and uploads (a photo up to Telegram's 10 MB, a video up to 20 MB: flows/media.py); a bigger body
+# is refused (413). Bodies are read only for a signed-in person (the session is checked first).
+CONSOLE_MAX_BODY = 20 * 1024 * 1024 + 256 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

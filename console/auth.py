@@ -170,6 +170,9 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     return await handler(request)
 
 
+ANONYMOUS_MAX_BODY = 64 * 1024  # a sign-in's form; only a signed-in person may post more (uploads)
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A state-changing request must come from the console's own pages: same origin, and (when signed in)
@@ -179,6 +182,8 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if not _same_origin(request):
         return refusal(request, 403, "cross_site")
     person = person_of(request)
+    if person is None and (request.content_length or 0) > ANONYMOUS_MAX_BODY:
+        return refusal(request, 413)  # uploads are for signed-in people; a stranger's body stays small
     if person is not None:
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):

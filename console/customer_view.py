@@ -15,6 +15,7 @@ from flows.codes import grouped
 from flows.content import Content
 from flows.formatting import date, moment, money, number
 from flows.i18n import N_
+from flows.lead_card import CAUSES, STATES
 from flows.people import Overview
 from storage.ledger import LedgerEntry
 
@@ -36,16 +37,6 @@ ENROLLMENT_STATES = {
     "paused": N_("paused"),
     "finished": N_("finished"),
     "exited": N_("stopped"),
-}
-LEAD_STATES = {"open": N_("waiting"), "taken": N_("in progress"), "won": N_("won"), "lost": N_("lost")}
-LEAD_CAUSES = {
-    "manager": N_("asked for a manager"),
-    "interested": N_("pressed “I'm interested”"),
-    "offer": N_("interested in an offer"),
-    "faq_miss": N_("a question the FAQ could not answer"),
-    "low_score": N_("a low satisfaction score"),
-    "keyword": N_("wrote that they want to buy"),
-    "console": N_("handed over from the console"),
 }
 MESSAGE_KINDS = {"text": None, "photo": N_("photo"), "document": N_("document"), "voice": N_("voice message")}
 
@@ -142,9 +133,9 @@ def page_of(overview: Overview, content: Content, zone: tzinfo, language: str) -
     leads = [
         Line(
             when(lead.created_at),
-            LEAD_STATES.get(lead.state, lead.state),
+            STATES.get(lead.state, lead.state),
             lead.taken_by_name or "",
-            LEAD_CAUSES.get(lead.cause, lead.cause),
+            CAUSES.get(lead.cause, lead.cause),
         )
         for lead in overview.leads
     ]

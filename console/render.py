@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from console.session import person_of
 from flows.console_access import allows
 from flows.i18n import LANGUAGES, Translator, translator
+from flows.team_text import TeamText
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "uk": "Українська"}
 
@@ -28,6 +30,15 @@ class Area:
     order: int
 
 
+@pass_context
+def _shown(context: Context, value: Any) -> Any:
+    """What `{{ … }}` prints: a flow's text for the team (a content problem, a refusal) in the page's
+    language, as plain text (autoescaped like any value); anything else as it is."""
+    if isinstance(value, TeamText):
+        return value.text(translator(context.get("language")))
+    return value
+
+
 @functools.cache
 def environment() -> Environment:
     env = Environment(
@@ -36,6 +47,7 @@ def environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     # The i18n extension's callables come from each request's context (`template_callables`).
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flows.content_documents import Problem
+from flows.team_text import TeamText
 
 MAX_ROWS = 20  # rows a form may post (tiers, gifts, buttons); more are ignored, not an error
 _LEADING_WORD = re.compile(r"^([a-z_]+): (.+)$", re.S)
@@ -31,24 +32,24 @@ def base_version(posted: Mapping[str, Any]) -> int | None:
     return int(typed) if typed.isdecimal() else None
 
 
-def place(problems: Iterable[Problem], paths: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Each problem next to the most specific field path it is about; the rest for the top of the page.
+def place(problems: Iterable[Problem], paths: Iterable[str]) -> tuple[dict[str, list[TeamText]], list[TeamText]]:
+    """Each problem next to the most specific field path it is about; the rest for the top of the page (the
+    texts are translated where the page shows them).
 
-    A model-wide check may name its place inside the message (`loyalty` / "tiers: list them…"): the word
-    before the colon then completes the path when that makes a known field."""
+    A check written as a plain string may name its place inside the message (`loyalty` / "tiers: list
+    them…"): the word before the colon then completes the path when that makes a known field."""
     known = sorted(set(paths), key=len, reverse=True)
-    fields: dict[str, list[str]] = {}
-    general: list[str] = []
+    fields: dict[str, list[TeamText]] = {}
+    general: list[TeamText] = []
     for problem in problems:
-        path, message = problem.path, problem.message
-        leading = _LEADING_WORD.match(message)
-        if leading and f"{path}.{leading.group(1)}" in known:
-            path, message = f"{path}.{leading.group(1)}", leading.group(2)
-        found = next((p for p in known if Problem(path, message).within(p)), None)
+        leading = _LEADING_WORD.match(problem.message) if problem.said.verbatim else None
+        if leading and f"{problem.path}.{leading.group(1)}" in known:
+            problem = Problem(f"{problem.path}.{leading.group(1)}", leading.group(2))
+        found = next((p for p in known if problem.within(p)), None)
         if found is None:
-            general.append(f"{path}: {message}" if path else message)
+            general.append(problem.placed())
         else:
-            fields.setdefault(found, []).append(message)
+            fields.setdefault(found, []).append(problem.said)
     return fields, general
 
 

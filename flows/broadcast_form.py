@@ -24,6 +24,8 @@ from flows.broadcast_input import ButtonSpec, InputError, parse_limit, parse_pho
 from flows.broadcasts import Broadcasts, CouponChoice, Plan
 from flows.i18n import N_
 from flows.markup import Html
+from flows.media import Media, ref_id
+from flows.messenger import Outgoing
 from flows.parsing import ParseError
 from flows.segments import Segment, SegmentError, SegmentView
 from flows.team_text import TeamError
@@ -52,7 +54,8 @@ class BroadcastRequest:
 
     segment: str = ""
     text: str = ""  # Telegram HTML
-    photo: str = ""  # an https link, or empty
+    photo: str = ""  # the photo or video: an https link, an upload (`media:<id>`), or empty
+    media_type: str = ""  # what `photo` is: photo (also when empty) or video
     buttons: str = ""  # `Label | target` lines
     coupon: str = ""  # a campaign key, or empty
     coupon_limit: str = ""  # empty: no limit
@@ -98,6 +101,12 @@ class Preview:
     buttons: list[ButtonSpec]
     length: int
     limit: int
+    video: str | None = None
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """What a broadcast stores as its message."""
+        return {"text": str(self.markup), "photo": self.photo, "video": self.video}
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,7 @@ class BroadcastForm:
     """The console's broadcast form over the wizard's flows."""
 
     broadcasts: Broadcasts
+    media: Media | None = None  # uploads the form may name (`media:<id>`)
 
     async def audience(self, expression: str) -> Audience:
         """The segment's size right now, everyone reachable, and a few random customers in it."""
@@ -131,14 +141,28 @@ class BroadcastForm:
     def preview(self, request: BroadcastRequest) -> Preview | Invalid:
         """The message, photo and buttons as Telegram will show them, or what is wrong with them."""
         problems: list[Problem] = []
-        photo = self._photo(request, problems)
-        checked = self._markup(request, photo, problems)
+        media = self._media(request, problems)
+        checked = self._markup(request, media, problems)
         buttons = self._buttons(request, problems)
         if problems or checked is None:
             return Invalid(problems)
         if request.coupon:
             buttons = self.broadcasts.with_coupon_button(buttons)
-        return Preview(checked.markup, photo, buttons, checked.length, CAPTION_LIMIT if photo else TEXT_LIMIT)
+        kind, value = media or ("", None)
+        photo, video = (value, None) if kind == "photo" else (None, value)
+        limit = CAPTION_LIMIT if media else TEXT_LIMIT
+        return Preview(checked.markup, photo, buttons, checked.length, limit, video)
+
+    async def trial(self, request: BroadcastRequest) -> Outgoing | Invalid:
+        """The message as a customer would get it, for "send to me": only the message's fields checked (the
+        audience, coupon stock and schedule are the broadcast's, not the message's)."""
+        preview = self.preview(request)
+        if isinstance(preview, Invalid):
+            return preview
+        missing = await self._missing_upload(preview)
+        if missing is not None:
+            return Invalid([missing])
+        return self.broadcasts.render_message(0, preview.message, preview.buttons)
 
     async def check(self, request: BroadcastRequest) -> Ready:
         """Every field checked as the wizard checks its answers; `Invalid` with each field's problem."""
@@ -149,6 +173,8 @@ class BroadcastForm:
             problems.extend(preview.problems)
         coupon, limit = await self._coupon(request, problems)
         send_at = self._when(request, problems)
+        if isinstance(preview, Preview) and (missing := await self._missing_upload(preview)) is not None:
+            problems.append(missing)
         if problems or segment is None or isinstance(preview, Invalid):
             raise Invalid(problems)
         audience = await self.broadcasts.segments.count(segment)
@@ -158,7 +184,7 @@ class BroadcastForm:
             )
         fields = {
             "segment": segment.name or segment.expression,
-            "message": {"text": str(preview.markup), "photo": preview.photo, "video": None},
+            "message": preview.message,
             "buttons": [b.to_json() for b in preview.buttons],
             "coupon": coupon,
             "coupon_limit": limit,
@@ -191,16 +217,39 @@ class BroadcastForm:
             problems.append(_segment_problem(exc))
             return None
 
-    def _photo(self, request: BroadcastRequest, problems: list[Problem]) -> str | None:
+    def _media(self, request: BroadcastRequest, problems: list[Problem]) -> tuple[str, str] | None:
+        """(photo or video, the link or upload), or None without one."""
+        kind = "video" if request.media_type == "video" else "photo"
+        if ref_id(request.photo.strip()) is not None:
+            return kind, request.photo.strip()
         try:
-            return parse_photo(request.photo)
+            link = parse_photo(request.photo)
         except InputError as exc:
-            problems.append(Problem("photo", N_("A photo is a link starting with https://."), detail=exc))
+            problems.append(
+                Problem(
+                    "photo",
+                    N_("A photo or a video is a link starting with https:// or a file you upload."),
+                    detail=exc,
+                )
+            )
             return None
+        return (kind, link) if link else None
 
-    def _markup(self, request: BroadcastRequest, photo: str | None, problems: list[Problem]) -> Checked | None:
+    async def _missing_upload(self, preview: Preview) -> Problem | None:
+        """An upload the message names must be in the database, and of the kind chosen."""
+        value = preview.video or preview.photo
+        if self.media is None or ref_id(value) is None:
+            return None
+        stored = await self.media.get(value)
+        if stored is None or stored.kind != ("video" if preview.video else "photo"):
+            return Problem("photo", N_("There is no such uploaded file for this media type: upload it again."))
+        return None
+
+    def _markup(
+        self, request: BroadcastRequest, media: tuple[str, str] | None, problems: list[Problem]
+    ) -> Checked | None:
         try:
-            return check_markup(request.text, limit=CAPTION_LIMIT if photo else TEXT_LIMIT, required=photo is None)
+            return check_markup(request.text, limit=CAPTION_LIMIT if media else TEXT_LIMIT, required=media is None)
         except MarkupError as exc:
             problems.append(Problem("text", MARKUP_PROBLEMS[exc.code], exc.values))
             return None

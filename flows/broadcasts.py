@@ -259,13 +259,18 @@ class Broadcasts:
 
     def render(self, broadcast: Broadcast) -> Outgoing:
         """The message exactly as customers get it (the preview uses the same rendering)."""
-        message = broadcast.message or {}
+        specs = [ButtonSpec.from_json(b) for b in broadcast.buttons]
+        return self.render_message(broadcast.id, broadcast.message or {}, specs)
+
+    def render_message(self, broadcast_id: int, message: dict[str, Any], specs: list[ButtonSpec]) -> Outgoing:
+        """A broadcast's message and buttons as customers get them; the console's "send to me" renders a
+        form not yet sent with id 0 (its action buttons then answer that the broadcast is gone)."""
         rows = []
-        for index, spec in enumerate(ButtonSpec.from_json(b) for b in broadcast.buttons):
+        for index, spec in enumerate(specs):
             if spec.url:
                 rows.append([Button(spec.text, url=spec.url)])
             else:
-                rows.append([Button(spec.text, data=self.button_data(broadcast.id, index))])
+                rows.append([Button(spec.text, data=self.button_data(broadcast_id, index))])
         return Outgoing(
             text=trusted(message.get("text") or ""),  # the owner's message as Telegram rendered it to HTML
             photo=message.get("photo"),

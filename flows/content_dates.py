@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from flows.content_documents import Document
 from flows.content_edits import ContentEdits, Outcome
 from flows.content_rules import number
+from flows.content_summaries import summary
+from flows.i18n import N_
 
 NUMBERS = ("month", "day", "days_before")
 
@@ -44,4 +46,4 @@ async def save_dates(
 ) -> Outcome:
     """The dates saved as a new version; holiday sequences start by them from the next daily run."""
     document = with_dates((await edits.current()).document, dates)
-    return await edits.save(document, by, "dates", base)
+    return await edits.save(document, by, summary(N_("dates")), base)

@@ -17,18 +17,40 @@ import yaml
 from pydantic import ValidationError
 
 from flows.content import Content
+from flows.content.base import Invalid
 from flows.content.model import named_path
+from flows.content_refusals import refusal
+from flows.i18n import N_, Translator
+from flows.team_text import ENGLISH, TeamError, TeamText, said
 
 Document = dict[str, Any]
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Problem:
-    """One reason a document is refused: where (`faq[prices].answer.en`, empty for the whole) and what."""
+    """One reason a document is refused: where (`faq[prices].answer.en`, empty for the whole) and what, as a
+    text translated where it is shown (a plain string is shown as it is)."""
 
     path: str
-    message: str
+    said: TeamText
+
+    def __init__(self, path: str, message: str | TeamText) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "said", said(message))
+
+    @property
+    def message(self) -> str:
+        """The problem in English (the command line, logs)."""
+        return str(self.said)
+
+    def text(self, tr: Translator = ENGLISH) -> str:
+        """The problem in `tr`'s language."""
+        return self.said.text(tr)
+
+    def placed(self) -> TeamText:
+        """Where and what, for a place that is not next to the field (`faq[prices].answer.en: …`)."""
+        return TeamText(N_("{path}: {problem}"), path=self.path, problem=self.said) if self.path else self.said
 
     def within(self, prefix: str) -> bool:
         """True when the problem is at `prefix` or inside it (`faq[prices]` holds `faq[prices].answer.en`)."""
@@ -47,10 +69,16 @@ def parse_yaml(text: str) -> Document:
         raw = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise DocumentError([Problem("", f"{where}not valid YAML ({getattr(exc, 'problem', exc)})")]) from None
+        detail = str(getattr(exc, "problem", exc))  # the YAML library's words: shown as they are
+        message = (
+            TeamText(N_("line {line}: not valid YAML ({detail})"), line=str(mark.line + 1), detail=detail)
+            if mark
+            else TeamText(N_("not valid YAML ({detail})"), detail=detail)
+        )
+        raise DocumentError([Problem("", message)]) from None
     if not isinstance(raw, dict):
-        raise DocumentError([Problem("", "the content must be a mapping of sections (business, faq, texts…)")])
+        message = TeamText(N_("the content must be a mapping of sections (business, faq, texts…)"))
+        raise DocumentError([Problem("", message)])
     return raw
 
 
@@ -80,6 +108,16 @@ _LEADING_PATH = re.compile(r"^([a-z_]+(?:\[[^\]\s]+\])*(?:\.[\w-]+(?:\[[^\]\s]+\
 
 def _problem(document: Document, error: Any) -> Problem:
     key = named_path(document, error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, Invalid):  # our checks: the place inside the part checked, and a translatable text
+        inner = cause.at
+        return Problem(
+            f"{key}.{inner}" if key and inner and not inner.startswith(key) else inner or key, cause.said
+        )
+    if isinstance(cause, TeamError):
+        return Problem(key, cause.said)
+    if error["type"] != "value_error":
+        return Problem(key, refusal(error))
     message = str(error["msg"]).removeprefix("Value error, ")
     match = _LEADING_PATH.match(message)
     if match and ("." in match.group(1) or "[" in match.group(1) or not key):
@@ -90,12 +128,16 @@ def _problem(document: Document, error: Any) -> Problem:
     return Problem(key, message)
 
 
-def validate(document: Document, base: Path) -> Content:
+def validate(document: Document, base: Path, media: dict[int, str] | None = None) -> Content:
     """The document as content, checked exactly as the content file is; DocumentError with every problem
     pydantic reports (the model-wide checks stop at their first). `base`: where relative photo paths are;
-    a path leading out of it is refused (see `flows.content.base.resolve_media`)."""
+    a path leading out of it is refused (see `flows.content.base.resolve_media`). `media`: the uploads
+    the database holds (kind by id), which `media:<id>` must name."""
+    context: dict[str, Any] = {"base": base, "contained": True}
+    if media is not None:
+        context["media"] = media
     try:
-        return Content.model_validate(document, context={"base": base, "contained": True})
+        return Content.model_validate(document, context=context)
     except ValidationError as exc:
         raise DocumentError([_problem(document, error) for error in exc.errors()]) from None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,9 @@ from flows.content_documents import (
     validate,
 )
 from flows.content_live import LiveContent
+from flows.content_summaries import summary as summary_of
+from flows.i18n import N_
+from flows.team_text import TeamText
 from storage.content_versions import ContentVersionsRepo, NewVersion, StaleBase, Version
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,8 @@ class ContentEdits:
     live: LiveContent
     content_file: Path  # its folder is where relative photo paths point, for every version
     clock: Clock
+    # Every uploaded photo's kind by id (`flows.media.Media.kinds`): what `media:<id>` in content must name.
+    media_kinds: Callable[[], Awaitable[dict[int, str]]] | None = None
     _file_text: str | None = field(default=None, repr=False)
 
     @property
@@ -80,6 +85,9 @@ class ContentEdits:
             self._file_text = self.content_file.read_text("utf-8")
         return self._file_text
 
+    async def _media(self) -> dict[int, str] | None:
+        return await self.media_kinds() if self.media_kinds is not None else None
+
     async def stored(self) -> Content | None:
         """The newest stored version, validated (at start-up); None when none was saved yet. ContentError
         names the version and the problem if it no longer validates (e.g. a photo file was removed)."""
@@ -90,7 +98,7 @@ class ContentEdits:
         version, text = latest
         log.info("content: version %s from the database (%s was its first import)", version.id, self.content_file)
         try:
-            return validate(parse_yaml(text), self.base)
+            return validate(parse_yaml(text), self.base, await self._media())
         except DocumentError as exc:
             raise ContentError(
                 f"content version {version.id} in the database: {exc} "
@@ -121,16 +129,24 @@ class ContentEdits:
             document = parse_yaml(text)
         except DocumentError as exc:
             return Outcome(problems=tuple(exc.problems))
-        return await self._store(document, text, by, "import", summary or "imported a content file", base)
+        return await self._store(
+            document, text, by, "import", summary or summary_of(N_("imported a content file")), base
+        )
 
     async def revert(self, version_id: int, by: int | None, base: int | None) -> Outcome:
         """Make an earlier version current again (as a new version that says which one it brought back)."""
         found = await self.repo.get(version_id)
         if found is None:
-            return Outcome(problems=(Problem("", f"there is no version {version_id}"),))
+            return Outcome(problems=(Problem("", TeamText(N_("there is no version {n}"), n=str(version_id))),))
         _, text = found
         return await self._store(
-            parse_yaml(text), text, by, "revert", f"back to version {version_id}", base, reverts_to=version_id
+            parse_yaml(text),
+            text,
+            by,
+            "revert",
+            summary_of(N_("back to version {n}"), n=version_id),
+            base,
+            reverts_to=version_id,
         )
 
     async def _store(
@@ -144,7 +160,7 @@ class ContentEdits:
         reverts_to: int | None = None,
     ) -> Outcome:
         try:
-            content = validate(document, self.base)
+            content = validate(document, self.base, await self._media())
         except DocumentError as exc:
             return Outcome(problems=tuple(exc.problems))
         before = await self.current()
@@ -169,7 +185,9 @@ class ContentEdits:
 
     def _file_version(self) -> NewVersion:
         """The content file as the first version, so the first edit can be compared and reverted."""
-        return NewVersion(self._file(), "file", f"the content file {self.content_file.name}", None)
+        return NewVersion(
+            self._file(), "file", summary_of(N_("the content file {name}"), name=self.content_file.name), None
+        )
 
     async def versions(self, limit: int = 50, before: int | None = None) -> list[Version]:
         """The newest versions first."""
@@ -195,28 +213,33 @@ class ContentEdits:
     ) -> Outcome:
         """One FAQ entry replaced (or added, for a new id) in the current content and saved."""
         document = with_faq_entry((await self.current()).document, entry_id, entry)
-        return await self.save(document, by, summary or f"FAQ: {entry_id}", base)
+        return await self.save(document, by, summary or summary_of(N_("FAQ: {entry}"), entry=entry_id), base)
 
     async def remove_faq_entry(self, entry_id: str, by: int | None, base: int | None) -> Outcome:
         """An FAQ entry taken out (refused while another entry's button still opens it)."""
         document = copy.deepcopy((await self.current()).document)
         entries = document.get("faq") or []
         document["faq"] = [e for e in entries if not (isinstance(e, dict) and e.get("id") == entry_id)]
-        return await self.save(document, by, f"FAQ: {entry_id} removed", base)
+        return await self.save(document, by, summary_of(N_("FAQ: {entry} removed"), entry=entry_id), base)
 
     async def save_text(self, key: str, values: Mapping[str, str], by: int | None, base: int | None) -> Outcome:
         """One of the texts customers get (`welcome`, `help` …) saved in every language given."""
         document = with_text((await self.current()).document, key, values)
-        return await self.save(document, by, f"texts: {key}", base)
+        return await self.save(document, by, summary_of(N_("texts: {key}"), key=key), base)
 
-    async def try_faq_entry(self, entry_id: str, entry: Document) -> FaqEntry | list[Problem]:
-        """The entry as it would be saved (checked with the whole content), without saving it: what the
-        console previews and sends to its owner."""
-        document = with_faq_entry((await self.current()).document, entry_id, entry)
+    async def try_document(self, document: Document) -> Content | list[Problem]:
+        """The content `document` would be, checked exactly as a save checks it, without saving it: what
+        the console previews and sends to its owner."""
         try:
-            content = validate(document, self.base)
+            return validate(document, self.base, await self._media())
         except DocumentError as exc:
             return exc.problems
+
+    async def try_faq_entry(self, entry_id: str, entry: Document) -> FaqEntry | list[Problem]:
+        """The entry as it would be saved (checked with the whole content), without saving it."""
+        content = await self.try_document(with_faq_entry((await self.current()).document, entry_id, entry))
+        if isinstance(content, list):
+            return content
         found = content.faq_entry(entry_id)
         assert found is not None
         return found

@@ -13,8 +13,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flows.content_documents import Document
+from flows.content.sequences import SequenceDef
+from flows.content_documents import Document, Problem
 from flows.content_edits import ContentEdits, Outcome
+from flows.content_summaries import summary
+from flows.i18n import N_
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?\d+[.,]\d+$")
@@ -105,7 +108,7 @@ async def save_loyalty(
 ) -> Outcome:
     """The loyalty rules saved as a new version, in effect at once (refused with every problem by its key)."""
     document = with_loyalty((await edits.current()).document, points, tiers, gifts)
-    return await edits.save(document, by, "loyalty rules", base)
+    return await edits.save(document, by, summary(N_("loyalty rules")), base)
 
 
 # --- sequences ------------------------------------------------------------------------------------
@@ -150,9 +153,12 @@ def step_document(
     return step
 
 
-def with_step(document: Document, name: str, index: int, step: Document | None) -> Document | None:
+def with_step(
+    document: Document, name: str, index: int, step: Document | None, *, keep_photo: bool = True
+) -> Document | None:
     """A copy with step `index` (from 1) of sequence `name` replaced, appended (index one past the last)
-    or removed (step None); None when there is no such sequence or step."""
+    or removed (step None); None when there is no such sequence or step. `keep_photo`: a step given
+    without a photo keeps the one it had (an editor that does not show photos)."""
     document = copy.deepcopy(document)
     sequence = _sequence(document, name)
     if sequence is None:
@@ -165,7 +171,8 @@ def with_step(document: Document, name: str, index: int, step: Document | None) 
     elif index == len(steps) + 1:
         steps.append(step)
     else:
-        if isinstance(steps[index - 1], dict) and "photo" in steps[index - 1] and "photo" not in step:
+        kept = keep_photo and isinstance(steps[index - 1], dict) and "photo" in steps[index - 1]
+        if kept and "photo" not in step:
             step = {**step, "photo": steps[index - 1]["photo"]}  # the editor does not change photos
         steps[index - 1] = step
     sequence["steps"] = steps
@@ -197,15 +204,36 @@ def with_settings(
 
 
 async def save_step(
-    edits: ContentEdits, name: str, index: int, step: Document | None, by: int | None, base: int | None
+    edits: ContentEdits,
+    name: str,
+    index: int,
+    step: Document | None,
+    by: int | None,
+    base: int | None,
+    *,
+    keep_photo: bool = True,
 ) -> Outcome | None:
     """One step of a sequence saved (added, removed); None when there is no such sequence or step. Customers
     already on the sequence get the new step when it falls due (a queued message keeps its old text)."""
-    document = with_step((await edits.current()).document, name, index, step)
+    document = with_step((await edits.current()).document, name, index, step, keep_photo=keep_photo)
     if document is None:
         return None
-    what = "removed" if step is None else "saved"
-    return await edits.save(document, by, f"sequence {name}: step {index} {what}", base)
+    what = (
+        N_("sequence {name}: step {index} removed") if step is None else N_("sequence {name}: step {index} saved")
+    )
+    return await edits.save(document, by, summary(what, name=name, index=index), base)
+
+
+async def try_step(
+    edits: ContentEdits, name: str, index: int, step: Document, *, keep_photo: bool = True
+) -> SequenceDef | list[Problem] | None:
+    """The sequence with the step as typed, checked as a save would check it, without saving it (the
+    console's preview and "send to me"); None when there is no such sequence or step."""
+    document = with_step((await edits.current()).document, name, index, step, keep_photo=keep_photo)
+    if document is None:
+        return None
+    content = await edits.try_document(document)
+    return content if isinstance(content, list) else content.sequence(name)
 
 
 async def save_settings(
@@ -222,7 +250,7 @@ async def save_settings(
     document = with_settings((await edits.current()).document, name, title, trigger, exit_, reentry)
     if document is None:
         return None
-    return await edits.save(document, by, f"sequence {name}: trigger and exits", base)
+    return await edits.save(document, by, summary(N_("sequence {name}: trigger and exits"), name=name), base)
 
 
 def _lines(text: str) -> str:
@@ -254,4 +282,4 @@ async def save_onboarding(
 ) -> Outcome:
     """The onboarding questions saved; a customer who starts from now on is asked the new ones."""
     document = with_onboarding((await edits.current()).document, steps, interests)
-    return await edits.save(document, by, "onboarding questions", base)
+    return await edits.save(document, by, summary(N_("onboarding questions")), base)

@@ -12,6 +12,7 @@ from flows.content import Content, FaqEntry
 from flows.faq_index import FaqIndex, Taught, Verdict
 from flows.faq_llm import SecondOpinion, candidate_of
 from flows.matching import normalize
+from flows.media import Media
 from flows.question_split import split_questions
 from storage.customers import Customer
 from storage.faq_log import FaqCounts, FaqLogRepo, FaqQuestion
@@ -51,6 +52,7 @@ class Faq:
     clock: Clock
     second_opinion: SecondOpinion | None = None  # a language model that may settle close calls (FAQ_LLM_URL)
     owner_entries: dict[str, FaqEntry] = field(default_factory=dict)  # added by the owner from /questions
+    media: Media | None = None  # photos uploaded in the console, which answers may show
     index: FaqIndex = field(init=False)  # the content's entries until `rebuild` adds what was taught
 
     def __post_init__(self) -> None:

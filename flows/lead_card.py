@@ -23,6 +23,9 @@ from storage.leads import Lead
 from storage.messages import RecentMessage
 
 NONE = "—"
+# The one place that names a lead's cause and state (flows/handoff.py's keys): the lead card, /leads and the
+# console's customer page all read these (msgids, translated where shown).
+STATES = {"open": N_("waiting"), "taken": N_("in progress"), "won": N_("won"), "lost": N_("lost")}
 CAUSES = {
     "manager": N_("asked to talk to a manager"),
     "interested": N_("pressed “I'm interested”"),
@@ -52,6 +55,11 @@ class CardData:
 def _short(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def state(key: str, tr: Translator) -> str:
+    """A lead's state in `tr`'s language (`waiting`); an unknown key as it is."""
+    return tr.gettext(STATES[key]) if key in STATES else key
 
 
 def cause(key: str, tr: Translator) -> str:

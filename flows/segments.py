@@ -37,6 +37,7 @@ from decimal import Decimal, InvalidOperation
 
 from flows.clock import Clock
 from flows.content import Content
+from flows.content.base import Invalid
 from flows.i18n import N_, Translator
 from flows.markup import Html, html, trusted
 from flows.parsing import MAX_COUNT, ParseError, ascii_digits, parse_days, parse_whole
@@ -131,6 +132,14 @@ class SegmentError(TeamError):
     def plain(self) -> str:
         """One line for logs and the content file check (English)."""
         return f"word {self.index} `{self.word}`: {self.message}" if self.index else str(self.message)
+
+    def located(self) -> TeamText:
+        """The message with the word it is about, in one line (the content's check, the console's fields)."""
+        if not self.index:
+            return self.said
+        return TeamText(
+            N_("word {index} `{word}`: {problem}"), index=str(self.index), word=self.word, problem=self.said
+        )
 
     def html(self, tr: Translator = ENGLISH) -> Html:
         """For the chat: the message in `tr`'s language, then the expression with the wrong word marked."""
@@ -492,4 +501,4 @@ def check_saved(content: Content) -> None:
         try:
             parse_words(expression, vocabulary, moment, UTC, allow_saved=False)
         except SegmentError as exc:
-            raise ValueError(f"segments.saved.{name}: {exc.plain()}") from None
+            raise Invalid(exc.located(), f"segments.saved.{name}") from None

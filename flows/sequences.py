@@ -85,6 +85,9 @@ class StepCoupons(Protocol):
         ...
 
 
+SEQUENCE_GONE = "removed"  # why an enrolment ended whose sequence left the content (removed or re-keyed)
+
+
 @dataclass(frozen=True)
 class ButtonOutcome:
     action: str  # more | interested | left | tagged | enrolled | link | expired
@@ -256,7 +259,10 @@ class Sequences:
         for enrollment in await self.enrollments.due(now, limit):
             seq = self.content.sequence(enrollment.sequence)
             async with self.db.transaction() as tx:
-                if seq is None or enrollment.step_index >= len(seq.steps):
+                if seq is None:  # removed or re-keyed in the content: its remaining steps are not sent
+                    await end_enrollment(tx, enrollment.id, "exited", SEQUENCE_GONE, now)
+                    continue
+                if enrollment.step_index >= len(seq.steps):  # steps were removed behind the customer
                     await end_enrollment(tx, enrollment.id, "finished", None, now)
                     continue
                 customer = await self.customers.get(enrollment.customer_id)
@@ -310,9 +316,11 @@ class Sequences:
         customer: Customer | None,
         enrollment_id: int,
         coupon_line: Html | None = None,
+        language: str | None = None,
     ) -> Outgoing:
-        """A step as the customer will see it, in their language (with their coupon, when it has one)."""
-        language = self.content.pick_language(customer.preferred_language if customer else None)
+        """A step as the customer will see it, in their language (with their coupon, when it has one);
+        `language` chooses it for a preview (its buttons, with enrolment 0, answer that they expired)."""
+        language = self.content.pick_language(language or (customer.preferred_language if customer else None))
         default = self.content.business.default_language
         step = seq.steps[index]
         buttons = [

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from flows.chat_actions import action_row, remove_member
 from flows.clock import Clock
+from flows.i18n import N_
 from flows.parsing import ParseError, parse_moment, parse_telegram_id
 from storage.staff import AuditEntry, AuditQuery, StaffMember, StaffRepo
 
@@ -51,7 +52,7 @@ def audit_query(
     first = _optional_day("since", since, zone)
     last = _optional_day("until", until, zone)
     if first is not None and last is not None and last < first:
-        raise AuditFilterError("until", "The last day is before the first.")
+        raise AuditFilterError("until", N_("The last day is before the first."))
     return AuditQuery(
         actor_tg_id=actor_id,
         action=(action or "").strip() or None,

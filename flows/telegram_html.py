@@ -20,7 +20,9 @@ import html as _stdlib_html
 import re
 from dataclasses import dataclass, field
 
+from flows.i18n import N_
 from flows.markup import Html, html, trusted
+from flows.team_text import TeamText
 
 TEXT_LIMIT = 4096  # a message's visible characters (UTF-16 code units, as Telegram counts)
 CAPTION_LIMIT = 1024  # a photo's or video's caption
@@ -63,18 +65,22 @@ class MarkupError(ValueError):
 
     def plain(self) -> str:
         """The problem in English (the content file's checks)."""
-        return PLAIN[self.code].format(**self.values)
+        return str(self.said())
+
+    def said(self) -> TeamText:
+        """The problem as the content's checks word it, translated where it is shown."""
+        return TeamText(PLAIN[self.code], **self.values)
 
 
 PLAIN = {
-    "unknown_tag": "{tag} is not a tag Telegram shows (use b, i, u, s, a, code, pre, blockquote)",
-    "unclosed": "{tag} is not closed",
-    "unexpected_end": "{tag} closes a tag that is not open",
-    "mismatched": "{tag} closes a tag that is not open ({expected} is)",
-    "inside_code": "{tag} cannot be inside code: Telegram shows code as it is",
-    "bad_link": "a link needs href starting with https://",
-    "empty": "the text is empty",
-    "too_long": "the text is {length} characters; Telegram allows {limit} here",
+    "unknown_tag": N_("{tag} is not a tag Telegram shows (use b, i, u, s, a, code, pre, blockquote)"),
+    "unclosed": N_("{tag} is not closed"),
+    "unexpected_end": N_("{tag} closes a tag that is not open"),
+    "mismatched": N_("{tag} closes a tag that is not open ({expected} is)"),
+    "inside_code": N_("{tag} cannot be inside code: Telegram shows code as it is"),
+    "bad_link": N_("a link needs href starting with https://"),
+    "empty": N_("the text is empty"),
+    "too_long": N_("the text is {length} characters; Telegram allows {limit} here"),
 }
 
 

@@ -8,14 +8,15 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.messenger import keyboard, photo_input
+from bot.messenger import keyboard, media_input, remember_upload
 from flows.content import FaqEntry, Texts
 from flows.faq import Faq
+from flows.faq_answer import FaqButtons
+from flows.faq_answer import answer_message as faq_answer_message
 from flows.faq_teaching import FaqTeaching
 from flows.handoff import Handoff
 from flows.intent import BuyingIntent
-from flows.markup import trusted
-from flows.messenger import Button, Outgoing
+from flows.messenger import Outgoing
 from handlers.filters import PlainText
 from handlers.handoff import AskManagerCb, lead_reply
 from handlers.routing import RouterSpec
@@ -54,20 +55,14 @@ def answer_keyboard(entry: FaqEntry, t: Texts, faq: Faq) -> InlineKeyboardMarkup
     return keyboard(answer_message(entry, t, faq.content.business.default_language))
 
 
+FAQ_BUTTONS = FaqButtons(
+    manager=lambda entry: AskManagerCb(e=entry).pack(), entry=lambda entry: FaqCb(id=entry).pack()
+)
+
+
 def answer_message(entry: FaqEntry, t: Texts, default: str) -> Outgoing:
-    """An entry's answer as a customer receives it (also the console's "send to me" preview)."""
-    rows: list[list[Button]] = []
-    for button in entry.buttons:
-        label = t.local(button.text, default)
-        if button.type == "link":
-            rows.append([Button(label, url=button.url)])
-        elif button.type == "manager":
-            rows.append([Button(label, data=AskManagerCb(e=entry.id).pack())])
-        else:
-            assert button.faq is not None
-            rows.append([Button(label, data=FaqCb(id=button.faq).pack())])
-    text = trusted(t.local(entry.answer, default))  # the owner's HTML, as written
-    return Outgoing(text, photo=entry.photo, buttons=rows)
+    """An entry's answer as a customer receives it (`flows.faq_answer`, with this router's buttons)."""
+    return faq_answer_message(entry, t, default, FAQ_BUTTONS)
 
 
 def also_keyboard(entries: list[FaqEntry], t: Texts, faq: Faq) -> InlineKeyboardMarkup:
@@ -84,7 +79,9 @@ async def send_answer(message: Message, entry: FaqEntry, t: Texts, faq: Faq) -> 
     answer = answer_message(entry, t, faq.content.business.default_language)
     markup = keyboard(answer)
     if answer.photo:
-        await message.answer_photo(photo_input(answer.photo), caption=answer.text, reply_markup=markup)
+        photo = await media_input(answer.photo, faq.media)
+        sent = await message.answer_photo(photo, caption=answer.text, reply_markup=markup)
+        await remember_upload(answer.photo, sent, faq.media)
     else:
         await message.answer(answer.text, reply_markup=markup)
 

@@ -15,7 +15,10 @@ from flows.faq import Faq
 from flows.faq_teaching import FaqTeaching
 from flows.formatting import duration, number, percent
 from flows.handoff import Handoff
-from flows.i18n import N_, Translator
+from flows.i18n import Translator
+from flows.lead_card import STATES
+from flows.lead_card import cause as lead_cause
+from flows.lead_card import state as lead_state
 from flows.markup import Html, html
 from handlers.faq_teaching import group_keyboard, group_text
 from handlers.filters import IsOwner
@@ -26,16 +29,6 @@ from storage.leads import Lead
 router = RouterSpec("lead_stats", message_filters=(F.chat.type == "private",))
 DAYS = 30
 GROUPS_SHOWN = 8  # groups of questions per /questions, each a message with its buttons (1 a second)
-STATE_NAMES = {"open": N_("waiting"), "taken": N_("in progress"), "won": N_("won"), "lost": N_("lost")}
-# Why a lead was opened (flows/handoff.py causes), as the owner reads it.
-CAUSES = {
-    "manager": N_("asked for a manager"),
-    "faq_miss": N_("FAQ had no answer"),
-    "offer": N_("interested in an offer"),
-    "interested": N_("interested in a sequence"),
-    "low_score": N_("FAQ was unsure"),
-    "keyword": N_("asked for a person"),
-}
 
 
 def _minutes(value: float, language: str) -> str:
@@ -49,7 +42,7 @@ async def leads_report(message: Message, handoff: Handoff, clock: Clock, tr: Tra
     total = sum(stats.by_state.values())
     lang = tr.language
     states = " · ".join(
-        f"{tr.gettext(name)} {number(stats.by_state.get(state, 0), lang)}" for state, name in STATE_NAMES.items()
+        f"{lead_state(state, tr)} {number(stats.by_state.get(state, 0), lang)}" for state in STATES
     )
     heading = tr.ngettext(
         "<b>Leads, last {days} day</b>: {total}", "<b>Leads, last {days} days</b>: {total}", DAYS
@@ -82,8 +75,7 @@ async def leads_report(message: Message, handoff: Handoff, clock: Clock, tr: Tra
         lines.append(html(tr.gettext("first answer: no lead answered yet")))
     if stats.by_cause:
         causes = ", ".join(
-            f"{tr.gettext(CAUSES[cause]) if cause in CAUSES else cause} {number(n, lang)}"
-            for cause, n in sorted(stats.by_cause.items())
+            f"{lead_cause(cause, tr)} {number(n, lang)}" for cause, n in sorted(stats.by_cause.items())
         )
         lines.append(html(tr.gettext("why: {causes}"), causes=causes))
     blocks = [Html("\n").join(lines)]

@@ -9,13 +9,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 
-from bot.messenger import keyboard
+from bot.messenger import keyboard, media_input, remember_upload
 from flows.clock import Clock
 from flows.content import Content, Texts
 from flows.formatting import duration, number, percent
 from flows.handoff import Handoff
 from flows.i18n import N_, Translator
 from flows.markup import Html, html
+from flows.media import Media
 from flows.sequences import Sequences, sequence_reports
 from handlers.filters import IsOwner
 from handlers.handoff import lead_reply
@@ -41,6 +42,7 @@ EXIT_REASONS = {
     "forgotten": N_("data deleted"),
     "declined": N_("declined"),
     "unknown": N_("unknown"),
+    "removed": N_("sequence removed"),
 }
 
 
@@ -91,7 +93,12 @@ async def step_button(
 
 @router.message(Command("preview"), IsOwner())
 async def preview(
-    message: Message, command: CommandObject, content: Content, sequences: Sequences, tr: Translator
+    message: Message,
+    command: CommandObject,
+    content: Content,
+    sequences: Sequences,
+    tr: Translator,
+    media: Media,
 ) -> None:
     """Send every step of a sequence to the owner, rendered as a customer will see it."""
     names = ", ".join(seq.name for seq in content.sequences) or "—"
@@ -106,7 +113,9 @@ async def preview(
         heading = tr.gettext("<i>{name} · step {step}/{steps} · {when}</i>")
         await message.answer(html(heading, name=seq.name, step=index + 1, steps=len(seq.steps), when=when))
         if rendered.photo:
-            await message.answer_photo(rendered.photo, caption=rendered.text, reply_markup=keyboard(rendered))
+            photo = await media_input(rendered.photo, media)
+            sent = await message.answer_photo(photo, caption=rendered.text, reply_markup=keyboard(rendered))
+            await remember_upload(rendered.photo, sent, media)
         else:
             await message.answer(rendered.text, reply_markup=keyboard(rendered))
 

@@ -457,6 +457,15 @@ class BroadcastsRepo:
         )
         return value is not None
 
+    async def carrying_coupon(self, campaign: str) -> list[Broadcast]:
+        """Broadcasts not yet over (drafts, scheduled, going out) that carry coupons of `campaign`."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM broadcasts WHERE coupon = ? AND state IN ('draft', 'scheduled', 'queuing', 'sending')"
+            " ORDER BY id",
+            (campaign,),
+        )
+        return [_broadcast(row) for row in rows]
+
     # ---- results ---------------------------------------------------------------------------------------
 
     async def recent(self, limit: int = 10) -> list[Broadcast]:

@@ -153,6 +153,14 @@ class EnrollmentsRepo:
             (to_db(now), to_db(now), customer_id),
         )
 
+    async def open_count(self, sequence: str) -> int:
+        """How many customers are on `sequence` now (active or paused)."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) AS n FROM enrollments WHERE sequence = ? AND state IN ('active', 'paused')",
+            (sequence,),
+        )
+        return int(row["n"]) if row else 0
+
     async def stats(self) -> list[Row]:
         return await self._db.fetch_all(
             "SELECT e.sequence, e.state, COALESCE(e.exit_reason, '') AS reason, COUNT(*) AS n FROM enrollments e"

@@ -15,6 +15,7 @@ cookies carried over). Tests that only speak HTTP live in `tests/` with conftest
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -185,3 +186,48 @@ async def csrf_token(client: aiohttp.ClientSession, base: str) -> str:
 def screenshot_path(name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+# --- forms over HTTP ------------------------------------------------------------------------------
+
+
+@pytest.fixture(name="owner")
+async def owner_session(harness: Harness) -> AsyncIterator[aiohttp.ClientSession]:
+    """The owner signed in over HTTP (the `owner` fixture: import `owner_session` into a test module)."""
+    client = await http_login(harness)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def form(client: aiohttp.ClientSession, url: str) -> dict[str, str]:
+    """The form's fields as the page filled them (what a browser would post back)."""
+    async with client.get(url) as response:
+        assert response.status == 200, await response.text()
+        page = await response.text()
+    fields = {
+        name: value
+        for tag, name, value in re.findall(r'(<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"[^>]*>)', page)
+        if 'type="checkbox"' not in tag or " checked" in tag  # a browser posts only ticked boxes
+    }
+    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+        fields[name] = text
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected', body)
+        fields[name] = chosen.group(1) if chosen else ""
+    return {name: html.unescape(value) for name, value in fields.items()}
+
+
+async def post(client: aiohttp.ClientSession, url: str, fields: dict[str, str]) -> tuple[int, str]:
+    """Post a form back with its save button; the status and the page."""
+    async with client.post(url, data={**fields, "action": "save"}) as response:
+        return response.status, await response.text()
+
+
+async def choose_language(client: aiohttp.ClientSession, base: str, language: str) -> None:
+    """Switch the signed-in person's console language, as the language menu does."""
+    token = await csrf_token(client, base)
+    form = {"csrf_token": token, "language": language, "next": "/"}
+    async with client.post(f"{base}/language", data=form, allow_redirects=False) as response:
+        assert response.status == 303, await response.text()

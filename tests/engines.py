@@ -26,6 +26,8 @@ POSTGRES_MODULES = frozenset(
         "test_engines",
         "test_config",
         "test_file_modes",
+        "test_pg_schema",
+        "test_search_engines",
         # No database at all (they pass anywhere; listed so the PostgreSQL pass covers them too).
         "test_api_fuzz",
         "test_console_render",

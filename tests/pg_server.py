@@ -197,3 +197,6 @@ def server() -> PgServer:
 def running() -> PgServer | None:
     """The server if one was started in this session."""
     return _server
+
+
+_run_sync = run_sync  # the name tests/test_pg_schema.py imports

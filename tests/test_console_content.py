@@ -3,42 +3,25 @@ are escaped, "send to me" goes through the bot, versions revert, YAML goes out a
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from flows.content import example_content_path
 from tests.conftest import OWNER_ID, Harness
-from tests.console_helpers import console_url, csrf_token, http_login
+from tests.console_helpers import (
+    console_url,
+    csrf_token,
+    form,
+    http_login,
+    owner_session,  # noqa: F401  (the `owner` fixture)
+)
 from tests.loyalty_helpers import hire
 
 MANAGER_ID = 502
 
 
-@pytest.fixture
-async def owner(harness: Harness) -> AsyncIterator[aiohttp.ClientSession]:
-    client = await http_login(harness)
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
 async def entry_form(client: aiohttp.ClientSession, base: str, entry_id: str) -> dict[str, str]:
     """The edit form's fields as the page filled them (what a browser would post back)."""
-    async with client.get(f"{base}/content/faq/{entry_id}") as response:
-        assert response.status == 200
-        page = await response.text()
-    fields = {name: value for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)}
-    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
-        fields[name] = text
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
-        chosen = re.search(r'<option value="([^"]*)" selected', body)
-        fields[name] = chosen.group(1) if chosen else ""
-    return {name: html.unescape(value) for name, value in fields.items()}
+    return await form(client, f"{base}/content/faq/{entry_id}")
 
 
 async def post_entry(
@@ -107,10 +90,15 @@ async def test_send_to_me_delivers_the_unsaved_answer_to_the_owner_in_the_bot(
     fields["answer.ru"] = "<b>Цены</b>\nНовая цена"
     fields["preview_language"] = "ru"
     status, page = await post_entry(owner, base, "prices", fields, "send")
-    assert status == 200 and "Sent to you in the bot." in page
-    got = harness.chat(OWNER_ID).last()
-    assert got is not None and got.plain_text == "Цены\nНовая цена"
+    assert status == 200 and "Sent to your chat with the bot" in page
+    status, page = await post_entry(owner, base, "prices", fields, "send")  # a double click
+    assert status == 200 and "Already sent" in page
+    await harness.tick()  # the outbox's drain, as the scheduler runs it every second
+    [got] = harness.chat(OWNER_ID).messages()[-1:]
+    assert got.plain_text == "Цены\nНовая цена"
     assert [label for row in got.buttons for label, _ in row] == ["Купить абонемент"]
+    assert [m.plain_text for m in harness.chat(OWNER_ID).messages()].count(got.plain_text) == 1
+    assert await harness.services["content_edits"].versions() == []  # tried, not saved
 
 
 async def test_versions_list_who_and_what_and_revert_brings_the_old_answer_back(
@@ -149,7 +137,7 @@ async def test_export_downloads_the_current_yaml_and_a_broken_import_is_refused_
     form.add_field("file", broken.encode(), filename="mine.yaml", content_type="application/yaml")
     async with owner.post(f"{base}/content/import", data=form) as response:
         assert response.status == 422
-        assert "<code>faq[Prices!].id</code>: String should match pattern" in await response.text()
+        assert "<code>faq[Prices!].id</code>: use lower-case latin letters" in await response.text()
 
 
 async def test_a_manager_may_not_open_or_change_the_content(harness: Harness) -> None:

@@ -3,26 +3,20 @@ shown by its field and saves nothing, and only the owner may open it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from tests.conftest import Harness
-from tests.console_helpers import console_url, csrf_token, http_login
+from tests.console_helpers import (
+    console_url,
+    csrf_token,
+    form,
+    http_login,
+    owner_session,  # noqa: F401  (the `owner` fixture)
+    post,
+)
 from tests.loyalty_helpers import hire
-from tests.test_console_rules import form, post
 
 MANAGER_ID = 502
-
-
-@pytest.fixture
-async def owner(harness: Harness) -> AsyncIterator[aiohttp.ClientSession]:
-    client = await http_login(harness)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def test_a_date_changed_in_the_console_is_in_effect(harness: Harness, owner: aiohttp.ClientSession) -> None:
@@ -46,8 +40,8 @@ async def test_mistakes_are_shown_by_their_field_and_nothing_is_saved(
     fields.update({"date0.month": "13", "date0.days_before": "abc"})
     status, page = await post(owner, url, fields)
     assert status == 422 and "Not saved: fix what is marked below." in page
-    assert '<p class="error" id="date0.month-error">Input should be less than or equal to 12</p>' in page
-    assert '<p class="error" id="date0.days_before-error">Input should be a valid integer' in page
+    assert '<p class="error" id="date0.month-error">must be at most 12</p>' in page
+    assert '<p class="error" id="date0.days_before-error">must be a whole number' in page
     fields.update({"date0.month": "3", "date0.days_before": "1", "date1.name": "sale", "date1.date": "soon"})
     status, page = await post(owner, url, fields)
     assert status == 422 and '<p class="error" id="date1.date-error">' in page

@@ -53,7 +53,7 @@ async def test_problems_come_back_at_their_keys_and_nothing_is_saved(harness: Ha
     document["faq"][1]["buttons"] = [{"type": "link", "text": {"en": "Go"}, "url": "ftp://nowhere"}]
     outcome = await edits(harness).save(document, OWNER_ID, "", current.version)
     assert not outcome.ok
-    assert Problem("faq[prices].answer.en", "answer.en is 5000 characters; Telegram allows 4096 here") in (
+    assert Problem("faq[prices].answer.en", "the answer is 5000 characters; Telegram allows 4096 here") in (
         outcome.problems
     )
     assert (
@@ -169,7 +169,7 @@ async def test_the_cli_refuses_an_invalid_file_naming_the_key(
     broken = cli_env / "broken.yaml"
     broken.write_text(example_content_path().read_text("utf-8").replace("id: prices", "id: Prices!"), "utf-8")
     assert await asyncio.to_thread(main, ["content", "import", str(broken)]) == 1
-    assert "faq[Prices!].id: String should match pattern" in capsys.readouterr().err
+    assert "faq[Prices!].id: use lower-case latin letters" in capsys.readouterr().err
     assert await edits(harness).versions() == []
 
 

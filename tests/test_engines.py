@@ -205,3 +205,17 @@ async def test_closing_cuts_a_connection_a_dead_task_still_holds(
         await again.execute("INSERT INTO kv (key, value) VALUES ('next', '1')")  # the write turn is free
     finally:
         await again.close()
+
+
+def test_database_url_must_name_postgresql_and_its_password_is_never_shown() -> None:
+    from bot.settings import SettingsError, load_settings
+    from flows.redaction import redact
+
+    with pytest.raises(SettingsError, match=r"DATABASE_URL: must start with postgresql://") as refused:
+        load_settings(_env_file=None, bot_token="1:x", database_url="mysql://bot:hunter2-secret@db/bot")
+    assert "hunter2" not in str(refused.value)
+    settings = load_settings(
+        _env_file=None, bot_token="1:x", database_url="postgresql://bot:hunter2-secret@db/bot"
+    )
+    assert settings.masked()["DATABASE_URL"].startswith("set (")
+    assert "hunter2-secret" not in redact("connecting to postgresql://bot:hunter2-secret@db/bot failed")

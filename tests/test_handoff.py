@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from flows.i18n import translator
+from flows.lead_card import cause
 from flows.messenger import Button, Outgoing
 from handlers.handoff import offer_button_data
 from storage.outbox import NewMessage
 from tests.conftest import OWNER_ID, Harness
+from tests.console_helpers import console_url, http_login
 from tests.handoff_helpers import (
     CASHIER,
     FORUM,
@@ -289,3 +292,18 @@ async def test_owner_sees_leads_per_state_time_to_first_answer_and_won_lost(harn
 
 def card_of(harness: Harness, name: str):  # type: ignore[no-untyped-def]
     return next(m for m in group_messages(harness) if "Why:" in m.plain_text and name in m.plain_text)
+
+
+async def test_the_card_leads_report_and_console_name_a_cause_alike(harness: Harness) -> None:
+    await manager_chat(harness)
+    await harness.chat(1001).send("/manager")
+    await settle(harness)
+    named = cause("manager", translator("en"))
+    assert f"Why: {named}" in card_of(harness, "Anna").plain_text
+    report = texts(await harness.chat(OWNER_ID, first_name="Owner").send("/leads"))
+    assert f"why: {named} 1" in report
+    anna = await customer_of(harness, 1001)
+    base = await console_url(harness)
+    async with await http_login(harness) as client, client.get(f"{base}/customers/{anna.id}") as response:
+        page = await response.text()
+    assert named.replace("'", "&#39;") in page

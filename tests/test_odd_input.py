@@ -183,13 +183,13 @@ def variant(tmp_path: Path, dotted: str, value: object) -> Path:
 @pytest.mark.parametrize(
     ("dotted", "value", "problem"),
     [
-        ("loyalty.coupons.0.valid_days", 10**12, "less than or equal to 36500"),
-        ("loyalty.welcome_points", 10**30, "less than or equal to 10000000"),
-        ("loyalty.expire_after_days", 10**9, "less than or equal to 36500"),
+        ("loyalty.coupons.0.valid_days", 10**12, "must be at most 36500"),
+        ("loyalty.welcome_points", 10**30, "must be at most 10000000"),
+        ("loyalty.expire_after_days", 10**9, "must be at most 36500"),
         ("loyalty.satisfaction_after", "99999999999w", "out of range"),
         ("loyalty.satisfaction_after", "²d", "is not a duration"),
-        ("loyalty.tiers.1.min_spend", "1e40", "less than or equal to"),
-        ("segments.rfm.lapsing_days", 10**9, "less than or equal to 36500"),
+        ("loyalty.tiers.1.min_spend", "1e40", "must be at most 1000000000000"),
+        ("segments.rfm.lapsing_days", 10**9, "must be at most 36500"),
         ("sequences.0.steps.0.delay", "-5", "out of range"),
         ("loyalty.coupons.0.ends", "9999-12-31", "year must be from 1970 to 2200"),
     ],

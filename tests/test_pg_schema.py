@@ -40,7 +40,7 @@ POSTGRES_ONLY_INDEXES = {"customers_names"}
 RUNNER_TABLES = {"schema_migrations"}
 
 # Declared SQLite type → the PostgreSQL type of its twin (every integer is 64-bit on both).
-TYPES = {"INTEGER": "bigint", "TEXT": "text", "REAL": "double precision"}
+TYPES = {"INTEGER": "bigint", "TEXT": "text", "REAL": "double precision", "BLOB": "bytea"}
 
 
 @dataclass(frozen=True)

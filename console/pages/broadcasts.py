@@ -11,6 +11,7 @@ broadcast.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from console.app import CONSOLE
 from console.auth import requires
 from console.render import Area, render, request_language
 from console.session import signed_in
+from console.trying import UploadRefused, media_of, send_to_me, shown_media, upload_media
 from flows.broadcast_form import BroadcastForm, BroadcastRequest, Invalid, Preview, Problem
 from flows.broadcasts import STATE_NAMES, Broadcasts
 from flows.formatting import datetime as datetime_text
@@ -50,7 +52,7 @@ CONTROLS = {
 
 def _flows(request: web.Request) -> tuple[Broadcasts, BroadcastForm]:
     broadcasts: Broadcasts = request.app[CONSOLE].services["broadcasts"]
-    return broadcasts, BroadcastForm(broadcasts)
+    return broadcasts, BroadcastForm(broadcasts, media_of(request))
 
 
 def _tr(request: web.Request) -> Translator:
@@ -82,12 +84,14 @@ def _detail(tr: Translator, detail: Html | TeamError) -> Html:
     return detail.html(tr) if isinstance(detail, TeamError) else detail
 
 
-def _preview(preview: Preview | None) -> dict[str, Any] | None:
+def _preview(request: web.Request, preview: Preview | None) -> dict[str, Any] | None:
     if preview is None:
         return None
     return {
         "markup": Markup(sanitize(preview.markup)),  # as a chat shows it: only its tags, all else escaped
-        "photo": preview.photo,
+        "photo": preview.photo or preview.video,
+        "media": shown_media(request, preview.video or preview.photo),
+        "media_kind": "video" if preview.video else "photo",
         "buttons": preview.buttons,
         "length": preview.length,
         "limit": preview.limit,
@@ -142,10 +146,19 @@ async def new_form(request: web.Request) -> web.StreamResponse:
 
 
 async def _form(
-    request: web.Request, values: BroadcastRequest, problems: list[Problem], status: int = 200
+    request: web.Request,
+    values: BroadcastRequest,
+    problems: list[Problem],
+    status: int = 200,
+    *,
+    notice: str | None = None,
+    upload_problem: str | None = None,
 ) -> web.Response:
     broadcasts, form = _flows(request)
     tr = _tr(request)
+    shown_problems = _problems(tr, problems)
+    if upload_problem:
+        shown_problems["photo"] = {"message": upload_problem, "detail": None}
     audience = await form.audience(values.segment) if values.segment.strip() else None
     preview = form.preview(values) if values.text.strip() or values.photo.strip() else None
     return render(
@@ -153,9 +166,10 @@ async def _form(
         "broadcasts/form.html",
         status=status,
         values=values,
-        problems=_problems(tr, problems),
+        problems=shown_problems,
+        notice=notice,
         audience=_audience(tr, audience) if audience else None,
-        preview=_preview(preview) if isinstance(preview, Preview) else None,
+        preview=_preview(request, preview) if isinstance(preview, Preview) else None,
         coupons=await form.coupons(),
         saved=sorted(broadcasts.content.segments.saved),
         zone=str(broadcasts.zone),
@@ -193,7 +207,7 @@ async def preview_fragment(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "broadcasts/_preview.html",
-        preview=_preview(preview) if isinstance(preview, Preview) else None,
+        preview=_preview(request, preview) if isinstance(preview, Preview) else None,
         preview_problems=problems,
     )
 
@@ -206,7 +220,15 @@ async def submit(request: web.Request) -> web.StreamResponse:
     broadcasts, form = _flows(request)
     posted = await request.post()
     values = _request_of(posted)
-    if "edit" in posted:
+    try:
+        uploaded = await upload_media(request, posted, "media_file", ("photo", "video"))
+    except UploadRefused as refused:  # nothing is checked further with a file we cannot send
+        return await _form(request, values, [], 422, upload_problem=refused.text(request_language(request)))
+    if uploaded is not None:  # the bytes say what it is, whatever was picked
+        values = dataclasses.replace(values, photo=uploaded[0], media_type=uploaded[1])
+    if "send_to_me" in posted:
+        return await _send_to_me(request, form, values)
+    if "edit" in posted or (uploaded is not None and "confirm" in posted):
         return await _form(request, values, [])
     try:
         if "confirm" in posted:
@@ -225,7 +247,7 @@ async def submit(request: web.Request) -> web.StreamResponse:
         audience=number(ready.audience, language),
         count=ready.audience,
         label=ready.segment.label,
-        preview=_preview(ready.preview),
+        preview=_preview(request, ready.preview),
         coupon=next((c for c in await form.coupons() if c.key == ready.fields["coupon"]), None),
         limit=ready.fields["coupon_limit"],
         when=datetime_text(send_at, language, broadcasts.zone) if send_at else None,
@@ -233,6 +255,14 @@ async def submit(request: web.Request) -> web.StreamResponse:
         quiet=plan.quiet_until.astimezone(broadcasts.zone).strftime("%H:%M") if plan.quiet_until else None,
         minutes=duration(plan.minutes * 60, language),
     )
+
+
+async def _send_to_me(request: web.Request, form: BroadcastForm, values: BroadcastRequest) -> web.Response:
+    """The message as customers would get it, to the person's own chat; the form stays as it was."""
+    trial = await form.trial(values)
+    if isinstance(trial, Invalid):
+        return await _form(request, values, trial.problems, 422)
+    return await _form(request, values, [], notice=await send_to_me(request, trial, values.key))
 
 
 # ---- one broadcast: progress, controls, results ------------------------------------------------------------

@@ -3,8 +3,8 @@
 Owner-only: the content is the business's rules and words, and a save changes what every customer gets
 at once. Every page calls `flows.content_edits` (the same validated model as the content file); a save
 takes effect without a restart (`flows.content_live`). "Send to me" renders the answer exactly as the
-bot's FAQ handler does (`handlers.faq.answer_message`) and sends it through the bot's messenger, so it
-passes the same outbound layer as every other message.
+bot's FAQ handler does (`flows.faq_answer.answer_message`) and queues it in the outbox for the owner's own
+chat (`console/trying.py`); the answer's photo may be uploaded in the same form.
 """
 
 from __future__ import annotations
@@ -19,16 +19,20 @@ from markupsafe import Markup
 
 from console.app import CONSOLE
 from console.auth import requires, signed_in
-from console.render import Area, render
+from console.render import Area, render, request_language
+from console.trying import FORM_KEY, UploadRefused, new_form_key, send_to_me, shown_media, upload
 from flows.content import Content, FaqEntry
 from flows.content_documents import Document, Problem
 from flows.content_edits import ContentEdits, Outcome, faq_entry_document
+from flows.content_summaries import shown as shown_summary
+from flows.content_summaries import summary
+from flows.faq_answer import FaqButtons, answer_message
 from flows.formatting import moment
 from flows.i18n import N_
 from flows.markup import visible_text
-from flows.messenger import Delivery, Messenger
+from flows.messenger import Outgoing
+from flows.team_text import TeamText
 from flows.telegram_html import render as render_telegram
-from handlers.faq import answer_message
 
 routes = web.RouteTableDef()
 AREA = Area("/content/faq", N_("FAQ"), "owner", 40)
@@ -48,8 +52,6 @@ STALE = N_(
 )
 UNCHANGED = N_("Nothing changed: nothing was saved.")
 PROBLEMS = N_("Not saved: fix what is marked below.")
-SENT = N_("Sent to you in the bot.")
-NOT_SENT = N_("Telegram did not take it: open the bot and press Start, then try again.")
 REVERTED = N_("Version %(n)s brought back as version %(m)s.")
 IMPORTED = N_("Imported as version %(n)s.")
 REMOVED = N_("The entry was removed (version %(n)s). Versions can bring it back.")
@@ -188,14 +190,14 @@ def _stored_entry(document: Document, entry_id: str) -> Mapping[str, Any] | None
 
 def _by_field(
     problems: list[Problem] | tuple[Problem, ...], entry_id: str
-) -> tuple[dict[str, list[str]], list[str]]:
+) -> tuple[dict[str, list[TeamText]], list[TeamText]]:
     """Problems next to the field they are about (`answer.en`, `buttons[2]`); the rest for the top."""
     prefix = f"faq[{entry_id}]"
-    fields: dict[str, list[str]] = {}
-    general: list[str] = []
+    fields: dict[str, list[TeamText]] = {}
+    general: list[TeamText] = []
     for problem in problems:
         if not problem.within(prefix) or problem.path == prefix:
-            general.append(f"{problem.path}: {problem.message}" if problem.path else problem.message)
+            general.append(problem.placed())
             continue
         key = problem.path[len(prefix) :].lstrip(".")
         key = re.sub(r"^buttons\[(\d+)\].*$", r"buttons[\1]", key)  # a button's problems sit by its row
@@ -208,9 +210,9 @@ def _by_field(
             or key.startswith("buttons[")
             or re.fullmatch(r"(title|answer|questions)\.\w\w", key)
         ):
-            fields.setdefault(key, []).append(problem.message)
+            fields.setdefault(key, []).append(problem.said)
         else:  # about the entry as a whole (its id, its photo): above the form
-            general.append(f"{key}: {problem.message}")
+            general.append(Problem(key, problem.said).placed())
     return fields, general
 
 
@@ -225,6 +227,7 @@ async def _entry_page(
     notice_values: Mapping[str, Any] | None = None,
     problems: list[Problem] | tuple[Problem, ...] = (),
     preview: FaqEntry | None = None,
+    upload_problem: str | None = None,
 ) -> web.Response:
     content = content_of(request)
     languages = list(content.business.languages)
@@ -232,8 +235,10 @@ async def _entry_page(
     chosen = (await request.post()).get("preview_language") if request.method == "POST" else None
     preview_language = content.pick_language(str(chosen or person.language))
     fields, general = _by_field(problems, entry_id)
+    if upload_problem:
+        fields.setdefault("photo", []).append(TeamText.raw(upload_problem))
     shown = preview or content.faq_entry(entry_id)
-    previews = _previews(shown, content) if shown is not None else {}
+    previews = _previews(request, shown, content) if shown is not None else {}
     buttons = form.buttons + [{"type": "", "text": {}, "url": "", "faq": ""}] * BUTTON_SLOTS
     return render(
         request,
@@ -254,18 +259,25 @@ async def _entry_page(
         general=general,
         previews=previews,
         preview_language=preview_language,
+        send_key=new_form_key(),
     )
 
 
-def _previews(entry: FaqEntry, content: Content) -> dict[str, dict[str, Any]]:
+def faq_buttons(request: web.Request) -> FaqButtons:
+    buttons: FaqButtons = request.app[CONSOLE].services["faq_buttons"]  # packed as the bot's handlers do
+    return buttons
+
+
+def _previews(request: web.Request, entry: FaqEntry, content: Content) -> dict[str, dict[str, Any]]:
     """The answer in each language as a chat shows it: formatted text (safe HTML) and button labels."""
     default = content.business.default_language
     shown: dict[str, dict[str, Any]] = {}
     for language in content.business.languages:
-        message = answer_message(entry, content.texts_for(language), default)
+        message = answer_message(entry, content.texts_for(language), default, faq_buttons(request))
         shown[language] = {
             "html": Markup(render_telegram(message.text).html),  # every text escaped, only chat tags kept
             "buttons": [button.text for row in message.buttons for button in row],
+            "media": shown_media(request, message.photo),
         }
     return shown
 
@@ -297,6 +309,13 @@ async def faq_entry_post(request: web.Request) -> web.StreamResponse:
     base = int(base_text) if base_text.isdecimal() else None
     action = str(posted.get("action", "save"))
     edits = edits_of(request)
+    try:
+        form.photo = await upload(request, posted, "photo_file") or form.photo
+    except UploadRefused as refused:  # nothing is saved or sent with a file we cannot send
+        problem = refused.text(request_language(request))
+        return await _entry_page(
+            request, entry_id, form, base=base, status=422, notice=PROBLEMS, upload_problem=problem
+        )
     if action in ("preview", "send"):
         tried = await edits.try_faq_entry(entry_id, form.document())
         if isinstance(tried, list):
@@ -305,7 +324,9 @@ async def faq_entry_post(request: web.Request) -> web.StreamResponse:
             )
         notice = None
         if action == "send":
-            notice = SENT if await _send_to_owner(request, tried, content) else NOT_SENT
+            notice = await send_to_me(
+                request, await _owner_copy(request, tried, content), str(posted.get(FORM_KEY, ""))
+            )
         return await _entry_page(request, entry_id, form, base=base, notice=notice, preview=tried)
     person = signed_in(request)
     if action == "remove":
@@ -334,14 +355,12 @@ def refusal_notice(outcome: Outcome) -> str:
     return UNCHANGED if outcome.unchanged else PROBLEMS
 
 
-async def _send_to_owner(request: web.Request, entry: FaqEntry, content: Content) -> bool:
-    """The answer, in the language chosen for the preview, to the signed-in owner's chat with the bot."""
+async def _owner_copy(request: web.Request, entry: FaqEntry, content: Content) -> Outgoing:
+    """The answer in the language chosen for the preview, as a customer would get it."""
     person = signed_in(request)
     language = content.pick_language(str((await request.post()).get("preview_language", "")) or person.language)
-    message = answer_message(entry, content.texts_for(language), content.business.default_language)
-    messenger: Messenger = request.app[CONSOLE].services["sender"].messenger  # the one way out (paced)
-    result = await messenger.deliver(person.tg_id, message)
-    return result.status is Delivery.SENT
+    texts = content.texts_for(language)
+    return answer_message(entry, texts, content.business.default_language, faq_buttons(request))
 
 
 # --- versions ---------------------------------------------------------------------------------------
@@ -359,6 +378,7 @@ async def versions(request: web.Request) -> web.StreamResponse:
         {
             "version": version,
             "when": moment(version.created_at, person.language, zone),
+            "summary": shown_summary(version.summary),  # in the owner's language where it is one of ours
             "keys": version.changed[:8],
             "more": max(0, len(version.changed) - 8),
             "current": index == 0,
@@ -470,7 +490,9 @@ async def import_post(request: web.Request) -> web.StreamResponse:
         return render(request, "content_import.html", status=422, problems=[], notice=NOT_TEXT)
     edits = edits_of(request)
     base = (await edits.current()).version
-    outcome = await edits.import_yaml(text, signed_in(request).tg_id, base, f"imported {upload.filename}")
+    outcome = await edits.import_yaml(
+        text, signed_in(request).tg_id, base, summary(N_("imported {file}"), file=upload.filename)
+    )
     if outcome.ok:
         return render(
             request, "content_import.html", problems=[], notice=IMPORTED, notice_values={"n": outcome.version}

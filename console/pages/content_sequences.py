@@ -3,8 +3,10 @@ trigger, exits and re-entry.
 
 Owner only. Every save goes through `flows.content_rules` → `flows.content_edits`: the content file's
 model checks it, it becomes a new version and the running bot follows it at once. Customers already on a
-sequence get the changed step when it falls due (see `flows.content_live` on enrollments); a step's photo
-is kept as the content file sets it.
+sequence get the changed step when it falls due (see `flows.content_live` on enrollments). A step's photo
+is a link, a file next to the content file, or an upload (`console/trying.py`); "Send to me" queues the
+step as typed, rendered by `flows.sequences` as customers get it, for the owner's own chat. Adding,
+re-keying and removing sequences and reordering their steps are in `console.pages.content_sequence_shape`.
 """
 
 from __future__ import annotations
@@ -27,13 +29,17 @@ from console.pages.content import (
     refusal_notice,
     snippet,
 )
-from console.render import render
+from console.render import render, request_language
+from console.trying import FORM_KEY, UploadRefused, new_form_key, send_to_me, shown_media, upload
 from flows.content import Content
 from flows.content.sequences import SequenceDef
 from flows.content_documents import Document, Problem
 from flows.content_edits import Outcome
-from flows.content_rules import save_settings, save_step, step_document
+from flows.content_rules import save_settings, save_step, step_document, try_step
 from flows.i18n import N_
+from flows.media import ref_id
+from flows.sequences import Sequences
+from flows.team_text import TeamText
 from flows.telegram_html import render as render_telegram
 
 routes = web.RouteTableDef()
@@ -50,6 +56,10 @@ BUTTON_TYPES = {
 BUTTON_SLOTS = 1
 TRIGGER_FIELDS = ("event", "tag", "category", "min_purchases", "max_purchases", "days", "holiday")
 REMOVED = N_("The step was removed (version %(n)s).")
+SEQUENCE_REMOVED = N_(
+    "The sequence was removed (version %(n)s). Customers who were on it get none of its remaining steps; "
+    "versions can bring it back."
+)
 
 
 def _sequence_or_404(content: Content, name: str) -> SequenceDef:
@@ -59,7 +69,8 @@ def _sequence_or_404(content: Content, name: str) -> SequenceDef:
     return found
 
 
-def _stored(document: Document, name: str) -> dict[str, Any]:
+def stored(document: Document, name: str) -> dict[str, Any]:
+    """Sequence `name` as the document holds it ({} when there is none)."""
     found = next(
         (s for s in document.get("sequences") or [] if isinstance(s, dict) and s.get("name") == name), None
     )
@@ -79,10 +90,13 @@ async def sequences_list(request: web.Request) -> web.StreamResponse:
     """Every sequence with what starts it and how many steps it has."""
     content = content_of(request)
     rows = [(s.name, s.title or "", s.trigger.event, len(s.steps)) for s in content.sequences]
-    return render(request, "content_sequences.html", rows=rows)
+    removed = request.query.get("removed", "")
+    notice, values = (SEQUENCE_REMOVED, {"n": removed}) if removed.isdecimal() else (None, None)
+    return render(request, "content_sequences.html", rows=rows, notice=notice, notice_values=values)
 
 
-def _settings_of(sequence: Mapping[str, Any]) -> dict[str, Any]:
+def settings_of(sequence: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored sequence's title, trigger, exits and re-entry as the form shows them."""
     trigger = sequence.get("trigger") or {}
     exit_ = sequence.get("exit") or {}
     return {
@@ -94,7 +108,7 @@ def _settings_of(sequence: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _sequence_page(
+async def sequence_page(
     request: web.Request,
     name: str,
     settings: dict[str, Any],
@@ -103,13 +117,16 @@ async def _sequence_page(
     status: int = 200,
     notice: str | None = None,
     notice_values: dict[str, Any] | None = None,
-    problems: tuple[Problem, ...] = (),
+    problems: tuple[Problem, ...] | list[Problem] = (),
+    new_key: str | None = None,
 ) -> web.Response:
+    """One sequence: its steps, its settings form (as given), and its key with the removal."""
     content = content_of(request)
     sequence = _sequence_or_404(content, name)
     prefix = f"sequences[{name}]"
     paths = [f"{prefix}.title", f"{prefix}.trigger", f"{prefix}.exit", f"{prefix}.reentry"]
     paths += [f"{prefix}.trigger.{key}" for key in TRIGGER_FIELDS] + [f"{prefix}.exit.on_tags"]
+    paths.append(f"sequences[{name if new_key is None else new_key}].name")
     errors, general = forms.place(problems, paths)
     language = content.pick_language(signed_in(request).language)
     default = content.business.default_language
@@ -128,6 +145,8 @@ async def _sequence_page(
         events=[(event, event) for event in EVENTS],
         categories=[(c.key, c.key) for c in content.loyalty.catalog],
         holidays=[(d.name, d.name) for d in content.dates],
+        enrolled=await request.app[CONSOLE].services["sequences"].enrollments.open_count(name),
+        new_key=name if new_key is None else new_key,
         **editor_state(base, errors, general, notice, notice_values),
     )
 
@@ -138,8 +157,8 @@ async def sequence_form(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     current = await edits_of(request).current()
     notice, values = _saved_notice(request)
-    settings = _settings_of(_stored(current.document, name))
-    return await _sequence_page(request, name, settings, current.version, notice=notice, notice_values=values)
+    settings = settings_of(stored(current.document, name))
+    return await sequence_page(request, name, settings, current.version, notice=notice, notice_values=values)
 
 
 @routes.post("/content/sequences/{name:[^/]+}")
@@ -168,7 +187,7 @@ async def sequence_post(request: web.Request) -> web.StreamResponse:
     if outcome.ok:
         raise web.HTTPSeeOther(request.app[CONSOLE].url(f"/content/sequences/{name}?saved={outcome.version}"))
     notice, status = _refused(outcome)
-    return await _sequence_page(
+    return await sequence_page(
         request, name, settings, base, status=status, notice=notice, problems=outcome.problems
     )
 
@@ -225,7 +244,7 @@ def _posted_step(posted: Mapping[str, Any], languages: list[str]) -> dict[str, A
         "text": forms.per_language(posted, "text", languages),
         "coupon": forms.text(posted, "coupon"),
         "buttons": [b for b in buttons if b["type"]],
-        "photo": "",
+        "photo": forms.text(posted, "photo"),
     }
 
 
@@ -248,7 +267,9 @@ async def _step_page(
     status: int = 200,
     notice: str | None = None,
     notice_values: dict[str, Any] | None = None,
-    problems: tuple[Problem, ...] = (),
+    problems: tuple[Problem, ...] | list[Problem] = (),
+    upload_problem: str | None = None,
+    tried: SequenceDef | None = None,
 ) -> web.Response:
     content = content_of(request)
     sequence = _sequence_or_404(content, name)
@@ -256,10 +277,15 @@ async def _step_page(
     prefix = f"sequences[{name}].steps[{index}]"
     buttons = step["buttons"] + [{"type": "", "text": {}, "url": "", "tag": "", "sequence": ""}] * BUTTON_SLOTS
     paths = [prefix, f"{prefix}.delay", f"{prefix}.at", f"{prefix}.text", f"{prefix}.coupon", f"{prefix}.buttons"]
+    paths.append(f"{prefix}.photo")
     paths += [f"{prefix}.text.{lang}" for lang in languages]
     paths += [f"{prefix}.buttons[{k}]" for k in range(1, len(buttons) + 1)]
     errors, general = forms.place(problems, paths)
+    if upload_problem:
+        errors.setdefault(f"{prefix}.photo", []).append(TeamText.raw(upload_problem))
     previews = {lang: Markup(render_telegram(text).html) for lang, text in step["text"].items() if text.strip()}
+    shown = tried.steps[index - 1].photo if tried is not None else step["photo"]
+    chosen = str((await request.post()).get("preview_language", "")) if request.method == "POST" else ""
     return render(
         request,
         "content_sequence_step.html",
@@ -276,6 +302,9 @@ async def _step_page(
         content_languages=languages,
         default_language=content.business.default_language,
         previews=previews,
+        media=shown_media(request, shown) if ref_id(shown) is not None else None,
+        preview_language=content.pick_language(chosen or signed_in(request).language),
+        send_key=new_form_key(),
         **editor_state(base, errors, general, notice, notice_values),
     )
 
@@ -286,9 +315,9 @@ async def step_form(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     index = _step_index(request, _sequence_or_404(content_of(request), name))
     current = await edits_of(request).current()
-    steps = _stored(current.document, name).get("steps") or []
-    stored = steps[index - 1] if index <= len(steps) and isinstance(steps[index - 1], dict) else {}
-    step = _step_of(stored, [str(lang) for lang in content_of(request).business.languages])
+    steps = stored(current.document, name).get("steps") or []
+    found = steps[index - 1] if index <= len(steps) and isinstance(steps[index - 1], dict) else {}
+    step = _step_of(found, [str(lang) for lang in content_of(request).business.languages])
     notice, values = _saved_notice(request)
     return await _step_page(request, name, index, step, current.version, notice=notice, notice_values=values)
 
@@ -303,14 +332,22 @@ async def step_post(request: web.Request) -> web.StreamResponse:
     step = _posted_step(posted, [str(lang) for lang in content_of(request).business.languages])
     base = forms.base_version(posted)
     action = posted.get("action")
-    if action == "preview":
-        return await _step_page(request, name, index, step, base)
+    try:
+        step["photo"] = await upload(request, posted, "photo_file") or step["photo"]
+    except UploadRefused as refused:  # nothing is saved or sent with a file we cannot send
+        problem = refused.text(request_language(request))
+        return await _step_page(
+            request, name, index, step, base, status=422, notice=PROBLEMS, upload_problem=problem
+        )
     made = (
         None
         if action == "remove"
-        else step_document(step["delay"], step["at"], step["text"], step["coupon"], step["buttons"])
+        else step_document(step["delay"], step["at"], step["text"], step["coupon"], step["buttons"], step["photo"])
     )
-    outcome = await save_step(edits_of(request), name, index, made, signed_in(request).tg_id, base)
+    if action in ("preview", "send") and made is not None:
+        return await _try_step(request, name, index, step, made, base, send=action == "send")
+    edits = edits_of(request)
+    outcome = await save_step(edits, name, index, made, signed_in(request).tg_id, base, keep_photo=False)
     if outcome is None:  # the step went away meanwhile
         raise web.HTTPNotFound()
     if outcome.ok:
@@ -324,3 +361,29 @@ async def step_post(request: web.Request) -> web.StreamResponse:
     return await _step_page(
         request, name, index, step, base, status=status, notice=notice, problems=outcome.problems
     )
+
+
+async def _try_step(
+    request: web.Request,
+    name: str,
+    index: int,
+    step: dict[str, Any],
+    made: Document,
+    base: int | None,
+    *,
+    send: bool,
+) -> web.Response:
+    """Preview the step as typed; with `send`, also queue it for the owner's own chat as a customer gets it."""
+    tried = await try_step(edits_of(request), name, index, made, keep_photo=False)
+    if tried is None:
+        raise web.HTTPNotFound()
+    if isinstance(tried, list):
+        return await _step_page(request, name, index, step, base, status=422, notice=PROBLEMS, problems=tried)
+    notice = None
+    if send:
+        posted = await request.post()
+        sequences: Sequences = request.app[CONSOLE].services["sequences"]
+        language = content_of(request).pick_language(str(posted.get("preview_language", "")) or None)
+        message = sequences.render(tried, index - 1, None, 0, language=language)
+        notice = await send_to_me(request, message, str(posted.get(FORM_KEY, "")))
+    return await _step_page(request, name, index, step, base, notice=notice, tried=tried)

@@ -2,7 +2,10 @@
 
 The same shape as the FAQ editor (`console/pages/content.py`): owner only, every language side by side,
 checked by the content model (placeholders a text may use, Telegram's HTML), problems by their field, a
-preview as a chat shows it, and each save a version that takes effect at once.
+preview as a chat shows it, and each save a version that takes effect at once. "Send to me" queues the
+text as typed for the owner's own chat (`console/trying.py`), rendered by the content's own texts with
+each placeholder left as `{name}` (there is no customer to fill it in for) and without the keyboard a
+handler may put under it.
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ from console.app import CONSOLE
 from console.auth import requires, signed_in
 from console.pages.content import PROBLEMS, content_of, edits_of, refusal_notice, saved_notice, snippet
 from console.render import render
+from console.trying import FORM_KEY, new_form_key, send_to_me
 from flows.content import TEXT_KEYS
 from flows.content_documents import Problem
+from flows.content_edits import with_text
+from flows.messenger import Outgoing
+from flows.team_text import TeamText
 from flows.telegram_html import render as render_telegram
 
 routes = web.RouteTableDef()
@@ -48,14 +55,14 @@ def _page(
     problems: tuple[Problem, ...] | list[Problem] = (),
 ) -> web.Response:
     content = content_of(request)
-    fields: dict[str, list[str]] = {}
-    general: list[str] = []
+    fields: dict[str, list[TeamText]] = {}
+    general: list[TeamText] = []
     for problem in problems:
         language = next((lang for lang in values if problem.within(f"texts.{lang}")), None)
         if language is None:
-            general.append(f"{problem.path}: {problem.message}" if problem.path else problem.message)
+            general.append(problem.placed())
         else:
-            fields.setdefault(language, []).append(problem.message)
+            fields.setdefault(language, []).append(problem.said)
     previews = {lang: Markup(render_telegram(text).html) for lang, text in values.items() if text.strip()}
     return render(
         request,
@@ -69,6 +76,7 @@ def _page(
         fields=fields,
         general=general,
         previews=previews,
+        send_key=new_form_key(),
         notice=notice,
         notice_values=notice_values or {},
     )
@@ -103,9 +111,25 @@ async def text_post(request: web.Request) -> web.StreamResponse:
     base = int(base_text) if base_text.isdecimal() else None
     if posted.get("action") == "preview":
         return _page(request, key, values, base)
+    if posted.get("action") == "send":
+        return await _send(request, key, values, base, str(posted.get(FORM_KEY, "")))
     outcome = await edits_of(request).save_text(key, values, signed_in(request).tg_id, base)
     if outcome.ok:
         raise web.HTTPSeeOther(request.app[CONSOLE].url(f"/content/texts/{key}?saved={outcome.version}"))
     status = 409 if outcome.stale else 422
     notice = refusal_notice(outcome) if not outcome.problems else PROBLEMS
     return _page(request, key, values, base, status=status, notice=notice, problems=outcome.problems)
+
+
+async def _send(
+    request: web.Request, key: str, values: dict[str, str], base: int | None, form_key: str
+) -> web.Response:
+    """Check the texts as a save would; if they pass, queue the one in the owner's language for their chat."""
+    edits = edits_of(request)
+    tried = await edits.try_document(with_text((await edits.current()).document, key, values))
+    if isinstance(tried, list):
+        return _page(request, key, values, base, status=422, notice=PROBLEMS, problems=tried)
+    texts = tried.texts_for(tried.pick_language(signed_in(request).language))
+    text = texts(key, **{name: "{" + name + "}" for name in TEXT_KEYS[key] if name != "business"})
+    notice = await send_to_me(request, Outgoing(text=text), form_key)
+    return _page(request, key, values, base, notice=notice)

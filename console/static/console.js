@@ -3,6 +3,7 @@
 //    fragment (tgWebAppThemeParams) when it opens the app; they are kept for the pages that follow.
 // 2. Inside Telegram, sign in with the signed initData (tgWebAppData) on the welcome page.
 // 3. Submit the one-time login link's form at once (a link previewer runs no script, so it cannot use it).
+// 4. Say at once when a chosen upload is bigger than the server takes (it would answer 413).
 (function () {
   "use strict";
   var fragment = new URLSearchParams(location.hash.slice(1));
@@ -36,5 +37,13 @@
     }
     var form = document.querySelector("form[data-autosubmit]");
     if (form) { form.submit(); }
+    document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+      input.addEventListener("change", function () {
+        var file = input.files && input.files[0];
+        var big = file && file.size > Number(input.dataset.maxBytes);
+        input.setCustomValidity(big ? input.dataset.tooBig : "");
+        if (big) { input.reportValidity(); }
+      });
+    });
   });
 }());

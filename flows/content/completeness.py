@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
+from flows.content.base import invalid
 from flows.content.texts import TEXT_KEYS
+from flows.i18n import N_
+from flows.team_text import TeamText
 
 if TYPE_CHECKING:
     from flows.content.model import Content
@@ -57,8 +60,23 @@ def check_complete(content: Content) -> None:
             continue
         missing = list(missing_in(content, language))
         if missing:
-            more = f" (and {len(missing) - 1} more {language} texts)" if len(missing) > 1 else ""
-            raise ValueError(
-                f"{missing[0]}: the {language} text is missing{more}; write it, or add {language} to "
-                f"business.fallback_to_default to show the {business.default_language} text instead"
+            more = (
+                TeamText.ngettext(
+                    " (and {n} more {language} text)",
+                    " (and {n} more {language} texts)",
+                    len(missing) - 1,
+                    language=language,
+                )
+                if len(missing) > 1
+                else ""
+            )
+            raise invalid(
+                N_(
+                    "the {language} text is missing{more}; write it, or add {language} to "
+                    "business.fallback_to_default to show the {default} text instead"
+                ),
+                missing[0],
+                language=language,
+                more=more,
+                default=business.default_language,
             )

@@ -14,7 +14,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator
 
-from flows.content.base import LANGUAGES
+from flows.content.base import LANGUAGES, invalid, quoted
+from flows.i18n import N_
 
 MAX_TERM_CHARS = 60
 MAX_TERMS_PER_CONCEPT = 200
@@ -25,32 +26,43 @@ _KEYS = (*LANGUAGES, "emoji")
 def _text(value: object) -> object:
     # YAML reads `[2024, yes]` as a number and a boolean: refuse them by name rather than guess.
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a word (put it in quotes if it is meant as one)")
+        raise invalid(N_("{value} is not a word (put it in quotes if it is meant as one)"), value=quoted(value))
     return value
 
 
 def _term(text: str) -> str:
     if not text.strip():
-        raise ValueError("a word is empty")
+        raise invalid(N_("a word is empty"))
     if len(text) > MAX_TERM_CHARS:
-        raise ValueError(f"{text[:20]!r}… is {len(text)} characters; at most {MAX_TERM_CHARS}")
+        raise invalid(
+            N_("{word}… is {length} characters; at most {limit}"),
+            word=quoted(text[:20]),
+            length=len(text),
+            limit=MAX_TERM_CHARS,
+        )
     return text
 
 
 def _concept(groups: dict[str, list[str]]) -> dict[str, list[str]]:
     for key in groups:
         if key not in _KEYS:
-            raise ValueError(f"{key!r} is not a language here (write {', '.join(_KEYS)})")
+            raise invalid(
+                N_("{key} is not a language here (write {keys})"), key=quoted(key), keys=", ".join(_KEYS)
+            )
     count = sum(len(items) for items in groups.values())
     if count > MAX_TERMS_PER_CONCEPT:
-        raise ValueError(f"{count} words; at most {MAX_TERMS_PER_CONCEPT} for one concept")
+        raise invalid(
+            N_("{count} words; at most {limit} for one concept"), count=count, limit=MAX_TERMS_PER_CONCEPT
+        )
     return groups
 
 
 def _concepts(concepts: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
     for concept_id in concepts:
         if not _CONCEPT_ID.match(concept_id):
-            raise ValueError(f"{concept_id!r} is not a concept id (lower-case letters, digits, _ and -)")
+            raise invalid(
+                N_("{name} is not a concept id (lower-case letters, digits, _ and -)"), name=quoted(concept_id)
+            )
     return concepts
 
 

@@ -16,9 +16,13 @@ from pydantic import (
 from flows import telegram_html
 from flows.content.base import (
     ContentModel,
+    Invalid,
     LocalText,
+    invalid,
+    quoted,
     resolve_media,
 )
+from flows.i18n import N_
 
 FaqId = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]
 
@@ -32,9 +36,9 @@ class FaqButton(ContentModel):
     @model_validator(mode="after")
     def _needs(self) -> FaqButton:
         if self.type == "link" and not (self.url or "").startswith(("https://", "http://", "tg://")):
-            raise ValueError("a link button needs url starting with https://")
+            raise invalid(N_("a link button needs url starting with https://"))
         if self.type == "faq" and not self.faq:
-            raise ValueError("a faq button needs faq (the id of another entry)")
+            raise invalid(N_("a faq button needs faq (the id of another entry)"))
         return self
 
 
@@ -58,12 +62,17 @@ class FaqEntry(ContentModel):
         limit = 1024 if self.photo else 4096
         for language, text in self.answer.items():
             if len(text) > limit:
-                raise ValueError(f"answer.{language} is {len(text)} characters; Telegram allows {limit} here")
-            for problem in telegram_html.problems(text):  # Telegram would refuse the whole message
-                raise ValueError(f"answer.{language}: {problem}")
+                raise invalid(
+                    N_("the answer is {length} characters; Telegram allows {limit} here"),
+                    f"answer.{language}",
+                    length=len(text),
+                    limit=limit,
+                )
+            for problem in telegram_html.read(text).problems:  # Telegram would refuse the whole message
+                raise Invalid(problem.said(), f"answer.{language}")
         for language, phrasings in self.questions.items():
             if not phrasings or not all(p.strip() for p in phrasings):
-                raise ValueError(f"questions.{language}: list at least one non-empty phrasing")
+                raise invalid(N_("list at least one non-empty phrasing"), f"questions.{language}")
         return self
 
     def label(self, language: str, default: str) -> str:
@@ -96,13 +105,18 @@ class Handoff(ContentModel):
         for day, text in hours.items():
             match = _HOURS.match(str(text))
             if not match:
-                raise ValueError(f"{day}: write hours as HH:MM-HH:MM, e.g. 09:00-20:00")
+                raise invalid(N_("write hours as HH:MM-HH:MM, e.g. 09:00-20:00"), day)
             try:
                 start, end = (dt_time.fromisoformat(part.zfill(5)) for part in match.groups())
             except ValueError:
-                raise ValueError(f"{day}: {text!r} is not a time range") from None
+                raise invalid(N_("{text} is not a time range"), day, text=quoted(text)) from None
             if start >= end:
-                raise ValueError(f"{day}: opening {start:%H:%M} must be before closing {end:%H:%M}")
+                raise invalid(
+                    N_("opening {start} must be before closing {end}"),
+                    day,
+                    start=f"{start:%H:%M}",
+                    end=f"{end:%H:%M}",
+                )
         return hours
 
     def hours_of(self, weekday: int) -> tuple[dt_time, dt_time] | None:

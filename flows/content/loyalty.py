@@ -20,8 +20,11 @@ from flows.content.base import (
     Key,
     LocalText,
     Tag,
+    invalid,
     parse_duration,
+    quoted,
 )
+from flows.i18n import N_
 from flows.parsing import MAX_COUNT, MAX_DAYS, MAX_POINTS
 
 # ---- loyalty ---------------------------------------------------------------------------------------
@@ -87,11 +90,11 @@ class CouponCampaign(ContentModel):
     @model_validator(mode="after")
     def _value_fits_kind(self) -> CouponCampaign:
         if self.kind != "gift" and self.value is None:
-            raise ValueError(f"a {self.kind} coupon needs value")
+            raise invalid(N_("a {kind} coupon needs value"), kind=self.kind)
         if self.kind == "percent" and self.value is not None and self.value > 100:
-            raise ValueError("a percent coupon cannot take off more than 100%")
+            raise invalid(N_("a percent coupon cannot take off more than 100%"))
         if self.starts and self.ends and self.ends < self.starts:
-            raise ValueError("ends is before starts")
+            raise invalid(N_("ends is before starts"))
         return self
 
 
@@ -141,29 +144,33 @@ class LoyaltyRules(ContentModel):
     @classmethod
     def _known_currency(cls, value: str) -> str:
         if not is_currency(value.upper()):
-            raise ValueError(f"unknown currency {value!r} (use an ISO code such as UAH, EUR, USD)")
+            raise invalid(
+                N_("unknown currency {code} (use an ISO code such as UAH, EUR, USD)"), code=quoted(value)
+            )
         return value.upper()
 
     @model_validator(mode="after")
     def _consistent(self) -> LoyaltyRules:
         if not self.tiers or self.tiers[0].min_purchases != 0:
-            raise ValueError("tiers: the first tier must have min_purchases: 0 (everyone starts there)")
+            raise invalid(N_("the first tier must have min_purchases: 0 (everyone starts there)"), "tiers")
         counts = [tier.min_purchases for tier in self.tiers]
         if counts != sorted(counts) or len(set(counts)) != len(counts):
-            raise ValueError("tiers: list them from the lowest to the highest min_purchases, each different")
+            raise invalid(N_("list them from the lowest to the highest min_purchases, each different"), "tiers")
         for kind, keys in (
             ("tiers", [t.key for t in self.tiers]),
             ("catalog", [c.key for c in self.catalog]),
             ("coupons", [c.key for c in self.coupons]),
         ):
             if len(set(keys)) != len(keys):
-                raise ValueError(f"{kind}: a key is used twice")
+                raise invalid(N_("a key is used twice"), kind)
         campaigns = {c.key for c in self.coupons}
         for rule in self.gifts:
             if rule.coupon not in campaigns:
-                raise ValueError(f"gifts: unknown coupon {rule.coupon!r} (define it under coupons)")
+                raise invalid(
+                    N_("unknown coupon {name} (define it under coupons)"), "gifts", name=quoted(rule.coupon)
+                )
         if self.birthday_coupon and self.birthday_coupon not in campaigns:
-            raise ValueError(f"birthday_coupon: unknown coupon {self.birthday_coupon!r}")
+            raise invalid(N_("unknown coupon {name}"), "birthday_coupon", name=quoted(self.birthday_coupon))
         return self
 
     def campaign(self, key: str) -> CouponCampaign | None:

@@ -24,6 +24,8 @@ from flows.content.base import (
     Language,
     LocalText,
     all_languages,
+    invalid,
+    quoted,
 )
 from flows.content.completeness import check_complete
 from flows.content.faq_concepts import FaqConcepts
@@ -32,6 +34,15 @@ from flows.content.loyalty import LoyaltyRules
 from flows.content.segments import SegmentsConfig
 from flows.content.sequences import DateDef, SequenceDef
 from flows.content.texts import TEXT_KEYS, Texts, check_text
+from flows.content_refusals import refusal
+from flows.i18n import N_
+
+NOT_AMONG = N_("{language} is not among languages")
+NOT_OFFERED = N_("language {language} is not in business.languages")
+LANGUAGE_NOT_OFFERED = N_("language is not in business.languages")
+BUTTON_TEXT = N_("every button needs a {language} text")
+NAME_TWICE = N_("the name is used twice")
+TITLE = N_("needs a {language} title")
 
 # libyaml's loader is ~10× faster than the pure-Python one; both are the safe loader.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -48,10 +59,10 @@ class Business(ContentModel):
     @model_validator(mode="after")
     def _default_is_offered(self) -> Business:
         if self.default_language not in self.languages:
-            raise ValueError(f"default_language {self.default_language!r} is not among languages")
+            raise invalid(NOT_AMONG, "default_language", language=quoted(self.default_language))
         for language in self.fallback_to_default:
             if language not in self.languages:
-                raise ValueError(f"fallback_to_default: {language!r} is not among languages")
+                raise invalid(NOT_AMONG, "fallback_to_default", language=quoted(language))
         return self
 
 
@@ -75,13 +86,13 @@ class Onboarding(ContentModel):
     @classmethod
     def _unique_steps(cls, steps: list[str]) -> list[str]:
         if len(set(steps)) != len(steps):
-            raise ValueError("a step is listed twice")
+            raise invalid(N_("a step is listed twice"))
         return steps
 
     @model_validator(mode="after")
     def _interests_when_asked(self) -> Onboarding:
         if "interests" in self.steps and not self.interests:
-            raise ValueError("the interests step is on but no interests are listed")
+            raise invalid(N_("the interests step is on but no interests are listed"))
         return self
 
 
@@ -110,22 +121,22 @@ class Content(ContentModel):
         for entry in self.faq:
             where = f"faq[{entry.id}]"
             if ids.count(entry.id) > 1:
-                raise ValueError(f"{where}: the id is used twice")
+                raise invalid(N_("the id is used twice"), where)
             if default not in entry.answer:
-                raise ValueError(f"{where}.answer: needs a {default} answer")
+                raise invalid(N_("needs a {language} answer"), f"{where}.answer", language=default)
             if default not in entry.questions:
-                raise ValueError(f"{where}.questions: needs {default} phrasings")
+                raise invalid(N_("needs {language} phrasings"), f"{where}.questions", language=default)
             for language in (*entry.questions, *entry.answer):
                 if language not in self.business.languages:
-                    raise ValueError(f"{where}: language {language!r} is not in business.languages")
+                    raise invalid(NOT_OFFERED, where, language=quoted(language))
             for button in entry.buttons:
                 if default not in button.text:
-                    raise ValueError(f"{where}.buttons: every button needs a {default} text")
+                    raise invalid(BUTTON_TEXT, f"{where}.buttons", language=default)
                 if button.faq and button.faq not in ids:
-                    raise ValueError(f"{where}.buttons: unknown faq entry {button.faq!r}")
+                    raise invalid(N_("unknown faq entry {name}"), f"{where}.buttons", name=quoted(button.faq))
         for language in self.handoff.intent_keywords:
             if language not in self.business.languages:
-                raise ValueError(f"handoff.intent_keywords.{language}: language is not in business.languages")
+                raise invalid(LANGUAGE_NOT_OFFERED, f"handoff.intent_keywords.{language}")
         return self
 
     @model_validator(mode="after")
@@ -134,26 +145,32 @@ class Content(ContentModel):
         default = self.business.default_language
         for seq in self.sequences:
             if names.count(seq.name) > 1:
-                raise ValueError(f"sequences[{seq.name}]: the name is used twice")
+                raise invalid(NAME_TWICE, f"sequences[{seq.name}]")
             for index, step in enumerate(seq.steps, 1):
                 where = f"sequences[{seq.name}].steps[{index}]"
                 if default not in step.text:
-                    raise ValueError(f"{where}.text: needs a {default} text")
+                    raise invalid(N_("needs a {language} text"), f"{where}.text", language=default)
                 for button in step.buttons:
                     if default not in button.text:
-                        raise ValueError(f"{where}.buttons: every button needs a {default} text")
+                        raise invalid(BUTTON_TEXT, f"{where}.buttons", language=default)
                     if button.sequence and button.sequence not in names:
-                        raise ValueError(f"{where}.buttons: unknown sequence {button.sequence!r}")
+                        raise invalid(
+                            N_("unknown sequence {name}"), f"{where}.buttons", name=quoted(button.sequence)
+                        )
                 if step.coupon and self.loyalty.campaign(step.coupon) is None:
-                    raise ValueError(f"{where}.coupon: unknown coupon campaign {step.coupon!r}")
+                    raise invalid(
+                        N_("unknown coupon campaign {name}"), f"{where}.coupon", name=quoted(step.coupon)
+                    )
         dates = [d.name for d in self.dates]
         for name in dates:
             if dates.count(name) > 1:
-                raise ValueError(f"dates[{name}]: the name is used twice")
+                raise invalid(NAME_TWICE, f"dates[{name}]")
         for seq in self.sequences:
             if seq.trigger.event == "holiday" and seq.trigger.holiday not in dates:
-                raise ValueError(
-                    f"sequences[{seq.name}].trigger: unknown date {seq.trigger.holiday!r} (add it under dates:)"
+                raise invalid(
+                    N_("unknown date {name} (add it under dates:)"),
+                    f"sequences[{seq.name}].trigger",
+                    name=quoted(seq.trigger.holiday),
                 )
         return self
 
@@ -162,24 +179,24 @@ class Content(ContentModel):
         default = self.business.default_language
         for language in self.texts:
             if language not in self.business.languages:
-                raise ValueError(f"texts.{language}: language is not in business.languages")
+                raise invalid(LANGUAGE_NOT_OFFERED, f"texts.{language}")
         base = self.texts.get(default)
         if base is None:
-            raise ValueError(f"texts.{default}: the default language needs a full set of texts")
+            raise invalid(N_("the default language needs a full set of texts"), f"texts.{default}")
         for language, texts in self.texts.items():
             for key, text in texts.items():
                 check_text(language, key, text)
         missing = sorted(set(TEXT_KEYS) - set(base))
         if missing:
-            raise ValueError(f"texts.{default}: missing {', '.join(missing)}")
+            raise invalid(N_("missing {keys}"), f"texts.{default}", keys=", ".join(missing))
         for interest in self.onboarding.interests:
             if default not in interest.title:
-                raise ValueError(f"onboarding.interests[{interest.tag}].title: needs a {default} title")
+                raise invalid(TITLE, f"onboarding.interests[{interest.tag}].title", language=default)
         loyalty = self.loyalty
         for where, items in (("tiers", loyalty.tiers), ("catalog", loyalty.catalog), ("coupons", loyalty.coupons)):
             for item in items:
                 if default not in item.title:
-                    raise ValueError(f"loyalty.{where}[{item.key}].title: needs a {default} title")
+                    raise invalid(TITLE, f"loyalty.{where}[{item.key}].title", language=default)
         return self
 
     @model_validator(mode="after")
@@ -221,7 +238,10 @@ def load_content(path: Path | str) -> Content:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = named_path(raw, first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
+        # pydantic's own refusals in the words the console uses (flows/content_refusals.py), in English
+        message = (
+            first["msg"].removeprefix("Value error, ") if first["type"] == "value_error" else str(refusal(first))
+        )
         raise ContentError(f"{path}: {key}: {message}" if key else f"{path}: {message}") from None
 
 

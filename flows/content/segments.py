@@ -11,7 +11,9 @@ from pydantic import (
 
 from flows.content.base import (
     ContentModel,
+    invalid,
 )
+from flows.i18n import N_
 from flows.parsing import MAX_COUNT, MAX_DAYS
 
 # ---- segments ---------------------------------------------------------------------------------------
@@ -31,7 +33,7 @@ class RfmThresholds(ContentModel):
     @model_validator(mode="after")
     def _ordered(self) -> RfmThresholds:
         if not self.recent_days < self.active_days < self.lapsing_days:
-            raise ValueError("recent_days < active_days < lapsing_days, e.g. 30, 60, 180")
+            raise invalid(N_("recent_days < active_days < lapsing_days, e.g. 30, 60, 180"))
         return self
 
 

@@ -17,13 +17,17 @@ from flows import telegram_html
 from flows.content.base import (
     BoundedDate,
     ContentModel,
+    Invalid,
     Key,
     LocalText,
     SequenceName,
     Tag,
+    invalid,
     parse_duration,
     resolve_media,
 )
+from flows.content_refusals import TIME
+from flows.i18n import N_
 from flows.parsing import MAX_COUNT, MAX_DAYS
 
 
@@ -38,9 +42,9 @@ class StepButton(ContentModel):
     def _needs(self) -> StepButton:
         needed = {"link": "url", "tag": "tag", "sequence": "sequence"}.get(self.type)
         if needed and not getattr(self, needed):
-            raise ValueError(f"a {self.type} button needs {needed}")
+            raise invalid(N_("a {kind} button needs {field}"), kind=self.type, field=needed)
         if self.url and not self.url.startswith(("https://", "http://", "tg://")):
-            raise ValueError("url must start with https://")
+            raise invalid(N_("url must start with https://"))
         return self
 
 
@@ -69,7 +73,9 @@ class Step(ContentModel):
     @field_validator("at", mode="before")
     @classmethod
     def _clock_time(cls, value: object) -> object:
-        if isinstance(value, int):  # YAML reads 10:00 as sexagesimal 600
+        if isinstance(value, int) and not isinstance(value, bool):  # YAML reads 10:00 as sexagesimal 600
+            if not 0 <= value < 24 * 60:  # 25:00, or a number that is no time at all
+                raise invalid(TIME)
             return dt_time(value // 60, value % 60)
         return value
 
@@ -78,10 +84,16 @@ class Step(ContentModel):
         limit = (1024 if self.photo else 4096) - (COUPON_LINE_ROOM if self.coupon else 0)
         for language, text in self.text.items():
             if len(text) > limit:
-                what = " with the coupon line" if self.coupon else ""
-                raise ValueError(f"text.{language} is {len(text)} characters; {limit} fit here{what}")
-            for problem in telegram_html.problems(text):  # Telegram would refuse the whole message
-                raise ValueError(f"text.{language}: {problem}")
+                raise invalid(
+                    N_("the text is {length} characters; {limit} fit here with the coupon line")
+                    if self.coupon
+                    else N_("the text is {length} characters; {limit} fit here"),
+                    f"text.{language}",
+                    length=len(text),
+                    limit=limit,
+                )
+            for problem in telegram_html.read(text).problems:  # Telegram would refuse the whole message
+                raise Invalid(problem.said(), f"text.{language}")
         return self
 
 
@@ -99,9 +111,9 @@ class Trigger(ContentModel):
     @model_validator(mode="after")
     def _tag_trigger(self) -> Trigger:
         if self.event == "tag" and not self.tag:
-            raise ValueError("a tag trigger needs tag")
+            raise invalid(N_("a tag trigger needs tag"))
         if self.event == "holiday" and not self.holiday:
-            raise ValueError("a holiday trigger needs holiday (the name of a date under dates:)")
+            raise invalid(N_("a holiday trigger needs holiday (the name of a date under dates:)"))
         return self
 
 
@@ -145,12 +157,14 @@ class DateDef(ContentModel):
     def _one_way(self) -> DateDef:
         yearly = self.month is not None or self.day is not None
         if yearly == (self.on_date is not None) or (yearly and (self.month is None or self.day is None)):
-            raise ValueError("give either month and day (every year) or date (once), e.g. month: 3, day: 8")
+            raise invalid(N_("give either month and day (every year) or date (once), e.g. month: 3, day: 8"))
         if yearly:
             try:
                 date(2000, self.month, self.day)  # type: ignore[arg-type]  # 2000 is a leap year
             except ValueError:
-                raise ValueError(f"{self.day}.{self.month} is not a day of the year") from None
+                raise invalid(
+                    N_("{day}.{month} is not a day of the year"), day=str(self.day), month=str(self.month)
+                ) from None
         return self
 
     def falls_on(self, day: date) -> bool:

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 from babel import Locale
 
 from flows import telegram_html
+from flows.content.base import Invalid, invalid
+from flows.i18n import N_
 from flows.markup import Html, html_map, trusted
+from flows.team_text import TeamText
 
 if TYPE_CHECKING:
     from flows.content.model import Content
@@ -135,20 +138,29 @@ def check_text(language: str, key: str, text: str) -> None:
     where = f"texts.{language}.{key}"
     if key not in TEXT_KEYS:
         close = difflib.get_close_matches(key, TEXT_KEYS, n=1)
-        hint = f"did you mean {close[0]}?" if close else "see the example content file for the keys"
-        raise ValueError(f"{where}: unknown text key ({hint})")
+        hint = (
+            TeamText(N_("did you mean {key}?"), key=close[0])
+            if close
+            else TeamText(N_("see the example content file for the keys"))
+        )
+        raise invalid(N_("unknown text key ({hint})"), where, hint=hint)
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
-        raise ValueError(
-            f"{where}: bad placeholder braces ({exc}); write {{{{ and }}}} for literal braces"
+        raise invalid(
+            N_("bad placeholder braces; write {open} and {close} for literal braces"), where, open="{{", close="}}"
         ) from exc
-    for problem in telegram_html.problems(text):  # Telegram would refuse every message with this text
-        raise ValueError(f"{where}: {problem}")
+    for problem in telegram_html.read(text).problems:  # Telegram would refuse every message with this text
+        raise Invalid(problem.said(), where)
     unknown = fields - TEXT_KEYS[key]
     if unknown:
-        allowed = ", ".join(sorted(TEXT_KEYS[key])) or "none"
-        raise ValueError(f"{where}: unknown placeholder {{{sorted(unknown)[0]}}} (allowed: {allowed})")
+        allowed = ", ".join(sorted(TEXT_KEYS[key]))
+        raise invalid(
+            N_("unknown placeholder {name} (allowed: {allowed})"),
+            where,
+            name="{" + sorted(unknown)[0] + "}",
+            allowed=allowed or TeamText(N_("none")),
+        )
 
 
 class Texts:
