@@ -212,7 +212,7 @@ class Sequences:
     async def win_back(self) -> int:
         """Start the inactivity sequences for the customers who fell asleep since the last run.
 
-        Asleep: no purchase for twice their own usual interval (at least 7 days; see SLEEPS_AT),
+        Asleep: no purchase for twice their own usual interval (at least 7 days; see storage.dialect.sleeps_at),
         or the trigger's `days` after a single purchase. Each sleep starts the sequence once (its re-entry
         rule still applies); a crash before the mark moves only repeats the check, which `_enroll` refuses.
         The first run ever takes everyone asleep at that moment.

@@ -22,28 +22,29 @@ from typing import Protocol
 import aiosqlite
 
 from storage.audience import is_customer, is_reachable
-from storage.date_triggers import SLEEPS_AT
 from storage.db import Database, Params, Row
+from storage.dialect import Engine, engine_of, plus_seconds, sleeps_at
 from storage.sqlite import SqliteDatabase
 from storage.staff import audit
 from storage.timefmt import to_db
 
 # A purchase counts for a sequence when it falls while the customer was enrolled or this long after.
-CONVERSION_WINDOW = "+7 days"
+CONVERSION_WINDOW_SECONDS = 7 * 86400
 
 
-def sequence_converted(e: str = "e") -> str:
+def sequence_converted(engine: Engine, e: str = "e") -> str:
     """SQL: enrolment `e` was followed by a purchase — after its first message was delivered (`first_sent_at`, kept by a trigger
     on the outbox), and no later
-    than the window (the `?` modifier, e.g. '+7 days') after it ended (or the first `?`, now, while it runs).
+    than the window (the second `?`, in seconds) after it ended (or the first `?`, now, while it runs).
 
     An enrolment that never sent a message converts nothing: a sequence is credited only for contact it made.
-    Parameters, in order: the end used while it runs, the window modifier.
+    Parameters, in order: the end used while it runs, the window in seconds.
     """
+    window_end = plus_seconds(engine, f"COALESCE({e}.ended_at, ?)", "?")
     return (
         f"EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = {e}.customer_id"
         f" AND p.purchased_at >= {e}.first_sent_at"  # NULL (never reached them): nothing is credited
-        f" AND p.purchased_at <= datetime(COALESCE({e}.ended_at, ?), ?))"
+        f" AND p.purchased_at <= {window_end})"
     )
 
 
@@ -106,6 +107,8 @@ class Reader(Protocol):
 class ReadPool:
     """A few read-only connections; each query takes a free one, so queries run side by side."""
 
+    engine: Engine = "sqlite"
+
     def __init__(self, connections: Sequence[aiosqlite.Connection]) -> None:
         self._free: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         for connection in connections:
@@ -164,13 +167,14 @@ class AnalyticsQueries:
 
     def __init__(self, db: Reader) -> None:
         self._db = db
+        self._engine = engine_of(db)
 
     async def customers(self, start: datetime | None, end: datetime) -> tuple[int, int, int]:
         """(customers known by `end`, new in the period, reachable now); see storage/audience.py for who counts."""
         low, high = _range(start, end)
         row = await self._db.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(c.first_seen_at >= ?), 0),"
-            f" COALESCE(SUM({is_reachable('c')}), 0)"
+            "SELECT COUNT(*), COUNT(CASE WHEN c.first_seen_at >= ? THEN 1 END),"
+            f" COUNT(CASE WHEN {is_reachable('c')} THEN 1 END)"
             f" FROM customers c WHERE c.first_seen_at < ? AND {is_customer('c')}",
             (low, high),
         )
@@ -207,7 +211,7 @@ class AnalyticsQueries:
             row = await self._db.fetch_one(
                 "SELECT COALESCE(SUM(purchases), 0), COUNT(*), COALESCE(SUM(spent_cents), 0),"
                 " (SELECT COALESCE(SUM(amount_cents), 0) FROM purchases WHERE number = 1 AND purchased_at < ?),"
-                " COALESCE(SUM(purchases >= 2), 0) FROM purchase_totals WHERE first_at < ?",
+                " COUNT(CASE WHEN purchases >= 2 THEN 1 END) FROM purchase_totals WHERE first_at < ?",
                 (to_db(end), to_db(end)),
             )
         else:
@@ -224,7 +228,7 @@ class AnalyticsQueries:
     async def retained(self, year_ago: datetime, two_years_ago: datetime) -> tuple[int, int]:
         """(buyers between two years and a year ago, of them buyers in the last year): the base for churn."""
         row = await self._db.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(r.last_at >= ?), 0) FROM purchase_totals r"
+            "SELECT COUNT(*), COUNT(CASE WHEN r.last_at >= ? THEN 1 END) FROM purchase_totals r"
             " WHERE r.first_at < ? AND r.last_at >= ? AND EXISTS (SELECT 1 FROM purchases p"
             "  WHERE p.customer_id = r.customer_id AND p.purchased_at >= ? AND p.purchased_at < ?)",
             (to_db(year_ago), to_db(year_ago), to_db(two_years_ago), to_db(two_years_ago), to_db(year_ago)),
@@ -234,8 +238,8 @@ class AnalyticsQueries:
 
     async def base(self) -> BaseFigures:
         row = await self._db.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(purchases = 1), 0), COALESCE(SUM(purchases BETWEEN 2 AND 3), 0),"
-            " COALESCE(SUM(purchases >= 4), 0), COALESCE(SUM(spent_cents), 0) FROM purchase_totals"
+            "SELECT COUNT(*), COUNT(CASE WHEN purchases = 1 THEN 1 END), COUNT(CASE WHEN purchases BETWEEN 2 AND 3 THEN 1 END),"
+            " COUNT(CASE WHEN purchases >= 4 THEN 1 END), COALESCE(SUM(spent_cents), 0) FROM purchase_totals"
         )
         assert row is not None
         return BaseFigures(*(int(value) for value in row))
@@ -246,11 +250,11 @@ class AnalyticsQueries:
         return None if row is None or row[0] is None else str(row[0])
 
     async def sleeping(self, now: datetime, one_off_since: datetime) -> Sleeping:
-        """Repeat buyers past their SLEEPS_AT, and one-off buyers whose purchase is older than `one_off_since`."""
+        """Repeat buyers past their `sleeps_at`, and one-off buyers whose purchase is older than `one_off_since`."""
         row = await self._db.fetch_one(
-            f"SELECT COUNT(*), COALESCE(SUM({is_reachable('c')}), 0)"
+            f"SELECT COUNT(*), COUNT(CASE WHEN {is_reachable('c')} THEN 1 END)"
             " FROM purchase_totals JOIN customers c ON c.id = purchase_totals.customer_id"
-            f" WHERE ((purchases >= 2 AND {SLEEPS_AT} <= ?) OR (purchases = 1 AND last_at <= ?)) AND {is_customer('c')}",
+            f" WHERE ((purchases >= 2 AND {sleeps_at(self._engine)} <= ?) OR (purchases = 1 AND last_at <= ?)) AND {is_customer('c')}",
             (to_db(now), to_db(one_off_since)),
         )
         assert row is not None
@@ -282,7 +286,7 @@ class AnalyticsQueries:
         """(leads opened in the period, of them won, lost)."""
         low, high = _range(start, end)
         row = await self._db.fetch_one(
-            "SELECT COUNT(*), COALESCE(SUM(state = 'won'), 0), COALESCE(SUM(state = 'lost'), 0)"
+            "SELECT COUNT(*), COUNT(CASE WHEN state = 'won' THEN 1 END), COUNT(CASE WHEN state = 'lost' THEN 1 END)"
             " FROM leads WHERE created_at >= ? AND created_at < ?",
             (low, high),
         )
@@ -306,10 +310,10 @@ class AnalyticsQueries:
         """
         low, high = _range(start, end)
         return await self._db.fetch_all(
-            f"SELECT e.sequence, COUNT(*) AS enrolled, COALESCE(SUM({sequence_converted('e')}), 0) AS converted"
+            f"SELECT e.sequence, COUNT(*) AS enrolled, COUNT(CASE WHEN {sequence_converted(self._engine, 'e')} THEN 1 END) AS converted"
             " FROM enrollments e JOIN customers c ON c.id = e.customer_id"
             f" WHERE e.started_at >= ? AND e.started_at < ? AND {is_customer('c')} GROUP BY e.sequence",
-            (high, CONVERSION_WINDOW, low, high),
+            (high, CONVERSION_WINDOW_SECONDS, low, high),
         )
 
     async def broadcasts(self, start: datetime | None, end: datetime, days: int) -> list[Row]:
@@ -318,12 +322,12 @@ class AnalyticsQueries:
         return await self._db.fetch_all(
             "SELECT o.broadcast_id AS id, b.message, COUNT(DISTINCT o.customer_id) AS reached,"
             " COUNT(DISTINCT CASE WHEN EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = o.customer_id"
-            "  AND p.purchased_at > o.sent_at AND p.purchased_at <= datetime(o.sent_at, ?))"
+            f"  AND p.purchased_at > o.sent_at AND p.purchased_at <= {plus_seconds(self._engine, 'o.sent_at', '?')})"
             "  THEN o.customer_id END) AS converted"
             " FROM outbox o JOIN broadcasts b ON b.id = o.broadcast_id"
             " WHERE o.broadcast_id IS NOT NULL AND o.state = 'sent' AND o.sent_at >= ? AND o.sent_at < ?"
-            " GROUP BY o.broadcast_id ORDER BY o.broadcast_id",
-            (f"+{days} days", low, high),
+            " GROUP BY o.broadcast_id, b.message ORDER BY o.broadcast_id",
+            (days * 86400, low, high),
         )
 
     async def monthly_revenue(self, bounds: Sequence[datetime]) -> list[tuple[int, int, int]]:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from storage.db import Database, Row, Tx
+from storage.dialect import engine_of, json_text, plus_seconds
 from storage.segments import Filter, compile_segment, max_customer_id
 from storage.staff import audit
 from storage.timefmt import from_db, to_db
@@ -147,6 +148,7 @@ def _encode(name: str, value: object) -> object:
 class BroadcastsRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._engine = engine_of(db)
 
     # ---- the wizard's draft -----------------------------------------------------------------------
 
@@ -297,8 +299,11 @@ class BroadcastsRepo:
                 due = (
                     "?"
                     if broadcast.paused
-                    else "datetime(?, '+' || CAST((? + ROW_NUMBER() OVER (ORDER BY c.id) - 1) / ? AS INTEGER)"
-                    " || ' seconds')"
+                    else plus_seconds(
+                        self._engine,
+                        "?",
+                        "(? + ROW_NUMBER() OVER (ORDER BY c.id) - 1) / CAST(? AS DOUBLE PRECISION)",
+                    )
                 )
                 due_params: tuple[Any, ...] = (
                     (PARKED,) if broadcast.paused else (to_db(now), broadcast.audience, rate)
@@ -357,9 +362,9 @@ class BroadcastsRepo:
                 first = await tx.fetch_one(
                     "SELECT MIN(id) FROM outbox WHERE broadcast_id = ? AND state = 'pending'", (broadcast_id,)
                 )
+                due = plus_seconds(self._engine, "?", "(id - ?) / CAST(? AS DOUBLE PRECISION)")
                 await tx.execute(
-                    "UPDATE outbox SET due_at = datetime(?, '+' || CAST((id - ?) / ? AS INTEGER) || ' seconds')"
-                    " WHERE broadcast_id = ? AND state = 'pending'",
+                    f"UPDATE outbox SET due_at = {due} WHERE broadcast_id = ? AND state = 'pending'",
                     (to_db(now), first[0] if first and first[0] is not None else 0, rate, broadcast_id),
                 )
                 await audit(tx, actor, "broadcast_resumed", str(broadcast_id), now)
@@ -396,13 +401,13 @@ class BroadcastsRepo:
     async def counts(self, broadcast_id: int) -> Counts:
         row = await self._db.fetch_one(
             "SELECT"
-            " COALESCE(SUM(o.state = 'sent'), 0),"
-            " COALESCE(SUM(o.state IN ('failed', 'cancelled') AND c.unreachable = 1), 0),"
-            " COALESCE(SUM(o.state IN ('failed', 'unknown') AND c.unreachable = 0), 0),"
-            " COALESCE(SUM(o.state = 'cancelled' AND c.unreachable = 0 AND o.last_error = ?), 0),"
-            " COALESCE(SUM(o.state = 'cancelled' AND c.unreachable = 0 AND COALESCE(o.last_error, '') <> ?), 0),"
-            " COALESCE(SUM(o.state IN ('pending', 'sending')), 0),"
-            " COALESCE(SUM(o.state = 'pending' AND o.last_error IN ('quiet hours', 'contact budget')), 0),"
+            " COUNT(CASE WHEN o.state = 'sent' THEN 1 END),"
+            " COUNT(CASE WHEN o.state IN ('failed', 'cancelled') AND c.unreachable = 1 THEN 1 END),"
+            " COUNT(CASE WHEN o.state IN ('failed', 'unknown') AND c.unreachable = 0 THEN 1 END),"
+            " COUNT(CASE WHEN o.state = 'cancelled' AND c.unreachable = 0 AND o.last_error = ? THEN 1 END),"
+            " COUNT(CASE WHEN o.state = 'cancelled' AND c.unreachable = 0 AND COALESCE(o.last_error, '') <> ? THEN 1 END),"
+            " COUNT(CASE WHEN o.state IN ('pending', 'sending') THEN 1 END),"
+            " COUNT(CASE WHEN o.state = 'pending' AND o.last_error IN ('quiet hours', 'contact budget') THEN 1 END),"
             " MAX(CASE WHEN o.state = 'pending' AND o.due_at <> ? THEN o.due_at END)"
             " FROM outbox o JOIN customers c ON c.id = o.customer_id WHERE o.broadcast_id = ?",
             (CANCELLED_NOTE, CANCELLED_NOTE, PARKED, broadcast_id),
@@ -480,8 +485,8 @@ class BroadcastsRepo:
         counts = await self.counts(broadcast.id)
         clicks = await self._db.fetch_one(
             "SELECT COUNT(*), COUNT(DISTINCT customer_id) FROM events WHERE kind = 'clicked' AND created_at >= ?"
-            " AND json_extract(data, '$.broadcast') = ?",
-            (to_db(broadcast.confirmed_at or broadcast.created_at), broadcast.id),
+            f" AND {json_text(self._engine, 'data', 'broadcast')} = ?",
+            (to_db(broadcast.confirmed_at or broadcast.created_at), str(broadcast.id)),
         )
         leads = await self._db.fetch_value(
             "SELECT COUNT(*) FROM leads WHERE offer = ?", (offer_key(broadcast.id),)
@@ -489,12 +494,12 @@ class BroadcastsRepo:
         bought = await self._db.fetch_one(
             "SELECT COUNT(*), COALESCE(SUM(p.amount_cents), 0) FROM outbox o"
             " JOIN purchases p ON p.customer_id = o.customer_id AND p.purchased_at >= o.sent_at"
-            " AND p.purchased_at < datetime(o.sent_at, '+' || ? || ' days')"
+            f" AND p.purchased_at < {plus_seconds(self._engine, 'o.sent_at', '?')}"
             " WHERE o.broadcast_id = ? AND o.state = 'sent'"
             " AND NOT EXISTS (SELECT 1 FROM outbox later WHERE later.customer_id = o.customer_id"
             " AND later.broadcast_id IS NOT NULL AND later.broadcast_id <> o.broadcast_id AND later.state = 'sent'"
             " AND later.sent_at > o.sent_at AND later.sent_at <= p.purchased_at)",
-            (days, broadcast.id),
+            (days * 86400, broadcast.id),
         )
         redeemed = await self._db.fetch_value(
             "SELECT COUNT(*) FROM coupons WHERE idempotency_key LIKE ? AND redeemed_at IS NOT NULL",

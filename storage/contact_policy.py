@@ -40,7 +40,7 @@ async def broadcast_ahead(db: Database, customer_id: int, until: datetime) -> da
         " SELECT MIN(due_at) AS due FROM outbox WHERE customer_id = ? AND broadcast_id IS NOT NULL"
         "  AND state = 'pending' AND due_at <= ?"
         " UNION ALL SELECT MIN(COALESCE(send_at, created_at)) FROM broadcasts"
-        "  WHERE state IN ('scheduled', 'queuing') AND COALESCE(send_at, created_at) <= ?)",
+        "  WHERE state IN ('scheduled', 'queuing') AND COALESCE(send_at, created_at) <= ?) AS ahead",
         (customer_id, stamp, stamp),
     )
     return from_db(value) if value else None

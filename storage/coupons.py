@@ -64,7 +64,7 @@ async def take_from_stock(tx: Tx, campaign: str, stock: int | None, now: datetim
         (campaign, to_db(now)),
     )
     changed = await tx.execute(
-        "UPDATE coupon_campaigns SET issued = issued + 1 WHERE key = ? AND (? IS NULL OR issued < ?)",
+        "UPDATE coupon_campaigns SET issued = issued + 1 WHERE key = ? AND (CAST(? AS BIGINT) IS NULL OR issued < ?)",
         (campaign, stock, stock),
     )
     return changed == 1
@@ -96,7 +96,7 @@ async def mark_redeemed(
     changed = await tx.execute(
         "UPDATE coupons SET redeemed_at = ?, redeemed_by = ?, purchase_id = ?"
         " WHERE code = ? AND redeemed_at IS NULL AND valid_from <= ? AND valid_until > ?"
-        " AND (? IS NULL OR customer_id = ?)",
+        " AND (CAST(? AS BIGINT) IS NULL OR customer_id = ?)",
         (to_db(now), staff_tg_id, purchase_id, code, to_db(now), to_db(now), customer_id, customer_id),
     )
     return changed == 1

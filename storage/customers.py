@@ -167,8 +167,8 @@ class CustomersRepo:
                     handled,
                 )
                 await tx.executemany(
-                    "UPDATE customers SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?",
-                    [(stamp, customer_id) for customer_id, stamp in last_seen.items()],
+                    "UPDATE customers SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?",
+                    [(stamp, customer_id, stamp) for customer_id, stamp in last_seen.items()],
                 )
         except BaseException:
             self._handled = handled + self._handled

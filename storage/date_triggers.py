@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from storage.audience import is_reachable
 from storage.db import Database, Tx
+from storage.dialect import Engine, engine_of, sleeps_at
 from storage.timefmt import to_db
 
-# When a repeat buyer (purchases >= 2) falls asleep; the very expression of the index purchase_totals_sleeps
-# (migration 0006), which SQLite uses only when a query repeats it exactly.
-SLEEPS_AT = (
-    "datetime(julianday(last_at) + MAX(2.0 * (julianday(last_at) - julianday(first_at)) / (purchases - 1), 7.0))"
-)
-FELL_ASLEEP_SQL = (
-    f"SELECT customer_id FROM purchase_totals WHERE purchases >= 2 AND {SLEEPS_AT} > ? AND {SLEEPS_AT} <= ?"
-    " UNION SELECT customer_id FROM purchase_totals WHERE purchases = 1 AND last_at > ? AND last_at <= ?"
-    " ORDER BY 1"
-)
+
+def fell_asleep_sql(engine: Engine) -> str:
+    """Who fell asleep in a range: two index ranges on purchase_totals (the moment repeat buyers fall
+    asleep, `storage.dialect.sleeps_at`, and the last purchase of one-off buyers)."""
+    asleep = sleeps_at(engine)
+    return (
+        f"SELECT customer_id FROM purchase_totals WHERE purchases >= 2 AND {asleep} > ? AND {asleep} <= ?"
+        " UNION SELECT customer_id FROM purchase_totals WHERE purchases = 1 AND last_at > ? AND last_at <= ?"
+        " ORDER BY 1"
+    )
+
+
+FELL_ASLEEP_SQL = fell_asleep_sql("sqlite")  # what the SQLite plan test and the benchmark explain
 
 
 async def fell_asleep(db: Database, since: datetime | None, until: datetime, one_off_days: int) -> list[int]:
-    """Customers who fell asleep in (since, until]: repeat buyers whose SLEEPS_AT passed, one-off buyers
+    """Customers who fell asleep in (since, until]: repeat buyers whose `sleeps_at` passed, one-off buyers
     whose only purchase became `one_off_days` old. Two index ranges on purchase_totals, so the cost
     follows the customers who are due, not all customers. No `since`: everyone asleep at `until`.
     """
     age = timedelta(days=one_off_days)
     low, one_off_low = ("", "") if since is None else (to_db(since), to_db(since - age))
-    rows = await db.fetch_all(FELL_ASLEEP_SQL, (low, to_db(until), one_off_low, to_db(until - age)))
+    rows = await db.fetch_all(fell_asleep_sql(engine_of(db)), (low, to_db(until), one_off_low, to_db(until - age)))
     return [row[0] for row in rows]
 
 
@@ -64,10 +69,10 @@ async def enroll_everyone(
         " ORDER BY c.id",
         params,
     )
+    # Every new row is of `sequence`: the event's JSON is made here, once (json_object is SQLite's only).
     await tx.execute(
         "INSERT INTO events (customer_id, kind, data, created_at)"
-        " SELECT customer_id, 'enrolled', json_object('sequence', sequence), started_at FROM enrollments"
-        " WHERE id > ? AND sequence = ?",
-        (int(newest[0]), sequence),
+        " SELECT customer_id, 'enrolled', ?, started_at FROM enrollments WHERE id > ? AND sequence = ?",
+        (json.dumps({"sequence": sequence}, ensure_ascii=False), int(newest[0]), sequence),
     )
     return added

@@ -8,6 +8,7 @@ from datetime import datetime
 from storage.analytics import sequence_converted
 from storage.audience import is_customer
 from storage.db import Database, Row, Tx
+from storage.dialect import engine_of, json_text
 from storage.timefmt import from_db, to_db
 
 
@@ -147,7 +148,7 @@ class EnrollmentsRepo:
 
     async def resume_all(self, customer_id: int, now: datetime) -> int:
         return await self._db.execute(
-            "UPDATE enrollments SET state = 'active', next_due_at = MAX(COALESCE(next_due_at, ?), ?)"
+            "UPDATE enrollments SET state = 'active', next_due_at = CASE WHEN next_due_at > ? THEN next_due_at ELSE ? END"
             " WHERE customer_id = ? AND state = 'paused'",
             (to_db(now), to_db(now), customer_id),
         )
@@ -174,9 +175,10 @@ class EnrollmentsRepo:
         )
 
     async def clicks_per_step(self) -> list[Row]:
-        # json_extract is SQLite's; PostgreSQL would read data->>'sequence'.
+        """Clicks per (sequence, step as text) of the sequences' buttons."""
+        engine = engine_of(self._db)
         return await self._db.fetch_all(
-            "SELECT json_extract(data, '$.sequence') AS sequence, json_extract(data, '$.step') AS step,"
+            f"SELECT {json_text(engine, 'data', 'sequence')} AS sequence, {json_text(engine, 'data', 'step')} AS step,"
             " COUNT(*) AS n FROM events WHERE kind = 'clicked' GROUP BY 1, 2"
         )
 
@@ -185,7 +187,7 @@ class EnrollmentsRepo:
         within `window_days` after it ended (storage.analytics.sequence_converted: the one rule)."""
         return await self._db.fetch_all(
             "SELECT e.sequence, COUNT(DISTINCT e.customer_id) AS n FROM enrollments e"
-            f" JOIN customers c ON c.id = e.customer_id WHERE {is_customer('c')} AND {sequence_converted('e')}"
+            f" JOIN customers c ON c.id = e.customer_id WHERE {is_customer('c')} AND {sequence_converted(engine_of(self._db), 'e')}"
             " GROUP BY e.sequence",
-            (to_db(now), f"+{window_days} days"),
+            (to_db(now), window_days * 86400),
         )

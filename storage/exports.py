@@ -6,21 +6,27 @@ from collections.abc import AsyncIterator
 
 from storage.audience import is_customer
 from storage.db import Database, Row
+from storage.dialect import Engine, engine_of, joined
 
 PAGE = 2000
 
-CUSTOMERS_SQL = (
-    "SELECT c.id, c.tg_id, c.first_name, c.last_name, c.username, c.phone, c.birthday_day, c.birthday_month,"
-    " c.birthday_year, COALESCE(c.chosen_language, c.language) AS language, c.source, c.opted_out, c.unreachable,"
-    " c.first_seen_at, c.last_seen_at, c.forgotten_at, l.card_code,"
-    " (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM customer_tags t WHERE t.customer_id = c.id"
-    "  ORDER BY tag)) AS tags,"
-    " (SELECT COALESCE(SUM(delta), 0) FROM points_ledger p WHERE p.customer_id = c.id) AS points,"
-    " r.purchases, r.spent_cents, r.first_at, r.last_at"
-    " FROM customers c LEFT JOIN loyalty_cards l ON l.customer_id = c.id"
-    " LEFT JOIN purchase_totals r ON r.customer_id = c.id"
-    f" WHERE c.id > ? AND {is_customer('c')} ORDER BY c.id LIMIT ?"
-)
+
+def customers_sql(engine: Engine) -> str:
+    """A page of customers after an id, with their card, tags (sorted, space-separated), points and totals."""
+    tags = joined(engine, "tag", "' '")
+    return (
+        "SELECT c.id, c.tg_id, c.first_name, c.last_name, c.username, c.phone, c.birthday_day, c.birthday_month,"
+        " c.birthday_year, COALESCE(c.chosen_language, c.language) AS language, c.source, c.opted_out,"
+        " c.unreachable, c.first_seen_at, c.last_seen_at, c.forgotten_at, l.card_code,"
+        f" (SELECT {tags} FROM (SELECT tag FROM customer_tags t WHERE t.customer_id = c.id ORDER BY tag) AS sorted)"
+        " AS tags,"
+        " (SELECT COALESCE(SUM(delta), 0) FROM points_ledger p WHERE p.customer_id = c.id) AS points,"
+        " r.purchases, r.spent_cents, r.first_at, r.last_at"
+        " FROM customers c LEFT JOIN loyalty_cards l ON l.customer_id = c.id"
+        " LEFT JOIN purchase_totals r ON r.customer_id = c.id"
+        f" WHERE c.id > ? AND {is_customer('c')} ORDER BY c.id LIMIT ?"
+    )
+
 
 PURCHASES_SQL = (
     "SELECT p.id, p.external_id, p.customer_id, c.tg_id, l.card_code, p.number, p.purchased_at, p.amount,"
@@ -44,7 +50,7 @@ async def _pages(db: Database, sql: str) -> AsyncIterator[Row]:
 
 def customer_rows(db: Database) -> AsyncIterator[Row]:
     """Every customer, the team left out (forgotten ones stay, anonymous), with card, tags, points balance and purchase totals."""
-    return _pages(db, CUSTOMERS_SQL)
+    return _pages(db, customers_sql(engine_of(db)))
 
 
 def purchase_rows(db: Database) -> AsyncIterator[Row]:

@@ -39,9 +39,9 @@ class Traces:
 async def _about_rows(tx: Tx, customer_id: int) -> list[int]:
     """Ids of the outbox rows for or about the customer (see the module docstring)."""
     rows = await tx.fetch_all(
-        "SELECT id FROM outbox WHERE customer_id = ?1"
-        " UNION SELECT o.id FROM outbox o JOIN leads l ON l.id = o.lead_id WHERE l.customer_id = ?1",
-        (customer_id,),
+        "SELECT id FROM outbox WHERE customer_id = ?"
+        " UNION SELECT o.id FROM outbox o JOIN leads l ON l.id = o.lead_id WHERE l.customer_id = ?",
+        (customer_id, customer_id),
     )
     ids = {int(row[0]) for row in rows}
     ids.update(await _keyed(tx, exact=f"referral:{customer_id}:referrer"))  # "your friend … bought": names them
@@ -141,11 +141,7 @@ async def _erase_money_notes(tx: Tx, customer_id: int, now: datetime) -> None:
         f" AND reason NOT IN ({marks})",
         (customer_id, *FIXED_REASONS),
     )
-    await tx.execute(
-        "UPDATE audit_log SET details = json_remove(details, '$.reason')"
-        " WHERE subject = ? AND action = 'points_adjusted' AND details IS NOT NULL",
-        (str(customer_id),),
-    )
+    await _drop_audit_reasons(tx, customer_id)
     # Nothing of theirs can be used any more: open coupons end now, an unfinished sale is cancelled.
     await tx.execute(
         "UPDATE coupons SET valid_until = ? WHERE customer_id = ? AND redeemed_at IS NULL AND valid_until > ?",
@@ -156,6 +152,23 @@ async def _erase_money_notes(tx: Tx, customer_id: int, now: datetime) -> None:
         f"UPDATE sale_drafts SET state = 'cancelled', updated_at = ? WHERE customer_id = ? AND state IN ({marks})",
         (to_db(now), customer_id, *OPEN_DRAFT_STATES),
     )
+
+
+async def _drop_audit_reasons(tx: Tx, customer_id: int) -> None:
+    """The reason goes from the details of each points adjustment of theirs (a few rows: JSON edited here,
+    the same on both engines)."""
+    rows = await tx.fetch_all(
+        "SELECT id, details FROM audit_log WHERE subject = ? AND action = 'points_adjusted' AND details IS NOT NULL",
+        (str(customer_id),),
+    )
+    for row in rows:
+        details = json.loads(row[1])
+        if isinstance(details, dict) and "reason" in details:
+            del details["reason"]
+            await tx.execute(
+                "UPDATE audit_log SET details = ? WHERE id = ?",
+                (json.dumps(details, ensure_ascii=False, sort_keys=True, default=str), row[0]),
+            )
 
 
 async def erase_outbox(tx: Tx, customer_id: int) -> None:
@@ -170,6 +183,6 @@ async def erase_outbox(tx: Tx, customer_id: int) -> None:
             "UPDATE outbox SET payload = '{}', idempotency_key = 'forgotten:' || id, last_error = CASE"
             " WHEN state = 'pending' THEN 'customer data deleted' ELSE NULL END,"
             " state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END,"
-            f" chat_id = CASE WHEN customer_id IS ? THEN 0 ELSE chat_id END WHERE id IN ({marks})",
+            f" chat_id = CASE WHEN customer_id = ? THEN 0 ELSE chat_id END WHERE id IN ({marks})",
             (customer_id, *chunk),
         )

@@ -29,8 +29,8 @@ async def upsert_imported_customer(
             "UPDATE customers SET first_name = COALESCE(first_name, ?), last_name = COALESCE(last_name, ?),"
             " phone = COALESCE(phone, ?), birthday_day = COALESCE(birthday_day, ?),"
             " birthday_month = COALESCE(birthday_month, ?), birthday_year = COALESCE(birthday_year, ?),"
-            " first_seen_at = MIN(first_seen_at, ?) WHERE id = ?",
-            (first_name, last_name, phone, day, month, year, seen, existing[0]),
+            " first_seen_at = CASE WHEN first_seen_at > ? THEN ? ELSE first_seen_at END WHERE id = ?",
+            (first_name, last_name, phone, day, month, year, seen, seen, existing[0]),
         )
         return int(existing[0]), False
     # Opted out until their own /start, like every record not made by /start: an import is not consent.

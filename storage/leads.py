@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Row, Tx
+from storage.dialect import engine_of, seconds_between
 from storage.timefmt import from_db, to_db
 
 OPEN_STATES = ("open", "taken")
@@ -110,7 +111,9 @@ async def insert_lead(
     )
     if not changed:
         return None
-    row = await tx.fetch_one("SELECT last_insert_rowid()")
+    row = await tx.fetch_one(
+        "SELECT id FROM leads WHERE customer_id = ? AND state IN ('open', 'taken')", (customer_id,)
+    )
     return int(row[0]) if row else None
 
 
@@ -213,9 +216,9 @@ class LeadsRepo:
         stamp = to_db(before)
         rows = await self._db.fetch_all(
             "SELECT * FROM leads WHERE state = 'taken' AND COALESCE(taken_at, created_at) < ?"
-            " AND MAX(COALESCE(taken_at, created_at), COALESCE(last_customer_at, created_at),"
-            " COALESCE(last_manager_at, created_at)) < ? ORDER BY id LIMIT ?",
-            (stamp, stamp, limit),
+            " AND COALESCE(last_customer_at, created_at) < ? AND COALESCE(last_manager_at, created_at) < ?"
+            " ORDER BY id LIMIT ?",
+            (stamp, stamp, stamp, limit),
         )
         return [_lead(row) for row in rows]
 
@@ -224,7 +227,8 @@ class LeadsRepo:
         return (
             await tx.execute(
                 "UPDATE leads SET state = 'lost', close_reason = 'no_answer', closed_at = ?, remind_at = NULL"
-                " WHERE id = ? AND state = 'taken' AND last_customer_at IS ? AND last_manager_at IS ?",
+                " WHERE id = ? AND state = 'taken' AND last_customer_at IS NOT DISTINCT FROM ?"
+                " AND last_manager_at IS NOT DISTINCT FROM ?",
                 (
                     to_db(now),
                     lead.id,
@@ -310,7 +314,7 @@ class LeadsRepo:
             "SELECT cause, COUNT(*) FROM leads WHERE created_at >= ? GROUP BY cause", (stamp,)
         )
         answers = await self._db.fetch_all(
-            "SELECT (julianday(first_answer_at) - julianday(created_at)) * 1440 FROM leads"
+            f"SELECT {seconds_between(engine_of(self._db), 'first_answer_at', 'created_at')} / 60.0 FROM leads"
             " WHERE created_at >= ? AND first_answer_at IS NOT NULL",
             (stamp,),
         )

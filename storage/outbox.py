@@ -9,6 +9,7 @@ from typing import Any
 
 from flows.redaction import redact
 from storage.db import Database, Row, Tx
+from storage.dialect import engine_of, json_text
 from storage.timefmt import from_db, to_db
 
 
@@ -186,7 +187,7 @@ class OutboxRepo:
         (a manager's reply) stay, and the sender reports each of them on its turn."""
         return await self._db.execute(
             "UPDATE outbox SET state = 'cancelled', last_error = ? WHERE customer_id = ? AND state = 'pending'"
-            " AND json_extract(payload, '$.on_fail') IS NULL",
+            f" AND {json_text(engine_of(self._db), 'payload', 'on_fail')} IS NULL",
             (reason, customer_id),
         )
 

@@ -127,8 +127,8 @@ async def insert_purchase(
     )
     # Nobody buys before they were first seen: an imported customer's first-seen is their earliest purchase.
     await tx.execute(
-        "UPDATE customers SET first_seen_at = MIN(first_seen_at, ?) WHERE id = ?",
-        (to_db(purchased_at), customer_id),
+        "UPDATE customers SET first_seen_at = ? WHERE id = ? AND first_seen_at > ?",
+        (to_db(purchased_at), customer_id, to_db(purchased_at)),
     )
     for position, item in enumerate(items, 1):
         await tx.execute(

@@ -84,7 +84,7 @@ async def _events_batch(
     start = int(await kv_get(tx, EVENTS_MARK) or 0)
     row = await tx.fetch_one(
         "SELECT COUNT(*), MAX(id), MIN(CASE WHEN created_at >= ? THEN id END) FROM"
-        " (SELECT id, created_at FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)",
+        " (SELECT id, created_at FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?) AS batch",
         (before, start, upto_id, batch),
     )
     assert row is not None
@@ -164,7 +164,8 @@ async def prune_leads(db: Database, before: datetime, batch: int = BATCH) -> int
 
     async def step(tx: Tx, size: int) -> tuple[int, bool]:
         rows = await tx.fetch_all(
-            "SELECT id FROM leads WHERE closed_at < ? AND +state IN ('won', 'lost') LIMIT ?",  # leads_closed
+            # `state || ''` keeps SQLite's planner on leads_closed (unary + would, but PostgreSQL has no + for text).
+            "SELECT id FROM leads WHERE closed_at < ? AND state || '' IN ('won', 'lost') LIMIT ?",
             (to_db(before), size),
         )
         ids = [int(row[0]) for row in rows]

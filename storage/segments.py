@@ -209,7 +209,7 @@ def _fragment(item: Filter) -> tuple[str, list[Any], bool]:
     """(SQL, params, needs purchase totals) of one filter."""
     if isinstance(item, Not):
         sql, params, totals = _fragment(item.inner)
-        return f"NOT COALESCE({sql}, 0)", params, totals
+        return f"NOT COALESCE({sql}, FALSE)", params, totals
     if isinstance(item, HasTag):
         return (
             f"c.id IN (SELECT customer_id FROM customer_tags WHERE tag IN ({_marks(item.tags)}))",

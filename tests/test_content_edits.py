@@ -144,6 +144,8 @@ def test_list_items_are_matched_by_their_id() -> None:
 def cli_env(monkeypatch: pytest.MonkeyPatch, harness: Harness, tmp_path: Path) -> Path:
     monkeypatch.setenv("BOT_TOKEN", "123456:test-token")
     monkeypatch.setenv("DATABASE_PATH", str(harness.settings.database_path))
+    if harness.settings.database_url is not None:  # the tests' PostgreSQL (tests/engines.py)
+        monkeypatch.setenv("DATABASE_URL", harness.settings.database_url.get_secret_value())
     monkeypatch.chdir(tmp_path)  # no stray .env
     return tmp_path
 

@@ -26,6 +26,8 @@ from tests.loyalty_helpers import card_code, hire
 def cli_env(monkeypatch: pytest.MonkeyPatch, harness: Harness, tmp_path: Path) -> Path:
     monkeypatch.setenv("BOT_TOKEN", "123456:test-token")
     monkeypatch.setenv("DATABASE_PATH", str(harness.settings.database_path))
+    if harness.settings.database_url is not None:  # the tests' PostgreSQL (tests/engines.py)
+        monkeypatch.setenv("DATABASE_URL", harness.settings.database_url.get_secret_value())
     monkeypatch.setenv("TIMEZONE", "Europe/Kyiv")
     monkeypatch.chdir(tmp_path)  # no stray .env
     return tmp_path
@@ -125,6 +127,7 @@ async def test_missing_database_is_not_created(
     harness: Harness, cli_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_PATH", str(cli_env / "typo.db"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # a file that is not there (on either engine's run)
     assert await run_cli("export", "customers", "--out", "c.csv") == 2
     assert "no database at" in capsys.readouterr().err
     assert not (cli_env / "typo.db").exists()

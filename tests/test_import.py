@@ -14,6 +14,7 @@ from flows.imports import Imports, Pacing, open_path
 from storage.db import Database, open_database
 from storage.ledger import LedgerRepo
 from storage.purchases import PurchasesRepo
+from tests import engines
 from tests.conftest import Harness
 from tests.loyalty_helpers import card_code, hire
 
@@ -28,6 +29,8 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     database = tmp_path / "bot.db"
     monkeypatch.setenv("BOT_TOKEN", "123456:test-token")
     monkeypatch.setenv("DATABASE_PATH", str(database))
+    if engines.ON_POSTGRES:  # the command works on the tests' PostgreSQL database standing for the file
+        monkeypatch.setenv("DATABASE_URL", str(engines.target_for(tmp_path)))
     monkeypatch.setenv("TIMEZONE", "Europe/Kyiv")
     monkeypatch.chdir(tmp_path)  # no stray .env
     return database
@@ -48,7 +51,7 @@ def figures(database: Path) -> tuple[int, int, int]:
     """(purchases, points of customer 111, points of customer 222)."""
 
     async def read() -> tuple[int, int, int]:
-        db = await Database.open(database)
+        db = await Database.open(engines.target_for(database.parent))
         try:
             ledger = LedgerRepo(db)
             olga, taras = await ledger.customer_by_tg(111), await ledger.customer_by_tg(222)
@@ -192,7 +195,7 @@ def test_a_file_that_cannot_be_read_on_is_reported_at_its_line(
 
 def figures_or_none(database: Path) -> int | None:
     async def read() -> int | None:
-        db = await Database.open(database)
+        db = await Database.open(engines.target_for(database.parent))
         try:
             return await db.fetch_value("SELECT COUNT(*) FROM customers") or None
         finally:

@@ -12,6 +12,7 @@ from bot.settings import SettingsError
 from flows.retention import Retention
 from storage import retention as store
 from storage.events import append_event
+from storage.kv import kv_set
 from storage.timefmt import to_db
 from tests.broadcast_helpers import buy, customer, owner, wizard
 from tests.conftest import OWNER_ID, Harness, make_settings
@@ -128,9 +129,7 @@ async def test_rows_still_in_use_are_kept_however_old(harness: Harness) -> None:
             " VALUES ('old-pending', 1, 'notice', '{}', ?, ?, 'pending'), ('old-sent', 1, 'notice', '{}', ?, ?, 'sent')",
             (to_db(long_ago),) * 4,
         )
-        await tx.execute(
-            "INSERT OR REPLACE INTO kv (key, value) VALUES ('sequences.event_cursor', ?)", (str(first),)
-        )
+        await kv_set(tx, "sequences.event_cursor", str(first))
     pruned = await store.prune_events(db, harness.clock.now() - timedelta(days=10), first, ("started",), batch=1)
     assert pruned >= 1
     kept = {row[0] for row in await db.fetch_all("SELECT id FROM events")}

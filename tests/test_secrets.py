@@ -17,10 +17,11 @@ from aiogram.exceptions import TelegramNetworkError
 from aiohttp import web
 
 from bot.app import create_app
+from bot.settings import Settings
 from flows.clock import FakeClock
 from flows.messenger import Outgoing
 from flows.redaction import HIDDEN, install_log_redaction, redact, register_secret
-from storage.db import Database
+from storage.db import open_database
 from storage.outbox import NewMessage, OutboxRepo
 from tests.conftest import make_settings
 from tests.test_config import run_cli
@@ -94,7 +95,7 @@ async def test_a_token_in_an_http_error_reaches_no_log_record_and_no_column(
             logging.getLogger("test").error("failed", exc_info=raised.value)
         finally:
             await app.close()
-    stored = await every_text(settings.database_path)
+    stored = await every_text(settings)
     assert any("TooManyRedirects" in text for text in stored)  # the failure was recorded ...
     assert not [text for text in stored if SECRET_PART in text]  # ... without the token
     records = [f"{record.getMessage()} {record.exc_text or ''}" for record in caplog.records]
@@ -102,11 +103,18 @@ async def test_a_token_in_an_http_error_reaches_no_log_record_and_no_column(
     assert not [text for text in records if SECRET_PART in text]
 
 
-async def every_text(path: Path) -> list[str]:
+TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+    "postgresql": "SELECT table_name FROM information_schema.tables"
+    " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+}
+
+
+async def every_text(settings: Settings) -> list[str]:
     """Every text value in every table of the database."""
-    db = await Database.open(path)
+    db = await open_database(settings)
     try:
-        tables = [row[0] for row in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = [row[0] for row in await db.fetch_all(TABLES[db.engine])]
         found: list[str] = []
         for table in tables:
             for row in await db.fetch_all(f'SELECT * FROM "{table}"'):
