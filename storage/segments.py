@@ -187,9 +187,10 @@ def _rfm_expr(rule: RfmRule, now: datetime) -> tuple[str, list[Any]]:
 
 def _since(what: str, op: str, days: int, now: datetime) -> tuple[str, list[Any]]:
     """Whole days since a moment compared with `days`, as a range on the stored UTC text (index-friendly)."""
-    # The last purchase is read per customer while the count walks customers (`+` keeps SQLite from driving
-    # the count from purchase_totals' date index instead: 60,000 random row reads for "more than 30 days").
-    column = "+pt.last_at" if what == "last" else "c.first_seen_at"
+    # The last purchase is read per customer while the count walks customers (`|| ''` keeps SQLite from
+    # driving the count from purchase_totals' date index instead: 60,000 random row reads for "more than 30
+    # days"; unlike SQLite's unary `+` hint, it is valid on PostgreSQL too).
+    column = "(pt.last_at || '')" if what == "last" else "c.first_seen_at"
     # "n whole days ago" means the moment lies in (now - (n+1) days, now - n days].
     start = to_db(now - timedelta(days=days))  # at most this: n or more days ago
     end = to_db(now - timedelta(days=days + 1))  # at most this: n+1 or more days ago

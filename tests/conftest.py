@@ -107,8 +107,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("engines")
         if marker is not None and engines.ENGINE not in marker.args:
             item.add_marker(pytest.mark.skip(reason=f"not on {engines.ENGINE}: {marker.kwargs['reason']}"))
-        elif engines.ON_POSTGRES and not engines.RUN_ALL and item.path.stem not in engines.POSTGRES_MODULES:
-            item.add_marker(pytest.mark.skip(reason="not yet passing on postgresql (tests/engines.py)"))
+        elif engines.ON_POSTGRES and not engines.RUN_ALL:
+            why = engines.NOT_ON_POSTGRES.get(item.path.stem) or engines.NOT_ON_POSTGRES.get(item.path.parent.name)
+            if why:
+                item.add_marker(pytest.mark.skip(reason=f"not on postgresql: {why}"))
 
 
 @pytest.fixture(autouse=True)
