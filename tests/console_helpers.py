@@ -221,7 +221,12 @@ async def form(client: aiohttp.ClientSession, url: str) -> dict[str, str]:
 
 async def post(client: aiohttp.ClientSession, url: str, fields: dict[str, str]) -> tuple[int, str]:
     """Post a form back with its save button; the status and the page."""
-    async with client.post(url, data={**fields, "action": "save"}) as response:
+    return await post_as(client, url, {**fields, "action": "save"})
+
+
+async def post_as(client: aiohttp.ClientSession, url: str, fields: dict[str, str]) -> tuple[int, str]:
+    """Post exactly these fields (the button pressed among them); the status and the page."""
+    async with client.post(url, data=fields) as response:
         return response.status, await response.text()
 
 

@@ -4,26 +4,20 @@ sequence starts on is not taken out; only the owner may open the page."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from tests.conftest import Harness
-from tests.console_helpers import console_url, csrf_token, http_login
+from tests.console_helpers import (
+    console_url,
+    csrf_token,
+    form,
+    http_login,
+    owner_session,  # noqa: F401 (the `owner` fixture)
+    post,
+)
 from tests.loyalty_helpers import card_code, hire
-from tests.test_console_rules import form, post
 
 MANAGER_ID = 502
-
-
-@pytest.fixture
-async def owner(harness: Harness) -> AsyncIterator[aiohttp.ClientSession]:
-    client = await http_login(harness)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def test_a_new_category_and_currency_are_what_the_cashier_gets(

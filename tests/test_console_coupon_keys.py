@@ -4,25 +4,19 @@ gift, the birthday coupon or a broadcast still hands them out; coupons already i
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import aiohttp
-import pytest
 
 from tests.conftest import OWNER_ID, Harness
-from tests.console_helpers import console_url, csrf_token, http_login
+from tests.console_helpers import (
+    console_url,
+    csrf_token,
+    http_login,
+    owner_session,  # noqa: F401 (the `owner` fixture)
+)
 from tests.loyalty_helpers import hire
 
 MANAGER_ID = 502
-
-
-@pytest.fixture
-async def owner(harness: Harness) -> AsyncIterator[aiohttp.ClientSession]:
-    client = await http_login(harness)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def change_key(

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-import pytest
 
 from tests.conftest import OWNER_ID, Harness
-from tests.console_helpers import console_url, csrf_token, http_login
+from tests.console_helpers import (
+    console_url,
+    csrf_token,
+    form,
+    http_login,
+    owner_session,  # noqa: F401 (the `owner` fixture)
+)
 from tests.loyalty_helpers import CASHIER_ID, hire
 from tests.test_console_content import entry_form
-from tests.test_console_rules import form
 
 
 def png(colour: bytes = b"\xff\x00\x00", width: int = 1, height: int = 1) -> bytes:
@@ -29,15 +32,6 @@ def png(colour: bytes = b"\xff\x00\x00", width: int = 1, height: int = 1) -> byt
     pixels = zlib.compress((b"\x00" + colour * width) * height)
     body = chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     return b"\x89PNG\r\n\x1a\n" + body
-
-
-@pytest.fixture
-async def owner(harness: Harness) -> AsyncIterator[aiohttp.ClientSession]:
-    client = await http_login(harness)
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def post_with_file(
@@ -175,7 +169,8 @@ async def test_content_naming_an_upload_the_database_lacks_is_refused(harness: H
     outcome = await edits.import_yaml(text, OWNER_ID, None)
     assert not outcome.ok
     assert any(
-        "there is no uploaded photo" in problem.message and "media:7" in problem.message for problem in outcome.problems
+        "there is no uploaded photo" in problem.message and "media:7" in problem.message
+        for problem in outcome.problems
     )
 
 

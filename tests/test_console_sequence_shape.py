@@ -4,34 +4,25 @@ a sequence another one's button starts is not removed, and the page says where."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
-import pytest
 
 from storage.enrollments import enrollment_by_id
 from tests.conftest import Harness
-from tests.console_helpers import console_url, csrf_token, http_login
+from tests.console_helpers import (
+    console_url,
+    csrf_token,
+    form,
+    http_login,
+    owner_session,  # noqa: F401 (the `owner` fixture)
+    post,
+    post_as,
+)
 from tests.loyalty_helpers import hire
-from tests.test_console_rules import form, post
 
 MANAGER_ID = 502
 STEP_2 = "Your first class is on us if you come with a friend this week. Want us to book you in?"
-
-
-@pytest.fixture
-async def owner(harness: Harness) -> AsyncIterator[aiohttp.ClientSession]:
-    client = await http_login(harness)
-    try:
-        yield client
-    finally:
-        await client.close()
-
-
-async def post_as(client: aiohttp.ClientSession, url: str, fields: dict[str, str]) -> tuple[int, str]:
-    async with client.post(url, data=fields) as response:
-        return response.status, await response.text()
 
 
 async def test_a_new_sequence_with_one_step_reaches_a_new_customer(

@@ -29,7 +29,10 @@ SKIPPED = ("bot/sandbox/", "bot/api.py", "bot/cli.py", "bot/settings.py")
 ALLOWED: dict[str, set[str]] = {
     "bot/outbound.py": {"Send", "Copy", "Forward"},  # prefixes of aiogram's method class names
     "bot/edits.py": {"message is not modified"},  # Telegram's error description, matched
-    "bot/messenger.py": {"the answer could not be read (a proxy's error page?)", " missing from the database"},  # a delivery's technical
+    "bot/messenger.py": {
+        "the answer could not be read (a proxy's error page?)",
+        " missing from the database",
+    },  # a delivery's technical
     # reason, stored next to Telegram's own (English) error descriptions
     "bot/http_server.py": {"bad request from a client: %s", "Connection"},  # a log record's message; a header
     "bot/webhook.py": {"body: not a Telegram update", "X-Telegram-Bot-Api-Secret-Token"},  # to Telegram's servers
