@@ -3,7 +3,7 @@
 
     python3 dev.py sandbox   # install what is needed, then talk to the bot in this terminal
     python3 dev.py test      # install what is needed, then lint, type-check and run the whole test suite,
-                             # on SQLite and then on a throw-away PostgreSQL server (tests/engines.py)
+                             # on SQLite and on a throw-away PostgreSQL server, side by side (tests/engines.py)
     python3 dev.py lock      # after changing dependencies in pyproject.toml: re-pin the lock files
                              # (`lock --upgrade`: move every pin to the newest version the ranges allow)
 
@@ -152,15 +152,47 @@ def ensure_postgresql() -> bool:
 
 
 def run_tests(rest: list[str]) -> int:
-    """The suite on SQLite, then (where a server can be started) on PostgreSQL."""
-    sqlite = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT, env={**os.environ, ENGINE: "sqlite"})
-    if not ensure_postgresql():
-        return sqlite
-    print("\nthe same tests on PostgreSQL:", flush=True)
-    postgres = subprocess.call(
-        [str(PYTHON), "-m", "pytest", *rest], cwd=ROOT, env={**os.environ, ENGINE: "postgresql"}
-    )
-    return sqlite or postgres
+    """The suite on SQLite and (where a server can be started) on PostgreSQL.
+
+    The two passes run side by side: each is mostly waiting on its own database and the emulator, so on
+    two cores together they take little more than the longer one alone. Each pass's output is kept apart
+    and printed whole when it ends. `NURTURE_TEST_SERIAL=1` runs them one after the other instead."""
+    passes = ["sqlite"] + (["postgresql"] if ensure_postgresql() else [])
+    command = [str(PYTHON), "-m", "pytest", *rest]
+    if len(passes) == 1 or os.environ.get("NURTURE_TEST_SERIAL"):
+        codes = []
+        for engine in passes:
+            print(f"\nthe tests on {engine}:", flush=True)
+            codes.append(subprocess.call(command, cwd=ROOT, env={**os.environ, ENGINE: engine}))
+        return next((code for code in codes if code), 0)
+    return _side_by_side(command, passes)
+
+
+def _side_by_side(command: list[str], engines: list[str]) -> int:
+    """Run one pass per engine at once; then say how each ended and print each one's output whole (the
+    last pass's pytest summary stays the last line)."""
+    import tempfile
+
+    print(f"running the tests on {' and '.join(engines)} side by side …", flush=True)
+    with tempfile.TemporaryDirectory(prefix="nurture-tests-") as folder:
+        logs = {engine: Path(folder) / f"{engine}.log" for engine in engines}
+        running = {}
+        for engine in engines:
+            with logs[engine].open("wb") as log:  # the child keeps its own handle
+                running[engine] = subprocess.Popen(
+                    command, cwd=ROOT, env={**os.environ, ENGINE: engine}, stdout=log, stderr=subprocess.STDOUT
+                )
+        codes = {engine: process.wait() for engine, process in running.items()}
+        print(
+            ", ".join(
+                f"{engine}: {'passed' if code == 0 else f'FAILED ({code})'}" for engine, code in codes.items()
+            )
+        )
+        for engine in engines:
+            print(f"\n===== the tests on {engine} =====", flush=True)
+            sys.stdout.buffer.write(logs[engine].read_bytes())
+            sys.stdout.flush()
+    return next((code for code in codes.values() if code), 0)
 
 
 def main(argv: list[str]) -> int:
