@@ -50,6 +50,10 @@ class Jobs:
         """Whether this process runs the jobs that must run once across processes."""
         return self.liveness is None or self.liveness.leading()
 
+    async def lead(self) -> bool:
+        """`leading`, taking the leadership first if it is free (flows/liveness.py)."""
+        return self.liveness is None or await self.liveness.lead()
+
     async def heartbeat(self) -> None:
         """Tell the other processes this one is alive; take the leadership when it is free."""
         if self.liveness is not None:
@@ -57,7 +61,7 @@ class Jobs:
 
     async def advance(self) -> int:
         """Apply new triggers and exits, expire old points, then queue the steps that are due (leader only)."""
-        if not self.leading():
+        if not await self.lead():
             return 0
         await self.sequences.process_events()
         if self.handoff is not None:  # a trigger may just have enrolled someone who is talking to a manager
@@ -69,12 +73,12 @@ class Jobs:
     async def leads(self) -> int:
         """Raise leads nobody took; keep sequences held exactly while a manager talks to a customer (leader
         only)."""
-        return await self.handoff.tick() if self.handoff is not None and self.leading() else 0
+        return await self.handoff.tick() if self.handoff is not None and await self.lead() else 0
 
     async def broadcast(self) -> int:
         """Queue broadcasts whose time came, finish those with nothing left, refresh progress messages
         (leader only)."""
-        if self.broadcasts is None or not self.leading():
+        if self.broadcasts is None or not await self.lead():
             return 0
         queued = await self.broadcasts.queue_due()
         await self.broadcasts.refresh()
@@ -86,7 +90,7 @@ class Jobs:
 
     async def daily_if_due(self) -> bool:
         """Once per local day, at or after `daily_at`: birthdays and other date triggers (leader only)."""
-        if not self.leading():
+        if not await self.lead():
             return False
         local = self.clock.now().astimezone(self.zone)
         today = local.date().isoformat()
@@ -117,7 +121,7 @@ class Jobs:
         await self.daily_if_due()
         await self.advance()
         await self.leads()
-        leading = self.leading()
+        leading = await self.lead()
         if leading:
             await self.sequences.process_events()  # exits caused by what was just queued, if any
         if self.broadcasts is not None and leading:

@@ -79,6 +79,11 @@ class Liveness:
         until = self._held.get(LEADER)
         return until is not None and self.clock.now() < until
 
+    async def lead(self) -> bool:
+        """Whether this instance leads, taking the leader lease first when it lapsed or is free (a job run
+        after a pause longer than the lease: whoever asks first while nobody holds it leads)."""
+        return self.leading() or await self._take(LEADER, self.clock.now())
+
     def alive_since(self) -> datetime:
         """Instances heard from at or after this moment are alive; the others are taken for dead."""
         return self.clock.now() - self.lease
