@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.app import App, create_app
+from bot.cli import EXIT_ANOTHER_POLLER, main
 from bot.sandbox.emulator import Emulator
 from bot.settings import Settings
 from flows.clock import FakeClock
@@ -225,3 +226,30 @@ async def test_a_poller_stopped_cleanly_leaves_polling_to_the_next(harness: Harn
     finally:
         await other.close()
     await harness.start()
+
+
+async def test_the_run_command_refuses_to_poll_beside_another_poller_with_its_own_exit_code(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(tmp_path, emu.api_base)
+    polling = await create_app(settings, clock=FakeClock(datetime.now(UTC)))  # leases on the real clock
+    environment = {
+        "BOT_TOKEN": settings.bot_token.get_secret_value(),
+        "TELEGRAM_API_URL": emu.api_base,
+        "DATABASE_PATH": str(settings.database_path),
+        "LOG_LEVEL": "WARNING",
+        "CONSOLE_PORT": "0",
+    }
+    if settings.database_url is not None:
+        environment["DATABASE_URL"] = settings.database_url.get_secret_value()
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    try:
+        await polling.take_polling()
+        code = await asyncio.to_thread(main, ["run"])  # `nurture-bot run`, on its own event loop
+    finally:
+        await polling.close()
+    assert code == EXIT_ANOTHER_POLLER
+    assert "another process already polls Telegram for this bot" in capsys.readouterr().err
+    assert emu.calls_of("getUpdates") == []
