@@ -138,7 +138,8 @@ class OutboxRepo:
 
         A chat keeps its order across processes: a row is not claimed while another row of its chat is
         'sending' anywhere. On PostgreSQL the row is taken with ``FOR UPDATE SKIP LOCKED``, so a claimer
-        never waits on a row another one is taking, it just does not get it."""
+        never waits on a row another one is taking, it just does not get it. (The chat check reads other
+        rows: it relies on write transactions being serialized, which they are on both engines.)"""
         changed = await self._db.execute(
             "UPDATE outbox SET state = 'sending', claimed_at = ?, claimed_by = ? WHERE id IN ("
             f"SELECT id FROM outbox WHERE id = ? AND state = 'pending' AND {_NOT_PAUSED} AND {_CHAT_IDLE}"
