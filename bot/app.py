@@ -265,7 +265,10 @@ class App:
         await self.jobs.sender.stop()  # sends in flight finish and record their outcome; no new ones start
         await self.jobs.flush()
         if self.jobs.liveness is not None:  # gone at once: no other process waits for a lease to lapse
-            await self.jobs.liveness.stop()
+            try:
+                await self.jobs.liveness.stop()
+            except Exception as exc:
+                log.warning("could not sign this process off (its leases lapse by themselves): %r", exc)
         await self.services["faq"].close()
         await self.bot.session.close()
         await self.db.close()
@@ -332,9 +335,10 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         raise
     await set_owners(db, settings.owner_ids)  # the team is never counted as customers (storage/audience.py)
     pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second))
+    core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
     liveness = Liveness(InstancesRepo(db), LeasesRepo(db), clock)
     await liveness.start()  # before the outbox's recovery, which must know who is alive
-    core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer, liveness)
+    core = replace(core, liveness=liveness)
     services = await build_services(core)
     services["faq"].second_opinion = second_opinion(settings, clock)
     await follow_chat_migrations(core, services)

@@ -57,6 +57,7 @@ class Liveness:
 
     async def start(self) -> None:
         """Record this instance and try for the leadership."""
+        log.info("this process is instance %s (%s, process %d)", self.instance_id, self.host, self.pid)
         await self.beat()
 
     async def beat(self) -> None:

@@ -253,3 +253,17 @@ async def test_the_run_command_refuses_to_poll_beside_another_poller_with_its_ow
     assert code == EXIT_ANOTHER_POLLER
     assert "another process already polls Telegram for this bot" in capsys.readouterr().err
     assert emu.calls_of("getUpdates") == []
+
+
+async def test_a_poller_silent_past_its_lease_stops_when_another_took_over(harness: Harness) -> None:
+    harness.clock.advance(LEASE + timedelta(seconds=1))  # the poller's process was stuck: no heartbeat
+    other = await create_app(harness.settings, clock=harness.clock)
+    try:
+        await other.take_polling()  # the lease had lapsed
+        await harness.app.jobs.heartbeat()  # the stuck one comes back, finds the lease gone …
+        assert harness._polling is not None
+        await asyncio.wait_for(harness._polling, 5)  # … and stops polling: never two pollers
+        holder = await other.services["liveness"].holder_of(POLLING)
+        assert other.services["liveness"].instance_id in holder
+    finally:
+        await other.close()
