@@ -230,11 +230,37 @@ class Sender:
         if not claimed:  # sent, cancelled or paused meanwhile, or its chat busy in another process
             gate.release()
             return [other for other in queue if other.chat_id != row.chat_id]
+        try:
+            free = await self._budget_still_free(resolved, report)
+        except BaseException:
+            gate.release()
+            raise
+        if not free:
+            gate.release()
+            return [other for other in queue if other.chat_id != row.chat_id]
         self._sending.add(resolved.chat_id)
         task = asyncio.create_task(self._send(resolved, report, gate))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return queue
+
+    async def _budget_still_free(self, row: QueuedMessage, report: DrainReport) -> bool:
+        """Once claimed, a proactive row checks the contact budget again: another process may have sent to
+        the customer since `_allowed` looked (the claim holds the chat, so every earlier send is recorded
+        now). Over budget, or on an error here, the row goes back to wait, never left 'sending'."""
+        if row.transactional or row.customer_id is None:
+            return True
+        try:
+            customer = await self.customers.get(row.customer_id)
+            frees = await self._budget_frees_at(customer, automatic=row.broadcast_id is None) if customer else None
+        except Exception:
+            await self.outbox.release(row.id, self.clock.now(), "budget check failed")
+            raise
+        if frees is None:
+            return True
+        await self.outbox.release(row.id, frees, "contact budget")
+        report.add("postponed")
+        return False
 
     def _next_ready(self, queue: list[QueuedMessage]) -> QueuedMessage | None:
         """The first row whose chat may be written to now; only a chat's first row counts (its order)."""
