@@ -83,7 +83,13 @@ class Liveness:
     async def lead(self) -> bool:
         """Whether this instance leads, taking the leader lease first when it lapsed or is free (a job run
         after a pause longer than the lease: whoever asks first while nobody holds it leads)."""
-        return self.leading() or await self._take(LEADER, self.clock.now())
+        if self.leading():
+            return True
+        now = self.clock.now()
+        lease = await self.leases.get(LEADER)  # a read first: followers ask often, and writes queue up
+        if lease is not None and lease.holder != self.instance_id and lease.expires_at >= now:
+            return False
+        return await self._take(LEADER, now)
 
     def alive_since(self) -> datetime:
         """Instances heard from at or after this moment are alive; the others are taken for dead."""
