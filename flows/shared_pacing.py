@@ -63,7 +63,8 @@ class SharedLanes:
     def __init__(self, repo: PaceLanesRepo, clock: Clock) -> None:
         self.repo = repo
         self.clock = clock
-        self._pending: set[asyncio.Task[None]] = set()
+        self._holds: set[asyncio.Task[None]] = set()  # pauses on their way to the database
+        self._prunes: set[asyncio.Task[None]] = set()
         self._pruned_at = 0
 
     def now(self) -> float:
@@ -74,24 +75,24 @@ class SharedLanes:
         known = self._known_wait(chat, bot, now_us)
         if known > 0:  # this process knows already: no round trip (the store can only be stricter)
             return known
-        if self._pending:
-            await self.flush()  # this process's pauses first, so its spend sees them
+        while self._holds:  # this process's pauses first, so its spend sees them
+            await asyncio.wait(set(self._holds))
         spent = await self.repo.spend(chat_id, now_us, bucket(chat.rates), bucket(bot.rates))
         chat.state = (spent.tat,)
         chat.paused_until = max(chat.paused_until, spent.paused_until / 1_000_000)
         bot.paused_until = max(bot.paused_until, spent.bot_paused_until / 1_000_000)
         if now_us - self._pruned_at >= PRUNE_EVERY_US:
             self._pruned_at = now_us
-            self._start(self._prune(now_us))
+            self._start(self._prunes, self._prune(now_us))
         return spent.wait_us / 1_000_000
 
     def hold(self, chat_id: int | None, lane: Lane, until: float) -> None:
         lane.paused_until = max(lane.paused_until, until)
-        self._start(self._hold(chat_id, round(until * 1_000_000)))
+        self._start(self._holds, self._hold(chat_id, round(until * 1_000_000)))
 
     async def flush(self) -> None:
-        while self._pending:
-            await asyncio.wait(set(self._pending))
+        while self._holds or self._prunes:
+            await asyncio.wait(self._holds | self._prunes)
 
     @staticmethod
     def _known_wait(chat: Lane, bot: Lane, now_us: int) -> float:
@@ -102,10 +103,11 @@ class SharedLanes:
         _, decision = ALGORITHM.step(chat.rates, chat.state, now_us // 1000, 1)
         return 0.0 if decision.allowed else max((decision.retry_after_ms or 1) / 1000, 1e-3)
 
-    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+    @staticmethod
+    def _start(tasks: set[asyncio.Task[None]], work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     async def _hold(self, chat_id: int | None, until_us: int) -> None:
         try:
