@@ -34,6 +34,7 @@ from bot.polling import Poller, PollingLimits
 from bot.progress import AiogramProgressBoard
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
+from bot.shared_state import follow_other_processes
 from bot.webhook import WebhookHandler, webhook_secret
 from console.app import CONSOLE_MAX_BODY, Console, ConsoleServer
 from flows.analytics import Analytics
@@ -102,6 +103,7 @@ from storage.outbox import OutboxRepo
 from storage.people import PeopleRepo
 from storage.purchases import PurchasesRepo
 from storage.segments import SegmentsRepo
+from storage.signals import MANAGER_CHAT, Signals
 from storage.staff import StaffRepo
 
 log = logging.getLogger(__name__)
@@ -228,6 +230,7 @@ class App:
         await self.jobs.sender.stop()  # sends in flight finish and record their outcome; no new ones start
         await self.jobs.flush()
         await self.services["faq"].close()
+        await self.services["signals"].close()
         await self.bot.session.close()
         await self.db.close()
 
@@ -285,15 +288,20 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     db = await open_database(settings)
     live = LiveContent(content)
     edits = ContentEdits(ContentVersionsRepo(db), live, settings.content_file, clock)
+    signals: Signals | None = None
     try:
+        signals = await db.open_signals()  # listening before anything is read: no change falls in between
         live.current = content = await edits.stored() or content  # the file is only the first import
     except BaseException:
+        if signals is not None:
+            await signals.close()
         await db.close()
         raise
     await set_owners(db, settings.owner_ids)  # the team is never counted as customers (storage/audience.py)
     pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second))
     core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
     services = await build_services(core)
+    services["signals"] = signals
     services["faq"].second_opinion = second_opinion(settings, clock)
     await follow_chat_migrations(core, services)
     services["live_content"], services["content_edits"] = live, edits
@@ -301,6 +309,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     dp, inflight = build_dispatcher(services)
     app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
     follow_content(live, app)
+    await follow_other_processes(services["signals"], services)
     if settings.api_token is not None:
         try:
             await app.start_api()
@@ -391,6 +400,14 @@ async def follow_chat_migrations(core: Core, services: dict[str, Any]) -> None:
         if services["handoff"].manager_chat_id == old:
             await kv.set(f"chat_moved:{configured}", str(new))
             use(new)
+            await services["signals"].publish(MANAGER_CHAT)  # the other processes read it from kv too
+
+    async def reread() -> None:
+        saved = await kv.get(f"chat_moved:{configured}")
+        if saved is not None:
+            use(int(saved))
+
+    services["signals"].subscribe(MANAGER_CHAT, reread)
 
     services["sender"].on_migrate = moved
     services["sender"].on_topic_lost = services["handoff"].topic_lost
@@ -446,7 +463,6 @@ async def build_console(core: Core, coupons: Coupons) -> dict[str, Any]:
         board=AiogramProgressBoard(core.bot),
         controls=control_buttons,
     )
-    await broadcasts.load()
     analytics = Analytics(
         AnalyticsRepo(db),
         core.content,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
@@ -135,30 +135,20 @@ class Broadcasts:
     button_data: ButtonData
     board: ProgressBoard | None = None
     controls: ControlButtons | None = None
-    drafting: set[int] = field(default_factory=set)  # who has a draft open: customers' messages skip the DB
     # When a proactive message due at a moment may go out as far as quiet hours go (the sender's rule), so
     # the estimate counts the quiet hours rows not tried yet will meet.
     earliest_send: Callable[[datetime], datetime] | None = None
-
-    async def load(self) -> None:
-        """At start-up: remember who is in the middle of the wizard (it survives restarts)."""
-        rows = await self.db.fetch_all("SELECT DISTINCT created_by FROM broadcasts WHERE state = 'draft'")
-        self.drafting = {int(row[0]) for row in rows}
 
     # ---- the wizard ----------------------------------------------------------------------------
 
     async def begin(self, created_by: int) -> Broadcast:
         """Start a new draft (an unfinished one is discarded)."""
-        self.drafting.add(created_by)
         return await self.repo.new_draft(created_by, self.clock.now())
 
     async def draft_of(self, created_by: int) -> Broadcast | None:
-        if created_by not in self.drafting:
-            return None
-        draft = await self.repo.draft_of(created_by)
-        if draft is None:
-            self.drafting.discard(created_by)
-        return draft
+        """The author's open draft, read from the database: a draft begun in one process is continued by
+        whichever process gets the author's next message (no list in memory of who has a draft open)."""
+        return await self.repo.draft_of(created_by)
 
     async def draft(self, broadcast_id: int, created_by: int) -> Broadcast | None:
         """The draft behind a wizard button, only for its author and only while it is a draft."""
@@ -168,7 +158,6 @@ class Broadcasts:
         return found
 
     async def discard(self, draft: Broadcast) -> bool:
-        self.drafting.discard(draft.created_by)
         done = await self.repo.discard(draft.id, draft.created_by)
         if done:
             await self._audit(draft.created_by, "broadcast_discarded", draft.id)
@@ -287,7 +276,6 @@ class Broadcasts:
         details = _audit_details(segment, draft.coupon, draft.coupon_limit, draft.send_at)
         if not await self.repo.confirm(draft.id, draft.created_by, draft.send_at, self.clock.now(), details):
             return None
-        self.drafting.discard(draft.created_by)
         await self.repo.set_progress_message(draft.id, progress_chat_id, None, "")
         return await self._started(draft.id)
 

@@ -1,8 +1,12 @@
 """The team: owners (from settings) invite managers and cashiers with one-time links, list and revoke them.
 
-Roles are checked on every command and button. They are kept in memory, loaded once from the database and
-changed only through this flow (accept, revoke), so a revoked cashier still loses access at once while a
-customer's plain message costs no database read.
+Roles are checked on every command and button. They are kept in memory, loaded from the database when
+first asked for, so a customer's plain message costs no database read. Across processes (several bots on
+one PostgreSQL): a hire, role change or revoke signals `storage.signals.STAFF` in the transaction that
+commits it; the process that made it drops its roles at once, every other one when it hears the signal
+(`forget`, milliseconds later), and after a lost listening connection all of them read the roles again.
+The console does not rely on that: each request reads the role as committed (`current_role`), so a revoke
+ends a console session at once on whichever process serves it.
 """
 
 from __future__ import annotations
@@ -99,6 +103,10 @@ class Staff:
         if self._roles is None:
             self._roles = {member.tg_id: member.role for member in await self.repo.active()}
         return self._roles.get(tg_id)
+
+    async def forget(self) -> None:
+        """Drop the roles kept in memory; the next check reads them again (another process changed them)."""
+        self._roles = None
 
     async def current_role(self, tg_id: int) -> str | None:
         """The role as committed in the database right now (not the cached one): for an edge such as the
