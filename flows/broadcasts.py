@@ -5,6 +5,9 @@ question asked), so a restart in the middle of the dialog continues where it was
 draft into a broadcast that is queued at once or when its time comes; queuing and sending are the
 periodic job's (`tick`), through the one outbox sender, so rate limits, quiet hours, the contact budget,
 opt-outs and blocked customers all apply. A progress message in the owner's chat is edited as it goes.
+
+Which person has a draft open is read from the database (`draft_of`), not kept in a process: with several
+processes the author's next message may reach another one than the message that began the draft.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ entry or calls it "not our topic"; customers teach it too when enough of them pi
 What is learned lives in the database (storage/faq_teaching.py) and is added to the content's entries each
 time the index is built — at start and after every change — so it takes effect at once, survives a restart
 with an edited content file (a phrasing of an entry since removed is simply ignored) and can be removed.
+
+Several processes: every change signals `storage.signals.FAQ_TEACHING` in its transaction, and every
+process rebuilds its index (`refresh`), so a phrasing taught through one answers through all of them.
 """
 
 from __future__ import annotations

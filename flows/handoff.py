@@ -6,6 +6,10 @@ same transaction as the change it belongs to, with a key that makes it unique: a
 and sends nothing twice. Taking and closing are conditional updates, so of two managers pressing at
 once exactly one wins. While a lead is open the customer's sequences are held; a sweep in `tick()`
 keeps that true even if the process died between the two steps.
+
+Nothing about leads is kept in memory: the open lead, its card and topic are read from the database each
+time. The per-customer topic lock only stops this process from creating a customer's topic twice; across
+processes the first topic saved wins and a surplus one is deleted (`_topic_for`).
 """
 
 from __future__ import annotations
