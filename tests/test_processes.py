@@ -151,6 +151,14 @@ async def test_a_phrasing_taught_through_one_process_is_answered_by_another(pair
     assert PRICES in texts(await boris.send("is ther a studnet discount"))
 
 
+async def test_a_broadcast_begun_through_one_process_continues_through_another(pair: Pair) -> None:
+    boss = pair.a.harness.chat(OWNER_ID, first_name="Owner")
+    await pair.route(pair.a)
+    await boss.send("/broadcast")
+    await pair.route(pair.b)
+    assert "Now send the message" in texts(await boss.send("everyone"))
+
+
 async def test_a_console_session_made_on_one_process_is_accepted_by_another(pair: Pair) -> None:
     await pair.route(pair.a)
     client = await http_login(pair.a.harness)
