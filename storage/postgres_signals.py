@@ -86,6 +86,7 @@ class PgSignals(Signals):
                     await task
         self._supervisor = self._worker = None
         if self._conn is not None:
+            self._conn.remove_termination_listener(self._on_lost)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._conn.close(), 2.0)
             self._conn = None
@@ -99,7 +100,8 @@ class PgSignals(Signals):
         except BaseException:
             conn.terminate()
             raise
-        if self._conn is not None:
+        if self._conn is not None:  # the lost one: closed for good, without telling `_on_lost` again
+            self._conn.remove_termination_listener(self._on_lost)
             self._conn.terminate()
         self._conn = conn
         self._lost.clear()

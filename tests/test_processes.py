@@ -136,6 +136,18 @@ async def test_content_saved_through_one_process_answers_in_another(pair: Pair) 
     assert pair.b.app.services["live_content"].version == saved.version
 
 
+async def test_a_late_switch_never_takes_a_process_back_to_an_older_version(pair: Pair) -> None:
+    edits, live_b = pair.a.app.services["content_edits"], pair.b.app.services["live_content"]
+    first = await edits.save_text("help", {"en": "First."}, OWNER_ID, (await edits.current()).version)
+    await pair.b.settled()
+    older = live_b.current
+    second = await edits.save_text("help", {"en": "Second."}, OWNER_ID, first.version)
+    await pair.b.settled()
+    await live_b.switch(older, version=first.version)  # as a signal heard late would ask
+    assert live_b.version == second.version
+    assert "Second." in str(live_b.current.texts_for("en")("help"))
+
+
 async def test_a_phrasing_taught_through_one_process_is_answered_by_another(pair: Pair) -> None:
     anna, boris = pair.a.harness.chat(1001), pair.a.harness.chat(1002, first_name="Boris")
     owner = pair.a.harness.chat(OWNER_ID, first_name="Owner")
