@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -23,7 +24,7 @@ from flows.clock import FakeClock
 from storage.signals import STAFF
 from tests.conftest import OWNER_ID, Harness, make_settings
 from tests.console_helpers import http_login
-from tests.handoff_helpers import texts
+from tests.handoff_helpers import MANAGERS, texts
 from tests.loyalty_helpers import CASHIER_ID, card_code, hire
 from tests.test_running import free_port
 
@@ -62,7 +63,7 @@ class Pair:
         )
 
 
-async def start_node(emu: Emulator, tmp_path: Path, clock: FakeClock) -> Node:
+async def start_node(emu: Emulator, tmp_path: Path, clock: FakeClock, **overrides: Any) -> Node:
     port = free_port()
     settings = make_settings(
         tmp_path,  # the same path: the same database for both
@@ -71,6 +72,7 @@ async def start_node(emu: Emulator, tmp_path: Path, clock: FakeClock) -> Node:
         webhook_host="127.0.0.1",
         webhook_port=port,
         webhook_secret=SECRET,
+        **overrides,
     )
     app = await create_app(settings, clock=clock)
     stop = asyncio.Event()
@@ -210,3 +212,20 @@ async def test_after_its_listening_connection_is_cut_a_process_reads_the_team_ag
     assert heard == ["staff"]
     assert await b_staff.role_of(CASHIER_ID) == "cashier"
     await pair.a.settled()  # A's listener came back as well
+
+
+async def test_the_managers_group_moved_as_one_process_learned_is_used_by_another(
+    emu: Emulator, tmp_path: Path, clock: FakeClock
+) -> None:
+    moved = MANAGERS - 1
+    a = await start_node(emu, tmp_path, clock, manager_chat_id=MANAGERS)
+    b = await start_node(emu, tmp_path, clock, manager_chat_id=MANAGERS)
+    try:
+        assert b.app.services["handoff"].is_manager_chat(MANAGERS)
+        await a.app.services["sender"].on_migrate(MANAGERS, moved)  # Telegram told A, sending there
+        await b.settled()
+        assert b.app.services["handoff"].is_manager_chat(moved)
+        assert b.app.services["feedback"].alert_chats == (moved,)
+    finally:
+        await stop_node(b)
+        await stop_node(a)
