@@ -7,7 +7,9 @@ two callbacks of one topic never overlap. The worker starts with `start()`, afte
 everything: signals heard while the app was being built wait in the queue instead of being dropped.
 
 If the connection is lost (a server restart, a network cut, an idle timeout), it is opened again with a
-growing pause, and every topic is then treated as changed. `settled()` sends a ping on the channel and
+growing pause, and every topic is then treated as changed. A connection can also go silent without
+closing (a network path that drops packets): a heartbeat pings the channel every `HEARTBEAT` seconds and
+cuts a connection that did not hear its own ping within `HEARTBEAT_WAIT`, which then counts as lost. `settled()` sends a ping on the channel and
 waits until the worker reaches it: the server delivers notifications in commit order, so by then every
 change committed before the call has been heard and handled.
 """
@@ -28,8 +30,10 @@ from storage.signals import CHANNEL, Signals
 log = logging.getLogger(__name__)
 
 PING = "ping:"  # a payload that is a barrier (`settled`), not a topic
+BEAT = "beat:"  # a heartbeat: only tells that the connection still hears the channel
 RESET = "*"  # queued after a reconnect: every topic changed
 RETRY_FIRST, RETRY_MAX = 0.5, 30.0  # seconds between attempts to reconnect, doubling
+HEARTBEAT, HEARTBEAT_WAIT = 60.0, 15.0  # seconds between pings of the listening connection; patience
 _NOTIFY = "SELECT pg_notify(?, ?)"
 
 
@@ -47,11 +51,13 @@ class PgSignals(Signals):
         self._lost = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Start listening (an error here, like the pool's, stops the start-up)."""
         await self._listen()
         self._supervisor = asyncio.create_task(self._supervise(), name="signals-listener")
+        self._heartbeat = asyncio.create_task(self._beat(), name="signals-heartbeat")
 
     async def publish(self, topic: str) -> None:
         await self._db.fetch_one(_NOTIFY, (CHANNEL, topic))
@@ -79,12 +85,12 @@ class PgSignals(Signals):
                 lost.cancel()
 
     async def close(self) -> None:
-        for task in (self._supervisor, self._worker):
+        for task in (self._heartbeat, self._supervisor, self._worker):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._supervisor = self._worker = None
+        self._heartbeat = self._supervisor = self._worker = None
         if self._conn is not None:
             self._conn.remove_termination_listener(self._on_lost)
             with contextlib.suppress(Exception):
@@ -115,6 +121,11 @@ class PgSignals(Signals):
         self._lost.set()
 
     def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload.startswith(BEAT):  # answered here, not by the worker: a slow callback is no silence
+            beat = self._pings.get(payload)
+            if beat is not None and not beat.done():
+                beat.set_result(None)
+            return
         self._queue.put_nowait(payload)
 
     async def _supervise(self) -> None:
@@ -134,6 +145,31 @@ class PgSignals(Signals):
                     await asyncio.sleep(delay)  # a pause for the server, not business time: no clock needed
                     delay = min(delay * 2, RETRY_MAX)
             log.info("signals: listening again; everything kept in memory is read again")
+
+    async def _beat(self) -> None:
+        """Cut a listening connection that no longer hears the channel (the supervisor reconnects)."""
+        while True:
+            await asyncio.sleep(HEARTBEAT)  # the network's time, not business time: no clock needed
+            if self._conn is None or not self._connected.is_set():
+                continue
+            conn: asyncpg.Connection = self._conn
+            token = f"{BEAT}{uuid.uuid4().hex}"
+            heard: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._pings[token] = heard
+            try:
+                await self.publish(token)
+                await asyncio.wait_for(heard, HEARTBEAT_WAIT)
+            except TimeoutError:
+                if conn is self._conn:
+                    log.warning(
+                        "signals: the listening connection heard nothing for %.0fs; cutting it", HEARTBEAT_WAIT
+                    )
+                    self._on_lost(conn)
+                    conn.terminate()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("signals: heartbeat could not be sent (%s)", type(exc).__name__)
+            finally:
+                self._pings.pop(token, None)
 
     # --- the worker ----------------------------------------------------------------------------
 

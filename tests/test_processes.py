@@ -21,7 +21,8 @@ from bot.app import WEBHOOK_PATH, App, create_app, serve_webhook
 from bot.sandbox.emulator import Emulator
 from console.auth import COOKIE
 from flows.clock import FakeClock
-from storage.signals import STAFF
+from storage import postgres_signals
+from storage.signals import CHANNEL, STAFF
 from tests.conftest import OWNER_ID, Harness, make_settings
 from tests.console_helpers import http_login
 from tests.handoff_helpers import MANAGERS, texts
@@ -229,3 +230,26 @@ async def test_the_managers_group_moved_as_one_process_learned_is_used_by_anothe
     finally:
         await stop_node(b)
         await stop_node(a)
+
+
+async def test_a_listening_connection_gone_silent_is_replaced_and_everything_read_again(
+    emu: Emulator, tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_signals, "HEARTBEAT", 0.05)  # seconds of the network, not of the clock
+    monkeypatch.setattr(postgres_signals, "HEARTBEAT_WAIT", 0.3)
+    node = await start_node(emu, tmp_path, clock)
+    try:
+        signals = node.app.services["signals"]
+        read_again = asyncio.Event()
+
+        async def note() -> None:
+            read_again.set()
+
+        signals.subscribe(STAFF, note)
+        silent = signals._conn
+        await silent.remove_listener(CHANNEL, signals._heard)  # open, but deaf: as a dropped network path
+        await asyncio.wait_for(read_again.wait(), 5)
+        assert signals._conn is not silent and silent.is_closed()
+        await node.settled()
+    finally:
+        await stop_node(node)
