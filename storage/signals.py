@@ -13,8 +13,9 @@ once; the others learn it from a *signal*: a topic name (`STAFF`, `CONTENT`…) 
 - Each process listens on one dedicated connection (`storage.postgres_signals`) and runs the callbacks
   subscribed to a topic one after another, in the order the changes committed. A callback re-reads what
   it keeps from the database, so it does not matter how many signals it hears, or that it hears its own.
-- When the listening connection is lost, signals sent meanwhile are lost with it: on reconnecting, every
-  topic is treated as changed (every callback runs once), which is what a restart would have done.
+- When the listening connection is lost — closed, or deaf without closing, which a heartbeat notices —
+  signals sent meanwhile are lost with it: on reconnecting, every topic is treated as changed (every
+  callback runs once), which is what a restart would have done.
 
 SQLite is one process (the file has one writer), so signals go nowhere: `LocalSignals` runs no callback,
 the process that made a change has already updated itself.
