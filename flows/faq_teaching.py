@@ -11,9 +11,10 @@ process rebuilds its index (`refresh`), so a phrasing taught through one answers
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
@@ -127,11 +128,14 @@ class FaqTeaching:
     repo: FaqTeachingRepo
     kv: KvRepo
     clock: Clock
+    # One rebuild at a time: of a local change's refresh and a signal's, the one that reads last builds last.
+    _refreshing: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     async def refresh(self) -> None:
         """Rebuild the FAQ's index with everything taught (at start, and after every change)."""
-        owned, taught = await self.lessons(self.faq.content)
-        self.faq.rebuild(owned, taught)
+        async with self._refreshing:
+            owned, taught = await self.lessons(self.faq.content)
+            self.faq.rebuild(owned, taught)
 
     async def lessons(self, content: Content) -> tuple[list[FaqEntry], list[Taught]]:
         """The owner's own entries (filed under `content`'s default language) and every taught phrasing."""

@@ -95,18 +95,27 @@ class Staff:
     # person's command menu there.
     role_changed: Callable[[int, str | None], Awaitable[None]] | None = field(default=None, repr=False)
     _roles: dict[int, str] | None = field(default=None, repr=False)
+    _forgotten: int = field(default=0, repr=False)  # how many times the roles were dropped
 
     async def role_of(self, tg_id: int) -> str | None:
         """`owner`, `manager`, `cashier`, or None for a customer."""
         if tg_id in self.owner_ids:
             return "owner"
-        if self._roles is None:
-            self._roles = {member.tg_id: member.role for member in await self.repo.active()}
-        return self._roles.get(tg_id)
+        roles = self._roles
+        if roles is None:
+            before = self._forgotten
+            roles = {member.tg_id: member.role for member in await self.repo.active()}
+            if self._forgotten == before:  # else a change came while reading: this read may predate it
+                self._roles = roles
+        return roles.get(tg_id)
 
     async def forget(self) -> None:
         """Drop the roles kept in memory; the next check reads them again (another process changed them)."""
+        self._drop()
+
+    def _drop(self) -> None:
         self._roles = None
+        self._forgotten += 1
 
     async def current_role(self, tg_id: int) -> str | None:
         """The role as committed in the database right now (not the cached one): for an edge such as the
@@ -130,7 +139,7 @@ class Staff:
     async def accept(self, token: str, tg_id: int, name: str) -> str | None:
         """Use an invite; the role, or None when the link is unknown, used or expired."""
         role = await self.repo.accept_invite(token, tg_id, name, self.clock.now())
-        self._roles = None  # reload on the next check
+        self._drop()  # read again on the next check
         if role is not None and self.role_changed is not None:
             await self.role_changed(tg_id, role)
         return role
@@ -146,7 +155,7 @@ class Staff:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         previous = await self.repo.change_role(tg_id, role, by, self.clock.now())
-        self._roles = None
+        self._drop()
         if previous is not None and self.role_changed is not None:
             await self.role_changed(tg_id, role)
         return previous is not None
@@ -171,7 +180,7 @@ class Staff:
             key = f"staff-removed:{tg_id}:{now.isoformat()}"  # a later re-hire and revoke removes them again
             removal = action_row(key, self.manager_chat_id, remove_member(tg_id), now)
         revoked = await self.repo.revoke(tg_id, by, now, removal)
-        self._roles = None
+        self._drop()
         if revoked and self.role_changed is not None:
             await self.role_changed(tg_id, None)
         return revoked
