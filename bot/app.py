@@ -34,6 +34,7 @@ from bot.polling import Poller, PollingLimits
 from bot.progress import AiogramProgressBoard
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
+from bot.shared_state import follow_other_processes
 from bot.webhook import WebhookHandler, webhook_secret
 from console.app import CONSOLE_MAX_BODY, Console, ConsoleServer
 from flows.analytics import Analytics
@@ -106,6 +107,7 @@ from storage.pace_lanes import PaceLanesRepo
 from storage.people import PeopleRepo
 from storage.purchases import PurchasesRepo
 from storage.segments import SegmentsRepo
+from storage.signals import MANAGER_CHAT, Signals
 from storage.staff import StaffRepo
 
 log = logging.getLogger(__name__)
@@ -272,6 +274,7 @@ class App:
             except Exception as exc:
                 log.warning("could not sign this process off (its leases lapse by themselves): %r", exc)
         await self.services["faq"].close()
+        await self.services["signals"].close()
         await self.bot.session.close()
         await self.jobs.sender.pacer.flush()  # pauses held at the end reach the other processes
         await self.db.close()
@@ -331,9 +334,13 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     db = await open_database(settings)
     live = LiveContent(content)
     edits = ContentEdits(ContentVersionsRepo(db), live, settings.content_file, clock)
+    signals: Signals | None = None
     try:
+        signals = await db.open_signals()  # listening before anything is read: no change falls in between
         live.current = content = await edits.stored() or content  # the file is only the first import
     except BaseException:
+        if signals is not None:
+            await signals.close()
         await db.close()
         raise
     await set_owners(db, settings.owner_ids)  # the team is never counted as customers (storage/audience.py)
@@ -343,6 +350,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     await liveness.start()  # before the outbox's recovery, which must know who is alive
     core = replace(core, liveness=liveness)
     services = await build_services(core)
+    services["signals"] = signals
     services["faq"].second_opinion = second_opinion(settings, clock)
     await follow_chat_migrations(core, services)
     services["live_content"], services["content_edits"] = live, edits
@@ -350,6 +358,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     dp, inflight = build_dispatcher(services)
     app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
     follow_content(live, app)
+    await follow_other_processes(services["signals"], services)
     if settings.api_token is not None:
         try:
             await app.start_api()
@@ -450,6 +459,14 @@ async def follow_chat_migrations(core: Core, services: dict[str, Any]) -> None:
         if services["handoff"].manager_chat_id == old:
             await kv.set(f"chat_moved:{configured}", str(new))
             use(new)
+            await services["signals"].publish(MANAGER_CHAT)  # the other processes read it from kv too
+
+    async def reread() -> None:
+        saved = await kv.get(f"chat_moved:{configured}")
+        if saved is not None:
+            use(int(saved))
+
+    services["signals"].subscribe(MANAGER_CHAT, reread)
 
     services["sender"].on_migrate = moved
     services["sender"].on_topic_lost = services["handoff"].topic_lost
@@ -505,7 +522,6 @@ async def build_console(core: Core, coupons: Coupons) -> dict[str, Any]:
         board=AiogramProgressBoard(core.bot),
         controls=control_buttons,
     )
-    await broadcasts.load()
     analytics = Analytics(
         AnalyticsRepo(db),
         core.content,

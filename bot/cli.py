@@ -285,7 +285,11 @@ def cmd_content(args: argparse.Namespace) -> int:
             return 0
         if not outcome.ok:
             return 1
-        print(f"content version {outcome.version} stored; a running bot uses it from its next start")
+        # On PostgreSQL the save signalled every running bot (storage/signals.py); a SQLite bot reads it at start.
+        running = (
+            "running bots use it now" if db.engine == "postgresql" else "a running bot uses it from its next start"
+        )
+        print(f"content version {outcome.version} stored; {running}")
         return 0
 
     return _with_database(work)

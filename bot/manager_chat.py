@@ -1,4 +1,10 @@
-"""The aiogram side of `flows.handoff.Topics`: is the manager chat a forum, and creating topics in it."""
+"""The aiogram side of `flows.handoff.Topics`: is the manager chat a forum, and creating topics in it.
+
+Whether the chat is a forum is Telegram's state, asked once per process and remembered: each process asks
+for itself, and a group turned into a forum is noticed by each after its restart. Which topic is a
+customer's is in the database (`manager_topics`); two processes creating one at the same moment keep the
+first saved (`storage.leads.LeadsRepo.save_topic`).
+"""
 
 from __future__ import annotations
 

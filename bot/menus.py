@@ -4,6 +4,11 @@ Set at start-up and again the moment a person's role or language changes (hired,
 A menu is not a message to anyone, so it does not go through the outbox: it is one idempotent call made
 at that moment, and start-up sets every menu again, so a call that failed heals at the next start.
 Telegram picks the most specific menu: a person's chat scope beats the default scope in any language.
+
+Several processes: the menus live in Telegram, not in any process, so the process that changes a role or
+a language sets them at that moment and the others have nothing to follow. A content version that
+changes the business's languages is followed by every process, and each announces the menus again (the
+same idempotent calls, once per process).
 """
 
 from __future__ import annotations

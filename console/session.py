@@ -1,4 +1,9 @@
-"""Who is asking: the person the session middleware (`console/auth.py`) found for a request."""
+"""Who is asking: the person the session middleware (`console/auth.py`) found for a request.
+
+Sessions are rows in the database (`storage.console_access`), read on every request with the person's
+role as committed now; nothing about them is kept in a process, so a login made on one process is good on
+every other, and a revoke or a sign-out ends it on all of them at once.
+"""
 
 from __future__ import annotations
 

@@ -5,13 +5,16 @@ question asked), so a restart in the middle of the dialog continues where it was
 draft into a broadcast that is queued at once or when its time comes; queuing and sending are the
 periodic job's (`tick`), through the one outbox sender, so rate limits, quiet hours, the contact budget,
 opt-outs and blocked customers all apply. A progress message in the owner's chat is edited as it goes.
+
+Which person has a draft open is read from the database (`draft_of`), not kept in a process: with several
+processes the author's next message may reach another one than the message that began the draft.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
@@ -135,30 +138,20 @@ class Broadcasts:
     button_data: ButtonData
     board: ProgressBoard | None = None
     controls: ControlButtons | None = None
-    drafting: set[int] = field(default_factory=set)  # who has a draft open: customers' messages skip the DB
     # When a proactive message due at a moment may go out as far as quiet hours go (the sender's rule), so
     # the estimate counts the quiet hours rows not tried yet will meet.
     earliest_send: Callable[[datetime], datetime] | None = None
-
-    async def load(self) -> None:
-        """At start-up: remember who is in the middle of the wizard (it survives restarts)."""
-        rows = await self.db.fetch_all("SELECT DISTINCT created_by FROM broadcasts WHERE state = 'draft'")
-        self.drafting = {int(row[0]) for row in rows}
 
     # ---- the wizard ----------------------------------------------------------------------------
 
     async def begin(self, created_by: int) -> Broadcast:
         """Start a new draft (an unfinished one is discarded)."""
-        self.drafting.add(created_by)
         return await self.repo.new_draft(created_by, self.clock.now())
 
     async def draft_of(self, created_by: int) -> Broadcast | None:
-        if created_by not in self.drafting:
-            return None
-        draft = await self.repo.draft_of(created_by)
-        if draft is None:
-            self.drafting.discard(created_by)
-        return draft
+        """The author's open draft, read from the database: a draft begun in one process is continued by
+        whichever process gets the author's next message (no list in memory of who has a draft open)."""
+        return await self.repo.draft_of(created_by)
 
     async def draft(self, broadcast_id: int, created_by: int) -> Broadcast | None:
         """The draft behind a wizard button, only for its author and only while it is a draft."""
@@ -168,7 +161,6 @@ class Broadcasts:
         return found
 
     async def discard(self, draft: Broadcast) -> bool:
-        self.drafting.discard(draft.created_by)
         done = await self.repo.discard(draft.id, draft.created_by)
         if done:
             await self._audit(draft.created_by, "broadcast_discarded", draft.id)
@@ -287,7 +279,6 @@ class Broadcasts:
         details = _audit_details(segment, draft.coupon, draft.coupon_limit, draft.send_at)
         if not await self.repo.confirm(draft.id, draft.created_by, draft.send_at, self.clock.now(), details):
             return None
-        self.drafting.discard(draft.created_by)
         await self.repo.set_progress_message(draft.id, progress_chat_id, None, "")
         return await self._started(draft.id)
 

@@ -98,12 +98,30 @@ class ContentEdits:
         version, text = latest
         log.info("content: version %s from the database (%s was its first import)", version.id, self.content_file)
         try:
-            return validate(parse_yaml(text), self.base, await self._media())
+            content = validate(parse_yaml(text), self.base, await self._media())
         except DocumentError as exc:
             raise ContentError(
                 f"content version {version.id} in the database: {exc} "
                 "(import a corrected file with `nurture-bot content import FILE`)"
             ) from None
+        self.live.version = version.id
+        return content
+
+    async def follow_stored(self) -> None:
+        """Another process saved a version (`storage.signals.CONTENT`): switch to the newest stored one,
+        unless it is the one running already. A version that does not validate here (a photo file missing
+        on this machine) is logged and this process stays on the one it runs."""
+        latest = await self.repo.latest()
+        if latest is None or (self.live.version is not None and latest[0].id <= self.live.version):
+            return
+        version, text = latest
+        try:
+            content = validate(parse_yaml(text), self.base, await self._media())
+        except DocumentError as exc:
+            log.error("content version %s, saved by another process, does not validate here: %s", version.id, exc)
+            return
+        await self.live.switch(content, version=version.id)
+        log.info("content: switched to version %s, saved by another process", version.id)
 
     async def current(self) -> Current:
         """The content in effect, with its version and document (what an editor starts from)."""
@@ -175,7 +193,9 @@ class ContentEdits:
         now = self.clock.now()
 
         async def persist() -> int:
-            return await self.repo.add(versions, base, now, keys=keys[:KEYS_AUDITED])
+            stored = await self.repo.add(versions, base, now, keys=keys[:KEYS_AUDITED])
+            self.live.version = stored  # under the switch's lock: a signal of this very save changes nothing
+            return stored
 
         try:
             version_id = await self.live.switch(content, persist)

@@ -28,6 +28,12 @@ queued, so the sender delivers it unchanged.
 
 Switches are serialized by a lock; `persist` (writing the version) runs inside it, between prepare and
 commit, so what is stored as newest and what runs never disagree within this process.
+
+Several processes on one database: a version saved in one process is signalled to the others
+(`storage.signals.CONTENT`, delivered when the save commits), and each switches to it through this same
+`switch`, giving the stored version's id. `version` is the id running here; a switch to an id not newer
+than it does nothing, so a late or repeated signal can never take a process back to an older version
+(the check is made under the lock, where the switches of this process are ordered).
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class LiveContent:
 
     def __init__(self, content: Content) -> None:
         self.current = content
+        self.version: int | None = None  # the stored version running (None: the content file, or not known)
         self._prepares: list[Prepare] = []
         self._afters: list[After] = []
         self._lock = asyncio.Lock()
@@ -94,15 +101,23 @@ class LiveContent:
 
         self.follow(prepare)
 
-    async def switch(self, new: Content, persist: Callable[[], Awaitable[T]] | None = None) -> T | None:
+    async def switch(
+        self, new: Content, persist: Callable[[], Awaitable[T]] | None = None, *, version: int | None = None
+    ) -> T | None:
         """Make `new` the content of every follower at once; `persist` (e.g. storing the version) runs after
-        every follower prepared and before any commits, and its error leaves everything as it was."""
+        every follower prepared and before any commits, and its error leaves everything as it was.
+        `version`: the stored version `new` is (another process saved it), ignored unless newer than the
+        one running; `persist` may instead set `self.version` to the version it stored."""
         async with self._lock:
+            if version is not None and self.version is not None and version <= self.version:
+                return None
             commits = [await prepare(new) for prepare in self._prepares]
             result = await persist() if persist is not None else None
             for commit in commits:  # no await in this loop: see the module's docstring
                 commit()
             self.current = new
+            if version is not None:
+                self.version = version
         for listener in self._afters:
             try:
                 await listener(new)

@@ -1,4 +1,10 @@
-"""Who the customer is: recorded on every update, /start with its source, opt-out and forgetting."""
+"""Who the customer is: recorded on every update, /start with its source, opt-out and forgetting.
+
+`_RecentIds` (the update ids this process handled lately) is a shortcut, not the record: it skips a
+re-delivery before any read. With several processes a re-delivery may reach another one, which does not
+know the id; there the processed mark in the database decides (`storage.db.write_mark`), as it does after
+a restart.
+"""
 
 from __future__ import annotations
 

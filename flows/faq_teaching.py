@@ -4,13 +4,17 @@ entry or calls it "not our topic"; customers teach it too when enough of them pi
 What is learned lives in the database (storage/faq_teaching.py) and is added to the content's entries each
 time the index is built — at start and after every change — so it takes effect at once, survives a restart
 with an edited content file (a phrasing of an entry since removed is simply ignored) and can be removed.
+
+Several processes: every change signals `storage.signals.FAQ_TEACHING` in its transaction, and every
+process rebuilds its index (`refresh`), so a phrasing taught through one answers through all of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
@@ -124,11 +128,14 @@ class FaqTeaching:
     repo: FaqTeachingRepo
     kv: KvRepo
     clock: Clock
+    # One rebuild at a time: of a local change's refresh and a signal's, the one that reads last builds last.
+    _refreshing: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     async def refresh(self) -> None:
         """Rebuild the FAQ's index with everything taught (at start, and after every change)."""
-        owned, taught = await self.lessons(self.faq.content)
-        self.faq.rebuild(owned, taught)
+        async with self._refreshing:
+            owned, taught = await self.lessons(self.faq.content)
+            self.faq.rebuild(owned, taught)
 
     async def lessons(self, content: Content) -> tuple[list[FaqEntry], list[Taught]]:
         """The owner's own entries (filed under `content`'s default language) and every taught phrasing."""

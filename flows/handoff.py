@@ -6,6 +6,10 @@ same transaction as the change it belongs to, with a key that makes it unique: a
 and sends nothing twice. Taking and closing are conditional updates, so of two managers pressing at
 once exactly one wins. While a lead is open the customer's sequences are held; a sweep in `tick()`
 keeps that true even if the process died between the two steps.
+
+Nothing about leads is kept in memory: the open lead, its card and topic are read from the database each
+time. The per-customer topic lock only stops this process from creating a customer's topic twice; across
+processes the first topic saved wins and a surplus one is deleted (`_topic_for`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Literal, Protocol
 
+from flows.chat_actions import action_row, delete_topic
 from flows.clock import Clock
 from flows.content import Content
 from flows.formatting import duration
@@ -206,7 +211,11 @@ class Handoff:
             if thread_id is None:  # not an admin, topics off…: the lead still goes out, in reply mode
                 log.warning("could not create a forum topic in %s; falling back to replies", chat_id)
                 return None
-            await self.leads.save_topic(customer.id, chat_id, thread_id, self.clock.now())
+            # Another process may have made the customer a topic meanwhile (the lock above is this process's
+            # only): the first saved is kept and this one deleted again, through the outbox.
+            now = self.clock.now()
+            surplus = action_row(f"topic-surplus:{chat_id}:{thread_id}", chat_id, delete_topic(thread_id), now)
+            thread_id = await self.leads.save_topic(customer.id, chat_id, thread_id, now, surplus)
             self._topic_locks.pop(customer.id, None)
             return thread_id
 

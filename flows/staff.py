@@ -1,8 +1,12 @@
 """The team: owners (from settings) invite managers and cashiers with one-time links, list and revoke them.
 
-Roles are checked on every command and button. They are kept in memory, loaded once from the database and
-changed only through this flow (accept, revoke), so a revoked cashier still loses access at once while a
-customer's plain message costs no database read.
+Roles are checked on every command and button. They are kept in memory, loaded from the database when
+first asked for, so a customer's plain message costs no database read. Across processes (several bots on
+one PostgreSQL): a hire, role change or revoke signals `storage.signals.STAFF` in the transaction that
+commits it; the process that made it drops its roles at once, every other one when it hears the signal
+(`forget`, milliseconds later), and after a lost listening connection all of them read the roles again.
+The console does not rely on that: each request reads the role as committed (`current_role`), so a revoke
+ends a console session at once on whichever process serves it.
 """
 
 from __future__ import annotations
@@ -91,14 +95,27 @@ class Staff:
     # person's command menu there.
     role_changed: Callable[[int, str | None], Awaitable[None]] | None = field(default=None, repr=False)
     _roles: dict[int, str] | None = field(default=None, repr=False)
+    _forgotten: int = field(default=0, repr=False)  # how many times the roles were dropped
 
     async def role_of(self, tg_id: int) -> str | None:
         """`owner`, `manager`, `cashier`, or None for a customer."""
         if tg_id in self.owner_ids:
             return "owner"
-        if self._roles is None:
-            self._roles = {member.tg_id: member.role for member in await self.repo.active()}
-        return self._roles.get(tg_id)
+        roles = self._roles
+        if roles is None:
+            before = self._forgotten
+            roles = {member.tg_id: member.role for member in await self.repo.active()}
+            if self._forgotten == before:  # else a change came while reading: this read may predate it
+                self._roles = roles
+        return roles.get(tg_id)
+
+    async def forget(self) -> None:
+        """Drop the roles kept in memory; the next check reads them again (another process changed them)."""
+        self._drop()
+
+    def _drop(self) -> None:
+        self._roles = None
+        self._forgotten += 1
 
     async def current_role(self, tg_id: int) -> str | None:
         """The role as committed in the database right now (not the cached one): for an edge such as the
@@ -122,7 +139,7 @@ class Staff:
     async def accept(self, token: str, tg_id: int, name: str) -> str | None:
         """Use an invite; the role, or None when the link is unknown, used or expired."""
         role = await self.repo.accept_invite(token, tg_id, name, self.clock.now())
-        self._roles = None  # reload on the next check
+        self._drop()  # read again on the next check
         if role is not None and self.role_changed is not None:
             await self.role_changed(tg_id, role)
         return role
@@ -138,7 +155,7 @@ class Staff:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         previous = await self.repo.change_role(tg_id, role, by, self.clock.now())
-        self._roles = None
+        self._drop()
         if previous is not None and self.role_changed is not None:
             await self.role_changed(tg_id, role)
         return previous is not None
@@ -163,7 +180,7 @@ class Staff:
             key = f"staff-removed:{tg_id}:{now.isoformat()}"  # a later re-hire and revoke removes them again
             removal = action_row(key, self.manager_chat_id, remove_member(tg_id), now)
         revoked = await self.repo.revoke(tg_id, by, now, removal)
-        self._roles = None
+        self._drop()
         if revoked and self.role_changed is not None:
             await self.role_changed(tg_id, None)
         return revoked

@@ -7,6 +7,12 @@ an owner flips between periods. Each period's `Stats` (with its monthly series a
 injected clock, with its charts rendered on first request (in a thread: matplotlib is CPU work) and kept
 with it. A period is known by its key (`30d`, `2025-12-01..2025-12-31`), so "the last 30 days" asked twice
 within the minute is one computation even though "now" moved.
+
+Several processes: each keeps its own, deliberately. It is a memo of a read, at most `ttl` old and never
+cleared by a change, so its promise (figures at most a minute old) holds as well on several processes as
+on one; two pages served by two processes within the minute may differ by that minute's sales, and a
+page's pictures may be drawn by a process that computes the figures once more. Sharing it would save
+CPU, not fix anything.
 """
 
 from __future__ import annotations

@@ -62,11 +62,13 @@ class WizardInput(Filter):
     ) -> bool | dict[str, Broadcast]:
         if event_from_user is None or (message.text or "").startswith("/"):
             return False  # commands keep working mid-dialog
-        draft = await broadcasts.draft_of(event_from_user.id)  # an in-memory check first: customers pay nothing
+        # The role first: it is kept in memory (flows/staff.py), so a customer's message reads nothing; the
+        # draft is read from the database, where any process may have begun it.
+        if await staff.role_of(event_from_user.id) not in ("owner", "manager"):
+            return False  # a customer, or demoted since the draft began
+        draft = await broadcasts.draft_of(event_from_user.id)
         if draft is None or draft.step not in (*TEXT_STEPS, *BUTTON_STEPS):
             return False
-        if await staff.role_of(event_from_user.id) not in ("owner", "manager"):
-            return False  # demoted since the draft began
         return {"draft": draft}
 
 

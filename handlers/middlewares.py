@@ -119,6 +119,10 @@ class SamePressMiddleware(BaseMiddleware):
     state from before the first took effect. The first one acts, re-checking state as it takes effect;
     a press that comes after it finished is handled normally and finds the new state (a toggle pressed
     twice, on and off, is two presses the person meant).
+
+    Per process, on purpose: it spares work and double answers, it is not what keeps data right. With
+    several processes two taps may reach two of them and both be handled; each re-checks the state in its
+    write (writes are serialized across processes), exactly as for two taps a second apart.
     """
 
     def __init__(self) -> None:

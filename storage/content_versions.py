@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, Row
+from storage.signals import CONTENT
 from storage.staff import audit
 from storage.timefmt import from_db, to_db
 
@@ -101,4 +102,5 @@ class ContentVersionsRepo:
                     if new.reverts_to is not None:
                         details["reverts_to"] = new.reverts_to
                     await audit(tx, new.created_by, f"content_{new.kind}", str(version_id), now, **details)
+            await tx.notify(CONTENT)  # every other process switches to it (flows/content_edits.py)
             return version_id

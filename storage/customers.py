@@ -1,4 +1,12 @@
-"""Customers: the upsert on every update, onboarding answers, opt-out, tags and forgetting."""
+"""Customers: the upsert on every update, onboarding answers, opt-out, tags and forgetting.
+
+Several processes (one PostgreSQL): the last-seen times and the processed marks of updates that changed
+nothing are noted in each process's memory and written by that process's flush (each tick and at
+shutdown). The writes merge whatever the order (a last-seen time only moves forward, a mark is inserted
+once), so processes need not agree; a process that dies loses what it noted since its last flush — a
+last-seen time a little old, and marks whose loss costs at most a read-only answer given again on a
+re-delivery. Nothing that changes data waits on them: an effect commits its own mark.
+"""
 
 from __future__ import annotations
 

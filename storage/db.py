@@ -21,6 +21,8 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import SecretStr
 
+from storage.signals import LocalSignals, Signals
+
 Params = Sequence[Any] | dict[str, Any]
 Engine = Literal["sqlite", "postgresql"]
 
@@ -164,6 +166,11 @@ class Tx(ABC):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query inside the transaction."""
 
+    async def notify(self, topic: str) -> None:
+        """Signal `topic` (`storage.signals`) to every process if, and when, this transaction commits.
+        One process (SQLite) has nobody to tell: nothing happens."""
+        return None
+
 
 class Database(ABC):
     """One database, SQLite or PostgreSQL: write transactions, autocommitted writes and reads."""
@@ -185,6 +192,11 @@ class Database(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Close every connection."""
+
+    async def open_signals(self) -> Signals:
+        """The hub that tells this process about changes other processes made (`storage.signals`); on
+        SQLite, one process, a hub that never calls back."""
+        return LocalSignals()
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Tx]:

@@ -47,7 +47,10 @@ class FaqLogRepo:
     """Questions asked. A question answered outright is written behind (`note`, then `flush` with the
     other per-update notes, a periodic job and shutdown): it needs no id for a button, and a write
     transaction per answer halved how many questions a second the bot could answer. A crash loses at
-    most the last second of such rows. Questions that get buttons are written at once (`record`)."""
+    most the last second of such rows. Questions that get buttons are written at once (`record`).
+
+    Several processes: each notes and flushes its own rows (plain inserts, nothing to merge); what a dead
+    process had noted is missing from the owner's figures and /questions, never from a customer's answer."""
 
     def __init__(self, db: Database) -> None:
         self._db = db

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.db import Database, Tx
+from storage.signals import FAQ_TEACHING
 from storage.staff import audit
 from storage.timefmt import from_db, to_db
 
@@ -81,7 +82,10 @@ class FaqTeachingRepo:
         `only_open`, questions taught meanwhile (another tap, another owner) are skipped, and a text whose
         questions were all taught meanwhile teaches nothing. Ids of the new phrasings."""
         async with self._db.transaction() as tx:
-            return await _teach(tx, texts, entry, source, by, now, only_open=only_open)
+            made = await _teach(tx, texts, entry, source, by, now, only_open=only_open)
+            if made:
+                await tx.notify(FAQ_TEACHING)
+            return made
 
     async def add_entry(
         self,
@@ -105,6 +109,7 @@ class FaqTeachingRepo:
                 await tx.execute("DELETE FROM faq_owner_entries WHERE id = ?", (number,))
                 return None
             await audit(tx, by, "faq_entry_added", entry, now)
+            await tx.notify(FAQ_TEACHING)
             return entry
 
     async def remove_phrasing(self, phrasing_id: int, by: int, now: datetime) -> bool:
@@ -116,6 +121,7 @@ class FaqTeachingRepo:
             await tx.execute("UPDATE faq_log SET taught_id = NULL WHERE taught_id = ?", (phrasing_id,))
             await tx.execute("DELETE FROM faq_taught WHERE id = ?", (phrasing_id,))
             await audit(tx, by, "faq_taught_removed", str(phrasing_id), now, entry=row[0], source=row[1])
+            await tx.notify(FAQ_TEACHING)
             return True
 
     async def remove_entry(self, number: int, by: int, now: datetime) -> bool:
@@ -130,6 +136,7 @@ class FaqTeachingRepo:
             )
             await tx.execute("DELETE FROM faq_taught WHERE entry = ?", (entry,))
             await audit(tx, by, "faq_entry_removed", entry, now)
+            await tx.notify(FAQ_TEACHING)
             return True
 
 

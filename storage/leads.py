@@ -7,6 +7,7 @@ from datetime import datetime
 
 from storage.db import Database, Row, Tx
 from storage.dialect import engine_of, seconds_between
+from storage.outbox import NewMessage, enqueue
 from storage.timefmt import from_db, to_db
 
 OPEN_STATES = ("open", "taken")
@@ -271,10 +272,22 @@ class LeadsRepo:
         )
         return None if value is None else int(value)
 
-    async def save_topic(self, customer_id: int, chat_id: int, thread_id: int, now: datetime) -> None:
-        """The customer's topic from now on. Telegram just created `thread_id`, so a row another customer
-        holds for the same id is stale (its topic is gone, e.g. a sandbox that restarted): it goes."""
+    async def save_topic(
+        self, customer_id: int, chat_id: int, thread_id: int, now: datetime, surplus: NewMessage | None = None
+    ) -> int:
+        """The customer's topic in `chat_id` from now on, unless another process saved one there first: the
+        thread id that is the customer's now. Telegram just created `thread_id`, so a row another customer
+        holds for the same id is stale (its topic is gone, e.g. a sandbox that restarted): it goes. When the
+        first one wins, `surplus` (deleting the topic just made) is queued with the answer."""
         async with self._db.transaction() as tx:
+            kept = await tx.fetch_one(
+                "SELECT thread_id FROM manager_topics WHERE customer_id = ? AND chat_id = ?",
+                (customer_id, chat_id),
+            )
+            if kept is not None and int(kept[0]) != thread_id:
+                if surplus is not None:
+                    await enqueue(tx, surplus, now)
+                return int(kept[0])
             await tx.execute(
                 "DELETE FROM manager_topics WHERE chat_id = ? AND thread_id = ? AND customer_id != ?",
                 (chat_id, thread_id, customer_id),
@@ -285,6 +298,7 @@ class LeadsRepo:
                 " created_at = excluded.created_at",
                 (customer_id, chat_id, thread_id, to_db(now)),
             )
+            return thread_id
 
     async def forget_topic(self, chat_id: int, thread_id: int) -> None:
         """Telegram says the topic is gone: nobody's topic any more (the next lead creates a new one)."""

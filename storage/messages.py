@@ -1,4 +1,10 @@
-"""The last few messages each customer wrote, for the lead card a manager sees; pruned, never a log."""
+"""The last few messages each customer wrote, for the lead card a manager sees; pruned, never a log.
+
+Several processes: each notes the messages it handled and flushes them (each tick, at shutdown). A lead
+card built by one process shows what it has noted itself and what the others have flushed, so a message
+that another process handled in the last moments before the lead opened may be missing from the card
+(the managers see the conversation from then on); a dead process's unflushed messages are lost.
+"""
 
 from __future__ import annotations
 

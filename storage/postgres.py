@@ -44,6 +44,7 @@ from storage.db import (
     load_migrations,
     write_mark,
 )
+from storage.signals import CHANNEL, Signals
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,10 @@ class PgTx(Tx):
         row: Row | None = await _call(self._statements, self._conn, "fetchrow", sql, params)
         return row
 
+    async def notify(self, topic: str) -> None:
+        # Transactional: the server delivers it at COMMIT, and never for a transaction rolled back.
+        await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, topic)
+
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         return list(await _call(self._statements, self._conn, "fetch", sql, params))
 
@@ -286,8 +291,9 @@ class PostgresDatabase(Database):
 
     engine: ClassVar[Engine] = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str = "") -> None:
         self._pool = pool
+        self._url = url  # for the signals' own connection; never logged (it holds the password)
         self._statements = _Statements()
         # One write transaction per process at a time: the others would only wait on the advisory lock,
         # each holding a pooled connection that reads need.
@@ -308,7 +314,15 @@ class PostgresDatabase(Database):
         except BaseException:
             await pool.close()
             raise
-        return cls(pool)
+        return cls(pool, url)
+
+    async def open_signals(self) -> Signals:
+        """Listen for the other processes' changes on a connection of its own (`storage.postgres_signals`)."""
+        from storage.postgres_signals import PgSignals
+
+        signals = PgSignals(self._url, self)
+        await signals.open()
+        return signals
 
     async def close(self) -> None:
         """Wait (a little) for connections in use to be given back, then close them all; a connection still

@@ -9,6 +9,7 @@ from typing import Any
 
 from storage.db import Database, Row, Tx
 from storage.outbox import NewMessage, enqueue
+from storage.signals import STAFF
 from storage.timefmt import from_db, to_db
 
 
@@ -115,6 +116,7 @@ class StaffRepo:
                 (tg_id, row["role"], name, row["created_by"], to_db(now)),
             )
             await audit(tx, tg_id, "staff_joined", str(tg_id), now, role=row["role"], invited_by=row["created_by"])
+            await tx.notify(STAFF)
             return str(row["role"])
 
     async def revoke(self, tg_id: int, by: int, now: datetime, follow_up: NewMessage | None = None) -> bool:
@@ -125,6 +127,7 @@ class StaffRepo:
             )
             if changed:
                 await audit(tx, by, "staff_revoked", str(tg_id), now)
+                await tx.notify(STAFF)
                 if follow_up is not None:
                     await enqueue(tx, follow_up, now)
         return changed == 1
@@ -140,6 +143,7 @@ class StaffRepo:
                 return None
             await tx.execute("UPDATE staff SET role = ? WHERE tg_id = ?", (role, tg_id))
             await audit(tx, by, "staff_role_changed", str(tg_id), now, role=role, was=row["role"])
+            await tx.notify(STAFF)
             return str(row["role"])
 
     async def audit_entries(self, query: AuditQuery) -> list[AuditEntry]:

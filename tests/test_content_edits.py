@@ -163,6 +163,18 @@ async def test_the_cli_imports_a_file_the_next_start_uses_and_exports_it_back(
     assert "Unlimited month — 3 000 ₴" in answer.plain_text
 
 
+@pytest.mark.engines("postgresql", reason="only PostgreSQL tells a running bot about another process's save")
+async def test_a_running_bot_switches_to_a_file_the_cli_imports_without_a_restart(
+    harness: Harness, cli_env: Path
+) -> None:
+    edited = cli_env / "edited.yaml"
+    edited.write_text(example_content_path().read_text("utf-8").replace("2 800 ₴", "3 000 ₴"), "utf-8")
+    assert await asyncio.to_thread(main, ["content", "import", str(edited)]) == 0
+    await harness.services["signals"].settled()
+    [answer] = await harness.chat(1001).send("What are your prices?")
+    assert "Unlimited month — 3 000 ₴" in answer.plain_text
+
+
 async def test_the_cli_refuses_an_invalid_file_naming_the_key(
     harness: Harness, cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

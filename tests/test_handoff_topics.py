@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from flows.chat_actions import action_row, delete_topic
 from tests.conftest import Harness
 from tests.handoff_helpers import (
     FORUM,
@@ -92,3 +93,21 @@ async def test_a_new_lead_after_the_topic_was_deleted_gets_one_card_in_a_new_top
     cards = [m for m in group_messages(harness, thread_id=new.message_thread_id) if "Why:" in (m.plain_text or "")]
     assert len(cards) == 1 and "Lead #2" in cards[0].plain_text
     assert "went wrong" not in texts(anna.messages()).lower()
+
+
+async def test_of_two_topics_made_for_one_customer_at_once_the_first_saved_is_kept_and_the_other_deleted(
+    harness: Harness,
+) -> None:
+    """Two processes opening the customer's first leads at once both create a topic (each has only its own
+    lock): the second to save gets the first one's thread id back, and its own topic is deleted."""
+    await harness.chat(1001).send("/start")
+    customer = await customer_of(harness)
+    leads, now = harness.services["handoff"].leads, harness.clock.now()
+    surplus = action_row("topic-surplus:test", MANAGERS, delete_topic(78), now)
+    assert await leads.save_topic(customer.id, MANAGERS, 77, now) == 77
+    assert await leads.save_topic(customer.id, MANAGERS, 78, now, surplus) == 77
+    assert await leads.topic_of(customer.id, MANAGERS) == 77
+    queued = await harness.app.db.fetch_value(
+        "SELECT COUNT(*) FROM outbox WHERE idempotency_key = ?", ("topic-surplus:test",)
+    )
+    assert queued == 1
