@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.settings import Settings, SettingsError, load_settings
@@ -20,6 +20,9 @@ from flows.content import Content, ContentError, load_content
 from flows.redaction import install_log_redaction, register_secret
 from storage.audience import set_owners
 from storage.db import Database, SchemaTooNewError, open_database
+
+if TYPE_CHECKING:
+    from storage.to_postgres.move import Moved
 
 EXIT_CONFIG = 2
 
@@ -307,7 +310,7 @@ used (so the password need not appear in the command line)."""
 
 
 def cmd_migrate_to_postgres(args: argparse.Namespace) -> int:
-    from storage.to_postgres.move import Moved, move
+    from storage.to_postgres.move import move
     from storage.to_postgres.refusals import MoveRefused
 
     url = args.to or os.environ.get("DATABASE_URL", "")
@@ -315,10 +318,15 @@ def cmd_migrate_to_postgres(args: argparse.Namespace) -> int:
         return _fail("give the target as --to postgresql://user:password@host:5432/db (or set DATABASE_URL)")
     register_secret(urlsplit(url).password)  # in case anything logs the URL
 
-    def copied(table: str, rows: int) -> None:
-        print(f"  {table}: {rows}", flush=True)
+    started: list[str] = []
 
-    print(f"copying {args.source} into the PostgreSQL database (one transaction: all or nothing)", flush=True)
+    def copied(table: str, rows: int) -> None:
+        if not started:  # said once the checks passed and the copy runs
+            started.append(table)
+            print(f"copying {args.source} into PostgreSQL (one transaction: all or nothing)", flush=True)
+        if rows:
+            print(f"  {table}: {rows}", flush=True)
+
     try:
         moved: Moved = asyncio.run(move(Path(args.source), url, on_table=copied))
     except MoveRefused as exc:
@@ -327,7 +335,7 @@ def cmd_migrate_to_postgres(args: argparse.Namespace) -> int:
     return 0 if moved.ok else 1
 
 
-def _print_moved(moved: Any) -> None:
+def _print_moved(moved: Moved) -> None:
     """The comparison: one line per difference, then the summary."""
     for table in moved.tables:
         if table.source != table.target:

@@ -75,19 +75,38 @@ async def move(
                 raise MoveRefused(f"the target is at schema version {version}, the source at {source.version}")
             catalog = await target.catalog(conn)
             await _fill(source, conn, catalog, batch, on_table)
-            counts = [
-                TableCount(name, source.count(name), await target.count(conn, name))
-                for name in sorted(catalog.tables)
-            ]
-            ledgers = [
-                await _compare("points", source, conn, _POINTS, batch),
-                await _compare("purchases", source, conn, _PURCHASES, batch),
-            ]
+            return await _compared(source, conn, url, catalog, batch)
         finally:
             await conn.close()
     finally:
         source.close()
-    return Moved(source_path, target.shown(url), version, counts, ledgers)
+
+
+async def verify(source_path: Path, url: str, *, batch: int = BATCH) -> Moved:
+    """Compare a SQLite file with the PostgreSQL database it was moved into (what `move` does at its end),
+    changing neither."""
+    source = Source.open(source_path)
+    try:
+        conn = await target.connect(url)
+        try:
+            return await _compared(source, conn, url, await target.catalog(conn), batch)
+        finally:
+            await conn.close()
+    finally:
+        source.close()
+
+
+async def _compared(
+    source: Source, conn: asyncpg.Connection, url: str, catalog: target.Catalog, batch: int
+) -> Moved:
+    counts = [
+        TableCount(name, source.count(name), await target.count(conn, name)) for name in sorted(catalog.tables)
+    ]
+    ledgers = [
+        await _compare("points", source, conn, _POINTS, batch),
+        await _compare("purchases", source, conn, _PURCHASES, batch),
+    ]
+    return Moved(source.path, target.shown(url), source.version, counts, ledgers)
 
 
 def _matched(source: Source, catalog: target.Catalog) -> dict[str, SourceTable]:
