@@ -272,3 +272,28 @@ def test_the_command_says_the_safe_order(capsys: pytest.CaptureFixture[str]) -> 
         main(["migrate-to-postgres", "--help"])
     said = capsys.readouterr().out
     assert said.index("stop the bot") < said.index("migrate-to-postgres --from") < said.index("DATABASE_URL")
+
+
+async def test_a_value_postgresql_cannot_take_is_named_and_nothing_is_copied(
+    tmp_path: Path, pg: PgServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "bot.db"
+    db = await Database.open(source)
+    moment = "2026-01-05 12:00:00"
+    await db.execute(
+        "INSERT INTO customers (tg_id, first_seen_at, last_seen_at) VALUES (7, ?, ?)", (moment, moment)
+    )
+    await db.execute(  # SQLite keeps text in an INTEGER column; PostgreSQL's bigint will not
+        "INSERT INTO points_ledger (customer_id, kind, delta, idempotency_key, actor_tg_id, created_at)"
+        " VALUES (1, 'bonus', 5, 'k', 'the owner', ?)",
+        (moment,),
+    )
+    await db.close()
+    url = pg.empty_database()
+    said = await refused(capsys, "--from", str(source), "--to", url)
+    assert "points_ledger.actor_tg_id (row with id = 1): not a whole number" in said
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT COUNT(*) FROM customers") == 0  # all or nothing
+    finally:
+        await conn.close()
