@@ -351,12 +351,17 @@ def _print_moved(moved: Moved) -> None:
             )
     rows = sum(table.source for table in moved.tables)
     points, purchases = moved.ledgers
-    verdict = "the same on both sides" if moved.ok else "DIFFERENT: see above; keep running on SQLite"
     print(
-        f"{moved.source} → {moved.target} (schema version {moved.version}): {len(moved.tables)} tables, {rows} rows; "
-        f"points of {points.customers} customers (total {points.total}), purchases of {purchases.customers} "
-        f"customers (total {purchases.total / 100:.2f}): {verdict}"
+        f"{moved.source} → {moved.target} (schema version {moved.version}): {rows} rows in {len(moved.tables)} tables"
     )
+    print(
+        f"customers with points: {points.customers}, points in total: {points.total}; "
+        f"customers with purchases: {purchases.customers}, purchases in total: {purchases.total / 100:.2f}"
+    )
+    if moved.ok:
+        print("row counts and every customer's points and purchases are the same on both sides")
+    else:
+        print("DIFFERENT (see above): keep running on SQLite", file=sys.stderr)
     if moved.ok:
         print("next: set DATABASE_URL in .env to this database and start the bot")
 

@@ -104,7 +104,7 @@ async def test_a_business_moves_to_postgresql_without_loss_and_goes_on_there(
     assert await migrate("--from", str(tmp_path / "bot.db"), "--to", url) == 0
     out = capsys.readouterr().out
     assert "the same on both sides" in out and "next: set DATABASE_URL" in out
-    assert f"points of 1 customers (total {points})" in out
+    assert f"customers with points: 1, points in total: {points}" in out
     assert all(count for count in filled.values()), filled  # the fill reached every kind of row
 
     moved = await verify(tmp_path / "bot.db", url)
