@@ -1,11 +1,24 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|migrate|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from bench import console, drip, faq, hotpath, longtext, numbers, people, retention, segments, sender, stats
+from bench import (
+    console,
+    drip,
+    faq,
+    hotpath,
+    longtext,
+    migrate,
+    numbers,
+    people,
+    retention,
+    segments,
+    sender,
+    stats,
+)
 from bench.common import load, machine
 
 
@@ -25,6 +38,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "numbers",
             "retention",
             "people",
+            "migrate",
             "all",
         ],
     )
@@ -85,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
         numbers.main([])
     if args.name in ("people", "all"):
         people.main([])
+    if args.name in ("migrate", "all"):
+        migrate.main([])
     if args.name in ("retention", "all"):
         retention.main(["--months", str(args.months), "--scale", str(args.scale)])
     print(f"done · {load()}")
