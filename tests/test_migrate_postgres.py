@@ -234,6 +234,13 @@ async def test_a_target_that_is_not_empty_is_refused_and_left_as_it_was(
         assert await conn.fetchval("SELECT to_regclass('schema_migrations')") is None  # not migrated
     finally:
         await conn.close()
+    newer = pg.database()
+    conn = await asyncpg.connect(newer)
+    try:
+        await conn.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')")
+    finally:
+        await conn.close()
+    assert "upgrade nurture-bot" in await refused(capsys, "--from", str(source), "--to", newer)
     assert await migrate("--from", str(source), "--to", pg.database()) == 0  # migrated but empty: fine
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from storage.db import SchemaTooNewError, load_migrations
+from storage.db import Migration, SchemaTooNewError, check_not_newer, load_migrations
 from storage.postgres import migrate
 from storage.to_postgres.refusals import MoveRefused
 
@@ -97,7 +97,15 @@ async def prepare(conn: asyncpg.Connection) -> int:
     """Check that the target holds nothing (no tables, or only the bot's tables without a row), then bring
     its schema to this code's version; the version. Nothing is changed when the target is refused."""
     tables = [row[0] for row in await conn.fetch(_TABLES)]
-    known = _shipped_tables()
+    migrations = load_migrations("postgresql")
+    if _RUNNER_TABLE in tables:  # a newer bot's schema: say so before naming its tables as foreign
+        try:
+            check_not_newer(
+                int(await conn.fetchval(f"SELECT COALESCE(MAX(version), 0) FROM {_RUNNER_TABLE}")), migrations
+            )
+        except SchemaTooNewError as exc:
+            raise MoveRefused(f"the target database: {exc}") from None
+    known = _shipped_tables(migrations)
     foreign = [name for name in tables if name not in known]
     if foreign:
         listed = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
@@ -112,19 +120,16 @@ async def prepare(conn: asyncpg.Connection) -> int:
             f"the target database is not empty ({', '.join(filled[:5])} hold rows: a bot has run on it): "
             "moving into it would mix two businesses; give a new, empty database (createdb …)"
         )
-    try:
-        await migrate(conn, load_migrations("postgresql"))
-    except SchemaTooNewError as exc:
-        raise MoveRefused(f"the target database: {exc}") from None
+    await migrate(conn, migrations)
     return int(await conn.fetchval(f"SELECT MAX(version) FROM {_RUNNER_TABLE}"))
 
 
-def _shipped_tables() -> set[str]:
-    """Every table, view and function-made object name the shipped PostgreSQL migrations create (a
-    target holding only these is an earlier, empty run of the bot's own schema)."""
+def _shipped_tables(migrations: list[Migration]) -> set[str]:
+    """The name of every table and view the PostgreSQL migrations create (a target holding only these is
+    the bot's own schema, perhaps of an earlier version)."""
     names = {_RUNNER_TABLE}
     pattern = re.compile(r"CREATE\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)", re.I)
-    for migration in load_migrations("postgresql"):
+    for migration in migrations:
         names.update(match.lower() for match in pattern.findall(migration.sql))
     return names
 
