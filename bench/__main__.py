@@ -1,4 +1,4 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|pacing|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|pacing|migrate|all [options]`: run named benchmarks, print result tables."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bench import (
     faq,
     hotpath,
     longtext,
+    migrate,
     numbers,
     pacing,
     people,
@@ -39,6 +40,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "retention",
             "people",
             "pacing",
+            "migrate",
             "all",
         ],
     )
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         people.main([])
     if args.name in ("pacing", "all"):
         pacing.main()
+    if args.name in ("migrate", "all"):
+        migrate.main([])
     if args.name in ("retention", "all"):
         retention.main(["--months", str(args.months), "--scale", str(args.scale)])
     print(f"done · {load()}")

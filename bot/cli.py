@@ -1,4 +1,5 @@
-"""The `nurture-bot` command: run | sandbox | check-config | import | export | report."""
+"""The `nurture-bot` command: run | sandbox | check-config | import | export | report | content |
+migrate-to-postgres."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
 from flows.liveness import AnotherPoller
-from flows.redaction import install_log_redaction
+from flows.redaction import install_log_redaction, register_secret
 from storage.audience import set_owners
 from storage.db import Database, SchemaTooNewError, open_database
+
+if TYPE_CHECKING:
+    from storage.to_postgres.move import Moved
 
 EXIT_CONFIG = 2
 EXIT_ANOTHER_POLLER = 3  # long polling refused: another process polls this bot's database
@@ -295,6 +300,78 @@ def cmd_content(args: argparse.Namespace) -> int:
     return _with_database(work)
 
 
+MIGRATE_HELP = """\
+Copy the bot's SQLite file into an empty PostgreSQL database, then compare the two (row counts per
+table, every customer's points and purchases) and exit non-zero on any difference.
+
+The safe order for a running business:
+  1. stop the bot (nothing may change the file while it is copied)
+  2. nurture-bot migrate-to-postgres --from data/bot.db --to postgresql://user:password@host:5432/db
+  3. set DATABASE_URL=postgresql://… in .env (DATABASE_PATH is then not used)
+  4. start the bot again
+
+The SQLite file is only read (keep it as your way back). The target must be empty: a new database
+(createdb); its schema is made by this command. Without --to, the DATABASE_URL environment variable is
+used (so the password need not appear in the command line)."""
+
+
+def cmd_migrate_to_postgres(args: argparse.Namespace) -> int:
+    from storage.to_postgres.move import move
+    from storage.to_postgres.refusals import MoveRefused
+
+    url = args.to or os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgresql://", "postgres://")):
+        return _fail("give the target as --to postgresql://user:password@host:5432/db (or set DATABASE_URL)")
+    register_secret(urlsplit(url).password)  # in case anything logs the URL
+
+    started: list[str] = []
+
+    def copied(table: str, rows: int) -> None:
+        if not started:  # said once the checks passed and the copy runs
+            started.append(table)
+            print(f"copying {args.source} into PostgreSQL (one transaction: all or nothing)", flush=True)
+        if rows:
+            print(f"  {table}: {rows}", flush=True)
+
+    try:
+        moved: Moved = asyncio.run(move(Path(args.source), url, on_table=copied))
+    except MoveRefused as exc:
+        return _fail(str(exc))
+    _print_moved(moved)
+    return 0 if moved.ok else 1
+
+
+def _print_moved(moved: Moved) -> None:
+    """The comparison: one line per difference, then the summary."""
+    for table in moved.tables:
+        if table.source != table.target:
+            print(
+                f"nurture-bot: {table.name}: {table.source} rows in SQLite, {table.target} in PostgreSQL",
+                file=sys.stderr,
+            )
+    for check in moved.ledgers:
+        if check.different:
+            shown = ", ".join(str(i) for i in check.differing)
+            print(
+                f"nurture-bot: {check.what} differ for {check.different} customers (ids {shown}…)", file=sys.stderr
+            )
+    rows = sum(table.source for table in moved.tables)
+    points, purchases = moved.ledgers
+    print(
+        f"{moved.source} → {moved.target} (schema version {moved.version}): {rows} rows in {len(moved.tables)} tables"
+    )
+    print(
+        f"customers with points: {points.customers}, points in total: {points.total}; "
+        f"customers with purchases: {purchases.customers}, purchases in total: {purchases.total / 100:.2f}"
+    )
+    if moved.ok:
+        print("row counts and every customer's points and purchases are the same on both sides")
+    else:
+        print("DIFFERENT (see above): keep running on SQLite", file=sys.stderr)
+    if moved.ok:
+        print("next: set DATABASE_URL in .env to this database and start the bot")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nurture-bot", description="A Telegram bot that brings customers back.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -330,6 +407,17 @@ def build_parser() -> argparse.ArgumentParser:
     content.add_argument("action", choices=["export", "import"])
     content.add_argument("file", help="the YAML file to write (export) or read (import)")
     content.set_defaults(func=cmd_content)
+    migrate = sub.add_parser(
+        "migrate-to-postgres",
+        help="move the business from the SQLite file to an empty PostgreSQL database (stop the bot first)",
+        description=MIGRATE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    migrate.add_argument(
+        "--from", dest="source", default="data/bot.db", help="the SQLite file (default: data/bot.db)"
+    )
+    migrate.add_argument("--to", help="postgresql://user:password@host:5432/db (default: $DATABASE_URL)")
+    migrate.set_defaults(func=cmd_migrate_to_postgres)
     return parser
 
 
