@@ -127,7 +127,8 @@ class FaqIndex:
         self._owner_of = {token: keys[0] for token, keys in named.items() if len(keys) == 1}
         faq_words = {t for t in self._weights if not t.startswith(CONCEPT)}
         lexicon_words = {*concepts.single, *(word for phrase, _, _ in concepts.multi for word in phrase)}
-        self.snap = Snapper(faq_words, lexicon_words, tuning.snap_cutoff)
+        named_words = {t for entry in self._entries.values() for t in entry.strong if not t.startswith(CONCEPT)}
+        self.snap = Snapper(faq_words, lexicon_words, tuning.snap_cutoff, named_words)
 
     def _prepare(self, entry: FaqEntry) -> _Entry:
         prepared = _Entry(entry.id)

@@ -8,10 +8,11 @@ meet. Emoji that stand for a topic (💰, 📍) count as its concept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from flows.lemmas import lemma, words_of
+from flows.faq_snap import Snapper
+from flows.lemmas import lemma, lemma_options, words_of
 
 CONCEPT = "#"  # concept tokens start with it; no word does
 # Concepts that qualify a question rather than name its topic ("on sunday", "in the morning"): a FAQ
@@ -113,15 +114,20 @@ class Reading:
         return frozenset(self.lemmas) | self.concepts
 
 
-def read(
-    text: str, concepts: Concepts, *, customer: bool = True, snap: Callable[[str, bool], str] | None = None
-) -> Reading:
-    """Read a text: words → dictionary forms → concepts; filler dropped. `snap(word, known)` maps a word
-    the FAQ does not use onto one it does: a typo before the concepts are found (so a misspelt topic word
-    still names its topic), a word of the same family after. Only the first MAX_WORDS words count, so a
+def read(text: str, concepts: Concepts, *, customer: bool = True, snap: Snapper | None = None) -> Reading:
+    """Read a text: words → dictionary forms → concepts; filler dropped. `snap` maps a word the FAQ does
+    not use onto one it does: of a word's dictionary forms, the one the FAQ or the lexicon uses; a typo
+    before the concepts are found (so a misspelt topic word still names its topic); a word of the same
+    family after. Only the first MAX_WORDS words count, so a
     4,000-character message costs what a long sentence does. Emoji count only in what customers write
     (an owner's "💳 Prices" title is decoration)."""
-    analysed = [lemma(word) for word in words_of(text[:2000])[:MAX_WORDS]]
+    words = words_of(text[:2000])[:MAX_WORDS]
+    analysed = [lemma(word) for word in words]
+    if snap is not None:
+        analysed = [
+            (snap.pick(lemma_options(word)) if known and not snap.named(first) else first, known)
+            for word, (first, known) in zip(words, analysed, strict=True)
+        ]
     if snap is None:
         lemmas = [word for word, _ in analysed]
         found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
