@@ -42,8 +42,8 @@ _QUESTION_WORDS = """
 """
 
 
-def _lemmas_of(text: str) -> list[str]:
-    return [lemma(word)[0] for word in words_of(text)]
+def _lemmas_of(text: str, language: str | None = None) -> list[str]:
+    return [lemma(word, language)[0] for word in words_of(text)]
 
 
 FILLER = frozenset(_FILLER.split()) | frozenset(_lemmas_of(_FILLER))
@@ -62,14 +62,20 @@ class Concepts:
     emoji: Mapping[str, str]
     by_first: Mapping[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # phrases
     core_by_first: Mapping[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # cores
+    broader: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # concept token → broader ones
 
     @classmethod
-    def build(cls, phrases: Mapping[str, Iterable[str]], emoji: Mapping[str, str]) -> Concepts:
+    def build(
+        cls,
+        phrases: Mapping[str, Mapping[str, Iterable[str]]],
+        emoji: Mapping[str, str],
+        broader: Mapping[str, Iterable[str]] | None = None,
+    ) -> Concepts:
         single: dict[str, set[str]] = {}
         multi: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []
-        for concept, items in phrases.items():
-            for item in items:
-                lemmas = tuple(_lemmas_of(item))
+        for concept, languages in phrases.items():
+            for language, item in ((lang, item) for lang, items in languages.items() for item in items):
+                lemmas = tuple(_lemmas_of(item, language))
                 if len(lemmas) == 1:
                     single.setdefault(lemmas[0], set()).add(concept)
                 elif lemmas:
@@ -80,7 +86,8 @@ class Concepts:
         for phrase, core, concept in multi:
             whole.setdefault(phrase[0], []).append((phrase, concept))
             cores.setdefault(core[0], []).append((core, concept))
-        return cls({k: frozenset(v) for k, v in single.items()}, tuple(multi), dict(emoji), whole, cores)
+        wider = {CONCEPT + k: tuple(CONCEPT + b for b in v) for k, v in (broader or {}).items()}
+        return cls({k: frozenset(v) for k, v in single.items()}, tuple(multi), dict(emoji), whole, cores, wider)
 
     def found_in(self, lemmas: list[str], text: str, *, with_emoji: bool) -> set[str]:
         """The concepts a text names, as tokens. Phrases are looked up by their first word, so the cost

@@ -63,36 +63,42 @@ def _english() -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer("english")
 
 
-def _cyrillic_lemmas(word: str) -> tuple[str, ...]:
-    """The headwords from the Russian dictionary, else the Ukrainian one, the likeliest first; none when
-    neither knows the word. A word with і, ї, є or ґ can only be Ukrainian."""
-    analyzers = (_ukrainian(),) if _UKRAINIAN_ONLY & set(word) else (_russian(), _ukrainian())
+def _cyrillic_lemmas(word: str, language: str | None) -> tuple[str, ...]:
+    """The headwords from both dictionaries, the likeliest first: first the Russian dictionary's, then
+    the Ukrainian one's — the other way round for a word known to be Ukrainian; none when neither knows
+    the word. A word with і, ї, є or ґ can only be Ukrainian. Both, because many words are spelt alike in
+    both languages and mean different things ("гуми": Russian gum, Ukrainian tyres)."""
+    if _UKRAINIAN_ONLY & set(word):
+        analyzers: tuple[pymorphy3.MorphAnalyzer, ...] = (_ukrainian(),)
+    elif language == "uk":
+        analyzers = (_ukrainian(), _russian())
+    else:
+        analyzers = (_russian(), _ukrainian())
+    forms: list[str] = []
     for analyzer in analyzers:
-        parses = analyzer.parse(word)
-        if parses[0].is_known:
-            forms = (str(p.normal_form).translate(_FOLD) for p in parses if p.is_known)
-            return tuple(dict.fromkeys(forms))
-    return ()
+        forms += (str(p.normal_form).translate(_FOLD) for p in analyzer.parse(word) if p.is_known)
+    return tuple(dict.fromkeys(forms))
 
 
 @lru_cache(maxsize=50_000)
-def _analysis(word: str) -> tuple[tuple[str, ...], bool]:
+def _analysis(word: str, language: str | None = None) -> tuple[tuple[str, ...], bool]:
     if _CYRILLIC.search(word):
-        found = _cyrillic_lemmas(word)
+        found = _cyrillic_lemmas(word, language)
         return (found or (word.translate(_FOLD),), bool(found))
     if _LATIN.search(word):
         return ((str(_english().stemWord(word.replace("'", ""))),), False)
     return ((word,), False)
 
 
-def lemma(word: str) -> tuple[str, bool]:
-    """(the dictionary form, whether a dictionary knew the word) of one word from `words_of`."""
-    options, known = _analysis(word)
+def lemma(word: str, language: str | None = None) -> tuple[str, bool]:
+    """(the dictionary form, whether a dictionary knew the word) of one word from `words_of`; `language`
+    "uk" when the word is known to be Ukrainian (an item of the lexicon's Ukrainian list)."""
+    options, known = _analysis(word, language)
     return (options[0], known)
 
 
 def lemma_options(word: str) -> tuple[str, ...]:
-    """Every dictionary form the dictionary offers for one word of `words_of`, the likeliest first (that
+    """Every dictionary form the dictionaries offer for one word of `words_of`, the likeliest first (that
     is `lemma`'s); the others are what the word may also be ("тортов": a short adjective, or "торт" in
-    the genitive plural; "синові": "son's", or "to the son"). Just one for a word it does not know."""
+    the genitive plural; "синові": "son's", or "to the son"). Just one for a word they do not know."""
     return _analysis(word)[0]
