@@ -18,6 +18,7 @@ CONCEPT = "#"  # concept tokens start with it; no word does
 # Concepts that qualify a question rather than name its topic ("on sunday", "in the morning"): a FAQ
 # without them can still answer a question that has them.
 MODIFIERS = frozenset({CONCEPT + "day_time"})
+PAIR_REACH = 2  # a two-word phrase's words may stand this far apart, in either order
 MAX_WORDS = 60  # a question is a sentence or two: the rest of an essay is not matched (bounded cost)
 
 # Words that say nothing about what is asked, in any form (they are compared as dictionary forms).
@@ -63,6 +64,9 @@ class Concepts:
     by_first: Mapping[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # phrases
     core_by_first: Mapping[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # cores
     broader: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # concept token → broader ones
+    # Two-word cores without a question word, by either word: customers say them in either order and
+    # with a word between ("поменять масло" / "масло поменять", "купил сам" / "купил колодки сам").
+    pairs: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -86,8 +90,13 @@ class Concepts:
         for phrase, core, concept in multi:
             whole.setdefault(phrase[0], []).append((phrase, concept))
             cores.setdefault(core[0], []).append((core, concept))
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for _, core, concept in multi:
+            if len(core) == 2 and core[0] != core[1] and not QUESTION_WORDS & set(core):
+                pairs.setdefault(core[0], []).append((core[1], concept))
         wider = {CONCEPT + k: tuple(CONCEPT + b for b in v) for k, v in (broader or {}).items()}
-        return cls({k: frozenset(v) for k, v in single.items()}, tuple(multi), dict(emoji), whole, cores, wider)
+        singles = {k: frozenset(v) for k, v in single.items()}
+        return cls(singles, tuple(multi), dict(emoji), whole, cores, wider, pairs)
 
     def found_in(self, lemmas: list[str], text: str, *, with_emoji: bool) -> set[str]:
         """The concepts a text names, as tokens. Phrases are looked up by their first word, so the cost
@@ -101,6 +110,9 @@ class Concepts:
                 for phrase, concept in starting.get(word, ()):
                     if tuple(sequence[i : i + len(phrase)]) == phrase:
                         found.add(concept)
+        for i, word in enumerate(meaningful):
+            near = meaningful[i + 1 : i + PAIR_REACH + 1]  # "купил колодки сам" is "купил сам"
+            found |= {concept for other, concept in self.pairs.get(word, ()) if other in near}
         if with_emoji:
             found |= {concept for char, concept in self.emoji.items() if char in text}
         return {CONCEPT + concept for concept in found}
@@ -132,7 +144,7 @@ def read(text: str, concepts: Concepts, *, customer: bool = True, snap: Snapper 
     analysed = [lemma(word) for word in words]
     if snap is not None:
         analysed = [
-            (snap.pick(lemma_options(word)) if known and not snap.named(first) else first, known)
+            (snap.pick(lemma_options(word)) if known and not _settled(first, snap) else first, known)
             for word, (first, known) in zip(words, analysed, strict=True)
         ]
     if snap is None:
@@ -144,6 +156,12 @@ def read(text: str, concepts: Concepts, *, customer: bool = True, snap: Snapper 
         lemmas = [w if w in FILLER else snap(w, True) for w, _ in analysed]
     meaningful = tuple(dict.fromkeys(word for word in lemmas if word not in FILLER and len(word) > 1))
     return Reading(meaningful, frozenset(found))
+
+
+def _settled(first: str, snap: Snapper) -> bool:
+    """Whether a word's likeliest reading stands: filler ("к" is not an abbreviated "как") or a word of
+    the FAQ's phrasings."""
+    return first in FILLER or snap.named(first)
 
 
 def dictionary_share(text: str) -> float:

@@ -68,3 +68,32 @@ def test_an_entry_of_the_narrow_topic_keeps_its_questions() -> None:
 def test_lexicon_words_of_one_language_meet_the_same_words_in_questions(service: FaqIndex, question: str) -> None:
     verdict = service.judge(question)
     assert (verdict.kind, verdict.entry) == ("answer", "tyres")
+
+
+PARTS = _entry(
+    "own_parts", "Can I bring my own parts?", "Можно со своими запчастями?", "Можна зі своїми запчастинами?"
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I bought the pads myself, will you fit them?",  # en: "bought myself" with a word between
+        "Купила колодки сама, поставите?",  # ru: "купил сам"
+        "Купив колодки сам, поставите?",  # uk: "купив сам"
+    ],
+)
+def test_a_two_word_phrase_is_found_with_a_word_between(question: str) -> None:
+    index = FaqIndex([*SERVICE, PARTS], concepts=faq_concepts(None))
+    verdict = index.judge(question)
+    assert (verdict.kind, verdict.entry) == ("answer", "own_parts")
+
+
+def test_a_phrase_read_backwards_is_not_the_phrase() -> None:
+    # "стати машиною" is parking; "машина стала" is a car that broke down
+    found = faq_concepts(None).found_in(["машина", "стати", "забрати"], "", with_emoji=False)
+    assert "#parking" not in found
+
+
+def test_a_car_emoji_is_not_a_question_about_parking() -> None:
+    assert "🚗" not in load_lexicon().emoji()
