@@ -193,15 +193,21 @@ class FaqIndex:
 
     def _generalise(self, reading: Reading) -> Reading:
         """A topic no entry names, read as the broader topic it is a case of when some entry names that:
-        "when will my car be ready" is the duration entry's question in a FAQ without a ready-time one."""
+        "when will my car be ready" is the duration entry's question in a FAQ without a ready-time one.
+        A stand-in only scores: it is not the question naming the broader entry's own topic (coffee
+        beans to take home are drinks, yet no question about the menu)."""
         wider = self.concepts.broader
         if not any(c in wider and c not in self._named_topics for c in reading.concepts):
             return reading
         concepts: set[str] = set()
+        broadened: set[str] = set()
         for concept in reading.concepts:
-            named = [b for b in wider.get(concept, ()) if b in self._named_topics]
-            concepts |= set(named) if concept not in self._named_topics and named else {concept}
-        return Reading(reading.lemmas, frozenset(concepts))
+            named = {b for b in wider.get(concept, ()) if b in self._named_topics}
+            if concept in self._named_topics or not named:
+                concepts.add(concept)
+            else:
+                broadened |= named
+        return Reading(reading.lemmas, frozenset(concepts | broadened), frozenset(broadened - concepts))
 
     def _maybe_slipped(self, reading: Reading) -> bool:
         """Latin words the FAQ does not know: perhaps Russian or Ukrainian typed in the wrong letters."""
@@ -275,7 +281,8 @@ class FaqIndex:
             return True
         if top.score >= dials.confident and self._explains_alone(reading, top, runner_up):
             return True
-        owned = any(self._owner_of.get(token) == top.entry for token in reading.concepts)
+        named = reading.concepts - reading.broadened
+        owned = any(self._owner_of.get(token) == top.entry for token in named)
         return owned and top.score >= dials.owned_topic and lead >= dials.margin
 
     def _explains_alone(self, reading: Reading, top: Match, runner_up: Match | None) -> bool:

@@ -28,6 +28,7 @@ _FILLER = """
     with can could would will shall should please hi hello hey there this that these those any some just
     also so ok okay thanks thank have has had get got want wanted like ask wonder know tell let need
     possible guys dear good day question info about if whether i'm im not no don't dont
+    by from into as than then
     я мне меня мы нас вы вас ты тебя он она они у в во на с со и а но ли бы же это этот эта то там тут
     есть быть пожалуйста привет здравствуйте здравствуй добрый день вечер утро подсказать сказать спасибо
     ну вот ещё еще мой моя мои ваш ваша ваши о об по к ко от из за при про можно вам вами нам хотеть
@@ -127,6 +128,7 @@ class Reading:
 
     lemmas: tuple[str, ...]  # meaningful words only, in order, each once
     concepts: frozenset[str]
+    broadened: frozenset[str] = frozenset()  # concepts standing in for a narrower one no entry names
 
     @property
     def tokens(self) -> frozenset[str]:

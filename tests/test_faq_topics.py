@@ -97,3 +97,45 @@ def test_a_phrase_read_backwards_is_not_the_phrase() -> None:
 
 def test_a_car_emoji_is_not_a_question_about_parking() -> None:
     assert "🚗" not in load_lexicon().emoji()
+
+
+CAFE = [
+    _entry("menu", "Can I see the menu?", "Можно посмотреть меню?", "Можна подивитися меню?"),
+    _entry("breakfast", "Do you serve breakfast?", "У вас есть завтраки?", "У вас є сніданки?"),
+    _entry(
+        "cakes",
+        "Do you make birthday cakes?",
+        "Делаете торты на день рождения?",
+        "Робите торти на день народження?",
+    ),
+    _entry("address", "where are you located", "где вы находитесь", "де ви знаходитесь"),
+]
+
+
+@pytest.fixture(scope="module")
+def cafe() -> FaqIndex:
+    return FaqIndex(CAFE, concepts=faq_concepts(None))
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Do you do brunch?", "breakfast"),  # en: a kind of food is its own topic ...
+        ("Бранч у вас есть?", "breakfast"),  # ru
+        ("А що на сніданок?", "breakfast"),  # uk
+        ("Pastries or desserts, anything sweet?", "cakes"),  # ... not the menu's, nor every food entry's
+        ("Десерты какие-нибудь есть?", "cakes"),
+        ("Які є десерти?", "cakes"),
+    ],
+)
+def test_kinds_of_food_find_their_own_entry(cafe: FaqIndex, question: str, expected: str) -> None:
+    verdict = cafe.judge(question)
+    assert (verdict.kind, verdict.entry) == ("answer", expected)
+
+
+@pytest.mark.parametrize("question", ["What teas do you have?", "Какие напитки есть?", "Які у вас напої?"])
+def test_a_kind_of_food_no_entry_names_is_the_menus(cafe: FaqIndex, question: str) -> None:
+    verdict = cafe.judge(question)
+    assert (verdict.kind, verdict.entry) == ("answer", "menu")
+    # ... standing in for drinks: not the question naming the menu's own topic (that needs a word of its)
+    assert cafe.reading(question).broadened == {"#menu"}
