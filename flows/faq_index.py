@@ -125,9 +125,11 @@ class FaqIndex:
                 if token.startswith(CONCEPT):
                     named.setdefault(token, []).append(entry.key)
         self._owner_of = {token: keys[0] for token, keys in named.items() if len(keys) == 1}
+        self._named_topics = frozenset(named)
         faq_words = {t for t in self._weights if not t.startswith(CONCEPT)}
         lexicon_words = {*concepts.single, *(word for phrase, _, _ in concepts.multi for word in phrase)}
-        self.snap = Snapper(faq_words, lexicon_words, tuning.snap_cutoff)
+        named_words = {t for entry in self._entries.values() for t in entry.strong if not t.startswith(CONCEPT)}
+        self.snap = Snapper(faq_words, lexicon_words, tuning.snap_cutoff, named_words)
 
     def _prepare(self, entry: FaqEntry) -> _Entry:
         prepared = _Entry(entry.id)
@@ -178,7 +180,7 @@ class FaqIndex:
         Latin letters ("skolko stoit"), the reading that the FAQ knows best."""
         plain = read(question, self.concepts, snap=self.snap)
         if not self._maybe_slipped(plain):
-            return plain
+            return self._generalise(plain)
         best, best_known = plain, self._known(plain)
         head = question[:SLIP_CHARS]
         for variant in (*layout_variants_of_text(head), *transliteration_variants_of_text(head)):
@@ -187,7 +189,25 @@ class FaqIndex:
             reading = read(variant, self.concepts, snap=self.snap)
             if (known := self._known(reading)) > best_known:
                 best, best_known = reading, known
-        return best
+        return self._generalise(best)
+
+    def _generalise(self, reading: Reading) -> Reading:
+        """A topic no entry names, read as the broader topic it is a case of when some entry names that:
+        "when will my car be ready" is the duration entry's question in a FAQ without a ready-time one.
+        A stand-in only scores: it is not the question naming the broader entry's own topic (coffee
+        beans to take home are drinks, yet no question about the menu)."""
+        wider = self.concepts.broader
+        if not any(c in wider and c not in self._named_topics for c in reading.concepts):
+            return reading
+        concepts: set[str] = set()
+        broadened: set[str] = set()
+        for concept in reading.concepts:
+            named = {b for b in wider.get(concept, ()) if b in self._named_topics}
+            if concept in self._named_topics or not named:
+                concepts.add(concept)
+            else:
+                broadened |= named
+        return Reading(reading.lemmas, frozenset(concepts | broadened), frozenset(broadened - concepts))
 
     def _maybe_slipped(self, reading: Reading) -> bool:
         """Latin words the FAQ does not know: perhaps Russian or Ukrainian typed in the wrong letters."""
@@ -261,7 +281,8 @@ class FaqIndex:
             return True
         if top.score >= dials.confident and self._explains_alone(reading, top, runner_up):
             return True
-        owned = any(self._owner_of.get(token) == top.entry for token in reading.concepts)
+        named = reading.concepts - reading.broadened
+        owned = any(self._owner_of.get(token) == top.entry for token in named)
         return owned and top.score >= dials.owned_topic and lead >= dials.margin
 
     def _explains_alone(self, reading: Reading, top: Match, runner_up: Match | None) -> bool:

@@ -14,8 +14,8 @@ from flows.lexicon import load_lexicon
 def faq_concepts(extra: Mapping[str, Mapping[str, Sequence[str]]] | None) -> Concepts:
     """The shipped concept lexicon extended by the owner's, prepared for matching."""
     lexicon = load_lexicon(extra)
-    phrases = {c.id: [item for items in c.terms.values() for item in items] for c in lexicon.concepts}
-    return Concepts.build(phrases, lexicon.emoji())
+    phrases = {c.id: c.terms for c in lexicon.concepts}
+    return Concepts.build(phrases, lexicon.emoji(), lexicon.broader())
 
 
 def index_builder(content: Content) -> Callable[[Sequence[FaqEntry], Sequence[Taught]], FaqIndex]:

@@ -7,7 +7,7 @@ names its topic); family members only against the FAQ's own words. Both bounded,
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Prefix
@@ -16,16 +16,29 @@ SHORT_WORD_CUTOFF = 88  # one wrong letter in four is a different word ("hall", 
 FAMILY_PREFIX = 5  # words of one family share at least this beginning ...
 FAMILY_SHARE = 0.7  # ... and this share of the shorter word
 CACHE_LIMIT = 50_000  # questions are endless, memory is not
+# Diminutives: "тортик" is a small "торт", "годик" a "год", "сыночек" a "сын". Only a stem the FAQ uses
+# itself, and at least three letters long, so that "урок" or "сок" stay what they are.
+DIMINUTIVES = ("очок", "ечок", "очек", "ечек", "ичек", "чик", "ик", "ок", "ек")
+DIMINUTIVE_STEM = 3
 
 
 class Snapper:
     """Maps a word onto the FAQ's vocabulary (see the module's docstring)."""
 
-    def __init__(self, faq_words: Collection[str], lexicon_words: Iterable[str], cutoff: float) -> None:
+    def __init__(
+        self,
+        faq_words: Collection[str],
+        lexicon_words: Iterable[str],
+        cutoff: float,
+        named: Collection[str] = frozenset(),
+    ) -> None:
+        """`named`: the words of the FAQ's phrasings and titles, the first choice among a word's readings."""
         self._faq = faq_words
+        self._named = named
+        self._known = frozenset({*faq_words, *lexicon_words})
         self._cutoff = cutoff
         self._by_initial: dict[str, list[str]] = {}
-        for word in sorted({*faq_words, *lexicon_words}):
+        for word in sorted(self._known):
             self._by_initial.setdefault(word[0], []).append(word)
         self._by_start: dict[str, list[str]] = {}
         for word in faq_words:
@@ -46,6 +59,22 @@ class Snapper:
             self._cache[(word, known)] = found
         return found
 
+    def named(self, word: str) -> bool:
+        """Whether the FAQ's phrasings or titles use this word."""
+        return word in self._named
+
+    def pick(self, options: Sequence[str]) -> str:
+        """Of the dictionary forms a word may have (`lemma_options`, likeliest first), the first that the
+        FAQ's phrasings use, else the first the FAQ or the lexicon uses: "тортов" is "торт" to a FAQ about
+        cakes, though the dictionary's likeliest reading is an adjective. The likeliest when none is."""
+        if len(options) == 1:
+            return options[0]
+        for vocabulary in (self._named, self._known):
+            found = next((option for option in options if option in vocabulary), None)
+            if found is not None:
+                return found
+        return options[0]
+
     def _closest(self, word: str) -> str:
         # A typo keeps the first letter and adds or drops a letter or two, not a syllable ("script" is
         # not a misspelt "subscript").
@@ -55,7 +84,12 @@ class Snapper:
         return next((other for other, _, _ in found if abs(len(other) - len(word)) <= 2), word)
 
     def _family(self, word: str) -> str | None:
-        """The FAQ's word sharing the longest beginning with this one, if long enough to be its family."""
+        """The FAQ's word this one is a diminutive of, else the one sharing the longest beginning with it,
+        if long enough to be its family."""
+        for suffix in DIMINUTIVES:
+            stem = word.removesuffix(suffix)
+            if stem != word and len(stem) >= DIMINUTIVE_STEM and stem in self._faq:
+                return stem
         best, best_common = None, 0
         for other in self._by_start.get(word[:FAMILY_PREFIX], ()):
             common = Prefix.similarity(word, other)  # the length of their common beginning

@@ -8,15 +8,17 @@ meet. Emoji that stand for a topic (💰, 📍) count as its concept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from flows.lemmas import lemma, words_of
+from flows.faq_snap import Snapper
+from flows.lemmas import lemma, lemma_options, words_of
 
 CONCEPT = "#"  # concept tokens start with it; no word does
 # Concepts that qualify a question rather than name its topic ("on sunday", "in the morning"): a FAQ
 # without them can still answer a question that has them.
 MODIFIERS = frozenset({CONCEPT + "day_time"})
+PAIR_REACH = 2  # a two-word phrase's words may stand this far apart, in either order
 MAX_WORDS = 60  # a question is a sentence or two: the rest of an essay is not matched (bounded cost)
 
 # Words that say nothing about what is asked, in any form (they are compared as dictionary forms).
@@ -26,6 +28,7 @@ _FILLER = """
     with can could would will shall should please hi hello hey there this that these those any some just
     also so ok okay thanks thank have has had get got want wanted like ask wonder know tell let need
     possible guys dear good day question info about if whether i'm im not no don't dont
+    by from into as than then
     я мне меня мы нас вы вас ты тебя он она они у в во на с со и а но ли бы же это этот эта то там тут
     есть быть пожалуйста привет здравствуйте здравствуй добрый день вечер утро подсказать сказать спасибо
     ну вот ещё еще мой моя мои ваш ваша ваши о об по к ко от из за при про можно вам вами нам хотеть
@@ -41,8 +44,8 @@ _QUESTION_WORDS = """
 """
 
 
-def _lemmas_of(text: str) -> list[str]:
-    return [lemma(word)[0] for word in words_of(text)]
+def _lemmas_of(text: str, language: str | None = None) -> list[str]:
+    return [lemma(word, language)[0] for word in words_of(text)]
 
 
 FILLER = frozenset(_FILLER.split()) | frozenset(_lemmas_of(_FILLER))
@@ -61,14 +64,23 @@ class Concepts:
     emoji: Mapping[str, str]
     by_first: Mapping[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # phrases
     core_by_first: Mapping[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)  # cores
+    broader: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # concept token → broader ones
+    # Two-word cores without a question word, by either word: customers say them in either order and
+    # with a word between ("поменять масло" / "масло поменять", "купил сам" / "купил колодки сам").
+    pairs: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, phrases: Mapping[str, Iterable[str]], emoji: Mapping[str, str]) -> Concepts:
+    def build(
+        cls,
+        phrases: Mapping[str, Mapping[str, Iterable[str]]],
+        emoji: Mapping[str, str],
+        broader: Mapping[str, Iterable[str]] | None = None,
+    ) -> Concepts:
         single: dict[str, set[str]] = {}
         multi: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []
-        for concept, items in phrases.items():
-            for item in items:
-                lemmas = tuple(_lemmas_of(item))
+        for concept, languages in phrases.items():
+            for language, item in ((lang, item) for lang, items in languages.items() for item in items):
+                lemmas = tuple(_lemmas_of(item, language))
                 if len(lemmas) == 1:
                     single.setdefault(lemmas[0], set()).add(concept)
                 elif lemmas:
@@ -79,7 +91,13 @@ class Concepts:
         for phrase, core, concept in multi:
             whole.setdefault(phrase[0], []).append((phrase, concept))
             cores.setdefault(core[0], []).append((core, concept))
-        return cls({k: frozenset(v) for k, v in single.items()}, tuple(multi), dict(emoji), whole, cores)
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for _, core, concept in multi:
+            if len(core) == 2 and core[0] != core[1] and not QUESTION_WORDS & set(core):
+                pairs.setdefault(core[0], []).append((core[1], concept))
+        wider = {CONCEPT + k: tuple(CONCEPT + b for b in v) for k, v in (broader or {}).items()}
+        singles = {k: frozenset(v) for k, v in single.items()}
+        return cls(singles, tuple(multi), dict(emoji), whole, cores, wider, pairs)
 
     def found_in(self, lemmas: list[str], text: str, *, with_emoji: bool) -> set[str]:
         """The concepts a text names, as tokens. Phrases are looked up by their first word, so the cost
@@ -93,6 +111,9 @@ class Concepts:
                 for phrase, concept in starting.get(word, ()):
                     if tuple(sequence[i : i + len(phrase)]) == phrase:
                         found.add(concept)
+        for i, word in enumerate(meaningful):
+            near = meaningful[i + 1 : i + PAIR_REACH + 1]  # "купил колодки сам" is "купил сам"
+            found |= {concept for other, concept in self.pairs.get(word, ()) if other in near}
         if with_emoji:
             found |= {concept for char, concept in self.emoji.items() if char in text}
         return {CONCEPT + concept for concept in found}
@@ -107,21 +128,27 @@ class Reading:
 
     lemmas: tuple[str, ...]  # meaningful words only, in order, each once
     concepts: frozenset[str]
+    broadened: frozenset[str] = frozenset()  # concepts standing in for a narrower one no entry names
 
     @property
     def tokens(self) -> frozenset[str]:
         return frozenset(self.lemmas) | self.concepts
 
 
-def read(
-    text: str, concepts: Concepts, *, customer: bool = True, snap: Callable[[str, bool], str] | None = None
-) -> Reading:
-    """Read a text: words → dictionary forms → concepts; filler dropped. `snap(word, known)` maps a word
-    the FAQ does not use onto one it does: a typo before the concepts are found (so a misspelt topic word
-    still names its topic), a word of the same family after. Only the first MAX_WORDS words count, so a
+def read(text: str, concepts: Concepts, *, customer: bool = True, snap: Snapper | None = None) -> Reading:
+    """Read a text: words → dictionary forms → concepts; filler dropped. `snap` maps a word the FAQ does
+    not use onto one it does: of a word's dictionary forms, the one the FAQ or the lexicon uses; a typo
+    before the concepts are found (so a misspelt topic word still names its topic); a word of the same
+    family after. Only the first MAX_WORDS words count, so a
     4,000-character message costs what a long sentence does. Emoji count only in what customers write
     (an owner's "💳 Prices" title is decoration)."""
-    analysed = [lemma(word) for word in words_of(text[:2000])[:MAX_WORDS]]
+    words = words_of(text[:2000])[:MAX_WORDS]
+    analysed = [lemma(word) for word in words]
+    if snap is not None:
+        analysed = [
+            (snap.pick(lemma_options(word)) if known and not _settled(first, snap) else first, known)
+            for word, (first, known) in zip(words, analysed, strict=True)
+        ]
     if snap is None:
         lemmas = [word for word, _ in analysed]
         found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
@@ -131,6 +158,12 @@ def read(
         lemmas = [w if w in FILLER else snap(w, True) for w, _ in analysed]
     meaningful = tuple(dict.fromkeys(word for word in lemmas if word not in FILLER and len(word) > 1))
     return Reading(meaningful, frozenset(found))
+
+
+def _settled(first: str, snap: Snapper) -> bool:
+    """Whether a word's likeliest reading stands: filler ("к" is not an abbreviated "как") or a word of
+    the FAQ's phrasings."""
+    return first in FILLER or snap.named(first)
 
 
 def dictionary_share(text: str) -> float:

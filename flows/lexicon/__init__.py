@@ -16,6 +16,9 @@ from types import MappingProxyType
 import yaml
 
 EMOJI = "emoji"  # the key of a concept's emoji, next to its languages
+# The key of the topics a concept is a case of ("when will it be ready" is a question of duration): a FAQ
+# with no entry for the narrow topic answers it with the broader one's.
+BROADER = "broader"
 _VARIATION_SELECTOR = "\ufe0f"  # Telegram sends "🅿️" as well as "🅿": the emoji is the same
 
 Extra = Mapping[str, Mapping[str, Sequence[str]]]
@@ -28,6 +31,7 @@ class Concept:
     id: str
     terms: Mapping[str, tuple[str, ...]] = field(hash=False)
     emoji: tuple[str, ...] = ()
+    broader: tuple[str, ...] = ()
 
     def in_language(self, language: str) -> tuple[str, ...]:
         """The concept's words and phrases in one language (none when the language has none)."""
@@ -64,6 +68,10 @@ class Lexicon:
         for concept in self.concepts:
             for term in concept.in_language(language):
                 yield term, concept.id
+
+    def broader(self) -> dict[str, tuple[str, ...]]:
+        """Concept id → the ids of the broader topics it is a case of (only concepts that have some)."""
+        return {concept.id: concept.broader for concept in self.concepts if concept.broader}
 
     def emoji(self) -> dict[str, str]:
         """Emoji → concept id (an emoji listed by two concepts belongs to the first). Keys carry no
@@ -111,13 +119,17 @@ def _groups(concept_id: object, value: object) -> Mapping[str, Sequence[str]]:
 def _merge(base: Concept, groups: Mapping[str, Sequence[str]]) -> Concept:
     terms = {language: list(items) for language, items in base.terms.items()}
     emoji = list(base.emoji)
+    broader = list(base.broader)
     for language, items in groups.items():
         if language == EMOJI:
             emoji.extend(_normalize_emoji(item) for item in items)
+        elif language == BROADER:
+            broader.extend(items)
         else:
             terms.setdefault(language, []).extend(_normalize_term(item) for item in items)
     unique = {language: _unique(items) for language, items in terms.items()}
-    return Concept(base.id, MappingProxyType({k: v for k, v in unique.items() if v}), _unique(emoji))
+    terms_by_language = MappingProxyType({k: v for k, v in unique.items() if v})
+    return Concept(base.id, terms_by_language, _unique(emoji), _unique(broader))
 
 
 def _normalize_term(text: str) -> str:
