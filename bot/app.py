@@ -195,14 +195,9 @@ class App:
         liveness = self.jobs.liveness
         if liveness is None or await liveness.hold(POLLING):
             return
-        holder = await liveness.holder_of(POLLING)
-        message = (
-            f"another process already polls Telegram for this bot ({holder}): long polling runs in one "
-            "process only, so this one does not poll. Stop the other one, or run several processes in "
-            "webhook mode (WEBHOOK_URL)."
-        )
-        log.error("%s", message)
-        raise AnotherPoller(message)
+        refused = AnotherPoller(await liveness.holder_of(POLLING))
+        log.error("%s", refused)
+        raise refused
 
     async def _release_polling(self) -> None:
         """Free the polling lease for the next poller (if the database is unreachable, it lapses)."""

@@ -241,6 +241,7 @@ class Poller:
         key = chat_key(update)
         after = self._tails.get(key) if key is not None else None
         tracked.task = asyncio.create_task(self._handle(tracked, after))
+        tracked.task.add_done_callback(_seen_fatal)
         if key is not None:
             self._tails[key] = tracked.task
             tracked.task.add_done_callback(lambda t: self._tails.pop(key) if self._tails.get(key) is t else None)
@@ -340,3 +341,10 @@ class Poller:
         if offset is not None and offset != self._sent:
             with contextlib.suppress(Exception):
                 await self.bot(GetUpdates(offset=offset, limit=1, timeout=0))
+
+
+def _seen_fatal(task: asyncio.Task[None]) -> None:
+    """A handling task that ended with a fatal error has handed it to `run` (`_fatal`), which raises it;
+    looking at it here keeps asyncio from reporting it again, much later, as never retrieved."""
+    if not task.cancelled():
+        task.exception()

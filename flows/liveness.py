@@ -37,7 +37,16 @@ FORGET_AFTER = timedelta(days=1)  # rows of instances silent this long are delet
 
 
 class AnotherPoller(RuntimeError):
-    """Long polling was asked for while another process polls the same bot's database."""
+    """Long polling was asked for while another process polls the same bot's database. Its text is for the
+    operator's terminal and log (English, like the other command-line messages)."""
+
+    def __init__(self, holder: str | None) -> None:
+        self.holder = holder
+        super().__init__(
+            f"another process already polls Telegram for this bot ({holder}): long polling runs in one "
+            "process only, so this one does not poll. Stop the other one, or run several processes in "
+            "webhook mode (WEBHOOK_URL)."
+        )
 
 
 @dataclass

@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = 0x6E75_7274_0001
 MIGRATION_LOCK = 0x6E75_7274_0002
 POOL_SIZE = 10
+# Tables only PostgreSQL has: state that several processes share and one SQLite process keeps in memory (the
+# send budget's lanes, 0024). Nothing to copy from SQLite, nothing to compare with it.
+POSTGRES_ONLY_TABLES = frozenset({"pace_lanes"})
 CLOSE_TIMEOUT = 5.0  # seconds
 # Statements sent as one round trip: BEGIN, then wait for the writer's turn.
 _BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"

@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from storage.db import Database, load_migrations
+from storage.postgres import POSTGRES_ONLY_TABLES
 from tests.pg_server import _run_sync, server, server_binaries
 
 # SQLite's full-text table for the customer search (0017) and the tables FTS5 makes for it. PostgreSQL
@@ -37,8 +38,7 @@ SQLITE_ONLY_TABLES = {
 SQLITE_ONLY_TRIGGERS = {"customer_names_added", "customer_names_renamed", "customer_names_removed"}
 POSTGRES_ONLY_INDEXES = {"customers_names"}
 # The send budget several bot processes share (0024, flows/shared_pacing.py); one process on SQLite paces
-# itself in memory, so SQLite's 0024 creates nothing.
-POSTGRES_ONLY_TABLES = {"pace_lanes"}
+# itself in memory, so SQLite's 0024 creates nothing (storage/postgres.py, POSTGRES_ONLY_TABLES).
 # The migration runner's own bookkeeping (the SQLite side here runs the files itself, without the runner).
 RUNNER_TABLES = {"schema_migrations"}
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from storage.db import Migration, SchemaTooNewError, check_not_newer, load_migrations
-from storage.postgres import migrate
+from storage.postgres import POSTGRES_ONLY_TABLES, migrate
 from storage.to_postgres.refusals import MoveRefused
 
 CONNECT_TIMEOUT = 10.0  # seconds
@@ -128,7 +128,9 @@ def _shipped_tables(migrations: list[Migration]) -> set[str]:
     """The name of every table and view the PostgreSQL migrations create (a target holding only these is
     the bot's own schema, perhaps of an earlier version)."""
     names = {_RUNNER_TABLE}
-    pattern = re.compile(r"CREATE\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)", re.I)
+    pattern = re.compile(
+        r"CREATE\s+(?:UNLOGGED\s+)?(?:TABLE|VIEW|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)", re.I
+    )
     for migration in migrations:
         names.update(match.lower() for match in pattern.findall(migration.sql))
     return names
@@ -165,7 +167,7 @@ async def catalog(conn: asyncpg.Connection) -> Catalog:
     """The bot's tables in the target as the migrations made them."""
     tables: dict[str, Table] = {}
     for table, name, kind, generated, identity in await conn.fetch(_COLUMNS):
-        if table != _RUNNER_TABLE:
+        if table != _RUNNER_TABLE and table not in POSTGRES_ONLY_TABLES:
             tables.setdefault(table, Table(table)).columns.append(Column(name, kind, generated, identity))
     keys = [(row[0], row[1], row[2]) for row in await conn.fetch(_FOREIGN_KEYS) if row[1] in tables]
     for _, table, parent in keys:
