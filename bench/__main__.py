@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
-from bench import console, drip, faq, hotpath, longtext, numbers, people, retention, segments, sender, stats
+from bench import console, drip, faq, hotpath, longtext, numbers, people, retention, scale, segments, sender, stats
 from bench.common import load, machine
 
 
@@ -25,6 +26,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "numbers",
             "retention",
             "people",
+            "scale",
             "all",
         ],
     )
@@ -62,9 +64,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse(argv)
+    argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING)
     print(f"{machine()} · {load()}")
+    if argv[:1] == ["scale"]:  # its own options (--engine, --customers …): see bench/scale.py
+        scale.main(argv[1:])
+        print(f"done · {load()}")
+        return
+    args = parse(argv)
     if args.name in ("hotpath", "all"):
         hotpath.main(args.updates, args.users, args.rounds, args.question, args.profile, not args.no_pin)
     if args.name in ("faq", "all"):
