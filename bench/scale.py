@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from bench import dataset, engines, segments, stats
 from bench.common import load, machine, table
 from storage.db import Database
 
+FIGURES = "figures.json"  # the last run's figures, in a kept engine's folder
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SUMMARY = [  # the figures side by side: (key in the figures, label)
     ("stats 7d", "/stats 7d, ms"),
@@ -97,7 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--purchases", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3, help="/stats: runs per period")
-    parser.add_argument("--only", default="stats,segments", help="stats, segments (counts and queueing)")
+    parser.add_argument(
+        "--only", default="stats,segments", help="stats, segments (counts and queueing), or build (nothing more)"
+    )
     parser.add_argument("--keep", type=Path, help="keep (or reuse) the databases in this folder")
     args = parser.parse_args(argv)
     chosen = list(engines.ENGINES) if args.engine == "both" else [args.engine]
@@ -108,8 +112,15 @@ def main(argv: list[str] | None = None) -> None:
         keep = args.keep / engine if args.keep else None
         with engines.target(engine, keep) as where:
             results[engine] = asyncio.run(run(where, args.customers, args.purchases, args.rounds, parts))
+        if keep is not None and results[engine]:
+            (keep / FIGURES).write_text(json.dumps(results[engine], indent=1))
+    if args.keep:  # an engine measured by an earlier run on the kept databases, for the side by side
+        for engine in engines.ENGINES:
+            saved = args.keep / engine / FIGURES
+            if engine not in results and saved.exists():
+                results[engine] = json.loads(saved.read_text())
     print(f"\n## Side by side · {load()}\n")
-    print(summary(results))
+    print(summary({engine: results[engine] for engine in engines.ENGINES if results.get(engine)}))
 
 
 if __name__ == "__main__":
