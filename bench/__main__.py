@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from bench import (
     console,
@@ -16,6 +17,7 @@ from bench import (
     pacing,
     people,
     retention,
+    scale,
     segments,
     sender,
     stats,
@@ -41,6 +43,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "people",
             "pacing",
             "migrate",
+            "scale",
             "all",
         ],
     )
@@ -78,9 +81,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse(argv)
+    argv = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING)
     print(f"{machine()} · {load()}")
+    if argv[:1] == ["scale"]:  # its own options (--engine, --customers …): see bench/scale.py
+        scale.main(argv[1:])
+        print(f"done · {load()}")
+        return
+    args = parse(argv)
     if args.name in ("hotpath", "all"):
         hotpath.main(args.updates, args.users, args.rounds, args.question, args.profile, not args.no_pin)
     if args.name in ("faq", "all"):

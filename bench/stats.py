@@ -120,54 +120,66 @@ def generate(path: Path, customers: int, purchases: int) -> dict[str, float]:
 
 async def measure(path: Path, rounds: int) -> None:
     db = await Database.open(path)
-    content = load_content(example_content_path())
-    zone = ZoneInfo("Europe/Kyiv")
-    analytics = Analytics(AnalyticsRepo(db), content, FakeClock(NOW), zone, broadcast_days=7)
     try:
-        rows = []
-        stats = None
-        for key in PERIODS:
-            times = []
-            for _ in range(rounds):
-                began = time.perf_counter()
-                stats = await analytics.stats(analytics.period(key))
-                times.append(time.perf_counter() - began)
-            assert stats is not None
-            rows.append([key, f"{stats.purchases:,}", f"{stats.buyers:,}", *(_ms(t) for t in _spread(times))])
-        print(table(["period", "purchases", "buyers", "stats() median ms", "min ms", "max ms"], rows))
-        assert stats is not None
-        began = time.perf_counter()
-        revenue = revenue_chart(stats.months, stats.currency, "en")
-        cohorts = cohort_chart(stats.cohorts, "en")
-        charts = time.perf_counter() - began
-        began = time.perf_counter()
-        page = render_report(stats, content.business.name, zone, "en", revenue, cohorts, NOW)
-        report = time.perf_counter() - began
-        print(
-            f"\ncharts (both PNGs, after the first import): {_ms(charts)} ms; HTML report: {_ms(report)} ms,"
-            f" {len(page) // 1024:,} KiB"
-        )
-        day = []
-        for _ in range(rounds):
-            began = time.perf_counter()
-            due = await fell_asleep(db, NOW - timedelta(days=1), NOW, 30)
-            day.append(time.perf_counter() - began)
-        print(
-            f"win-back, customers who fell asleep in one day: {len(due):,} in {statistics.median(day) * 1000:.1f} ms"
-        )
-        for label, sql, params in (
-            ("win-back", FELL_ASLEEP_SQL, ("a", "b", "a", "b")),
-            (
-                "period",
-                "SELECT COUNT(*), COUNT(DISTINCT customer_id), SUM(amount_cents) FROM purchases"
-                " WHERE purchased_at >= ? AND purchased_at < ?",
-                ("a", "b"),
-            ),
-        ):
-            plan = await db.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)
-            print(f"plan, {label}: " + " / ".join(row["detail"] for row in plan))
+        await measure_db(db, rounds, NOW)
     finally:
         await db.close()
+
+
+async def measure_db(db: Database, rounds: int, now: datetime) -> dict[str, float]:
+    """Print /stats' figures on an open database; returns median milliseconds per period and the rest."""
+    content = load_content(example_content_path())
+    zone = ZoneInfo("Europe/Kyiv")
+    analytics = Analytics(AnalyticsRepo(db), content, FakeClock(now), zone, broadcast_days=7)
+    figures: dict[str, float] = {}
+    rows = []
+    stats = None
+    for key in PERIODS:
+        times = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            stats = await analytics.stats(analytics.period(key))
+            times.append(time.perf_counter() - began)
+        assert stats is not None
+        figures[f"stats {key}"] = statistics.median(times) * 1000
+        rows.append([key, f"{stats.purchases:,}", f"{stats.buyers:,}", *(_ms(t) for t in _spread(times))])
+    print(table(["period", "purchases", "buyers", "stats() median ms", "min ms", "max ms"], rows))
+    assert stats is not None
+    began = time.perf_counter()
+    revenue = revenue_chart(stats.months, stats.currency, "en")
+    cohorts = cohort_chart(stats.cohorts, "en")
+    charts = time.perf_counter() - began
+    began = time.perf_counter()
+    page = render_report(stats, content.business.name, zone, "en", revenue, cohorts, now)
+    report = time.perf_counter() - began
+    print(
+        f"\ncharts (both PNGs, after the first import): {_ms(charts)} ms; HTML report: {_ms(report)} ms,"
+        f" {len(page) // 1024:,} KiB"
+    )
+    day = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        due = await fell_asleep(db, now - timedelta(days=1), now, 30)
+        day.append(time.perf_counter() - began)
+    figures["win-back day"] = statistics.median(day) * 1000
+    print(f"win-back, customers who fell asleep in one day: {len(due):,} in {figures['win-back day']:.1f} ms")
+    if db.engine == "sqlite":
+        await _plans(db)
+    return figures
+
+
+async def _plans(db: Database) -> None:
+    for label, sql, params in (
+        ("win-back", FELL_ASLEEP_SQL, ("a", "b", "a", "b")),
+        (
+            "period",
+            "SELECT COUNT(*), COUNT(DISTINCT customer_id), SUM(amount_cents) FROM purchases"
+            " WHERE purchased_at >= ? AND purchased_at < ?",
+            ("a", "b"),
+        ),
+    ):
+        plan = await db.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)
+        print(f"plan, {label}: " + " / ".join(row["detail"] for row in plan))
 
 
 def _spread(times: list[float]) -> tuple[float, float, float]:

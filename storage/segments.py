@@ -303,8 +303,11 @@ class SegmentsRepo:
         return [int(row[0]) for row in rows]
 
     async def explain(self, filters: Sequence[Filter]) -> list[str]:
-        """SQLite's query plan for a count (for the benchmark's notes)."""
+        """The engine's query plan for a count (for the benchmark's notes)."""
         compiled = compile_segment(filters)
+        if self._db.engine == "postgresql":
+            rows = await self._db.fetch_all(f"EXPLAIN SELECT COUNT(*) {compiled.sql}", compiled.params)
+            return [str(row[0]).strip() for row in rows]
         rows = await self._db.fetch_all(f"EXPLAIN QUERY PLAN SELECT COUNT(*) {compiled.sql}", compiled.params)
         return [str(row[3]) for row in rows]
 
