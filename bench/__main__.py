@@ -1,9 +1,14 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|all [options]`: run named benchmarks, print result tables.
+
+`python -m bench processes|failover [options]`: several bot processes behind one webhook address (their own
+options: `python -m bench processes --help`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from bench import console, drip, faq, hotpath, longtext, numbers, people, retention, segments, sender, stats
 from bench.common import load, machine
@@ -61,7 +66,24 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Benchmarks with options of their own, run on their own (not part of `all`: they start processes).
+SEPARATE = ("processes", "failover")
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SEPARATE:
+        logging.basicConfig(level=logging.WARNING)
+        print(machine())
+        if argv[0] == "processes":
+            from bench import processes
+
+            processes.main(argv[1:])
+        else:
+            from bench import failover  # type: ignore[attr-defined]
+
+            failover.main(argv[1:])
+        return
     args = parse(argv)
     logging.basicConfig(level=logging.WARNING)
     print(f"{machine()} · {load()}")

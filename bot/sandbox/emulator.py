@@ -616,6 +616,7 @@ class _UpdateQueue:
         self.changed = asyncio.Event()  # wakes webhook delivery (the signal wakes everything else)
         self._pending: list[dict[str, Any]] = []
         self._answered: set[int] = set()  # webhook: updates whose POST returned (or failed) at least once
+        self.on_delivered: Callable[[int], None] | None = None  # webhook: told each update_id taken with a 200
         self._ids = itertools.count(1)
         self._done_upto = 0
         self._dropped: set[int] = set()
@@ -678,6 +679,8 @@ class _UpdateQueue:
         # by identity: of two equal copies (a re-delivery) only the one that went is gone
         self._pending = [u for u in self._pending if u is not update]
         self.attempted(update["update_id"])
+        if self.on_delivered is not None:
+            self.on_delivered(update["update_id"])
 
     def attempted(self, update_id: int) -> None:
         """Webhook mode: a POST carrying ``update_id`` returned, successfully or not."""
@@ -2075,6 +2078,11 @@ class Emulator:
         return self.push_update({"message": message})
 
     # --- re-delivery and forged presses (tests of exactly-once handling and of hostile input) -------
+
+    def on_delivered(self, callback: Callable[[int], None] | None) -> None:
+        """Webhook mode: call ``callback(update_id)`` whenever a POST carrying an update returned 200
+        (benchmarks wait for thousands of updates without a predicate each)."""
+        self._updates.on_delivered = callback
 
     def pending_updates(self) -> list[dict[str, Any]]:
         """Updates Telegram still holds for the bot: not yet confirmed by a getUpdates offset or a webhook POST."""
