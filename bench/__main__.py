@@ -1,4 +1,4 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|all [options]`: run named benchmarks, print result tables.
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|pacing|all [options]`: run named benchmarks, print result tables.
 
 `python -m bench processes|failover [options]`: several bot processes behind one webhook address (their own
 options: `python -m bench processes --help`).
@@ -10,7 +10,20 @@ import argparse
 import logging
 import sys
 
-from bench import console, drip, faq, hotpath, longtext, numbers, people, retention, segments, sender, stats
+from bench import (
+    console,
+    drip,
+    faq,
+    hotpath,
+    longtext,
+    numbers,
+    pacing,
+    people,
+    retention,
+    segments,
+    sender,
+    stats,
+)
 from bench.common import load, machine
 
 
@@ -30,6 +43,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             "numbers",
             "retention",
             "people",
+            "pacing",
             "all",
         ],
     )
@@ -107,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         numbers.main([])
     if args.name in ("people", "all"):
         people.main([])
+    if args.name in ("pacing", "all"):
+        pacing.main()
     if args.name in ("retention", "all"):
         retention.main(["--months", str(args.months), "--scale", str(args.scale)])
     print(f"done · {load()}")

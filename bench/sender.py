@@ -133,8 +133,9 @@ def check(emu: Emulator, figures: Figures) -> None:
     figures.missing = len(expected - set(seen))
 
 
-async def run_variant(folder: Path, chats: int, per_chat: int) -> Figures:
-    figures = Figures(chats, per_chat, "as shipped")
+async def run_variant(folder: Path, chats: int, per_chat: int, database_url: str | None = None) -> Figures:
+    """One variant on a fresh SQLite file in `folder`, or on the (fresh) PostgreSQL database given."""
+    figures = Figures(chats, per_chat, "as shipped" if database_url is None else "PostgreSQL")
     async with Emulator() as emu:  # Telegram's limits: 30/s overall, bursts of 10 then 1/s per chat
         settings = bench_settings(
             folder / f"sender-{chats}x{per_chat}.db",
@@ -142,6 +143,7 @@ async def run_variant(folder: Path, chats: int, per_chat: int) -> Figures:
             send_rate_per_second=RATE,
             contact_budget_per_day=10_000,
             contact_budget_per_week=10_000,
+            database_url=database_url,
         )
         app = await create_app(settings, clock=SystemClock())
         try:

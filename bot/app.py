@@ -60,7 +60,7 @@ from flows.media import Media
 from flows.notices import Notices
 from flows.onboarding import Onboarding
 from flows.outbox import DrainReport, Sender, SendPolicy
-from flows.pacing import Budget, Pacer
+from flows.pacing import Budget, Lanes, Pacer
 from flows.people import People
 from flows.people_search import PeopleSearch
 from flows.purchases import Purchases
@@ -71,6 +71,7 @@ from flows.sales import Sales
 from flows.segments import Segments
 from flows.send_to_me import SendToMe
 from flows.sequences import Sequences
+from flows.shared_pacing import SharedLanes
 from flows.staff import Staff
 from flows.stats_cache import StatsCache
 from handlers import get_routers
@@ -99,6 +100,7 @@ from storage.ledger import LedgerRepo
 from storage.media import MediaRepo
 from storage.messages import MessagesRepo
 from storage.outbox import OutboxRepo
+from storage.pace_lanes import PaceLanesRepo
 from storage.people import PeopleRepo
 from storage.purchases import PurchasesRepo
 from storage.segments import SegmentsRepo
@@ -229,6 +231,7 @@ class App:
         await self.jobs.flush()
         await self.services["faq"].close()
         await self.bot.session.close()
+        await self.jobs.sender.pacer.flush()  # pauses held at the end reach the other processes
         await self.db.close()
 
 
@@ -291,7 +294,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
         await db.close()
         raise
     await set_owners(db, settings.owner_ids)  # the team is never counted as customers (storage/audience.py)
-    pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second))
+    pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second), pace_lanes(settings, db, clock))
     core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
     services = await build_services(core)
     services["faq"].second_opinion = second_opinion(settings, clock)
@@ -308,6 +311,14 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
             await app.close()
             raise
     return app
+
+
+def pace_lanes(settings: Settings, db: Database, clock: Clock) -> Lanes | None:
+    """Where the send budget lives: on PostgreSQL in the database, shared by every process
+    (flows/shared_pacing.py); on SQLite (one process) in memory, the pacer's default."""
+    if db.engine != "postgresql":
+        return None
+    return SharedLanes(PaceLanesRepo(db, settings.bot_token.get_secret_value().encode()), clock)
 
 
 async def build_services(core: Core) -> dict[str, Any]:

@@ -36,6 +36,9 @@ SQLITE_ONLY_TABLES = {
 }
 SQLITE_ONLY_TRIGGERS = {"customer_names_added", "customer_names_renamed", "customer_names_removed"}
 POSTGRES_ONLY_INDEXES = {"customers_names"}
+# The send budget several bot processes share (0024, flows/shared_pacing.py); one process on SQLite paces
+# itself in memory, so SQLite's 0024 creates nothing.
+POSTGRES_ONLY_TABLES = {"pace_lanes"}
 # The migration runner's own bookkeeping (the SQLite side here runs the files itself, without the runner).
 RUNNER_TABLES = {"schema_migrations"}
 
@@ -188,6 +191,7 @@ class PgCatalog:
     schema: Schema
     collations: dict[tuple[str, str], str | None]  # (table, text column) → its collation
     versions: list[tuple[int, str]]  # what the runner recorded as applied
+    own_tables: set[str] = field(default_factory=set)  # of POSTGRES_ONLY_TABLES, those found
 
 
 async def _read_postgres(url: str) -> PgCatalog:
@@ -195,14 +199,17 @@ async def _read_postgres(url: str) -> PgCatalog:
     try:
         schema = Schema()
         collations: dict[tuple[str, str], str | None] = {}
+        own_tables: set[str] = set()
         for table, column, type_, not_null, default, collation in await conn.fetch(_PG_COLUMNS):
-            if table in RUNNER_TABLES:
+            if table in POSTGRES_ONLY_TABLES:
+                own_tables.add(table)
+            if table in RUNNER_TABLES | POSTGRES_ONLY_TABLES:
                 continue
             schema.tables.setdefault(table, {})[column] = Column(type_, not_null, _default(default))
             if type_ == "text":
                 collations[(table, column)] = collation
         for name, table, unique, partial, constraint, columns in await conn.fetch(_PG_INDEXES):
-            if table in RUNNER_TABLES:
+            if table in RUNNER_TABLES | POSTGRES_ONLY_TABLES:
                 continue
             if constraint:
                 schema.keys.add((table, tuple(columns)))
@@ -216,7 +223,7 @@ async def _read_postgres(url: str) -> PgCatalog:
         versions = [
             (row[0], row[1]) for row in await conn.fetch("SELECT version, name FROM schema_migrations ORDER BY 1")
         ]
-        return PgCatalog(schema, collations, versions)
+        return PgCatalog(schema, collations, versions, own_tables)
     finally:
         await conn.close()
 
@@ -257,6 +264,7 @@ def test_the_same_tables_views_and_columns(schemas: tuple[Schema, PgCatalog]) ->
         for name, column in columns.items():
             assert pg.tables[table][name] == column, f"{table}.{name}"
     assert pg.views == lite.views
+    assert schemas[1].own_tables == POSTGRES_ONLY_TABLES
 
 
 def test_every_text_column_compares_bytes_as_sqlite_does(schemas: tuple[Schema, PgCatalog]) -> None:

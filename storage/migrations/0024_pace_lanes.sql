@@ -1,0 +1,3 @@
+-- Nothing on SQLite: one process paces itself in memory (flows/pacing.py's MemoryLanes). The PostgreSQL
+-- twin creates the lanes several processes share (pace_lanes and pace_spend); this file keeps the two
+-- engines' migration numbers in step, and tests/test_pg_schema.py names the table as PostgreSQL's own.
