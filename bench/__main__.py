@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
 
             processes.main(argv[1:])
         else:
-            from bench import failover  # type: ignore[attr-defined]
+            from bench import failover
 
             failover.main(argv[1:])
         return

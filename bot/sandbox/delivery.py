@@ -70,6 +70,11 @@ class WebhookDelivery:
         self._tasks: set[asyncio.Task[None]] = set()
         self.peak_connections = 0
 
+    @property
+    def in_flight(self) -> int:
+        """POSTs out right now."""
+        return len(self._flying)
+
     async def run(self) -> None:
         """Deliver forever; cancelling it cancels the POSTs in flight (their updates stay pending)."""
         loop = asyncio.get_running_loop()
