@@ -93,6 +93,7 @@ class Cluster:
     database: dict[str, str]  # DATABASE_URL or DATABASE_PATH
     command: Sequence[str] = tuple(NURTURE_BOT)
     extra_env: dict[str, str] = field(default_factory=dict)
+    ready_seconds: float = READY_SECONDS
     processes: list[BotProcess] = field(default_factory=list)
     proxy: RoundRobinProxy | None = None
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -146,7 +147,7 @@ class Cluster:
         calls = len(self.emu.calls)
         for index in indexes:
             self.processes[index].start()
-        deadline = time.monotonic() + READY_SECONDS
+        deadline = time.monotonic() + self.ready_seconds
         while True:
             hooks = sum(c.method == "setWebhook" for c in self.emu.calls[calls:])
             dead = [p for i, p in enumerate(self.processes) if i in indexes and not p.running]
@@ -155,7 +156,10 @@ class Cluster:
             if hooks >= len(indexes):
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(indexes) - hooks} bot processes not ready in {READY_SECONDS:.0f}s")
+                logs = "\n".join(self.processes[i].log_tail() for i in indexes)
+                raise TimeoutError(
+                    f"{len(indexes) - hooks} bot processes not ready in {self.ready_seconds:.0f}s:\n{logs}"
+                )
             await asyncio.sleep(0.1)
 
     def kill(self, index: int) -> None:

@@ -251,9 +251,15 @@ async def finished(app: App, timeout: float) -> dict[str, int]:
 
 
 async def run(
-    database_url: str, recipients: int, chatters: int, pause: float, restart_after: float = 1.0
+    database_url: str,
+    recipients: int,
+    chatters: int,
+    pause: float,
+    restart_after: float = 1.0,
+    budget: float | None = None,
 ) -> Report:
-    """The whole scenario on a fresh, migrated PostgreSQL database; the report from the emulator's record."""
+    """The whole scenario on a fresh, migrated PostgreSQL database; the report from the emulator's record.
+    ``budget``: seconds each phase may take (default: the broadcast's length at 20/s plus two minutes)."""
     report = Report(recipients)
     ids = [FIRST_RECIPIENT + n for n in range(recipients)]
     with tempfile.TemporaryDirectory(prefix="nurture-failover-") as tmp:
@@ -265,17 +271,26 @@ async def run(
             app = await create_app(settings)  # the bench's own view of the database: no bot running in it
             try:
                 await mark_started(app, ids)
-                await scenario(emu, app, ids, chatters, pause, restart_after, report)
+                phase = budget if budget is not None else recipients / 20 + 120
+                await scenario(emu, app, ids, chatters, pause, restart_after, phase, report)
             finally:
                 await app.close()
     return report
 
 
 async def scenario(
-    emu: Emulator, app: App, ids: list[int], chatters: int, pause: float, restart_after: float, report: Report
+    emu: Emulator,
+    app: App,
+    ids: list[int],
+    chatters: int,
+    pause: float,
+    restart_after: float,
+    budget: float,
+    report: Report,
 ) -> None:
-    budget = len(ids) / 20 + 120  # at 25/s with room for the restarts and a loaded machine
-    async with Cluster(emu, 3, {"DATABASE_URL": str(app.settings.database_url.get_secret_value())}) as cluster:  # type: ignore[union-attr]
+    assert app.settings.database_url is not None
+    database = {"DATABASE_URL": app.settings.database_url.get_secret_value()}
+    async with Cluster(emu, 3, database, ready_seconds=min(budget, 90)) as cluster:
         started = time.monotonic()
         people = Chatters(emu, ids[:chatters], pause)
         talking = [
@@ -298,7 +313,7 @@ async def scenario(
             for task in talking:
                 task.cancel()
             await asyncio.gather(*talking, return_exceptions=True)
-        await emu.wait_until(lambda: not emu.pending_updates(), timeout=60)
+        await emu.wait_until(lambda: not emu.pending_updates(), timeout=budget)
         report.seconds = time.monotonic() - started
     report.got = Counter(received(emu, tg_id) for tg_id in ids)
     report.answers = people.answers()
