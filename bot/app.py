@@ -55,6 +55,7 @@ from flows.handoff import Handoff
 from flows.imports import Imports
 from flows.intent import BuyingIntent
 from flows.jobs import Jobs
+from flows.liveness import POLLING, AnotherPoller, Liveness
 from flows.loyalty import Loyalty
 from flows.media import Media
 from flows.notices import Notices
@@ -94,6 +95,7 @@ from storage.enrollments import EnrollmentsRepo
 from storage.events import EventsRepo
 from storage.faq_log import FaqLogRepo
 from storage.faq_teaching import FaqTeachingRepo
+from storage.instances import InstancesRepo, LeasesRepo
 from storage.kv import KvRepo
 from storage.leads import LeadsRepo
 from storage.ledger import LedgerRepo
@@ -179,6 +181,39 @@ class App:
     ) -> None:
         """Long polling until stopped (SIGTERM/SIGINT or `stop`); an update is confirmed to Telegram only
         once handled (`bot.polling`). `handle_as_tasks=False` handles one update at a time."""
+        await self.take_polling()
+        try:
+            await self._poll(handle_as_tasks, handle_signals, scheduler, limits)
+        finally:
+            await self._release_polling()
+
+    async def take_polling(self) -> None:
+        """Take the polling lease: long polling is single-process. `AnotherPoller`, saying who polls, when
+        another process on this database holds it (the lease lapses 30 s after its holder fell silent)."""
+        liveness = self.jobs.liveness
+        if liveness is None or await liveness.hold(POLLING):
+            return
+        holder = await liveness.holder_of(POLLING)
+        message = (
+            f"another process already polls Telegram for this bot ({holder}): long polling runs in one "
+            "process only, so this one does not poll. Stop the other one, or run several processes in "
+            "webhook mode (WEBHOOK_URL)."
+        )
+        log.error("%s", message)
+        raise AnotherPoller(message)
+
+    async def _release_polling(self) -> None:
+        """Free the polling lease for the next poller (if the database is unreachable, it lapses)."""
+        if self.jobs.liveness is None:
+            return
+        try:
+            await self.jobs.liveness.give_up(POLLING)
+        except Exception as exc:
+            log.warning("could not free the polling lease (it lapses by itself): %r", exc)
+
+    async def _poll(
+        self, handle_as_tasks: bool, handle_signals: bool, scheduler: bool, limits: PollingLimits | None
+    ) -> None:
         if scheduler:
             self.start_scheduler()
         await self.bot.delete_webhook(drop_pending_updates=False)
@@ -188,6 +223,8 @@ class App:
         if not handle_as_tasks:
             limits = replace(limits, concurrency=1)
         self.poller = Poller(self.dp, self.bot, KvRepo(self.db), self.clock, limits)
+        if self.jobs.liveness is not None:  # another poller took over while this one was silent
+            self.jobs.liveness.on_lost[POLLING] = self.poller.stop
         loop = asyncio.get_running_loop()
         signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
         for sig in signals:
@@ -229,6 +266,11 @@ class App:
             log.warning("shutting down with updates still in flight")
         await self.jobs.sender.stop()  # sends in flight finish and record their outcome; no new ones start
         await self.jobs.flush()
+        if self.jobs.liveness is not None:  # gone at once: no other process waits for a lease to lapse
+            try:
+                await self.jobs.liveness.stop()
+            except Exception as exc:
+                log.warning("could not sign this process off (its leases lapse by themselves): %r", exc)
         await self.services["faq"].close()
         await self.bot.session.close()
         await self.jobs.sender.pacer.flush()  # pauses held at the end reach the other processes
@@ -279,6 +321,7 @@ class Core:
     bot: Bot
     customers: CustomersRepo
     pacer: Pacer
+    liveness: Liveness | None = None  # this process as one of several on the database (flows/liveness.py)
 
 
 async def create_app(settings: Settings, *, clock: Clock | None = None, content: Content | None = None) -> App:
@@ -296,6 +339,9 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     await set_owners(db, settings.owner_ids)  # the team is never counted as customers (storage/audience.py)
     pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second), pace_lanes(settings, db, clock))
     core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
+    liveness = Liveness(InstancesRepo(db), LeasesRepo(db), clock)
+    await liveness.start()  # before the outbox's recovery, which must know who is alive
+    core = replace(core, liveness=liveness)
     services = await build_services(core)
     services["faq"].second_opinion = second_opinion(settings, clock)
     await follow_chat_migrations(core, services)
@@ -338,6 +384,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         actions=AiogramChatActions(core.bot),
     )
     sender.broadcast_ahead = functools.partial(broadcast_ahead, db)
+    sender.liveness = core.liveness
     await sender.recover()
     staff = Staff(StaffRepo(db), frozenset(settings.owner_ids), clock, settings.manager_chat_id)
     menus = Menus(core.bot, content, staff, core.customers)
@@ -365,6 +412,7 @@ async def build_services(core: Core) -> dict[str, Any]:
         "send_to_me": SendToMe(sender.outbox, clock),
         "faq_buttons": FAQ_BUTTONS,
         "sender": sender,
+        "liveness": core.liveness,
         "customers": Customers(core.customers, clock),
         "forgetting": Forgetting(db, clock, sender.wait_idle),
         "onboarding": Onboarding(core.customers, content, clock),
@@ -485,6 +533,7 @@ def build_jobs(core: Core, services: dict[str, Any]) -> Jobs:
         core.settings.daily_jobs_at,
         handoff=services["handoff"],
         written_behind=(services["faq"].log.flush,),
+        liveness=core.liveness,
         loyalty=services["loyalty"],
         coupons=services["coupons"],
         broadcasts=services["broadcasts"],

@@ -15,11 +15,13 @@ from typing import IO
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
+from flows.liveness import AnotherPoller
 from flows.redaction import install_log_redaction
 from storage.audience import set_owners
 from storage.db import Database, SchemaTooNewError, open_database
 
 EXIT_CONFIG = 2
+EXIT_ANOTHER_POLLER = 3  # long polling refused: another process polls this bot's database
 
 
 def _fail(message: str) -> int:
@@ -335,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (SettingsError, ContentError, SchemaTooNewError) as exc:
         return _fail(str(exc))
+    except AnotherPoller as exc:
+        print(f"nurture-bot: {exc}", file=sys.stderr)
+        return EXIT_ANOTHER_POLLER
     except KeyboardInterrupt:
         return 130
     except Exception:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from flows.chat_actions import ACTION_KIND, ChatActions
 from flows.clock import Clock
 from flows.i18n import N_, translator
+from flows.liveness import Liveness
 from flows.markup import trusted
 from flows.messenger import Delivery, DeliveryResult, Messenger, Outgoing
 from flows.pacing import Pacer
@@ -103,6 +105,10 @@ class Sender:
         self.on_topic_lost: Callable[[QueuedMessage], Awaitable[bool]] | None = None
         # When the next broadcast that may reach a customer is due, if before a moment (the reserve's window).
         self.broadcast_ahead: Callable[[int, datetime], Awaitable[datetime | None]] | None = None
+        # This process as an instance (flows/liveness.py): claims name it, and rows claimed by instances
+        # it reports dead are recovered. Without one (a Sender on its own) every other claimer is dead.
+        self.liveness: Liveness | None = None
+        self._claimer = secrets.token_hex(6)
         self._sending: set[int] = set()  # chats with a message in flight: the next one waits for it
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
@@ -124,17 +130,36 @@ class Sender:
         self._stopping = True
         await self.wait_idle()
 
+    @property
+    def claimer(self) -> str:
+        """The instance id this sender's claims record."""
+        return self.liveness.instance_id if self.liveness is not None else self._claimer
+
     async def recover(self) -> int:
-        """At start-up: rows left 'sending' by a crash become 'unknown' and are never resent; whoever
-        relies on one (`on_fail`) is told it may not have been delivered."""
-        lost = await self.outbox.interrupted()
+        """Rows left 'sending' by a process that is gone (a crash, a kill) become 'unknown' and are never
+        resent; whoever relies on one (`on_fail`) is told it may not have been delivered.
+
+        Run at start-up and before every drain. Gone: its instance was not heard from for the lease
+        (flows/liveness.py), so a live process's rows in flight are never touched, wherever it runs; rows
+        of this sender itself count only between drains, where nothing of its own is in flight (an
+        outcome it could not record)."""
+        alive_since = self.liveness.alive_since() if self.liveness is not None else self.clock.now()
+        lost = await self.outbox.interrupted(alive_since, self.claimer)
+        recovered = 0
         for row in lost:
-            await self._give_up(
-                row, "unknown", "interrupted while sending", TeamText(_STOPPED_MID_SEND), unknown=True
+            recovered += await self._give_up(
+                row,
+                "unknown",
+                "interrupted while sending",
+                TeamText(_STOPPED_MID_SEND),
+                unknown=True,
+                was="sending",
             )
-        if lost:
-            log.warning("%d message(s) were interrupted mid-send by a crash; not resending them", len(lost))
-        return len(lost)
+        if recovered:
+            log.warning(
+                "%d message(s) were interrupted mid-send by a process that stopped; not resending them", recovered
+            )
+        return recovered
 
     @property
     def halted(self) -> bool:
@@ -163,6 +188,7 @@ class Sender:
             return report
         async with self._lock:
             self._cut_short = False
+            await self.recover()
             queue = await self.outbox.due(self.clock.now(), limit)
             gate = asyncio.Semaphore(self.policy.concurrency)
             deadline = self.clock.monotonic() + self.policy.horizon
@@ -197,18 +223,44 @@ class Sender:
             return [other for other in queue if other.chat_id != row.chat_id]
         await gate.acquire()
         try:
-            claimed = await self.outbox.claim(resolved.id, self.clock.now())
+            claimed = await self.outbox.claim(resolved.id, self.clock.now(), self.claimer)
         except BaseException:
             gate.release()
             raise
-        if not claimed:
+        if not claimed:  # sent, cancelled or paused meanwhile, or its chat busy in another process
             gate.release()
-            return queue
+            return [other for other in queue if other.chat_id != row.chat_id]
+        try:
+            free = await self._budget_still_free(resolved, report)
+        except BaseException:
+            gate.release()
+            raise
+        if not free:
+            gate.release()
+            return [other for other in queue if other.chat_id != row.chat_id]
         self._sending.add(resolved.chat_id)
         task = asyncio.create_task(self._send(resolved, report, gate))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return queue
+
+    async def _budget_still_free(self, row: QueuedMessage, report: DrainReport) -> bool:
+        """Once claimed, a proactive row checks the contact budget again: another process may have sent to
+        the customer since `_allowed` looked (the claim holds the chat, so every earlier send is recorded
+        now). Over budget, or on an error here, the row goes back to wait, never left 'sending'."""
+        if row.transactional or row.customer_id is None:
+            return True
+        try:
+            customer = await self.customers.get(row.customer_id)
+            frees = await self._budget_frees_at(customer, automatic=row.broadcast_id is None) if customer else None
+        except Exception:
+            await self.outbox.release(row.id, self.clock.now(), "budget check failed")
+            raise
+        if frees is None:
+            return True
+        await self.outbox.release(row.id, frees, "contact budget")
+        report.add("postponed")
+        return False
 
     def _next_ready(self, queue: list[QueuedMessage]) -> QueuedMessage | None:
         """The first row whose chat may be written to now; only a chat's first row counts (its order)."""
@@ -248,13 +300,21 @@ class Sender:
         return replace(row, payload=row.payload | message.to_payload() | {"reply_to_outbox": None})
 
     async def _give_up(
-        self, row: QueuedMessage, state: str, reason: str, why: TeamText, *, unknown: bool = False
-    ) -> None:
+        self,
+        row: QueuedMessage,
+        state: str,
+        reason: str,
+        why: TeamText,
+        *,
+        unknown: bool = False,
+        was: str = "sending",
+    ) -> bool:
         """End a row for good; a row that asked to be reported (`on_fail`) queues its notice with it.
 
         A fate that is unknown uses the notice's `unknown_text` when it has one ("may not have been
         delivered"), so nobody is told a message failed that may well have arrived. `why` is written in the
-        notice's `language` (the language of its text; English for notices queued before it was recorded)."""
+        notice's `language` (the language of its text; English for notices queued before it was recorded).
+        Only a row still in state `was` is ended (False otherwise: another process claimed it meanwhile)."""
         notice = row.payload.get("on_fail")
         follow_up = None
         if notice:
@@ -273,25 +333,29 @@ class Sender:
                 transactional=True,
                 lead_id=row.lead_id,
             )
-        await self.outbox.finish(row.id, state, reason, follow_up, self.clock.now())
+        return await self.outbox.finish(row.id, state, reason, follow_up, self.clock.now(), was=was)
 
     async def _allowed(self, row: QueuedMessage, report: DrainReport) -> bool:
         """Check opt-out, reachability, quiet hours and the contact budget; act on a no."""
         customer = await self.customers.get(row.customer_id) if row.customer_id else None
         if row.customer_id and (customer is None or customer.tg_id is None):
             await self._give_up(
-                row, "cancelled", "customer data deleted", TeamText(N_("the customer deleted their data"))
+                row,
+                "cancelled",
+                "customer data deleted",
+                TeamText(N_("the customer deleted their data")),
+                was="pending",
             )
             report.add("cancelled")
             return False
         if customer is not None and customer.unreachable:
-            await self._give_up(row, "cancelled", "customer blocked the bot", TeamText(_BLOCKED))
+            await self._give_up(row, "cancelled", "customer blocked the bot", TeamText(_BLOCKED), was="pending")
             report.add("cancelled")
             return False
         if row.transactional:
             return True
         if customer is not None and customer.opted_out:
-            await self.outbox.finish(row.id, "cancelled", "customer opted out")
+            await self.outbox.finish(row.id, "cancelled", "customer opted out", was="pending")
             report.add("cancelled")
             return False
         later = quiet_until(self.clock.now(), self.policy)
@@ -350,7 +414,7 @@ class Sender:
 
     async def _record(self, row: QueuedMessage, result: DeliveryResult, report: DrainReport) -> None:
         """Store the outcome, retrying a failed write (e.g. "database is locked"); a row whose outcome cannot
-        be stored stays 'sending', which the next start turns into 'unknown': never sent twice."""
+        be stored stays 'sending', which the next drain (after a crash: a live process) turns 'unknown': never sent twice."""
         for attempt in range(1, self.policy.confirm_attempts + 1):
             try:
                 await self._settle(row, result, report)
@@ -375,7 +439,9 @@ class Sender:
         elif status is Delivery.BLOCKED:
             await self._blocked(row, result)
         elif status is Delivery.REJECTED and await self._topic_lost(row, result):
-            await self.outbox.finish(row.id, "failed", f"topic gone, sent again in a new one: {result.error}")
+            await self.outbox.finish(
+                row.id, "failed", f"topic gone, sent again in a new one: {result.error}", was="sending"
+            )
         elif status is Delivery.REJECTED:
             error = result.error or "rejected by Telegram"
             await self._give_up(row, "failed", error, TeamText(N_("Telegram refused it: {error}"), error=error))

@@ -77,3 +77,9 @@ def position(engine: Engine, needle: str, haystack: str) -> str:
 def sleeps_at(engine: Engine) -> str:
     """On a `purchase_totals` row of a repeat buyer: the stored moment they fall asleep (see the indexes)."""
     return _SLEEPS_AT[engine]
+
+
+def skip_locked(engine: Engine) -> str:
+    """The end of a SELECT that locks the rows it returns, skipping rows another transaction has locked
+    (PostgreSQL); empty on SQLite, whose single writer never meets a locked row."""
+    return " FOR UPDATE SKIP LOCKED" if engine == "postgresql" else ""

@@ -9,7 +9,7 @@ from typing import Any
 
 from flows.redaction import redact
 from storage.db import Database, Row, Tx
-from storage.dialect import engine_of, json_text
+from storage.dialect import engine_of, json_text, skip_locked
 from storage.timefmt import from_db, to_db
 
 
@@ -85,6 +85,9 @@ def _queued(row: Row) -> QueuedMessage:
 # stops the rows a drain already listed (a drain can take 20 s to get through 500 rows).
 _NOT_PAUSED = "(broadcast_id IS NULL OR NOT EXISTS (SELECT 1 FROM broadcasts b WHERE b.id = outbox.broadcast_id AND b.paused = 1))"
 
+# No row of the chat is in flight: its next row waits (per-chat order, whichever process sends it).
+_CHAT_IDLE = "NOT EXISTS (SELECT 1 FROM outbox s WHERE s.chat_id = outbox.chat_id AND s.state = 'sending')"
+
 _INSERT = (
     "INSERT INTO outbox (idempotency_key, customer_id, chat_id, kind, payload, transactional, enrollment_id,"
     " step_index, broadcast_id, lead_id, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -130,11 +133,18 @@ class OutboxRepo:
         )
         return [_queued(row) for row in rows]
 
-    async def claim(self, message_id: int, now: datetime) -> bool:
-        """Mark a row as being sent; only one claimer can win it."""
+    async def claim(self, message_id: int, now: datetime, claimer: str = "") -> bool:
+        """Mark a row as being sent by `claimer` (an instance id); only one claimer can win it.
+
+        A chat keeps its order across processes: a row is not claimed while another row of its chat is
+        'sending' anywhere. On PostgreSQL the row is taken with ``FOR UPDATE SKIP LOCKED``, so a claimer
+        never waits on a row another one is taking, it just does not get it. (The chat check reads other
+        rows: it relies on write transactions being serialized, which they are on both engines.)"""
         changed = await self._db.execute(
-            f"UPDATE outbox SET state = 'sending', claimed_at = ? WHERE id = ? AND state = 'pending' AND {_NOT_PAUSED}",
-            (to_db(now), message_id),
+            "UPDATE outbox SET state = 'sending', claimed_at = ?, claimed_by = ? WHERE id IN ("
+            f"SELECT id FROM outbox WHERE id = ? AND state = 'pending' AND {_NOT_PAUSED} AND {_CHAT_IDLE}"
+            f"{skip_locked(engine_of(self._db))})",
+            (to_db(now), claimer, message_id),
         )
         return changed == 1
 
@@ -147,14 +157,16 @@ class OutboxRepo:
     async def release(self, message_id: int, due_at: datetime, note: str | None = None) -> None:
         """Put a claimed row back to wait (rate limit, transient error), keeping its attempt count."""
         await self._db.execute(
-            "UPDATE outbox SET state = 'pending', due_at = ?, last_error = COALESCE(?, last_error) WHERE id = ?",
+            "UPDATE outbox SET state = 'pending', due_at = ?, last_error = COALESCE(?, last_error)"
+            " WHERE id = ? AND state = 'sending'",
             (to_db(due_at), None if note is None else redact(note), message_id),
         )
 
     async def retry_later(self, message_id: int, due_at: datetime, error: str) -> None:
         """A transient failure: count the attempt and try again at `due_at`."""
         await self._db.execute(
-            "UPDATE outbox SET state = 'pending', attempts = attempts + 1, due_at = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET state = 'pending', attempts = attempts + 1, due_at = ?, last_error = ?"
+            " WHERE id = ? AND state = 'sending'",
             (to_db(due_at), redact(error), message_id),
         )
 
@@ -172,15 +184,20 @@ class OutboxRepo:
         reason: str,
         follow_up: NewMessage | None = None,
         now: datetime | None = None,
-    ) -> None:
-        """End a row as failed or cancelled, with the reason; queue `follow_up` (a notice about it) in the
-        same transaction, so the failure is reported exactly once even if the process dies right after."""
+        *,
+        was: str | None = None,
+    ) -> bool:
+        """End a row as failed, cancelled or unknown, with the reason; queue `follow_up` (a notice about it)
+        in the same transaction, so the failure is reported exactly once even if the process dies right
+        after. With `was`, only a row still in that state is ended (False, and no notice, otherwise): a
+        row another process claimed or recovered meanwhile is left to it."""
+        guard = "" if was is None else " AND state = ?"
+        params: tuple[object, ...] = (state, redact(reason), message_id) + (() if was is None else (was,))
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", (state, redact(reason), message_id)
-            )
-            if follow_up is not None:
+            changed = await tx.execute(f"UPDATE outbox SET state = ?, last_error = ? WHERE id = ?{guard}", params)
+            if changed and follow_up is not None:
                 await enqueue(tx, follow_up, now or follow_up.due_at)
+        return bool(changed)
 
     async def cancel_pending_for_customer(self, customer_id: int, reason: str) -> int:
         """Cancel what waits for a customer who blocked the bot; rows that must report their failure
@@ -199,9 +216,15 @@ class OutboxRepo:
         )
         return None if value is None else int(value)
 
-    async def interrupted(self) -> list[QueuedMessage]:
-        """Rows claimed but never confirmed (a crash mid-send): their fate is unknown, so never resend."""
-        rows = await self._db.fetch_all(f"{_ROWS} WHERE state = 'sending' ORDER BY id")
+    async def interrupted(self, alive_since: datetime, me: str = "") -> list[QueuedMessage]:
+        """Rows claimed but never confirmed whose claimer is gone (a crash mid-send): their fate is unknown,
+        so never resend. Gone: an instance not heard from since `alive_since`, a claim from before claims
+        named their instance, or `me` (the caller, which has nothing in flight when it asks)."""
+        rows = await self._db.fetch_all(
+            f"{_ROWS} WHERE state = 'sending' AND (claimed_by IS NULL OR claimed_by = ? OR NOT EXISTS ("
+            "SELECT 1 FROM instances i WHERE i.id = outbox.claimed_by AND i.seen_at >= ?)) ORDER BY id",
+            (me, to_db(alive_since)),
+        )
         return [_queued(row) for row in rows]
 
     async def move_chat(self, old_chat_id: int, new_chat_id: int) -> int:

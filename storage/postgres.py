@@ -10,8 +10,9 @@ every `transaction()` takes one transaction-scoped advisory lock (`pg_advisory_x
 anything else: write transactions are serialized across every process sharing the database, exactly as
 SQLite's single writer serializes them, and under READ COMMITTED each statement after the lock sees
 everything committed before it, so the read-then-write code written for SQLite stays correct. It costs
-write concurrency; finer locks (row locks, `FOR UPDATE SKIP LOCKED` for the outbox, per-customer
-advisory keys) come later, one repository at a time, when measurements ask for them.
+write concurrency; finer locks (row locks, per-customer advisory keys) come later, one repository at a
+time, when measurements ask for them. Outbox claims already take their row with `FOR UPDATE SKIP LOCKED`
+(storage/outbox.py); their check that no other row of the chat is in flight still relies on this lock.
 """
 
 from __future__ import annotations
