@@ -1,7 +1,7 @@
 """Three webhook processes on one PostgreSQL lose one to SIGKILL and one to SIGTERM in the middle of a broadcast.
 
 The emulator (Telegram's limits on: 30 messages/s for the bot, about 1/s per chat) is the witness. N
-recipients are imported with `nurture-bot import customers`; a broadcast to everyone is confirmed (as the
+recipients are imported as `nurture-bot import customers` does; a broadcast to everyone is confirmed (as the
 console's form does); C customers chat meanwhile (a FAQ question or chatter every few seconds, closed loop).
 When a third of the broadcast went out, process 0 is SIGKILLed and started again; at two thirds process 1 is
 SIGTERMed and left stopped. At the end, from the emulator's record alone:
@@ -20,18 +20,17 @@ import argparse
 import asyncio
 import csv
 import itertools
-import os
-import subprocess
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.cluster import NURTURE_BOT, Cluster
-from bench.common import TOKEN, bench_settings, load, table
-from bot.app import App, create_app
+from bench.cluster import Cluster
+from bench.common import bench_settings, load, table
+from bot.app import App, build_imports, create_app
 from bot.sandbox.emulator import ApiCall, Emulator, SentMessage
+from flows.imports import open_path
 
 FIRST_RECIPIENT = 200_000
 OWNER = 900
@@ -103,19 +102,18 @@ class Report:
         ]
 
 
-def import_customers(ids: list[int], database_url: str, folder: Path) -> None:
-    """`nurture-bot import customers` with a CSV of the recipients, as an owner would bring them in."""
+async def import_customers(app: App, ids: list[int], folder: Path) -> None:
+    """The recipients as a CSV through the importer `nurture-bot import customers` runs (in this process:
+    one Python start fewer)."""
     path = folder / "customers.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["telegram_id", "first_name"])
         writer.writerows([tg_id, f"C{tg_id}"] for tg_id in ids)
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    env |= {"BOT_TOKEN": TOKEN, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
-    cli = [NURTURE_BOT[0], "import", "customers", str(path)]
-    done = subprocess.run(cli, env=env, cwd=folder, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"import failed: {done.stdout}{done.stderr}")
+    imports = build_imports(app.settings, app.content, app.clock, app.db)
+    report = await imports.customers_csv(open_path(str(path)))
+    if not report.ok:
+        raise RuntimeError(f"import failed: {report}")
 
 
 async def mark_started(app: App, ids: list[int]) -> None:
@@ -279,13 +277,13 @@ async def run(
     report = Report(recipients)
     ids = [FIRST_RECIPIENT + n for n in range(recipients)]
     with tempfile.TemporaryDirectory(prefix="nurture-failover-") as tmp:
-        import_customers(ids, database_url, Path(tmp))
         async with Emulator() as emu:
             for tg_id in ids:
                 emu.user(tg_id).started = True  # they did press /start (mark_started)
             settings = bench_settings(Path(tmp) / "unused.db", emu.api_base, database_url=database_url)
             app = await create_app(settings)  # the bench's own view of the database: no bot running in it
             try:
+                await import_customers(app, ids, Path(tmp))
                 await mark_started(app, ids)
                 phase = budget if budget is not None else recipients / 20 + 120
                 await scenario(emu, app, ids, chatters, (pause, restart_after), phase, recovered, report)
