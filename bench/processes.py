@@ -39,9 +39,12 @@ class Result:
     bench_cpu: float  # CPU seconds of this process (emulator + proxy) during the measured round
     bots_cpu: float  # CPU seconds of the bot processes during the measured round
     apologies: int  # answers that were the error apology
+    lock_waiters: float | None = None  # PostgreSQL: sessions waiting for the write lock, on average
+    active: float | None = None  # PostgreSQL: sessions running a statement (or waiting), on average
 
     def row(self) -> list[object]:
         rate = self.updates / self.seconds
+        waiting = "—" if self.lock_waiters is None else f"{self.lock_waiters:.2f} of {self.active:.2f}"
         return [
             self.name,
             self.processes,
@@ -50,6 +53,7 @@ class Result:
             1000 * self.bots_cpu / self.updates,
             1000 * self.bench_cpu / self.updates,
             self.apologies,
+            waiting,
         ]
 
 
@@ -103,12 +107,16 @@ async def measure(
         warm = {user_id: [f"/start bench{user_id % 7}"] for user_id in people.ids}
         await people.round(warm, timeout=300)
         texts = scripts(people.ids, messages, ECHO_SCRIPT if echo else SCRIPT)
+        sampler = LockSampler(database["DATABASE_URL"]) if "DATABASE_URL" in database else None
+        if sampler is not None:
+            sampler.start()
         cpu, bots_cpu, started = time.process_time(), cluster.cpu_seconds(), time.perf_counter()
         await people.round(texts, timeout=900)
         seconds = time.perf_counter() - started
         cpu, bots_cpu = time.process_time() - cpu, cluster.cpu_seconds() - bots_cpu
+        waiting, active = await sampler.stop() if sampler is not None else (None, None)
         apologies = sum(m.text == apology for user_id in people.ids for m in emu.messages(user_id))
-    return Result(name, count, customers * messages, seconds, cpu, bots_cpu, apologies)
+    return Result(name, count, customers * messages, seconds, cpu, bots_cpu, apologies, waiting, active)
 
 
 async def run(customers: int, messages: int, counts: list[int], sqlite: bool, echo: bool) -> list[Result]:
@@ -138,7 +146,46 @@ HEADERS = [
     "bots' CPU ms/update",
     "emulator CPU ms/update",
     "apologies",
+    "waiting for the write lock, of active",
 ]
+
+
+class LockSampler:
+    """Samples pg_stat_activity every 50 ms: how many of the bots' sessions wait for the advisory lock every
+    write transaction takes (storage/postgres.py), and how many are busy at all."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.samples: list[tuple[int, int]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(self.url)
+        try:
+            while True:
+                row = await connection.fetchrow(
+                    "SELECT count(*) FILTER (WHERE wait_event = 'advisory'),"
+                    " count(*) FILTER (WHERE state = 'active')"
+                    " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                self.samples.append((int(row[0]), int(row[1])))
+                await asyncio.sleep(0.05)
+        finally:
+            await connection.close()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> tuple[float | None, float | None]:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if not self.samples:
+            return None, None
+        count = len(self.samples)
+        return sum(s[0] for s in self.samples) / count, sum(s[1] for s in self.samples) / count
 
 
 def main(argv: list[str]) -> None:
