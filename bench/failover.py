@@ -167,27 +167,28 @@ class Chatters:
             await asyncio.sleep(self.pause)
 
     def answers(self) -> Counter[str]:
-        """Each customer message by how it was answered: 'once', 'twice' (a reply repeated: the update was
-        handled twice) or 'never'; the bot's messages up to the customer's next one are its answers."""
-        outcomes: Counter[str] = Counter()
+        """Each customer message by how often its answer came: 'once', 'twice' (handled twice) or 'never'.
+
+        The bot's messages up to the customer's next one follow it, but a proactive message (the welcome
+        sequence's) may land there too: a text's answer is the reply that most often follows that text."""
+        followed: list[tuple[str, list[str]]] = []
         for tg_id in self.ids:
-            replies: list[str] | None = None
+            followed.append(("", []))  # whatever the bot sent before this customer's first message
             for _, message in sorted(self.emu.chat(tg_id).messages.items()):
                 if not isinstance(message, SentMessage):
-                    if replies is not None:
-                        outcomes[_outcome(replies)] += 1
-                    replies = []
-                elif replies is not None and SALE not in (message.text or ""):
-                    replies.append(message.text or "")
-            if replies is not None:
-                outcomes[_outcome(replies)] += 1
+                    followed.append((str(message.get("text")), []))
+                elif SALE not in (message.text or ""):
+                    followed[-1][1].append(message.text or "")
+        usual: dict[str, Counter[str]] = {}
+        for text, replies in followed:
+            usual.setdefault(text, Counter()).update(set(replies))
+        outcomes: Counter[str] = Counter()
+        for text, replies in followed:
+            if text:
+                answer = usual[text].most_common(1)[0][0] if usual[text] else None
+                copies = replies.count(answer) if answer is not None else 0
+                outcomes[("never", "once")[copies] if copies < 2 else "twice"] += 1
         return outcomes
-
-
-def _outcome(replies: list[str]) -> str:
-    if not replies:
-        return "never"
-    return "twice" if len(set(replies)) < len(replies) else "once"
 
 
 @dataclass
