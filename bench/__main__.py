@@ -1,4 +1,8 @@
-"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|pacing|migrate|all [options]`: run named benchmarks, print result tables."""
+"""`python -m bench hotpath|longtext|drip|sender|segments|stats|console|numbers|retention|people|pacing|migrate|all [options]`: run named benchmarks, print result tables.
+
+`python -m bench scale|processes|failover [options]`: benchmarks with options of their own, run on their own
+(`python -m bench processes --help`).
+"""
 
 from __future__ import annotations
 
@@ -80,8 +84,24 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Benchmarks with options of their own, run on their own (not part of `all`: they start processes).
+SEPARATE = ("processes", "failover")
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SEPARATE:
+        logging.basicConfig(level=logging.WARNING)
+        print(machine())
+        if argv[0] == "processes":
+            from bench import processes
+
+            processes.main(argv[1:])
+        else:
+            from bench import failover
+
+            failover.main(argv[1:])
+        return
     logging.basicConfig(level=logging.WARNING)
     print(f"{machine()} · {load()}")
     if argv[:1] == ["scale"]:  # its own options (--engine, --customers …): see bench/scale.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -474,10 +474,119 @@ async def test_webhook_delivery_with_secret_and_reply(emu: Emulator) -> None:
         info = await bot.get_webhook_info()
         assert info.last_error_message is not None and "401" in info.last_error_message
 
-        await bot.delete_webhook()
-        assert await bot.get_updates(timeout=0) == []
+        await bot.delete_webhook()  # the refused update is still Telegram's: it comes by getUpdates now
+        assert [u.message.text for u in await bot.get_updates(timeout=0) if u.message] == ["hello"]
     finally:
         await runner.cleanup()  # also closes the bot session
+
+
+@contextlib.asynccontextmanager
+async def raw_webhook(
+    emu: Emulator, handle: Callable[[dict[str, Any]], Awaitable[web.Response]], max_connections: int = 40
+) -> AsyncIterator[None]:
+    """A bare webhook server (no aiogram: the test sees every POST) registered with the emulator."""
+
+    async def endpoint(request: web.Request) -> web.Response:
+        return await handle(await request.json())
+
+    app = web.Application()
+    app.router.add_post("/hook", endpoint)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    bot = make_bot(emu)
+    try:
+        await bot.set_webhook(f"http://{host}:{port}/hook", max_connections=max_connections)
+        yield
+    finally:
+        await bot.delete_webhook()
+        await bot.session.close()
+        await runner.cleanup()
+
+
+def reply(update: dict[str, Any], text: str) -> web.Response:
+    """A webhook answer carrying a sendMessage to the update's chat."""
+    chat = update["message"]["chat"]["id"]
+    return web.json_response({"method": "sendMessage", "chat_id": chat, "text": text})
+
+
+async def test_webhook_posts_run_concurrently_but_one_at_a_time_per_chat(emu: Emulator) -> None:
+    chats, per_chat = [USER, USER + 1, USER + 2], 3
+    together = asyncio.Barrier(len(chats))  # every chat's first update must be in flight at once
+    in_flight: dict[int, int] = dict.fromkeys(chats, 0)
+    worst: dict[int, int] = dict.fromkeys(chats, 0)
+    seen: dict[int, list[str]] = {chat: [] for chat in chats}
+
+    async def handle(update: dict[str, Any]) -> web.Response:
+        chat, text = update["message"]["chat"]["id"], update["message"]["text"]
+        in_flight[chat] += 1
+        worst[chat] = max(worst[chat], in_flight[chat])
+        seen[chat].append(text)
+        if text == "0":
+            async with asyncio.timeout(2):
+                await together.wait()
+        for _ in range(3):
+            await asyncio.sleep(0)  # give a second POST for this chat every chance to overlap
+        in_flight[chat] -= 1
+        return reply(update, f"re {text}")
+
+    async with raw_webhook(emu, handle):
+        updates = [emu.send_message(chat, str(i)) for i in range(per_chat) for chat in chats]
+        for update in updates:
+            await emu.wait_processed(update["update_id"])
+    assert seen == {chat: ["0", "1", "2"] for chat in chats}
+    assert worst == dict.fromkeys(chats, 1)
+    assert [m.text for m in emu.messages(USER + 1)] == ["re 0", "re 1", "re 2"]
+    assert emu.delivery is not None and emu.delivery.peak_connections >= len(chats)
+
+
+async def test_webhook_connections_stay_within_max_connections(emu: Emulator) -> None:
+    pairs = asyncio.Barrier(2)  # passes only in pairs: a limit above 2 would let a third POST in
+    in_flight, peak = 0, 0
+
+    async def handle(update: dict[str, Any]) -> web.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        async with asyncio.timeout(2):
+            await pairs.wait()
+        in_flight -= 1
+        return reply(update, "ok")
+
+    async with raw_webhook(emu, handle, max_connections=2):
+        updates = [emu.send_message(USER + i, "hi") for i in range(6)]
+        for update in updates:
+            await emu.wait_processed(update["update_id"])
+        await emu.wait_until(lambda: not emu.pending_updates())
+    assert peak == 2
+    assert all(emu.last_message(USER + i).text == "ok" for i in range(6))  # type: ignore[union-attr]
+
+
+async def test_a_failed_webhook_post_is_retried_and_the_chat_waits_behind_it(emu: Emulator) -> None:
+    failures = {"first": 2}  # the first message fails twice (a 500, then a dropped connection)
+    posts: list[str] = []
+
+    async def handle(update: dict[str, Any]) -> web.Response:
+        text = update["message"]["text"]
+        posts.append(text)
+        if failures.get(text):
+            failures[text] -= 1
+            if failures[text]:
+                return web.Response(status=500)
+            raise ConnectionResetError  # aiohttp answers 500 and closes: a failure either way
+        return reply(update, f"re {text}")
+
+    async with raw_webhook(emu, handle):
+        first = emu.send_message(USER, "first")
+        second = emu.send_message(USER, "second")
+        other = emu.send_message(USER + 1, "other")
+        await emu.wait_until(lambda: not emu.pending_updates())
+    assert posts.count("first") == 3 and posts.count("second") == 1 and posts.count("other") == 1
+    assert posts.index("second") > max(i for i, text in enumerate(posts) if text == "first")
+    assert [m.text for m in emu.messages(USER)] == ["re first", "re second"]
+    assert all(emu._updates.is_processed(u["update_id"]) for u in (first, second, other))
+    assert emu.last_message(USER + 1).text == "re other"  # type: ignore[union-attr]
 
 
 # --- the HTML parser on its own ---------------------------------------------------------------

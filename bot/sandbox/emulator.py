@@ -30,7 +30,7 @@ import secrets
 import struct
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import TracebackType
@@ -39,6 +39,7 @@ from typing import Any, Literal, TypeVar
 import aiohttp
 from aiohttp import web
 
+from .delivery import RETRY_DELAYS, Hook, WebhookDelivery
 from .emulator_html import ContentError, Formatted, check_caption, check_reply_markup, check_text, utf16_len
 
 __all__ = [
@@ -612,7 +613,10 @@ class _UpdateQueue:
 
     def __init__(self, signal: _Signal) -> None:
         self._signal = signal
+        self.changed = asyncio.Event()  # wakes webhook delivery (the signal wakes everything else)
         self._pending: list[dict[str, Any]] = []
+        self._answered: set[int] = set()  # webhook: updates whose POST returned (or failed) at least once
+        self.on_delivered: Callable[[int], None] | None = None  # webhook: told each update_id taken with a 200
         self._ids = itertools.count(1)
         self._done_upto = 0
         self._dropped: set[int] = set()
@@ -630,8 +634,12 @@ class _UpdateQueue:
             self._pending.append(update)
         else:
             self._dropped.add(update["update_id"])
-        self._signal.notify()
+        self._notify()
         return update
+
+    def _notify(self) -> None:
+        self.changed.set()
+        self._signal.notify()
 
     def _wanted(self, update: dict[str, Any]) -> bool:
         kind = next(key for key in update if key != "update_id")
@@ -654,21 +662,33 @@ class _UpdateQueue:
         elif offset < 0:
             self._dropped.update(u["update_id"] for u in self._pending[:offset])
             self._pending = self._pending[offset:]
-        self._signal.notify()
+        self._notify()
 
     def drop_pending(self) -> None:
         self._dropped.update(u["update_id"] for u in self._pending)
         self._pending = []
-        self._signal.notify()
+        self._notify()
 
-    def delivered(self, update_id: int) -> None:
-        """Webhook mode: the POST for ``update_id`` returned."""
-        self._pending = [u for u in self._pending if u["update_id"] != update_id]
-        self._done_upto = max(self._done_upto, update_id)
-        self._signal.notify()
+    def requeue(self, update: dict[str, Any]) -> None:
+        """Put a copy of ``update`` first in line (a re-delivery a test asks for)."""
+        self._pending.insert(0, dict(update))
+        self._notify()
+
+    def delivered(self, update: dict[str, Any]) -> None:
+        """Webhook mode: the POST carrying this update returned 200; Telegram forgets it."""
+        # by identity: of two equal copies (a re-delivery) only the one that went is gone
+        self._pending = [u for u in self._pending if u is not update]
+        self.attempted(update["update_id"])
+        if self.on_delivered is not None:
+            self.on_delivered(update["update_id"])
+
+    def attempted(self, update_id: int) -> None:
+        """Webhook mode: a POST carrying ``update_id`` returned, successfully or not."""
+        self._answered.add(update_id)
+        self._notify()
 
     def is_processed(self, update_id: int) -> bool:
-        return update_id <= self._done_upto or update_id in self._dropped
+        return update_id <= self._done_upto or update_id in self._dropped or update_id in self._answered
 
     async def poll(self, *, offset: int | None, limit: int, seconds: float) -> list[dict[str, Any]]:
         """Long poll; a newer getUpdates ends an older one with 409, as on Telegram."""
@@ -742,6 +762,7 @@ class Emulator:
         bot_name: str = "Nurture Bot",
         bot_id: int = 7_000_000_001,
         wall_clock: Callable[[], float] = time.time,
+        webhook_retry_delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         self.bot = User(bot_id, bot_name, username=bot_username, language_code=None, is_bot=True)
         self.token = f"{bot_id}:AAsandbox-{secrets.token_urlsafe(24)}"
@@ -778,6 +799,8 @@ class Emulator:
         self._revision = 0
         self._webhook: _Webhook | None = None
         self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_retry_delays = webhook_retry_delays
+        self.delivery: WebhookDelivery | None = None  # the last webhook delivery (its peak_connections)
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._base_url: str | None = None
@@ -1331,7 +1354,7 @@ class Emulator:
         if p.flag("drop_pending_updates"):
             self._updates.drop_pending()
         self._updates.set_allowed(p.json("allowed_updates", list))
-        self._webhook = _Webhook(url, secret, p.integer("max_connections") or 40)
+        self._webhook = _Webhook(url, secret, min(max(p.integer("max_connections") or 40, 1), 100))
         if self._webhook_task is None:
             self._webhook_task = asyncio.create_task(self._webhook_worker())
         return True
@@ -1370,18 +1393,15 @@ class Emulator:
                 await task
 
     async def _webhook_worker(self) -> None:
-        """POST pending updates to the webhook one at a time, in order (like max_connections=1)."""
-        while True:
-            update: dict[str, Any] = await self._signal.wait_for(
-                lambda: self._webhook is not None and next(iter(self._updates.pending), None), None
-            )
-            hook = self._webhook
-            assert hook is not None
-            await self._post_update(hook, update)
-            self._updates.delivered(update["update_id"])
+        """POST pending updates as Telegram does (bot/sandbox/delivery.py): concurrently, in order per chat."""
+        self.delivery = WebhookDelivery(
+            self._updates, lambda: self._webhook, self._post_update, self._webhook_retry_delays
+        )
+        await self.delivery.run()
 
-    async def _post_update(self, hook: _Webhook, update: dict[str, Any]) -> None:
-        """Deliver one update; a method in the response body is executed (webhook reply)."""
+    async def _post_update(self, hook: Hook, update: dict[str, Any]) -> bool:
+        """Deliver one update; a method in the response body is executed (webhook reply). False: it failed."""
+        assert isinstance(hook, _Webhook)
         assert self._http is not None, "Emulator is not started"
         headers = {"X-Telegram-Bot-Api-Secret-Token": hook.secret_token} if hook.secret_token else {}
         try:
@@ -1391,15 +1411,16 @@ class Emulator:
                 if resp.status != 200:
                     hook.last_error_date = self._now()
                     hook.last_error_message = f"Wrong response from the webhook: {resp.status} {resp.reason}"
-                    return
+                    return False
                 values, uploads = await _read_webhook_reply(resp)
         except (aiohttp.ClientError, TimeoutError) as error:
             hook.last_error_date = self._now()
             hook.last_error_message = f"Connection failed: {error}"
-            return
+            return False
         method = values.pop("method", None)
         if method:
             await self._call(str(method), values, uploads)
+        return True
 
     # --- Bot API: settings ------------------------------------------------------------------
 
@@ -2058,16 +2079,20 @@ class Emulator:
 
     # --- re-delivery and forged presses (tests of exactly-once handling and of hostile input) -------
 
+    def on_delivered(self, callback: Callable[[int], None] | None) -> None:
+        """Webhook mode: call ``callback(update_id)`` whenever a POST carrying an update returned 200
+        (benchmarks wait for thousands of updates without a predicate each)."""
+        self._updates.on_delivered = callback
+
     def pending_updates(self) -> list[dict[str, Any]]:
         """Updates Telegram still holds for the bot: not yet confirmed by a getUpdates offset or a webhook POST."""
         return list(self._updates.pending)
 
     async def redeliver(self, update: dict[str, Any], timeout: float = 5.0) -> None:
-        """Send an update again, as Telegram does after a webhook POST failed (this emulator's worker moves on
-        instead of retrying, so a test says when), and wait until the bot took it."""
+        """Send a copy of an update again (as Telegram may, after a webhook POST failed or timed out) and wait
+        until the bot took it."""
         update_id = update["update_id"]
-        self._updates.pending.insert(0, dict(update))
-        self._signal.notify()
+        self._updates.requeue(update)
         try:
             await self._signal.wait_for(
                 lambda: all(u["update_id"] != update_id for u in self._updates.pending), timeout
