@@ -21,6 +21,7 @@ from bot.sandbox.emulator import Emulator
 from bot.settings import Settings, load_settings
 from flows.clock import FakeClock
 from flows.outbox import DrainReport
+from storage.db import Database
 from tests import engines
 
 OWNER_ID = 900
@@ -119,6 +120,16 @@ def _fresh_databases() -> Iterator[None]:
     yield
     if engines.ON_POSTGRES:
         engines.forget_databases()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh, migrated database on the engine under test, for tests of the storage layer alone."""
+    opened = await Database.open(engines.target_for(tmp_path))
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 @pytest.fixture

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from bench import dataset
 from storage.db import Database
 from storage.timefmt import to_db
-from tests import engines
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    opened = await Database.open(engines.target_for(tmp_path))
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def _indexes(db: Database) -> set[str]:

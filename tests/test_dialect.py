@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from storage.db import Database
 from storage.dialect import engine_of, joined, json_text, plus_seconds, position, seconds_between
 from tests import engines
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    opened = await Database.open(engines.target_for(tmp_path))
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_the_engine_is_the_one_the_tests_run_on(db: Database) -> None:
