@@ -26,7 +26,7 @@ from flows.faq_text import (
     dictionary_share,
     read,
 )
-from flows.lemmas import is_latin
+from flows.lemmas import is_latin, lemma
 from flows.markup import visible_text
 from flows.typing_slips import layout_variants_of_text, transliteration_variants_of_text
 
@@ -184,7 +184,7 @@ class FaqIndex:
         best, best_known = plain, self._known(plain)
         head = question[:SLIP_CHARS]
         for variant in (*layout_variants_of_text(head), *transliteration_variants_of_text(head)):
-            if dictionary_share(variant) < 0.5:  # gibberish in the other alphabet
+            if dictionary_share(variant, self.snap.knows) < 0.5:  # gibberish in the other alphabet
                 continue
             reading = read(variant, self.concepts, snap=self.snap)
             if (known := self._known(reading)) > best_known:
@@ -210,8 +210,11 @@ class FaqIndex:
         return Reading(reading.lemmas, frozenset(concepts | broadened), frozenset(broadened - concepts))
 
     def _maybe_slipped(self, reading: Reading) -> bool:
-        """Latin words the FAQ does not know: perhaps Russian or Ukrainian typed in the wrong letters."""
-        return any(is_latin(word) and word not in self._weights for word in reading.lemmas)
+        """Latin words the FAQ does not know: perhaps Russian or Ukrainian typed in the wrong letters; or
+        Cyrillic ones no dictionary knows either: perhaps English typed on a Cyrillic layout ("зфклштп")."""
+        return any(
+            word not in self._weights and (is_latin(word) or not lemma(word)[1]) for word in reading.lemmas
+        )
 
     def _known(self, reading: Reading) -> int:
         return sum(token in self._weights for token in reading.tokens) + len(reading.concepts)

@@ -59,6 +59,10 @@ class Snapper:
             self._cache[(word, known)] = found
         return found
 
+    def knows(self, word: str) -> bool:
+        """Whether the FAQ or the concept lexicon uses this word (a dictionary form)."""
+        return word in self._known
+
     def named(self, word: str) -> bool:
         """Whether the FAQ's phrasings or titles use this word."""
         return word in self._named

@@ -8,7 +8,7 @@ meet. Emoji that stand for a topic (💰, 📍) count as its concept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from flows.faq_snap import Snapper
@@ -166,7 +166,8 @@ def _settled(first: str, snap: Snapper) -> bool:
     return first in FILLER or snap.named(first)
 
 
-def dictionary_share(text: str) -> float:
-    """The share of a text's words that a dictionary knows (0 for no words)."""
-    found = [lemma(word)[1] for word in words_of(text[:2000])[:MAX_WORDS]]
+def dictionary_share(text: str, known: Callable[[str], bool] = lambda word: False) -> float:
+    """The share of a text's words that a dictionary knows, or `known` does (0 for no words): English has
+    no dictionary here, so an English reading counts the words the FAQ or its lexicon uses."""
+    found = [lemma(word)[1] or known(lemma(word)[0]) for word in words_of(text[:2000])[:MAX_WORDS]]
     return sum(found) / len(found) if found else 0.0

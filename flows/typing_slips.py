@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from flows.lemmas import lemma
+
 # One row per physical key, unshifted then shifted: what the English (US QWERTY), Russian and Ukrainian
 # (ЙЦУКЕН) layouts put on the same key. Letters are given once (case is carried over); the punctuation
 # keys are listed because they are letters in the other layout ("," is б, "." is ю, ";" is ж).
@@ -99,7 +101,15 @@ def _token_in(token: str, target: str) -> str | None:
         return _convert(token, _CYRILLIC_TO_EN)
     if not _LATIN_LETTER.search(lowered) or _CYRILLIC_LETTER.search(lowered):
         return None
-    return _convert(token, _LATIN_TO[target])
+    whole = _convert(token, _LATIN_TO[target])
+    # A comma or full stop after a word is more often punctuation than б or ю: "ghbdtn," is "привет,",
+    # not "приветб" — when the word is a dictionary's without the letter and not with it.
+    if whole is None or len(token) < 3 or token[-1] not in ",.<>" or _LATIN_LETTER.search(token[-1]):
+        return whole
+    bare = _convert(token[:-1], _LATIN_TO[target])
+    if bare is not None and lemma(bare.lower())[1] and not lemma(whole.lower())[1]:
+        return bare + token[-1]
+    return whole
 
 
 # --- transliteration -------------------------------------------------------------------------------
