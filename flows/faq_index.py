@@ -45,7 +45,7 @@ class Tuning:
     close: float = 0.3  # the least score worth offering as a suggestion
     answer_credit: float = 0.7  # a word found only in an entry's answer counts this much
     unknown_share: float = 0.6  # a word no entry uses weighs this share of the rarest known word
-    best_phrasing: float = 0.65  # the score: this share the closest phrasing, the rest the whole entry
+    best_phrasing: float = 0.5  # the score: this share the closest phrasing, the rest the whole entry
     concept_boost: float = 3.0  # a topic concept weighs this many times its rarity
     question_word: float = 0.5  # "what", "where", "когда" weigh this share of their rarity
     snap_cutoff: float = 80  # rapidfuzz ratio from which an unknown word is taken as a typo of a known one
