@@ -160,4 +160,6 @@ async def rekey_campaign(
     document = with_campaign_rekeyed(current.document, old, new)
     if document is None:
         return None
-    return await edits.save(document, by, summary(N_("coupon {old} renamed to {new}"), old=old, new=new.strip()), base)
+    return await edits.save(
+        document, by, summary(N_("coupon {old} renamed to {new}"), old=old, new=new.strip()), base
+    )

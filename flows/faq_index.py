@@ -212,9 +212,7 @@ class FaqIndex:
     def _maybe_slipped(self, reading: Reading) -> bool:
         """Latin words the FAQ does not know: perhaps Russian or Ukrainian typed in the wrong letters; or
         Cyrillic ones no dictionary knows either: perhaps English typed on a Cyrillic layout ("зфклштп")."""
-        return any(
-            word not in self._weights and (is_latin(word) or not lemma(word)[1]) for word in reading.lemmas
-        )
+        return any(word not in self._weights and (is_latin(word) or not lemma(word)[1]) for word in reading.lemmas)
 
     def _known(self, reading: Reading) -> int:
         return sum(token in self._weights for token in reading.tokens) + len(reading.concepts)

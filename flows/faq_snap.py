@@ -44,6 +44,10 @@ class Snapper:
         for word in faq_words:
             if len(word) >= FAMILY_PREFIX:
                 self._by_start.setdefault(word[:FAMILY_PREFIX], []).append(word)
+        self._lexicon_by_start: dict[str, list[str]] = {}
+        for word in sorted(self._known - frozenset(faq_words)):
+            if len(word) >= FAMILY_PREFIX:
+                self._lexicon_by_start.setdefault(word[:FAMILY_PREFIX], []).append(word)
         self._cache: dict[tuple[str, bool], str] = {}
 
     def __call__(self, word: str, known: bool = False) -> str:
@@ -87,15 +91,24 @@ class Snapper:
         found = process.extract(word, same_start, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3)
         return next((other for other, _, _ in found if abs(len(other) - len(word)) <= 2), word)
 
-    def _family(self, word: str) -> str | None:
+    def lexicon_family(self, word: str) -> str:
+        """A word neither the FAQ nor the lexicon uses, as the lexicon's word of its family, so that it
+        names that word's topic ("копятся" → "копить"); itself when there is none."""
+        if word in self._known or len(word) < FAMILY_PREFIX:
+            return word
+        return self._family(word, self._lexicon_by_start, diminutives=False) or word
+
+    def _family(
+        self, word: str, by_start: dict[str, list[str]] | None = None, *, diminutives: bool = True
+    ) -> str | None:
         """The FAQ's word this one is a diminutive of, else the one sharing the longest beginning with it,
         if long enough to be its family."""
-        for suffix in DIMINUTIVES:
+        for suffix in DIMINUTIVES if diminutives else ():
             stem = word.removesuffix(suffix)
             if stem != word and len(stem) >= DIMINUTIVE_STEM and stem in self._faq:
                 return stem
         best, best_common = None, 0
-        for other in self._by_start.get(word[:FAMILY_PREFIX], ()):
+        for other in (self._by_start if by_start is None else by_start).get(word[:FAMILY_PREFIX], ()):
             common = Prefix.similarity(word, other)  # the length of their common beginning
             if common >= FAMILY_SHARE * min(len(word), len(other)) and common > best_common:
                 best, best_common = other, common

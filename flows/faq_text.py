@@ -153,7 +153,10 @@ def read(text: str, concepts: Concepts, *, customer: bool = True, snap: Snapper 
         lemmas = [word for word, _ in analysed]
         found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
     else:
-        analysed = [(w if known or w in FILLER else snap(w, False), known) for w, known in analysed]
+        analysed = [
+            (snap.lexicon_family(w) if known else w if w in FILLER else snap(w, False), known)
+            for w, known in analysed
+        ]
         found = concepts.found_in([w for w, _ in analysed], text[:2000], with_emoji=customer)
         lemmas = [w if w in FILLER else snap(w, True) for w, _ in analysed]
     meaningful = tuple(dict.fromkeys(word for word in lemmas if word not in FILLER and len(word) > 1))

@@ -9,6 +9,7 @@ from flows.content import FaqEntry
 from flows.faq_index import FaqIndex
 from flows.faq_setup import faq_concepts
 from flows.faq_snap import Snapper
+from flows.faq_text import Concepts
 from flows.lemmas import lemma_options, words_of
 
 
@@ -72,3 +73,17 @@ def test_letters_stretched_for_emphasis_count_once() -> None:
 def test_paraphrases_in_other_word_forms_are_answered(index: FaqIndex, question: str, expected: str) -> None:
     verdict = index.judge(question)
     assert (verdict.kind, verdict.entry) == ("answer", expected)
+
+
+def test_a_word_of_a_lexicon_words_family_names_its_topic() -> None:
+    """ "арендовать" is neither the FAQ's word nor the lexicon's, but "аренда" is the lexicon's: the
+    question names the topic *rent* (before: no entry shared a word with it)."""
+    concepts = Concepts.build({"rent": {"ru": ["аренда", "снять зал"]}, "parking": {"ru": ["парковка"]}}, {})
+    entries = [
+        _entry("rent", "can i rent the hall", "можно снять зал", "можна винайняти зал"),
+        _entry("parking", "is there parking", "есть парковка", "чи є парковка"),
+    ]
+    index = FaqIndex(entries, concepts=concepts)
+    verdict = index.judge("можно арендовать?")
+    assert (verdict.kind, verdict.entry) == ("answer", "rent")
+    assert index.judge("можно покрасить?").kind == "none"  # a word of no family the lexicon has
