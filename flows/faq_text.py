@@ -154,7 +154,7 @@ def read(text: str, concepts: Concepts, *, customer: bool = True, snap: Snapper 
         found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
     else:
         analysed = [
-            (snap.lexicon_family(w) if known else w if w in FILLER else snap(w, False), known)
+            (w if w in FILLER else snap.lexicon_family(w) if known else snap(w, False), known)
             for w, known in analysed
         ]
         found = concepts.found_in([w for w, _ in analysed], text[:2000], with_emoji=customer)
