@@ -81,6 +81,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         const="--search",
         help="faq: search the matcher's dials on the tuning part",
     )
+    parser.add_argument(
+        "--unseen",
+        dest="faq_options",
+        action="append_const",
+        const="--unseen",
+        help="faq: the tuning part with the lexicon items each question uses taken out (no held-out)",
+    )
     return parser.parse_args(argv)
 
 

@@ -20,7 +20,10 @@ from bench.common import table
 from flows.content import FaqEntry, example_content_path, load_content
 from flows.faq_index import DEFAULT_TUNING, FaqIndex, Tuning
 from flows.faq_setup import faq_concepts
-from flows.faq_text import Concepts
+from flows.faq_text import Concepts, lemmas_of
+from flows.lemmas import lemma_options, words_of
+from flows.lexicon import load_lexicon
+from flows.markup import visible_text
 from tests.faq_eval import BUSINESSES, EvalQuestion, load_business, load_questions
 from tests.faq_eval_set import EVAL_SET
 
@@ -233,9 +236,57 @@ def _long(question: str) -> str:
     return (question + filler * 60)[:4000]
 
 
+def unseen(show_failures: bool) -> None:
+    """The tuning part as if the lexicon had never seen its questions' words: for each question, the
+    lexicon items it uses that the business's FAQ text does not are taken out. The held-out questions
+    use words the lexicon's writers did not think of more often than the tuning ones, which their misses
+    shaped; this measures what the rest of the matcher does without them, on the tuning part only."""
+    lexicon = load_lexicon(None)
+    items = [
+        (concept.id, language, item, frozenset(lemmas_of(item, language)))
+        for concept in lexicon.concepts
+        for language, terms in concept.terms.items()
+        for item in terms
+    ]
+    faqs = {name: load_business(name) for name in BUSINESSES}
+    said = {name: _words_of_faq(entries) for name, entries in faqs.items()}
+    tallies: dict[str, Tally] = {}
+    for item in load_questions("tune"):
+        asked = {option for word in words_of(item.q) for option in lemma_options(word)}
+        phrases: dict[str, dict[str, list[str]]] = {}
+        for concept, language, term, lemmas in items:
+            if not (lemmas and lemmas <= asked and not lemmas <= said[item.business]):
+                phrases.setdefault(concept, {}).setdefault(language, []).append(term)
+        concepts = Concepts.build(phrases, lexicon.emoji(), lexicon.broader())
+        index = FaqIndex(faqs[item.business], concepts=concepts)
+        verdict = index.judge(item.q)
+        for key in ("all", item.lang, f"kind:{item.kind}"):
+            _count(tallies.setdefault(key, Tally()), item, verdict.kind, verdict.entry, verdict.candidates)
+    order = ["all", "en", "ru", "uk", *sorted(k for k in tallies if k.startswith("kind:"))]
+    print("\nFAQ evaluation, tune part, each question's own lexicon items taken out")
+    print(table(HEADER, [tallies[k].row(k) for k in order if k in tallies]))
+    if show_failures:
+        print("\n".join(tallies["all"].misses))
+
+
+def _words_of_faq(entries: Sequence[FaqEntry]) -> set[str]:
+    words: set[str] = set()
+    for entry in entries:
+        for text in (
+            *[q for qs in entry.questions.values() for q in qs],
+            *entry.title.values(),
+            *entry.answer.values(),
+        ):
+            words |= set(lemmas_of(visible_text(text)))
+    return words
+
+
 def main(argv: list[str]) -> None:
     if "--search" in argv:
         search()
+        return
+    if "--unseen" in argv:
+        unseen("--failures" in argv)
         return
     accuracy("--failures" in argv)
     if "--accuracy-only" not in argv:

@@ -44,12 +44,13 @@ _QUESTION_WORDS = """
 """
 
 
-def _lemmas_of(text: str, language: str | None = None) -> list[str]:
+def lemmas_of(text: str, language: str | None = None) -> list[str]:
+    """Each word's likeliest dictionary form, filler kept (`language` "uk" for a Ukrainian item)."""
     return [lemma(word, language)[0] for word in words_of(text)]
 
 
-FILLER = frozenset(_FILLER.split()) | frozenset(_lemmas_of(_FILLER))
-QUESTION_WORDS = frozenset(_lemmas_of(_QUESTION_WORDS))
+FILLER = frozenset(_FILLER.split()) | frozenset(lemmas_of(_FILLER))
+QUESTION_WORDS = frozenset(lemmas_of(_QUESTION_WORDS))
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class Concepts:
         multi: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []
         for concept, languages in phrases.items():
             for language, item in ((lang, item) for lang, items in languages.items() for item in items):
-                lemmas = tuple(_lemmas_of(item, language))
+                lemmas = tuple(lemmas_of(item, language))
                 if len(lemmas) == 1:
                     single.setdefault(lemmas[0], set()).add(concept)
                 elif lemmas:
