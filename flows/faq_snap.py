@@ -92,8 +92,9 @@ class Snapper:
         return next((other for other, _, _ in found if abs(len(other) - len(word)) <= 2), word)
 
     def lexicon_family(self, word: str) -> str:
-        """A word neither the FAQ nor the lexicon uses, as the lexicon's word of its family, so that it
-        names that word's topic ("копятся" → "копить"); itself when there is none."""
+        """A word (a dictionary form, or an English stem) neither the FAQ nor the lexicon uses, as the
+        lexicon's word of its family, so that it names that word's topic ("копиться" → "копить",
+        "children" → "child"); itself when there is none."""
         if word in self._known or len(word) < FAMILY_PREFIX:
             return word
         return self._family(word, self._lexicon_by_start, diminutives=False) or word

@@ -139,9 +139,10 @@ class Reading:
 def read(text: str, concepts: Concepts, *, customer: bool = True, snap: Snapper | None = None) -> Reading:
     """Read a text: words → dictionary forms → concepts; filler dropped. `snap` maps a word the FAQ does
     not use onto one it does: of a word's dictionary forms, the one the FAQ or the lexicon uses; a typo
-    before the concepts are found (so a misspelt topic word still names its topic); a word of the same
-    family after. Only the first MAX_WORDS words count, so a
-    4,000-character message costs what a long sentence does. Emoji count only in what customers write
+    before the concepts are found (so a misspelt topic word still names its topic), and a word neither
+    uses as the lexicon's word of its family ("копятся" → "копить", "children" → "child"), so that it
+    names that word's topic; a word of the FAQ's family after. Only the first MAX_WORDS words count, so
+    a 4,000-character message costs what a long sentence does. Emoji count only in what customers write
     (an owner's "💳 Prices" title is decoration)."""
     words = words_of(text[:2000])[:MAX_WORDS]
     analysed = [lemma(word) for word in words]
@@ -155,7 +156,7 @@ def read(text: str, concepts: Concepts, *, customer: bool = True, snap: Snapper 
         found = concepts.found_in(lemmas, text[:2000], with_emoji=customer)
     else:
         analysed = [
-            (w if w in FILLER else snap.lexicon_family(w) if known else snap(w, False), known)
+            (w if w in FILLER else snap.lexicon_family(w if known else snap(w, False)), known)
             for w, known in analysed
         ]
         found = concepts.found_in([w for w, _ in analysed], text[:2000], with_emoji=customer)

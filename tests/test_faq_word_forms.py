@@ -87,3 +87,14 @@ def test_a_word_of_a_lexicon_words_family_names_its_topic() -> None:
     verdict = index.judge("можно арендовать?")
     assert (verdict.kind, verdict.entry) == ("answer", "rent")
     assert index.judge("можно покрасить?").kind == "none"  # a word of no family the lexicon has
+
+
+def test_an_english_word_of_a_lexicon_words_family_names_its_topic() -> None:
+    """ "children" is stemmed as it is, no typo of any word, but of the family of the lexicon's "child"."""
+    concepts = Concepts.build({"kids": {"en": ["kid", "child"]}, "parking": {"en": ["parking"]}}, {})
+    entries = [
+        _entry("kids", "a group for kids", "группа для малышей", "група для малюків"),
+        _entry("parking", "is there parking", "есть парковка", "чи є парковка"),
+    ]
+    verdict = FaqIndex(entries, concepts=concepts).judge("children?")
+    assert (verdict.kind, verdict.entry) == ("answer", "kids")
