@@ -64,7 +64,7 @@ def count_callers(db: Database) -> Counter[str]:
         while frame.f_back is not None and frame.f_code.co_filename.endswith(_DATABASE_FILES):
             frame = frame.f_back
         code = frame.f_code
-        scoped = " (scoped)" if scope is not None else ""
+        scoped = " (scoped)" if scope is not None and getattr(db, "scoped_writes", False) else ""
         callers[f"{Path(code.co_filename).stem}.{code.co_qualname}{scoped}"] += 1
         return opened(scope)
 

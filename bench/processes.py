@@ -72,11 +72,13 @@ class Result:
                 return "—"
             return f"{used.cpu / self.seconds:.2f} (+{used.queued / self.seconds:.2f})"
 
+        bots = self.cpu.used["bots"]
         return [
             f"{self.name} ×{self.processes}",
             self.seconds,
             f"{self.cpu.busy / self.cpu.capacity:.0%}",
             cores("bots"),
+            f"{(bots.cpu + bots.queued) / self.seconds / self.processes:.0%}",
             cores("postgresql"),
             cores("emulator+proxy"),
             f"{self.cpu.others / self.seconds:.2f}",
@@ -106,8 +108,10 @@ class WriteFigures:
 
     def turn(self, seconds: float) -> str:
         """Held: the share of the round some transaction held the writer's turn (summed over processes:
-        above 1.0 only if turns overlap). Waited: sessions waiting for it, on average."""
-        return f"held {self.held / seconds:.2f}, waited {self.waited / seconds:.2f}"
+        above 1.0 only if turns overlap), and for how long each, on average. Waited: transactions waiting
+        for their turn (in the process, then in PostgreSQL), on average."""
+        each = 1000 * self.held / max(1, self.transactions)
+        return f"held {self.held / seconds:.2f} ({each:.1f} ms each), waited {self.waited / seconds:.2f}"
 
     def top(self, updates: int, count: int = 6) -> str:
         return ", ".join(f"{name} {n / updates:.2f}" for name, n in self.callers.most_common(count))
@@ -268,6 +272,7 @@ CPU_HEADERS = [
     "round s",
     "machine busy",
     "bots: cores (+waiting for one)",
+    "each bot ready to run",
     "PostgreSQL",
     "emulator+proxy",
     "other sessions",
