@@ -6,6 +6,14 @@ never binds). C customers each send `/start` with a source (the warm-up, not cou
 after the other (commands, FAQ questions, /start with a source, chatter): a customer's next message goes when
 the POST carrying the previous one returned, i.e. when its reply reached the emulator. The emulator delivers
 up to 40 POSTs at once (setWebhook's default max_connections), one per chat, as Telegram does.
+
+PostgreSQL runs in two modes, each on a fresh database: "one lock" (every write transaction takes the one
+advisory lock exclusively, the bots started with BENCH_GLOBAL_LOCK_ONLY) and "scoped" (the audited
+per-customer and written-behind transactions take it shared, storage/postgres.py). What limits a row is
+read from three places over the measured round: the CPU of each component and the time it was ready to
+run but waited for a core (bench/cpu.py, /proc), the bots' own count of write transactions and of the
+time spent waiting for and holding the writer's turn (which functions opened them, too: SIGUSR1 makes a
+bot write them, bench/bot_process.py), and PostgreSQL's view of the lock (pg_locks every 50 ms).
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ from bench.common import load, machine, table
 from bench.cpu import Accounting, Usage, process_usage, summed, tree_usage
 from bot.sandbox.emulator import Emulator
 from flows.content import example_content_path, load_content
-from storage.postgres import WRITE_LOCK
+from storage.db import Database
+from storage.postgres import WRITE_LOCK, PostgresDatabase
 
 FIRST_CUSTOMER = 60_000
 # What customers send after their /start: each makes the bot write (the customer's profile and the processed
@@ -239,6 +248,11 @@ async def run(
     from tests.pg_server import server  # the throw-away PostgreSQL the tests use (Debian's binaries)
 
     results = []
+    held, cpu, served = await one_at_a_time(server().database())
+    print(
+        f"one /start write transaction at a time, alone: held {held:.2f} ms each; CPU {cpu:.2f} ms in the"
+        f" caller, {served:.2f} ms in PostgreSQL · {load()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         if echo:
             results.append(await measure("aiogram echo", 1, {}, customers, messages, echo=True))
@@ -340,6 +354,35 @@ class LockSampler:
             return None
         count = len(self.samples)
         return LockFigures(*(sum(s[i] for s in self.samples) / count for i in range(4)))
+
+
+async def one_at_a_time(url: str, count: int = 300) -> tuple[float, float, float]:
+    """A /start's write transaction (`CustomersRepo.record_start`: a read, an update, an event) run `count`
+    times one after the other by one caller, nothing else in its process: the milliseconds each held the
+    writer's turn, and the CPU milliseconds each cost the caller and the PostgreSQL server. Held minus CPU
+    is waiting for a core (and the loopback): on a machine with cores to spare a turn lasts about its CPU,
+    which is what one exclusive lock's ceiling follows."""
+    from datetime import UTC, datetime
+
+    from storage.customers import CustomersRepo
+    from tests.pg_server import server
+
+    db = await Database.open(url)
+    assert isinstance(db, PostgresDatabase)
+    db.scoped_writes = False  # the exclusive turn: what it costs is what one lock for all would allow
+    try:
+        repo = CustomersRepo(db)
+        now = datetime.now(UTC)
+        customer = await repo.refresh_profile(1, "Bench", None, None, "en", now)
+        await repo.record_start(customer.id, "bench", True, now)  # statements prepared, caches warm
+        postmaster = server().postmaster_pid()
+        before, cpu, served = db.write_stats.held, time.process_time(), tree_usage(postmaster).cpu
+        for _ in range(count):
+            await repo.record_start(customer.id, "bench", False, now)
+        cpu, served = time.process_time() - cpu, tree_usage(postmaster).cpu - served
+        return 1000 * (db.write_stats.held - before) / count, 1000 * cpu / count, 1000 * served / count
+    finally:
+        await db.close()
 
 
 def main(argv: list[str]) -> None:
