@@ -10,6 +10,7 @@ in-process lock). Whether a transaction waits is read where PostgreSQL keeps it:
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -71,8 +72,10 @@ async def waiting_for_locks(db: Database) -> int:
 async def until_waiting(db: Database, count: int) -> None:
     """Return once `count` sessions wait for an advisory lock (each asked it and was not granted it)."""
     async with asyncio.timeout(WAIT):
-        while await waiting_for_locks(db) < count:
-            await asyncio.sleep(0.01)  # polling PostgreSQL's own view of the waiters, not waiting for time
+        for _ in itertools.count():  # polling PostgreSQL's own view of the waiters, not waiting for time
+            if await waiting_for_locks(db) >= count:
+                return
+            await asyncio.sleep(0.01)
 
 
 @POSTGRES_ONLY
