@@ -71,13 +71,16 @@ CLOSE_TIMEOUT = 5.0  # seconds
 # Statements sent as one round trip: BEGIN, then wait for the writer's turn (or, scoped, for a shared turn
 # and then the scope's own key: always in this order, so no two transactions wait for each other in a ring).
 _BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-_BEGIN_SCOPED = f"BEGIN; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}); SELECT pg_advisory_xact_lock({SCOPE_SPACE}, {{}})"
+_BEGIN_SCOPED = (
+    f"BEGIN; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}); SELECT pg_advisory_xact_lock({SCOPE_SPACE}, {{}})"
+)
 
 
 def scope_key(scope: str) -> int:
     """A scope's advisory key: a signed 32-bit hash (two scopes sharing one only wait for each other)."""
     value = zlib.crc32(scope.encode())
     return value - (1 << 32) if value >= 1 << 31 else value
+
 
 _TOKENS = re.compile(
     r"""('(?:[^']|'')*')          # a string literal
@@ -373,6 +376,7 @@ class PostgresDatabase(Database):
             turn: contextlib.AbstractAsyncContextManager[Any] = self._lock
             begin, stats = _BEGIN, self.write_stats
         else:
+            # an int of our own making goes into the SQL text: one round trip, as for the exclusive turn
             turn, begin, stats = self._scoped, _BEGIN_SCOPED.format(scope_key(scope)), self.scoped_stats
         async with turn, self._pool.acquire() as conn:
             try:

@@ -14,6 +14,7 @@ from storage.db import Tx
 # touches that customer's own rows in customer id order, so no two transactions lock rows in a ring.
 WRITTEN_BEHIND = "written-behind"
 
+
 async def insert_for_present_customers(
     tx: Tx, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
 ) -> None:
