@@ -70,8 +70,8 @@ class TimedDatabase(SqliteDatabase):
     holds: list[float]
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        async with super().transaction() as tx:
+    async def transaction(self, scope: str | None = None) -> AsyncIterator[Tx]:
+        async with super().transaction(scope) as tx:
             started = time.perf_counter()
             yield tx
         if hasattr(self, "holds"):

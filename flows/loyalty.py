@@ -22,7 +22,7 @@ from flows.formatting import points, signed_points
 from flows.markup import Html, html
 from flows.notices import Notices
 from storage.customers import Customer, CustomersRepo
-from storage.db import Database, Tx
+from storage.db import Database, Tx, customer_scope
 from storage.kv import kv_get, kv_set
 from storage.ledger import (
     LedgerEntry,
@@ -183,7 +183,10 @@ class Loyalty:
 
     async def card(self, customer_id: int) -> Card:
         """The customer's card and referral codes, created on first use."""
-        async with self.db.transaction() as tx:
+        # Scoped (storage/postgres.py): it reads and creates only this customer's card. The fresh codes are
+        # checked against every card, so another customer's card created at the same moment with the same
+        # random code (1 in 32^8) would fail on the unique index: an error, never two cards with one code.
+        async with self.db.transaction(customer_scope(customer_id)) as tx:
             return await self.card_in(tx, customer_id, self.clock.now())
 
     async def card_in(self, tx: Tx, customer_id: int, now: datetime) -> Card:
@@ -278,7 +281,10 @@ class Loyalty:
     async def standing(self, customer_id: int) -> Standing:
         """Balance (due expiries applied first), purchases, tier and progress."""
         now = self.clock.now()
-        async with self.db.transaction() as tx:
+        # Scoped (storage/postgres.py): it reads this customer's ledger and appends to it (the ledger's
+        # never-negative trigger locks the customer's row), and queues the notice by a row-locked insert
+        # keyed for this customer.
+        async with self.db.transaction(customer_scope(customer_id)) as tx:
             customer = await customer_in(tx, customer_id)
             if customer is not None:
                 await self.expire_due_in(tx, customer, now)

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from storage.audience import is_reachable
-from storage.db import Database, Row, Tx
+from storage.db import Database, Row, Tx, customer_scope
 from storage.events import append_event
 from storage.forgetting import erase
 from storage.timefmt import from_db, to_db
+from storage.written_behind import WRITTEN_BEHIND
 
 
 @dataclass(frozen=True)
@@ -169,14 +170,16 @@ class CustomersRepo:
         if not handled and not last_seen:
             return 0
         try:
-            async with self._db.transaction() as tx:
+            # Scoped (WRITTEN_BEHIND): marks are row-locked inserts that skip an existing mark, and a
+            # last-seen time only moves forward, one customer row at a time, in id order.
+            async with self._db.transaction(WRITTEN_BEHIND) as tx:
                 await tx.executemany(
                     "INSERT INTO processed_updates (update_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    handled,
+                    sorted(handled),
                 )
                 await tx.executemany(
                     "UPDATE customers SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?",
-                    [(stamp, customer_id, stamp) for customer_id, stamp in last_seen.items()],
+                    [(stamp, customer_id, stamp) for customer_id, stamp in sorted(last_seen.items())],
                 )
         except BaseException:
             self._handled = handled + self._handled
@@ -202,7 +205,9 @@ class CustomersRepo:
 
     async def record_start(self, customer_id: int, source: str | None, first: bool, now: datetime) -> bool:
         """Log a /start, keep the first known source, and opt back in; True if they had opted out."""
-        async with self._db.transaction() as tx:
+        # Scoped (storage/postgres.py): it reads and updates only this customer's row and appends events,
+        # which the sequences' cursor reads in an unscoped transaction, once every scoped one committed.
+        async with self._db.transaction(customer_scope(customer_id)) as tx:
             row = await tx.fetch_one("SELECT opted_out FROM customers WHERE id = ?", (customer_id,))
             was_out = bool(row and row[0])
             await tx.execute(

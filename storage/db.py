@@ -143,6 +143,21 @@ def committed(current: Handling | None) -> None:
         current.commits += 1
 
 
+@dataclass
+class WriteStats:
+    """What this process's write transactions cost so far: how many, and the seconds they spent waiting
+    for the writer's turn and holding it (read by `bench processes`; cheap enough to keep always)."""
+
+    transactions: int = 0
+    waited: float = 0.0
+    held: float = 0.0
+
+    def add(self, started: float, granted: float, ended: float) -> None:
+        self.transactions += 1
+        self.waited += granted - started
+        self.held += ended - granted
+
+
 class Tx(ABC):
     """Statements inside one open write transaction."""
 
@@ -176,6 +191,7 @@ class Database(ABC):
     """One database, SQLite or PostgreSQL: write transactions, autocommitted writes and reads."""
 
     engine: ClassVar[Engine]
+    write_stats: WriteStats
 
     @classmethod
     async def open(cls, target: Path | str) -> Database:
@@ -199,7 +215,7 @@ class Database(ABC):
         return LocalSignals()
 
     @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+    def transaction(self, scope: str | None = None) -> AbstractAsyncContextManager[Tx]:
         """A write transaction: committed when the block ends, rolled back if it raises.
 
         Inside the handling of an update, the first transaction also writes the update's processed mark,
@@ -207,6 +223,12 @@ class Database(ABC):
         mark and changes nothing. If another delivery of the same update got there first (the mark exists
         already), the block does not run: `AlreadyHandled` is raised and nothing is written. Write
         transactions are serialized (one at a time, across every process sharing the database).
+
+        `scope` (from `customer_scope`) opts an audited transaction out of that order, on PostgreSQL only:
+        scoped transactions run at the same time as each other unless they share a scope, and never at the
+        same time as an unscoped one, which still sees the database as if writes were one at a time. Only
+        a transaction that touches nothing but its scope's rows (or writes shared tables by row-locked
+        inserts and upserts) may pass one: say why at the call. SQLite ignores it (one writer anyway).
         """
 
     @abstractmethod
@@ -232,7 +254,7 @@ class Database(ABC):
         """Every row of a read (the last committed state)."""
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """One write statement in its own transaction; returns the changed row count."""
+        """One write statement in its own (unscoped) transaction; returns the changed row count."""
         async with self.transaction() as tx:
             return await tx.execute(sql, params)
 
@@ -240,6 +262,11 @@ class Database(ABC):
         """The first column of the first row, or None."""
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
+
+
+def customer_scope(customer_id: int) -> str:
+    """The scope of a transaction that writes only this customer's rows (see `Database.transaction`)."""
+    return f"customer:{customer_id}"
 
 
 def is_postgres_url(target: Path | str) -> bool:

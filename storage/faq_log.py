@@ -9,7 +9,7 @@ from typing import Literal
 
 from storage.db import Database, Row
 from storage.timefmt import to_db
-from storage.written_behind import insert_for_present_customers
+from storage.written_behind import WRITTEN_BEHIND, insert_for_present_customers
 
 _NOTED_COLUMNS = ("customer_id", "text", "normalized", "outcome", "entry", "score", "created_at", "decided_by")
 
@@ -76,7 +76,7 @@ class FaqLogRepo:
         pending, self._pending = self._pending, []
         if not pending:
             return 0
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(WRITTEN_BEHIND) as tx:  # scoped: plain inserts (WRITTEN_BEHIND)
             await insert_for_present_customers(tx, "faq_log", _NOTED_COLUMNS, pending)
         return len(pending)
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from storage.db import Database
 from storage.timefmt import from_db, to_db
-from storage.written_behind import insert_for_present_customers
+from storage.written_behind import WRITTEN_BEHIND, insert_for_present_customers
 
 KEEP_PER_CUSTOMER = 10
 
@@ -42,11 +42,11 @@ class MessagesRepo:
         pending, self._pending = self._pending, []
         if not pending:
             return 0
-        async with self._db.transaction() as tx:
+        async with self._db.transaction(WRITTEN_BEHIND) as tx:  # scoped: see WRITTEN_BEHIND
             await insert_for_present_customers(
                 tx, "customer_messages", ("customer_id", "kind", "text", "created_at"), pending
             )
-            for customer_id in {row[0] for row in pending}:
+            for customer_id in sorted({row[0] for row in pending}):
                 await tx.execute(
                     "DELETE FROM customer_messages WHERE customer_id = ? AND id NOT IN"
                     " (SELECT id FROM customer_messages WHERE customer_id = ? ORDER BY id DESC LIMIT ?)",

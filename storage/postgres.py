@@ -5,14 +5,21 @@ read by position or column name (asyncpg's `Record` does both), `Tx.execute` ret
 count and `Tx.insert` the new id. Parameters are converted to the type PostgreSQL expects for them where
 SQLite would have converted them by column affinity (an int stored into a TEXT column, say).
 
-Write transactions keep SQLite's guarantee that there is one writer at a time. As a deliberate first step,
-every `transaction()` takes one transaction-scoped advisory lock (`pg_advisory_xact_lock`) before
-anything else: write transactions are serialized across every process sharing the database, exactly as
-SQLite's single writer serializes them, and under READ COMMITTED each statement after the lock sees
-everything committed before it, so the read-then-write code written for SQLite stays correct. It costs
-write concurrency; finer locks (row locks, per-customer advisory keys) come later, one repository at a
-time, when measurements ask for them. Outbox claims already take their row with `FOR UPDATE SKIP LOCKED`
-(storage/outbox.py); their check that no other row of the chat is in flight still relies on this lock.
+Write transactions keep SQLite's guarantee that there is one writer at a time, with one audited way out.
+Every `transaction()` takes one transaction-scoped advisory lock (`pg_advisory_xact_lock`) before anything
+else: write transactions are serialized across every process sharing the database, exactly as SQLite's
+single writer serializes them, and under READ COMMITTED each statement after the lock sees everything
+committed before it, so the read-then-write code written for SQLite stays correct. A transaction given a
+`scope` (a customer's: `storage.db.customer_scope`) takes that same lock SHARED and an exclusive lock on
+its scope's key instead: scoped transactions of different customers run at once, two of one customer one
+after the other, and none runs while an unscoped one holds the lock, nor starts while one waits for it
+(PostgreSQL queues a shared request behind a waiting exclusive one). So an unscoped transaction still sees
+a quiescent database: no scoped transaction is half done, and rows that scoped ones appended (events, whose
+ids a cursor follows) are all committed, with no gap that fills in later. Each caller passing a scope says
+why it is safe there: it reads and writes only its customer's rows, or writes shared tables by row-locked
+inserts (`ON CONFLICT`) that cannot depend on what another scoped transaction is writing.
+Outbox claims take their row with `FOR UPDATE SKIP LOCKED` (storage/outbox.py); their check that no other
+row of the chat is in flight relies on the exclusive lock (claims are never scoped).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import contextlib
 import json
 import logging
 import re
+import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -38,6 +47,7 @@ from storage.db import (
     Params,
     Row,
     Tx,
+    WriteStats,
     check_not_newer,
     committed,
     current_handling,
@@ -48,16 +58,29 @@ from storage.signals import CHANNEL, Signals
 
 log = logging.getLogger(__name__)
 
-# Advisory lock keys (per database): one for write transactions, one for migrating.
+# Advisory lock keys (per database): one for write transactions, one for migrating (bigint keys), and the
+# namespace of scoped transactions' keys (the two-int form: (SCOPE_SPACE, hash of the scope)).
 WRITE_LOCK = 0x6E75_7274_0001
 MIGRATION_LOCK = 0x6E75_7274_0002
+SCOPE_SPACE = 0x6E75_7273
 POOL_SIZE = 10
 # Tables only PostgreSQL has: state that several processes share and one SQLite process keeps in memory (the
 # send budget's lanes, 0024). Nothing to copy from SQLite, nothing to compare with it.
 POSTGRES_ONLY_TABLES = frozenset({"pace_lanes"})
 CLOSE_TIMEOUT = 5.0  # seconds
-# Statements sent as one round trip: BEGIN, then wait for the writer's turn.
+# Statements sent as one round trip: BEGIN, then wait for the writer's turn (or, scoped, for a shared turn
+# and then the scope's own key: always in this order, so no two transactions wait for each other in a ring).
 _BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+_BEGIN_SCOPED = (
+    f"BEGIN; SELECT pg_advisory_xact_lock_shared({WRITE_LOCK}); SELECT pg_advisory_xact_lock({SCOPE_SPACE}, {{}})"
+)
+
+
+def scope_key(scope: str) -> int:
+    """A scope's advisory key: a signed 32-bit hash (two scopes sharing one only wait for each other)."""
+    value = zlib.crc32(scope.encode())
+    return value - (1 << 32) if value >= 1 << 31 else value
+
 
 _TOKENS = re.compile(
     r"""('(?:[^']|'')*')          # a string literal
@@ -294,13 +317,18 @@ class PostgresDatabase(Database):
 
     engine: ClassVar[Engine] = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, url: str = "") -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str = "", pool_size: int = POOL_SIZE) -> None:
         self._pool = pool
         self._url = url  # for the signals' own connection; never logged (it holds the password)
         self._statements = _Statements()
         # One write transaction per process at a time: the others would only wait on the advisory lock,
-        # each holding a pooled connection that reads need.
+        # each holding a pooled connection that reads need. Scoped ones may run together, but at most
+        # half the pool: the rest stays for reads and for the unscoped writer.
         self._lock = asyncio.Lock()
+        self._scoped = asyncio.Semaphore(max(1, pool_size // 2))
+        self.scoped_writes = True  # False: scoped transactions take the exclusive turn too (bench processes)
+        self.write_stats = WriteStats()
+        self.scoped_stats = WriteStats()
 
     @classmethod
     async def connect(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresDatabase:
@@ -317,7 +345,7 @@ class PostgresDatabase(Database):
         except BaseException:
             await pool.close()
             raise
-        return cls(pool, url)
+        return cls(pool, url, pool_size)
 
     async def open_signals(self) -> Signals:
         """Listen for the other processes' changes on a connection of its own (`storage.postgres_signals`)."""
@@ -341,15 +369,24 @@ class PostgresDatabase(Database):
             await self._pool.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, scope: str | None = None) -> AsyncIterator[Tx]:
         current = current_handling()
-        async with self._lock, self._pool.acquire() as conn:
+        started = time.perf_counter()
+        if scope is None or not self.scoped_writes:
+            turn: contextlib.AbstractAsyncContextManager[Any] = self._lock
+            begin, stats = _BEGIN, self.write_stats
+        else:
+            # an int of our own making goes into the SQL text: one round trip, as for the exclusive turn
+            turn, begin, stats = self._scoped, _BEGIN_SCOPED.format(scope_key(scope)), self.scoped_stats
+        async with turn, self._pool.acquire() as conn:
             try:
-                await conn.execute(_BEGIN)
+                await conn.execute(begin)
+                granted = time.perf_counter()
                 tx = PgTx(self._statements, conn)
                 await write_mark(tx, current)
                 yield tx
                 await conn.execute("COMMIT")
+                stats.add(started, granted, time.perf_counter())
             finally:
                 await _leave_clean(conn)
             committed(current)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from storage.db import (
     Params,
     Row,
     Tx,
+    WriteStats,
     check_not_newer,
     committed,
     current_handling,
@@ -69,6 +71,7 @@ class SqliteDatabase(Database):
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
+        self.write_stats = WriteStats()
 
     @classmethod
     async def connect(cls, path: Path) -> SqliteDatabase:
@@ -90,10 +93,13 @@ class SqliteDatabase(Database):
             await self._writer.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, scope: str | None = None) -> AsyncIterator[Tx]:
+        # `scope` changes nothing here: SQLite has one writer whatever the transaction touches.
         current = current_handling()
+        started = time.perf_counter()
         async with self._lock:
             await self._begin()
+            granted = time.perf_counter()
             tx = SqliteTx(self._writer)
             try:
                 await write_mark(tx, current)
@@ -102,6 +108,7 @@ class SqliteDatabase(Database):
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+            self.write_stats.add(started, granted, time.perf_counter())
             committed(current)
 
     async def _begin(self) -> None:

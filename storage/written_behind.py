@@ -8,6 +8,12 @@ from collections.abc import Sequence
 
 from storage.db import Tx
 
+# The scope of every flush of written-behind rows (storage/postgres.py): flushes (of all processes) run one
+# after another, but at the same time as per-customer transactions. Each flush only inserts its rows (none
+# for a customer forgotten: forgetting is unscoped, so never half done under a flush) and, per customer,
+# touches that customer's own rows in customer id order, so no two transactions lock rows in a ring.
+WRITTEN_BEHIND = "written-behind"
+
 
 async def insert_for_present_customers(
     tx: Tx, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]

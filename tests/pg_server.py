@@ -131,6 +131,10 @@ class PgServer:
             self._pg("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self._root, ignore_errors=True)
 
+    def postmaster_pid(self) -> int:
+        """The server's main process (its backends are its children): for CPU accounting."""
+        return int((self._data / "postmaster.pid").read_text().split()[0])
+
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 

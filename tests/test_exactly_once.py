@@ -45,8 +45,8 @@ def crash_after_next_effect(app: App) -> None:
     original = app.db.transaction
 
     @asynccontextmanager
-    async def dying() -> AsyncIterator[Tx]:
-        async with original() as tx:
+    async def dying(scope: str | None = None) -> AsyncIterator[Tx]:
+        async with original(scope) as tx:
             yield tx
         if current_update_id() is not None:
             raise Crash

@@ -41,14 +41,14 @@ class Gate:
         original = app.db.transaction
 
         @asynccontextmanager
-        async def gated() -> AsyncIterator[Tx]:
+        async def gated(scope: str | None = None) -> AsyncIterator[Tx]:
             update_id = current_update_id()
             if update_id in self.held:
                 self.waiting.add(update_id)
                 await self.opened.wait()
                 if self.crash:
                     raise Crash
-            async with original() as tx:
+            async with original(scope) as tx:
                 yield tx
 
         app.db.transaction = gated  # type: ignore[method-assign]
