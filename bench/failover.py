@@ -84,6 +84,8 @@ class Report:
             found.append(f"the emulator answered {self.pace.too_many} sends with 429")
         if self.pace.sustained > 30:
             found.append(f"{self.pace.sustained:.1f} messages/s over 10 s (Telegram allows 30)")
+        if self.lag.calm_second > 30:
+            found.append(f"{self.lag.calm_second} messages reached the emulator within one second of a calm loop")
         if self.departed.sliding_second > 30:
             found.append(f"{self.departed.sliding_second} messages left the bots within one second (budget: 26)")
         return found
@@ -112,6 +114,8 @@ class Report:
             ["reached the emulator: most/s over any 10 s", round(self.pace.sustained, 1)],
             ["429s", self.pace.too_many],
             ["emulator's loop late: p99 / max ms", f"{self.lag.p99_ms:.0f} / {self.lag.max_ms:.0f}"],
+            [f"emulator's loop late > {STALL * 1000:.0f} ms", f"{self.lag.stalls} times"],
+            ["reached the emulator: most in a 1 s window with no such stall", self.lag.calm_second],
             ["SIGTERMed process's exit code", self.term_exit],
             ["seconds", round(self.seconds, 1)],
         ]
@@ -243,26 +247,53 @@ def departures(cluster: Cluster) -> list[float]:
     return sorted(times)
 
 
+STALL = 0.1  # seconds the emulator's loop must have been late for its arrival stamps to be suspect
+
+
 @dataclass
 class LoopLag:
-    """How late this process's event loop woke up, against asked-for 20 ms sleeps: the emulator runs here, so a
-    request it reads late is stamped late."""
+    """How late this process's event loop woke up, against asked-for 20 ms sleeps. The emulator runs here: a
+    request that came while the loop was busy is read, and stamped, when the loop is free again, together
+    with every other one that came meanwhile."""
 
     p99_ms: float = 0.0
     max_ms: float = 0.0
+    stalls: int = 0  # times the loop was late by more than STALL
+    calm_second: int = 0  # the most arrivals in any 1 s window that saw no stall end
 
 
-async def watch_lag(samples: list[float], stop: asyncio.Event) -> None:
+async def watch_lag(samples: list[tuple[float, float]], stop: asyncio.Event) -> None:
+    """Append (when the loop woke, how late in seconds) every 20 ms until ``stop``."""
     while not stop.is_set():
         asked = time.monotonic()
         await asyncio.sleep(0.02)
-        samples.append((time.monotonic() - asked - 0.02) * 1000)
+        woke = time.monotonic()
+        samples.append((woke, woke - asked - 0.02))
 
 
-def lag_of(samples: list[float]) -> LoopLag:
-    if len(samples) < 2:
+def lag_of(samples: list[tuple[float, float]], arrivals: list[float]) -> LoopLag:
+    lates = [late * 1000 for _, late in samples]
+    if len(lates) < 2:
         return LoopLag()
-    return LoopLag(statistics.quantiles(samples, n=100)[98], max(samples))
+    stall_ends = sorted(woke for woke, late in samples if late > STALL)
+    return LoopLag(
+        statistics.quantiles(lates, n=100)[98], max(lates), len(stall_ends), _busiest_calm(arrivals, stall_ends)
+    )
+
+
+def _busiest_calm(times: list[float], stall_ends: list[float]) -> int:
+    """The most of ``times`` in any 1 s window [t, t + 1) with no stall ending inside it (nor just after:
+    the loop reads what waited a little after it wakes)."""
+    most, first, stall = 0, 0, 0
+    for last, moment in enumerate(times):
+        while moment - times[first] >= 1.0:
+            first += 1
+        while stall < len(stall_ends) and stall_ends[stall] + STALL < times[first]:
+            stall += 1
+        if stall < len(stall_ends) and stall_ends[stall] <= moment:
+            continue  # a stall ended inside this window: its stamps bunch up
+        most = max(most, last - first + 1)
+    return most
 
 
 def _busiest(times: list[float], window: float) -> int:
@@ -361,7 +392,7 @@ async def scenario(
     pause, restart_after = pauses
     assert app.settings.database_url is not None
     database = {"DATABASE_URL": app.settings.database_url.get_secret_value()}
-    lags: list[float] = []
+    lags: list[tuple[float, float]] = []
     done = asyncio.Event()
     watcher = asyncio.create_task(watch_lag(lags, done))
     extra = {"LOG_SENDS": "true"}
@@ -394,7 +425,8 @@ async def scenario(
         done.set()
         await watcher
         left = departures(cluster)
-        report.departures, report.departed, report.lag = len(left), pace_of(left), lag_of(lags)
+        arrived = sorted(c.at for c in emu.calls if c.method in SENDING and c.status == 200)
+        report.departures, report.departed, report.lag = len(left), pace_of(left), lag_of(lags, arrived)
     report.got = Counter(received(emu, tg_id) for tg_id in ids)
     report.answers = people.answers()
     report.pace = pace(emu)
