@@ -396,7 +396,7 @@ async def scenario(
     done = asyncio.Event()
     watcher = asyncio.create_task(watch_lag(lags, done))
     extra = {"LOG_SENDS": "true"}
-    async with Cluster(emu, 3, database, extra_env=extra, ready_seconds=min(budget, 90)) as cluster:
+    async with Cluster(emu, 3, database, extra_env=extra, ready_seconds=min(budget, 300)) as cluster:
         started = time.monotonic()
         people = Chatters(emu, ids[:chatters], pause)
         talking = [
