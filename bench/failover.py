@@ -11,7 +11,9 @@ SIGTERMed and left stopped. At the end, from the emulator's record alone:
   the kill came;
 - every customer message was answered once (a second answer can only come from an update whose POST was
   out at the kill: Telegram sends it again);
-- the most messages in any one second, and the 429s.
+- the most messages in any one second, and the 429s — as they left the bot processes (each logs its
+  departures: ``LOG_SENDS``) and as they reached the emulator, with how late the emulator's event loop ran
+  (a request it reads late is stamped late, and several read late land in one second together).
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ import argparse
 import asyncio
 import csv
 import itertools
+import re
+import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +52,10 @@ class Report:
     sending_at_kill: int = 0  # outbox rows being sent when the SIGKILL came (the bound for 'unknown')
     posts_at_kill: int = 0  # webhook POSTs out when the SIGKILL came (the bound for answers twice)
     answers: Counter[str] = field(default_factory=Counter)  # 'once' / 'twice' / 'never' -> customer messages
-    pace: Pace = field(default_factory=lambda: Pace(0, 0, 0.0, 0))
+    pace: Pace = field(default_factory=lambda: Pace(0, 0, 0.0, 0))  # as messages reached the emulator
+    departed: Pace = field(default_factory=lambda: Pace(0, 0, 0.0, 0))  # as they left the bot processes
+    departures: int = 0
+    lag: LoopLag = field(default_factory=lambda: LoopLag())
     seconds: float = 0.0
     term_exit: int | None = None
 
@@ -76,6 +84,10 @@ class Report:
             found.append(f"the emulator answered {self.pace.too_many} sends with 429")
         if self.pace.sustained > 30:
             found.append(f"{self.pace.sustained:.1f} messages/s over 10 s (Telegram allows 30)")
+        if self.lag.calm_second > 30:
+            found.append(f"{self.lag.calm_second} messages reached the emulator within one second of a calm loop")
+        if self.departed.sliding_second > 30:
+            found.append(f"{self.departed.sliding_second} messages left the bots within one second (budget: 26)")
         return found
 
     def rows(self) -> list[list[object]]:
@@ -93,10 +105,17 @@ class Report:
             ["answered twice", self.answers["twice"]],
             ["never answered", self.answers["never"]],
             ["webhook POSTs out at the SIGKILL", self.posts_at_kill],
-            ["most messages in a clock second", self.pace.calendar_second],
-            ["most messages in any 1 s window", self.pace.sliding_second],
-            ["most messages/s over any 10 s", round(self.pace.sustained, 1)],
+            ["messages sent (departures logged)", self.departures],
+            ["left the bots: most in a clock second", self.departed.calendar_second],
+            ["left the bots: most in any 1 s window", self.departed.sliding_second],
+            ["left the bots: most/s over any 10 s", round(self.departed.sustained, 1)],
+            ["reached the emulator: most in a clock second", self.pace.calendar_second],
+            ["reached the emulator: most in any 1 s window", self.pace.sliding_second],
+            ["reached the emulator: most/s over any 10 s", round(self.pace.sustained, 1)],
             ["429s", self.pace.too_many],
+            ["emulator's loop late: p99 / max ms", f"{self.lag.p99_ms:.0f} / {self.lag.max_ms:.0f}"],
+            [f"emulator's loop late > {STALL * 1000:.0f} ms", f"{self.lag.stalls} times"],
+            ["reached the emulator: most in a 1 s window with no such stall", self.lag.calm_second],
             ["SIGTERMed process's exit code", self.term_exit],
             ["seconds", round(self.seconds, 1)],
         ]
@@ -202,14 +221,79 @@ class Pace:
 
 
 def pace(emu: Emulator) -> Pace:
-    times = sorted(c.at for c in emu.calls if c.method in SENDING and c.status == 200)
+    return pace_of(sorted(c.at for c in emu.calls if c.method in SENDING and c.status == 200), emu.calls)
+
+
+def pace_of(times: list[float], calls: Sequence[ApiCall] = ()) -> Pace:
+    """The busiest second three ways of these sorted moments, and the 429s among ``calls``."""
     per_second = Counter(int(moment) for moment in times)
     return Pace(
         max(per_second.values(), default=0),
         _busiest(times, 1.0),
         _busiest(times, 10.0) / 10,
-        sum(c.status == 429 for c in emu.calls),
+        sum(c.status == 429 for c in calls),
     )
+
+
+_DEPARTS = re.compile(rb"departs \w+ at (\d+\.\d+)")
+
+
+def departures(cluster: Cluster) -> list[float]:
+    """Every message's departure, from all processes' logs (a restarted process appends to its log)."""
+    times = []
+    for process in cluster.processes:
+        if process.log_path.exists():
+            times += [float(m.group(1)) for m in _DEPARTS.finditer(process.log_path.read_bytes())]
+    return sorted(times)
+
+
+STALL = 0.1  # seconds the emulator's loop must have been late for its arrival stamps to be suspect
+
+
+@dataclass
+class LoopLag:
+    """How late this process's event loop woke up, against asked-for 20 ms sleeps. The emulator runs here: a
+    request that came while the loop was busy is read, and stamped, when the loop is free again, together
+    with every other one that came meanwhile."""
+
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    stalls: int = 0  # times the loop was late by more than STALL
+    calm_second: int = 0  # the most arrivals in any 1 s window that saw no stall end
+
+
+async def watch_lag(samples: list[tuple[float, float]], stop: asyncio.Event) -> None:
+    """Append (when the loop woke, how late in seconds) every 20 ms until ``stop``."""
+    while not stop.is_set():
+        asked = time.monotonic()
+        await asyncio.sleep(0.02)
+        woke = time.monotonic()
+        samples.append((woke, woke - asked - 0.02))
+
+
+def lag_of(samples: list[tuple[float, float]], arrivals: list[float]) -> LoopLag:
+    lates = [late * 1000 for _, late in samples]
+    if len(lates) < 2:
+        return LoopLag()
+    stall_ends = sorted(woke for woke, late in samples if late > STALL)
+    return LoopLag(
+        statistics.quantiles(lates, n=100)[98], max(lates), len(stall_ends), _busiest_calm(arrivals, stall_ends)
+    )
+
+
+def _busiest_calm(times: list[float], stall_ends: list[float]) -> int:
+    """The most of ``times`` in any 1 s window [t, t + 1) with no stall ending inside it (nor just after:
+    the loop reads what waited a little after it wakes)."""
+    most, first, stall = 0, 0, 0
+    for last, moment in enumerate(times):
+        while moment - times[first] >= 1.0:
+            first += 1
+        while stall < len(stall_ends) and stall_ends[stall] + STALL < times[first]:
+            stall += 1
+        if stall < len(stall_ends) and stall_ends[stall] <= moment:
+            continue  # a stall ended inside this window: its stamps bunch up
+        most = max(most, last - first + 1)
+    return most
 
 
 def _busiest(times: list[float], window: float) -> int:
@@ -308,7 +392,11 @@ async def scenario(
     pause, restart_after = pauses
     assert app.settings.database_url is not None
     database = {"DATABASE_URL": app.settings.database_url.get_secret_value()}
-    async with Cluster(emu, 3, database, ready_seconds=min(budget, 90)) as cluster:
+    lags: list[tuple[float, float]] = []
+    done = asyncio.Event()
+    watcher = asyncio.create_task(watch_lag(lags, done))
+    extra = {"LOG_SENDS": "true"}
+    async with Cluster(emu, 3, database, extra_env=extra, ready_seconds=min(budget, 300)) as cluster:
         started = time.monotonic()
         people = Chatters(emu, ids[:chatters], pause)
         talking = [
@@ -334,6 +422,11 @@ async def scenario(
             await asyncio.gather(*talking, return_exceptions=True)
         await emu.wait_until(lambda: not emu.pending_updates(), timeout=budget)
         report.seconds = time.monotonic() - started
+        done.set()
+        await watcher
+        left = departures(cluster)
+        arrived = sorted(c.at for c in emu.calls if c.method in SENDING and c.status == 200)
+        report.departures, report.departed, report.lag = len(left), pace_of(left), lag_of(lags, arrived)
     report.got = Counter(received(emu, tg_id) for tg_id in ids)
     report.answers = people.answers()
     report.pace = pace(emu)

@@ -34,11 +34,15 @@ def _fail(message: str) -> int:
     return EXIT_CONFIG
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, *, sends: bool = False) -> None:
     install_log_redaction()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # aiogram logs every handled update at INFO; that is noise for an owner.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    if sends:
+        from bot.outbound import sends as sends_log
+
+        sends_log.setLevel(logging.INFO)
 
 
 def cmd_check_config(_: argparse.Namespace) -> int:
@@ -77,7 +81,7 @@ async def _run(settings: Settings, content: Content) -> None:
 def cmd_run(_: argparse.Namespace) -> int:
     settings = load_settings()
     content = load_content(settings.content_file)  # fail on bad content before anything else is printed
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, sends=settings.log_sends)
     logging.getLogger(__name__).info("starting with %s", settings.masked())
     asyncio.run(_run(settings, content))
     return 0

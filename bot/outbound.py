@@ -5,11 +5,16 @@ the bot's budget, Telegram's pauses) and waits out a short 429 and repeats the c
 Telegram did not take the message, so repeating it cannot send it twice. A pause longer than
 `max_wait` is raised as `TelegramRetryAfter` for the caller to decide (the sender puts the row back).
 Calls that are not about one chat (getUpdates, answerCallbackQuery, getMe) pass straight through.
+
+With `LOG_SENDS=true` every message's departure is logged (logger ``bot.outbound.sends``: the method and
+the wall time to the microsecond, the moment after its token was taken — no chat, no text), so the rate
+at which the bot's processes actually send can be checked against Telegram's 30 a second.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from aiogram import Bot
@@ -21,6 +26,8 @@ from aiogram.methods.base import TelegramType
 from flows.pacing import Pacer
 
 log = logging.getLogger(__name__)
+sends = logging.getLogger(f"{__name__}.sends")
+sends.setLevel(logging.WARNING)  # off unless LOG_SENDS (bot/cli.py): a line a message is for checking the rate
 
 # Methods that put a new message into a chat: Telegram's per-chat and global limits count these.
 _SENDING_PREFIXES = ("Send", "Copy", "Forward")
@@ -50,9 +57,10 @@ class OutboundMiddleware(BaseRequestMiddleware):
             except TelegramRetryAfter as exc:  # not about one chat: the pause holds for all of them
                 self.pacer.hold(None, exc.retry_after)
                 raise
-        turn = await self.pacer.enter(chat_id, spends=spends_budget(method))
+        spends = spends_budget(method)
+        turn = await self.pacer.enter(chat_id, spends=spends)
         try:
-            return await self._call(make_request, bot, method, chat_id)
+            return await self._call(make_request, bot, method, chat_id, spends)
         finally:
             turn.release()
 
@@ -62,10 +70,13 @@ class OutboundMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
         chat_id: int,
+        spends: bool,
     ) -> Any:
         """Make the call, waiting out short 429s (the chat's turn is held, so nobody overtakes)."""
         waited = 0.0
         while True:
+            if spends and sends.isEnabledFor(logging.INFO):
+                sends.info("departs %s at %.6f", type(method).__name__, time.time())
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:

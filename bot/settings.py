@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     content_file: Path = Field(default_factory=example_content_path, description="The YAML content file")
     timezone: str = Field("UTC", description="The business's IANA time zone, e.g. Europe/Kyiv")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_sends: bool = Field(
+        False, description="Log each message's departure time (no chat, no text), to check the send rate"
+    )
     webhook_url: str | None = Field(None, description="Public HTTPS URL; empty means long polling")
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(8080, ge=0, le=65535)

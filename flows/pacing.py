@@ -34,6 +34,10 @@ class Budget:
     """Rates a little under Telegram's, so the bot rarely meets a 429 at all."""
 
     global_per_second: float = 25.0
+    # Tokens the whole bot's bucket holds when idle. Any one second then sees at most rate + burst leave
+    # (26 at 25/s), which leaves Telegram's 30 four messages of room for requests that leave later than
+    # their token was taken (a busy event loop, a slow connection) and land together.
+    global_burst: int = 1
     chat_per_second: float = 1.0
     chat_burst: int = 5
     group_per_minute: int = 20
@@ -115,11 +119,8 @@ class Pacer:
         """Start afresh with another budget (benchmarks measure the hot path with a budget that never binds)."""
         self.budget = budget
         per_ms = 1000.0 / budget.global_per_second
-        # A rate with limit 1 over `per_ms` is the same bucket as N per second, without rounding N. The burst
-        # is a fifth of a second's worth: any one second then holds at most 1.2 × the rate (30 at 25/s,
-        # Telegram's limit), where a burst of a whole second's worth would allow twice the rate.
-        burst = max(1, int(budget.global_per_second / 5))
-        self._bot = self._lane([Rate(1, max(1, round(per_ms)), burst=burst)])
+        # A rate with limit 1 over `per_ms` is the same bucket as N per second, without rounding N.
+        self._bot = self._lane([Rate(1, max(1, round(per_ms)), burst=max(1, budget.global_burst))])
         self._chats: dict[int, Lane] = {}
         self._forget_above = _FORGET_ABOVE
 

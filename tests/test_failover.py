@@ -33,3 +33,5 @@ async def test_a_killed_and_a_stopped_process_lose_no_message_and_send_none_twic
     assert report.answers["once"] >= CHATTERS and report.answers["never"] == 0
     assert report.term_exit == 0  # SIGTERM is a clean stop
     assert report.pace.too_many == 0
+    assert report.departures >= report.got[1]  # every process logged its departures (LOG_SENDS)
+    assert report.departed.sliding_second <= 26  # the shared budget: 25/s and one more, across processes

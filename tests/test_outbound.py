@@ -126,3 +126,23 @@ async def test_a_reply_to_someone_who_blocked_the_bot_is_no_error(
     await chat.send("Do you have a sauna?")
     assert errors(caplog) == []
     assert harness.emu.messages(1001) == []
+
+
+async def test_with_log_sends_every_message_logs_its_departure_and_nothing_else_does(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.outbound import sends
+
+    sends.setLevel(logging.INFO)  # what LOG_SENDS=true sets (bot/cli.py)
+    try:
+        harness.chat(1001)
+        update = harness.emu.send_message(1001, "how much is a monthly membership??")
+        await harness.emu.wait_processed(update["update_id"], timeout=10)
+    finally:
+        sends.setLevel(logging.WARNING)
+    departures = [r.getMessage() for r in caplog.records if r.name == sends.name]
+    sent = [c for c in harness.emu.calls if c.method.startswith("send") and c.method != "sendChatAction"]
+    assert sent and len(departures) == len(sent)
+    names = [f"departs {c.method[0].upper()}{c.method[1:]} at " for c in sent]
+    assert all(line.startswith(name) for line, name in zip(departures, names, strict=True))
+    assert all("1001" not in line for line in departures)  # no chat in the log

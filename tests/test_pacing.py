@@ -19,7 +19,8 @@ async def send_times(pacer: Pacer, clock: FakeClock, chat_id: int, count: int) -
 async def test_a_private_chat_gets_a_short_burst_then_one_a_second() -> None:
     clock = FakeClock()
     pacer = Pacer(clock, Budget(chat_burst=3))
-    assert await send_times(pacer, clock, 1001, 5) == [0.0, 0.0, 0.0, 1.0, 2.0]
+    # The chat's burst of 3 goes at the whole bot's pace (25/s: 40 ms apart), then one a second.
+    assert await send_times(pacer, clock, 1001, 5) == [0.0, 0.04, 0.08, 1.0, 2.0]
 
 
 async def test_a_group_gets_twenty_a_minute() -> None:
@@ -54,3 +55,22 @@ async def test_asking_about_a_chat_remembers_nothing() -> None:
     for chat in range(1000):
         assert pacer.free_in(chat) == 0
     assert pacer._chats == {}
+
+
+async def test_the_whole_bot_never_sends_more_than_26_in_any_second() -> None:
+    """25/s with room for one more: Telegram's 30 keeps 4 messages of slack for requests landing together."""
+    clock = FakeClock()
+    pacer = Pacer(clock)
+    moments: list[float] = []
+
+    async def customer(chat_id: int) -> None:
+        for _ in range(3):
+            async with pacer.turn(chat_id):
+                moments.append(clock.monotonic())
+
+    await asyncio.gather(*(customer(1000 + n) for n in range(200)))
+    moments.sort()
+    most = max(sum(1 for m in moments[i:] if m - start < 1.0) for i, start in enumerate(moments))
+    assert len(moments) == 600
+    assert most <= 26
+    assert moments[-1] >= 599 / 25  # and the pace is the budget's, not slower
