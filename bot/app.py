@@ -82,6 +82,7 @@ from handlers.faq import FAQ_BUTTONS
 from handlers.handoff import lead_button_data
 from handlers.loyalty import loyalty_buttons
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware, SamePressMiddleware
+from handlers.routing import LeanDispatcher
 from handlers.sequences import sequence_button_data
 from storage.analytics import AnalyticsRepo
 from storage.audience import set_owners
@@ -573,13 +574,15 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
 
 
 def build_dispatcher(services: dict[str, Any]) -> tuple[Dispatcher, InFlightMiddleware]:
-    """The Dispatcher with the services as workflow data, the per-update middlewares and the routers."""
-    dp = Dispatcher(**services)
+    """The Dispatcher with the per-update middlewares, the routers and, as workflow data, the services its
+    handlers ask for."""
+    dp = LeanDispatcher()
     inflight = InFlightMiddleware()
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(CustomerMiddleware(services["customers"], services["content"]))
     dp.callback_query.outer_middleware(SamePressMiddleware())
     dp.include_routers(*get_routers())
+    dp.carry(services, *CustomerMiddleware.READS)
     dp.startup.register(services["menus"].announce)
     return dp, inflight
 
