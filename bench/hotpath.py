@@ -293,9 +293,7 @@ async def profile_round(emu: Emulator, contender: Contender, updates: int, users
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(30)
-    stats.sort_stats("cumulative").print_stats(
-        r"/(flows|handlers|storage|bot)/", 40
-    )
+    stats.sort_stats("cumulative").print_stats(r"/(flows|handlers|storage|bot)/", 40)
     print(out.getvalue())
 
 
