@@ -595,8 +595,8 @@ def build_dispatcher(services: dict[str, Any]) -> tuple[Dispatcher, InFlightMidd
     dp.update.outer_middleware(CustomerMiddleware(services["customers"], services["content"]))
     dp.callback_query.outer_middleware(SamePressMiddleware())
     dp.include_routers(*get_routers())
-    dp.carry(services, *CustomerMiddleware.READS)
     dp.startup.register(services["menus"].announce)
+    dp.carry(services, *CustomerMiddleware.READS)
     return dp, inflight
 
 

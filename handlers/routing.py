@@ -214,8 +214,9 @@ class LeanDispatcher(LeanRouter, Dispatcher):
 
 
 def asked_for(router: Router) -> set[str] | None:
-    """The parameter names of every handler and filter under `router`; None if one takes `**kwargs`
-    (the Dispatcher's own update listener, which passes the data on, does not count)."""
+    """The parameter names of every handler and filter under `router`, start-up and shutdown handlers
+    included (they get the data too); None if one takes `**kwargs` (the Dispatcher's own update listener,
+    which passes the data on, does not count)."""
     names: set[str] = set()
     for observer in router.observers.values():
         for handler in (observer._handler, *observer.handlers):
@@ -223,6 +224,10 @@ def asked_for(router: Router) -> set[str] | None:
                 if callable_.varkw and not (isinstance(router, Dispatcher) and observer is router.update):
                     return None
                 names |= callable_.params
+    for handler in (*router.startup.handlers, *router.shutdown.handlers):
+        if handler.varkw:
+            return None
+        names |= handler.params
     for child in router.sub_routers:
         below = asked_for(child)
         if below is None:

@@ -153,3 +153,18 @@ async def test_the_bot_carries_what_its_handlers_ask_for_and_no_fsm(harness: Har
     chat = harness.chat()
     replies = await chat.send("/start")
     assert replies
+
+
+async def test_start_up_handlers_get_what_they_ask_for() -> None:
+    dp = LeanDispatcher()
+    dp.include_routers(*routers())
+    greeted: list[str] = []
+
+    async def on_start(greeting: str) -> None:
+        greeted.append(greeting)
+
+    dp.startup.register(on_start)
+    dp.carry({"greeting": "hello", "unused": "u"})
+    await dp.emit_startup(**dp.workflow_data)
+    assert greeted == ["hello"]
+    assert "unused" not in dp.workflow_data
