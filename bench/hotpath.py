@@ -33,6 +33,7 @@ from bot.app import App, create_app
 from bot.sandbox.emulator import ApiCall, Emulator
 from flows.pacing import Budget
 from handlers.middlewares import CustomerMiddleware, InFlightMiddleware
+from handlers.routing import LeanDispatcher
 from storage.customers import Customer
 
 POLLING = {"handle_as_tasks": True, "polling_timeout": 25, "tasks_concurrency_limit": 64}
@@ -212,13 +213,15 @@ async def hot_path_bot(emu: Emulator, db_path: Path) -> Contender:
     echo bot is exactly the per-update cost every message pays before any feature runs.
     """
     app = unpaced(await create_app(bench_settings(db_path, emu.api_base)))
-    dp = Dispatcher(**app.services)
+    dp = LeanDispatcher()
     dp.update.outer_middleware(InFlightMiddleware())
     dp.update.outer_middleware(CustomerMiddleware(app.services["customers"], app.content))
 
     @dp.message()
     async def echo(message: Message, customer: Customer) -> None:
         await message.answer(message.text or "?")
+
+    dp.carry(app.services, *CustomerMiddleware.READS)
 
     return polling_contender("echo + hot path", emu, app.bot, dp, app.close, CHATTER, lambda text: text == CHATTER)
 
@@ -290,9 +293,7 @@ async def profile_round(emu: Emulator, contender: Contender, updates: int, users
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(30)
-    stats.sort_stats("cumulative").print_stats(
-        r"work/main/(flows|handlers|storage|bot/app|bot/outbound|flows/pacing)", 40
-    )
+    stats.sort_stats("cumulative").print_stats(r"/(flows|handlers|storage|bot)/", 40)
     print(out.getvalue())
 
 

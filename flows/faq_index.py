@@ -118,6 +118,10 @@ class FaqIndex:
             for token in entry.strong | entry.weak:
                 self._postings.setdefault(token, []).append(entry)
         self._weights = self._rarity()
+        # What each phrasing weighs on its own, which `_closeness` needs for every phrasing it compares.
+        self._own = {
+            p: sum(self.weight(t) for t in p) for entry in self._entries.values() for p in entry.phrasings
+        }
         # Topics only one entry names in its phrasings or title: naming one is a strong sign.
         named: dict[str, list[str]] = {}
         for entry in self._entries.values():
@@ -244,7 +248,9 @@ class FaqIndex:
         shared = sum(w for t, w in asked.items() if t in phrasing)
         if not shared:
             return 0.0
-        own = sum(asked.get(t) or self.weight(t) for t in phrasing)
+        own = self._own.get(phrasing)
+        if own is None:
+            own = sum(asked.get(t) or self.weight(t) for t in phrasing)
         recall, precision = shared / total, shared / own
         return 2 * recall * precision / (recall + precision)
 

@@ -74,6 +74,9 @@ def term_similarity(a: str, b: str) -> float:
     return best if best >= 0.78 else 0.0
 
 
+PHRASE_SIMILARITY = 0.8  # how alike each of a phrase's terms and the text's word must be
+
+
 def contains_phrase(text_terms: Sequence[str], phrase_terms: Sequence[str]) -> bool:
     """True when the phrase's terms appear in order, side by side, in the text (each tolerating typos
     and word forms): "хочу купить" is in "я очень хочу купитЬ абонемент"."""
@@ -82,6 +85,6 @@ def contains_phrase(text_terms: Sequence[str], phrase_terms: Sequence[str]) -> b
         return False
     for start in range(len(text_terms) - size + 1):
         window = text_terms[start : start + size]
-        if all(term_similarity(a, b) >= 0.8 for a, b in zip(window, phrase_terms, strict=True)):
+        if all(term_similarity(a, b) >= PHRASE_SIMILARITY for a, b in zip(window, phrase_terms, strict=True)):
             return True
     return False

@@ -45,9 +45,10 @@ def get_routers() -> list[Router]:
         start,
         stats,
     )
+    from handlers.routing import LeanRouter
 
     command_only = [deeplinks, start, profile, sequences, lead_stats, stats, loyalty, staff, segments, console]
-    commands = Router(name="commands")
+    commands = LeanRouter(name="commands")
     commands.message.filter(IsCommand())
     commands.include_routers(*(module.router.build() for module in command_only))
     # `broadcasts` refuses /broadcast to non-managers, so it stays after the wizard that serves managers.

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class CustomerMiddleware(BaseMiddleware):
+    READS = ("content",)  # what it takes from the Dispatcher's data
+
     def __init__(self, customers: Customers, content: Content) -> None:
         self._customers = customers
         self._content = content
