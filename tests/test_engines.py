@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -68,6 +70,43 @@ async def test_a_parameter_is_stored_as_its_column_declares(db: Database) -> Non
     await db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", ("n", 5))
     await db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", ("m", 6))  # converted up front now
     assert [r[0] for r in await db.fetch_all("SELECT value FROM kv ORDER BY key")] == ["6", "5"]
+
+
+_INSTANCE = "INSERT INTO instances (id, host, pid, started_at, seen_at) VALUES (?, 'h', ?, 't', 't')"
+_SCORE = "INSERT INTO faq_log (text, normalized, outcome, score, created_at) VALUES ('q', 'q', 'missed', ?, 't')"
+
+
+async def test_numbers_given_as_text_are_stored_as_numbers_as_sqlite_reads_them(db: Database) -> None:
+    for key, pid in (("a", "12"), ("b", " -7 "), ("c", 3.0)):
+        await db.execute(_INSTANCE, (key, pid))
+    for score in ("2.5", " 5. ", "1e2", 4):
+        await db.execute(_SCORE, (score,))
+    assert [r[0] for r in await db.fetch_all("SELECT pid FROM instances ORDER BY id")] == [12, -7, 3]
+    assert [r[0] for r in await db.fetch_all("SELECT score FROM faq_log ORDER BY id")] == [2.5, 5.0, 100.0, 4.0]
+
+
+@ONLY_POSTGRES
+@pytest.mark.parametrize(
+    ("sql", "value"),
+    [
+        (_INSTANCE, Decimal("2.5")),  # not truncated to 2
+        (_INSTANCE, 2.5),
+        (_INSTANCE, "--5"),
+        (_INSTANCE, "１２"),  # full-width digits: SQLite keeps them as text
+        (_SCORE, "1_000"),
+        (_SCORE, "nan"),
+    ],
+)
+async def test_a_value_its_column_cannot_hold_is_refused_naming_the_argument(
+    db: Database, sql: str, value: Any
+) -> None:
+    """PostgreSQL cannot keep text in a number column, as SQLite would: the statement fails, clearly."""
+    params = ("x", value) if sql == _INSTANCE else (value,)
+    for _ in range(2):  # before the statement's types are known, and after
+        with pytest.raises(asyncpg.DataError, match=r"invalid input for query argument \$\d"):
+            await db.execute(sql, params)
+    assert await db.fetch_value("SELECT COUNT(*) FROM instances") == 0
+    assert await db.fetch_value("SELECT COUNT(*) FROM faq_log") == 0
 
 
 async def test_a_block_that_raises_writes_nothing(db: Database) -> None:
