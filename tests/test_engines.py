@@ -258,3 +258,27 @@ def test_database_url_must_name_postgresql_and_its_password_is_never_shown() -> 
     )
     assert settings.masked()["DATABASE_URL"].startswith("set (")
     assert "hunter2-secret" not in redact("connecting to postgresql://bot:hunter2-secret@db/bot failed")
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql://bot:hunter2-secret/bot", "has no @host"),  # the password would read as the port
+        ("postgresql://bot:hunter2-secret@[::1/bot", "not a valid URL"),
+        ("postgresql://bot:hunter2-secret@db:99999/bot", "not a valid URL: check the port"),
+    ],
+)
+def test_a_malformed_database_url_is_said_plainly_without_the_password(url: str, said: str) -> None:
+    from bot.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=f"DATABASE_URL: .*{said}") as refused:
+        load_settings(_env_file=None, bot_token="1:x", database_url=url)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_a_percent_encoded_password_is_kept_out_of_logs_as_the_server_gets_it() -> None:
+    from bot.settings import load_settings
+    from flows.redaction import redact
+
+    load_settings(_env_file=None, bot_token="1:x", database_url="postgresql://bot:hunter3%40secret@db/bot")
+    assert "hunter3" not in redact("password authentication failed for 'hunter3@secret'")

@@ -258,7 +258,24 @@ async def test_an_unreachable_server_a_refused_login_and_a_missing_database_are_
     )
     missing = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{pg.port}/no_such_shop"
     assert "no such database" in await refused(capsys, "--from", str(source), "--to", missing)
-    assert "--to postgresql://" in await refused(capsys, "--from", str(source), "--to", "mysql://x")
+    assert "--to: must start with postgresql://" in await refused(capsys, "--from", str(source), "--to", "mysql://x")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://bot:{PASSWORD}/shop",  # no @host: the password would be taken for a port
+        f"postgresql://bot:{PASSWORD}@[::1/shop",
+        f"postgresql://bot:{PASSWORD}@db:99999/shop",
+    ],
+)
+async def test_a_malformed_url_is_refused_plainly_without_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    source = tmp_path / "bot.db"
+    await (await Database.open(source)).close()
+    said = await refused(capsys, "--from", str(source), "--to", url)
+    assert said.startswith("nurture-bot: --to: ") and "(e.g. postgresql://user:password@host:5432/db)" in said
 
 
 def test_values_stored_differently_are_converted_by_the_postgresql_column_type() -> None:

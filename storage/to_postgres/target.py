@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from storage.db import Migration, SchemaTooNewError, check_not_newer, load_migrations
+from storage.db import Migration, SchemaTooNewError, check_not_newer, load_migrations, url_secrets
 from storage.postgres import POSTGRES_ONLY_TABLES, migrate
 from storage.to_postgres.refusals import MoveRefused
 
@@ -66,8 +66,9 @@ def shown(url: str) -> str:
 
 def _scrubbed(text: str, url: str) -> str:
     """An error's text with the URL's password taken out, should a library ever quote it."""
-    password = urlsplit(url).password
-    return text.replace(password, "[redacted]") if password else text
+    for password in url_secrets(url):
+        text = text.replace(password, "[redacted]")
+    return text
 
 
 async def connect(url: str) -> asyncpg.Connection:
