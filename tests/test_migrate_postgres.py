@@ -23,13 +23,14 @@ from bot.sandbox.emulator import Emulator
 from flows.clock import FakeClock
 from flows.content import example_content_path
 from storage.db import Database, load_migrations
-from storage.to_postgres.move import verify
+from storage.to_postgres.move import move, verify
+from storage.to_postgres.refusals import MoveRefused
 from storage.to_postgres.values import Unconvertible, converter
 from tests.broadcast_helpers import wizard
 from tests.conftest import OWNER_ID, Harness, make_settings
 from tests.handoff_helpers import texts
 from tests.loyalty_helpers import balance, card_code, deliver, hire
-from tests.pg_server import PgServer, _free_port, server, server_binaries
+from tests.pg_server import PgServer, _free_port, run_sync, server, server_binaries
 from tests.test_console_media import png
 from tests.test_faq_teaching import group_message, owner_of
 
@@ -294,6 +295,28 @@ async def test_a_malformed_url_is_refused_plainly_without_the_password(
     source = await bot_file(tmp_path)
     said = await refused(capsys, "--from", str(source), "--to", url)
     assert said.startswith("nurture-bot: --to: ") and "(e.g. postgresql://user:password@host:5432/db)" in said
+
+
+async def test_a_connection_lost_mid_copy_is_said_and_nothing_stays(
+    tmp_path: Path, pg: PgServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = await bot_file(tmp_path)
+    url = pg.empty_database()
+    cut = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE '%migrate-to-postgres'"
+    )
+
+    def lose_the_connection(table: str, rows: int) -> None:  # after the first table: mid-copy
+        run_sync(lambda: pg._admin(cut))
+
+    with pytest.raises(MoveRefused, match=r"connection to PostgreSQL was lost.*nothing was copied") as refused:
+        await move(source, url, on_table=lose_the_connection)
+    assert PASSWORD not in str(refused.value)
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT COUNT(*) FROM customers") == 0
+    finally:
+        await conn.close()
 
 
 def test_values_stored_differently_are_converted_by_the_postgresql_column_type() -> None:
