@@ -132,7 +132,7 @@ def _to_int(value: Any) -> Any:
         if _fractional(value):  # asyncpg itself would cut 2.9 to 2
             raise ValueError("a whole number is required")
         return int(value)
-    if isinstance(value, str) and _INTEGER.fullmatch(value):
+    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value):
         return int(value)
     return value  # "--5", "１２": asyncpg refuses it, naming the argument
 
@@ -145,7 +145,7 @@ def _fractional(value: Any) -> bool:
 
 
 def _to_float(value: Any) -> Any:
-    if isinstance(value, int | Decimal) or (isinstance(value, str) and _REAL.fullmatch(value)):
+    if isinstance(value, int | Decimal) or (isinstance(value, str) and REAL_TEXT.fullmatch(value)):
         return float(value)
     return value
 
@@ -153,7 +153,7 @@ def _to_float(value: Any) -> Any:
 def _to_numeric(value: Any) -> Any:
     if isinstance(value, int | float):
         return Decimal(str(value))
-    if isinstance(value, str) and _REAL.fullmatch(value):
+    if isinstance(value, str) and REAL_TEXT.fullmatch(value):
         return Decimal(value.strip())
     return value
 
@@ -181,8 +181,8 @@ def _as_given(value: Any) -> Any:
 
 # Numbers as SQLite reads them from text: ASCII digits only (Python's int() and float() would also take
 # "１２", "1_000", "nan" and "inf", which SQLite keeps as text; here PostgreSQL refuses them instead).
-_INTEGER = re.compile(r"\s*[-+]?[0-9]+\s*")
-_REAL = re.compile(r"\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*")
+INTEGER_TEXT = re.compile(r"\s*[-+]?[0-9]+\s*")
+REAL_TEXT = re.compile(r"\s*[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*")
 
 Converter = Callable[[Any], Any]
 _CONVERTERS: dict[str, Converter] = {

@@ -327,7 +327,15 @@ def test_values_stored_differently_are_converted_by_the_postgresql_column_type()
     assert converter("jsonb")('{"a": 1}') == '{"a": 1}'
     assert converter("bytea")("text in a blob") == b"text in a blob"
     assert converter("int8")("42") == 42 and converter("text")(42) == "42"
-    for kind, value in (("bool", 2), ("int8", "forty"), ("jsonb", "{broken"), ("text", "a\x00b")):
+    refused = [("bool", 2), ("int8", "forty"), ("jsonb", "{broken"), ("text", "a\x00b")]
+    refused += [
+        ("int8", "--5"),
+        ("int8", "１２"),
+        ("int8", "²"),
+        ("float8", "1_000"),
+        ("timestamptz", float("nan")),
+    ]
+    for kind, value in refused:
         with pytest.raises(Unconvertible):
             converter(kind)(value)
 
