@@ -26,7 +26,8 @@ a minute by whichever process gets there: a dropped idle lane reads the same as 
 still go: this process paces them in its own memory, each chat at its own budget (from its bucket as last
 seen) and the whole bot at 1/`LOCAL_SHARE` of its budget, since the other processes may be doing the same
 (four processes falling back together still keep Telegram's limit). It says so once, asks the database
-again every `RETRY_EVERY_US`, and says once when the budget is shared again. Pauses Telegram asks for
+again every `RETRY_EVERY_US` in the background (a database that hangs holds up no send), and says once
+when the budget is shared again. Pauses Telegram asks for
 meanwhile hold this process; the others may meet a 429 of their own, which holds them in turn.
 """
 
@@ -83,6 +84,7 @@ class SharedLanes:
         self.clock = clock
         self._holds: set[asyncio.Task[None]] = set()  # pauses on their way to the database
         self._prunes: set[asyncio.Task[None]] = set()
+        self._probes: set[asyncio.Task[None]] = set()  # asking whether the database answers again
         self._pruned_at = 0
         self._here = _WallLanes(clock)
         self._local: Lane | None = None  # the bot's lane at its local share, while the database does not answer
@@ -97,18 +99,18 @@ class SharedLanes:
         known = self._known_wait(chat, bot, now_us)
         if known > 0:  # this process knows already: no round trip (the store can only be stricter)
             return known
+        if self._local is not None:  # the database did not answer: paced here, while a probe asks it now and then
+            if now_us >= self._retry_at and not self._probes:
+                self._retry_at = now_us + RETRY_EVERY_US
+                self._start(self._probes, self._probe())
+            return await self._here.spend(chat_id, chat, self._local)
         while self._holds:  # this process's pauses first, so its spend sees them
             await asyncio.wait(set(self._holds))
-        if self._local is not None and now_us < self._retry_at:
-            return await self._here.spend(chat_id, chat, self._local)
         try:
             async with asyncio.timeout(self.timeout):
                 spent = await self.repo.spend(chat_id, now_us, bucket(chat.rates), bucket(bot.rates))
         except Exception as exc:  # the database does not answer: the message still goes, paced here
             return await self._here.spend(chat_id, chat, self._fall_back(bot, now_us, exc))
-        if self._local is not None:
-            self._local = None
-            log.warning("the send budget is shared with the other processes again (the database answers)")
         chat.state = (spent.tat,)
         chat.paused_until = max(chat.paused_until, spent.paused_until / 1_000_000)
         bot.paused_until = max(bot.paused_until, spent.bot_paused_until / 1_000_000)
@@ -122,8 +124,8 @@ class SharedLanes:
         self._start(self._holds, self._hold(chat_id, round(until * 1_000_000)))
 
     async def flush(self) -> None:
-        while self._holds or self._prunes:
-            await asyncio.wait(self._holds | self._prunes)
+        while self._holds or self._prunes or self._probes:
+            await asyncio.wait(self._holds | self._prunes | self._probes)
 
     @staticmethod
     def _known_wait(chat: Lane, bot: Lane, now_us: int) -> float:
@@ -161,6 +163,17 @@ class SharedLanes:
                 await self.repo.hold(chat_id, until_us)
         except Exception as exc:  # the pause still holds here; the other processes may meet a 429 too
             log.warning("could not share a pause with the other processes: %r", exc)
+
+    async def _probe(self) -> None:
+        """Ask the database whether it answers again (in the background: a database that hangs holds up no
+        send); the next spend is shared again if it does."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self.repo.count()
+        except Exception:  # still out of reach: said once already, asked again later
+            return
+        self._local = None
+        log.warning("the send budget is shared with the other processes again (the database answers)")
 
     async def _prune(self, now_us: int) -> None:
         try:

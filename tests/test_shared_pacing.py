@@ -77,6 +77,12 @@ class Outage(CountingRepo):
             raise ConnectionRefusedError(111, "Connect call failed")
         return await super().spend(chat_id, now_us, chat, bot)
 
+    async def count(self) -> int:
+        self.trips += 1
+        if self.down:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        return await super().count()
+
 
 class SimClock(FakeClock):
     """A fake clock for concurrent tasks: `sleep` waits until `run` has moved time to its deadline."""
@@ -304,7 +310,9 @@ async def test_once_the_database_answers_again_the_budget_is_shared_again(
         assert await sent_at(pacer, clock, 1003) == 2 * apart  # not asked again yet
         assert await PaceLanesRepo(databases[1], SECRET).count() == 0
         clock.advance(timedelta(microseconds=RETRY_EVERY_US))
-        await sent_at(pacer, clock, 1004)
+        await sent_at(pacer, clock, 1004)  # paced here, while the database is asked in the background
+        await pacer.flush()
+        await sent_at(pacer, clock, 1005)
     assert await PaceLanesRepo(databases[1], SECRET).count() == 2  # the chat's lane and the bot's
     notes = fallback_notes(caplog)
     assert len(notes) == 2 and "shared with the other processes again" in notes[1]
