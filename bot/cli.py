@@ -19,7 +19,14 @@ from flows.content import Content, ContentError, load_content
 from flows.liveness import AnotherPoller
 from flows.redaction import install_log_redaction, register_secret
 from storage.audience import set_owners
-from storage.db import Database, SchemaTooNewError, open_database, postgres_url_problem, url_secrets
+from storage.db import (
+    Database,
+    DatabaseUnreachable,
+    SchemaTooNewError,
+    open_database,
+    postgres_url_problem,
+    url_secrets,
+)
 
 if TYPE_CHECKING:
     from storage.to_postgres.move import Moved
@@ -430,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (SettingsError, ContentError, SchemaTooNewError) as exc:
+    except (SettingsError, ContentError, SchemaTooNewError, DatabaseUnreachable) as exc:
         return _fail(str(exc))
     except AnotherPoller as exc:
         print(f"nurture-bot: {exc}", file=sys.stderr)

@@ -53,6 +53,11 @@ class SchemaTooNewError(RuntimeError):
     """The database was written by a newer nurture-bot than this one."""
 
 
+class DatabaseUnreachable(RuntimeError):
+    """The database server could not be reached, refused the login, or has no such database; the message
+    says where (never the password) and what to check."""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int

@@ -28,11 +28,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import asyncpg
 
 from storage.db import (
     Database,
+    DatabaseUnreachable,
     Engine,
     Migration,
     Params,
@@ -42,6 +44,7 @@ from storage.db import (
     committed,
     current_handling,
     load_migrations,
+    url_secrets,
     write_mark,
 )
 from storage.signals import CHANNEL, Signals
@@ -104,6 +107,39 @@ def arguments(sql: str, params: Params) -> tuple[str, list[Any]]:
     if isinstance(params, dict):
         return query, [params[name] for name in names]
     return query, list(params)
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: user, host, port and database, never the password."""
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"postgresql://{user}{parts.hostname or 'localhost'}{port}{parts.path}"
+
+
+def scrubbed(text: str, url: str) -> str:
+    """An error's text with the URL's password taken out, should a library ever quote it."""
+    for password in url_secrets(url):
+        text = text.replace(password, "[redacted]")
+    return text
+
+
+def connect_problem(url: str, exc: BaseException) -> str | None:
+    """What a failed connection means for the person who gave `url`, without the password; None for an
+    error that is not about reaching the server."""
+    where = shown_url(url)
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):  # 28000, and 28P01 (wrong password)
+        return f"{where}: the server refused the login: check the user name and password"
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return f"{where}: no such database on the server: create it first (createdb, or CREATE DATABASE)"
+    if isinstance(exc, OSError | TimeoutError):  # socket.gaierror (no such host) is an OSError
+        return f"{where}: cannot reach the PostgreSQL server ({scrubbed(str(exc) or type(exc).__name__, url)})"
+    if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | ValueError):
+        return f"{where}: cannot connect ({scrubbed(str(exc), url)})"
+    return None
 
 
 def changed_rows(status: str) -> int:
@@ -327,13 +363,20 @@ class PostgresDatabase(Database):
 
     @classmethod
     async def connect(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresDatabase:
-        """Connect, apply pending migrations (one process at a time) and return the database."""
-        pool = await asyncpg.create_pool(
-            url,
-            min_size=1,
-            max_size=pool_size,
-            server_settings={"application_name": "nurture-bot", "timezone": "UTC"},
-        )
+        """Connect, apply pending migrations (one process at a time) and return the database;
+        `DatabaseUnreachable` saying what is wrong when the server cannot be used."""
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=1,
+                max_size=pool_size,
+                server_settings={"application_name": "nurture-bot", "timezone": "UTC"},
+            )
+        except Exception as exc:
+            problem = connect_problem(url, exc)
+            if problem is None:
+                raise
+            raise DatabaseUnreachable(problem) from None
         try:
             async with pool.acquire() as conn:
                 await migrate(conn, load_migrations("postgresql"))

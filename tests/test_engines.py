@@ -17,6 +17,7 @@ from storage import postgres
 from storage.db import AlreadyHandled, Database, SchemaTooNewError, handling
 from storage.postgres import WRITE_LOCK, translate
 from tests import engines
+from tests.pg_server import _free_port
 
 ONLY_POSTGRES = pytest.mark.engines("postgresql", reason="needs a PostgreSQL server (several processes)")
 
@@ -282,3 +283,20 @@ def test_a_percent_encoded_password_is_kept_out_of_logs_as_the_server_gets_it() 
 
     load_settings(_env_file=None, bot_token="1:x", database_url="postgresql://bot:hunter3%40secret@db/bot")
     assert "hunter3" not in redact("password authentication failed for 'hunter3@secret'")
+
+
+def test_a_database_server_out_of_reach_is_said_plainly_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import EXIT_CONFIG, main
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("BOT_TOKEN", "123456:test-token")
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://bot:hunter4-secret@127.0.0.1:{_free_port()}/shop")
+    assert main(["export", "customers", "--out", str(tmp_path / "out.csv")]) == EXIT_CONFIG
+    said = capsys.readouterr().err
+    assert (
+        said.startswith("nurture-bot: postgresql://bot@127.0.0.1:")
+        and "cannot reach the PostgreSQL server" in said
+    )
+    assert "Traceback" not in said and "hunter4" not in said
