@@ -22,7 +22,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -140,6 +140,19 @@ def connect_problem(url: str, exc: BaseException) -> str | None:
     if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | ValueError):
         return f"{where}: cannot connect ({scrubbed(str(exc), url)})"
     return None
+
+
+@contextlib.contextmanager
+def connecting(url: str, refusal: Callable[[str], Exception]) -> Iterator[None]:
+    """Around a connection attempt: a failure to reach or use the server raised as `refusal(words)`, the
+    words `connect_problem`'s; any other error as it is."""
+    try:
+        yield
+    except Exception as exc:
+        problem = connect_problem(url, exc)
+        if problem is None:
+            raise
+        raise refusal(problem) from None
 
 
 def changed_rows(status: str) -> int:
@@ -365,18 +378,13 @@ class PostgresDatabase(Database):
     async def connect(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresDatabase:
         """Connect, apply pending migrations (one process at a time) and return the database;
         `DatabaseUnreachable` saying what is wrong when the server cannot be used."""
-        try:
+        with connecting(url, DatabaseUnreachable):
             pool = await asyncpg.create_pool(
                 url,
                 min_size=1,
                 max_size=pool_size,
                 server_settings={"application_name": "nurture-bot", "timezone": "UTC"},
             )
-        except Exception as exc:
-            problem = connect_problem(url, exc)
-            if problem is None:
-                raise
-            raise DatabaseUnreachable(problem) from None
         try:
             async with pool.acquire() as conn:
                 await migrate(conn, load_migrations("postgresql"))

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from storage.db import Migration, SchemaTooNewError, check_not_newer, load_migrations
-from storage.postgres import POSTGRES_ONLY_TABLES, connect_problem, migrate, shown_url
+from storage.postgres import POSTGRES_ONLY_TABLES, connecting, migrate, shown_url
 from storage.to_postgres.refusals import MoveRefused
 
 CONNECT_TIMEOUT = 10.0  # seconds
@@ -57,17 +57,12 @@ shown = shown_url  # the URL as it may be printed (no password)
 async def connect(url: str) -> asyncpg.Connection:
     """Connect to the target; `MoveRefused` saying what is wrong (unreachable, login refused, no such
     database) without the password."""
-    try:
+    with connecting(url, MoveRefused):
         return await asyncpg.connect(
             url,
             timeout=CONNECT_TIMEOUT,
             server_settings={"application_name": "nurture-bot migrate-to-postgres", "timezone": "UTC"},
         )
-    except Exception as exc:
-        problem = connect_problem(url, exc)
-        if problem is None:
-            raise
-        raise MoveRefused(problem) from None
 
 
 async def prepare(conn: asyncpg.Connection) -> int:
