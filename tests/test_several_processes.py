@@ -9,8 +9,9 @@ clean stop, so its heartbeat stops and its leases lapse as a killed one's would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import threading
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -272,9 +273,14 @@ async def test_a_poller_silent_past_its_lease_stops_when_another_took_over(harne
 
 
 async def open_connections(settings: Settings) -> int:
-    """Connections this test's bot holds: to its PostgreSQL database, or aiosqlite's worker threads."""
+    """Connections this test's bot holds: to its PostgreSQL database, or its SQLite file's descriptors open in
+    this process (Linux's /proc)."""
     if settings.database_url is None:
-        return sum(thread.name.startswith("Thread-") and thread.is_alive() for thread in threading.enumerate())
+        held = 0
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # closed meanwhile
+                held += os.readlink(f"/proc/self/fd/{fd}").startswith(str(settings.database_path))
+        return held
     conn = await asyncpg.connect(settings.database_url.get_secret_value())
     try:
         return int(
