@@ -98,6 +98,13 @@ END;
 DROP INDEX purchase_totals_first;
 CREATE INDEX purchase_totals_first ON purchase_totals (first_at, last_at);
 
+-- A period's coupons (issued, of them redeemed) and sequences (enrolled, of them reached) from their
+-- indexes alone: 0006's ranges now carry what the figures read.
+DROP INDEX coupons_issued;
+CREATE INDEX coupons_issued ON coupons (issued_at, redeemed_at);
+DROP INDEX enrollments_started;
+CREATE INDEX enrollments_started ON enrollments (started_at, sequence, customer_id, first_sent_at, ended_at);
+
 -- The cohort chart's closed months, kept once computed (shared by every process): for the local month
 -- [month_start, month_end), its buyers by the month of their first purchase, as JSON
 -- {"bounds": [the cohorts' month starts, oldest first], "cells": {"<cohort month start>": buyers}}. Valid while the purchase days up to month_end's day still add up to
