@@ -1,9 +1,13 @@
 """Set-based SQL for /stats, the report and the charts: every figure is one aggregate query.
 
-Nothing here loops over purchases in Python. Period figures read a range of `purchases_period` (a
-covering index); "as of now" figures read `purchase_totals` (one row per buyer, kept by a trigger). Month figures take the
-month boundaries from the caller, already converted from local midnights to UTC, so months follow the
-business's calendar (and daylight saving) exactly.
+Nothing here loops over purchases in Python, and at a million customers nothing reads every purchase
+(migration 0027, issue 13): sums over a period (purchases, revenue, points, the monthly chart) add the
+rows of `purchase_days` / `points_days` (one per UTC day, kept by triggers) and the rows of the less than
+a day at each end (storage/stats_days.py); buyers of a period ending now and "as of now" figures read
+`purchase_totals` (one row per buyer, kept by a trigger); the cohort chart keeps its closed months
+(storage/cohort_columns.py). Month figures take the month boundaries from the caller, already converted
+from local midnights to UTC, so months follow the business's calendar (and daylight saving) exactly.
+tests/test_stats_days.py holds the plain queries these replace and checks every figure against them.
 
 The queries are independent, so a report opens a couple of read-only connections (`AnalyticsRepo.reading`)
 and runs them side by side: SQLite releases the GIL while it works, so both cores are used.
@@ -380,17 +384,25 @@ class AnalyticsQueries:
         """Per sequence: enrolments of customers started in the period and those followed by a purchase.
 
         A purchase converts an enrolment when it falls between the enrolment's first delivered message and
-        seven days after it ended (or now, while it runs); see `sequence_converted`. The team's few
-        customer rows are taken out by id, so the count reads `enrollments_started` alone.
+        seven days after it ended (or now, while it runs); see `sequence_converted`. The few sequence names
+        are found by skipping through `enrollments_started` (sequence first), and each is counted in its own
+        range of it — no sort of every enrolment for a GROUP BY; the team's few rows are taken out by id.
         """
         low, high = _range(start, end)
-        return await self._db.fetch_all(
-            "SELECT e.sequence, COUNT(*) AS enrolled, COUNT(CASE WHEN e.first_sent_at IS NOT NULL"
-            f" AND {sequence_converted(self._engine, 'e')} THEN 1 END) AS converted FROM enrollments e"
-            " WHERE e.started_at >= ? AND e.started_at < ? AND e.customer_id NOT IN"
-            "  (SELECT t.id FROM customers t WHERE t.tg_id IN (SELECT tg_id FROM team)) GROUP BY e.sequence",
-            (high, CONVERSION_WINDOW_SECONDS, low, high),
+        mine = (
+            "FROM enrollments e WHERE e.sequence = s.seq AND e.started_at >= ? AND e.started_at < ?"
+            " AND e.customer_id NOT IN (SELECT t.id FROM customers t WHERE t.tg_id IN (SELECT tg_id FROM team))"
         )
+        rows = await self._db.fetch_all(
+            "WITH RECURSIVE s(seq) AS (SELECT MIN(sequence) FROM enrollments"
+            " UNION ALL SELECT (SELECT MIN(sequence) FROM enrollments WHERE sequence > s.seq) FROM s"
+            " WHERE s.seq IS NOT NULL)"
+            f" SELECT s.seq AS sequence, (SELECT COUNT(*) {mine}) AS enrolled,"
+            f" (SELECT COUNT(*) {mine} AND e.first_sent_at IS NOT NULL AND {sequence_converted(self._engine, 'e')})"
+            " AS converted FROM s WHERE s.seq IS NOT NULL",
+            (low, high, low, high, high, CONVERSION_WINDOW_SECONDS),
+        )
+        return [row for row in rows if row["enrolled"]]
 
     async def broadcasts(self, start: datetime | None, end: datetime, days: int) -> list[Row]:
         """Per broadcast delivered in the period: customers reached and those who bought within `days` after."""
