@@ -37,9 +37,11 @@ def bought_in(r: str = "r") -> str:
     """SQL: the `purchase_totals` row `r`, known to have first_at < end and last_at >= start, bought in
     [start, end). Parameters: start, end, start, end. Only a customer who bought before and after the
     range is looked up in purchases."""
+    # Their first purchase since the start, one probe of `purchases_customer_time`: a scalar subquery, which
+    # PostgreSQL cannot turn into a hashed set of every buyer of the range as it does an EXISTS under OR.
     return (
-        f"({r}.first_at >= ? OR {r}.last_at < ? OR EXISTS (SELECT 1 FROM purchases p"
-        f" WHERE p.customer_id = {r}.customer_id AND p.purchased_at >= ? AND p.purchased_at < ?))"
+        f"({r}.first_at >= ? OR {r}.last_at < ? OR (SELECT MIN(p.purchased_at) FROM purchases p"
+        f" WHERE p.customer_id = {r}.customer_id AND p.purchased_at >= ?) < ?)"
     )
 
 
