@@ -42,9 +42,10 @@ BACKFILL = (
 )
 # Migration 0027's backfill of the per-day figures (the same text in both twins), run after the ledger.
 DAYS_BACKFILL = (
-    "INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, changes)"
+    "INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, buyers, changes)"
     " SELECT substr(purchased_at, 1, 10), COUNT(*), SUM(amount_cents),"
-    " SUM(CASE WHEN number = 1 THEN amount_cents ELSE 0 END), COUNT(*)"
+    " SUM(CASE WHEN number = 1 THEN amount_cents ELSE 0 END), SUM(CASE WHEN number = 1 THEN 1 ELSE 0 END),"
+    " COUNT(*)"
     " FROM purchases GROUP BY substr(purchased_at, 1, 10)",
     "INSERT INTO points_days (day, issued, redeemed, expired)"
     " SELECT substr(created_at, 1, 10), SUM(CASE WHEN delta > 0 THEN delta ELSE 0 END),"

@@ -288,9 +288,10 @@ class AnalyticsQueries:
         return int(row[0]), int(row[1])
 
     async def base(self) -> BaseFigures:
-        """Buyers by purchase count (ranges of `purchase_totals_one_off`) and lifetime revenue (by day)."""
+        """Buyers (their first purchases, by day), of them by purchase count (ranges of
+        `purchase_totals_one_off`), and lifetime revenue (by day)."""
         row = await self._db.fetch_one(
-            "SELECT (SELECT COUNT(*) FROM purchase_totals),"
+            "SELECT (SELECT COALESCE(SUM(buyers), 0) FROM purchase_days),"
             " (SELECT COUNT(*) FROM purchase_totals WHERE purchases = 1),"
             " (SELECT COUNT(*) FROM purchase_totals WHERE purchases BETWEEN 2 AND 3),"
             " (SELECT COALESCE(SUM(revenue_cents), 0) FROM purchase_days)"
@@ -321,7 +322,7 @@ class AnalyticsQueries:
         )
         reachable = "c.tg_id IS NOT NULL AND c.started_at IS NOT NULL AND c.opted_out = 0 AND c.unreachable = 0"
         row = await self._db.fetch_one(
-            f"SELECT (SELECT COUNT(*) FROM purchase_totals) - (SELECT COUNT(*) FROM {team})"
+            f"SELECT (SELECT COALESCE(SUM(buyers), 0) FROM purchase_days) - (SELECT COUNT(*) FROM {team})"
             f" - (SELECT COUNT(*) FROM ({awake_ids}) a) + (SELECT COUNT(*) FROM {team} AND {awake}),"
             " (SELECT COUNT(*) FROM customers c JOIN purchase_totals b ON b.customer_id = c.id"
             f"  WHERE {is_reachable('c')})"

@@ -303,12 +303,13 @@ async def test_writing_a_purchase_keeps_its_day_and_points_in_step(db: Database)
     earlier = datetime.fromisoformat(first_at).replace(tzinfo=UTC) - timedelta(days=1)
     await _buy(db, customer_id, 1234, earlier)
     days = {
-        str(r[0]): (int(r[1]), int(r[2]), int(r[3]))
-        for r in await db.fetch_all("SELECT day, purchases, revenue_cents, first_cents FROM purchase_days")
+        str(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4]))
+        for r in await db.fetch_all("SELECT day, purchases, revenue_cents, first_cents, buyers FROM purchase_days")
     }
     rows = await db.fetch_all(
         "SELECT substr(purchased_at, 1, 10), COUNT(*), SUM(amount_cents),"
-        " SUM(CASE WHEN number = 1 THEN amount_cents ELSE 0 END) FROM purchases GROUP BY substr(purchased_at, 1, 10)"
+        " SUM(CASE WHEN number = 1 THEN amount_cents ELSE 0 END), SUM(CASE WHEN number = 1 THEN 1 ELSE 0 END)"
+        " FROM purchases GROUP BY substr(purchased_at, 1, 10)"
     )
-    assert days == {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+    assert days == {str(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
     assert days[to_db(earlier)[:10]][2] >= 1234  # the new first purchase counts as new revenue on its day

@@ -5,7 +5,8 @@
 -- A day is the UTC date of the stored time (its first 10 characters), so no zone is needed here: a local
 -- month or a "last 7 days" starting mid-day takes whole days from these tables and the rest from the rows.
 
--- Purchases per day: count, revenue and the revenue of customers' first purchases (number = 1).
+-- Purchases per day: count, revenue, the revenue of customers' first purchases (number = 1) and their
+-- count (every buyer has exactly one first purchase, so the days add up to the buyers).
 -- `changes` only grows: every purchase written, moved or removed adds one to its day(s). A cached figure
 -- of closed months (cohort_columns) is still right while the days it read have the same sum of changes.
 CREATE TABLE purchase_days (
@@ -13,23 +14,27 @@ CREATE TABLE purchase_days (
     purchases      INTEGER NOT NULL,
     revenue_cents  INTEGER NOT NULL,
     first_cents    INTEGER NOT NULL,
+    buyers         INTEGER NOT NULL,  -- first purchases: one per customer who ever bought
     changes        INTEGER NOT NULL
 ) WITHOUT ROWID;
 
-INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, changes)
+INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, buyers, changes)
 SELECT substr(purchased_at, 1, 10), COUNT(*), SUM(amount_cents),
-       SUM(CASE WHEN number = 1 THEN amount_cents ELSE 0 END), COUNT(*)
+       SUM(CASE WHEN number = 1 THEN amount_cents ELSE 0 END),
+       SUM(CASE WHEN number = 1 THEN 1 ELSE 0 END), COUNT(*)
 FROM purchases GROUP BY substr(purchased_at, 1, 10);
 
 CREATE TRIGGER purchase_days_on_insert AFTER INSERT ON purchases
 BEGIN
-    INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, changes)
+    INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, buyers, changes)
     VALUES (substr(NEW.purchased_at, 1, 10), 1, NEW.amount_cents,
-            CASE WHEN NEW.number = 1 THEN NEW.amount_cents ELSE 0 END, 1)
+            CASE WHEN NEW.number = 1 THEN NEW.amount_cents ELSE 0 END,
+            CASE WHEN NEW.number = 1 THEN 1 ELSE 0 END, 1)
     ON CONFLICT (day) DO UPDATE SET
         purchases = purchases + 1,
         revenue_cents = revenue_cents + excluded.revenue_cents,
         first_cents = first_cents + excluded.first_cents,
+        buyers = buyers + excluded.buyers,
         changes = changes + 1;
 END;
 
@@ -44,15 +49,18 @@ BEGIN
         purchases = purchases - 1,
         revenue_cents = revenue_cents - OLD.amount_cents,
         first_cents = first_cents - CASE WHEN OLD.number = 1 THEN OLD.amount_cents ELSE 0 END,
+        buyers = buyers - CASE WHEN OLD.number = 1 THEN 1 ELSE 0 END,
         changes = changes + 1
     WHERE day = substr(OLD.purchased_at, 1, 10);
-    INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, changes)
+    INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, buyers, changes)
     VALUES (substr(NEW.purchased_at, 1, 10), 1, NEW.amount_cents,
-            CASE WHEN NEW.number = 1 THEN NEW.amount_cents ELSE 0 END, 1)
+            CASE WHEN NEW.number = 1 THEN NEW.amount_cents ELSE 0 END,
+            CASE WHEN NEW.number = 1 THEN 1 ELSE 0 END, 1)
     ON CONFLICT (day) DO UPDATE SET
         purchases = purchases + 1,
         revenue_cents = revenue_cents + excluded.revenue_cents,
         first_cents = first_cents + excluded.first_cents,
+        buyers = buyers + excluded.buyers,
         changes = changes + 1;
 END;
 
@@ -63,6 +71,7 @@ BEGIN
         purchases = purchases - 1,
         revenue_cents = revenue_cents - OLD.amount_cents,
         first_cents = first_cents - CASE WHEN OLD.number = 1 THEN OLD.amount_cents ELSE 0 END,
+        buyers = buyers - CASE WHEN OLD.number = 1 THEN 1 ELSE 0 END,
         changes = changes + 1
     WHERE day = substr(OLD.purchased_at, 1, 10);
 END;

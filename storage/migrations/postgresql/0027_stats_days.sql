@@ -6,12 +6,14 @@ CREATE TABLE purchase_days (
     purchases      BIGINT NOT NULL,
     revenue_cents  BIGINT NOT NULL,
     first_cents    BIGINT NOT NULL,
+    buyers         BIGINT NOT NULL,
     changes        BIGINT NOT NULL
 );
 
-INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, changes)
+INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, buyers, changes)
 SELECT substr(purchased_at, 1, 10), COUNT(*), SUM(amount_cents),
-       SUM(CASE WHEN number = 1 THEN amount_cents ELSE 0 END), COUNT(*)
+       SUM(CASE WHEN number = 1 THEN amount_cents ELSE 0 END),
+       SUM(CASE WHEN number = 1 THEN 1 ELSE 0 END), COUNT(*)
 FROM purchases GROUP BY substr(purchased_at, 1, 10);
 
 CREATE FUNCTION purchase_days_kept() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -21,17 +23,20 @@ BEGIN
             purchases = purchases - 1,
             revenue_cents = revenue_cents - OLD.amount_cents,
             first_cents = first_cents - CASE WHEN OLD.number = 1 THEN OLD.amount_cents ELSE 0 END,
+            buyers = buyers - CASE WHEN OLD.number = 1 THEN 1 ELSE 0 END,
             changes = changes + 1
         WHERE day = substr(OLD.purchased_at, 1, 10);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO purchase_days AS d (day, purchases, revenue_cents, first_cents, changes)
+        INSERT INTO purchase_days AS d (day, purchases, revenue_cents, first_cents, buyers, changes)
         VALUES (substr(NEW.purchased_at, 1, 10), 1, NEW.amount_cents,
-                CASE WHEN NEW.number = 1 THEN NEW.amount_cents ELSE 0 END, 1)
+                CASE WHEN NEW.number = 1 THEN NEW.amount_cents ELSE 0 END,
+                CASE WHEN NEW.number = 1 THEN 1 ELSE 0 END, 1)
         ON CONFLICT (day) DO UPDATE SET
             purchases = d.purchases + 1,
             revenue_cents = d.revenue_cents + excluded.revenue_cents,
             first_cents = d.first_cents + excluded.first_cents,
+            buyers = d.buyers + excluded.buyers,
             changes = d.changes + 1;
     END IF;
     RETURN NULL;
