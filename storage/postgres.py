@@ -411,7 +411,10 @@ class PostgresDatabase(Database):
                 url,
                 min_size=1,
                 max_size=pool_size,
-                server_settings={"application_name": "nurture-bot", "timezone": "UTC"},
+                # No JIT: the bot's queries are index lookups and ranges that finish in milliseconds, and for
+                # the few that PostgreSQL estimates as costly (the owner's figures) compiling took longer than
+                # running them (1.3 s of JIT for a 0.2 s /stats query at 200,000 customers).
+                server_settings={"application_name": "nurture-bot", "timezone": "UTC", "jit": "off"},
             )
         try:
             async with pool.acquire() as conn:
