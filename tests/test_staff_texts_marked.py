@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 MARKERS = {"gettext", "ngettext", "pgettext", "npgettext", "N_"}
 PATTERNS = {"compile", "match", "search", "fullmatch"}  # a regular expression is never shown
-LOGGERS = {"log", "logger", "logging"}
+LOGGERS = {"log", "logger", "logging", "sends"}  # sends: bot/outbound.py's departures log
 PROGRAMMING_ERRORS = {"ValueError", "TypeError", "RuntimeError", "AssertionError", "KeyError", "LookupError"}
 _WORDS = re.compile(r"[A-Za-z]{2,}[^\n]*?\s+\S*?[A-Za-z]{2,}")
 _CAPITALISED = re.compile(r"(?:^|[^A-Za-z])[A-Z][a-z]+")
