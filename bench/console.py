@@ -2,7 +2,7 @@
 while the bot is busy.
 
 Goal (issue 12): a page under 100 KB with its files, first render under 200 ms on this machine. The data is
-`bench.stats`'s (generated in SQL into a migrated database); the bot is built as `nurture-bot run` builds it
+bench/dataset.py's (generated in SQL into a migrated database); the bot is built as `nurture-bot run` builds it
 and polls the in-process emulator (rate limits off), the console is served on a free port and the owner
 signs in through a one-time link, as in a browser. Every GET page without a path parameter is measured
 (pages other work adds too; `--page /customers` names paths instead):
@@ -33,8 +33,8 @@ from pathlib import Path
 import aiohttp
 
 from bench.common import bench_settings, load, table
+from bench.dataset import NOW, fill_file
 from bench.hotpath import unpaced
-from bench.stats import NOW, _migrate, generate
 from bot.app import App, create_app
 from bot.sandbox.emulator import Emulator
 from flows.clock import FakeClock
@@ -175,9 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = args.keep or Path(folder) / "console.db"
         if not path.exists():
-            asyncio.run(_migrate(path))
             began = time.perf_counter()
-            generate(path, args.customers, args.purchases)
+            fill_file(path, args.customers, args.purchases)
             print(
                 f"{args.customers:,} customers, {args.purchases:,} purchases built in {time.perf_counter() - began:.0f} s"
             )

@@ -7,24 +7,34 @@ the total comes near `purchases`; each buys at their own rhythm from the day the
 Then points accruals, second-visit coupons, an enrollment per customer, some leads and FAQ questions.
 
 The load is a bulk load: the secondary indexes of the big tables are dropped and rebuilt from the
-schema's own definitions, and instead of the per-row purchase trigger, purchase_totals and
-purchase_categories are filled once with migration 0005's own backfill. What is measured afterwards runs
+schema's own definitions, and instead of the per-row purchase and points triggers, purchase_totals and
+purchase_categories are filled once with migration 0005's own backfill, purchase_days and points_days with
+0027's. What is measured afterwards runs
 on the product's schema, indexes and triggers, as migrated.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from storage.db import Database, Tx
 from storage.dialect import Engine, plus_seconds
 from storage.timefmt import to_db
 
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # the benches' data runs up to this moment
 YEARS = 3
 SPAN_SECONDS = 365 * YEARS * 86400
 BULK_TABLES = ("customers", "purchases", "points_ledger", "coupons", "enrollments", "purchase_totals")
-TOTALS_TRIGGER = "purchase_totals_on_insert"
+# The per-row triggers a bulk load turns off (and fills in for with the backfills), by table.
+TRIGGERS = (
+    ("purchases", "purchase_totals_on_insert"),
+    ("purchases", "purchase_days_on_insert"),
+    ("points_ledger", "points_days_on_insert"),
+)
 # Migration 0005's backfill of what its trigger keeps per purchase (the same text in both twins).
 BACKFILL = (
     "INSERT INTO purchase_totals (customer_id, purchases, spent_cents, first_at, last_at)"
@@ -33,6 +43,19 @@ BACKFILL = (
     "INSERT INTO purchase_categories (category, customer_id, last_at)"
     " SELECT category, customer_id, MAX(purchased_at) FROM purchases WHERE category IS NOT NULL"
     " GROUP BY category, customer_id",
+)
+# Migration 0027's backfill of the per-day figures (the same text in both twins), run after the ledger.
+DAYS_BACKFILL = (
+    "INSERT INTO purchase_days (day, purchases, revenue_cents, first_cents, buyers, changes)"
+    " SELECT substr(purchased_at, 1, 10), COUNT(*), SUM(amount_cents),"
+    " SUM(CASE WHEN number = 1 THEN amount_cents ELSE 0 END), SUM(CASE WHEN number = 1 THEN 1 ELSE 0 END),"
+    " COUNT(*)"
+    " FROM purchases GROUP BY substr(purchased_at, 1, 10)",
+    "INSERT INTO points_days (day, issued, redeemed, expired)"
+    " SELECT substr(created_at, 1, 10), SUM(CASE WHEN delta > 0 THEN delta ELSE 0 END),"
+    " SUM(CASE WHEN kind = 'redemption' THEN -delta ELSE 0 END),"
+    " SUM(CASE WHEN kind = 'expiry' THEN -delta ELSE 0 END)"
+    " FROM points_ledger GROUP BY substr(created_at, 1, 10)",
 )
 
 
@@ -159,15 +182,19 @@ async def _secondary_indexes(tx: Tx, engine: Engine) -> list[tuple[str, str]]:
     return [(str(row[0]), str(row[1])) for row in rows]
 
 
-async def _trigger_off(tx: Tx, engine: Engine) -> str:
-    """Stop the per-purchase totals trigger; returns what turns it back on."""
-    if engine == "postgresql":
-        await tx.execute(f"ALTER TABLE purchases DISABLE TRIGGER {TOTALS_TRIGGER}")
-        return f"ALTER TABLE purchases ENABLE TRIGGER {TOTALS_TRIGGER}"
-    row = await tx.fetch_one(f"SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = '{TOTALS_TRIGGER}'")
-    assert row is not None, "the purchase totals trigger is missing: was the database migrated?"
-    await tx.execute(f"DROP TRIGGER {TOTALS_TRIGGER}")
-    return str(row[0])
+async def _triggers_off(tx: Tx, engine: Engine) -> list[str]:
+    """Stop the per-row triggers of `TRIGGERS`; returns what turns them back on."""
+    again: list[str] = []
+    for table, name in TRIGGERS:
+        if engine == "postgresql":
+            await tx.execute(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
+            again.append(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
+            continue
+        row = await tx.fetch_one(f"SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = '{name}'")
+        assert row is not None, f"the trigger {name} is missing: was the database migrated?"
+        await tx.execute(f"DROP TRIGGER {name}")
+        again.append(str(row[0]))
+    return again
 
 
 async def generate(db: Database, customers: int, purchases: int, now: datetime) -> dict[str, float]:
@@ -187,12 +214,13 @@ async def generate(db: Database, customers: int, purchases: int, now: datetime) 
         indexes = await _secondary_indexes(tx, engine)
         for name, _ in indexes:
             await tx.execute(f"DROP INDEX {name}")
-        trigger_on = await _trigger_off(tx, engine)
+        triggers_on = await _triggers_off(tx, engine)
     await timed("customers", _customers_sql(engine, customers, start, stamp))
     await timed("purchases", _purchases_sql(engine, customers, purchases, start))
-    await timed("totals", *BACKFILL, trigger_on)
+    await timed("totals", *BACKFILL)
     for name, sql in _rest_sql(engine, start):
         await timed(name, sql)
+    await timed("totals", *DAYS_BACKFILL, *triggers_on)
     await timed("indexes", *(sql for _, sql in indexes))
     if engine == "postgresql":  # the customers' ids were given: the identity must start after them
         await timed(
@@ -204,3 +232,27 @@ async def generate(db: Database, customers: int, purchases: int, now: datetime) 
         await tx.execute("VACUUM ANALYZE" if engine == "postgresql" else "ANALYZE")
     timings["analyze"] = time.perf_counter() - began
     return timings
+
+
+def fill_file(path: Path, customers: int, purchases: int) -> dict[str, float]:
+    """A new SQLite file at `path`, migrated and filled up to `NOW` (runs its own event loop: call it before
+    any); seconds per step."""
+
+    async def fill() -> dict[str, float]:
+        db = await Database.open(path)
+        try:
+            return await generate(db, customers, purchases, NOW)
+        finally:
+            await db.close()
+
+    return asyncio.run(fill())
+
+
+def rows_line(path: Path) -> str:
+    """How many rows the big tables of the SQLite file hold, as one line to print."""
+    conn = sqlite3.connect(path)
+    try:
+        counts = [(name, conn.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]) for name in BULK_TABLES]
+    finally:
+        conn.close()
+    return "rows: " + ", ".join(f"{name} {count:,}" for name, count in counts)

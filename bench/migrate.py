@@ -1,6 +1,6 @@
 """`python -m bench migrate`: `migrate-to-postgres` at 100,000 customers and 1,000,000 purchases.
 
-The SQLite file is filled as `bench stats` fills it (customers, purchases, the points ledger, coupons,
+The SQLite file is filled with bench/dataset.py's data (customers, purchases, the points ledger, coupons,
 enrolments, leads, FAQ questions: SQL, the product's own schema), then moved into an empty database of a
 throw-away PostgreSQL server (tests/pg_server.py, Debian's binaries). Goals: the comparison finds no
 difference, and the process's memory stays flat (rows are streamed in batches, whatever the file's size).
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bench.common import load, machine, table
-from bench.stats import _counts, _migrate, generate
+from bench.dataset import fill_file, rows_line
 from storage.to_postgres.move import move
 
 
@@ -34,10 +34,8 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bot.db"
-        asyncio.run(_migrate(path))
-        generate(path, args.customers, args.purchases)
-        size = path.stat().st_size // 2**20
-        print("rows: " + ", ".join(f"{k} {v:,}" for k, v in _counts(path).items()) + f"; file {size} MB\n")
+        fill_file(path, args.customers, args.purchases)
+        print(f"{rows_line(path)}; file {path.stat().st_size // 2**20} MB\n")
         url = server().empty_database()
         rows: list[list[object]] = []
         began = time.perf_counter()

@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.common import bench_settings, load, machine, table
-from bench.stats import NOW, _counts, _migrate, generate
+from bench.dataset import NOW, fill_file, rows_line
 from bot.app import create_app
 from bot.sandbox.emulator import Emulator
 from flows.clock import FakeClock
@@ -129,12 +129,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "console.db"
-        asyncio.run(_migrate(path))
         began = time.perf_counter()
-        generate(path, args.customers, args.purchases)
+        fill_file(path, args.customers, args.purchases)
         add_audit_rows(path, args.audit)
         print(f"built in {time.perf_counter() - began:.0f} s")
-        print("rows: " + ", ".join(f"{k} {v:,}" for k, v in _counts(path).items()) + "\n")
+        print(rows_line(path) + "\n")
         asyncio.run(measure(path, args.rounds))
 
 

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import dataset, engines, segments, stats
@@ -22,7 +21,7 @@ from bench.common import load, machine, table
 from storage.db import Database
 
 FIGURES = "figures.json"  # the last run's figures, in a kept engine's folder
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+NOW = dataset.NOW
 SUMMARY = [  # the figures side by side: (key in the figures, label)
     ("stats 7d", "/stats 7d, ms"),
     ("stats 30d", "/stats 30d, ms"),

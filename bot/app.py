@@ -344,28 +344,30 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, content:
     live = LiveContent(content)
     edits = ContentEdits(ContentVersionsRepo(db), live, settings.content_file, clock)
     signals: Signals | None = None
-    try:
+    try:  # whatever fails while starting, nothing stays open (the signals' connection, the database)
         signals = await db.open_signals()  # listening before anything is read: no change falls in between
         live.current = content = await edits.stored() or content  # the file is only the first import
+        await set_owners(db, settings.owner_ids)  # the team is never counted as customers (storage/audience.py)
+        pacer = Pacer(
+            clock, Budget(global_per_second=settings.send_rate_per_second), pace_lanes(settings, db, clock)
+        )
+        core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
+        liveness = Liveness(InstancesRepo(db), LeasesRepo(db), clock)
+        await liveness.start()  # before the outbox's recovery, which must know who is alive
+        core = replace(core, liveness=liveness)
+        services = await build_services(core)
+        services["signals"] = signals
+        services["faq"].second_opinion = second_opinion(settings, clock)
+        await follow_chat_migrations(core, services)
+        services["live_content"], services["content_edits"] = live, edits
+        edits.media_kinds = services["media"].kinds  # uploads named in content must exist (from now on)
+        dp, inflight = build_dispatcher(services)
+        app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
     except BaseException:
         if signals is not None:
             await signals.close()
         await db.close()
         raise
-    await set_owners(db, settings.owner_ids)  # the team is never counted as customers (storage/audience.py)
-    pacer = Pacer(clock, Budget(global_per_second=settings.send_rate_per_second), pace_lanes(settings, db, clock))
-    core = Core(settings, content, clock, db, build_bot(settings, pacer), CustomersRepo(db), pacer)
-    liveness = Liveness(InstancesRepo(db), LeasesRepo(db), clock)
-    await liveness.start()  # before the outbox's recovery, which must know who is alive
-    core = replace(core, liveness=liveness)
-    services = await build_services(core)
-    services["signals"] = signals
-    services["faq"].second_opinion = second_opinion(settings, clock)
-    await follow_chat_migrations(core, services)
-    services["live_content"], services["content_edits"] = live, edits
-    edits.media_kinds = services["media"].kinds  # uploads named in content must exist (from now on)
-    dp, inflight = build_dispatcher(services)
-    app = App(settings, content, clock, db, core.bot, dp, inflight, build_jobs(core, services), services)
     follow_content(live, app)
     await follow_other_processes(services["signals"], services)
     if settings.api_token is not None:

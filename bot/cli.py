@@ -13,14 +13,20 @@ import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.content import Content, ContentError, load_content
 from flows.liveness import AnotherPoller
 from flows.redaction import install_log_redaction, register_secret
 from storage.audience import set_owners
-from storage.db import Database, SchemaTooNewError, open_database
+from storage.db import (
+    Database,
+    DatabaseUnreachable,
+    SchemaTooNewError,
+    open_database,
+    postgres_url_problem,
+    url_secrets,
+)
 
 if TYPE_CHECKING:
     from storage.to_postgres.move import Moved
@@ -323,10 +329,14 @@ def cmd_migrate_to_postgres(args: argparse.Namespace) -> int:
     from storage.to_postgres.move import move
     from storage.to_postgres.refusals import MoveRefused
 
-    url = args.to or os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgresql://", "postgres://")):
+    url = (args.to or os.environ.get("DATABASE_URL", "")).strip()
+    if not url:
         return _fail("give the target as --to postgresql://user:password@host:5432/db (or set DATABASE_URL)")
-    register_secret(urlsplit(url).password)  # in case anything logs the URL
+    problem = postgres_url_problem(url)
+    if problem is not None:
+        return _fail(f"{'--to' if args.to else 'DATABASE_URL'}: {problem}")
+    for secret in url_secrets(url):  # in case anything logs the URL
+        register_secret(secret)
 
     started: list[str] = []
 
@@ -431,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (SettingsError, ContentError, SchemaTooNewError) as exc:
+    except (SettingsError, ContentError, SchemaTooNewError, DatabaseUnreachable) as exc:
         return _fail(str(exc))
     except AnotherPoller as exc:
         print(f"nurture-bot: {exc}", file=sys.stderr)

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flows.content import example_content_path
 from flows.redaction import register_secret
+from storage.db import postgres_url_problem, url_secrets
 
 OFFICIAL_API = "https://api.telegram.org"
 MIN_WEBHOOK_SECRET = 32
@@ -168,8 +169,9 @@ class Settings(BaseSettings):
         if value is None:
             return None
         text = (value.get_secret_value() if isinstance(value, SecretStr) else str(value)).strip()
-        if not text.startswith(("postgresql://", "postgres://")):
-            raise ValueError("must start with postgresql:// (e.g. postgresql://bot:password@localhost:5432/bot)")
+        problem = postgres_url_problem(text)
+        if problem is not None:
+            raise ValueError(problem)
         return text
 
     @field_validator("webhook_secret", mode="before")
@@ -332,7 +334,8 @@ def load_settings(**overrides: object) -> Settings:
     for secret in (settings.bot_token, settings.api_token, settings.webhook_secret, settings.faq_llm_key):
         register_secret(secret.get_secret_value() if secret is not None else None)
     if settings.database_url is not None:  # the password inside the URL
-        register_secret(urlsplit(settings.database_url.get_secret_value()).password)
+        for password in url_secrets(settings.database_url.get_secret_value()):
+            register_secret(password)
     return settings
 
 

@@ -9,6 +9,7 @@ two dialects must differ they look at `Database.engine`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
+from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
@@ -49,6 +51,11 @@ class Row(Protocol):
 
 class SchemaTooNewError(RuntimeError):
     """The database was written by a newer nurture-bot than this one."""
+
+
+class DatabaseUnreachable(RuntimeError):
+    """The database server could not be reached, refused the login, or has no such database; the message
+    says where (never the password) and what to check."""
 
 
 @dataclass(frozen=True)
@@ -272,6 +279,37 @@ def customer_scope(customer_id: int) -> str:
 def is_postgres_url(target: Path | str) -> bool:
     """Whether `target` names a PostgreSQL server rather than a SQLite file."""
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def postgres_url_problem(url: str) -> str | None:
+    """What is wrong with a PostgreSQL URL, None if nothing. The words never quote the URL or a part of it:
+    a URL missing its ``@host`` reads as ``user:password`` being a host and a port, and the libraries'
+    own errors would then print the password as "the port"."""
+    example = "postgresql://user:password@host:5432/db"
+    if not is_postgres_url(url):
+        return f"must start with postgresql:// (e.g. {example})"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        netloc = url.split("://", 1)[1].split("/", 1)[0]
+        if ":" in netloc and "@" not in netloc:
+            return f"has no @host after the user name and password (e.g. {example})"
+        return (
+            f"is not a valid URL: check the port (a number up to 65535) and any [IPv6] brackets (e.g. {example})"
+        )
+    if port == 0:
+        return f"the port must be a number from 1 to 65535 (e.g. {example})"
+    return None
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The URL's password as written and as sent (percent-decoded), to be kept out of logs; () if none."""
+    with contextlib.suppress(ValueError):
+        password = urlsplit(url).password
+        if password:
+            return (password, unquote(password))
+    return ()
 
 
 class DatabaseSettings(Protocol):

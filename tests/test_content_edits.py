@@ -150,36 +150,48 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, harness: Harness, tmp_path: Path) -
     return tmp_path
 
 
+def example_with(folder: Path, old: str, new: str) -> Path:
+    """A content file in `folder`: the example with `old` replaced by `new`."""
+    edited = folder / "edited.yaml"
+    edited.write_text(example_content_path().read_text("utf-8").replace(old, new), "utf-8")
+    return edited
+
+
+async def cli_imports_a_new_price(folder: Path) -> Path:
+    """`nurture-bot content import` of the example with the month at 3 000 ₴; the file imported."""
+    edited = example_with(folder, "2 800 ₴", "3 000 ₴")
+    assert await asyncio.to_thread(main, ["content", "import", str(edited)]) == 0
+    return edited
+
+
+async def assert_the_new_price_is_answered(harness: Harness) -> None:
+    [answer] = await harness.chat(1001).send("What are your prices?")
+    assert "Unlimited month — 3 000 ₴" in answer.plain_text
+
+
 async def test_the_cli_imports_a_file_the_next_start_uses_and_exports_it_back(
     harness: Harness, cli_env: Path
 ) -> None:
-    edited = cli_env / "edited.yaml"
-    edited.write_text(example_content_path().read_text("utf-8").replace("2 800 ₴", "3 000 ₴"), "utf-8")
-    assert await asyncio.to_thread(main, ["content", "import", str(edited)]) == 0
+    edited = await cli_imports_a_new_price(cli_env)
     assert await asyncio.to_thread(main, ["content", "export", str(cli_env / "out.yaml")]) == 0
     assert (cli_env / "out.yaml").read_text("utf-8") == edited.read_text("utf-8")
     await harness.restart()
-    [answer] = await harness.chat(1001).send("What are your prices?")
-    assert "Unlimited month — 3 000 ₴" in answer.plain_text
+    await assert_the_new_price_is_answered(harness)
 
 
 @pytest.mark.engines("postgresql", reason="only PostgreSQL tells a running bot about another process's save")
 async def test_a_running_bot_switches_to_a_file_the_cli_imports_without_a_restart(
     harness: Harness, cli_env: Path
 ) -> None:
-    edited = cli_env / "edited.yaml"
-    edited.write_text(example_content_path().read_text("utf-8").replace("2 800 ₴", "3 000 ₴"), "utf-8")
-    assert await asyncio.to_thread(main, ["content", "import", str(edited)]) == 0
+    await cli_imports_a_new_price(cli_env)
     await harness.services["signals"].settled()
-    [answer] = await harness.chat(1001).send("What are your prices?")
-    assert "Unlimited month — 3 000 ₴" in answer.plain_text
+    await assert_the_new_price_is_answered(harness)
 
 
 async def test_the_cli_refuses_an_invalid_file_naming_the_key(
     harness: Harness, cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    broken = cli_env / "broken.yaml"
-    broken.write_text(example_content_path().read_text("utf-8").replace("id: prices", "id: Prices!"), "utf-8")
+    broken = example_with(cli_env, "id: prices", "id: Prices!")
     assert await asyncio.to_thread(main, ["content", "import", str(broken)]) == 1
     assert "faq[Prices!].id: use lower-case latin letters" in capsys.readouterr().err
     assert await edits(harness).versions() == []

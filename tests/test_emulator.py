@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -35,6 +36,7 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot.sandbox.delivery import WebhookDelivery
 from bot.sandbox.driver import ChatDriver
 from bot.sandbox.emulator import TINY_PNG, Emulator
 from bot.sandbox.emulator_html import EntityParseError, format_text
@@ -587,6 +589,63 @@ async def test_a_failed_webhook_post_is_retried_and_the_chat_waits_behind_it(emu
     assert [m.text for m in emu.messages(USER)] == ["re first", "re second"]
     assert all(emu._updates.is_processed(u["update_id"]) for u in (first, second, other))
     assert emu.last_message(USER + 1).text == "re other"  # type: ignore[union-attr]
+
+
+async def test_a_200_whose_reply_cannot_be_read_delivers_the_update_and_the_chat_goes_on(emu: Emulator) -> None:
+    """Telegram takes a 200 as delivered whatever its body; a reply it cannot read is dropped."""
+
+    async def handle(update: dict[str, Any]) -> web.Response:
+        if update["message"]["text"] == "first":
+            return web.Response(status=200, body=b"{not json", content_type="application/json")
+        return reply(update, "re second")
+
+    async with raw_webhook(emu, handle):
+        first = emu.send_message(USER, "first")
+        second = emu.send_message(USER, "second")
+        await emu.wait_processed(second["update_id"], timeout=2)
+    assert emu._updates.is_processed(first["update_id"])
+    assert [m.text for m in emu.messages(USER)] == ["re second"]
+
+
+class _Queue:
+    """The emulator's update queue as webhook delivery sees it, on its own."""
+
+    def __init__(self, *updates: dict[str, Any]) -> None:
+        self.changed = asyncio.Event()
+        self.pending = list(updates)
+        self.answered: list[int] = []
+        self.emptied = asyncio.Event()
+
+    def delivered(self, update: dict[str, Any]) -> None:
+        self.pending.remove(update)
+        self.attempted(update["update_id"])
+        if not self.pending:
+            self.emptied.set()
+
+    def attempted(self, update_id: int) -> None:
+        self.answered.append(update_id)
+        self.changed.set()
+
+
+async def test_a_post_that_raises_counts_as_failed_and_is_retried() -> None:
+    queue = _Queue({"update_id": 1, "message": {"chat": {"id": USER}}})
+    hook = SimpleNamespace(max_connections=1)
+    tries = 0
+
+    async def post(_hook: object, _update: dict[str, Any]) -> bool:
+        nonlocal tries
+        tries += 1
+        if tries == 1:
+            raise RuntimeError("a bug in the POST")
+        return True
+
+    delivery = asyncio.create_task(WebhookDelivery(queue, lambda: hook, post, retry_delays=(0.0,)).run())
+    try:
+        async with asyncio.timeout(2):
+            await queue.emptied.wait()
+    finally:
+        delivery.cancel()
+    assert tries == 2 and queue.answered == [1, 1]
 
 
 # --- the HTML parser on its own ---------------------------------------------------------------

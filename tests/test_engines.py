@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -15,6 +17,7 @@ from storage import postgres
 from storage.db import AlreadyHandled, Database, SchemaTooNewError, handling
 from storage.postgres import WRITE_LOCK, translate
 from tests import engines
+from tests.pg_server import _free_port
 
 ONLY_POSTGRES = pytest.mark.engines("postgresql", reason="needs a PostgreSQL server (several processes)")
 
@@ -68,6 +71,43 @@ async def test_a_parameter_is_stored_as_its_column_declares(db: Database) -> Non
     await db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", ("n", 5))
     await db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", ("m", 6))  # converted up front now
     assert [r[0] for r in await db.fetch_all("SELECT value FROM kv ORDER BY key")] == ["6", "5"]
+
+
+_INSTANCE = "INSERT INTO instances (id, host, pid, started_at, seen_at) VALUES (?, 'h', ?, 't', 't')"
+_SCORE = "INSERT INTO faq_log (text, normalized, outcome, score, created_at) VALUES ('q', 'q', 'missed', ?, 't')"
+
+
+async def test_numbers_given_as_text_are_stored_as_numbers_as_sqlite_reads_them(db: Database) -> None:
+    for key, pid in (("a", "12"), ("b", " -7 "), ("c", 3.0)):
+        await db.execute(_INSTANCE, (key, pid))
+    for score in ("2.5", " 5. ", "1e2", 4):
+        await db.execute(_SCORE, (score,))
+    assert [r[0] for r in await db.fetch_all("SELECT pid FROM instances ORDER BY id")] == [12, -7, 3]
+    assert [r[0] for r in await db.fetch_all("SELECT score FROM faq_log ORDER BY id")] == [2.5, 5.0, 100.0, 4.0]
+
+
+@ONLY_POSTGRES
+@pytest.mark.parametrize(
+    ("sql", "value"),
+    [
+        (_INSTANCE, Decimal("2.5")),  # not truncated to 2
+        (_INSTANCE, 2.5),
+        (_INSTANCE, "--5"),
+        (_INSTANCE, "１２"),  # full-width digits: SQLite keeps them as text
+        (_SCORE, "1_000"),
+        (_SCORE, "nan"),
+    ],
+)
+async def test_a_value_its_column_cannot_hold_is_refused_naming_the_argument(
+    db: Database, sql: str, value: Any
+) -> None:
+    """PostgreSQL cannot keep text in a number column, as SQLite would: the statement fails, clearly."""
+    params = ("x", value) if sql == _INSTANCE else (value,)
+    for _ in range(2):  # before the statement's types are known, and after
+        with pytest.raises(asyncpg.DataError, match=r"invalid input for query argument \$\d"):
+            await db.execute(sql, params)
+    assert await db.fetch_value("SELECT COUNT(*) FROM instances") == 0
+    assert await db.fetch_value("SELECT COUNT(*) FROM faq_log") == 0
 
 
 async def test_a_block_that_raises_writes_nothing(db: Database) -> None:
@@ -219,3 +259,44 @@ def test_database_url_must_name_postgresql_and_its_password_is_never_shown() -> 
     )
     assert settings.masked()["DATABASE_URL"].startswith("set (")
     assert "hunter2-secret" not in redact("connecting to postgresql://bot:hunter2-secret@db/bot failed")
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql://bot:hunter2-secret/bot", "has no @host"),  # the password would read as the port
+        ("postgresql://bot:hunter2-secret@[::1/bot", "not a valid URL"),
+        ("postgresql://bot:hunter2-secret@db:99999/bot", "not a valid URL: check the port"),
+    ],
+)
+def test_a_malformed_database_url_is_said_plainly_without_the_password(url: str, said: str) -> None:
+    from bot.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=f"DATABASE_URL: .*{said}") as refused:
+        load_settings(_env_file=None, bot_token="1:x", database_url=url)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_a_percent_encoded_password_is_kept_out_of_logs_as_the_server_gets_it() -> None:
+    from bot.settings import load_settings
+    from flows.redaction import redact
+
+    load_settings(_env_file=None, bot_token="1:x", database_url="postgresql://bot:hunter3%40secret@db/bot")
+    assert "hunter3" not in redact("password authentication failed for 'hunter3@secret'")
+
+
+def test_a_database_server_out_of_reach_is_said_plainly_without_the_password(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import EXIT_CONFIG, main
+
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("BOT_TOKEN", "123456:test-token")
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://bot:hunter4-secret@127.0.0.1:{_free_port()}/shop")
+    assert main(["export", "customers", "--out", str(tmp_path / "out.csv")]) == EXIT_CONFIG
+    said = capsys.readouterr().err
+    assert (
+        said.startswith("nurture-bot: postgresql://bot@127.0.0.1:")
+        and "cannot reach the PostgreSQL server" in said
+    )
+    assert "Traceback" not in said and "hunter4" not in said

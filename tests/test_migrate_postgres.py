@@ -23,13 +23,14 @@ from bot.sandbox.emulator import Emulator
 from flows.clock import FakeClock
 from flows.content import example_content_path
 from storage.db import Database, load_migrations
-from storage.to_postgres.move import verify
+from storage.to_postgres.move import move, verify
+from storage.to_postgres.refusals import MoveRefused
 from storage.to_postgres.values import Unconvertible, converter
 from tests.broadcast_helpers import wizard
 from tests.conftest import OWNER_ID, Harness, make_settings
 from tests.handoff_helpers import texts
 from tests.loyalty_helpers import balance, card_code, deliver, hire
-from tests.pg_server import PgServer, _free_port, server, server_binaries
+from tests.pg_server import PgServer, _free_port, run_sync, server, server_binaries
 from tests.test_console_media import png
 from tests.test_faq_teaching import group_message, owner_of
 
@@ -167,10 +168,33 @@ async def test_a_difference_after_the_move_is_found_for_that_customer(tmp_path: 
         ("points", 1, (1,)),
         ("purchases", 0, ()),
     ]
-    assert [t.name for t in moved.tables if t.source != t.target] == ["points_ledger"]
+    # The ledger row, and the day row its trigger started in points_days (migration 0027).
+    assert [t.name for t in moved.tables if t.source != t.target] == ["points_days", "points_ledger"]
 
 
 # ---- refusals ----
+
+
+_FROM_THE_FUTURE = "INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')"
+
+
+async def bot_file(tmp_path: Path) -> Path:
+    """An empty nurture-bot SQLite file at this code's schema version."""
+    path = tmp_path / "bot.db"
+    await (await Database.open(path)).close()
+    return path
+
+
+def sqlite_file(path: Path, *scripts: str) -> Path:
+    """`path` (a new SQLite file, or one made already) with `scripts` run on it."""
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            for script in scripts:
+                conn.executescript(script)
+    finally:
+        conn.close()
+    return path
 
 
 async def refused(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -188,9 +212,7 @@ async def test_a_missing_or_foreign_source_is_refused(
     text = tmp_path / "notes.txt"
     text.write_text("not a database at all, " * 100)
     assert "not a SQLite database" in await refused(capsys, "--from", str(text), "--to", url)
-    other = tmp_path / "other.db"
-    with sqlite3.connect(other) as conn:
-        conn.execute("CREATE TABLE recipes (name TEXT)")
+    other = sqlite_file(tmp_path / "other.db", "CREATE TABLE recipes (name TEXT)")
     assert "not a nurture-bot database" in await refused(capsys, "--from", str(other), "--to", url)
 
 
@@ -198,27 +220,25 @@ async def test_a_source_at_another_schema_version_is_refused_saying_what_to_do(
     tmp_path: Path, pg: PgServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = pg.empty_database()
-    older = tmp_path / "older.db"
     migrations = load_migrations("sqlite")
-    with sqlite3.connect(older) as conn:
-        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
-        for migration in migrations[:-1]:
-            conn.executescript(migration.sql)
-            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (migration.version, "x"))
+    older = sqlite_file(
+        tmp_path / "older.db",
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)",
+        *(
+            f"{m.sql};\nINSERT INTO schema_migrations (version, name) VALUES ({m.version}, 'x')"
+            for m in migrations[:-1]
+        ),
+    )
     said = await refused(capsys, "--from", str(older), "--to", url)
     assert f"version {migrations[-2].version}, older" in said and "start the bot on it once" in said
-    newer = tmp_path / "newer.db"
-    await (await Database.open(newer)).close()
-    with sqlite3.connect(newer) as conn:
-        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')")
+    newer = sqlite_file(await bot_file(tmp_path), _FROM_THE_FUTURE)
     assert "upgrade nurture-bot" in await refused(capsys, "--from", str(newer), "--to", url)
 
 
 async def test_a_target_that_is_not_empty_is_refused_and_left_as_it_was(
     tmp_path: Path, pg: PgServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = tmp_path / "bot.db"
-    await (await Database.open(source)).close()
+    source = await bot_file(tmp_path)
     used = pg.database()  # migrated by the bot, and a bot ran on it
     conn = await asyncpg.connect(used)
     try:
@@ -237,7 +257,7 @@ async def test_a_target_that_is_not_empty_is_refused_and_left_as_it_was(
     newer = pg.database()
     conn = await asyncpg.connect(newer)
     try:
-        await conn.execute("INSERT INTO schema_migrations (version, name) VALUES (9999, 'future')")
+        await conn.execute(_FROM_THE_FUTURE)
     finally:
         await conn.close()
     assert "upgrade nurture-bot" in await refused(capsys, "--from", str(source), "--to", newer)
@@ -247,8 +267,7 @@ async def test_a_target_that_is_not_empty_is_refused_and_left_as_it_was(
 async def test_an_unreachable_server_a_refused_login_and_a_missing_database_are_said_without_the_password(
     tmp_path: Path, pg: PgServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = tmp_path / "bot.db"
-    await (await Database.open(source)).close()
+    source = await bot_file(tmp_path)
     nowhere = f"postgresql://bot:{PASSWORD}@127.0.0.1:{_free_port()}/shop"
     said = await refused(capsys, "--from", str(source), "--to", nowhere)
     assert "postgresql://bot@127.0.0.1:" in said and "cannot reach the PostgreSQL server" in said
@@ -258,7 +277,47 @@ async def test_an_unreachable_server_a_refused_login_and_a_missing_database_are_
     )
     missing = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{pg.port}/no_such_shop"
     assert "no such database" in await refused(capsys, "--from", str(source), "--to", missing)
-    assert "--to postgresql://" in await refused(capsys, "--from", str(source), "--to", "mysql://x")
+    assert "--to: must start with postgresql://" in await refused(
+        capsys, "--from", str(source), "--to", "mysql://x"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://bot:{PASSWORD}/shop",  # no @host: the password would be taken for a port
+        f"postgresql://bot:{PASSWORD}@[::1/shop",
+        f"postgresql://bot:{PASSWORD}@db:99999/shop",
+    ],
+)
+async def test_a_malformed_url_is_refused_plainly_without_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    source = await bot_file(tmp_path)
+    said = await refused(capsys, "--from", str(source), "--to", url)
+    assert said.startswith("nurture-bot: --to: ") and "(e.g. postgresql://user:password@host:5432/db)" in said
+
+
+async def test_a_connection_lost_mid_copy_is_said_and_nothing_stays(
+    tmp_path: Path, pg: PgServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = await bot_file(tmp_path)
+    url = pg.empty_database()
+    cut = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE '%migrate-to-postgres'"
+    )
+
+    def lose_the_connection(table: str, rows: int) -> None:  # after the first table: mid-copy
+        run_sync(lambda: pg._admin(cut))
+
+    with pytest.raises(MoveRefused, match=r"connection to PostgreSQL was lost.*nothing was copied") as refused:
+        await move(source, url, on_table=lose_the_connection)
+    assert PASSWORD not in str(refused.value)
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT COUNT(*) FROM customers") == 0
+    finally:
+        await conn.close()
 
 
 def test_values_stored_differently_are_converted_by_the_postgresql_column_type() -> None:
@@ -269,7 +328,15 @@ def test_values_stored_differently_are_converted_by_the_postgresql_column_type()
     assert converter("jsonb")('{"a": 1}') == '{"a": 1}'
     assert converter("bytea")("text in a blob") == b"text in a blob"
     assert converter("int8")("42") == 42 and converter("text")(42) == "42"
-    for kind, value in (("bool", 2), ("int8", "forty"), ("jsonb", "{broken"), ("text", "a\x00b")):
+    refused = [("bool", 2), ("int8", "forty"), ("jsonb", "{broken"), ("text", "a\x00b")]
+    refused += [
+        ("int8", "--5"),
+        ("int8", "１２"),
+        ("int8", "²"),
+        ("float8", "1_000"),
+        ("timestamptz", float("nan")),
+    ]
+    for kind, value in refused:
         with pytest.raises(Unconvertible):
             converter(kind)(value)
 

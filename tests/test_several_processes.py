@@ -9,12 +9,15 @@ clean stop, so its heartbeat stops and its leases lapse as a killed one's would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.app import App, create_app
@@ -22,7 +25,7 @@ from bot.cli import EXIT_ANOTHER_POLLER, main
 from bot.sandbox.emulator import Emulator
 from bot.settings import Settings
 from flows.clock import FakeClock
-from flows.liveness import LEASE, POLLING, AnotherPoller
+from flows.liveness import LEASE, POLLING, AnotherPoller, Liveness
 from flows.messenger import Outgoing
 from storage.outbox import NewMessage
 from tests.conftest import OWNER_ID, Harness, make_settings
@@ -267,3 +270,38 @@ async def test_a_poller_silent_past_its_lease_stops_when_another_took_over(harne
         assert other.services["liveness"].instance_id in holder
     finally:
         await other.close()
+
+
+async def open_connections(settings: Settings) -> int:
+    """Connections this test's bot holds: to its PostgreSQL database, or its SQLite file's descriptors open in
+    this process (Linux's /proc)."""
+    if settings.database_url is None:
+        held = 0
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # closed meanwhile
+                held += os.readlink(f"/proc/self/fd/{fd}").startswith(str(settings.database_path))
+        return held
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_an_app_that_fails_while_starting_leaves_no_connection_open(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await (await create_app(settings)).close()  # migrated: the next start fails later than the migrations
+    before = await open_connections(settings)
+
+    async def broken(self: Liveness) -> None:
+        raise RuntimeError("the instances table is unreadable")
+
+    monkeypatch.setattr(Liveness, "start", broken)
+    with pytest.raises(RuntimeError, match="unreadable"):
+        await create_app(settings)
+    assert await open_connections(settings) == before

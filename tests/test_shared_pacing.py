@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import logging
 import math
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -23,7 +24,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from bot.app import create_app
 from flows.clock import FakeClock
 from flows.pacing import Budget, MemoryLanes, Pacer
-from flows.shared_pacing import SharedLanes
+from flows.shared_pacing import LOCAL_SHARE, RETRY_EVERY_US, SharedLanes
 from storage.db import Database
 from storage.pace_lanes import Bucket, PaceLanesRepo, Spent
 from tests import engines
@@ -59,6 +60,28 @@ class CountingRepo(PaceLanesRepo):
             await super().hold(chat_id, until_us)
         finally:
             CountingRepo.in_flight -= 1
+
+
+class Outage(CountingRepo):
+    """The real repository behind a switch: while `down`, every statement fails as it does when the server
+    cannot be reached (the pool cannot connect)."""
+
+    def __init__(self, db: Database, secret: bytes) -> None:
+        super().__init__(db, secret)
+        self.down = False
+        self.trips = 0
+
+    async def spend(self, chat_id: int, now_us: int, chat: Bucket, bot: Bucket) -> Spent:
+        self.trips += 1
+        if self.down:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        return await super().spend(chat_id, now_us, chat, bot)
+
+    async def count(self) -> int:
+        self.trips += 1
+        if self.down:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        return await super().count()
 
 
 class SimClock(FakeClock):
@@ -244,3 +267,52 @@ async def test_a_429_one_bot_process_got_holds_the_other_processes_reply(harness
     ]
     assert replies and all(call.at >= refused.at + 90 for call in replies)
     assert calls_inside_a_retry_after(harness.emu) == []
+
+
+def fallback_notes(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "flows.shared_pacing" and "send budget" in r.getMessage()
+    ]
+
+
+async def test_while_the_database_does_not_answer_messages_go_at_a_share_of_the_budget_said_once(
+    databases: tuple[Database, Database], caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = SimClock()
+    repo = Outage(databases[0], SECRET)
+    repo.down = True
+    pacer = Pacer(clock, SLOWER, SharedLanes(repo, clock))
+    with caplog.at_level(logging.WARNING, logger="flows.shared_pacing"):
+        sent = await send_for_a_minute(clock, [pacer], [list(range(1, 21))])
+    local_rate = SLOWER.global_per_second / LOCAL_SHARE
+    assert 0.9 * local_rate * MINUTE <= len(sent) <= local_rate * MINUTE + 2
+    assert most_in_one_second([moment for moment, _ in sent]) <= math.ceil(local_rate)
+    assert repo.trips <= MINUTE / (RETRY_EVERY_US / 1_000_000) + 2  # asked again now and then, not per message
+    assert (
+        len(fallback_notes(caplog)) == 1 and "out of reach (ConnectionRefusedError)" in fallback_notes(caplog)[0]
+    )
+
+
+async def test_once_the_database_answers_again_the_budget_is_shared_again(
+    databases: tuple[Database, Database], caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    repo = Outage(databases[0], SECRET)
+    pacer = Pacer(clock, Budget(), SharedLanes(repo, clock))
+    apart = LOCAL_SHARE / Budget().global_per_second  # between two messages at this process's share
+    repo.down = True
+    with caplog.at_level(logging.WARNING, logger="flows.shared_pacing"):
+        assert await sent_at(pacer, clock, 1001) == 0.0
+        assert await sent_at(pacer, clock, 1002) == apart
+        repo.down = False
+        assert await sent_at(pacer, clock, 1003) == 2 * apart  # not asked again yet
+        assert await PaceLanesRepo(databases[1], SECRET).count() == 0
+        clock.advance(timedelta(microseconds=RETRY_EVERY_US))
+        await sent_at(pacer, clock, 1004)  # paced here, while the database is asked in the background
+        await pacer.flush()
+        await sent_at(pacer, clock, 1005)
+    assert await PaceLanesRepo(databases[1], SECRET).count() == 2  # the chat's lane and the bot's
+    notes = fallback_notes(caplog)
+    assert len(notes) == 2 and "shared with the other processes again" in notes[1]

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 # Pauses before the 1st, 2nd, ... retry of one update; the last one repeats. Real seconds: only the
 # emulator waits, never a test's clock.
@@ -122,6 +125,9 @@ class WebhookDelivery:
     async def _deliver(self, hook: Hook, update: Update) -> None:
         try:
             ok = await self._post(hook, update)
+        except Exception:  # counted as a failed POST: retried, never a delivery loop waiting for nothing
+            log.exception("webhook delivery: the POST of update %s failed unexpectedly", update.get("update_id"))
+            ok = False
         finally:
             self._flying.pop(id(update), None)
         if ok:

@@ -20,6 +20,13 @@ from storage.to_postgres.source import Source, SourceTable
 from storage.to_postgres.values import Unconvertible, converter
 
 BATCH = 5000
+# The server went away (restarted, shut down, the connection cut), rather than refusing a statement.
+CONNECTION_LOST = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
 SHOWN_DIFFERENCES = 5
 # Per customer, ordered by customer id on both engines (storage/ledger.py: the balance is SUM(delta)).
 _POINTS = "SELECT customer_id, SUM(delta) FROM points_ledger GROUP BY customer_id ORDER BY customer_id"
@@ -148,6 +155,11 @@ async def _fill(
                 if on_table is not None:
                     on_table(name, copied.rows)
             await fill.finish(source.last_id)
+    except CONNECTION_LOST as exc:  # before PostgresError: a server shutting down is one too
+        raise MoveRefused(
+            f"the connection to PostgreSQL was lost during the copy ({type(exc).__name__}); nothing was copied "
+            "(the server rolls the copy back): run the move again"
+        ) from None
     except asyncpg.PostgresError as exc:
         raise MoveRefused(
             f"PostgreSQL refused the copy ({type(exc).__name__}: {exc}); nothing was copied "

@@ -10,16 +10,14 @@ other) are checked once at the end instead of row by row.
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 
 from storage.db import Migration, SchemaTooNewError, check_not_newer, load_migrations
-from storage.postgres import POSTGRES_ONLY_TABLES, migrate
+from storage.postgres import POSTGRES_ONLY_TABLES, connecting, migrate, shown_url
 from storage.to_postgres.refusals import MoveRefused
 
 CONNECT_TIMEOUT = 10.0  # seconds
@@ -53,44 +51,18 @@ JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public' WHERE NOT
 """
 
 
-def shown(url: str) -> str:
-    """The URL as it may be printed: user, host, port and database, never the password."""
-    parts = urlsplit(url)
-    user = f"{parts.username}@" if parts.username else ""
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"postgresql://{user}{parts.hostname or 'localhost'}{port}{parts.path}"
-
-
-def _scrubbed(text: str, url: str) -> str:
-    """An error's text with the URL's password taken out, should a library ever quote it."""
-    password = urlsplit(url).password
-    return text.replace(password, "[redacted]") if password else text
+shown = shown_url  # the URL as it may be printed (no password)
 
 
 async def connect(url: str) -> asyncpg.Connection:
     """Connect to the target; `MoveRefused` saying what is wrong (unreachable, login refused, no such
     database) without the password."""
-    where = shown(url)
-    try:
+    with connecting(url, MoveRefused):
         return await asyncpg.connect(
             url,
             timeout=CONNECT_TIMEOUT,
             server_settings={"application_name": "nurture-bot migrate-to-postgres", "timezone": "UTC"},
         )
-    except asyncpg.InvalidAuthorizationSpecificationError:  # 28000, and 28P01 (wrong password) under it
-        raise MoveRefused(f"{where}: the server refused the login: check the user name and password") from None
-    except asyncpg.InvalidCatalogNameError:
-        raise MoveRefused(
-            f"{where}: no such database on the server: create an empty one first (createdb, or CREATE DATABASE)"
-        ) from None
-    except (OSError, TimeoutError, socket.gaierror) as exc:
-        reason = _scrubbed(str(exc) or type(exc).__name__, url)
-        raise MoveRefused(f"{where}: cannot reach the PostgreSQL server ({reason})") from None
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
-        raise MoveRefused(f"{where}: cannot connect ({_scrubbed(str(exc), url)})") from None
 
 
 async def prepare(conn: asyncpg.Connection) -> int:

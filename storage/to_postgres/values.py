@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from storage.postgres import INTEGER_TEXT, REAL_TEXT
+
 Convert = Callable[[Any], Any]
 
 
@@ -26,7 +28,7 @@ def _integer(value: Any) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-+").isdigit():
+    if isinstance(value, str) and INTEGER_TEXT.fullmatch(value):  # ASCII digits, as SQLite reads them
         return int(value)
     raise Unconvertible("not a whole number")
 
@@ -34,10 +36,9 @@ def _integer(value: Any) -> int:
 def _real(value: Any) -> float:
     if isinstance(value, float | int):
         return float(value)
-    try:
+    if isinstance(value, str) and REAL_TEXT.fullmatch(value):  # not "1_000" or "nan", as Python would
         return float(value)
-    except (TypeError, ValueError):
-        raise Unconvertible("not a number") from None
+    raise Unconvertible("not a number")
 
 
 def _numeric(value: Any) -> Decimal:
@@ -83,7 +84,10 @@ _WORDS = {"0": False, "1": True, "false": False, "true": True}
 
 def _moment(value: Any) -> datetime:
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+        try:
+            return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
+        except (ValueError, OverflowError, OSError):  # NaN, or beyond the years a datetime holds
+            raise Unconvertible("not a date and time") from None
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
