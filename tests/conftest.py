@@ -133,6 +133,19 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+async def databases(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    """Two pools on one fresh database: what two bot processes have."""
+    target = engines.target_for(tmp_path)
+    first = await Database.open(target)
+    second = await Database.open(target)
+    try:
+        yield first, second
+    finally:
+        await second.close()
+        await first.close()
+
+
+@pytest.fixture
 def emulator_options() -> dict[str, Any]:
     """Override (or parametrize) to change the emulator's limits for a test."""
     return {}

@@ -6,26 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from flows.content import FaqEntry
 from flows.faq_index import FaqIndex
 from flows.faq_setup import faq_concepts
 from flows.typing_slips import layout_variants_of_text
-
-
-def _entry(key: str, en: str, ru: str, uk: str) -> FaqEntry:
-    return FaqEntry(
-        id=key,
-        questions={"en": [en], "ru": [ru], "uk": [uk]},
-        answer={"en": f"About {key}.", "ru": f"Про {key}.", "uk": f"Про {key}."},
-    )
+from tests.faq_helpers import faq_entry
 
 
 @pytest.fixture(scope="module")
 def index() -> FaqIndex:
     entries = [
-        _entry("prices", "how much does a class cost", "сколько стоит занятие", "скільки коштує заняття"),
-        _entry("parking", "is there parking", "есть парковка", "чи є парковка"),
-        _entry("menu", "what is on the menu", "что в меню", "що в меню"),
+        faq_entry("prices", "how much does a class cost", "сколько стоит занятие", "скільки коштує заняття"),
+        faq_entry("parking", "is there parking", "есть парковка", "чи є парковка"),
+        faq_entry("menu", "what is on the menu", "что в меню", "що в меню"),
     ]
     return FaqIndex(entries, concepts=faq_concepts(None))
 

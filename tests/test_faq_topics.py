@@ -5,28 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from flows.content import FaqEntry
 from flows.faq_index import FaqIndex
 from flows.faq_setup import faq_concepts
 from flows.lexicon import load_lexicon
-
-
-def _entry(key: str, en: str, ru: str, uk: str) -> FaqEntry:
-    return FaqEntry(
-        id=key,
-        questions={"en": [en], "ru": [ru], "uk": [uk]},
-        answer={"en": f"About {key}.", "ru": f"Про {key}.", "uk": f"Про {key}."},
-    )
-
+from tests.faq_helpers import faq_entry
 
 SERVICE = [
-    _entry("duration", "How long does it take?", "Сколько времени это займёт?", "Скільки часу це займе?"),
-    _entry("tyres", "tyre fitting price", "шиномонтаж цена", "шиномонтаж ціна"),
-    _entry("oil", "oil change price", "замена масла цена", "заміна оливи ціна"),
-    _entry("address", "where are you located", "где вы находитесь", "де ви знаходитесь"),
-    _entry("booking", "How do I book?", "Как записаться?", "Як записатися?"),
+    faq_entry("duration", "How long does it take?", "Сколько времени это займёт?", "Скільки часу це займе?"),
+    faq_entry("tyres", "tyre fitting price", "шиномонтаж цена", "шиномонтаж ціна"),
+    faq_entry("oil", "oil change price", "замена масла цена", "заміна оливи ціна"),
+    faq_entry("address", "where are you located", "где вы находитесь", "де ви знаходитесь"),
+    faq_entry("booking", "How do I book?", "Как записаться?", "Як записатися?"),
 ]
-READY = _entry("ready", "When can I collect it?", "Когда можно забрать?", "Коли можна забрати?")
+READY = faq_entry("ready", "When can I collect it?", "Когда можно забрать?", "Коли можна забрати?")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +61,7 @@ def test_lexicon_words_of_one_language_meet_the_same_words_in_questions(service:
     assert (verdict.kind, verdict.entry) == ("answer", "tyres")
 
 
-PARTS = _entry(
+PARTS = faq_entry(
     "own_parts", "Can I bring my own parts?", "Можно со своими запчастями?", "Можна зі своїми запчастинами?"
 )
 
@@ -100,15 +91,15 @@ def test_a_car_emoji_is_not_a_question_about_parking() -> None:
 
 
 CAFE = [
-    _entry("menu", "Can I see the menu?", "Можно посмотреть меню?", "Можна подивитися меню?"),
-    _entry("breakfast", "Do you serve breakfast?", "У вас есть завтраки?", "У вас є сніданки?"),
-    _entry(
+    faq_entry("menu", "Can I see the menu?", "Можно посмотреть меню?", "Можна подивитися меню?"),
+    faq_entry("breakfast", "Do you serve breakfast?", "У вас есть завтраки?", "У вас є сніданки?"),
+    faq_entry(
         "cakes",
         "Do you make birthday cakes?",
         "Делаете торты на день рождения?",
         "Робите торти на день народження?",
     ),
-    _entry("address", "where are you located", "где вы находитесь", "де ви знаходитесь"),
+    faq_entry("address", "where are you located", "где вы находитесь", "де ви знаходитесь"),
 ]
 
 

@@ -5,29 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from flows.content import FaqEntry
 from flows.faq_index import FaqIndex
 from flows.faq_setup import faq_concepts
 from flows.faq_snap import Snapper
 from flows.faq_text import Concepts
 from flows.lemmas import lemma_options, words_of
-
-
-def _entry(key: str, en: str, ru: str, uk: str) -> FaqEntry:
-    return FaqEntry(
-        id=key,
-        questions={"en": [en], "ru": [ru], "uk": [uk]},
-        answer={"en": f"About {key}.", "ru": f"Про {key}.", "uk": f"Про {key}."},
-    )
+from tests.faq_helpers import faq_entry
 
 
 @pytest.fixture(scope="module")
 def index() -> FaqIndex:
     entries = [
-        _entry("cakes", "cake to order", "торт на заказ", "торт на замовлення"),
-        _entry("kids", "classes for kids", "занятия для детей", "заняття для дітей"),
-        _entry("address", "where are you located", "где вы находитесь", "де ви знаходитесь"),
-        _entry("parking", "is there parking", "есть парковка", "чи є парковка"),
+        faq_entry("cakes", "cake to order", "торт на заказ", "торт на замовлення"),
+        faq_entry("kids", "classes for kids", "занятия для детей", "заняття для дітей"),
+        faq_entry("address", "where are you located", "где вы находитесь", "де ви знаходитесь"),
+        faq_entry("parking", "is there parking", "есть парковка", "чи є парковка"),
     ]
     return FaqIndex(entries, concepts=faq_concepts(None))
 
@@ -80,8 +72,8 @@ def test_a_word_of_a_lexicon_words_family_names_its_topic() -> None:
     question names the topic *rent* (before: no entry shared a word with it)."""
     concepts = Concepts.build({"rent": {"ru": ["аренда", "снять зал"]}, "parking": {"ru": ["парковка"]}}, {})
     entries = [
-        _entry("rent", "can i rent the hall", "можно снять зал", "можна винайняти зал"),
-        _entry("parking", "is there parking", "есть парковка", "чи є парковка"),
+        faq_entry("rent", "can i rent the hall", "можно снять зал", "можна винайняти зал"),
+        faq_entry("parking", "is there parking", "есть парковка", "чи є парковка"),
     ]
     index = FaqIndex(entries, concepts=concepts)
     verdict = index.judge("можно арендовать?")
@@ -93,8 +85,8 @@ def test_an_english_word_of_a_lexicon_words_family_names_its_topic() -> None:
     """ "children" is stemmed as it is, no typo of any word, but of the family of the lexicon's "child"."""
     concepts = Concepts.build({"kids": {"en": ["kid", "child"]}, "parking": {"en": ["parking"]}}, {})
     entries = [
-        _entry("kids", "a group for kids", "группа для малышей", "група для малюків"),
-        _entry("parking", "is there parking", "есть парковка", "чи є парковка"),
+        faq_entry("kids", "a group for kids", "группа для малышей", "група для малюків"),
+        faq_entry("parking", "is there parking", "есть парковка", "чи є парковка"),
     ]
     verdict = FaqIndex(entries, concepts=concepts).judge("children?")
     assert (verdict.kind, verdict.entry) == ("answer", "kids")

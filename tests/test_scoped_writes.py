@@ -11,30 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from storage.db import Database, customer_scope
 from storage.postgres import PostgresDatabase
-from tests import engines
 
 POSTGRES_ONLY = pytest.mark.engines("postgresql", reason="scopes change nothing on SQLite's single writer")
 WAIT = 5.0  # seconds: far more than any of these steps needs
-
-
-@pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    """Two processes' databases: the same PostgreSQL database through two pools."""
-    target = engines.target_for(tmp_path)
-    first = await Database.open(target)
-    second = await Database.open(target)
-    try:
-        yield first, second
-    finally:
-        await second.close()
-        await first.close()
 
 
 class Held:
@@ -79,8 +63,8 @@ async def until_waiting(db: Database, count: int) -> None:
 
 
 @POSTGRES_ONLY
-async def test_two_customers_scoped_transactions_run_at_once(two: tuple[Database, Database]) -> None:
-    first, second = two
+async def test_two_customers_scoped_transactions_run_at_once(databases: tuple[Database, Database]) -> None:
+    first, second = databases
     one = Held(first, customer_scope(1))
     await one.running()
     other = Held(second, customer_scope(2))
@@ -91,8 +75,8 @@ async def test_two_customers_scoped_transactions_run_at_once(two: tuple[Database
 
 
 @POSTGRES_ONLY
-async def test_one_customers_scoped_transactions_take_turns(two: tuple[Database, Database]) -> None:
-    first, second = two
+async def test_one_customers_scoped_transactions_take_turns(databases: tuple[Database, Database]) -> None:
+    first, second = databases
     one = Held(first, customer_scope(7))
     await one.running()
     again = Held(second, customer_scope(7))
@@ -104,8 +88,8 @@ async def test_one_customers_scoped_transactions_take_turns(two: tuple[Database,
 
 
 @POSTGRES_ONLY
-async def test_a_scoped_transaction_waits_for_an_exclusive_one(two: tuple[Database, Database]) -> None:
-    first, second = two
+async def test_a_scoped_transaction_waits_for_an_exclusive_one(databases: tuple[Database, Database]) -> None:
+    first, second = databases
     exclusive = Held(first, None)
     await exclusive.running()
     scoped = Held(second, customer_scope(1))
@@ -118,9 +102,9 @@ async def test_a_scoped_transaction_waits_for_an_exclusive_one(two: tuple[Databa
 
 @POSTGRES_ONLY
 async def test_an_exclusive_transaction_waits_for_scoped_ones_and_later_ones_wait_for_it(
-    two: tuple[Database, Database],
+    databases: tuple[Database, Database],
 ) -> None:
-    first, second = two
+    first, second = databases
     scoped = Held(first, customer_scope(1))
     await scoped.running()
     exclusive = Held(second, None)
@@ -139,8 +123,10 @@ async def test_an_exclusive_transaction_waits_for_scoped_ones_and_later_ones_wai
 
 
 @POSTGRES_ONLY
-async def test_without_scoped_writes_a_scoped_transaction_is_exclusive(two: tuple[Database, Database]) -> None:
-    first, second = two
+async def test_without_scoped_writes_a_scoped_transaction_is_exclusive(
+    databases: tuple[Database, Database],
+) -> None:
+    first, second = databases
     assert isinstance(second, PostgresDatabase)
     second.scoped_writes = False  # what `bench processes` runs as its "before"
     one = Held(first, customer_scope(1))

@@ -14,9 +14,7 @@ import heapq
 import itertools
 import logging
 import math
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from aiogram.exceptions import TelegramRetryAfter
@@ -27,7 +25,6 @@ from flows.pacing import Budget, MemoryLanes, Pacer
 from flows.shared_pacing import LOCAL_SHARE, RETRY_EVERY_US, SharedLanes
 from storage.db import Database
 from storage.pace_lanes import Bucket, PaceLanesRepo, Spent
-from tests import engines
 from tests.conftest import Harness
 from tests.test_outbound import calls_inside_a_retry_after
 
@@ -121,19 +118,6 @@ async def _settle() -> None:
     while quiet < QUIET_TURNS:
         await asyncio.sleep(0)
         quiet = 0 if CountingRepo.in_flight else quiet + 1
-
-
-@pytest.fixture
-async def databases(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    """Two pools on one fresh database: what two bot processes have."""
-    target = engines.target_for(tmp_path)
-    first = await Database.open(target)
-    second = await Database.open(target)
-    try:
-        yield first, second
-    finally:
-        await first.close()
-        await second.close()
 
 
 def shared(db: Database, clock: FakeClock, budget: Budget | None = None) -> Pacer:
