@@ -100,6 +100,12 @@ _INSERT_TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?([A-Za-z_][A
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 
 
+# PostgreSQL's text cannot hold U+0000 (the server refuses the whole statement, and its transaction with it),
+# while a customer's message, a console field or an old SQLite row may carry one: it is stored as U+FFFD,
+# the character Unicode gives for one that cannot be represented. SQLite keeps it as it is.
+NUL, REPLACEMENT = "\x00", "\ufffd"
+
+
 @lru_cache(maxsize=4096)
 def translate(sql: str) -> tuple[str, tuple[str, ...]]:
     """SQL with ``?`` (or ``:name``) placeholders → PostgreSQL's ``$n``, and the names in order (empty for
@@ -125,11 +131,13 @@ def translate(sql: str) -> tuple[str, tuple[str, ...]]:
 
 
 def arguments(sql: str, params: Params) -> tuple[str, list[Any]]:
-    """The translated SQL and its parameters as a list in ``$n`` order."""
+    """The translated SQL and its parameters as a list in ``$n`` order, text made storable."""
     query, names = translate(sql)
-    if isinstance(params, dict):
-        return query, [params[name] for name in names]
-    return query, list(params)
+    args = [params[name] for name in names] if isinstance(params, dict) else list(params)
+    for number, value in enumerate(args):
+        if type(value) is str and NUL in value:
+            args[number] = value.replace(NUL, REPLACEMENT)
+    return query, args
 
 
 def shown_url(url: str) -> str:

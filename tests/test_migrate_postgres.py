@@ -328,7 +328,8 @@ def test_values_stored_differently_are_converted_by_the_postgresql_column_type()
     assert converter("jsonb")('{"a": 1}') == '{"a": 1}'
     assert converter("bytea")("text in a blob") == b"text in a blob"
     assert converter("int8")("42") == 42 and converter("text")(42) == "42"
-    refused = [("bool", 2), ("int8", "forty"), ("jsonb", "{broken"), ("text", "a\x00b")]
+    assert converter("text")("a\x00b") == "a\ufffdb"  # PostgreSQL cannot store U+0000: as the bot stores it
+    refused = [("bool", 2), ("int8", "forty"), ("jsonb", "{broken")]
     refused += [
         ("int8", "--5"),
         ("int8", "１２"),

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from storage.postgres import INTEGER_TEXT, REAL_TEXT
+from storage.postgres import INTEGER_TEXT, NUL, REAL_TEXT, REPLACEMENT
 
 Convert = Callable[[Any], Any]
 
@@ -58,9 +58,7 @@ def _text(value: Any) -> str:
             raise Unconvertible("bytes that are not UTF-8 text") from None
     else:
         text = str(value)
-    if "\x00" in text:
-        raise Unconvertible("text with a NUL character, which PostgreSQL cannot store")
-    return text
+    return text.replace(NUL, REPLACEMENT)  # as the bot stores it on PostgreSQL (storage/postgres.py)
 
 
 def _bytes(value: Any) -> bytes:
