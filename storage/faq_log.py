@@ -9,7 +9,7 @@ from typing import Literal
 
 from storage.db import Database, Row
 from storage.timefmt import to_db
-from storage.written_behind import WRITTEN_BEHIND, insert_for_present_customers
+from storage.written_behind import WRITTEN_BEHIND, Noted, insert_for_present_customers
 
 _NOTED_COLUMNS = ("customer_id", "text", "normalized", "outcome", "entry", "score", "created_at", "decided_by")
 
@@ -54,7 +54,7 @@ class FaqLogRepo:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending: list[tuple[object, ...]] = []
+        self._pending: Noted[tuple[object, ...]] = Noted()
 
     def note(
         self,
@@ -69,16 +69,16 @@ class FaqLogRepo:
     ) -> None:
         """Keep an answered question for the next flush."""
         row = (customer_id, text, normalized, "answered", entry, round(score, 3), to_db(now), decided_by)
-        self._pending.append(row)
+        self._pending.add(row)
 
     async def flush(self) -> int:
         """Write the noted questions in one transaction; none of a customer forgotten meanwhile."""
-        pending, self._pending = self._pending, []
-        if not pending:
-            return 0
-        async with self._db.transaction(WRITTEN_BEHIND) as tx:  # scoped: plain inserts (WRITTEN_BEHIND)
-            await insert_for_present_customers(tx, "faq_log", _NOTED_COLUMNS, pending)
-        return len(pending)
+        async with self._pending.taken() as pending:
+            if not pending:
+                return 0
+            async with self._db.transaction(WRITTEN_BEHIND) as tx:  # scoped: plain inserts (WRITTEN_BEHIND)
+                await insert_for_present_customers(tx, "faq_log", _NOTED_COLUMNS, pending)
+            return len(pending)
 
     async def record(
         self,

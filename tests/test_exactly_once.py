@@ -536,3 +536,18 @@ async def test_a_message_with_a_nul_character_is_answered_and_kept(harness: Harn
     texts = [row[0] for row in await harness.app.db.fetch_all("SELECT text FROM customer_messages ORDER BY id")]
     kept = "do you have\x00 parking?" if harness.app.db.engine == "sqlite" else "do you have\ufffd parking?"
     assert kept in texts and "how much is a monthly membership??" in texts
+
+
+async def test_lead_card_messages_and_faq_log_survive_a_failed_flush(harness: Harness, chat: ChatDriver) -> None:
+    await chat.send("/start")
+    await harness.app.jobs.flush()
+    await chat.send("do you have parking?")  # kept for a lead card and logged as answered, both written behind
+    db = harness.app.db
+    await db.execute("ALTER TABLE customer_messages RENAME TO customer_messages_away")
+    with pytest.raises((sqlite3.OperationalError, asyncpg.UndefinedTableError)):
+        await harness.app.jobs.flush()
+    await db.execute("ALTER TABLE customer_messages_away RENAME TO customer_messages")
+    await harness.app.jobs.flush()
+    texts = [row[0] for row in await db.fetch_all("SELECT text FROM customer_messages")]
+    assert "do you have parking?" in texts
+    assert await db.fetch_value("SELECT COUNT(*) FROM faq_log WHERE text = ?", ("do you have parking?",)) == 1
